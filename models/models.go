@@ -1,0 +1,132 @@
+// Package models holds the domain types and sentinel errors shared by every livecheck package.
+package models
+
+import (
+	"errors"
+	"time"
+)
+
+// Sentinel errors, translated at package boundaries (store, HTTP).
+var (
+	// ErrNotFound means the requested record does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrForbidden means the caller may not do this.
+	ErrForbidden = errors.New("forbidden")
+	// ErrConflict means the record is in a state that does not allow the change.
+	ErrConflict = errors.New("conflict")
+	// ErrExpired means a token or link is past its expiry.
+	ErrExpired = errors.New("expired")
+	// ErrRevoked means a token or link was revoked.
+	ErrRevoked = errors.New("revoked")
+	// ErrInvalid means the input is malformed.
+	ErrInvalid = errors.New("invalid input")
+)
+
+// Role is a staff account's role.
+type Role string
+
+// Roles.
+const (
+	RoleAdmin     Role = "admin"
+	RoleRecruiter Role = "recruiter"
+	RoleReviewer  Role = "reviewer"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	return r == RoleAdmin || r == RoleRecruiter || r == RoleReviewer
+}
+
+// User is a staff account.
+type User struct {
+	ID           int64
+	Email        string
+	Name         string
+	Role         Role
+	PasswordHash string
+	Disabled     bool
+	CreatedAt    time.Time
+}
+
+// InterviewStatus is the life-cycle state of an interview.
+type InterviewStatus string
+
+// Interview statuses. Expired is derived from the link expiry, not stored.
+const (
+	StatusScheduled   InterviewStatus = "scheduled"
+	StatusLive        InterviewStatus = "live"
+	StatusCompleted   InterviewStatus = "completed"
+	StatusFlagged     InterviewStatus = "flagged"
+	StatusInterrupted InterviewStatus = "interrupted"
+	StatusRevoked     InterviewStatus = "revoked"
+	StatusExpired     InterviewStatus = "expired"
+)
+
+// Interview is one scheduled remote interview with one candidate.
+type Interview struct {
+	ID             int64
+	CandidateName  string
+	CandidateEmail string
+	ClaimedCity    string
+	ClaimedCountry string
+	ScheduledAt    time.Time
+	Notes          string
+	Status         InterviewStatus
+	TokenHash      []byte
+	ExpiresAt      time.Time
+	RevokedAt      *time.Time
+	CreatedBy      int64
+	CreatedAt      time.Time
+	StartedAt      *time.Time
+	EndedAt        *time.Time
+}
+
+// EffectiveStatus returns the status a person should see at time now:
+// a scheduled interview whose link has expired shows as expired.
+func (iv *Interview) EffectiveStatus(now time.Time) InterviewStatus {
+	if iv.Status == StatusScheduled && !now.Before(iv.ExpiresAt) {
+		return StatusExpired
+	}
+	return iv.Status
+}
+
+// Rect is an axis-aligned box in pixels of the analysed frame.
+type Rect struct {
+	X, Y, W, H int
+}
+
+// Empty reports whether the rectangle has no area.
+func (r Rect) Empty() bool { return r.W <= 0 || r.H <= 0 }
+
+// Observation is what the vision pipeline measured on one analysed frame.
+// Fields that could not be measured are left at their zero value and the
+// corresponding *OK flag is false.
+type Observation struct {
+	At          time.Time // capture time of the frame (server clock)
+	FacePresent bool
+	Face        Rect
+	FaceConf    float64 // detector confidence 0..1 (neighbours / tracking quality)
+	LandmarksOK bool
+	Landmarks   [68][2]float32 `json:"-"` // biometric: never logged
+	Yaw         float64        // degrees, positive = candidate turns to their left (image right)
+	Pitch       float64        // degrees, positive = looking up
+	Roll        float64        // degrees
+	EAR         float64        // mean eye aspect ratio
+	Mouth       float64        // mouth opening ratio (inner lip gap / mouth width)
+	Scale       float64        // face width / frame width
+	Occlusion   float64        // 0 (clear) .. 1 (covered)
+	FaceY       float64        // mean luma of the face region 0..255
+	FaceCb      float64        // mean Cb of the face region
+	FaceCr      float64        // mean Cr of the face region
+	Sharpness   float64        // variance of Laplacian on the face region
+}
+
+// Signal is one piece of evidence for the risk engine.
+type Signal struct {
+	Kind       string    `json:"kind"`       // e.g. "face_presence", "seam", "virtual_camera"
+	Value      float64   `json:"value"`      // detector-specific measure
+	Score      float64   `json:"score"`      // 0 (looks genuine) .. 1 (looks forged)
+	Confidence float64   `json:"confidence"` // 0..1, how much the measurement can be trusted
+	Reason     string    `json:"reason"`     // human-readable explanation
+	At         time.Time `json:"at"`         // evidence time, zero when session-wide
+}
