@@ -130,3 +130,14 @@ type Signal struct {
 	Reason     string    `json:"reason"`     // human-readable explanation
 	At         time.Time `json:"at"`         // evidence time, zero when session-wide
 }
+
+// Frame is one decoded video frame in I420 layout with tightly packed planes:
+// Y is Width*Height bytes, U and V are (Width/2)*(Height/2) bytes each.
+// The planes may come from a pool: a consumer that keeps them past its call must copy.
+type Frame struct {
+	Width, Height int
+	Y, U, V       []byte
+	Capture       time.Time // capture time on the server clock (RTCP SR mapped, or arrival)
+	Keyframe      bool
+	Seq           uint64 // decode order, starting at 1
+}
