@@ -75,6 +75,7 @@ type Interview struct {
 	TokenHash      []byte
 	ExpiresAt      time.Time
 	RevokedAt      *time.Time
+	InviteSentAt   *time.Time
 	CreatedBy      int64
 	CreatedAt      time.Time
 	StartedAt      *time.Time

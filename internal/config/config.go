@@ -1,0 +1,217 @@
+// Package config reads livecheck's settings from environment variables.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the server.
+type Config struct {
+	DatabaseURL    string
+	ListenAddr     string
+	BaseURL        string
+	TrustedProxies []netip.Prefix
+	LogFormat      string // text or json
+	LogLevel       string // debug, info, warn, error
+	SigningSecret  string // empty: generated on first start and kept in the database
+
+	SMTPHost     string
+	SMTPPort     int
+	SMTPUsername string
+	SMTPPassword string
+	SMTPFrom     string
+	SMTPTLS      string // starttls (default), tls, none
+
+	SessionTTL   time.Duration
+	LinkTTL      time.Duration // join link validity after the scheduled time
+	PasswordCost int           // bcrypt cost
+
+	// Media and analysis (the live room).
+	ICEServers      []string // stun:/turn: URLs
+	TURNUsername    string
+	TURNPassword    string
+	NAT1To1IPs      []string
+	UDPPortMin      uint16
+	UDPPortMax      uint16
+	IncludeLoopback bool
+	RejoinGrace     time.Duration
+	CascadePath     string
+	LandmarkModel   string
+	AnalysisFPS     float64
+	Challenges      int
+	RetentionDays   int
+}
+
+// Setting documents one environment variable.
+type Setting struct {
+	Env     string
+	Default string
+	Help    string
+}
+
+// Settings lists every variable, in the order `livecheck serve --help` prints them.
+var Settings = []Setting{
+	{"LIVECHECK_DATABASE_URL", "postgres://livecheck:livecheck@127.0.0.1:5432/livecheck?sslmode=disable", "PostgreSQL connection URL"},
+	{"LIVECHECK_LISTEN", ":8080", "HTTP listen address"},
+	{"LIVECHECK_BASE_URL", "http://localhost:8080", "public base URL used in links and e-mails"},
+	{"LIVECHECK_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is honoured"},
+	{"LIVECHECK_LOG_FORMAT", "text", "log format: text or json"},
+	{"LIVECHECK_LOG_LEVEL", "info", "log level: debug, info, warn, error"},
+	{"LIVECHECK_SIGNING_SECRET", "", "secret for signed links (≥ 32 chars); generated and stored in the database when empty"},
+	{"LIVECHECK_SMTP_HOST", "", "SMTP server; invites are not e-mailed when empty"},
+	{"LIVECHECK_SMTP_PORT", "587", "SMTP port"},
+	{"LIVECHECK_SMTP_USERNAME", "", "SMTP user (PLAIN auth, only over TLS)"},
+	{"LIVECHECK_SMTP_PASSWORD", "", "SMTP password"},
+	{"LIVECHECK_SMTP_FROM", "livecheck <noreply@localhost>", "sender address of invites"},
+	{"LIVECHECK_SMTP_TLS", "starttls", "starttls (required), tls (implicit, port 465) or none (local relays only)"},
+	{"LIVECHECK_SESSION_TTL", "12h", "staff login session lifetime"},
+	{"LIVECHECK_LINK_TTL", "72h", "join link validity after the scheduled time"},
+	{"LIVECHECK_PASSWORD_COST", "12", "bcrypt cost for staff passwords"},
+	{"LIVECHECK_ICE_SERVERS", "", "comma-separated STUN/TURN URLs offered to browsers and used by the server"},
+	{"LIVECHECK_TURN_USERNAME", "", "TURN username"},
+	{"LIVECHECK_TURN_PASSWORD", "", "TURN credential"},
+	{"LIVECHECK_NAT_1TO1_IPS", "", "comma-separated public IPs of this host for ICE (behind 1:1 NAT)"},
+	{"LIVECHECK_UDP_PORT_MIN", "0", "lowest UDP port for media (0: any)"},
+	{"LIVECHECK_UDP_PORT_MAX", "0", "highest UDP port for media (0: any)"},
+	{"LIVECHECK_ICE_LOOPBACK", "false", "offer loopback ICE candidates (single-host tests only)"},
+	{"LIVECHECK_REJOIN_GRACE", "60s", "how long a dropped candidate may rejoin the same session"},
+	{"LIVECHECK_CASCADE", "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml", "OpenCV face cascade"},
+	{"LIVECHECK_LANDMARK_MODEL", "/usr/share/dlib/shape_predictor_68_face_landmarks.dat", "dlib 68-point landmark model"},
+	{"LIVECHECK_ANALYSIS_FPS", "8", "frames per second analysed outside challenges"},
+	{"LIVECHECK_CHALLENGES", "5", "liveness challenges per interview"},
+	{"LIVECHECK_RETENTION_DAYS", "30", "days biometric evidence is kept"},
+}
+
+// Usage returns the settings table for --help.
+func Usage() string {
+	var b strings.Builder
+	b.WriteString("Settings (environment variables):\n")
+	for _, st := range Settings {
+		def := st.Default
+		if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(&b, "  %-28s %s\n  %-28s default: %s\n", st.Env, st.Help, "", def)
+	}
+	return b.String()
+}
+
+// Load reads the settings from getenv (os.Getenv when nil) and validates them.
+func Load(getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	get := func(key string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		for _, st := range Settings {
+			if st.Env == key {
+				return st.Default
+			}
+		}
+		return ""
+	}
+	var errs []error
+	dur := func(key string) time.Duration {
+		d, err := time.ParseDuration(get(key))
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s: want a positive duration such as 30s or 12h, got %q", key, get(key)))
+		}
+		return d
+	}
+	num := func(key string, lo, hi int) int {
+		n, err := strconv.Atoi(get(key))
+		if err != nil || n < lo || n > hi {
+			errs = append(errs, fmt.Errorf("%s: want an integer in [%d, %d], got %q", key, lo, hi, get(key)))
+		}
+		return n
+	}
+	list := func(key string) []string {
+		var out []string
+		for _, p := range strings.Split(get(key), ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	c := &Config{
+		DatabaseURL:   get("LIVECHECK_DATABASE_URL"),
+		ListenAddr:    get("LIVECHECK_LISTEN"),
+		BaseURL:       strings.TrimRight(get("LIVECHECK_BASE_URL"), "/"),
+		LogFormat:     get("LIVECHECK_LOG_FORMAT"),
+		LogLevel:      get("LIVECHECK_LOG_LEVEL"),
+		SigningSecret: get("LIVECHECK_SIGNING_SECRET"),
+		SMTPHost:      get("LIVECHECK_SMTP_HOST"),
+		SMTPPort:      num("LIVECHECK_SMTP_PORT", 1, 65535),
+		SMTPUsername:  get("LIVECHECK_SMTP_USERNAME"),
+		SMTPPassword:  get("LIVECHECK_SMTP_PASSWORD"),
+		SMTPFrom:      get("LIVECHECK_SMTP_FROM"),
+		SMTPTLS:       get("LIVECHECK_SMTP_TLS"),
+		SessionTTL:    dur("LIVECHECK_SESSION_TTL"),
+		LinkTTL:       dur("LIVECHECK_LINK_TTL"),
+		PasswordCost:  num("LIVECHECK_PASSWORD_COST", 4, 31),
+		ICEServers:    list("LIVECHECK_ICE_SERVERS"),
+		TURNUsername:  get("LIVECHECK_TURN_USERNAME"),
+		TURNPassword:  get("LIVECHECK_TURN_PASSWORD"),
+		NAT1To1IPs:    list("LIVECHECK_NAT_1TO1_IPS"),
+		UDPPortMin:    uint16(num("LIVECHECK_UDP_PORT_MIN", 0, 65535)),
+		UDPPortMax:    uint16(num("LIVECHECK_UDP_PORT_MAX", 0, 65535)),
+		RejoinGrace:   dur("LIVECHECK_REJOIN_GRACE"),
+		CascadePath:   get("LIVECHECK_CASCADE"),
+		LandmarkModel: get("LIVECHECK_LANDMARK_MODEL"),
+		Challenges:    num("LIVECHECK_CHALLENGES", 0, 20),
+		RetentionDays: num("LIVECHECK_RETENTION_DAYS", 1, 3650),
+	}
+	c.IncludeLoopback, _ = strconv.ParseBool(get("LIVECHECK_ICE_LOOPBACK"))
+	fps, err := strconv.ParseFloat(get("LIVECHECK_ANALYSIS_FPS"), 64)
+	if err != nil || fps <= 0 || fps > 30 {
+		errs = append(errs, fmt.Errorf("LIVECHECK_ANALYSIS_FPS: want a number in (0, 30], got %q", get("LIVECHECK_ANALYSIS_FPS")))
+	}
+	c.AnalysisFPS = fps
+	for _, p := range list("LIVECHECK_TRUSTED_PROXIES") {
+		if !strings.Contains(p, "/") {
+			if a, err := netip.ParseAddr(p); err == nil {
+				p = fmt.Sprintf("%s/%d", a, a.BitLen())
+			}
+		}
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("LIVECHECK_TRUSTED_PROXIES: %q is not a CIDR", p))
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, pfx.Masked())
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("LIVECHECK_BASE_URL: want an absolute http(s) URL, got %q", c.BaseURL))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("LIVECHECK_LOG_FORMAT: want text or json, got %q", c.LogFormat))
+	}
+	switch c.SMTPTLS {
+	case "starttls", "tls", "none":
+	default:
+		errs = append(errs, fmt.Errorf("LIVECHECK_SMTP_TLS: want starttls, tls or none, got %q", c.SMTPTLS))
+	}
+	if c.SigningSecret != "" && len(c.SigningSecret) < 32 {
+		errs = append(errs, errors.New("LIVECHECK_SIGNING_SECRET: must be at least 32 characters"))
+	}
+	if c.UDPPortMax < c.UDPPortMin {
+		errs = append(errs, errors.New("LIVECHECK_UDP_PORT_MAX must not be below LIVECHECK_UDP_PORT_MIN"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return c, nil
+}
+
+// Secure reports whether the public URL is HTTPS (cookies get the Secure flag, HSTS is sent).
+func (c *Config) Secure() bool { return strings.HasPrefix(c.BaseURL, "https://") }

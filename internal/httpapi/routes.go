@@ -1,0 +1,56 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/livecheck/livecheck/internal/auth"
+	"github.com/livecheck/livecheck/web"
+)
+
+// Router registers routes together with who may call them.
+type Router struct {
+	s *Server
+	e *gin.Engine
+}
+
+// Public registers a route anyone may call (its handler does its own checks,
+// e.g. a candidate's join token).
+func (r *Router) Public(method, path string, h ...gin.HandlerFunc) {
+	r.e.Handle(method, path, h...)
+}
+
+// Staff registers a route for signed-in staff whose role has p.
+func (r *Router) Staff(method, path string, p auth.Permission, h ...gin.HandlerFunc) {
+	r.e.Handle(method, path, append([]gin.HandlerFunc{r.s.requirePerm(p)}, h...)...)
+}
+
+// Server returns the HTTP server the routes belong to.
+func (r *Router) Server() *Server { return r.s }
+
+func (s *Server) routes(r *Router) {
+	r.e.StaticFS("/static", http.FS(web.Static()))
+	r.Public(http.MethodGet, "/healthz", s.healthz)
+	r.Public(http.MethodGet, "/readyz", s.readyz)
+
+	r.Public(http.MethodGet, "/login", s.loginPage)
+	r.Public(http.MethodPost, "/login", s.login)
+	r.Public(http.MethodPost, "/logout", s.logout)
+	r.Public(http.MethodGet, "/setup/:token", s.setupPage)
+	r.Public(http.MethodPost, "/setup/:token", s.setup)
+
+	r.Staff(http.MethodGet, "/", auth.PermViewInterviews, s.dashboard)
+	r.Staff(http.MethodGet, "/interviews/new", auth.PermManageInterviews, s.newInterviewPage)
+	r.Staff(http.MethodPost, "/interviews", auth.PermManageInterviews, s.createInterview)
+	r.Staff(http.MethodGet, "/interviews/:id", auth.PermViewInterviews, s.interviewPage)
+	r.Staff(http.MethodPost, "/interviews/:id/resend", auth.PermManageInterviews, s.relinkInterview)
+	r.Staff(http.MethodPost, "/interviews/:id/revoke", auth.PermManageInterviews, s.revokeInterview)
+
+	r.Staff(http.MethodGet, "/admin/users", auth.PermManageUsers, s.usersPage)
+	r.Staff(http.MethodPost, "/admin/users", auth.PermManageUsers, s.createUser)
+	r.Staff(http.MethodPost, "/admin/users/:id", auth.PermManageUsers, s.updateUser)
+	r.Staff(http.MethodGet, "/admin/audit", auth.PermViewAudit, s.auditPage)
+
+	r.Public(http.MethodGet, "/join/:token", s.joinPage)
+}

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/livecheck/livecheck/models"
+)
+
+const interviewColumns = `id, candidate_name, candidate_email, claimed_city, claimed_country, scheduled_at, notes,
+	status, token_hash, expires_at, revoked_at, invite_sent_at, created_by, created_at, started_at, ended_at`
+
+func scanInterview(row interface{ Scan(...any) error }) (*models.Interview, error) {
+	var iv models.Interview
+	var status string
+	var createdBy *int64
+	if err := row.Scan(&iv.ID, &iv.CandidateName, &iv.CandidateEmail, &iv.ClaimedCity, &iv.ClaimedCountry,
+		&iv.ScheduledAt, &iv.Notes, &status, &iv.TokenHash, &iv.ExpiresAt, &iv.RevokedAt, &iv.InviteSentAt, &createdBy,
+		&iv.CreatedAt, &iv.StartedAt, &iv.EndedAt); err != nil {
+		return nil, err
+	}
+	iv.Status = models.InterviewStatus(status)
+	if createdBy != nil {
+		iv.CreatedBy = *createdBy
+	}
+	return &iv, nil
+}
+
+// CreateInterview inserts iv (status scheduled) and sets its ID and CreatedAt.
+func (s *Store) CreateInterview(ctx context.Context, iv *models.Interview) error {
+	var createdBy *int64
+	if iv.CreatedBy != 0 {
+		createdBy = &iv.CreatedBy
+	}
+	iv.Status = models.StatusScheduled
+	err := s.db.QueryRow(ctx, `INSERT INTO interviews (candidate_name, candidate_email, claimed_city, claimed_country,
+		scheduled_at, notes, status, token_hash, expires_at, created_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id, created_at`,
+		iv.CandidateName, iv.CandidateEmail, iv.ClaimedCity, iv.ClaimedCountry, iv.ScheduledAt, iv.Notes,
+		string(iv.Status), iv.TokenHash, iv.ExpiresAt, createdBy).Scan(&iv.ID, &iv.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("store: unable to create interview: %w", interpretError(err))
+	}
+	return nil
+}
+
+// Interview returns one interview.
+func (s *Store) Interview(ctx context.Context, id int64) (*models.Interview, error) {
+	iv, err := scanInterview(s.db.QueryRow(ctx, `SELECT `+interviewColumns+` FROM interviews WHERE id = $1`, id))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to fetch interview: %w", interpretError(err))
+	}
+	return iv, nil
+}
+
+// InterviewByTokenHash returns the interview whose join token hashes to h.
+func (s *Store) InterviewByTokenHash(ctx context.Context, h []byte) (*models.Interview, error) {
+	iv, err := scanInterview(s.db.QueryRow(ctx, `SELECT `+interviewColumns+` FROM interviews WHERE token_hash = $1`, h))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to fetch interview: %w", interpretError(err))
+	}
+	return iv, nil
+}
+
+// InterviewFilter narrows the dashboard list.
+type InterviewFilter struct {
+	Search string // matched against name, e-mail, city, country
+	Limit  int
+}
+
+// Interviews lists interviews newest first.
+func (s *Store) Interviews(ctx context.Context, f InterviewFilter) ([]*models.Interview, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 200
+	}
+	pattern := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.TrimSpace(f.Search)) + "%"
+	rows, err := s.db.Query(ctx, `SELECT `+interviewColumns+` FROM interviews
+		WHERE $1 = '%%' OR candidate_name ILIKE $1 OR candidate_email ILIKE $1 OR claimed_city ILIKE $1 OR claimed_country ILIKE $1
+		ORDER BY created_at DESC, id DESC LIMIT $2`, pattern, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list interviews: %w", err)
+	}
+	defer rows.Close()
+	var out []*models.Interview
+	for rows.Next() {
+		iv, err := scanInterview(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: unable to scan interview: %w", err)
+		}
+		out = append(out, iv)
+	}
+	return out, rows.Err()
+}
+
+// RevokeInterview withdraws the join link. Revoking a live or finished interview is models.ErrConflict.
+func (s *Store) RevokeInterview(ctx context.Context, id int64, now time.Time) error {
+	tag, err := s.db.Exec(ctx, `UPDATE interviews SET status = 'revoked', revoked_at = $2
+		WHERE id = $1 AND status = 'scheduled'`, id, now)
+	if err != nil {
+		return fmt.Errorf("store: unable to revoke interview: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		if _, err := s.Interview(ctx, id); err != nil {
+			return err
+		}
+		return fmt.Errorf("store: unable to revoke interview: %w", models.ErrConflict)
+	}
+	return nil
+}
+
+// ReplaceInterviewToken stores a new join token hash and expiry; the old link stops working.
+func (s *Store) ReplaceInterviewToken(ctx context.Context, id int64, tokenHash []byte, expires time.Time) error {
+	tag, err := s.db.Exec(ctx, `UPDATE interviews SET token_hash = $2, expires_at = $3
+		WHERE id = $1 AND status IN ('scheduled', 'live')`, id, tokenHash, expires)
+	if err != nil {
+		return fmt.Errorf("store: unable to replace token: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		if _, err := s.Interview(ctx, id); err != nil {
+			return err
+		}
+		return fmt.Errorf("store: unable to replace token: %w", models.ErrConflict)
+	}
+	return nil
+}
+
+// MarkInviteSent records when the invite e-mail was accepted by the SMTP server.
+func (s *Store) MarkInviteSent(ctx context.Context, id int64, at time.Time) error {
+	if _, err := s.db.Exec(ctx, `UPDATE interviews SET invite_sent_at = $2 WHERE id = $1`, id, at); err != nil {
+		return fmt.Errorf("store: unable to mark invite: %w", err)
+	}
+	return nil
+}
+
+// SetInterviewStatus moves an interview to status, stamping started_at when it goes
+// live for the first time and ended_at when it ends.
+func (s *Store) SetInterviewStatus(ctx context.Context, id int64, status models.InterviewStatus, now time.Time) error {
+	tag, err := s.db.Exec(ctx, `UPDATE interviews SET status = $2,
+		started_at = CASE WHEN $2 = 'live' THEN COALESCE(started_at, $3) ELSE started_at END,
+		ended_at = CASE WHEN $2 IN ('completed', 'flagged', 'interrupted') THEN $3 ELSE ended_at END
+		WHERE id = $1`, id, string(status), now)
+	if err != nil {
+		return fmt.Errorf("store: unable to set interview status: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: unable to set interview status: %w", models.ErrNotFound)
+	}
+	return nil
+}

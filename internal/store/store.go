@@ -1,0 +1,92 @@
+// Package store is livecheck's PostgreSQL persistence: hand-written SQL over pgx/v5,
+// one file per aggregate, pgx.ErrNoRows translated to models.ErrNotFound.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/livecheck/livecheck/models"
+)
+
+// DBTX is what the store needs from a connection: a *pgxpool.Pool in production,
+// a pgx.Tx in tests (rolled back at the end of each test).
+type DBTX interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+var (
+	_ DBTX = (*pgxpool.Pool)(nil)
+	_ DBTX = (pgx.Tx)(nil)
+)
+
+// Store runs every query of the application.
+type Store struct {
+	db DBTX
+}
+
+// New returns a store on db.
+func New(db DBTX) *Store { return &Store{db: db} }
+
+// Open connects a pool to url and checks that the database answers.
+func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("store: invalid database URL: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to create pool: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("store: database unreachable: %w", err)
+	}
+	return pool, nil
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// InTx runs fn inside one transaction (a savepoint when s is already in one):
+// everything fn writes is committed together or not at all.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if err := fn(&Store{db: tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// interpretError maps driver errors onto the sentinel errors of models.
+func interpretError(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return models.ErrNotFound
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return fmt.Errorf("%w: %s", models.ErrConflict, pgErr.ConstraintName)
+	}
+	return err
+}

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/livecheck/livecheck/internal/auth"
+	"github.com/livecheck/livecheck/internal/config"
+	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/migrations"
+	"github.com/livecheck/livecheck/models"
+)
+
+const usage = `livecheck — liveness and identity checks for remote interviews
+
+Usage:
+  livecheck serve                 run the web server (settings from the environment; --help lists them)
+  livecheck migrate               apply database migrations and exit
+  livecheck user add --email E --role admin|recruiter|reviewer [--name N]
+                                  create a staff account (password read from stdin or LIVECHECK_NEW_PASSWORD)
+`
+
+// run is the whole program; main only passes the process's arguments and streams.
+func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = cmdServe(args[1:], stdout, stderr, getenv)
+	case "migrate":
+		err = cmdMigrate(args[1:], stdout, getenv)
+	case "user":
+		err = cmdUser(args[1:], stdout, getenv)
+	default:
+		fmt.Fprintf(stderr, "livecheck: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "livecheck: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openDB connects and applies the migrations.
+func openDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*pgxpool.Pool, error) {
+	pool, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := store.New(pool).Migrate(ctx, migrations.FS)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if len(applied) > 0 && log != nil {
+		log.Info("database migrated", "applied", applied)
+	}
+	return pool, nil
+}
+
+// signingSecret returns the configured secret, or the one generated on first
+// start and kept in the database, so links survive restarts.
+func signingSecret(ctx context.Context, cfg *config.Config, st *store.Store) ([]byte, error) {
+	if cfg.SigningSecret != "" {
+		return []byte(cfg.SigningSecret), nil
+	}
+	v, err := st.SettingOrInit(ctx, "signing_secret", func() (string, error) { return auth.RandomString(48) })
+	if err != nil {
+		return nil, err
+	}
+	return []byte(v), nil
+}
+
+func cmdMigrate(args []string, stdout io.Writer, getenv func(string) string) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pool, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	applied, err := store.New(pool).Migrate(ctx, migrations.FS)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "database is up to date")
+	} else {
+		fmt.Fprintf(stdout, "applied migrations %v\n", applied)
+	}
+	return nil
+}
+
+func cmdUser(args []string, stdout io.Writer, getenv func(string) string) error {
+	if len(args) == 0 || args[0] != "add" {
+		return errors.New("usage: livecheck user add --email E --role admin|recruiter|reviewer [--name N]")
+	}
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	email := fs.String("email", "", "e-mail (login name)")
+	name := fs.String("name", "", "display name")
+	role := fs.String("role", "recruiter", "admin, recruiter or reviewer")
+	fs.SetOutput(stdout)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *email == "" || !strings.Contains(*email, "@") {
+		return errors.New("user add: --email is required")
+	}
+	if !models.Role(*role).Valid() {
+		return fmt.Errorf("user add: unknown role %q", *role)
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	pw := getenv("LIVECHECK_NEW_PASSWORD")
+	if pw == "" {
+		pw, err = readPassword(stdout)
+		if err != nil {
+			return err
+		}
+	}
+	hash, err := auth.HashPassword(pw, cfg.PasswordCost)
+	if err != nil {
+		return err
+	}
+	if *name == "" {
+		*name = strings.Split(*email, "@")[0]
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pool, err := openDB(ctx, cfg, nil)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	st := store.New(pool)
+	u := &models.User{Email: *email, Name: *name, Role: models.Role(*role), PasswordHash: hash}
+	if err := st.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, models.ErrConflict) {
+			return fmt.Errorf("user add: an account with e-mail %s already exists", *email)
+		}
+		return err
+	}
+	_ = st.Audit(ctx, store.AuditEntry{Actor: "cli", Action: "user.create", Target: fmt.Sprintf("user:%d", u.ID),
+		Detail: map[string]any{"role": *role}})
+	fmt.Fprintf(stdout, "created %s (%s)\n", u.Email, u.Role)
+	return nil
+}
+
+func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprint(stdout, "Usage: livecheck serve\n\nRuns the web server.\n\n"+config.Usage())
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	app, err := newApp(ctx, cfg, log, stdout)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	srv := &http.Server{
+		Addr: cfg.ListenAddr, Handler: app.http.Handler(),
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("livecheck listening", "addr", cfg.ListenAddr, "url", cfg.BaseURL)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	app.Shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	return nil
+}
