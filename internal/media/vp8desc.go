@@ -1,0 +1,92 @@
+package media
+
+import "fmt"
+
+// VP8Descriptor is the VP8 RTP payload descriptor (RFC 7741 section 4.2).
+type VP8Descriptor struct {
+	NonReference bool  // N: the frame can be discarded without affecting others
+	Start        bool  // S: the packet starts a VP8 partition
+	PartitionID  uint8 // PID: 0 for the first partition
+	HasPictureID bool
+	PictureID    uint16 // 7 or 15 bits
+	HasTL0PicIdx bool
+	TL0PicIdx    uint8
+	HasTID       bool
+	TID          uint8 // temporal layer index
+	LayerSync    bool  // Y
+	HasKeyIdx    bool
+	KeyIdx       uint8
+	// Size is the length of the descriptor; the VP8 data starts at payload[Size].
+	Size int
+}
+
+// FrameStart reports whether the packet starts a frame (S=1 and PID=0).
+func (d VP8Descriptor) FrameStart() bool { return d.Start && d.PartitionID == 0 }
+
+// ParseVP8Descriptor parses the payload descriptor at the start of a VP8 RTP payload. It returns
+// an error wrapping ErrCorrupt when the payload is shorter than the descriptor it announces or
+// has no VP8 data after it.
+func ParseVP8Descriptor(payload []byte) (VP8Descriptor, error) {
+	var d VP8Descriptor
+	if len(payload) == 0 {
+		return d, fmt.Errorf("media: vp8 descriptor: %w", ErrEmpty)
+	}
+	b := payload[0]
+	d.NonReference = b&0x20 != 0
+	d.Start = b&0x10 != 0
+	d.PartitionID = b & 0x07
+	i := 1
+	if b&0x80 != 0 {
+		if i >= len(payload) {
+			return d, fmt.Errorf("media: vp8 descriptor: short extension: %w", ErrCorrupt)
+		}
+		x := payload[i]
+		i++
+		if x&0x80 != 0 {
+			if i >= len(payload) {
+				return d, fmt.Errorf("media: vp8 descriptor: short picture id: %w", ErrCorrupt)
+			}
+			d.HasPictureID = true
+			p := payload[i]
+			i++
+			if p&0x80 != 0 {
+				if i >= len(payload) {
+					return d, fmt.Errorf("media: vp8 descriptor: short 15-bit picture id: %w", ErrCorrupt)
+				}
+				d.PictureID = uint16(p&0x7f)<<8 | uint16(payload[i])
+				i++
+			} else {
+				d.PictureID = uint16(p)
+			}
+		}
+		if x&0x40 != 0 {
+			if i >= len(payload) {
+				return d, fmt.Errorf("media: vp8 descriptor: short TL0PICIDX: %w", ErrCorrupt)
+			}
+			d.HasTL0PicIdx = true
+			d.TL0PicIdx = payload[i]
+			i++
+		}
+		if x&0x30 != 0 {
+			if i >= len(payload) {
+				return d, fmt.Errorf("media: vp8 descriptor: short TID/KEYIDX: %w", ErrCorrupt)
+			}
+			t := payload[i]
+			i++
+			if x&0x20 != 0 {
+				d.HasTID = true
+				d.TID = t >> 6
+				d.LayerSync = t&0x20 != 0
+			}
+			if x&0x10 != 0 {
+				d.HasKeyIdx = true
+				d.KeyIdx = t & 0x1f
+			}
+		}
+	}
+	if i >= len(payload) {
+		return d, fmt.Errorf("media: vp8 descriptor: no VP8 data after %d-byte descriptor: %w", i, ErrCorrupt)
+	}
+	d.Size = i
+	return d, nil
+}
