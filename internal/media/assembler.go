@@ -16,7 +16,7 @@ const (
 	seqWindow = 2048
 	// resetAfterLate is the number of consecutive late packets after which the assembler assumes
 	// the stream jumped (sender restart) and starts over.
-	resetAfterLate = 128
+	resetAfterLate = 64
 	maxSpareBufs   = 256
 )
 
@@ -162,16 +162,15 @@ func (a *VP8Assembler) Push(pkt *rtp.Packet, arrival time.Time) (frames []Assemb
 		a.stats.Duplicates++
 		return nil, a.waitKey
 	}
-	if a.haveDone && ts <= a.doneTS {
-		*slot = seq + 1
-		return a.handleLate(pkt, arrival)
-	}
-	a.lateRun = 0
 	*slot = seq + 1
 	if len(pkt.Payload) == 0 {
 		a.stats.Padding++
 		return nil, a.waitKey
 	}
+	if a.haveDone && ts <= a.doneTS {
+		return a.handleLate(pkt, arrival)
+	}
+	a.lateRun = 0
 	desc, err := ParseVP8Descriptor(pkt.Payload)
 	if err != nil {
 		a.stats.Invalid++
@@ -309,21 +308,19 @@ func (a *VP8Assembler) drain() []AssembledFrame {
 		case f.keyframe:
 			a.lose(i)
 			out = append(out, a.emit())
+		case i > 0 && a.completeFrom(i) <= a.cfg.ReorderFrames:
+			return out // hold back: the older frame may still complete
 		case a.waitKey:
 			a.lose(i)
 			a.dropOldest()
 		case i == 0 && a.continuous(f):
 			out = append(out, a.emit())
+		case i == 0 && a.completeFrom(0) <= a.cfg.ReorderFrames:
+			return out // hold back: the packets before f may still arrive
 		default:
-			// Blocked by an older incomplete frame or by missing packets before f.
-			if a.completeFrom(i) <= a.cfg.ReorderFrames {
-				return out
-			}
-			if i > 0 {
-				a.lose(i)
-			} else {
-				a.startWaiting()
-			}
+			// Blocked by an older incomplete frame or by missing packets before f: give up.
+			a.lose(i)
+			a.startWaiting()
 			a.dropOldest()
 		}
 	}
