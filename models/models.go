@@ -120,6 +120,9 @@ type Observation struct {
 	FaceCb      float64        // mean Cb of the face region
 	FaceCr      float64        // mean Cr of the face region
 	Sharpness   float64        // variance of Laplacian on the face region
+	// Appended by internal/vision:
+	Coasting bool // the detector missed the face on this frame; Face is the last tracked box (covered, turned away or gone), FaceConf is 0 and no landmarks are fitted
+	PoseOK   bool // Yaw/Pitch/Roll were solved from the landmarks on this frame
 }
 
 // Signal is one piece of evidence for the risk engine.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/livecheck/livecheck/internal/app"
 	"github.com/livecheck/livecheck/internal/auth"
 	"github.com/livecheck/livecheck/internal/config"
 	"github.com/livecheck/livecheck/internal/store"
@@ -87,19 +88,6 @@ func openDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*pgxpool
 		log.Info("database migrated", "applied", applied)
 	}
 	return pool, nil
-}
-
-// signingSecret returns the configured secret, or the one generated on first
-// start and kept in the database, so links survive restarts.
-func signingSecret(ctx context.Context, cfg *config.Config, st *store.Store) ([]byte, error) {
-	if cfg.SigningSecret != "" {
-		return []byte(cfg.SigningSecret), nil
-	}
-	v, err := st.SettingOrInit(ctx, "signing_secret", func() (string, error) { return auth.RandomString(48) })
-	if err != nil {
-		return nil, err
-	}
-	return []byte(v), nil
 }
 
 func cmdMigrate(args []string, stdout io.Writer, getenv func(string) string) error {
@@ -199,13 +187,17 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	log := newLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	app, err := newApp(ctx, cfg, log, stdout)
+	pool, err := openDB(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer pool.Close()
+	a, err := app.New(ctx, app.Options{Config: cfg, DB: pool, Logger: log, Stdout: stdout})
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Addr: cfg.ListenAddr, Handler: app.http.Handler(),
+		Addr: cfg.ListenAddr, Handler: a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
 		MaxHeaderBytes: 64 << 10,
 	}
@@ -220,7 +212,7 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	app.Shutdown(sctx)
+	a.Shutdown(sctx)
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}

@@ -1,0 +1,22 @@
+# livecheck server image on Debian 12 (bookworm), with the same Debian packages
+# the tests use. Not exercised by the test suite (no Docker engine on CI).
+FROM golang:1.26-bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      pkg-config libopencv-dev libopencv-contrib-dev libdlib-dev libvpx-dev libopus-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN go build -trimpath -ldflags="-s -w" -o /out/livecheck ./server
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      ca-certificates libopencv-core406 libopencv-imgproc406 libopencv-objdetect406 libopencv-contrib406 \
+      libopencv-dev opencv-data libdlib19.1 libdlib-data libvpx7 libopus0 \
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=build /out/livecheck /usr/local/bin/livecheck
+USER nobody
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/livecheck"]
+CMD ["serve"]

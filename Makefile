@@ -1,0 +1,44 @@
+# livecheck — `make run` to start the product, `make test` to test it.
+# Both prepare the machine first (Debian packages, PostgreSQL, databases): scripts/setup.sh.
+
+GO        ?= go
+BIN       := bin/livecheck
+export LIVECHECK_DATABASE_URL ?= postgres://livecheck:livecheck@127.0.0.1:5432/livecheck?sslmode=disable
+export TEST_DATABASE_URL      ?= postgres://livecheck:livecheck@127.0.0.1:5432/livecheck_test?sslmode=disable
+# OpenCV's own thread pool only oversubscribes the two cores; sessions run in parallel instead.
+export OPENCV_FOR_THREADS_NUM ?= 1
+
+.PHONY: all setup build run test test-short vet bench fuzz clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+build:
+	$(GO) build -o $(BIN) ./server
+
+run: setup build
+	@echo "==> livecheck on http://localhost:8080 (Ctrl+C stops it)"
+	./$(BIN) serve
+
+vet:
+	$(GO) vet ./...
+
+# The whole suite, browser tests included. -p 1: browser tests and the media
+# pipeline share two cores; one package at a time keeps them from starving each other.
+test: setup vet
+	$(GO) test -p 1 -count=1 -timeout 40m ./...
+
+test-short:
+	$(GO) test -p 1 -count=1 -short ./...
+
+bench: setup build
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+FUZZTIME ?= 60s
+fuzz:
+	@bash scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,113 @@
+// Package app wires livecheck's services together by explicit constructors. The
+// server binary and the end-to-end tests build the same App.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/auth"
+	"github.com/livecheck/livecheck/internal/config"
+	"github.com/livecheck/livecheck/internal/httpapi"
+	"github.com/livecheck/livecheck/internal/mail"
+	"github.com/livecheck/livecheck/internal/store"
+)
+
+// Options are the inputs of New.
+type Options struct {
+	Config *config.Config
+	DB     store.DBTX // a migrated database
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Stdout receives the one-time setup link when there is no account.
+	Stdout io.Writer
+	// Mailer overrides the SMTP settings of Config (tests).
+	Mailer *mail.Mailer
+}
+
+// App is the wired server.
+type App struct {
+	Store  *store.Store
+	Signer *auth.Signer
+	HTTP   *httpapi.Server
+	Config *config.Config
+	Logger *slog.Logger
+}
+
+// New builds every service.
+func New(ctx context.Context, o Options) (*App, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	cfg := o.Config
+	st := store.New(o.DB)
+	secret, err := signingSecret(ctx, cfg, st)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := auth.NewSigner(secret)
+	if err != nil {
+		return nil, err
+	}
+	mailer := o.Mailer
+	if mailer == nil {
+		mailer = &mail.Mailer{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername,
+			Password: cfg.SMTPPassword, From: cfg.SMTPFrom, TLS: cfg.SMTPTLS}
+	}
+	a := &App{Store: st, Signer: signer, Config: cfg, Logger: o.Logger}
+	a.HTTP, err = httpapi.New(httpapi.Deps{Store: st, Config: cfg, Signer: signer, Mailer: mailer, Logger: o.Logger, Now: o.Now})
+	if err != nil {
+		return nil, err
+	}
+	if o.Stdout != nil {
+		if err := PrintSetupLink(ctx, cfg, st, o.Stdout); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// Handler is the HTTP handler of the whole application.
+func (a *App) Handler() http.Handler { return a.HTTP.Handler() }
+
+// Shutdown ends live sessions, letting them store what they measured.
+func (a *App) Shutdown(ctx context.Context) {}
+
+// signingSecret returns the configured secret, or the one generated on first
+// start and kept in the database, so links survive restarts.
+func signingSecret(ctx context.Context, cfg *config.Config, st *store.Store) ([]byte, error) {
+	if cfg.SigningSecret != "" {
+		return []byte(cfg.SigningSecret), nil
+	}
+	v, err := st.SettingOrInit(ctx, "signing_secret", func() (string, error) { return auth.RandomString(48) })
+	if err != nil {
+		return nil, err
+	}
+	return []byte(v), nil
+}
+
+// PrintSetupLink prints a one-time link to create the first admin when there is no account.
+func PrintSetupLink(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	n, err := st.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	tok, err := auth.RandomString(24)
+	if err != nil {
+		return err
+	}
+	if err := st.SetSetting(ctx, httpapi.SetupTokenKey, fmt.Sprintf("%x", auth.HashToken(tok))); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nNo accounts yet. Create the first administrator at:\n\n    %s/setup/%s\n\n"+
+		"(or run: livecheck user add --role admin --email you@example.com)\n\n", cfg.BaseURL, tok)
+	return nil
+}

@@ -1,0 +1,169 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/apptest"
+	"github.com/livecheck/livecheck/models"
+)
+
+// callers of the authorization matrix.
+const (
+	anon      = "anonymous"
+	candidate = "candidate"
+	recruiter = "recruiter"
+	reviewer  = "reviewer"
+	admin     = "admin"
+)
+
+var callers = []string{anon, candidate, recruiter, reviewer, admin}
+
+// expect maps caller → expected status. A route missing here fails the test:
+// every new route must state who may call it.
+type expect map[string]int
+
+func all(status int) expect {
+	e := expect{}
+	for _, c := range callers {
+		e[c] = status
+	}
+	return e
+}
+
+// staffOnly: anonymous and candidate are sent to sign in (GET) or refused (POST);
+// the listed roles get ok, the others 403.
+func staffOnly(method string, ok int, roles ...string) expect {
+	e := expect{}
+	unauth := http.StatusSeeOther
+	if method != http.MethodGet {
+		unauth = http.StatusUnauthorized
+	}
+	e[anon], e[candidate] = unauth, unauth
+	for _, r := range []string{recruiter, reviewer, admin} {
+		e[r] = http.StatusForbidden
+	}
+	for _, r := range roles {
+		e[r] = ok
+	}
+	return e
+}
+
+// Matrix is the authorization table of every route, shared with later route files.
+var Matrix = map[string]expect{
+	"GET /healthz":                all(http.StatusOK),
+	"GET /readyz":                 all(http.StatusOK),
+	"GET /static/*filepath":       all(http.StatusOK),
+	"HEAD /static/*filepath":      all(http.StatusOK),
+	"GET /login":                  {anon: 200, candidate: 200, recruiter: 303, reviewer: 303, admin: 303},
+	"POST /login":                 all(http.StatusUnauthorized), // wrong password for everybody
+	"POST /logout":                all(http.StatusSeeOther),
+	"GET /setup/:token":           all(http.StatusNotFound), // accounts exist: the set-up link is dead
+	"POST /setup/:token":          all(http.StatusNotFound),
+	"GET /":                       staffOnly(http.MethodGet, 200, recruiter, reviewer, admin),
+	"GET /interviews/new":         staffOnly(http.MethodGet, 200, recruiter, admin),
+	"POST /interviews":            staffOnly(http.MethodPost, 303, recruiter, admin),
+	"GET /interviews/:id":         staffOnly(http.MethodGet, 200, recruiter, reviewer, admin),
+	"POST /interviews/:id/resend": staffOnly(http.MethodPost, 303, recruiter, admin),
+	"POST /interviews/:id/revoke": staffOnly(http.MethodPost, 303, recruiter, admin),
+	"GET /admin/users":            staffOnly(http.MethodGet, 200, admin),
+	"POST /admin/users":           staffOnly(http.MethodPost, 303, admin),
+	"POST /admin/users/:id":       staffOnly(http.MethodPost, 303, admin),
+	"GET /admin/audit":            staffOnly(http.MethodGet, 200, admin),
+	"GET /join/:token":            all(http.StatusOK),
+}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	env := apptest.New(t, apptest.Options{})
+	users := map[string]*models.User{
+		recruiter: env.CreateUser(models.RoleRecruiter),
+		reviewer:  env.CreateUser(models.RoleReviewer),
+		admin:     env.CreateUser(models.RoleAdmin),
+	}
+	target := env.CreateUser(models.RoleRecruiter)
+
+	routes := env.App.HTTP.Routes()
+	sort.Strings(routes)
+	for _, route := range routes {
+		if _, ok := Matrix[route]; !ok {
+			t.Errorf("route %q has no entry in the authorization matrix", route)
+		}
+	}
+	for _, route := range routes {
+		exp, ok := Matrix[route]
+		if !ok {
+			continue
+		}
+		method, pattern, _ := strings.Cut(route, " ")
+		for i, caller := range callers {
+			want, ok := exp[caller]
+			if !ok {
+				t.Errorf("%s: no expectation for %s", route, caller)
+				continue
+			}
+			// A fresh interview per call: resend and revoke change the link.
+			iv, token := env.CreateInterview("Matrix Candidate", env.Clock.Now().Add(time.Hour), users[recruiter].ID)
+			path := strings.NewReplacer(":id/", fmt.Sprint(iv.ID)+"/", ":token", token, "*filepath", "app.css").Replace(pattern)
+			if strings.HasSuffix(path, ":id") {
+				id := iv.ID
+				if strings.HasPrefix(pattern, "/admin/users/") {
+					id = target.ID
+				}
+				path = strings.TrimSuffix(path, ":id") + fmt.Sprint(id)
+			}
+			c := env.NewClient()
+			switch caller {
+			case anon:
+			case candidate:
+				if r := c.Get("/join/" + token); r.Status != http.StatusOK {
+					t.Fatalf("candidate cannot open the join link: %d", r.Status)
+				}
+			default:
+				c.Login(users[caller])
+			}
+			form := formFor(pattern, caller, i)
+			var r *apptest.Response
+			if method == http.MethodGet || method == http.MethodHead {
+				r = c.Get(path)
+				if method == http.MethodHead {
+					req, _ := http.NewRequest(http.MethodHead, env.URL+path, nil)
+					resp, err := c.HTTP.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+					r = &apptest.Response{Status: resp.StatusCode}
+				}
+			} else {
+				r = c.Post(path, form)
+			}
+			if r.Status != want {
+				t.Errorf("%s as %s (%s %s): status %d, want %d", route, caller, method, path, r.Status, want)
+			}
+		}
+	}
+}
+
+// formFor returns a valid form for the route so that allowed callers succeed.
+func formFor(pattern, caller string, i int) url.Values {
+	switch pattern {
+	case "/login":
+		return url.Values{"email": {"nobody@example.test"}, "password": {"wrong password!"}}
+	case "/interviews":
+		return url.Values{"candidate_name": {"Form Candidate"}, "candidate_email": {"form@candidate.test"},
+			"scheduled_at": {"2030-01-02T10:00"}}
+	case "/admin/users":
+		return url.Values{"name": {"New " + caller}, "email": {fmt.Sprintf("new-%s-%d@example.test", caller, i)},
+			"role": {"reviewer"}, "password": {"a long enough password"}}
+	case "/admin/users/:id":
+		return url.Values{"role": {"reviewer"}}
+	case "/setup/:token":
+		return url.Values{"name": {"x"}, "email": {"x@example.test"}, "password": {"a long enough password"}}
+	}
+	return url.Values{}
+}

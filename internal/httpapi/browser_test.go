@@ -1,0 +1,65 @@
+package httpapi_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/livecheck/livecheck/internal/apptest"
+	"github.com/livecheck/livecheck/models"
+)
+
+// TestBrowserRecruiterCreatesInterview drives real headless Chromium: a recruiter
+// signs in, creates an interview, copies the join link from the page, and a
+// fresh browser context opens it and sees the candidate landing page.
+func TestBrowserRecruiterCreatesInterview(t *testing.T) {
+	env := apptest.New(t, apptest.Options{})
+	rec := env.CreateUser(models.RoleRecruiter)
+	ctx := apptest.NewBrowser(t, apptest.BrowserOptions{})
+
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(env.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), rec.Email),
+		chromedp.SendKeys(chromedp.CSS("#password"), apptest.Password),
+		chromedp.Click(chromedp.CSS("main form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("a.button[href='/interviews/new']")),
+		chromedp.Click(chromedp.CSS("a.button[href='/interviews/new']")),
+		chromedp.WaitVisible(chromedp.CSS("#candidate_name")),
+		chromedp.SendKeys(chromedp.CSS("#candidate_name"), "Katherine Johnson"),
+		chromedp.SendKeys(chromedp.CSS("#candidate_email"), "katherine@candidate.test"),
+		chromedp.SendKeys(chromedp.CSS("#claimed_city"), "Hampton"),
+		chromedp.SendKeys(chromedp.CSS("#claimed_country"), "United States"),
+		chromedp.Click(chromedp.CSS("main form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#join-link")),
+	)
+	if err != nil {
+		t.Fatalf("recruiter flow: %v", err)
+	}
+	link, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#join-link")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(link, env.URL+"/join/") {
+		t.Fatalf("join link %q does not point at this server", link)
+	}
+	heading, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
+	if err != nil || heading != "Katherine Johnson" {
+		t.Fatalf("interview page heading %q (%v)", heading, err)
+	}
+
+	cand := apptest.NewTab(t, ctx)
+	if err := chromedp.Do(cand, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("section.candidate h1"))); err != nil {
+		t.Fatalf("candidate opens link: %v", err)
+	}
+	greet, err := chromedp.Run(cand, chromedp.Text(chromedp.CSS("section.candidate h1")))
+	if err != nil || !strings.Contains(greet, "Katherine Johnson") {
+		t.Fatalf("candidate landing heading %q (%v)", greet, err)
+	}
+	// The candidate's fresh context is not signed in as the recruiter.
+	nav, err := chromedp.Run(cand, chromedp.Evaluate[bool]("document.querySelector('header nav') !== null"))
+	if err != nil || nav {
+		t.Fatalf("candidate page must not show the staff navigation (nav=%v, err=%v)", nav, err)
+	}
+}
