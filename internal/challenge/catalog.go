@@ -1,0 +1,154 @@
+package challenge
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Kind names one kind of challenge. The string is what the control channel carries.
+type Kind string
+
+// The challenge kinds of the catalog.
+const (
+	KindTurnHead   Kind = "turn_head"   // turn the head left or right beyond ~35° and back
+	KindLook       Kind = "look"        // tilt the head up or down
+	KindBlink      Kind = "blink"       // blink 2 or 3 times
+	KindCoverFace  Kind = "cover_face"  // hand over half the face for ~2 s, then away
+	KindMoveCloser Kind = "move_closer" // lean in until the face is ~1.3× wider
+	KindFlash      Kind = "flash"       // the screen flashes a random colour sequence
+	KindReadDigits Kind = "read_digits" // read 4–6 random digits aloud
+)
+
+// Directions used in Params.Dir. They are the candidate's own directions: "left" is the
+// candidate's left, which appears on the right of the (unmirrored) camera image.
+const (
+	DirLeft  = "left"
+	DirRight = "right"
+	DirUp    = "up"
+	DirDown  = "down"
+)
+
+// Params are the drawn parameters of one challenge. Only the fields of its kind are set.
+type Params struct {
+	Dir    string   `json:"dir,omitempty"`     // turn_head: left|right; look: up|down
+	Count  int      `json:"count,omitempty"`   // blink: number of blinks asked for (2–3)
+	HoldMS int      `json:"hold_ms,omitempty"` // cover_face: how long to keep the hand there
+	Scale  float64  `json:"scale,omitempty"`   // move_closer: face width factor asked for
+	Colors []string `json:"colors,omitempty"`  // flash: "#rrggbb" sequence
+	StepMS int      `json:"step_ms,omitempty"` // flash: duration of each colour
+	Fade   bool     `json:"fade,omitempty"`    // flash: photosensitive variant, linear cross-fades
+	Digits string   `json:"digits,omitempty"`  // read_digits: digits separated by single spaces
+}
+
+// Spec describes one kind of challenge in the catalog.
+type Spec struct {
+	Kind Kind
+	// Tests says what the challenge is meant to expose.
+	Tests string
+	// Alternative is the kind issued instead when the candidate cannot do this one
+	// (accommodation). For KindFlash it is KindFlash itself: the alternative is the slow-fade
+	// variant (Params.Fade) for photosensitive candidates.
+	Alternative Kind
+	// Deadline is the time from display within which the response must start; flash adds the
+	// length of its colour sequence (see Challenge.Deadline).
+	Deadline time.Duration
+}
+
+// Catalog parameter ranges. Every choice is drawn uniformly (see NewChallenge).
+var (
+	// Palette is the flash colour palette: the six saturated primaries and secondaries,
+	// which sit far apart in the Cb/Cr plane so each step moves the face chroma visibly.
+	Palette = []string{"#ff0000", "#00ff00", "#0000ff", "#ffff00", "#ff00ff", "#00ffff"}
+
+	flashLengths     = []int{6, 7, 8, 9, 10}
+	flashSteps       = []int{200, 250, 300, 350, 400}
+	fadeLengths      = []int{4, 5, 6}
+	fadeSteps        = []int{1000, 1250, 1500} // ≤ 1 change per second: far below the 3 Hz flash limit
+	digitLengths     = []int{4, 5, 6}
+	blinkCounts      = []int{2, 3}
+	turnDirs         = []string{DirLeft, DirRight}
+	lookDirs         = []string{DirUp, DirDown}
+	coverHoldMS      = 2000
+	closerScale      = 1.3
+	flashExtraWindow = 2 * time.Second // deadline after the end of the colour sequence
+)
+
+var catalog = []Spec{
+	{KindTurnHead, "face swaps degrade at large yaw; replays cannot follow a random direction", KindReadDigits, 6 * time.Second},
+	{KindLook, "face swaps degrade at large pitch; replays cannot follow a random direction", KindReadDigits, 6 * time.Second},
+	{KindBlink, "replays cannot blink a requested count on cue", KindReadDigits, 6 * time.Second},
+	{KindCoverFace, "swap models break under partial occlusion and may re-initialise afterwards", KindTurnHead, 8 * time.Second},
+	{KindMoveCloser, "scale change stresses the swap's alignment; replays cannot follow", KindBlink, 7 * time.Second},
+	{KindFlash, "the real face reflects the screen colours with camera latency; injected video does not", KindFlash, 0},
+	{KindReadDigits, "live speech must start after display and the mouth must follow the audio", KindBlink, 8 * time.Second},
+}
+
+// Catalog returns the specs of every kind, in a fixed order.
+func Catalog() []Spec {
+	return append([]Spec(nil), catalog...)
+}
+
+// Kinds returns every kind of the catalog, in a fixed order.
+func Kinds() []Kind {
+	ks := make([]Kind, len(catalog))
+	for i, s := range catalog {
+		ks[i] = s.Kind
+	}
+	return ks
+}
+
+// Lookup returns the spec of kind k.
+func Lookup(k Kind) (Spec, bool) {
+	for _, s := range catalog {
+		if s.Kind == k {
+			return s, true
+		}
+	}
+	return Spec{}, false
+}
+
+// Valid reports whether k is a kind of the catalog.
+func (k Kind) Valid() bool {
+	_, ok := Lookup(k)
+	return ok
+}
+
+// Instruction returns the text shown to the candidate and a short text for screen readers.
+func Instruction(k Kind, p Params) (text, screenReader string) {
+	switch k {
+	case KindTurnHead:
+		return fmt.Sprintf("Turn your head to your %s, then back to the camera.", p.Dir),
+			fmt.Sprintf("Turn your head %s, then back.", p.Dir)
+	case KindLook:
+		return fmt.Sprintf("Tilt your head %s, then back to the camera.", p.Dir),
+			fmt.Sprintf("Tilt your head %s, then back.", p.Dir)
+	case KindBlink:
+		return fmt.Sprintf("Blink %d times.", p.Count), fmt.Sprintf("Blink %d times.", p.Count)
+	case KindCoverFace:
+		return fmt.Sprintf("Cover half of your face with your hand for about %d seconds, then take it away.", p.HoldMS/1000),
+			fmt.Sprintf("Cover half your face with a hand for %d seconds, then remove it.", p.HoldMS/1000)
+	case KindMoveCloser:
+		return "Lean closer to the camera, then back.", "Lean closer to the camera, then back."
+	case KindFlash:
+		if p.Fade {
+			return "Keep facing the screen while it slowly changes colour.",
+				"The screen will slowly change colour. Keep your face toward it."
+		}
+		return "Keep facing the screen while it flashes a few colours.",
+			"The screen will flash colours for a few seconds. Keep your face toward it."
+	case KindReadDigits:
+		return "Read these digits aloud: " + p.Digits,
+			"Read aloud: " + strings.Join(strings.Fields(p.Digits), ", ")
+	}
+	return "", ""
+}
+
+// deadline is the response deadline of a challenge measured from its display.
+func deadline(k Kind, p Params) time.Duration {
+	if k == KindFlash {
+		return time.Duration(len(p.Colors)*p.StepMS)*time.Millisecond + flashExtraWindow
+	}
+	s, _ := Lookup(k)
+	return s.Deadline
+}

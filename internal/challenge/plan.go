@@ -1,0 +1,245 @@
+package challenge
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/livecheck/livecheck/models"
+)
+
+// Plan defaults.
+const (
+	DefaultCount     = 5
+	DefaultDuration  = 30 * time.Minute
+	DefaultWarmUp    = 2 * time.Minute
+	DefaultEndMargin = 3 * time.Minute
+	DefaultJitter    = 0.8
+	// MinSlot is the smallest share of the interview one challenge may get: a response window
+	// is up to ~20 s and the next challenge needs a clean baseline after it.
+	MinSlot = 40 * time.Second
+	// MaxCount bounds PlanConfig.Count.
+	MaxCount = 50
+)
+
+// PlanConfig says how to draw a session's plan. Zero fields take the defaults.
+type PlanConfig struct {
+	Count     int           // number of challenges; default 5
+	Duration  time.Duration // expected interview length; default 30 min
+	WarmUp    time.Duration // no challenge before this offset; default 2 min
+	EndMargin time.Duration // no challenge in this last part of Duration; default 3 min
+	// Jitter is the fraction of each slot over which a challenge's offset is spread uniformly
+	// (0 < Jitter ≤ 1; default 0.8). Consecutive challenges are at least (1-Jitter)·slot apart.
+	Jitter float64
+	// Kinds are the kinds allowed in this session (at least two); default every kind.
+	// Accommodations remove kinds here; see Spec.Alternative for the replacements.
+	Kinds []Kind
+	// Photosensitive selects the slow-fade variant for every flash challenge.
+	Photosensitive bool
+}
+
+func (c PlanConfig) withDefaults() PlanConfig {
+	if c.Count == 0 {
+		c.Count = DefaultCount
+	}
+	if c.Duration == 0 {
+		c.Duration = DefaultDuration
+	}
+	if c.WarmUp == 0 {
+		c.WarmUp = DefaultWarmUp
+	}
+	if c.EndMargin == 0 {
+		c.EndMargin = DefaultEndMargin
+	}
+	if c.Jitter == 0 {
+		c.Jitter = DefaultJitter
+	}
+	if len(c.Kinds) == 0 {
+		c.Kinds = Kinds()
+	}
+	return c
+}
+
+// Validate reports a configuration that cannot produce a plan (after defaults are applied).
+// Errors wrap models.ErrInvalid.
+func (c PlanConfig) Validate() error {
+	c = c.withDefaults()
+	switch {
+	case c.Count < 1 || c.Count > MaxCount:
+		return fmt.Errorf("challenge: count %d out of range 1..%d: %w", c.Count, MaxCount, models.ErrInvalid)
+	case c.WarmUp < 0 || c.EndMargin < 0:
+		return fmt.Errorf("challenge: negative warm-up or end margin: %w", models.ErrInvalid)
+	case c.Jitter < 0 || c.Jitter > 1:
+		return fmt.Errorf("challenge: jitter %v out of range (0,1]: %w", c.Jitter, models.ErrInvalid)
+	case (c.Duration-c.WarmUp-c.EndMargin)/time.Duration(c.Count) < MinSlot:
+		return fmt.Errorf("challenge: %d challenges do not fit in %v (warm-up %v, end margin %v): %w",
+			c.Count, c.Duration, c.WarmUp, c.EndMargin, models.ErrInvalid)
+	}
+	seen := map[Kind]bool{}
+	for _, k := range c.Kinds {
+		if !k.Valid() {
+			return fmt.Errorf("challenge: unknown kind %q: %w", k, models.ErrInvalid)
+		}
+		if seen[k] {
+			return fmt.Errorf("challenge: kind %q listed twice: %w", k, models.ErrInvalid)
+		}
+		seen[k] = true
+	}
+	if len(c.Kinds) < 2 {
+		return fmt.Errorf("challenge: need at least two kinds to avoid repeats: %w", models.ErrInvalid)
+	}
+	return nil
+}
+
+// Challenge is one drawn challenge. It is secret until issued.
+type Challenge struct {
+	ID     string `json:"id"` // 128 random bits, URL-safe base64
+	Kind   Kind   `json:"kind"`
+	Params Params `json:"params"`
+	// Deadline is the time, counted from the display ack, within which the response must start.
+	Deadline time.Duration `json:"deadline"`
+	// Attempt is 1 for a first issue and 2 for the reissue of an inconclusive challenge.
+	Attempt int `json:"attempt"`
+	// Replaces is the ID of the challenge this one replaced as an accessible alternative.
+	Replaces string `json:"replaces,omitempty"`
+}
+
+// Item is one challenge of a plan with its start offset from the session start.
+type Item struct {
+	Challenge
+	At time.Duration `json:"at"`
+}
+
+// Plan is a session's secret challenge schedule. Never send it to the browser.
+type Plan struct {
+	Items []Item `json:"items"` // sorted by At
+	// Kinds and Photosensitive are kept so that reissues and extra challenges follow the
+	// session's configuration.
+	Kinds          []Kind `json:"kinds"`
+	Photosensitive bool   `json:"photosensitive"`
+}
+
+// NewPlan draws a plan from rnd (crypto/rand.Reader in production; tests may inject).
+//
+// Sampling, all uniform and independent unless stated:
+//   - kinds: the first from cfg.Kinds, each next from cfg.Kinds minus the previous kind (no
+//     immediate repeat). This chain's stationary distribution is uniform and it starts uniform,
+//     so every position is uniform over the kinds; a kind may recur non-adjacently.
+//   - parameters: see NewChallenge.
+//   - offsets: [WarmUp, Duration-EndMargin) is cut into Count equal slots; challenge i starts
+//     uniformly within the middle Jitter fraction of slot i, rounded to the millisecond.
+//
+// It returns an error wrapping models.ErrInvalid for a bad cfg, or the reader's error.
+func NewPlan(cfg PlanConfig, rnd io.Reader) (Plan, error) {
+	if err := cfg.Validate(); err != nil {
+		return Plan{}, err
+	}
+	cfg = cfg.withDefaults()
+	src := newSource(rnd)
+	plan := Plan{Kinds: append([]Kind(nil), cfg.Kinds...), Photosensitive: cfg.Photosensitive}
+	slot := (cfg.Duration - cfg.WarmUp - cfg.EndMargin) / time.Duration(cfg.Count)
+	var prev Kind
+	for i := range cfg.Count {
+		k := drawKind(src, cfg.Kinds, prev)
+		prev = k
+		ch := drawChallenge(src, k, cfg.Photosensitive)
+		u := (1-cfg.Jitter)/2 + cfg.Jitter*src.float()
+		at := cfg.WarmUp + time.Duration(i)*slot + time.Duration(u*float64(slot))
+		plan.Items = append(plan.Items, Item{Challenge: ch, At: at.Round(time.Millisecond)})
+	}
+	if src.err != nil {
+		return Plan{}, src.err
+	}
+	return plan, nil
+}
+
+// drawKind draws uniformly from kinds without prev.
+func drawKind(src *source, kinds []Kind, prev Kind) Kind {
+	pool := make([]Kind, 0, len(kinds))
+	for _, k := range kinds {
+		if k != prev {
+			pool = append(pool, k)
+		}
+	}
+	return pick(src, pool)
+}
+
+// NewChallenge draws a fresh challenge of kind k with a new ID from rnd. photosensitive
+// selects the slow-fade flash variant. Parameter sampling (each uniform):
+//   - turn_head dir ∈ {left, right}; look dir ∈ {up, down}; blink count ∈ {2, 3};
+//   - cover_face holds 2 s; move_closer asks for 1.3× (fixed: nothing to randomise usefully);
+//   - flash: length ∈ {6..10}, step ∈ {200, 250, …, 400} ms; fade variant: length ∈ {4, 5, 6},
+//     step ∈ {1000, 1250, 1500} ms; each colour from Palette minus the previous colour;
+//   - read_digits: length ∈ {4, 5, 6}, each digit ∈ 0..9 (repeats allowed).
+func NewChallenge(k Kind, photosensitive bool, rnd io.Reader) (Challenge, error) {
+	if !k.Valid() {
+		return Challenge{}, fmt.Errorf("challenge: unknown kind %q: %w", k, models.ErrInvalid)
+	}
+	src := newSource(rnd)
+	ch := drawChallenge(src, k, photosensitive)
+	if src.err != nil {
+		return Challenge{}, src.err
+	}
+	return ch, nil
+}
+
+// Alternative draws the accessible alternative of ch (Spec.Alternative; for flash the
+// slow-fade variant) with a new ID, the same attempt number and Replaces set to ch.ID.
+func Alternative(ch Challenge, rnd io.Reader) (Challenge, error) {
+	spec, ok := Lookup(ch.Kind)
+	if !ok {
+		return Challenge{}, fmt.Errorf("challenge: unknown kind %q: %w", ch.Kind, models.ErrInvalid)
+	}
+	alt, err := NewChallenge(spec.Alternative, spec.Alternative == KindFlash, rnd)
+	if err != nil {
+		return Challenge{}, err
+	}
+	alt.Attempt, alt.Replaces = ch.Attempt, ch.ID
+	return alt, nil
+}
+
+func drawChallenge(src *source, k Kind, photosensitive bool) Challenge {
+	ch := Challenge{ID: src.id(), Kind: k, Attempt: 1}
+	p := &ch.Params
+	switch k {
+	case KindTurnHead:
+		p.Dir = pick(src, turnDirs)
+	case KindLook:
+		p.Dir = pick(src, lookDirs)
+	case KindBlink:
+		p.Count = pick(src, blinkCounts)
+	case KindCoverFace:
+		p.HoldMS = coverHoldMS
+	case KindMoveCloser:
+		p.Scale = closerScale
+	case KindFlash:
+		n, step := pick(src, flashLengths), pick(src, flashSteps)
+		if photosensitive {
+			n, step = pick(src, fadeLengths), pick(src, fadeSteps)
+			p.Fade = true
+		}
+		p.StepMS = step
+		prev := -1
+		for range n {
+			var c int
+			if prev < 0 {
+				c = src.intn(len(Palette))
+			} else if c = src.intn(len(Palette) - 1); c >= prev {
+				c++ // skip the previous colour: a repeat would be an invisible step
+			}
+			prev = c
+			p.Colors = append(p.Colors, Palette[c])
+		}
+	case KindReadDigits:
+		n := pick(src, digitLengths)
+		ds := make([]string, n)
+		for i := range ds {
+			ds[i] = strconv.Itoa(src.intn(10))
+		}
+		p.Digits = strings.Join(ds, " ")
+	}
+	ch.Deadline = deadline(k, ch.Params)
+	return ch
+}

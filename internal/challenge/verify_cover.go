@@ -1,0 +1,180 @@
+package challenge
+
+import (
+	"time"
+
+	"github.com/livecheck/livecheck/models"
+)
+
+// cover_face rule. Each frame is one of:
+//
+//	covered  – the face is still tracked (FacePresent) and either Occlusion ≥ CoverOcclusion
+//	           or the landmarks failed while the box stayed: a hand over part of a face that is
+//	           still there;
+//	vanished – no face at all (camera covered, candidate left, or the whole face hidden);
+//	clear    – face tracked, landmarks found and Occlusion < ClearOcclusion.
+//
+// Runs of non-clear frames joined across clear gaps ≤ CoverBridge form holds. A hold of at
+// least CoverMin made mostly (≥ half, at least one) of covered frames is a hand over half the face; it passes
+// when it starts after the ack (minus AckSlack), by the deadline, and at least two clear frames
+// follow it in the window. A hold made mostly of vanished frames is NOT a pass: the pipeline
+// cannot tell "camera covered" from "detector dropped a half-covered face", so it is
+// inconclusive "face vanished" (reissued once) rather than failed.
+
+type frameState int
+
+const (
+	stateClear frameState = iota
+	stateCovered
+	stateVanished
+	stateBetween // face and landmarks there, occlusion between the two levels
+)
+
+func (c *vctx) coverState(o models.Observation) frameState {
+	switch {
+	case !o.FacePresent:
+		return stateVanished
+	case o.Occlusion >= c.th.CoverOcclusion || !o.LandmarksOK:
+		return stateCovered
+	case o.Occlusion < c.th.ClearOcclusion:
+		return stateClear
+	}
+	return stateBetween
+}
+
+// hold is one run of non-clear frames.
+type hold struct {
+	start, end        time.Time
+	covered, vanished int
+	maxOcc            float64
+	mid               time.Time // a covered frame near the middle (evidence)
+	recovered         bool      // two clear frames follow inside the window
+}
+
+func (h hold) duration() time.Duration { return h.end.Sub(h.start) }
+func (h hold) mostlyCovered() bool     { return h.covered > 0 && h.covered >= h.vanished }
+func (h hold) mostlyVanished() bool    { return h.vanished > h.covered }
+
+func (c *vctx) holds() []hold {
+	var out []hold
+	var cur *hold
+	clearRun := 0
+	var lastNonClear time.Time
+	for _, o := range c.obs {
+		st := c.coverState(o)
+		if st == stateClear {
+			clearRun++
+			if cur != nil && clearRun >= 2 && o.At.Sub(lastNonClear) > c.th.CoverBridge {
+				cur.recovered = true
+				out = append(out, *cur)
+				cur = nil
+			}
+			continue
+		}
+		clearRun = 0
+		if cur != nil && o.At.Sub(lastNonClear) > c.th.CoverBridge {
+			// The clear gap was long, but fewer than two clear frames: close without recovery.
+			out = append(out, *cur)
+			cur = nil
+		}
+		if cur == nil {
+			cur = &hold{start: o.At}
+		}
+		lastNonClear = o.At
+		cur.end = o.At
+		switch st {
+		case stateCovered:
+			cur.covered++
+		case stateVanished:
+			cur.vanished++
+		}
+		cur.maxOcc = max(cur.maxOcc, o.Occlusion)
+	}
+	if cur != nil {
+		out = append(out, *cur)
+	}
+	for i := range out {
+		out[i].mid = c.coveredNear(out[i])
+	}
+	return out
+}
+
+// coveredNear returns the covered frame closest to the middle of h.
+func (c *vctx) coveredNear(h hold) time.Time {
+	mid := h.start.Add(h.duration() / 2)
+	var best time.Time
+	for _, o := range c.obs {
+		if o.At.Before(h.start) || o.At.After(h.end) || c.coverState(o) != stateCovered {
+			continue
+		}
+		if best.IsZero() || absDur(o.At.Sub(mid)) < absDur(best.Sub(mid)) {
+			best = o.At
+		}
+	}
+	if best.IsZero() {
+		return mid
+	}
+	return best
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+func (c *vctx) cover() verdict {
+	nb := c.notBefore()
+	var short, vanished, pre *hold
+	hs := c.holds()
+	for i := range hs {
+		h := &hs[i]
+		long := h.duration() >= c.th.CoverMin
+		switch {
+		case h.start.Before(nb):
+			if long && h.mostlyCovered() && !h.end.Before(c.ref) {
+				pre = h // hand already over the face when the prompt was shown
+			}
+		case !long:
+			if h.mostlyCovered() && short == nil && !h.start.After(c.deadline) {
+				short = h
+			}
+		case !h.mostlyCovered():
+			if h.mostlyVanished() && vanished == nil && !h.start.After(c.deadline) {
+				vanished = h
+			}
+		default:
+			vd := verdict{
+				onset: h.start, peak: seconds(h.duration()), unit: "s", peakAt: h.mid, respEnd: h.end,
+				metrics: map[string]float64{"hold_ms": ms(h.duration()), "max_occlusion": h.maxOcc,
+					"covered_frames": float64(h.covered), "vanished_frames": float64(h.vanished)},
+			}
+			switch {
+			case h.start.After(c.deadline):
+				vd.outcome, vd.reason = OutcomeFailed, ReasonLate
+			case !h.recovered:
+				vd.outcome, vd.reason = OutcomeFailed, ReasonNoRecovery
+			default:
+				vd.outcome = OutcomePassed
+			}
+			return vd
+		}
+	}
+	describe := func(vd verdict, h *hold) verdict {
+		vd.onset, vd.peak, vd.unit, vd.peakAt, vd.respEnd = h.start, seconds(h.duration()), "s", h.mid, h.end
+		vd.metrics = map[string]float64{"hold_ms": ms(h.duration()), "max_occlusion": h.maxOcc}
+		return vd
+	}
+	switch {
+	case vanished != nil:
+		return describe(inconclusive(ReasonFaceVanished), vanished)
+	case pre != nil:
+		vd := describe(failed(ReasonBeforePrompt), pre)
+		vd.onset = time.Time{}
+		return vd
+	case short != nil:
+		return describe(failed(ReasonCoverTooShort), short)
+	}
+	return verdict{outcome: OutcomeFailed, reason: ReasonNoResponse, unit: "s"}
+}

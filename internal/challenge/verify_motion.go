@@ -1,0 +1,212 @@
+package challenge
+
+import (
+	"math"
+	"time"
+
+	"github.com/livecheck/livecheck/models"
+)
+
+// Head turns, looks and leaning closer are all a scalar signal that must rise beyond a
+// threshold above its pre-prompt neutral level:
+//
+//	turn_head left: +Yaw, right: −Yaw (Yaw > 0 is the candidate's left; never "either way")
+//	look up: +Pitch, down: −Pitch
+//	move_closer: Scale / baseline Scale − 1
+//
+// Neutral is the 20th percentile of the oriented signal over the baseline window, so a head
+// that was already turning during part of the baseline does not raise it; for angles it is
+// clamped to ±NeutralClampDeg (a camera off to the side). A response is an excursion of the
+// 3-point-median-smoothed signal beyond the threshold; its onset is found by walking back from
+// the crossing while the signal keeps falling, down to 20 % of the threshold. The excursion ends
+// when the signal falls back under 40 % of the threshold (hysteresis, and "and back").
+//
+// Only an excursion whose onset is at or after the ack (minus AckSlack) counts; one already
+// under way at display is "response before prompt" unless a later, separate one follows.
+
+// motionSignal is a kind's oriented signal.
+type motionSignal struct {
+	value func(models.Observation) (float64, bool)
+	ratio bool    // signal = value/neutral − 1 (scale) instead of value − neutral (angles)
+	thr   float64 // threshold on the signal
+	unit  string
+}
+
+func angle(sign float64, f func(models.Observation) float64) func(models.Observation) (float64, bool) {
+	return func(o models.Observation) (float64, bool) {
+		return sign * f(o), o.FacePresent && o.LandmarksOK
+	}
+}
+
+func yaw(o models.Observation) float64   { return o.Yaw }
+func pitch(o models.Observation) float64 { return o.Pitch }
+
+// motionSignals returns the requested signal and, when a direction is involved, its opposite.
+func (c *vctx) motionSignals() (want motionSignal, opposite *motionSignal) {
+	p := c.ch.Params
+	switch c.ch.Kind {
+	case KindTurnHead:
+		sign := 1.0 // left
+		if p.Dir == DirRight {
+			sign = -1
+		}
+		want = motionSignal{value: angle(sign, yaw), thr: c.th.TurnDeg, unit: "deg"}
+		opposite = &motionSignal{value: angle(-sign, yaw), thr: c.th.TurnDeg, unit: "deg"}
+	case KindLook:
+		up := motionSignal{value: angle(1, pitch), thr: c.th.LookUpDeg, unit: "deg"}
+		down := motionSignal{value: angle(-1, pitch), thr: c.th.LookDownDeg, unit: "deg"}
+		want, opposite = up, &down
+		if p.Dir == DirDown {
+			want, opposite = down, &up
+		}
+	default: // KindMoveCloser
+		want = motionSignal{
+			value: func(o models.Observation) (float64, bool) { return o.Scale, o.FacePresent && o.Scale > 0 },
+			ratio: true, thr: c.th.CloserRatio - 1, unit: "ratio",
+		}
+	}
+	return want, opposite
+}
+
+// excursion is one rise of a signal beyond the threshold.
+type excursion struct {
+	onset     time.Time
+	peak      float64
+	peakAt    time.Time
+	end       time.Time // first sample back under the re-arm level; zero if none
+	openStart bool      // above the onset level from the first sample: start unknown
+}
+
+// findExcursions returns the excursions of s beyond thr, with onsets at onsetLvl and the end
+// at rearmLvl (onsetLvl < rearmLvl < thr).
+func findExcursions(s []sample, thr, onsetLvl, rearmLvl float64) []excursion {
+	m := median3(s)
+	tol := 0.02 * thr
+	var out []excursion
+	var cur *excursion
+	for i, x := range m {
+		if cur == nil {
+			if x.v < thr {
+				continue
+			}
+			j := i
+			for j > 0 && m[j-1].v > onsetLvl && m[j-1].v < m[j].v+tol {
+				j--
+			}
+			cur = &excursion{onset: m[j].t, openStart: j == 0 && m[0].v > onsetLvl, peak: x.v, peakAt: x.t}
+		}
+		if x.v > cur.peak {
+			cur.peak, cur.peakAt = x.v, x.t
+		}
+		if x.v <= rearmLvl {
+			cur.end = x.t
+			out = append(out, *cur)
+			cur = nil
+		}
+	}
+	if cur != nil {
+		out = append(out, *cur)
+	}
+	return out
+}
+
+// signal builds the oriented, neutral-relative series of m. ok is false without a baseline
+// where one is required (ratios).
+func (c *vctx) signal(m motionSignal) (s []sample, neutral float64, baseN int, ok bool) {
+	raw := c.series(m.value)
+	base := values(between(raw, c.baselineStart(), c.issued))
+	baseN = len(base)
+	switch {
+	case baseN >= 3:
+		neutral = percentile(base, 20)
+	case m.ratio:
+		return nil, 0, baseN, false
+	}
+	if !m.ratio {
+		neutral = math.Max(-c.th.NeutralClampDeg, math.Min(c.th.NeutralClampDeg, neutral))
+	}
+	s = make([]sample, len(raw))
+	for i, x := range raw {
+		if m.ratio {
+			s[i] = sample{x.t, x.v/neutral - 1}
+		} else {
+			s[i] = sample{x.t, x.v - neutral}
+		}
+	}
+	return s, neutral, baseN, true
+}
+
+// responses splits the excursions of s into the first that counts and the one (if any) that
+// was already under way at display time.
+func (c *vctx) responses(s []sample, thr float64) (first, pre *excursion) {
+	exs := findExcursions(s, thr, 0.2*thr, 0.4*thr)
+	nb := c.notBefore()
+	for i := range exs {
+		ex := &exs[i]
+		if ex.openStart || ex.onset.Before(nb) {
+			if ex.end.IsZero() || !ex.end.Before(c.ref) {
+				pre = ex // still under way when the prompt was shown
+			}
+			continue
+		}
+		return ex, pre
+	}
+	return nil, pre
+}
+
+func (c *vctx) motion() verdict {
+	want, opposite := c.motionSignals()
+	s, neutral, baseN, ok := c.signal(want)
+	if !ok {
+		return inconclusive(ReasonNoBaseline)
+	}
+	metrics := map[string]float64{"neutral": neutral, "baseline_frames": float64(baseN), "threshold": want.thr}
+	peakOf := func(v float64) float64 {
+		if want.ratio {
+			return 1 + v
+		}
+		return v
+	}
+	first, pre := c.responses(s, want.thr)
+	if first != nil {
+		vd := verdict{onset: first.onset, peak: peakOf(first.peak), unit: want.unit, peakAt: first.peakAt, metrics: metrics}
+		vd.respEnd = first.end
+		switch {
+		case first.onset.After(c.deadline):
+			vd.outcome, vd.reason = OutcomeFailed, ReasonLate
+		case c.ch.Kind == KindTurnHead && first.end.IsZero():
+			vd.outcome, vd.reason = OutcomeFailed, ReasonNoReturn
+		default:
+			vd.outcome = OutcomePassed
+		}
+		return vd
+	}
+	if opposite != nil {
+		if os, _, _, ok := c.signal(*opposite); ok {
+			if of, _ := c.responses(os, opposite.thr); of != nil && !of.onset.After(c.deadline) {
+				vd := failed(ReasonWrongDirection)
+				vd.onset, vd.peak, vd.unit, vd.peakAt, vd.metrics = of.onset, -of.peak, want.unit, of.peakAt, metrics
+				return vd
+			}
+		}
+	}
+	if pre != nil {
+		vd := failed(ReasonBeforePrompt)
+		vd.peak, vd.unit, vd.peakAt, vd.metrics = peakOf(pre.peak), want.unit, pre.peakAt, metrics
+		metrics["early_onset_ms"] = ms(pre.onset.Sub(c.ref))
+		return vd
+	}
+	// No crossing: report how far the signal went after display.
+	vd := failed(ReasonNoResponse)
+	vd.unit, vd.metrics, vd.peak = want.unit, metrics, peakOf(0)
+	best := math.Inf(-1)
+	for _, x := range median3(s) {
+		if !x.t.Before(c.notBefore()) && !x.t.After(c.deadline) && x.v > best {
+			best, vd.peak, vd.peakAt = x.v, peakOf(x.v), x.t
+		}
+	}
+	if best >= 0.4*want.thr {
+		vd.reason = ReasonInsufficient
+	}
+	return vd
+}
