@@ -73,6 +73,8 @@ type Analyzer struct {
 	dec     []float64 // decimated signal
 	decBase int       // absolute 16 kHz index of dec[0]
 	yinD    []float64
+	// YIN FFT scratch (spectrumSize points)
+	yinRe1, yinIm1, yinRe2, yinIm2 []float64
 
 	cyc cycleTracker
 	acc accumulator
@@ -91,6 +93,10 @@ func NewAnalyzer(start time.Time) *Analyzer {
 		decimH: lowpassFIR(decimTaps, decimCutoffHz/SampleRate),
 		hist:   make([]float64, decimTaps-1),
 		yinD:   make([]float64, pitchMaxLag+2),
+		yinRe1: make([]float64, spectrumSize),
+		yinIm1: make([]float64, spectrumSize),
+		yinRe2: make([]float64, spectrumSize),
+		yinIm2: make([]float64, spectrumSize),
 	}
 	for i := range a.window {
 		a.window[i] = 0.5 - 0.5*math.Cos(2*math.Pi*(float64(i)+0.5)/FrameSize)
@@ -250,11 +256,13 @@ func (a *Analyzer) decimate(x []float32) {
 	for i, v := range x {
 		buf[nh+i] = float64(v)
 	}
+	taps := len(a.decimH)
+	half := taps / 2 // the filter is symmetric with odd length
 	for i := 0; i < len(x); i += pitchDecim {
-		var acc float64
-		seg := buf[i : i+len(a.decimH)]
-		for j, h := range a.decimH {
-			acc += h * seg[j]
+		seg := buf[i : i+taps]
+		acc := a.decimH[half] * seg[half]
+		for j, h := range a.decimH[:half] {
+			acc += h * (seg[j] + seg[taps-1-j])
 		}
 		a.dec = append(a.dec, acc)
 	}

@@ -20,15 +20,39 @@ func (a *Analyzer) pitch() (hz float64, ok bool) {
 	if energy < 1e-12 {
 		return 0, false
 	}
+	// d(τ) = Σ_{j<w} (x_j − x_{j+τ})² = e(0) + e(τ) − 2·r(τ), with e(τ) the
+	// energy of x[τ:τ+w] (running sums) and r the cross-correlation of
+	// x[0:w] with x, computed by FFT (1024 points: no circular wrap for τ ≥ 0).
+	re1, im1, re2, im2 := a.yinRe1, a.yinIm1, a.yinRe2, a.yinIm2
+	for i := range re1 {
+		re1[i], im1[i], re2[i], im2[i] = 0, 0, 0, 0
+		if i < w {
+			re1[i] = x[i]
+		}
+		if i < win {
+			re2[i] = x[i]
+		}
+	}
+	a.fft.transform(re1, im1)
+	a.fft.transform(re2, im2)
+	for k := range re1 { // conj(X1)·X2, conjugated again for the inverse via forward FFT
+		r := re1[k]*re2[k] + im1[k]*im2[k]
+		i := re1[k]*im2[k] - im1[k]*re2[k]
+		re1[k], im1[k] = r, -i
+	}
+	a.fft.transform(re1, im1) // re1[τ]·(1/n) = r(τ)
+	inv := 1 / float64(len(re1))
+	var e0 float64
+	for j := range w {
+		e0 += x[j] * x[j]
+	}
+	et := e0
 	d := a.yinD
 	d[0] = 1
 	running := 0.0
 	for tau := 1; tau <= pitchMaxLag+1 && tau < len(d); tau++ {
-		var s float64
-		for j := range w {
-			e := x[j] - x[j+tau]
-			s += e * e
-		}
+		et += x[tau+w-1]*x[tau+w-1] - x[tau-1]*x[tau-1]
+		s := math.Max(0, e0+et-2*re1[tau]*inv)
 		running += s
 		if running > 0 {
 			d[tau] = s * float64(tau) / running
