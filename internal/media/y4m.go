@@ -42,9 +42,19 @@ func (h Y4MHeader) FrameDuration() time.Duration {
 	return time.Duration(int64(time.Second) * int64(h.FPSDen) / int64(h.FPSNum))
 }
 
+// frameTime returns the start time of frame n, exact to the nanosecond (no accumulated rounding).
+func (h Y4MHeader) frameTime(n uint64) time.Duration {
+	if h.FPSNum <= 0 || h.FPSDen <= 0 {
+		return 0
+	}
+	q := n * uint64(h.FPSDen)
+	num := uint64(h.FPSNum)
+	return time.Duration(q/num)*time.Second + time.Duration((q%num)*uint64(time.Second)/num)
+}
+
 // Y4MReader reads 4:2:0 frames from a YUV4MPEG2 stream into models.Frame values.
 type Y4MReader struct {
-	// Start is the capture time given to frame 0; frame n gets Start + n*FrameDuration.
+	// Start is the capture time given to frame 0; frame n gets Start + n*FPSDen/FPSNum seconds.
 	Start time.Time
 
 	br     *bufio.Reader
@@ -178,7 +188,7 @@ func (yr *Y4MReader) NextFrame() (*models.Frame, error) {
 }
 
 // ReadFrameInto reads the next frame into f, reusing f's plane buffers when they are large enough.
-// Frames are all keyframes; Seq counts from 1 and Capture is Start + index*FrameDuration.
+// Frames are all keyframes; Seq counts from 1 and Capture is Start + index/framerate.
 func (yr *Y4MReader) ReadFrameInto(f *models.Frame) error {
 	line, err := readY4MLine(yr.br)
 	if errors.Is(err, io.EOF) {
@@ -199,7 +209,7 @@ func (yr *Y4MReader) ReadFrameInto(f *models.Frame) error {
 			return fmt.Errorf("media: y4m frame %d plane %d: %w", yr.n, i, eofToTruncated(err))
 		}
 	}
-	f.Capture = yr.Start.Add(time.Duration(yr.n) * yr.header.FrameDuration())
+	f.Capture = yr.Start.Add(yr.header.frameTime(yr.n))
 	f.Keyframe = true
 	yr.n++
 	f.Seq = yr.n
