@@ -118,6 +118,8 @@ type VP8Assembler struct {
 	lastEnd  int64 // extended seq of the marker packet of the last emitted frame
 	waitKey  bool
 
+	out   []AssembledFrame // returned by Push, reused
+
 	stats AssemblerStats
 }
 
@@ -147,7 +149,8 @@ func (a *VP8Assembler) NeedKeyframe() bool { return a.waitKey }
 // Push adds one RTP packet that arrived at arrival and returns the frames it completed, oldest
 // first (usually none or one). needKeyframe is true while the assembler waits for a keyframe
 // (at the start and after a loss): the caller should send a rate-limited PLI (see PLILimiter).
-// The packet is not retained; its payload is copied.
+// The packet is not retained; its payload is copied. The returned slice is reused by the next
+// Push, but each frame's Data is newly allocated and belongs to the caller.
 func (a *VP8Assembler) Push(pkt *rtp.Packet, arrival time.Time) (frames []AssembledFrame, needKeyframe bool) {
 	if pkt == nil {
 		return nil, a.waitKey
@@ -287,7 +290,9 @@ func (a *VP8Assembler) addPacket(f *asmFrame, seq int64, pkt *rtp.Packet, desc V
 // drain resolves pending frames in order: emits complete ones, gives up on blocked ones and
 // enforces the memory bounds.
 func (a *VP8Assembler) drain() []AssembledFrame {
-	var out []AssembledFrame
+	clear(a.out)
+	out := a.out[:0]
+	defer func() { a.out = out[:0] }()
 	for len(a.frames) > 0 {
 		if len(a.frames) > a.cfg.MaxPendingFrames || a.pendingPackets > a.cfg.MaxPendingPackets || a.frames[0].overflow {
 			a.lose(1)

@@ -7,48 +7,53 @@ package media
 #include <vpx/vpx_decoder.h>
 #include <vpx/vp8dx.h>
 
-static vpx_codec_ctx_t *lc_vp8_new(int *err) {
-	vpx_codec_ctx_t *ctx = calloc(1, sizeof(vpx_codec_ctx_t));
-	if (ctx == NULL) {
+typedef struct {
+	vpx_codec_ctx_t ctx;
+	vpx_image_t *img; // last decoded image, valid until the next decode
+	int corrupt;      // VP8D_GET_FRAME_CORRUPTED of the last decode
+} lc_vp8;
+
+static lc_vp8 *lc_vp8_new(int *err) {
+	lc_vp8 *d = calloc(1, sizeof(lc_vp8));
+	if (d == NULL) {
 		*err = VPX_CODEC_MEM_ERROR;
 		return NULL;
 	}
 	vpx_codec_dec_cfg_t cfg;
 	memset(&cfg, 0, sizeof cfg);
 	cfg.threads = 1;
-	vpx_codec_err_t e = vpx_codec_dec_init(ctx, vpx_codec_vp8_dx(), &cfg, 0);
+	vpx_codec_err_t e = vpx_codec_dec_init(&d->ctx, vpx_codec_vp8_dx(), &cfg, 0);
 	if (e != VPX_CODEC_OK) {
-		free(ctx);
+		free(d);
 		*err = (int)e;
 		return NULL;
 	}
-	return ctx;
+	return d;
 }
 
-static void lc_vp8_free(vpx_codec_ctx_t *ctx) {
-	vpx_codec_destroy(ctx);
-	free(ctx);
+static void lc_vp8_free(lc_vp8 *d) {
+	vpx_codec_destroy(&d->ctx);
+	free(d);
 }
 
-// lc_vp8_decode decodes one frame. On success *img is the frame to show (NULL if none),
-// valid until the next call, and *corrupt tells whether libvpx flagged it as corrupted.
-static int lc_vp8_decode(vpx_codec_ctx_t *ctx, const uint8_t *data, unsigned int n,
-                         vpx_image_t **img, int *corrupt) {
-	*img = NULL;
-	*corrupt = 0;
-	vpx_codec_err_t e = vpx_codec_decode(ctx, data, n, NULL, 0);
+// lc_vp8_decode decodes one frame. On success d->img is the frame to show (NULL if none)
+// and d->corrupt tells whether libvpx flagged it as corrupted.
+static int lc_vp8_decode(lc_vp8 *d, const uint8_t *data, unsigned int n) {
+	d->img = NULL;
+	d->corrupt = 0;
+	vpx_codec_err_t e = vpx_codec_decode(&d->ctx, data, n, NULL, 0);
 	if (e != VPX_CODEC_OK) {
 		return (int)e;
 	}
-	vpx_codec_control(ctx, VP8D_GET_FRAME_CORRUPTED, corrupt);
+	vpx_codec_control(&d->ctx, VP8D_GET_FRAME_CORRUPTED, &d->corrupt);
 	vpx_codec_iter_t it = NULL;
-	*img = vpx_codec_get_frame(ctx, &it);
+	d->img = vpx_codec_get_frame(&d->ctx, &it);
 	return 0;
 }
 
-static const char *lc_vp8_detail(vpx_codec_ctx_t *ctx) {
-	const char *d = vpx_codec_error_detail(ctx);
-	return d ? d : "";
+static const char *lc_vp8_detail(lc_vp8 *d) {
+	const char *s = vpx_codec_error_detail(&d->ctx);
+	return s ? s : "";
 }
 */
 import "C"
@@ -79,7 +84,7 @@ const maxPooledFrames = 8
 // Releasing is optional: an unreleased frame is simply garbage-collected. Releasing the same
 // frame twice in a row is detected and ignored; nil is ignored.
 type VP8Decoder struct {
-	ctx     *C.vpx_codec_ctx_t
+	ctx     *C.lc_vp8
 	in      unsafe.Pointer // C copy of the compressed frame (libvpx never sees Go memory)
 	inCap   int
 	needKey bool
@@ -131,9 +136,7 @@ func (d *VP8Decoder) Decode(frame []byte, capture time.Time) (*models.Frame, err
 	copy(buf, frame)
 	clear(buf[len(frame) : len(frame)+vp8InputPad])
 
-	var img *C.vpx_image_t
-	var corrupt C.int
-	rc := C.lc_vp8_decode(d.ctx, (*C.uint8_t)(d.in), C.uint(len(frame)), &img, &corrupt)
+	rc := C.lc_vp8_decode(d.ctx, (*C.uint8_t)(d.in), C.uint(len(frame)))
 	if rc != 0 {
 		d.needKey = true
 		msg := C.GoString(C.vpx_codec_err_to_string(C.vpx_codec_err_t(rc)))
@@ -142,7 +145,8 @@ func (d *VP8Decoder) Decode(frame []byte, capture time.Time) (*models.Frame, err
 		}
 		return nil, fmt.Errorf("media: vp8 decode: libvpx: %s: %w", msg, ErrCorrupt)
 	}
-	if corrupt != 0 {
+	img := d.ctx.img
+	if d.ctx.corrupt != 0 {
 		d.needKey = true
 		return nil, fmt.Errorf("media: vp8 decode: libvpx flagged the frame as corrupted: %w", ErrCorrupt)
 	}
