@@ -118,7 +118,7 @@ type VP8Assembler struct {
 	lastEnd  int64 // extended seq of the marker packet of the last emitted frame
 	waitKey  bool
 
-	out   []AssembledFrame // returned by Push, reused
+	out []AssembledFrame // returned by Push, reused
 
 	stats AssemblerStats
 }
