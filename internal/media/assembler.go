@@ -216,6 +216,7 @@ func (a *VP8Assembler) handleLate(pkt *rtp.Packet, arrival time.Time) ([]Assembl
 	}
 	a.reset()
 	a.stats.Packets-- // counted again below
+	a.stats.Late--
 	return a.Push(pkt, arrival)
 }
 

@@ -66,6 +66,9 @@ type Y4MReader struct {
 func NewY4MReader(r io.Reader) (*Y4MReader, error) {
 	br := bufio.NewReaderSize(r, y4mMaxLine)
 	line, err := readY4MLine(br)
+	if errors.Is(err, io.EOF) {
+		err = fmt.Errorf("empty file: %w", ErrTruncated)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("media: y4m header: %w", err)
 	}

@@ -112,7 +112,7 @@ func TestY4MMalformed(t *testing.T) {
 		data string
 		want error
 	}{
-		"empty":              {"", io.EOF},
+		"empty":              {"", ErrTruncated},
 		"no newline":         {"YUV4MPEG2 W4 H2", ErrTruncated},
 		"bad magic":          {"YUV4MPEG W4 H2\n", ErrCorrupt},
 		"missing width":      {"YUV4MPEG2 H2 F25:1\n", ErrCorrupt},
