@@ -95,6 +95,7 @@ type ManifestError struct {
 	Msg string
 }
 
+// Error formats the problem as "eval: path:line: message".
 func (e *ManifestError) Error() string {
 	p := e.Path
 	if p == "" {

@@ -42,9 +42,12 @@ func BPCER(bonaFide []float64, threshold float64) float64 {
 
 // ROCPoint is one operating point: classify as attack when score >= Threshold.
 type ROCPoint struct {
+	// Threshold is the operating threshold.
 	Threshold float64 `json:"threshold"`
-	APCER     float64 `json:"apcer"`
-	BPCER     float64 `json:"bpcer"`
+	// APCER is the fraction of attacks scoring below Threshold.
+	APCER float64 `json:"apcer"`
+	// BPCER is the fraction of bona fide items scoring at or above Threshold.
+	BPCER float64 `json:"bpcer"`
 }
 
 // ROC returns every distinct operating point, by increasing threshold: one
@@ -160,10 +163,12 @@ type Report struct {
 	Detector string `json:"detector"`
 	// Threshold is the operating threshold: attack when score >= Threshold.
 	Threshold float64 `json:"threshold"`
-	// Items counts all results; Scored those with a usable score; Skipped the
-	// rest (scoring error, missing or non-finite score, unknown modality).
-	Items   int `json:"items"`
-	Scored  int `json:"scored"`
+	// Items counts all results.
+	Items int `json:"items"`
+	// Scored counts the results with a usable score.
+	Scored int `json:"scored"`
+	// Skipped counts the rest: scoring error, missing or non-finite score,
+	// unknown modality.
 	Skipped int `json:"skipped"`
 	// Modalities has one entry per modality present, video first.
 	Modalities []ModalityReport `json:"modalities"`
@@ -174,19 +179,23 @@ type Report struct {
 // ModalityReport holds the metrics of one modality: attacks of that modality
 // against the genuine items of the same modality.
 type ModalityReport struct {
+	// Modality is the modality reported on.
 	Modality Modality `json:"modality"`
-	// BonaFide is the number of genuine items; BPCERErrors those at or above
-	// the threshold; BPCER their fraction.
-	BonaFide    int    `json:"bona_fide"`
-	BPCERErrors int    `json:"bpcer_errors"`
-	BPCER       Number `json:"bpcer"`
+	// BonaFide is the number of genuine items.
+	BonaFide int `json:"bona_fide"`
+	// BPCERErrors is the number of genuine items at or above the threshold.
+	BPCERErrors int `json:"bpcer_errors"`
+	// BPCER is BPCERErrors / BonaFide.
+	BPCER Number `json:"bpcer"`
 	// Attacks has one entry per attack type present, in Labels order.
 	Attacks []AttackReport `json:"attacks"`
 	// MaxAPCER is the worst APCER over the attack types (APCER_AP in ISO/IEC 30107-3).
 	MaxAPCER Number `json:"max_apcer"`
-	// AUC, EER and EERThreshold pool all attack types of the modality.
-	AUC          Number `json:"auc"`
-	EER          Number `json:"eer"`
+	// AUC pools all attack types of the modality against its genuine items.
+	AUC Number `json:"auc"`
+	// EER is the pooled equal error rate (see EER).
+	EER Number `json:"eer"`
+	// EERThreshold is the (interpolated, indicative) threshold of the EER.
 	EERThreshold Number `json:"eer_threshold"`
 	// ROC is the pooled curve (see ROC).
 	ROC []ROCPoint `json:"roc"`
@@ -194,9 +203,11 @@ type ModalityReport struct {
 
 // AttackReport holds the metrics of one attack type.
 type AttackReport struct {
+	// Label is the attack type.
 	Label Label `json:"label"`
-	// Count is the number of attack items; Errors those below the threshold.
-	Count  int `json:"count"`
+	// Count is the number of attack items of this type.
+	Count int `json:"count"`
+	// Errors is the number of them scoring below the threshold.
 	Errors int `json:"errors"`
 	// APCER is Errors / Count.
 	APCER Number `json:"apcer"`
@@ -206,12 +217,18 @@ type AttackReport struct {
 
 // DetectorSummary is the threshold-free quality of one score name on one modality.
 type DetectorSummary struct {
-	Detector string   `json:"detector"`
+	// Detector is the score name.
+	Detector string `json:"detector"`
+	// Modality is the modality evaluated.
 	Modality Modality `json:"modality"`
-	BonaFide int      `json:"bona_fide"`
-	Attacks  int      `json:"attacks"`
-	AUC      Number   `json:"auc"`
-	EER      Number   `json:"eer"`
+	// BonaFide is the number of genuine items with this score.
+	BonaFide int `json:"bona_fide"`
+	// Attacks is the number of attack items with this score.
+	Attacks int `json:"attacks"`
+	// AUC is the Mann–Whitney AUC of all attacks against the genuine items.
+	AUC Number `json:"auc"`
+	// EER is the interpolated equal error rate.
+	EER Number `json:"eer"`
 }
 
 // DetectorNames returns the sorted score names found in results.

@@ -14,7 +14,9 @@ type Scores map[string]float64
 
 // Result is the outcome of scoring one item.
 type Result struct {
-	Item   Item   `json:"item"`
+	// Item is the item scored.
+	Item Item `json:"item"`
+	// Scores are the detector scores; nil when Err is set.
 	Scores Scores `json:"scores,omitempty"`
 	// Err is the scoring error, if any (also a recovered panic, or the
 	// context's error for items never started). Not encoded in JSON; see Error.

@@ -9,7 +9,9 @@ import (
 // TimedValue is one sample of a time series on the server clock, such as the
 // mouth-opening ratio of a video frame or the level of an audio frame.
 type TimedValue struct {
-	At    time.Time
+	// At is the sample time on the server clock.
+	At time.Time
+	// Value is the measurement (any unit; AVOffset normalises it away).
 	Value float64
 }
 

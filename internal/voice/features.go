@@ -10,8 +10,9 @@ import (
 type Stat struct {
 	// Median is the median over the frames used.
 	Median float64 `json:"median"`
-	// P10 and P90 are the 10th and 90th percentiles.
+	// P10 is the 10th percentile.
 	P10 float64 `json:"p10"`
+	// P90 is the 90th percentile.
 	P90 float64 `json:"p90"`
 	// Frames is the number of 20 ms frames the statistic is based on.
 	Frames int `json:"frames"`
@@ -21,10 +22,11 @@ type Stat struct {
 // where the spectrum ends. It is measured on the long-term average power
 // spectrum of the speech frames (Hann window, 1024-point FFT, 46.9 Hz bins).
 type BandLimit struct {
-	// Above8k, Above11k and Above12k are the fractions (0..1) of the energy
-	// above 50 Hz that lies above 8, 11 and 12 kHz.
-	Above8k  float64 `json:"above_8k"`
+	// Above8k is the fraction (0..1) of the energy above 50 Hz that lies above 8 kHz.
+	Above8k float64 `json:"above_8k"`
+	// Above11k is the fraction of the energy above 50 Hz that lies above 11 kHz.
 	Above11k float64 `json:"above_11k"`
+	// Above12k is the fraction of the energy above 50 Hz that lies above 12 kHz.
 	Above12k float64 `json:"above_12k"`
 	// CutoffHz is the highest frequency at which the smoothed long-term
 	// spectrum is within 60 dB of its maximum; 24000 means full band.
@@ -47,10 +49,11 @@ type Perturbation struct {
 	// neighbours, divided by the mean. A linear glide contributes nothing, so
 	// PQ5 isolates the irregular part of the variation.
 	PQ5 float64 `json:"pq5"`
-	// Cycles is the number of cycles measured, Pairs the adjacent pairs and
-	// Windows the five-cycle windows compared.
-	Cycles  int `json:"cycles"`
-	Pairs   int `json:"pairs"`
+	// Cycles is the number of glottal cycles measured.
+	Cycles int `json:"cycles"`
+	// Pairs is the number of adjacent cycle pairs behind Local.
+	Pairs int `json:"pairs"`
+	// Windows is the number of five-cycle windows behind PQ5.
 	Windows int `json:"windows"`
 	// Frames is the number of voiced frames in which cycles were measured.
 	Frames int `json:"frames"`
@@ -84,8 +87,9 @@ type Periodicity struct {
 type Features struct {
 	// Frames is the number of 20 ms frames analysed.
 	Frames int `json:"frames"`
-	// SpeechFrames are the VAD speech frames; VoicedFrames those with a pitch.
+	// SpeechFrames is the number of VAD speech frames.
 	SpeechFrames int `json:"speech_frames"`
+	// VoicedFrames is the number of speech frames with a pitch.
 	VoicedFrames int `json:"voiced_frames"`
 	// Speech is SpeechFrames × 20 ms.
 	Speech time.Duration `json:"speech_ns"`
