@@ -33,7 +33,7 @@ type AssembledFrame struct {
 type AssemblerStats struct {
 	Packets          uint64 // packets pushed (including duplicates, late, padding, invalid)
 	Padding          uint64 // packets with an empty payload (padding, probes): skipped
-	Invalid          uint64 // packets with a malformed VP8 payload descriptor: skipped
+	Invalid          uint64 // packets with a malformed descriptor, or a frame start without a frame tag: skipped
 	Duplicates       uint64 // packets whose sequence number was already seen
 	Late             uint64 // packets for a frame already emitted, dropped or lost
 	FramesEmitted    uint64 // complete frames returned by Push
@@ -175,8 +175,8 @@ func (a *VP8Assembler) Push(pkt *rtp.Packet, arrival time.Time) (frames []Assemb
 	}
 	a.lateRun = 0
 	desc, err := ParseVP8Descriptor(pkt.Payload)
-	if err != nil {
-		a.stats.Invalid++
+	if err != nil || (desc.FrameStart() && len(pkt.Payload)-desc.Size < 3) {
+		a.stats.Invalid++ // a frame's first packet must hold at least the 3-byte frame tag
 		return nil, a.waitKey
 	}
 	f := a.frameFor(ts, arrival)

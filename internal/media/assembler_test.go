@@ -448,7 +448,7 @@ func TestAssemblerRecoversFromSequenceJump(t *testing.T) {
 
 func TestAssemblerInvalidPackets(t *testing.T) {
 	a := NewVP8Assembler(VP8AssemblerConfig{})
-	for i, pl := range [][]byte{{0x80}, {0x90, 0x80}, {0x10}, {0x90, 0xff, 0x80, 0x01}} {
+	for i, pl := range [][]byte{{0x80}, {0x90, 0x80}, {0x10}, {0x10, 0x00, 0x01}, {0x90, 0xff, 0x80, 0x01}} {
 		out, nk := a.Push(&rtp.Packet{Header: rtp.Header{SequenceNumber: uint16(i), Marker: true}, Payload: pl}, time.Time{})
 		if len(out) != 0 || !nk {
 			t.Fatalf("payload % x: emitted %d, needKeyframe %v", pl, len(out), nk)
@@ -457,7 +457,7 @@ func TestAssemblerInvalidPackets(t *testing.T) {
 	if out, _ := a.Push(nil, time.Time{}); out != nil {
 		t.Fatal("nil packet emitted frames")
 	}
-	if st := a.Stats(); st.Invalid != 4 {
+	if st := a.Stats(); st.Invalid != 5 {
 		t.Fatalf("stats %+v", st)
 	}
 }
@@ -468,6 +468,8 @@ func TestParseVP8Descriptor(t *testing.T) {
 		want VP8Descriptor
 	}{
 		{[]byte{0x10, 0xaa}, VP8Descriptor{Start: true, Size: 1}},
+		{[]byte{0x10}, VP8Descriptor{Start: true, Size: 1}}, // empty VP8 data is allowed
+		{[]byte{0x80, 0x00}, VP8Descriptor{Size: 2}},        // X with no optional fields
 		{[]byte{0x90, 0x80, 0x05, 0xaa}, VP8Descriptor{Start: true, HasPictureID: true, PictureID: 5, Size: 3}},
 		{[]byte{0x80, 0x80, 0x81, 0x23, 0xaa}, VP8Descriptor{HasPictureID: true, PictureID: 0x123, Size: 4}},
 		{[]byte{0xb3, 0xf0, 0x81, 0x23, 0x07, 0xe9, 0xaa}, VP8Descriptor{NonReference: true, Start: true, PartitionID: 3,
@@ -480,7 +482,7 @@ func TestParseVP8Descriptor(t *testing.T) {
 			t.Errorf("% x: got %+v, %v; want %+v", c.in, got, err, c.want)
 		}
 	}
-	for _, b := range [][]byte{nil, {0x10}, {0x80}, {0x80, 0x80}, {0x80, 0x80, 0x80}, {0x80, 0x40}, {0x80, 0x20}, {0x80, 0x10}, {0x80, 0x00}} {
+	for _, b := range [][]byte{nil, {0x80}, {0x80, 0x80}, {0x80, 0x80, 0x80}, {0x80, 0x40}, {0x80, 0x20}, {0x80, 0x10}, {0x80, 0xf0, 0x05, 0x01}} {
 		if _, err := ParseVP8Descriptor(b); err == nil {
 			t.Errorf("% x: no error", b)
 		}

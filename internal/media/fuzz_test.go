@@ -135,7 +135,7 @@ func FuzzVP8Descriptor(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if d.Size < 1 || d.Size >= len(data) || !bytes.Equal(body, data[d.Size:]) ||
+		if d.Size < 1 || d.Size > len(data) || !bytes.Equal(body, data[d.Size:]) ||
 			d.Start != (pv.S == 1) || d.PartitionID != pv.PID || (d.HasPictureID && d.PictureID != pv.PictureID) {
 			t.Fatalf("ours %+v, pion %+v", d, pv)
 		}

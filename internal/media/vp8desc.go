@@ -24,8 +24,9 @@ type VP8Descriptor struct {
 func (d VP8Descriptor) FrameStart() bool { return d.Start && d.PartitionID == 0 }
 
 // ParseVP8Descriptor parses the payload descriptor at the start of a VP8 RTP payload. It returns
-// an error wrapping ErrCorrupt when the payload is shorter than the descriptor it announces or
-// has no VP8 data after it.
+// an error wrapping ErrCorrupt when the payload is shorter than the descriptor it announces.
+// The VP8 data after the descriptor may be empty (pion accepts that too); a frame's first packet
+// needs at least the frame tag, which the assembler checks.
 func ParseVP8Descriptor(payload []byte) (VP8Descriptor, error) {
 	var d VP8Descriptor
 	if len(payload) == 0 {
@@ -83,9 +84,6 @@ func ParseVP8Descriptor(payload []byte) (VP8Descriptor, error) {
 				d.KeyIdx = t & 0x1f
 			}
 		}
-	}
-	if i >= len(payload) {
-		return d, fmt.Errorf("media: vp8 descriptor: no VP8 data after %d-byte descriptor: %w", i, ErrCorrupt)
 	}
 	d.Size = i
 	return d, nil
