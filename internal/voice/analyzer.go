@@ -52,6 +52,8 @@ const (
 type Analyzer struct {
 	start   time.Time
 	pending []float32 // < FrameSize samples waiting for the rest of their frame
+	i16     []float32 // WriteInt16 conversion buffer
+	clean   []float32 // frame copy with non-finite samples zeroed
 	index   int
 	out     []Frame
 
@@ -108,13 +110,14 @@ func NewAnalyzer(start time.Time) *Analyzer {
 
 // WriteInt16 is Write for 16-bit PCM.
 func (a *Analyzer) WriteInt16(pcm []int16) []Frame {
-	buf := make([]float32, 0, len(pcm))
-	return a.Write(Int16ToFloat32(buf, pcm))
+	a.i16 = Int16ToFloat32(a.i16[:0], pcm)
+	return a.Write(a.i16)
 }
 
 // Write feeds 48 kHz mono samples in [-1, 1] of any length and returns the
-// frames completed by them (possibly none). The returned slice is reused by the
-// next call to Write; copy what you keep.
+// frames completed by them (possibly none). NaN and infinite samples are
+// treated as 0. The returned slice is reused by the next call to Write; copy
+// what you keep.
 func (a *Analyzer) Write(pcm []float32) []Frame {
 	a.out = a.out[:0]
 	if len(a.pending) > 0 {
@@ -148,6 +151,16 @@ func (a *Analyzer) frame(x []float32) Frame {
 		if i > 0 && (x[i-1] < 0) != (v < 0) && x[i-1] != v {
 			crossings++
 		}
+	}
+	if math.IsNaN(sum) || math.IsInf(sum, 0) {
+		a.clean = append(a.clean[:0], x...)
+		for i, v := range a.clean {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				a.clean[i] = 0
+			}
+		}
+		a.index--
+		return a.frame(a.clean)
 	}
 	rms := math.Sqrt(sum / float64(len(x)))
 	f.RMSdB = silenceDB

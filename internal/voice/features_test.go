@@ -11,9 +11,15 @@ type inputs struct {
 	human, espeak, narrow Features
 }
 
+var cachedInputs *inputs
+
+// loadInputs analyses the three test inputs once per test binary.
 func loadInputs(t *testing.T) inputs {
 	t.Helper()
 	dir := generated(t)
+	if cachedInputs != nil {
+		return *cachedInputs
+	}
 	_, h := analyse(load48(t, ljPath))
 	_, e := analyse(load48(t, filepath.Join(dir, "espeak48.wav")))
 	_, n := analyse(load48(t, filepath.Join(dir, "lj8k.wav")))
@@ -22,7 +28,8 @@ func loadInputs(t *testing.T) inputs {
 			name, f.SpeechFrames, f.VoicedFrames, f.Band.CutoffHz, f.Band.Above8k, f.Band.Above11k, f.Flatness.Median, f.Rolloff.Median,
 			f.Pitch.Median, 100*f.Jitter.Local, 100*f.Jitter.PQ5, 100*f.Shimmer.Local, 100*f.Shimmer.PQ5, f.HNR.Median, f.Periodic.Prominence, f.Periodic.Hz)
 	}
-	return inputs{h, e, n}
+	cachedInputs = &inputs{h, e, n}
+	return *cachedInputs
 }
 
 func TestFeaturesReportFrames(t *testing.T) {

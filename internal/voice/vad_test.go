@@ -1,6 +1,7 @@
 package voice
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 	"time"
@@ -127,5 +128,23 @@ func TestChunkingDoesNotMatter(t *testing.T) {
 	b.WriteInt16(pcm)
 	if g := b.Features(); g.SpeechFrames != whole.SpeechFrames || math.Abs(g.Pitch.Median-whole.Pitch.Median) > 1 {
 		t.Errorf("int16 path: speech %d vs %d, pitch %.1f vs %.1f", g.SpeechFrames, whole.SpeechFrames, g.Pitch.Median, whole.Pitch.Median)
+	}
+}
+
+func TestNonFiniteSamples(t *testing.T) {
+	x := load48(t, ljPath2)[:2*SampleRate]
+	x[1000] = float32(math.NaN())
+	x[50000] = float32(math.Inf(1))
+	frames, f := analyse(x)
+	for _, fr := range frames {
+		if math.IsNaN(fr.RMSdB) || math.IsInf(fr.RMSdB, 0) {
+			t.Fatalf("frame %d level %v", fr.Index, fr.RMSdB)
+		}
+	}
+	if frames[1].Index != 1 || frames[2].Index != 2 || len(frames) != 100 {
+		t.Errorf("frame indices disturbed: %d %d, %d frames", frames[1].Index, frames[2].Index, len(frames))
+	}
+	if _, err := json.Marshal(f); err != nil {
+		t.Errorf("features not finite: %v", err)
 	}
 }
