@@ -3,9 +3,14 @@ package media
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/livecheck/livecheck/models"
 )
 
 func TestVP8DecodeMatchesFFmpeg(t *testing.T) {
@@ -214,6 +219,66 @@ func TestParseVP8FrameHeader(t *testing.T) {
 	for _, b := range [][]byte{nil, {0}, {0x00, 0, 0, 0x9d, 0x01, 0x2a, 0, 0}, {0x00, 0, 0, 0x9d, 0x01, 0x2b, 0x80, 2, 0xe0, 1}, {0x00, 0, 0, 0x9d, 0x01, 0x2a, 0, 0, 0, 0}} {
 		if _, err := ParseVP8FrameHeader(b); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("% x: err %v, want ErrCorrupt", b, err)
+		}
+	}
+}
+
+// TestVP8DecodeSizeChange feeds streams of different (also odd) sizes one after the other, as a
+// browser does when it adapts its resolution: each keyframe switches the size, frames from
+// before the switch stay intact, and chroma planes are ceil(w/2) x ceil(h/2).
+func TestVP8DecodeSizeChange(t *testing.T) {
+	dir := t.TempDir()
+	type clip struct {
+		w, h   int
+		frames [][]byte
+		ref    []byte
+	}
+	var clips []clip
+	for _, sz := range [][2]int{{320, 240}, {321, 181}, {640, 480}} {
+		ivf := filepath.Join(dir, fmt.Sprintf("%dx%d.ivf", sz[0], sz[1]))
+		raw := ivf + ".yuv"
+		runFFmpeg(t, "-f", "lavfi", "-i", fmt.Sprintf("testsrc=size=%dx%d:rate=15", sz[0], sz[1]), "-frames:v", "4",
+			"-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-auto-alt-ref", "0", ivf)
+		runFFmpeg(t, "-c:v", "vp8", "-i", ivf, "-f", "rawvideo", "-pix_fmt", "yuv420p", raw)
+		ref, err := os.ReadFile(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clips = append(clips, clip{sz[0], sz[1], readIVFFrames(t, ivf), ref})
+	}
+	dec, err := NewVP8Decoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	var kept []*models.Frame
+	var keptY [][]byte
+	for _, c := range clips {
+		cw, ch := (c.w+1)/2, (c.h+1)/2
+		fs := c.w*c.h + 2*cw*ch
+		for i, data := range c.frames {
+			f, err := dec.Decode(data, time.Time{})
+			if err != nil {
+				t.Fatalf("%dx%d frame %d: %v", c.w, c.h, i, err)
+			}
+			if f.Width != c.w || f.Height != c.h || len(f.U) != cw*ch || len(f.V) != cw*ch {
+				t.Fatalf("%dx%d frame %d: got %dx%d, chroma %d", c.w, c.h, i, f.Width, f.Height, len(f.U))
+			}
+			got := append(append(append([]byte(nil), f.Y...), f.U...), f.V...)
+			if p := psnr(c.ref[i*fs:(i+1)*fs], got); p < 40 {
+				t.Fatalf("%dx%d frame %d: PSNR %.1f dB", c.w, c.h, i, p)
+			}
+			if i == len(c.frames)-1 {
+				kept = append(kept, f) // keep the last frame of each size unreleased
+				keptY = append(keptY, bytes.Clone(f.Y))
+			} else {
+				dec.Release(f)
+			}
+		}
+	}
+	for i, f := range kept {
+		if !bytes.Equal(f.Y, keptY[i]) {
+			t.Fatalf("kept frame %d was overwritten", i)
 		}
 	}
 }
