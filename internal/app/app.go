@@ -14,6 +14,8 @@ import (
 	"github.com/livecheck/livecheck/internal/config"
 	"github.com/livecheck/livecheck/internal/httpapi"
 	"github.com/livecheck/livecheck/internal/mail"
+	"github.com/livecheck/livecheck/internal/room"
+	"github.com/livecheck/livecheck/internal/rtc"
 	"github.com/livecheck/livecheck/internal/store"
 )
 
@@ -28,6 +30,8 @@ type Options struct {
 	Stdout io.Writer
 	// Mailer overrides the SMTP settings of Config (tests).
 	Mailer *mail.Mailer
+	// NoVideoAnalysis skips loading the vision models (pages-only tests).
+	NoVideoAnalysis bool
 }
 
 // App is the wired server.
@@ -37,6 +41,7 @@ type App struct {
 	HTTP   *httpapi.Server
 	Config *config.Config
 	Logger *slog.Logger
+	Rooms  *room.Manager
 }
 
 // New builds every service.
@@ -63,7 +68,22 @@ func New(ctx context.Context, o Options) (*App, error) {
 			Password: cfg.SMTPPassword, From: cfg.SMTPFrom, TLS: cfg.SMTPTLS}
 	}
 	a := &App{Store: st, Signer: signer, Config: cfg, Logger: o.Logger}
-	a.HTTP, err = httpapi.New(httpapi.Deps{Store: st, Config: cfg, Signer: signer, Mailer: mailer, Logger: o.Logger, Now: o.Now})
+	iceServers := rtc.ICEServers(cfg.ICEServers, cfg.TURNUsername, cfg.TURNPassword)
+	api, err := rtc.NewAPI(rtc.Config{ICEServers: iceServers, NAT1To1IPs: cfg.NAT1To1IPs,
+		UDPPortMin: cfg.UDPPortMin, UDPPortMax: cfg.UDPPortMax, IncludeLoopback: cfg.IncludeLoopback})
+	if err != nil {
+		return nil, err
+	}
+	var newAnalyzer func() (room.FrameAnalyzer, error)
+	if !o.NoVideoAnalysis {
+		if newAnalyzer, err = analyzerFactory(cfg); err != nil {
+			return nil, err
+		}
+	}
+	a.Rooms = room.NewManager(room.Config{API: api, ICEServers: iceServers, Grace: cfg.RejoinGrace,
+		AnalysisFPS: cfg.AnalysisFPS, Logger: o.Logger, Now: o.Now, NewAnalyzer: newAnalyzer, Hooks: roomHooks(st, o.Now)})
+	a.HTTP, err = httpapi.New(httpapi.Deps{Store: st, Config: cfg, Signer: signer, Mailer: mailer, Logger: o.Logger, Now: o.Now,
+		Rooms: a.Rooms, ICEServers: iceServers})
 	if err != nil {
 		return nil, err
 	}
@@ -78,8 +98,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 // Handler is the HTTP handler of the whole application.
 func (a *App) Handler() http.Handler { return a.HTTP.Handler() }
 
-// Shutdown ends live sessions, letting them store what they measured.
-func (a *App) Shutdown(ctx context.Context) {}
+// Shutdown ends live sessions as interrupted, letting them store what they measured.
+func (a *App) Shutdown(ctx context.Context) { a.Rooms.Shutdown(ctx) }
 
 // signingSecret returns the configured secret, or the one generated on first
 // start and kept in the database, so links survive restarts.

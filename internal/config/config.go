@@ -82,7 +82,7 @@ var Settings = []Setting{
 	{"LIVECHECK_UDP_PORT_MAX", "0", "highest UDP port for media (0: any)"},
 	{"LIVECHECK_ICE_LOOPBACK", "false", "offer loopback ICE candidates (single-host tests only)"},
 	{"LIVECHECK_REJOIN_GRACE", "60s", "how long a dropped candidate may rejoin the same session"},
-	{"LIVECHECK_CASCADE", "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml", "OpenCV face cascade"},
+	{"LIVECHECK_CASCADE", "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml", "OpenCV face cascade"},
 	{"LIVECHECK_LANDMARK_MODEL", "/usr/share/dlib/shape_predictor_68_face_landmarks.dat", "dlib 68-point landmark model"},
 	{"LIVECHECK_ANALYSIS_FPS", "8", "frames per second analysed outside challenges"},
 	{"LIVECHECK_CHALLENGES", "5", "liveness challenges per interview"},

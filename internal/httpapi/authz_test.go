@@ -76,6 +76,14 @@ var Matrix = map[string]expect{
 	"POST /admin/users/:id":       staffOnly(http.MethodPost, 303, admin),
 	"GET /admin/audit":            staffOnly(http.MethodGet, 200, admin),
 	"GET /join/:token":            all(http.StatusOK),
+	"POST /join/:token/consent":   all(http.StatusSeeOther),
+	"GET /join/:token/check":      {anon: 303, candidate: 200, recruiter: 303, reviewer: 303, admin: 303},
+	"GET /join/:token/call":       {anon: 303, candidate: 200, recruiter: 303, reviewer: 303, admin: 303},
+	// Not a WebSocket handshake: an admitted caller gets the upgrader's 400.
+	"GET /ws/join/:token":         {anon: 403, candidate: 400, recruiter: 403, reviewer: 403, admin: 403},
+	"GET /interviews/:id/call":    staffOnly(http.MethodGet, 200, recruiter, admin),
+	"GET /interviews/:id/observe": staffOnly(http.MethodGet, 200, reviewer, admin),
+	"GET /ws/interviews/:id":      {anon: 303, candidate: 303, recruiter: 400, reviewer: 403, admin: 400},
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
@@ -123,8 +131,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if r := c.Get("/join/" + token); r.Status != http.StatusOK {
 					t.Fatalf("candidate cannot open the join link: %d", r.Status)
 				}
+				if r := c.Post("/join/"+token+"/consent", url.Values{"decision": {"given"}}); r.Status != http.StatusSeeOther {
+					t.Fatalf("candidate cannot consent: %d", r.Status)
+				}
 			default:
 				c.Login(users[caller])
+			}
+			if pattern == "/ws/interviews/:id" {
+				path += "?mode=host"
 			}
 			form := formFor(pattern, caller, i)
 			var r *apptest.Response
@@ -162,6 +176,8 @@ func formFor(pattern, caller string, i int) url.Values {
 			"role": {"reviewer"}, "password": {"a long enough password"}}
 	case "/admin/users/:id":
 		return url.Values{"role": {"reviewer"}}
+	case "/join/:token/consent":
+		return url.Values{"decision": {"given"}}
 	case "/setup/:token":
 		return url.Values{"name": {"x"}, "email": {"x@example.test"}, "password": {"a long enough password"}}
 	}

@@ -72,8 +72,12 @@ func (s *Server) joinPage(c *gin.Context) {
 	if iv == nil {
 		return
 	}
-	s.render(c, http.StatusOK, "join", "Your interview", JoinData{
-		Name: iv.CandidateName, Scheduled: iv.ScheduledAt.UTC().Format("Monday 2 January 2006, 15:04"),
-		Token: c.Param("token"), Interview: iv, Extra: map[string]any{},
-	}, "")
+	d := s.joinData(c, iv)
+	ok, err := s.consentGiven(c, iv)
+	if err != nil {
+		s.internalError(c, "consent lookup", err)
+		return
+	}
+	d.Extra["Consented"] = ok
+	s.render(c, http.StatusOK, "join", "Your interview", d, "")
 }

@@ -52,5 +52,13 @@ func (s *Server) routes(r *Router) {
 	r.Staff(http.MethodPost, "/admin/users/:id", auth.PermManageUsers, s.updateUser)
 	r.Staff(http.MethodGet, "/admin/audit", auth.PermViewAudit, s.auditPage)
 
+	r.Staff(http.MethodGet, "/interviews/:id/call", auth.PermJoinCall, s.staffCallPage("host"))
+	r.Staff(http.MethodGet, "/interviews/:id/observe", auth.PermObserveCall, s.staffCallPage("observe"))
+	r.Staff(http.MethodGet, "/ws/interviews/:id", auth.PermViewInterviews, s.staffWS)
+
 	r.Public(http.MethodGet, "/join/:token", s.joinPage)
+	r.Public(http.MethodPost, "/join/:token/consent", s.consent)
+	r.Public(http.MethodGet, "/join/:token/check", s.deviceCheck)
+	r.Public(http.MethodGet, "/join/:token/call", s.candidateCall)
+	r.Public(http.MethodGet, "/ws/join/:token", s.candidateWS)
 }

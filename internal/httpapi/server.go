@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/pion/webrtc/v3"
 
 	"github.com/livecheck/livecheck/internal/auth"
 	"github.com/livecheck/livecheck/internal/config"
 	"github.com/livecheck/livecheck/internal/mail"
+	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/web"
 )
@@ -30,8 +32,10 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock; time.Now when nil (tests move it to expire sessions and links).
 	Now func() time.Time
-	// Extra registers more routes (the live room) on the engine after the core ones.
-	Extra []func(r *Router)
+	// Rooms runs live calls; nil disables them (pages still render).
+	Rooms *room.Manager
+	// ICEServers are handed to browsers in the signaling hello.
+	ICEServers []webrtc.ICEServer
 }
 
 // Server holds the engine and its state.
@@ -81,9 +85,7 @@ func New(d Deps) (*Server, error) {
 	s.engine = e
 	r := &Router{s: s, e: e}
 	s.routes(r)
-	for _, extra := range d.Extra {
-		extra(r)
-	}
+	s.AddInterviewExtras(s.interviewRoomExtras)
 	return s, nil
 }
 

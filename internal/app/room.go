@@ -1,0 +1,92 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/config"
+	"github.com/livecheck/livecheck/internal/room"
+	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/internal/vision"
+	"github.com/livecheck/livecheck/models"
+)
+
+// visionAnalyzer adapts vision.Analyzer to room.FrameAnalyzer.
+type visionAnalyzer struct{ a *vision.Analyzer }
+
+func (v visionAnalyzer) Measure(f *models.Frame) (models.Observation, error) {
+	o, err := v.a.Measure(f)
+	// A coasting track keeps the last box for the challenges, but no face was
+	// actually found on this frame.
+	if o.Coasting {
+		o.FacePresent = false
+	}
+	return o, err
+}
+func (v visionAnalyzer) Close() { _ = v.a.Close() }
+
+// analyzerFactory loads the landmark model once and returns a per-session
+// analyser constructor. A missing model or cascade is a clear start-up error.
+func analyzerFactory(cfg *config.Config) (func() (room.FrameAnalyzer, error), error) {
+	lm, err := vision.LoadLandmarker(cfg.LandmarkModel)
+	if err != nil {
+		return nil, fmt.Errorf("app: landmark model %s (LIVECHECK_LANDMARK_MODEL; Debian package libdlib-data): %w", cfg.LandmarkModel, err)
+	}
+	vcfg := vision.Config{Landmarker: lm, Detector: vision.DetectorConfig{FrontalCascade: cfg.CascadePath}}
+	probe, err := vision.NewAnalyzer(vcfg)
+	if err != nil {
+		return nil, fmt.Errorf("app: face cascade %s (LIVECHECK_CASCADE; Debian package opencv-data): %w", cfg.CascadePath, err)
+	}
+	_ = probe.Close()
+	return func() (room.FrameAnalyzer, error) {
+		a, err := vision.NewAnalyzer(vcfg)
+		if err != nil {
+			return nil, err
+		}
+		return visionAnalyzer{a}, nil
+	}, nil
+}
+
+// roomHooks persist what live rooms report.
+func roomHooks(st *store.Store, now func() time.Time) room.Hooks {
+	return room.Hooks{
+		SessionStarted: func(ctx context.Context, id int64) error {
+			return st.SetInterviewStatus(ctx, id, models.StatusLive, now())
+		},
+		AttemptStarted: func(ctx context.Context, id int64, a room.Attempt) (int64, error) {
+			return st.StartAttempt(ctx, store.Attempt{InterviewID: id, BrowserID: a.BrowserID, IP: a.IP, UserAgent: a.UserAgent, StartedAt: a.At})
+		},
+		AttemptEnded: func(ctx context.Context, attemptID int64, reason string, env map[string]any) error {
+			return st.EndAttempt(ctx, attemptID, now(), reason, env)
+		},
+		SessionEnded: func(ctx context.Context, r *room.Result) error {
+			return saveResult(ctx, st, r)
+		},
+	}
+}
+
+func saveResult(ctx context.Context, st *store.Store, r *room.Result) error {
+	mustJSON := func(v any) json.RawMessage {
+		b, err := json.Marshal(v)
+		if err != nil || string(b) == "null" {
+			return json.RawMessage("[]")
+		}
+		return b
+	}
+	status := models.StatusCompleted
+	if r.Reason == room.EndInterrupted {
+		status = models.StatusInterrupted
+	}
+	return st.SaveSession(ctx, store.SessionResult{
+		InterviewID: r.InterviewID, Reason: r.Reason, StartedAt: r.StartedAt, EndedAt: r.EndedAt,
+		FramesDecoded: int64(r.FramesDecoded), FramesAnalysed: int64(r.FramesAnalysed), FramesDropped: int64(r.FramesDropped),
+		DecodeErrors: int64(r.DecodeErrors), KeyframeRequests: int64(r.KeyframeRequests), AudioChunks: int64(r.AudioChunks),
+		FaceAbsent: mustJSON(r.FaceAbsent), CameraOff: mustJSON(r.CameraOff),
+	}, []store.Series{
+		{Kind: "face_presence", Biometric: true, Points: mustJSON(r.FacePresence)},
+		{Kind: "audio_level", Biometric: true, Points: mustJSON(r.AudioLevel)},
+		{Kind: "rtt", Biometric: false, Points: mustJSON(r.RTT)},
+	}, r.Signals, status)
+}

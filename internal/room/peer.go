@@ -1,0 +1,301 @@
+package room
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v3"
+
+	"github.com/livecheck/livecheck/internal/signal"
+)
+
+// Sender delivers signaling messages to one client.
+type Sender interface {
+	Send(m signal.Message) error
+}
+
+// Peer is one participant's PeerConnection.
+type Peer struct {
+	room      *Room
+	role      Role
+	conn      Sender
+	pc        *webrtc.PeerConnection
+	attemptID int64
+
+	negMu   sync.Mutex // serialises offers
+	pending bool       // a renegotiation was requested while an offer was outstanding
+
+	mu      sync.Mutex
+	senders map[*forwardTrack]*webrtc.RTPSender
+	closed  bool
+	ctl     *control
+	once    sync.Once
+}
+
+func newPeer(r *Room, role Role, conn Sender) (*Peer, error) {
+	cfg := r.m.cfg
+	pc, err := cfg.API.NewPeerConnection(webrtc.Configuration{ICEServers: cfg.ICEServers})
+	if err != nil {
+		return nil, fmt.Errorf("room: new peer connection: %w", err)
+	}
+	p := &Peer{room: r, role: role, conn: conn, pc: pc, senders: map[*forwardTrack]*webrtc.RTPSender{}}
+	if role == RoleCandidate || role == RoleHost {
+		for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+			if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+				pc.Close()
+				return nil, fmt.Errorf("room: add transceiver: %w", err)
+			}
+		}
+	}
+	if role == RoleCandidate {
+		ordered := true
+		dc, err := pc.CreateDataChannel("control", &webrtc.DataChannelInit{Ordered: &ordered})
+		if err != nil {
+			pc.Close()
+			return nil, fmt.Errorf("room: control channel: %w", err)
+		}
+		p.ctl = newControl(p, dc)
+	}
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			return
+		}
+		init := c.ToJSON()
+		_ = conn.Send(signal.Message{T: signal.TypeCandidate, Candidate: &signal.ICECandidate{
+			Candidate: init.Candidate, SDPMid: init.SDPMid, SDPMLineIndex: init.SDPMLineIndex}})
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		cfg.Logger.Debug("room: peer connection state", "interview", r.id, "role", string(role), "state", s.String())
+		if s == webrtc.PeerConnectionStateConnected {
+			// A new receiver needs a keyframe to start decoding.
+			for _, t := range p.trackList() {
+				t.requestKeyframe()
+			}
+		}
+	})
+	pc.OnTrack(func(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+		if role == RoleObserver {
+			return
+		}
+		ft, err := newForwardTrack(p, remote)
+		if err != nil {
+			cfg.Logger.Error("room: forward track", "interview", r.id, "err", err)
+			return
+		}
+		go ft.readRTCP(recv)
+		go ft.run(remote)
+		r.addTrack(ft)
+	})
+	return p, nil
+}
+
+// Role is the participant's role.
+func (p *Peer) Role() Role { return p.role }
+
+// Start sends the first offer.
+func (p *Peer) Start() { p.negotiate() }
+
+func (p *Peer) trackList() []*forwardTrack {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*forwardTrack, 0, len(p.senders))
+	for t := range p.senders {
+		out = append(out, t)
+	}
+	return out
+}
+
+// setTracks adds and removes forwarded tracks; it reports whether anything changed.
+func (p *Peer) setTracks(want []*forwardTrack) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	changed := false
+	keep := map[*forwardTrack]bool{}
+	for _, t := range want {
+		keep[t] = true
+		if _, ok := p.senders[t]; ok {
+			continue
+		}
+		s, err := p.pc.AddTrack(t.local)
+		if err != nil {
+			p.room.m.cfg.Logger.Warn("room: add track", "err", err)
+			continue
+		}
+		p.senders[t] = s
+		changed = true
+		go p.readSenderRTCP(t, s)
+	}
+	for t, s := range p.senders {
+		if !keep[t] {
+			_ = p.pc.RemoveTrack(s)
+			delete(p.senders, t)
+			changed = true
+		}
+	}
+	return changed
+}
+
+// readSenderRTCP drains RTCP from a sender (required by pion) and forwards
+// keyframe requests from this receiver to the track's publisher.
+func (p *Peer) readSenderRTCP(t *forwardTrack, s *webrtc.RTPSender) {
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := s.Read(buf)
+		if err != nil {
+			return
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, pkt := range pkts {
+			switch pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				t.requestKeyframe()
+			}
+		}
+	}
+}
+
+// negotiate sends a (re)offer, or remembers to once the current one is answered.
+func (p *Peer) negotiate() {
+	p.negMu.Lock()
+	defer p.negMu.Unlock()
+	if p.isClosed() {
+		return
+	}
+	if p.pc.SignalingState() != webrtc.SignalingStateStable {
+		p.pending = true
+		return
+	}
+	offer, err := p.pc.CreateOffer(nil)
+	if err != nil {
+		p.room.m.cfg.Logger.Warn("room: create offer", "err", err)
+		return
+	}
+	if err := p.pc.SetLocalDescription(offer); err != nil {
+		p.room.m.cfg.Logger.Warn("room: set local description", "err", err)
+		return
+	}
+	_ = p.conn.Send(signal.Message{T: signal.TypeOffer, SDP: offer.SDP})
+}
+
+// HandleMessage applies one client message. Errors are reported to the client
+// as error messages and never end the call.
+func (p *Peer) HandleMessage(ctx context.Context, raw []byte) {
+	m, err := signal.Parse(raw)
+	if err != nil {
+		_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: err.Error()})
+		return
+	}
+	switch m.T {
+	case signal.TypeAnswer:
+		p.negMu.Lock()
+		if p.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
+			p.negMu.Unlock()
+			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "unexpected answer: no offer is outstanding"})
+			return
+		}
+		err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
+		again := p.pending
+		p.pending = false
+		p.negMu.Unlock()
+		if err != nil {
+			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "answer rejected: " + err.Error()})
+			// Roll back to stable so that a new offer can be made.
+			_ = p.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback})
+			again = true
+		}
+		if again {
+			p.negotiate()
+		}
+	case signal.TypeCandidate:
+		c := webrtc.ICECandidateInit{Candidate: m.Candidate.Candidate, SDPMid: m.Candidate.SDPMid,
+			SDPMLineIndex: m.Candidate.SDPMLineIndex, UsernameFragment: m.Candidate.UsernameFragment}
+		if c.Candidate == "" {
+			return // end of candidates
+		}
+		if err := p.pc.AddICECandidate(c); err != nil {
+			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "candidate rejected: " + err.Error()})
+		}
+	case signal.TypeLeave:
+		p.Close("left")
+	case signal.TypeEnd:
+		if p.role != RoleHost {
+			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "only the recruiter can end the interview"})
+			return
+		}
+		p.room.End(EndCompleted)
+	case signal.TypeChallenge:
+		if p.role != RoleHost {
+			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "only the recruiter can issue a challenge"})
+			return
+		}
+		if p.room.m.cfg.Hooks.ChallengeNow != nil {
+			p.room.m.cfg.Hooks.ChallengeNow(p.room.id)
+		}
+	}
+}
+
+func (p *Peer) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
+// Close leaves the room (the socket ended or the client said leave).
+func (p *Peer) Close(reason string) { p.close(reason) }
+
+func (p *Peer) close(reason string) {
+	p.once.Do(func() {
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+		if c, ok := p.conn.(interface{ Close() }); ok && reason != "left" && reason != "disconnected" {
+			defer c.Close()
+		}
+		p.room.leave(p, reason)
+		if err := p.pc.Close(); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
+			p.room.m.cfg.Logger.Debug("room: close peer", "err", err)
+		}
+	})
+}
+
+// environment returns what the candidate's page reported about itself.
+func (p *Peer) environment() map[string]any {
+	if p.ctl == nil {
+		return nil
+	}
+	return p.ctl.environment()
+}
+
+// RTT returns the last control-channel round-trip time (0 when unknown).
+func (p *Peer) RTT() time.Duration {
+	if p.ctl == nil {
+		return 0
+	}
+	return p.ctl.rtt()
+}
+
+// SendControl sends a message to the candidate's page over the control channel.
+func (p *Peer) SendControl(v any) error {
+	if p.ctl == nil {
+		return errors.New("room: peer has no control channel")
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return p.ctl.send(b)
+}
+
+// Closed reports whether the peer has left.
+func (p *Peer) Closed() bool { return p.isClosed() }

@@ -1,0 +1,472 @@
+// Package room runs live interviews: one room per interview, one pion
+// PeerConnection per participant, the candidate's media relayed to staff (and
+// the recruiter's to the candidate) without transcoding, and the candidate's
+// media decoded into the analysis pipeline. The server is always the offerer.
+package room
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v3"
+
+	"github.com/livecheck/livecheck/internal/signal"
+	"github.com/livecheck/livecheck/models"
+)
+
+// Role is a participant's part in the call.
+type Role string
+
+// Roles.
+const (
+	RoleCandidate Role = "candidate"
+	RoleHost      Role = "host"     // the recruiter: sends and receives
+	RoleObserver  Role = "observer" // a reviewer: receives only
+)
+
+// FrameAnalyzer measures one decoded frame. One per session; not shared.
+type FrameAnalyzer interface {
+	Measure(f *models.Frame) (models.Observation, error)
+	Close()
+}
+
+// Hooks connect a room to the rest of the application without importing it.
+type Hooks struct {
+	// SessionStarted is called when the candidate first connects (status → live).
+	SessionStarted func(ctx context.Context, interviewID int64) error
+	// AttemptStarted records a candidate connection and returns its id.
+	AttemptStarted func(ctx context.Context, interviewID int64, a Attempt) (int64, error)
+	// AttemptEnded closes an attempt.
+	AttemptEnded func(ctx context.Context, attemptID int64, reason string, env map[string]any) error
+	// SessionEnded stores the session's results and the final status. It must be
+	// transactional; the room retries it with backoff until it succeeds or ctx ends.
+	SessionEnded func(ctx context.Context, r *Result) error
+	// Observation receives every frame measurement (the challenge runner).
+	Observation func(interviewID int64, o models.Observation)
+	// AudioLevel receives every 20 ms audio level.
+	AudioLevel func(interviewID int64, at time.Time, rms float64)
+	// ChallengeNow is the recruiter's "challenge now" button.
+	ChallengeNow func(interviewID int64)
+	// ControlMessage receives every valid control-channel message from the candidate's page.
+	ControlMessage func(interviewID int64, at time.Time, msg ControlMessage)
+}
+
+// Attempt describes one candidate connection.
+type Attempt struct {
+	BrowserID string
+	IP        string
+	UserAgent string
+	At        time.Time
+}
+
+// Config configures the manager.
+type Config struct {
+	API         *webrtc.API
+	ICEServers  []webrtc.ICEServer
+	Grace       time.Duration // how long a dropped candidate may rejoin
+	AnalysisFPS float64       // analysed frames per second
+	Logger      *slog.Logger
+	Now         func() time.Time
+	// NewAnalyzer creates the per-session frame analyser; nil disables video analysis.
+	NewAnalyzer func() (FrameAnalyzer, error)
+	Hooks       Hooks
+}
+
+// Manager owns every live room.
+type Manager struct {
+	cfg    Config
+	mu     sync.Mutex
+	rooms  map[int64]*Room
+	wg     sync.WaitGroup
+	closed bool
+}
+
+// NewManager returns a manager.
+func NewManager(cfg Config) *Manager {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.AnalysisFPS <= 0 {
+		cfg.AnalysisFPS = 8
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = time.Minute
+	}
+	return &Manager{cfg: cfg, rooms: map[int64]*Room{}}
+}
+
+// ErrClosed is returned when the manager is shutting down.
+var ErrClosed = errors.New("room: server is shutting down")
+
+// Get returns the live room of an interview, if any.
+func (m *Manager) Get(interviewID int64) (*Room, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.rooms[interviewID]
+	return r, ok
+}
+
+// Open returns the room of an interview, creating it when needed.
+func (m *Manager) Open(interviewID int64) (*Room, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	if r, ok := m.rooms[interviewID]; ok {
+		return r, nil
+	}
+	r := newRoom(m, interviewID)
+	m.rooms[interviewID] = r
+	return r, nil
+}
+
+// Live returns the number of rooms.
+func (m *Manager) Live() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.rooms)
+}
+
+func (m *Manager) remove(r *Room) {
+	m.mu.Lock()
+	if m.rooms[r.id] == r {
+		delete(m.rooms, r.id)
+	}
+	m.mu.Unlock()
+}
+
+// Shutdown ends every room with reason "interrupted", storing what each measured,
+// and waits for the stores to finish or ctx to end.
+func (m *Manager) Shutdown(ctx context.Context) {
+	m.mu.Lock()
+	m.closed = true
+	rooms := make([]*Room, 0, len(m.rooms))
+	for _, r := range m.rooms {
+		rooms = append(rooms, r)
+	}
+	m.mu.Unlock()
+	for _, r := range rooms {
+		r.End(EndInterrupted)
+	}
+	done := make(chan struct{})
+	go func() { m.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// End reasons.
+const (
+	EndCompleted   = "completed"   // the host ended it, or the candidate left and did not return
+	EndInterrupted = "interrupted" // the server shut down during the interview
+)
+
+// Room is one live interview.
+type Room struct {
+	m  *Manager
+	id int64
+
+	mu               sync.Mutex
+	peers            map[*Peer]struct{}
+	candidate        *Peer
+	candidateBrowser string
+	tracks           map[*forwardTrack]struct{}
+	session          *Session
+	grace            *time.Timer
+	ended            bool
+	started          bool
+}
+
+func newRoom(m *Manager, id int64) *Room {
+	return &Room{m: m, id: id, peers: map[*Peer]struct{}{}, tracks: map[*forwardTrack]struct{}{}}
+}
+
+// ID is the interview's id.
+func (r *Room) ID() int64 { return r.id }
+
+// ErrInUse means another browser is connected with the same link.
+var ErrInUse = errors.New("room: this interview link is in use in another browser")
+
+// ErrEnded means the room has ended.
+var ErrEnded = errors.New("room: the interview has ended")
+
+// CandidateBusy reports whether a candidate from a different browser is connected.
+func (r *Room) CandidateBusy(browserID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.candidate != nil && r.candidateBrowser != browserID
+}
+
+// Session returns the analysis session (nil before the candidate joined).
+func (r *Room) Session() *Session {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.session
+}
+
+// Join adds a participant. conn carries signaling; the returned peer must be
+// fed with the client's messages (HandleMessage) and closed when the socket ends.
+func (r *Room) Join(ctx context.Context, role Role, conn Sender, a Attempt) (*Peer, error) {
+	r.mu.Lock()
+	if r.ended {
+		r.mu.Unlock()
+		return nil, ErrEnded
+	}
+	if role == RoleCandidate {
+		if r.candidate != nil {
+			if r.candidateBrowser != a.BrowserID {
+				r.mu.Unlock()
+				return nil, ErrInUse
+			}
+			old := r.candidate // the same browser reconnecting (reload): replace
+			r.candidate = nil
+			r.mu.Unlock()
+			old.close("replaced")
+			r.mu.Lock()
+		}
+		if r.grace != nil {
+			r.grace.Stop()
+			r.grace = nil
+		}
+	}
+	r.mu.Unlock()
+
+	p, err := newPeer(r, role, conn)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if r.ended {
+		r.mu.Unlock()
+		p.close("ended")
+		return nil, ErrEnded
+	}
+	r.peers[p] = struct{}{}
+	first := false
+	if role == RoleCandidate {
+		r.candidate, r.candidateBrowser = p, a.BrowserID
+		if r.session == nil {
+			r.session = newSession(r.m.cfg, r.id)
+			r.m.wg.Add(1)
+		}
+		first = !r.started
+		r.started = true
+	}
+	r.mu.Unlock()
+
+	h := r.m.cfg.Hooks
+	if role == RoleCandidate {
+		if first && h.SessionStarted != nil {
+			if err := h.SessionStarted(ctx, r.id); err != nil {
+				r.m.cfg.Logger.Error("room: mark live", "interview", r.id, "err", err)
+			}
+		}
+		if h.AttemptStarted != nil {
+			id, err := h.AttemptStarted(ctx, r.id, a)
+			if err != nil {
+				r.m.cfg.Logger.Error("room: record attempt", "interview", r.id, "err", err)
+			}
+			p.attemptID = id
+		}
+		r.broadcast(signal.Message{T: signal.TypePeer, Data: []byte(`{"event":"candidate_joined"}`)}, p)
+	}
+	r.syncTracks()
+	return p, nil
+}
+
+// leave removes a peer; a candidate who leaves starts the rejoin grace period.
+func (r *Room) leave(p *Peer, reason string) {
+	r.mu.Lock()
+	if _, ok := r.peers[p]; !ok {
+		r.mu.Unlock()
+		return
+	}
+	delete(r.peers, p)
+	for t := range r.tracks {
+		if t.owner == p {
+			delete(r.tracks, t)
+		}
+	}
+	wasCandidate := r.candidate == p
+	if wasCandidate {
+		r.candidate = nil
+		if !r.ended && reason != "replaced" {
+			r.grace = time.AfterFunc(r.m.cfg.Grace, func() { r.End(EndCompleted) })
+		}
+	}
+	empty := len(r.peers) == 0 && !r.started
+	r.mu.Unlock()
+	if wasCandidate {
+		if h := r.m.cfg.Hooks.AttemptEnded; h != nil && p.attemptID != 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := h(ctx, p.attemptID, reason, p.environment()); err != nil {
+				r.m.cfg.Logger.Error("room: close attempt", "interview", r.id, "err", err)
+			}
+			cancel()
+		}
+		if reason != "replaced" {
+			r.broadcast(signal.Message{T: signal.TypePeer, Data: []byte(`{"event":"candidate_left"}`)}, nil)
+		}
+	}
+	r.syncTracks()
+	if empty {
+		// Staff opened the call page but no candidate ever came: nothing to store.
+		r.mu.Lock()
+		if len(r.peers) == 0 && !r.started && !r.ended {
+			r.ended = true
+			r.mu.Unlock()
+			r.m.remove(r)
+			return
+		}
+		r.mu.Unlock()
+	}
+}
+
+// End finishes the interview: peers are told and closed, and the session's
+// results are stored (with retries) in the background.
+func (r *Room) End(reason string) {
+	r.mu.Lock()
+	if r.ended {
+		r.mu.Unlock()
+		return
+	}
+	r.ended = true
+	if r.grace != nil {
+		r.grace.Stop()
+	}
+	peers := make([]*Peer, 0, len(r.peers))
+	for p := range r.peers {
+		peers = append(peers, p)
+	}
+	sess := r.session
+	r.mu.Unlock()
+	for _, p := range peers {
+		_ = p.conn.Send(signal.Message{T: signal.TypeEnded, Data: []byte(`{"reason":"` + reason + `"}`)})
+		p.close("ended")
+	}
+	r.m.remove(r)
+	if sess == nil {
+		return
+	}
+	go func() {
+		defer r.m.wg.Done()
+		res := sess.finish(reason, r.m.cfg.Now())
+		r.storeResult(res)
+	}()
+}
+
+// storeResult calls the SessionEnded hook until it succeeds: a database that is
+// down for a while must not lose the verdict. It gives up after about 10 minutes.
+func (r *Room) storeResult(res *Result) {
+	h := r.m.cfg.Hooks.SessionEnded
+	if h == nil {
+		return
+	}
+	backoff := 200 * time.Millisecond
+	deadline := time.Now().Add(10 * time.Minute)
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := h(ctx, res)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.m.cfg.Logger.Error("room: giving up storing session results", "interview", r.id, "attempts", attempt, "err", err)
+			return
+		}
+		r.m.cfg.Logger.Warn("room: storing session results failed, retrying", "interview", r.id, "attempt", attempt, "err", err)
+		time.Sleep(backoff)
+		if backoff < 10*time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+// broadcast sends m to every peer except skip.
+func (r *Room) broadcast(m signal.Message, skip *Peer) {
+	r.mu.Lock()
+	peers := make([]*Peer, 0, len(r.peers))
+	for p := range r.peers {
+		if p != skip {
+			peers = append(peers, p)
+		}
+	}
+	r.mu.Unlock()
+	for _, p := range peers {
+		_ = p.conn.Send(m)
+	}
+}
+
+// BroadcastStaff sends m to the host and observers.
+func (r *Room) BroadcastStaff(m signal.Message) {
+	r.mu.Lock()
+	peers := make([]*Peer, 0, len(r.peers))
+	for p := range r.peers {
+		if p.role != RoleCandidate {
+			peers = append(peers, p)
+		}
+	}
+	r.mu.Unlock()
+	for _, p := range peers {
+		_ = p.conn.Send(m)
+	}
+}
+
+// receives reports whether a peer of role `to` gets tracks published by `from`.
+func receives(to, from Role) bool {
+	switch to {
+	case RoleCandidate:
+		return from == RoleHost
+	case RoleHost:
+		return from == RoleCandidate
+	case RoleObserver:
+		return from == RoleCandidate || from == RoleHost
+	}
+	return false
+}
+
+// syncTracks makes every peer send exactly the tracks it should receive, and
+// renegotiates peers whose set changed.
+func (r *Room) syncTracks() {
+	r.mu.Lock()
+	peers := make([]*Peer, 0, len(r.peers))
+	for p := range r.peers {
+		peers = append(peers, p)
+	}
+	tracks := make([]*forwardTrack, 0, len(r.tracks))
+	for t := range r.tracks {
+		tracks = append(tracks, t)
+	}
+	r.mu.Unlock()
+	for _, p := range peers {
+		var want []*forwardTrack
+		for _, t := range tracks {
+			if t.owner != p && receives(p.role, t.owner.role) {
+				want = append(want, t)
+			}
+		}
+		if p.setTracks(want) {
+			p.negotiate()
+		}
+	}
+}
+
+func (r *Room) addTrack(t *forwardTrack) {
+	r.mu.Lock()
+	if r.ended {
+		r.mu.Unlock()
+		return
+	}
+	r.tracks[t] = struct{}{}
+	r.mu.Unlock()
+	r.syncTracks()
+}

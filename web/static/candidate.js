@@ -1,0 +1,177 @@
+// livecheck candidate pages: device check and the call. No test hooks: the page
+// behaves the same for every browser.
+"use strict";
+
+const MEDIA_ERRORS = {
+  NotAllowedError: "Permission to use the camera or microphone was denied. Allow it from the icon in the address bar, then reload this page.",
+  SecurityError: "Permission to use the camera or microphone was denied. Allow it from the icon in the address bar, then reload this page.",
+  NotFoundError: "No camera or microphone was found. Connect one and reload this page.",
+  OverconstrainedError: "The chosen camera or microphone is not available. Choose another one.",
+  NotReadableError: "Your camera or microphone is in use by another application. Close it (video call apps, camera apps), then reload.",
+  AbortError: "The camera could not be started. Close other applications that use it and reload.",
+};
+
+function mediaErrorText(err) {
+  return MEDIA_ERRORS[err && err.name] || "The camera or microphone could not be started (" + (err && err.name || "unknown error") + ").";
+}
+
+function constraints(camId, micId) {
+  const video = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 15, max: 15 } };
+  const audio = { echoCancellation: false, noiseSuppression: false, autoGainControl: false };
+  if (camId) video.deviceId = { exact: camId };
+  if (micId) audio.deviceId = { exact: micId };
+  return { video, audio };
+}
+
+async function deviceCheck(root) {
+  const status = document.getElementById("check-status");
+  const preview = document.getElementById("preview");
+  const camSel = document.getElementById("camera");
+  const micSel = document.getElementById("microphone");
+  const join = document.getElementById("join");
+  const meter = document.getElementById("level");
+  let stream = null, audioCtx = null;
+
+  async function start() {
+    if (stream) stream.getTracks().forEach((t) => t.stop());
+    join.disabled = true;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia(constraints(camSel.value, micSel.value));
+    } catch (err) {
+      status.textContent = mediaErrorText(err);
+      status.className = "error";
+      return;
+    }
+    preview.srcObject = stream;
+    await fillDevices();
+    sessionStorage.setItem("lc.camera", stream.getVideoTracks()[0].getSettings().deviceId || "");
+    sessionStorage.setItem("lc.microphone", stream.getAudioTracks()[0].getSettings().deviceId || "");
+    status.textContent = "Camera and microphone work. You can join.";
+    status.className = "hint";
+    join.disabled = false;
+    try {
+      audioCtx = audioCtx || new AudioContext();
+      const an = audioCtx.createAnalyser();
+      audioCtx.createMediaStreamSource(stream).connect(an);
+      const buf = new Float32Array(an.fftSize);
+      const tick = () => {
+        an.getFloatTimeDomainData(buf);
+        let s = 0; for (const v of buf) s += v * v;
+        meter.value = Math.min(1, Math.sqrt(s / buf.length) * 4);
+        requestAnimationFrame(tick);
+      };
+      tick();
+    } catch (e) { /* the level meter is optional */ }
+  }
+
+  async function fillDevices() {
+    const devs = await navigator.mediaDevices.enumerateDevices();
+    for (const [sel, kind] of [[camSel, "videoinput"], [micSel, "audioinput"]]) {
+      const cur = sel.value;
+      sel.innerHTML = "";
+      devs.filter((d) => d.kind === kind).forEach((d, i) => {
+        const o = document.createElement("option");
+        o.value = d.deviceId; o.textContent = d.label || (kind === "videoinput" ? "Camera " : "Microphone ") + (i + 1);
+        sel.appendChild(o);
+      });
+      if (cur) sel.value = cur;
+    }
+    const vt = stream && stream.getVideoTracks()[0], at = stream && stream.getAudioTracks()[0];
+    if (vt && vt.getSettings().deviceId) camSel.value = vt.getSettings().deviceId;
+    if (at && at.getSettings().deviceId) micSel.value = at.getSettings().deviceId;
+  }
+
+  camSel.addEventListener("change", start);
+  micSel.addEventListener("change", start);
+  join.addEventListener("click", () => {
+    if (stream) stream.getTracks().forEach((t) => t.stop());
+    location.href = root.dataset.call;
+  });
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    status.textContent = "This browser cannot use a camera here. Use a current Chrome, Edge or Firefox.";
+    status.className = "error";
+    return;
+  }
+  start();
+}
+
+function environmentReport(stream) {
+  return navigator.mediaDevices.enumerateDevices().then((devs) => {
+    const vt = stream.getVideoTracks()[0], at = stream.getAudioTracks()[0];
+    const vs = vt ? vt.getSettings() : {}, as = at ? at.getSettings() : {};
+    return {
+      t: "env",
+      env: {
+        tz: Intl.DateTimeFormat().resolvedOptions().timeZone || "",
+        tz_offset_min: -new Date().getTimezoneOffset(),
+        languages: (navigator.languages || []).slice(0, 16),
+        screen_w: screen.width, screen_h: screen.height, dpr: window.devicePixelRatio || 1,
+        devices: devs.slice(0, 32).map((d) => ({ kind: d.kind, label: d.label })),
+        webdriver: !!navigator.webdriver,
+        platform: (navigator.platform || "").slice(0, 64),
+        hw_concurrency: navigator.hardwareConcurrency || 0,
+        video: { label: vt ? vt.label : "", width: vs.width || 0, height: vs.height || 0, frame_rate: vs.frameRate || 0 },
+        audio: { label: at ? at.label : "", echo_cancellation: as.echoCancellation, noise_suppression: as.noiseSuppression, auto_gain_control: as.autoGainControl },
+      },
+    };
+  });
+}
+
+async function candidateCall(root) {
+  const status = document.getElementById("call-status");
+  const remote = document.getElementById("remote");
+  const self = document.getElementById("self");
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia(constraints(sessionStorage.getItem("lc.camera"), sessionStorage.getItem("lc.microphone")));
+  } catch (err) {
+    try { stream = await navigator.mediaDevices.getUserMedia(constraints("", "")); } catch (err2) {
+      status.textContent = mediaErrorText(err2);
+      status.className = "error";
+      return;
+    }
+  }
+  self.srcObject = stream;
+  const remoteStream = new MediaStream();
+  remote.srcObject = remoteStream;
+  const call = new LiveCall({
+    ws: root.dataset.ws,
+    stream,
+    onTrack: (ev) => { remoteStream.addTrack(ev.track); remote.play().catch(() => {}); },
+    onControl: (ch) => {
+      ch.onopen = async () => ch.send(JSON.stringify(await environmentReport(stream)));
+      ch.onmessage = (ev) => {
+        let m; try { m = JSON.parse(ev.data); } catch (e) { return; }
+        if (m.t === "ping") ch.send(JSON.stringify({ t: "pong", id: m.id }));
+        if (window.LivecheckPrompts) window.LivecheckPrompts.handle(m, ch);
+      };
+    },
+    onMessage: (m) => {
+      if (m.t === "busy") { status.textContent = "This interview is open in another browser. Close it there, then reload this page."; status.className = "error"; }
+      if (m.t === "ended") { status.textContent = "The interview has ended. Thank you! You can close this page."; stream.getTracks().forEach((t) => t.stop()); }
+      if (m.t === "peer") {
+        const ev = (m.data || {}).event;
+        if (ev) status.dataset.peer = ev;
+      }
+      if (m.t === "error") console.warn("livecheck:", m.error);
+    },
+    onState: (s) => {
+      const text = { signaling: "Connecting…", connected: "Connected. The interviewer can see and hear you.", disconnected: "Connection lost. Reconnecting…", failed: "The connection failed. Reload the page to rejoin." }[s];
+      if (text) status.textContent = text;
+      if (s === "disconnected" && !call.closed) setTimeout(() => location.reload(), 3000);
+    },
+  });
+  call.start();
+  document.getElementById("leave").addEventListener("click", () => {
+    call.leave();
+    stream.getTracks().forEach((t) => t.stop());
+    status.textContent = "You left the interview. Reload this page to rejoin.";
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const check = document.getElementById("device-check");
+  if (check) deviceCheck(check);
+  const call = document.getElementById("candidate-call");
+  if (call) candidateCall(call);
+});

@@ -1,0 +1,86 @@
+// livecheck live call: WebSocket signaling with the server, which is always the
+// offerer. Shared by the candidate's and the staff's call pages.
+"use strict";
+
+class LiveCall {
+  constructor(opts) {
+    this.opts = opts;           // {ws, stream, onTrack, onControl, onMessage, onState}
+    this.pc = null;
+    this.ws = null;
+    this.pendingCandidates = [];
+    this.closed = false;
+  }
+
+  start() {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    this.ws = new WebSocket(proto + "//" + location.host + this.opts.ws);
+    this.ws.onmessage = (ev) => this.onSignal(JSON.parse(ev.data));
+    this.ws.onclose = () => { if (!this.closed) this.state("disconnected"); };
+    this.ws.onerror = () => this.state("error");
+  }
+
+  send(msg) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  state(s, detail) { if (this.opts.onState) this.opts.onState(s, detail); }
+
+  createPC(iceServers) {
+    const pc = new RTCPeerConnection({ iceServers: iceServers || [] });
+    this.pc = pc;
+    if (this.opts.stream) {
+      for (const track of this.opts.stream.getTracks()) pc.addTrack(track, this.opts.stream);
+    }
+    pc.onicecandidate = (ev) => {
+      this.send({ t: "candidate", candidate: ev.candidate ? ev.candidate.toJSON() : { candidate: "" } });
+    };
+    pc.ontrack = (ev) => { if (this.opts.onTrack) this.opts.onTrack(ev); };
+    pc.ondatachannel = (ev) => { if (this.opts.onControl) this.opts.onControl(ev.channel); };
+    pc.onconnectionstatechange = () => this.state(pc.connectionState);
+  }
+
+  async onSignal(m) {
+    switch (m.t) {
+      case "hello":
+        this.createPC(m.ice_servers);
+        this.state("signaling");
+        break;
+      case "offer":
+        await this.pc.setRemoteDescription({ type: "offer", sdp: m.sdp });
+        for (const c of this.pendingCandidates) await this.pc.addIceCandidate(c).catch(() => {});
+        this.pendingCandidates = [];
+        const answer = await this.pc.createAnswer();
+        await this.pc.setLocalDescription(answer);
+        this.send({ t: "answer", sdp: answer.sdp });
+        break;
+      case "candidate":
+        if (!this.pc || !this.pc.remoteDescription) { this.pendingCandidates.push(m.candidate); break; }
+        await this.pc.addIceCandidate(m.candidate).catch(() => {});
+        break;
+      default:
+        if (this.opts.onMessage) this.opts.onMessage(m);
+    }
+  }
+
+  leave() {
+    this.closed = true;
+    this.send({ t: "leave" });
+    if (this.pc) this.pc.close();
+    if (this.ws) this.ws.close();
+  }
+
+  // stats summarises getStats() for the connection panel.
+  async stats() {
+    const out = { videoFramesDecoded: 0, videoBytes: 0, audioPackets: 0, audioBytes: 0, rttMs: null, sentFrames: 0 };
+    if (!this.pc) return out;
+    const report = await this.pc.getStats();
+    report.forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") { out.videoFramesDecoded += s.framesDecoded || 0; out.videoBytes += s.bytesReceived || 0; }
+      if (s.type === "inbound-rtp" && s.kind === "audio") { out.audioPackets += s.packetsReceived || 0; out.audioBytes += s.bytesReceived || 0; }
+      if (s.type === "outbound-rtp" && s.kind === "video") { out.sentFrames += s.framesSent || 0; }
+      if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined) out.rttMs = s.currentRoundTripTime * 1000;
+    });
+    return out;
+  }
+}
+window.LiveCall = LiveCall;
