@@ -1,0 +1,377 @@
+// Package vision measures the candidate's face on decoded video frames for
+// livecheck's liveness challenges and deepfake detectors.
+//
+// The pipeline per frame (Analyzer.Measure): the Y plane of the I420 frame is
+// the grey image and is wrapped as a gocv Mat without any copy or colour
+// conversion; a Haar cascade finds the face on a 320-px-wide downscale every
+// DetectEvery frames or when the track is lost, and otherwise re-detects it in
+// an enlarged region around the last box (about 80 px face width, a few ms);
+// a profile cascade (image and mirror) takes over at deep head turns. dlib's
+// 68-point shape predictor then fits landmarks inside the box (cgo wrapper,
+// zero-copy strided view of the Y plane, sub-pixel output), from which head
+// pose (own PnP solver, see pose.go for sign conventions), eye aspect ratio
+// and mouth opening follow. The face region of the Y/U/V planes gives mean
+// colour, sharpness and the occlusion measure.
+//
+// Concurrency: an Analyzer holds tracking state and OpenCV cascades and must
+// be used by one goroutine at a time (one per session). The landmark model is
+// loaded once per process (LoadLandmarker) and shared read-only by all
+// analysers. OpenCV's own thread pool is not needed at these image sizes; with
+// many sessions set OPENCV_FOR_THREADS_NUM=1 and parallelise across sessions.
+//
+// Privacy: frames, landmarks and face crops are biometric data. This package
+// never logs them; it does not log at all.
+package vision
+
+import (
+	"fmt"
+	"image"
+	"math"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/livecheck/livecheck/models"
+)
+
+// Config configures an Analyzer. The zero value uses the defaults.
+type Config struct {
+	// Detector configures face detection (cascade paths, detection size).
+	Detector DetectorConfig
+	// LandmarkModel is the dlib 68-point model file (default
+	// DefaultLandmarkModel); ignored when Landmarker is set.
+	LandmarkModel string
+	// Landmarker is an already loaded, shared landmark model.
+	Landmarker *Landmarker
+	// NoLandmarks skips landmarks (and so pose, EAR and mouth).
+	NoLandmarks bool
+	// DetectEvery is how often (in analysed frames) a full-frame detection
+	// re-checks a tracked face (default 10).
+	DetectEvery int
+	// MaxCoast is how long the last face box is kept when the detector misses
+	// the face (a hand over it, a turn beyond the cascades, or the candidate
+	// leaving); the frames report Coasting. Default 3 s, measured on
+	// Frame.Capture; frames without capture times count 15 fps.
+	MaxCoast time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.LandmarkModel == "" {
+		c.LandmarkModel = DefaultLandmarkModel
+	}
+	if c.DetectEvery <= 0 {
+		c.DetectEvery = 10
+	}
+	if c.MaxCoast <= 0 {
+		c.MaxCoast = 3 * time.Second
+	}
+}
+
+// Analyzer measures faces on the frames of one video stream and tracks the
+// face from frame to frame. It is not safe for concurrent use.
+type Analyzer struct {
+	cfg Config
+	det *FaceDetector
+	lm  *Landmarker
+
+	// tracking state
+	have      bool
+	box       image.Rectangle // smoothed cascade-style face box
+	kind      int             // Kind of the last detection
+	frameW    int
+	frameH    int
+	sinceFull int       // frames since the last full-frame detection
+	lastSeen  time.Time // capture time of the last detection
+	coastN    int       // frames coasted so far
+	frames    int
+	roll      float64 // last measured roll (degrees)
+	rollOK    bool    // roll is from a recent frame
+
+	// occlusion model
+	ref      faceGrid // appearance of the clear face (EMA)
+	refN     int      // clear frames folded into ref
+	typConf  float64  // typical detector confidence on clear frames
+	refSkin  float64  // typical skin fraction of the inner face
+	refShape float64  // typical landmark shape residual on clear frames
+	refYaw   float64  // pose the reference was learnt at
+	refPitch float64
+	refRoll  float64
+	stale    int           // clear frames at a pose away from the reference
+	cues     occlusionCues // last frame's occlusion cues
+}
+
+// NewAnalyzer loads the cascades and (shared) landmark model. It fails with a
+// clear error when a model or cascade file is missing.
+func NewAnalyzer(cfg Config) (*Analyzer, error) {
+	cfg.setDefaults()
+	a := &Analyzer{cfg: cfg, typConf: 0.8}
+	if !cfg.NoLandmarks {
+		a.lm = cfg.Landmarker
+		if a.lm == nil {
+			lm, err := LoadLandmarker(cfg.LandmarkModel)
+			if err != nil {
+				return nil, err
+			}
+			a.lm = lm
+		}
+	}
+	det, err := NewFaceDetector(cfg.Detector)
+	if err != nil {
+		return nil, err
+	}
+	a.det = det
+	return a, nil
+}
+
+// Close frees the analyser's OpenCV objects. The shared landmark model stays
+// loaded. Close is idempotent.
+func (a *Analyzer) Close() error {
+	if a.det != nil {
+		a.det.Close()
+		a.det = nil
+	}
+	return nil
+}
+
+// Reset forgets the tracked face and the occlusion reference (for example
+// after a scene cut or a camera switch).
+func (a *Analyzer) Reset() {
+	a.have = false
+	a.coastN = 0
+	a.sinceFull = 0
+	a.rollOK = false
+	a.refN = 0
+	a.stale = 0
+	a.typConf = 0.8
+	a.refSkin = 0
+	a.refShape = 0
+}
+
+// Measure analyses one frame. It fills every field of the observation it
+// can; At is f.Capture. Without a face only At and FacePresent=false are
+// set. Errors are returned for malformed frames or a closed analyser; a frame
+// without a face is not an error.
+func (a *Analyzer) Measure(f *models.Frame) (models.Observation, error) {
+	if err := checkFrame(f); err != nil {
+		return models.Observation{}, err
+	}
+	obs := models.Observation{At: f.Capture}
+	if a.det == nil {
+		return obs, fmt.Errorf("vision: analyzer is closed")
+	}
+	a.frames++
+	if a.frameW != f.Width || a.frameH != f.Height {
+		a.resize(f.Width, f.Height)
+	}
+	gray, err := grayView(f)
+	if err != nil {
+		return obs, fmt.Errorf("vision: wrap Y plane: %w", err)
+	}
+	defer gray.Close()
+
+	d, found, err := a.track(gray, f.Capture)
+	if err != nil {
+		return obs, err
+	}
+	if !a.have {
+		return obs, nil
+	}
+	box := a.box
+	obs.FacePresent = true
+	obs.Face = toRect(box)
+	obs.Scale = float64(box.Dx()) / float64(f.Width)
+	if found {
+		obs.FaceConf = d.Conf
+	} else {
+		obs.Coasting = true
+	}
+
+	shapeRes := -1.0
+	if a.lm != nil && found {
+		pts, err := a.fitLandmarks(f, box, d.Kind)
+		if err == nil {
+			obs.LandmarksOK = true
+			obs.Landmarks = pts
+			obs.EAR = EyeAspectRatio(&pts)
+			obs.Mouth = MouthOpening(&pts)
+			if hp, ok := EstimatePose(&pts, f.Width, f.Height); ok {
+				obs.PoseOK = true
+				obs.Yaw, obs.Pitch, obs.Roll = hp.Yaw, hp.Pitch, hp.Roll
+				a.roll, a.rollOK = hp.Roll, true
+			}
+			shapeRes = a.lm.shapeResidual(&pts)
+		}
+	}
+
+	if st, ok := measureRegion(f, innerFace(box)); ok {
+		obs.FaceY, obs.Sharpness = st.Y, st.Sharpness
+		if st.chroma {
+			obs.FaceCb, obs.FaceCr = st.Cb, st.Cr
+		}
+		obs.Occlusion = a.occlusion(f, box, found, d.Conf, st, shapeRes, &obs)
+	}
+	return obs, nil
+}
+
+// resize adapts the tracking state to a new frame size (WebRTC senders
+// change resolution under load): the box is rescaled, the reference dropped.
+func (a *Analyzer) resize(w, h int) {
+	if a.have && a.frameW > 0 && a.frameH > 0 {
+		sx, sy := float64(w)/float64(a.frameW), float64(h)/float64(a.frameH)
+		b := a.box
+		a.box = image.Rect(int(float64(b.Min.X)*sx), int(float64(b.Min.Y)*sy), int(float64(b.Max.X)*sx), int(float64(b.Max.Y)*sy))
+		a.sinceFull = a.cfg.DetectEvery // re-detect now
+	}
+	a.frameW, a.frameH = w, h
+	a.refN = 0
+}
+
+// track updates the face box: full-frame detection when there is no track
+// or every DetectEvery frames, re-detection around the last box otherwise
+// (de-rotated by the last measured roll, since cascades only tolerate about
+// ±15° of roll), and coasting on the last box for up to MaxCoast when both
+// miss.
+func (a *Analyzer) track(gray gocv.Mat, at time.Time) (Detection, bool, error) {
+	var d Detection
+	found := false
+	a.sinceFull++
+	full := !a.have || a.sinceFull > a.cfg.DetectEvery || (a.coastN > 0 && a.coastN%3 == 0)
+	if full {
+		dets, err := a.det.Detect(gray)
+		if err != nil {
+			return d, false, err
+		}
+		a.sinceFull = 0
+		d, found = a.pick(dets)
+		if !found && !a.have && a.frames%3 == 0 {
+			// No face at all: look for a rolled one now and then.
+			ang := 25.0
+			if a.frames%6 == 0 {
+				ang = -25
+			}
+			if dets, err = a.det.DetectRotated(gray, ang); err != nil {
+				return d, false, err
+			}
+			d, found = a.pick(dets)
+		}
+	}
+	if !found && a.have {
+		for _, ang := range a.nearAngles() {
+			near, ok, err := a.det.DetectNear(gray, a.box, ang)
+			if err != nil {
+				return d, false, err
+			}
+			if ok {
+				d, found = near, true
+				break
+			}
+		}
+	}
+	if found {
+		a.update(d, at)
+		return d, true, nil
+	}
+	if !a.have {
+		return d, false, nil
+	}
+	a.coastN++
+	var coasted time.Duration
+	if !at.IsZero() && !a.lastSeen.IsZero() {
+		coasted = at.Sub(a.lastSeen)
+	} else {
+		coasted = time.Duration(a.coastN) * time.Second / 15
+	}
+	if coasted > a.cfg.MaxCoast {
+		a.have = false
+		a.coastN = 0
+		a.rollOK = false
+	}
+	return d, false, nil
+}
+
+// nearAngles lists the in-plane angles to search around the last box, most
+// likely first: the last measured roll, upright, and a 25° roll further in
+// the direction the head was tilting (alternating sides when upright).
+func (a *Analyzer) nearAngles() []float64 {
+	hint := 0.0
+	if a.rollOK && math.Abs(a.roll) >= 10 {
+		hint = math.Max(-50, math.Min(50, 5*math.Round(a.roll/5)))
+	}
+	out := []float64{hint}
+	if hint != 0 {
+		out = append(out, 0)
+	}
+	side := 1.0
+	switch {
+	case a.rollOK && a.roll <= -5:
+		side = -1
+	case a.rollOK && a.roll >= 5:
+	case a.frames%2 == 0:
+		side = -1
+	}
+	if alt := hint + side*25; math.Abs(alt) <= 60 {
+		out = append(out, alt)
+	}
+	return out
+}
+
+// pick chooses among full-frame detections: the one overlapping the tracked
+// face, else the largest (Detect sorts largest first). While a face is
+// tracked, an unrelated smaller face (a photo on the wall, a picture-in-
+// picture) does not take over the track.
+func (a *Analyzer) pick(dets []Detection) (Detection, bool) {
+	if len(dets) == 0 {
+		return Detection{}, false
+	}
+	if !a.have {
+		return dets[0], true
+	}
+	best, bestOv := -1, 0.0
+	for i := range dets {
+		if ov := overlap(dets[i].Box, a.box); ov > bestOv {
+			best, bestOv = i, ov
+		}
+	}
+	if best >= 0 && bestOv > 0.2 {
+		return dets[best], true
+	}
+	if dets[0].Box.Dx()*10 >= a.box.Dx()*7 {
+		return dets[0], true
+	}
+	return Detection{}, false
+}
+
+// update folds a detection into the track. Boxes of the same face are
+// smoothed (the cascade jitters by a few per cent from frame to frame).
+func (a *Analyzer) update(d Detection, at time.Time) {
+	b := d.Box
+	if a.have && a.coastN == 0 && d.Kind == a.kind && overlap(b, a.box) > 0.5 {
+		const k = 0.6 // weight of the new box
+		mix := func(p, q int) int { return int(math.Round(k*float64(q) + (1-k)*float64(p))) }
+		b = image.Rect(mix(a.box.Min.X, b.Min.X), mix(a.box.Min.Y, b.Min.Y), mix(a.box.Max.X, b.Max.X), mix(a.box.Max.Y, b.Max.Y))
+	}
+	a.box = b
+	a.kind = d.Kind
+	a.have = true
+	a.coastN = 0
+	a.lastSeen = at
+}
+
+// fitLandmarks runs the shape predictor on the face. The cascade box is
+// mapped to a dlib-style box; when the fitted points imply a clearly
+// different box (profile detections, drift), the fit is repeated once on
+// the box the points imply.
+func (a *Analyzer) fitLandmarks(f *models.Frame, box image.Rectangle, kind int) ([NumLandmarks][2]float32, error) {
+	lb := landmarkBox(box)
+	pts, err := a.lm.Fit(f.Y, f.Width, f.Height, f.Width, lb)
+	if err != nil {
+		return pts, err
+	}
+	rb := boxFromLandmarks(&pts)
+	if overlap(rb, lb) < 0.8 && rb.Dx() >= 16 {
+		if p2, err := a.lm.Fit(f.Y, f.Width, f.Height, f.Width, rb); err == nil {
+			pts = p2
+		}
+	}
+	return pts, nil
+}

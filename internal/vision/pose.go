@@ -1,0 +1,266 @@
+package vision
+
+import "math"
+
+// Head pose from 2D landmarks.
+//
+// gocv v0.31.0 has no SolvePnP binding, so this file implements a small
+// perspective-n-point solver: Levenberg-Marquardt over a Rodrigues rotation
+// vector and a translation, fitting a generic 3D face model to the rigid
+// landmarks (nose, eye corners, mouth corners, chin; not eyelids, brows or
+// the jaw contour, which move or slide with pose). The camera is a pinhole
+// with focal length = frame width (about 53° horizontal field of view) and
+// the principal point at the frame centre.
+//
+// Sign conventions (the same as models.Observation; image x right, y down;
+// the received video is not mirrored, so the candidate's left is image right):
+//
+//	Yaw   > 0: the nose points toward image right = the candidate turns to
+//	           their left.
+//	Pitch > 0: the nose points up = the candidate looks up.
+//	Roll  > 0: the face is rotated clockwise in the image = the candidate
+//	           tilts the head toward their left shoulder.
+//
+// Angles are measured relative to the line of sight from the camera to the
+// head, so a face looking straight into the lens reads 0/0 wherever it sits
+// in the frame. Yaw and pitch are the horizontal and vertical angles of the
+// nose direction; roll is the angle of the face's left-right axis in the
+// image plane.
+
+// poseModel is a generic adult face in millimetres: X toward image right for
+// a frontal face (the subject's left), Y down, Z away from the camera; origin
+// at the nose tip. Values are approximate anthropometric means.
+var poseModel = []struct {
+	idx     int
+	x, y, z float64
+	w       float64 // residual weight
+}{
+	{27, 0, -38, 19, 1}, // nose bridge top
+	{28, 0, -28, 13, 1},
+	{29, 0, -17, 7, 1},
+	{30, 0, 0, 0, 1},      // nose tip
+	{31, -13, 9, 17, 1},   // nostril wing, image left
+	{33, 0, 12, 11, 1},    // below the nose
+	{35, 13, 9, 17, 1},    // nostril wing, image right
+	{36, -44, -36, 32, 1}, // outer eye corner, image left
+	{39, -15, -35, 25, 1}, // inner eye corner, image left
+	{42, 15, -35, 25, 1},
+	{45, 44, -36, 32, 1},
+	{48, -25, 30, 27, 1}, // mouth corner, image left
+	{54, 25, 30, 27, 1},
+	{8, 0, 72, 18, 0.5}, // chin (moves when the mouth opens)
+}
+
+// HeadPose is a solved head pose.
+type HeadPose struct {
+	Yaw, Pitch, Roll float64    // degrees, see the package conventions above
+	Rotation         [3]float64 // Rodrigues vector, model → camera
+	Translation      [3]float64 // model origin (nose tip) in camera coordinates, mm
+	RMS              float64    // reprojection error, pixels
+}
+
+// EstimatePose solves the head pose from 68 landmarks of a frame of the given
+// size. ok is false when the solver did not converge to a face in front of
+// the camera.
+func EstimatePose(pts *[NumLandmarks][2]float32, width, height int) (HeadPose, bool) {
+	f := float64(width)
+	cx, cy := float64(width)/2, float64(height)/2
+	n := len(poseModel)
+	obs := make([]float64, 2*n)
+	for i, m := range poseModel {
+		obs[2*i] = float64(pts[m.idx][0])
+		obs[2*i+1] = float64(pts[m.idx][1])
+	}
+	// Initial guess: frontal, distance from the outer eye-corner span.
+	eyeDX := float64(pts[45][0] - pts[36][0])
+	eyeDY := float64(pts[45][1] - pts[36][1])
+	span := math.Hypot(eyeDX, eyeDY)
+	if span < 4 {
+		return HeadPose{}, false
+	}
+	tz := f * 88 / span
+	p := [6]float64{0, 0, math.Atan2(eyeDY, eyeDX), (obs[6] - cx) * tz / f, (obs[7] - cy) * tz / f, tz}
+
+	residuals := func(p *[6]float64, out []float64) float64 {
+		R := rodrigues(p[0], p[1], p[2])
+		var sum float64
+		for i, m := range poseModel {
+			X := R[0]*m.x + R[1]*m.y + R[2]*m.z + p[3]
+			Y := R[3]*m.x + R[4]*m.y + R[5]*m.z + p[4]
+			Z := R[6]*m.x + R[7]*m.y + R[8]*m.z + p[5]
+			if Z < 1 {
+				Z = 1
+			}
+			w := math.Sqrt(m.w)
+			out[2*i] = w * (f*X/Z + cx - obs[2*i])
+			out[2*i+1] = w * (f*Y/Z + cy - obs[2*i+1])
+			sum += out[2*i]*out[2*i] + out[2*i+1]*out[2*i+1]
+		}
+		return sum
+	}
+
+	r := make([]float64, 2*n)
+	rt := make([]float64, 2*n)
+	J := make([][6]float64, 2*n)
+	cost := residuals(&p, r)
+	lambda := 1e-3
+	for iter := 0; iter < 50; iter++ {
+		// Numeric Jacobian (forward differences).
+		for k := 0; k < 6; k++ {
+			h := 1e-6
+			if k >= 3 {
+				h = 1e-4 * math.Max(1, math.Abs(p[k]))
+			}
+			q := p
+			q[k] += h
+			residuals(&q, rt)
+			for i := range r {
+				J[i][k] = (rt[i] - r[i]) / h
+			}
+		}
+		var A [6][6]float64
+		var g [6]float64
+		for i := range r {
+			for a := 0; a < 6; a++ {
+				g[a] += J[i][a] * r[i]
+				for b := a; b < 6; b++ {
+					A[a][b] += J[i][a] * J[i][b]
+				}
+			}
+		}
+		improved := false
+		for try := 0; try < 10; try++ {
+			var M [6][6]float64
+			for a := 0; a < 6; a++ {
+				for b := a; b < 6; b++ {
+					M[a][b], M[b][a] = A[a][b], A[a][b]
+				}
+				M[a][a] += lambda * (A[a][a] + 1e-9)
+			}
+			step, ok := solve6(M, g)
+			if !ok {
+				lambda *= 10
+				continue
+			}
+			q := p
+			for k := range q {
+				q[k] -= step[k]
+			}
+			if c := residuals(&q, rt); c < cost {
+				small := cost-c < 1e-10*cost
+				p, cost = q, c
+				copy(r, rt)
+				lambda = math.Max(lambda/10, 1e-9)
+				improved = true
+				if small {
+					iter = 1 << 30
+				}
+				break
+			}
+			lambda *= 10
+		}
+		if !improved {
+			break
+		}
+	}
+	if p[5] <= 0 || math.IsNaN(cost) {
+		return HeadPose{}, false
+	}
+	var wsum float64
+	for _, m := range poseModel {
+		wsum += m.w
+	}
+	hp := HeadPose{
+		Rotation:    [3]float64{p[0], p[1], p[2]},
+		Translation: [3]float64{p[3], p[4], p[5]},
+		RMS:         math.Sqrt(cost / wsum),
+	}
+	hp.Yaw, hp.Pitch, hp.Roll = poseAngles(rodrigues(p[0], p[1], p[2]), [3]float64{p[3], p[4], p[5]})
+	return hp, true
+}
+
+// poseAngles converts a model→camera rotation and the head position into
+// yaw, pitch and roll in degrees relative to the camera→head line of sight.
+func poseAngles(R [9]float64, t [3]float64) (yaw, pitch, roll float64) {
+	// Rotate the camera frame so that its forward axis is the line of sight:
+	// the minimal rotation taking v = t/|t| to (0,0,1).
+	v := normalize(t)
+	ax := [3]float64{v[1], -v[0], 0} // v × (0,0,1)
+	s := math.Hypot(ax[0], ax[1])
+	L := [9]float64{1, 0, 0, 0, 1, 0, 0, 0, 1}
+	if s > 1e-9 {
+		L = rodrigues(ax[0]/s*math.Asin(math.Min(s, 1)), ax[1]/s*math.Asin(math.Min(s, 1)), 0)
+	}
+	nose := mulVec(L, mulVec(R, [3]float64{0, 0, -1}))
+	right := mulVec(L, mulVec(R, [3]float64{1, 0, 0}))
+	yaw = math.Atan2(nose[0], -nose[2]) * 180 / math.Pi
+	pitch = math.Atan2(-nose[1], math.Hypot(nose[0], nose[2])) * 180 / math.Pi
+	roll = math.Atan2(right[1], right[0]) * 180 / math.Pi
+	return yaw, pitch, roll
+}
+
+// rodrigues converts a rotation vector into a row-major 3x3 matrix.
+func rodrigues(x, y, z float64) [9]float64 {
+	th := math.Sqrt(x*x + y*y + z*z)
+	if th < 1e-12 {
+		return [9]float64{1, -z, y, z, 1, -x, -y, x, 1}
+	}
+	kx, ky, kz := x/th, y/th, z/th
+	c, s := math.Cos(th), math.Sin(th)
+	v := 1 - c
+	return [9]float64{
+		c + kx*kx*v, kx*ky*v - kz*s, kx*kz*v + ky*s,
+		ky*kx*v + kz*s, c + ky*ky*v, ky*kz*v - kx*s,
+		kz*kx*v - ky*s, kz*ky*v + kx*s, c + kz*kz*v,
+	}
+}
+
+func mulVec(R [9]float64, v [3]float64) [3]float64 {
+	return [3]float64{
+		R[0]*v[0] + R[1]*v[1] + R[2]*v[2],
+		R[3]*v[0] + R[4]*v[1] + R[5]*v[2],
+		R[6]*v[0] + R[7]*v[1] + R[8]*v[2],
+	}
+}
+
+func normalize(v [3]float64) [3]float64 {
+	n := math.Sqrt(v[0]*v[0] + v[1]*v[1] + v[2]*v[2])
+	if n == 0 {
+		return [3]float64{0, 0, 1}
+	}
+	return [3]float64{v[0] / n, v[1] / n, v[2] / n}
+}
+
+// solve6 solves M x = b by Gaussian elimination with partial pivoting.
+func solve6(M [6][6]float64, b [6]float64) ([6]float64, bool) {
+	const n = 6
+	for c := 0; c < n; c++ {
+		piv := c
+		for r := c + 1; r < n; r++ {
+			if math.Abs(M[r][c]) > math.Abs(M[piv][c]) {
+				piv = r
+			}
+		}
+		if math.Abs(M[piv][c]) < 1e-15 {
+			return b, false
+		}
+		M[c], M[piv] = M[piv], M[c]
+		b[c], b[piv] = b[piv], b[c]
+		for r := c + 1; r < n; r++ {
+			k := M[r][c] / M[c][c]
+			for j := c; j < n; j++ {
+				M[r][j] -= k * M[c][j]
+			}
+			b[r] -= k * b[c]
+		}
+	}
+	var x [6]float64
+	for r := n - 1; r >= 0; r-- {
+		s := b[r]
+		for j := r + 1; j < n; j++ {
+			s -= M[r][j] * x[j]
+		}
+		x[r] = s / M[r][r]
+	}
+	return x, true
+}
