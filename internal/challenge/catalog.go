@@ -63,8 +63,8 @@ var (
 
 	flashLengths     = []int{6, 7, 8, 9, 10}
 	flashSteps       = []int{200, 250, 300, 350, 400}
-	fadeLengths      = []int{4, 5, 6}
-	fadeSteps        = []int{1000, 1250, 1500} // ≤ 1 change per second: far below the 3 Hz flash limit
+	fadeLengths      = []int{6, 7, 8}
+	fadeSteps        = []int{1000, 1250} // ≤ 1 change per second: far below the 3 Hz flash limit
 	digitLengths     = []int{4, 5, 6}
 	blinkCounts      = []int{2, 3}
 	turnDirs         = []string{DirLeft, DirRight}

@@ -9,15 +9,24 @@ import (
 // Flash verification. The page shows Colors[i] from ack + i·step (fade variant: a linear
 // cross-fade from Colors[i] to Colors[i+1] over step i, the last colour held for one step).
 // Light from the screen shifts the face-region chroma toward the screen colour's own (Cb, Cr),
-// so the expected series is the colours converted to YCbCr (BT.601, full range). For each lag
-// 0..FlashLagSearch in 10 ms steps, the face-present frames in [ack+lag, ack+lag+length) are
-// compared with the expected colour at (frame time − lag): each observed channel is detrended
-// (removes slow auto-white-balance and lighting drift) and Pearson-correlated with the expected
-// channel. The score is the mean of the Cb and Cr correlations; Y is reported but not scored
-// because auto-exposure fights luma changes. Best score ≥ FlashMinCorr at a lag within
-// [FlashLagMin, FlashLagMax] passes; a good score at a longer lag is "late response", at a
-// shorter one "implausible lag"; otherwise — a replayed or injected face does not follow the
-// colours — "no response".
+// so the expected series is the colours converted to YCbCr (BT.601, full range), averaged over
+// one frame interval centred on the frame time (the exposure).
+//
+// For each lag 0..FlashLagSearch in 10 ms steps, the face-present frames in
+// [ack+lag, ack+lag+length) are compared with the expected colour at (frame time − lag) with
+// two statistics, each a Pearson correlation of Cb and Cr stacked together (a channel whose
+// expected value barely changes then weighs little):
+//
+//	level – observed channels linearly detrended (slow white-balance and lighting drift);
+//	diff  – changes over k frames, k ≈ a quarter step (1 for flashes, ~4–5 for fades): these
+//	        whiten chroma that wanders like a random walk (head movement), which correlates
+//	        by chance with any step sequence at some of the 100 lags searched.
+//
+// The score is the smaller of the two, and the best lag maximises it. Y is reported but not
+// scored because auto-exposure fights luma changes. A score ≥ FlashMinCorr (FadeMinCorr for
+// fades) at a lag within [FlashLagMin, FlashLagMax] passes; a good score at a longer lag is
+// "late response", at a shorter one "implausible lag"; otherwise — a replayed or injected face
+// does not follow the colours — "no response".
 
 // flashStep is the lag search resolution.
 const flashStep = 10 * time.Millisecond
@@ -60,27 +69,86 @@ func expectedColor(cols []ycc, step time.Duration, fade bool, u time.Duration) y
 // flashScore is the correlation at one lag.
 type flashScore struct {
 	lag       time.Duration
-	corr      float64 // mean of the Cb and Cr correlations
-	cb, cr, y float64
+	level     float64 // stacked Cb+Cr correlation of detrended levels
+	diff      float64 // stacked Cb+Cr correlation of changes over k frames
+	cb, cr, y float64 // level correlations per channel
 	n         int
 	peakAt    time.Time
 	scored    bool
 }
 
-func (c *vctx) flashAt(cols []ycc, step time.Duration, fade bool, lag time.Duration) flashScore {
+// score orders lags: both statistics must be high, so rank by the weaker one.
+func (f flashScore) score() float64 { return math.Min(f.level, f.diff) }
+
+// flashFrame is a face-present frame with its time since the ack.
+type flashFrame struct {
+	at        time.Time
+	u         time.Duration
+	y, cb, cr float64
+}
+
+// stackedCorr correlates several channels at once: each observed and expected channel is
+// centred, then all are concatenated. Channels whose expected values barely change (yellow vs
+// green in Cb) then weigh little instead of adding a noisy correlation of their own.
+func stackedCorr(pairs ...[2][]float64) (float64, bool) {
+	var x, y []float64
+	for _, p := range pairs {
+		x = append(x, centred(p[0])...)
+		y = append(y, centred(p[1])...)
+	}
+	return pearson(x, y)
+}
+
+func centred(v []float64) []float64 {
+	var m float64
+	for _, x := range v {
+		m += x
+	}
+	m /= float64(max(len(v), 1))
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = x - m
+	}
+	return out
+}
+
+// diffs returns the changes of x over k samples.
+func diffs(x []float64, k int) []float64 {
+	if len(x) <= k {
+		return nil
+	}
+	out := make([]float64, len(x)-k)
+	for i := range out {
+		out[i] = x[i+k] - x[i]
+	}
+	return out
+}
+
+// exposed is the screen colour averaged over an exposure of length expo centred on u (the
+// frame time is taken as mid-exposure; a transition inside it gives a partial value).
+func exposed(cols []ycc, step time.Duration, fade bool, u, expo time.Duration) ycc {
+	const sub = 4
+	var e ycc
+	for k := range sub {
+		c := expectedColor(cols, step, fade, u-expo/2+expo*time.Duration(k)/(sub-1))
+		e.y, e.cb, e.cr = e.y+c.y/sub, e.cb+c.cb/sub, e.cr+c.cr/sub
+	}
+	return e
+}
+
+func flashAt(frames []flashFrame, cols []ycc, step time.Duration, fade bool, lag, expo time.Duration, k int) flashScore {
 	total := time.Duration(len(cols)) * step
-	from := c.ref.Add(lag)
-	to := from.Add(total)
 	var ts, oy, ocb, ocr, ey, ecb, ecr []float64
 	var at []time.Time
-	for _, o := range c.obs {
-		if !o.FacePresent || o.At.Before(from) || !o.At.Before(to) {
+	for _, f := range frames {
+		u := f.u - lag
+		if u < 0 || u >= total {
 			continue
 		}
-		e := expectedColor(cols, step, fade, o.At.Sub(from))
-		ts = append(ts, seconds(o.At.Sub(from)))
-		at = append(at, o.At)
-		oy, ocb, ocr = append(oy, o.FaceY), append(ocb, o.FaceCb), append(ocr, o.FaceCr)
+		e := exposed(cols, step, fade, u, expo)
+		ts = append(ts, seconds(u))
+		at = append(at, f.at)
+		oy, ocb, ocr = append(oy, f.y), append(ocb, f.cb), append(ocr, f.cr)
 		ey, ecb, ecr = append(ey, e.y), append(ecb, e.cb), append(ecr, e.cr)
 	}
 	fs := flashScore{lag: lag, n: len(ts)}
@@ -88,21 +156,15 @@ func (c *vctx) flashAt(cols []ycc, step time.Duration, fade bool, lag time.Durat
 		return fs
 	}
 	dcb, dcr := detrend(ts, ocb), detrend(ts, ocr)
-	rcb, okcb := pearson(dcb, ecb)
-	rcr, okcr := pearson(dcr, ecr)
-	fs.y, _ = pearson(detrend(ts, oy), ey)
-	fs.cb, fs.cr = rcb, rcr
-	switch {
-	case okcb && okcr:
-		fs.corr = (rcb + rcr) / 2
-	case okcb:
-		fs.corr = rcb
-	case okcr:
-		fs.corr = rcr
-	default:
+	level, ok1 := stackedCorr([2][]float64{dcb, ecb}, [2][]float64{dcr, ecr})
+	diff, ok2 := stackedCorr([2][]float64{diffs(ocb, k), diffs(ecb, k)}, [2][]float64{diffs(ocr, k), diffs(ecr, k)})
+	if !ok1 || !ok2 {
 		return fs
 	}
-	fs.scored = true
+	fs.level, fs.diff, fs.scored = level, diff, true
+	fs.cb, _ = pearson(dcb, ecb)
+	fs.cr, _ = pearson(dcr, ecr)
+	fs.y, _ = pearson(detrend(ts, oy), ey)
 	best := -1.0
 	for i := range dcb {
 		if d := math.Hypot(dcb[i], dcr[i]); d > best {
@@ -126,10 +188,30 @@ func (c *vctx) flash() verdict {
 		return failed("empty flash sequence")
 	}
 	step := time.Duration(p.StepMS) * time.Millisecond
+	total := time.Duration(len(cols)) * step
+	var frames []flashFrame
+	var gaps []float64
+	for _, o := range c.obs {
+		u := o.At.Sub(c.ref)
+		if !o.FacePresent || u < 0 || u >= total+c.th.FlashLagSearch {
+			continue
+		}
+		if n := len(frames); n > 0 {
+			gaps = append(gaps, float64(o.At.Sub(frames[n-1].at)))
+		}
+		frames = append(frames, flashFrame{at: o.At, u: u, y: o.FaceY, cb: o.FaceCb, cr: o.FaceCr})
+	}
+	// Exposure ≈ one frame interval, within reason.
+	interval := time.Duration(percentile(gaps, 50))
+	expo := max(20*time.Millisecond, min(100*time.Millisecond, interval))
+	k := 1 // changes over about a quarter step: one frame for flashes, several for fades
+	if interval > 0 {
+		k = max(1, int(math.Round(float64(step)/float64(4*interval))))
+	}
 	var best flashScore
 	for lag := time.Duration(0); lag <= c.th.FlashLagSearch; lag += flashStep {
-		fs := c.flashAt(cols, step, p.Fade, lag)
-		if fs.scored && (!best.scored || fs.corr > best.corr) {
+		fs := flashAt(frames, cols, step, p.Fade, lag, expo, k)
+		if fs.scored && (!best.scored || fs.score() > best.score()) {
 			best = fs
 		}
 	}
@@ -137,15 +219,20 @@ func (c *vctx) flash() verdict {
 		return inconclusive(ReasonNoVideo)
 	}
 	vd := verdict{
-		peak: best.corr, unit: "corr", peakAt: best.peakAt,
-		respEnd: c.ref.Add(best.lag + time.Duration(len(cols))*step),
+		peak: best.score(), unit: "corr", peakAt: best.peakAt,
+		respEnd: c.ref.Add(best.lag + total),
 		metrics: map[string]float64{
-			"corr": best.corr, "corr_cb": best.cb, "corr_cr": best.cr, "corr_y": best.y,
+			"corr": best.score(), "corr_level": best.level, "corr_diff": best.diff,
+			"corr_cb": best.cb, "corr_cr": best.cr, "corr_y": best.y,
 			"lag_ms": ms(best.lag), "frames": float64(best.n),
 		},
 	}
+	minCorr := c.th.FlashMinCorr
+	if p.Fade {
+		minCorr = c.th.FadeMinCorr // longer series: chance correlations are smaller
+	}
 	switch {
-	case best.corr < c.th.FlashMinCorr:
+	case best.score() < minCorr:
 		vd.outcome, vd.reason = OutcomeFailed, ReasonNoResponse
 		return vd
 	case best.lag > c.th.FlashLagMax:

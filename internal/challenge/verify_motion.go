@@ -125,15 +125,20 @@ func (c *vctx) signal(m motionSignal) (s []sample, neutral float64, baseN int, o
 	if !m.ratio {
 		neutral = math.Max(-c.th.NeutralClampDeg, math.Min(c.th.NeutralClampDeg, neutral))
 	}
-	s = make([]sample, len(raw))
+	return relative(raw, neutral, m.ratio), neutral, baseN, true
+}
+
+// relative returns raw relative to neutral: a difference, or a ratio minus one.
+func relative(raw []sample, neutral float64, ratio bool) []sample {
+	s := make([]sample, len(raw))
 	for i, x := range raw {
-		if m.ratio {
+		if ratio {
 			s[i] = sample{x.t, x.v/neutral - 1}
 		} else {
 			s[i] = sample{x.t, x.v - neutral}
 		}
 	}
-	return s, neutral, baseN, true
+	return s
 }
 
 // responses splits the excursions of s into the first that counts and the one (if any) that
@@ -182,12 +187,12 @@ func (c *vctx) motion() verdict {
 		return vd
 	}
 	if opposite != nil {
-		if os, _, _, ok := c.signal(*opposite); ok {
-			if of, _ := c.responses(os, opposite.thr); of != nil && !of.onset.After(c.deadline) {
-				vd := failed(ReasonWrongDirection)
-				vd.onset, vd.peak, vd.unit, vd.peakAt, vd.metrics = of.onset, -of.peak, want.unit, of.peakAt, metrics
-				return vd
-			}
+		// Same pose neutral, seen from the other side.
+		os := relative(c.series(opposite.value), -neutral, false)
+		if of, _ := c.responses(os, opposite.thr); of != nil && !of.onset.After(c.deadline) {
+			vd := failed(ReasonWrongDirection)
+			vd.onset, vd.peak, vd.unit, vd.peakAt, vd.metrics = of.onset, -of.peak, want.unit, of.peakAt, metrics
+			return vd
 		}
 	}
 	if pre != nil {

@@ -1,0 +1,55 @@
+package challenge
+
+import "testing"
+
+func TestVerifyCoverFace(t *testing.T) {
+	ch := fixed(KindCoverFace, Params{HoldMS: 2000})
+	hand := func(start, hold float64) func(*subject) {
+		return func(s *subject) { s.occ = trapezoid(0.05, 0.55, sh(start), 0.2, hold, 0.2) }
+	}
+	runVerifyCases(t, []verifyCase{
+		{name: "hand over half the face for 2 s", ch: ch, script: hand(0.7, 2), want: OutcomePassed,
+			check: func(t *testing.T, r Result) {
+				latency(0.7, 1.0)(t, r)
+				if r.Unit != "s" || r.Peak < 1.8 || r.Peak > 2.5 {
+					t.Fatalf("hold %v %s", r.Peak, r.Unit)
+				}
+				if r.PeakAt.Before(t0.Add(secs(sh(0.9)))) || r.PeakAt.After(t0.Add(secs(sh(2.9)))) {
+					t.Fatalf("evidence frame %v is not under the hand", r.PeakAt.Sub(t0))
+				}
+				if r.Drift < 0 || r.Drift > 0.05 {
+					t.Fatalf("drift %v for one unchanged face", r.Drift)
+				}
+			}},
+		{name: "landmarks lost under the hand, box kept", ch: ch, script: func(s *subject) {
+			s.landmarks = func(x float64) bool { return x < sh(0.8) || x > sh(2.9) }
+		}, want: OutcomePassed},
+		{name: "whole face vanishes (camera covered)", ch: ch, script: func(s *subject) {
+			s.present = func(x float64) bool { return x < sh(0.8) || x > sh(2.9) }
+		}, want: OutcomeInconclusive, reason: ReasonFaceVanished},
+		{name: "hand stays", ch: ch, script: func(s *subject) { s.occ = trapezoid(0.05, 0.55, sh(0.7), 0.2, 0, 0) },
+			want: OutcomeFailed, reason: ReasonNoRecovery},
+		{name: "brief cover", ch: ch, script: hand(0.7, 0.4), want: OutcomeFailed, reason: ReasonCoverTooShort},
+		{name: "hand already there when shown", ch: ch, script: hand(-1.5, 3), want: OutcomeFailed, reason: ReasonBeforePrompt},
+		{name: "late", ch: ch, script: hand(8.4, 1.5), want: OutcomeFailed, reason: ReasonLate},
+		{name: "no movement", ch: ch, want: OutcomeFailed, reason: ReasonNoResponse},
+		{name: "mild occlusion only", ch: ch, script: func(s *subject) { s.occ = trapezoid(0.05, 0.2, sh(0.7), 0.2, 2, 0.2) },
+			want: OutcomeFailed, reason: ReasonNoResponse},
+		{name: "face gone most of the window", ch: ch, script: func(s *subject) {
+			s.present = func(x float64) bool { return x < sh(0.5) || x > sh(6) }
+		}, want: OutcomeInconclusive, reason: ReasonFaceLost},
+		{name: "a different face after the hand", ch: ch, script: func(s *subject) {
+			hand(0.7, 2)(s)
+			s.identity = func(x float64) int {
+				if x > sh(2.5) {
+					return 1
+				}
+				return 0
+			}
+		}, want: OutcomePassed, check: func(t *testing.T, r Result) {
+			if r.Drift < 0.08 {
+				t.Fatalf("drift %v after an identity switch", r.Drift)
+			}
+		}},
+	})
+}
