@@ -250,3 +250,35 @@ func FuzzAssemblerRaw(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVP8Decode feeds damaged frames to libvpx through the decoder: errors are fine, crashes and
+// wrong plane sizes are not. Seeds are a small keyframe and inter frame made by ffmpeg.
+func FuzzVP8Decode(f *testing.F) {
+	ivf := fixtureDir + "/fuzz-64x48.ivf"
+	runFFmpeg(f, "-f", "lavfi", "-i", "testsrc=size=64x48:rate=15", "-frames:v", "2",
+		"-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-auto-alt-ref", "0", ivf)
+	frames := readIVFFrames(f, ivf)
+	f.Add(frames[0], frames[1])
+	f.Add(frames[0][:len(frames[0])/2], frames[1])
+	dec, err := NewVP8Decoder()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, key, inter []byte) {
+		for _, b := range [][]byte{key, inter} {
+			fr, err := dec.Decode(b, time.Time{})
+			if err != nil {
+				if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrEmpty) && !errors.Is(err, ErrNeedKeyframe) &&
+					!errors.Is(err, ErrNoFrame) && !errors.Is(err, ErrUnsupported) {
+					t.Fatalf("unclassified error: %v", err)
+				}
+				continue
+			}
+			cs := ((fr.Width + 1) / 2) * ((fr.Height + 1) / 2)
+			if fr.Width <= 0 || fr.Height <= 0 || len(fr.Y) != fr.Width*fr.Height || len(fr.U) != cs || len(fr.V) != cs {
+				t.Fatalf("frame %dx%d planes %d/%d/%d", fr.Width, fr.Height, len(fr.Y), len(fr.U), len(fr.V))
+			}
+			dec.Release(fr)
+		}
+	})
+}

@@ -70,6 +70,10 @@ import (
 // vp8InputPad is the number of zero bytes kept after the compressed frame handed to libvpx.
 const vp8InputPad = 64
 
+// MaxVP8Pixels is the largest keyframe (width*height, 4K UHD) the decoder accepts. A keyframe may
+// claim up to 16383x16383, for which libvpx would allocate gigabytes of reference frames.
+const MaxVP8Pixels = 3840 * 2160
+
 // maxPooledFrames bounds the number of released frames a VP8Decoder keeps for reuse.
 const maxPooledFrames = 8
 
@@ -122,6 +126,12 @@ func (d *VP8Decoder) Decode(frame []byte, capture time.Time) (*models.Frame, err
 	if err != nil {
 		d.needKey = true
 		return nil, fmt.Errorf("media: vp8 decode: %w", err)
+	}
+	if info.Keyframe && info.Width*info.Height > MaxVP8Pixels {
+		// Refuse before libvpx allocates reference buffers for the size a sender claims.
+		d.needKey = true
+		return nil, fmt.Errorf("media: vp8 decode: keyframe size %dx%d exceeds %d pixels: %w",
+			info.Width, info.Height, MaxVP8Pixels, ErrUnsupported)
 	}
 	if !info.Keyframe && d.needKey {
 		return nil, fmt.Errorf("media: vp8 decode: inter frame without reference: %w", ErrNeedKeyframe)

@@ -96,6 +96,12 @@ func TestVP8DecodeCorruptThenRecover(t *testing.T) {
 	if _, err := dec.Decode([]byte{0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09}, time.Time{}); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("bad start code: err %v, want ErrCorrupt", err)
 	}
+	// A keyframe claiming 16000x16000 is refused before libvpx allocates for it.
+	huge := bytes.Clone(fx.frames[0])
+	huge[6], huge[7], huge[8], huge[9] = 0x80, 0x3e, 0x80, 0x3e
+	if _, err := dec.Decode(huge, time.Time{}); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("16000x16000 keyframe: err %v, want ErrUnsupported", err)
+	}
 	for i := 3; i < 10; i++ {
 		if _, err := dec.Decode(fx.frames[i], time.Time{}); !errors.Is(err, ErrNeedKeyframe) {
 			t.Fatalf("inter frame %d after error: err %v, want ErrNeedKeyframe", i, err)
