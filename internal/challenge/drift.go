@@ -23,7 +23,8 @@ var driftPoints = []int{0, 1, 2, 3, 4, 12, 13, 14, 15, 16, 27, 28, 29, 30, 31, 3
 // Drift compares the face geometry before, during and after a challenge and returns the
 // largest distance between the phases' median shapes, in inter-ocular distances.
 //
-// Each frame with landmarks and a near-frontal pose (|Yaw|, |Pitch| ≤ 20°) is normalised:
+// Each frame with landmarks and a solved, near-frontal pose (PoseOK, |Yaw|, |Pitch| ≤ 20°) is
+// normalised:
 // translated to the midpoint between the eye centres, rotated so the eyes are level (removes
 // Roll) and scaled so the eye centres are 1 apart (removes distance to the camera). A phase's
 // shape is the per-coordinate median over its frames (at least 3). The distance between two
@@ -59,7 +60,7 @@ type point struct{ x, y float64 }
 // normalize returns the driftPoints of o in the eye-aligned frame; ok is false when the frame
 // is unusable.
 func normalize(o models.Observation) ([]point, bool) {
-	if !o.FacePresent || !o.LandmarksOK || math.Abs(o.Yaw) > driftMaxAngle || math.Abs(o.Pitch) > driftMaxAngle {
+	if !o.FacePresent || !o.LandmarksOK || !o.PoseOK || math.Abs(o.Yaw) > driftMaxAngle || math.Abs(o.Pitch) > driftMaxAngle {
 		return nil, false
 	}
 	centre := func(from, to int) point {

@@ -69,7 +69,7 @@ type subject struct {
 	rng                                *rand.Rand
 	yaw, pitch, ear, occ, scale, mouth curve
 	y, cb, cr                          curve
-	present, landmarks                 func(t float64) bool
+	present, landmarks, coasting       func(t float64) bool
 	identity                           func(t float64) int // landmark template in use
 	noise                              float64             // multiplier on the default noise
 }
@@ -82,6 +82,7 @@ func newSubject(seed uint64) *subject {
 		y: constant(120), cb: constant(110), cr: constant(150),
 		present:   func(float64) bool { return true },
 		landmarks: func(float64) bool { return true },
+		coasting:  func(float64) bool { return false },
 		identity:  func(float64) int { return 0 },
 		noise:     1,
 	}
@@ -101,6 +102,10 @@ func (s *subject) observations() []models.Observation {
 			continue
 		}
 		o.FacePresent, o.FaceConf = true, 0.9
+		o.Coasting = s.coasting(t) // detector missed: last box kept, no landmarks
+		if o.Coasting {
+			o.FaceConf = 0
+		}
 		o.Scale = s.scale(t) + s.n(0.003)
 		w := int(o.Scale * 640)
 		o.Face = models.Rect{X: 320 - w/2, Y: 120, W: w, H: w}
@@ -108,8 +113,8 @@ func (s *subject) observations() []models.Observation {
 		o.Occlusion = math.Max(0, s.occ(t)+s.n(0.02))
 		o.FaceY, o.FaceCb, o.FaceCr = s.y(t)+s.n(1), s.cb(t)+s.n(0.7), s.cr(t)+s.n(0.7)
 		o.Sharpness = 100
-		if s.landmarks(t) {
-			o.LandmarksOK = true
+		if s.landmarks(t) && !o.Coasting {
+			o.LandmarksOK, o.PoseOK = true, true
 			o.EAR = math.Max(0.02, s.ear(t)+s.n(0.01))
 			o.Mouth = math.Max(0, s.mouth(t)+s.n(0.015))
 			o.Landmarks = s.shape(s.identity(t), o)

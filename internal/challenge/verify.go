@@ -41,7 +41,8 @@ const (
 	ReasonNoAck            = "no display ack" // looked like a pass, but display was never acknowledged
 	ReasonNoBaseline       = "no baseline"    // no usable frames before the prompt
 	ReasonEyesUnmeasurable = "eyes not measurable"
-	ReasonFaceVanished     = "face vanished" // whole face gone instead of half covered
+	ReasonFaceVanished     = "face vanished"     // whole face gone instead of half covered
+	ReasonLostAtPeak       = "face lost at peak" // measurement lost mid-movement (beyond tracking range?)
 	ReasonNoAudio          = "no audio"
 )
 
@@ -96,7 +97,7 @@ type Thresholds struct {
 	MaxAckDelay time.Duration // a later ack does not move the deadline any further
 
 	MinFPS          float64 // fewer analysed frames per second in the window → "no video"
-	MinFaceFraction float64 // less face presence in the window → "face lost"
+	MinFaceFraction float64 // fewer frames with a detected face in the window → "face lost"
 	MinFaceY        float64 // lower median face luma → "too dark"
 	NeutralClampDeg float64 // a baseline yaw/pitch beyond this is clamped to it
 
@@ -110,10 +111,11 @@ type Thresholds struct {
 	BlinkMaxDur time.Duration // longer closures are not blinks
 	BlinkBurst  time.Duration // the requested blinks must fall within this span
 
-	CoverOcclusion float64       // occlusion at or above this is "covered"
-	ClearOcclusion float64       // occlusion below this (with landmarks) is "clear"
-	CoverMin       time.Duration // shortest hold that counts
-	CoverBridge    time.Duration // clear gaps up to this do not split a hold
+	CoverOcclusion  float64       // occlusion at or above this is "covered"
+	ClearOcclusion  float64       // occlusion below this (with landmarks) is "clear"
+	CoverChromaDist float64       // a coasting box whose Cb/Cr moved further from the face's is not a face
+	CoverMin        time.Duration // shortest hold that counts
+	CoverBridge     time.Duration // clear gaps up to this do not split a hold
 
 	FlashMinCorr   float64       // normalized chroma correlation needed (flash)
 	FadeMinCorr    float64       // the same for the slow-fade variant
@@ -141,7 +143,10 @@ type Thresholds struct {
 //     CloserRatio 1.25 for an instruction asking 1.3× (people undershoot slightly).
 //   - Blink: dip 30 % below the open-eye level (0.30 → 0.21, the textbook ~0.2 closed), reopen
 //     within 12 %, closures over 1 s are not blinks, requested blinks within 4 s.
-//   - Cover: occlusion ≥ 0.4 covered, < 0.2 clear, hold ≥ 1 s for a 2 s request.
+//   - Cover: occlusion ≥ 0.4 covered, < 0.2 clear (internal/vision reads a clear face below
+//     ~0.15 and a hand 0.6–0.9), hold ≥ 1 s for a 2 s request; a coasting box whose chroma
+//     moved > 15 levels from the face's holds something else (skin tones differ by less, a
+//     white wall by ~28).
 //   - Flash: score ≥ 0.5 (fades ≥ 0.4) at a lag of 50–600 ms, searched over 0–1000 ms. On
 //     synthetic faces that ignore the screen (white noise, or chroma wandering as a random
 //     walk) the highest of 300 scores was 0.43 (fades 0.32); faces following at 2 % of the
@@ -171,10 +176,11 @@ func DefaultThresholds() Thresholds {
 		BlinkMaxDur: time.Second,
 		BlinkBurst:  4 * time.Second,
 
-		CoverOcclusion: 0.4,
-		ClearOcclusion: 0.2,
-		CoverMin:       time.Second,
-		CoverBridge:    250 * time.Millisecond,
+		CoverOcclusion:  0.4,
+		ClearOcclusion:  0.2,
+		CoverChromaDist: 15,
+		CoverMin:        time.Second,
+		CoverBridge:     250 * time.Millisecond,
 
 		FlashMinCorr:   0.5,
 		FadeMinCorr:    0.4,
@@ -382,6 +388,10 @@ func (v Verifier) Verify(in Input) Result {
 	return res
 }
 
+// seen reports whether the face was actually detected on o: present and not a tracker coasting
+// on the last box after the detector missed (covered, turned away or gone).
+func seen(o models.Observation) bool { return o.FacePresent && !o.Coasting }
+
 // precheck rejects windows in which no response could be seen. ok is false with the verdict.
 func (c *vctx) precheck() (verdict, bool) {
 	var n, present int
@@ -391,7 +401,7 @@ func (c *vctx) precheck() (verdict, bool) {
 			continue
 		}
 		n++
-		if o.FacePresent {
+		if seen(o) {
 			present++
 			lumas = append(lumas, o.FaceY)
 		}

@@ -1,6 +1,7 @@
 package challenge
 
 import (
+	"math"
 	"time"
 
 	"github.com/livecheck/livecheck/models"
@@ -8,18 +9,23 @@ import (
 
 // cover_face rule. Each frame is one of:
 //
-//	covered  – the face is still tracked (FacePresent) and either Occlusion ≥ CoverOcclusion
-//	           or the landmarks failed while the box stayed: a hand over part of a face that is
-//	           still there;
-//	vanished – no face at all (camera covered, candidate left, or the whole face hidden);
-//	clear    – face tracked, landmarks found and Occlusion < ClearOcclusion.
+//	covered  – a face box is still there (detected, or the tracker coasting on it after the
+//	           detector missed) with Occlusion ≥ CoverOcclusion or no landmarks, the box is not
+//	           dark and its chroma is still skin-like (within CoverChromaDist of the
+//	           baseline face): a hand over part of a face that is still there;
+//	vanished – no face box; or a coasting box that went dark (camera covered: FaceY <
+//	           MinFaceY) or whose chroma left the face's (the candidate left and the box now
+//	           holds the wall);
+//	clear    – face detected, landmarks found and Occlusion < ClearOcclusion;
+//	between  – anything else (mild occlusion): neither starts nor ends a hold by itself.
 //
 // Runs of non-clear frames joined across clear gaps ≤ CoverBridge form holds. A hold of at
-// least CoverMin made mostly (≥ half, at least one) of covered frames is a hand over half the face; it passes
-// when it starts after the ack (minus AckSlack), by the deadline, and at least two clear frames
-// follow it in the window. A hold made mostly of vanished frames is NOT a pass: the pipeline
-// cannot tell "camera covered" from "detector dropped a half-covered face", so it is
-// inconclusive "face vanished" (reissued once) rather than failed.
+// least CoverMin whose frames are mostly covered (at least one, and no fewer than vanished)
+// is a hand over half the face; it passes when it starts after the ack (minus AckSlack), by
+// the deadline, and clear frames follow it for longer than CoverBridge inside the window.
+// A hold made mostly of vanished frames is NOT a pass, but not proof either: the pipeline
+// cannot always tell "camera covered" from "detector dropped a half-covered face", so it is
+// inconclusive "face vanished" (reissued once).
 
 type frameState int
 
@@ -30,11 +36,34 @@ const (
 	stateBetween // face and landmarks there, occlusion between the two levels
 )
 
-func (c *vctx) coverState(o models.Observation) frameState {
+// coverRef is the clear face's chroma from the baseline; ok is false without one.
+type coverRef struct {
+	cb, cr float64
+	ok     bool
+}
+
+func (c *vctx) coverRef() coverRef {
+	var cbs, crs []float64
+	for _, o := range c.obs {
+		if o.At.Before(c.issued) && seen(o) && o.LandmarksOK && o.Occlusion < c.th.ClearOcclusion {
+			cbs, crs = append(cbs, o.FaceCb), append(crs, o.FaceCr)
+		}
+	}
+	if len(cbs) < 3 {
+		return coverRef{}
+	}
+	return coverRef{percentile(cbs, 50), percentile(crs, 50), true}
+}
+
+func (c *vctx) coverState(o models.Observation, ref coverRef) frameState {
 	switch {
 	case !o.FacePresent:
 		return stateVanished
-	case o.Occlusion >= c.th.CoverOcclusion || !o.LandmarksOK:
+	case o.Coasting && o.FaceY < c.th.MinFaceY:
+		return stateVanished // camera covered: the stale box is black
+	case o.Coasting && ref.ok && math.Hypot(o.FaceCb-ref.cb, o.FaceCr-ref.cr) > c.th.CoverChromaDist:
+		return stateVanished // not skin any more: the box holds the background
+	case o.Occlusion >= c.th.CoverOcclusion || !o.LandmarksOK || o.Coasting:
 		return stateCovered
 	case o.Occlusion < c.th.ClearOcclusion:
 		return stateClear
@@ -56,12 +85,13 @@ func (h hold) mostlyCovered() bool     { return h.covered > 0 && h.covered >= h.
 func (h hold) mostlyVanished() bool    { return h.vanished > h.covered }
 
 func (c *vctx) holds() []hold {
+	ref := c.coverRef()
 	var out []hold
 	var cur *hold
 	clearRun := 0
 	var lastNonClear time.Time
 	for _, o := range c.obs {
-		st := c.coverState(o)
+		st := c.coverState(o, ref)
 		if st == stateClear {
 			clearRun++
 			if cur != nil && clearRun >= 2 && o.At.Sub(lastNonClear) > c.th.CoverBridge {
@@ -94,17 +124,17 @@ func (c *vctx) holds() []hold {
 		out = append(out, *cur)
 	}
 	for i := range out {
-		out[i].mid = c.coveredNear(out[i])
+		out[i].mid = c.coveredNear(out[i], ref)
 	}
 	return out
 }
 
 // coveredNear returns the covered frame closest to the middle of h.
-func (c *vctx) coveredNear(h hold) time.Time {
+func (c *vctx) coveredNear(h hold, ref coverRef) time.Time {
 	mid := h.start.Add(h.duration() / 2)
 	var best time.Time
 	for _, o := range c.obs {
-		if o.At.Before(h.start) || o.At.After(h.end) || c.coverState(o) != stateCovered {
+		if o.At.Before(h.start) || o.At.After(h.end) || c.coverState(o, ref) != stateCovered {
 			continue
 		}
 		if best.IsZero() || absDur(o.At.Sub(mid)) < absDur(best.Sub(mid)) {

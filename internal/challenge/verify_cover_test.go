@@ -24,8 +24,25 @@ func TestVerifyCoverFace(t *testing.T) {
 		{name: "landmarks lost under the hand, box kept", ch: ch, script: func(s *subject) {
 			s.landmarks = func(x float64) bool { return x < sh(0.8) || x > sh(2.9) }
 		}, want: OutcomePassed},
-		{name: "whole face vanishes (camera covered)", ch: ch, script: func(s *subject) {
+		{name: "hand over the face, detector misses, tracker coasts", ch: ch, script: func(s *subject) {
+			hand(0.7, 2)(s)
+			s.coasting = func(x float64) bool { return x > sh(0.8) && x < sh(2.9) }
+		}, want: OutcomePassed, check: latency(0.6, 1.0)},
+		{name: "face box dropped entirely", ch: ch, script: func(s *subject) {
 			s.present = func(x float64) bool { return x < sh(0.8) || x > sh(2.9) }
+		}, want: OutcomeInconclusive, reason: ReasonFaceVanished},
+		{name: "camera covered: coasting box goes black", ch: ch, script: func(s *subject) {
+			covered := func(x float64) bool { return x > sh(0.8) && x < sh(2.9) }
+			s.coasting = covered
+			s.occ = func(x float64) float64 { return map[bool]float64{true: 0.9, false: 0.05}[covered(x)] }
+			s.y = func(x float64) float64 { return map[bool]float64{true: 8, false: 120}[covered(x)] }
+		}, want: OutcomeInconclusive, reason: ReasonFaceVanished},
+		{name: "candidate leaves: coasting box holds the wall", ch: ch, script: func(s *subject) {
+			gone := func(x float64) bool { return x > sh(0.8) && x < sh(2.9) }
+			s.coasting = gone
+			s.occ = func(x float64) float64 { return map[bool]float64{true: 0.8, false: 0.05}[gone(x)] }
+			s.cb = func(x float64) float64 { return map[bool]float64{true: 128, false: 110}[gone(x)] }
+			s.cr = func(x float64) float64 { return map[bool]float64{true: 128, false: 150}[gone(x)] }
 		}, want: OutcomeInconclusive, reason: ReasonFaceVanished},
 		{name: "hand stays", ch: ch, script: func(s *subject) { s.occ = trapezoid(0.05, 0.55, sh(0.7), 0.2, 0, 0) },
 			want: OutcomeFailed, reason: ReasonNoRecovery},

@@ -12,7 +12,8 @@ import (
 // so the expected series is the colours converted to YCbCr (BT.601, full range), averaged over
 // one frame interval centred on the frame time (the exposure).
 //
-// For each lag 0..FlashLagSearch in 10 ms steps, the face-present frames in
+// For each lag 0..FlashLagSearch in 10 ms steps, the frames with a detected face (not coasting:
+// a stale box may hold a lit wall) in
 // [ack+lag, ack+lag+length) are compared with the expected colour at (frame time − lag) with
 // two statistics, each a Pearson correlation of Cb and Cr stacked together (a channel whose
 // expected value barely changes then weighs little):
@@ -193,7 +194,7 @@ func (c *vctx) flash() verdict {
 	var gaps []float64
 	for _, o := range c.obs {
 		u := o.At.Sub(c.ref)
-		if !o.FacePresent || u < 0 || u >= total+c.th.FlashLagSearch {
+		if !seen(o) || u < 0 || u >= total+c.th.FlashLagSearch {
 			continue
 		}
 		if n := len(frames); n > 0 {

@@ -34,7 +34,7 @@ type motionSignal struct {
 
 func angle(sign float64, f func(models.Observation) float64) func(models.Observation) (float64, bool) {
 	return func(o models.Observation) (float64, bool) {
-		return sign * f(o), o.FacePresent && o.LandmarksOK
+		return sign * f(o), o.FacePresent && o.PoseOK
 	}
 }
 
@@ -61,7 +61,7 @@ func (c *vctx) motionSignals() (want motionSignal, opposite *motionSignal) {
 		}
 	default: // KindMoveCloser
 		want = motionSignal{
-			value: func(o models.Observation) (float64, bool) { return o.Scale, o.FacePresent && o.Scale > 0 },
+			value: func(o models.Observation) (float64, bool) { return o.Scale, seen(o) && o.Scale > 0 },
 			ratio: true, thr: c.th.CloserRatio - 1, unit: "ratio",
 		}
 	}
@@ -159,6 +159,26 @@ func (c *vctx) responses(s []sample, thr float64) (first, pre *excursion) {
 	return nil, pre
 }
 
+// lostAtPeak finds the face (or its pose) disappearing for more than lostGap while the
+// movement was well under way (≥ 60 % of the threshold) after display: the turn may have gone
+// beyond what the detector or the pose solver follows. That is not a pass — a forged face
+// failing at large angles looks the same — but not a failure either.
+func (c *vctx) lostAtPeak(s []sample, thr float64) (time.Time, bool) {
+	nb := c.notBefore()
+	for i, x := range s {
+		if x.t.Before(nb) || x.t.After(c.deadline) || x.v < 0.6*thr {
+			continue
+		}
+		if i+1 == len(s) && c.end.Sub(x.t) > lostGap || i+1 < len(s) && s[i+1].t.Sub(x.t) > lostGap {
+			return x.t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// lostGap is the shortest loss of the measurement that lostAtPeak reports.
+const lostGap = 300 * time.Millisecond
+
 func (c *vctx) motion() verdict {
 	want, opposite := c.motionSignals()
 	s, neutral, baseN, ok := c.signal(want)
@@ -199,6 +219,12 @@ func (c *vctx) motion() verdict {
 		vd := failed(ReasonBeforePrompt)
 		vd.peak, vd.unit, vd.peakAt, vd.metrics = peakOf(pre.peak), want.unit, pre.peakAt, metrics
 		metrics["early_onset_ms"] = ms(pre.onset.Sub(c.ref))
+		return vd
+	}
+	if at, ok := c.lostAtPeak(s, want.thr); ok {
+		vd := inconclusive(ReasonLostAtPeak)
+		vd.onset, vd.unit, vd.metrics = time.Time{}, want.unit, metrics
+		metrics["lost_after_ms"] = ms(at.Sub(c.ref))
 		return vd
 	}
 	// No crossing: report how far the signal went after display.

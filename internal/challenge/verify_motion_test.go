@@ -110,6 +110,10 @@ func TestVerifyTurnHead(t *testing.T) {
 			want: OutcomePassed, check: latency(1.8, 2.2)},
 		{name: "stays turned", ch: left, script: func(s *subject) { s.yaw = trapezoid(2, 45, sh(0.5), 0.4, 0, 0) },
 			want: OutcomeFailed, reason: ReasonNoReturn},
+		{name: "pose lost beyond 28°", ch: left, script: func(s *subject) {
+			s.yaw = trapezoid(2, 45, sh(0.5), 0.4, 0.8, 0.4)
+			s.coasting = func(x float64) bool { return s.yaw(x) > 28 }
+		}, want: OutcomeInconclusive, reason: ReasonLostAtPeak},
 		{name: "face lost", ch: left, script: func(s *subject) {
 			s.yaw = trapezoid(2, 45, sh(0.5), 0.4, 0.8, 0.4)
 			s.present = func(x float64) bool { return x < sh(0.3) || x > sh(4.5) }
