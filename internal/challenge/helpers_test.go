@@ -209,7 +209,7 @@ func (sp speech) rms(t float64) float64 {
 func audio(rng *rand.Rand, env curve) []AudioSample {
 	var out []AudioSample
 	for t := 0.0; t < clipLen.Seconds(); t += 0.02 {
-		v := 0.002*(1+0.3*rng.NormFloat64()) + env(t)
+		v := 0.002*(1+0.3*rng.NormFloat64()) + env(t+0.01) // a chunk's loudness is its middle's
 		out = append(out, AudioSample{At: t0.Add(time.Duration(t * float64(time.Second))), RMS: math.Abs(v)})
 	}
 	return out

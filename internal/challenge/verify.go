@@ -125,8 +125,9 @@ type Thresholds struct {
 
 	SpeechAboveFloorDB float64       // speech is this far above the baseline noise floor
 	SpeechMinRMS       float64       // and at least this loud
-	SpeechMinRun       time.Duration // shortest voiced run that counts
-	QuietGap           time.Duration // a pause at least this long separates utterances
+	SpeechMinRun       time.Duration // shortest utterance that counts
+	SpeechReaction     time.Duration // speech starting sooner after display is not reading
+	QuietGap           time.Duration // a pause longer than this separates utterances
 	LipMinCorr         float64       // mouth opening vs audio envelope correlation needed
 	LipMaxOffset       time.Duration // at an A/V offset within ±this
 	LipSearch          time.Duration // offsets searched: ±this
@@ -152,8 +153,13 @@ type Thresholds struct {
 //     walk) the highest of 300 scores was 0.43 (fades 0.32); faces following at 2 % of the
 //     screen colour's chroma offset (~±2.5 levels under 0.7 of frame noise) scored ≥ 0.58 in
 //     99 % of trials (fades ≥ 0.42); at 1 %, 62 % of flashes pass. See verify_flash.go.
-//   - Speech ≥ 10 dB over the floor and ≥ 0.003 RMS for ≥ 100 ms; pauses ≥ 150 ms split
-//     utterances; lips correlation ≥ 0.4 within ±300 ms, searched over ±600 ms.
+//   - Speech ≥ 10 dB over the floor and ≥ 0.003 RMS (−50 dBFS) for ≥ 80 ms; pauses > 250 ms
+//     split utterances (gaps inside words and between syllables are shorter); an utterance
+//     starting < 200 ms after display is not a reaction to it (no one reads that fast).
+//   - Lips: score ≥ 0.5 at an offset within ±300 ms, searched over ±600 ms. On synthetic
+//     speech, synced mouths scored ≥ 0.79 (p1) and a still mouth ≤ 0.42 (p99); a replayed
+//     talking face passed 6 % of the time, a mouth of other speech with exactly the same
+//     start and end 17 % (see verify_digits.go). Real-footage calibration is still needed.
 func DefaultThresholds() Thresholds {
 	return Thresholds{
 		Baseline:    2 * time.Second,
@@ -190,9 +196,10 @@ func DefaultThresholds() Thresholds {
 
 		SpeechAboveFloorDB: 10,
 		SpeechMinRMS:       0.003,
-		SpeechMinRun:       100 * time.Millisecond,
-		QuietGap:           150 * time.Millisecond,
-		LipMinCorr:         0.4,
+		SpeechMinRun:       80 * time.Millisecond,
+		SpeechReaction:     200 * time.Millisecond,
+		QuietGap:           250 * time.Millisecond,
+		LipMinCorr:         0.5,
 		LipMaxOffset:       300 * time.Millisecond,
 		LipSearch:          600 * time.Millisecond,
 	}

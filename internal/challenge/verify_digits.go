@@ -10,27 +10,31 @@ import (
 //
 // Noise floor: the 20th percentile of RMS over the baseline window (interviews are full of
 // speech; the quietest fifth is the pauses), or over the whole window without baseline audio.
-// Speech: RMS ≥ max(floor·10^(SpeechAboveFloorDB/20), SpeechMinRMS); voiced chunks closer than
-// QuietGap join into one utterance, utterances shorter than SpeechMinRun are clicks. The onset
-// is the start of the first utterance starting at or after the ack (minus AckSlack); if the
-// only speech after display is an utterance already running at display — no pause to read
-// the digits — the result is "response before prompt".
+// Speech: RMS ≥ max(floor·10^(SpeechAboveFloorDB/20), SpeechMinRMS); voiced chunks no more than
+// QuietGap apart join into one utterance; utterances shorter than SpeechMinRun are clicks.
+// The onset is the start of the first utterance starting SpeechReaction or more after the
+// ack. An utterance running at display or starting sooner is the candidate still talking:
+// if nothing follows it after a pause, the result is "response before prompt".
 //
-// Lip sync: over [onset−300 ms, end of speech+300 ms] the mouth opening of each frame is
-// correlated with the smoothed dB envelope (60 ms moving mean, floored at the noise floor)
-// at the frame time + d, for d in ±LipSearch in 10 ms steps; d > 0 means the audio lags the
-// video. It passes when the best correlation with |d| ≤ LipMaxOffset reaches LipMinCorr. A
-// better correlation only at a larger offset is "audio out of sync"; none is "mouth does not
-// follow audio" (a replayed or swapped face over live speech, or dubbed audio).
+// Lip sync: from display (the candidate first reads silently) to 300 ms after the speech, the
+// mouth opening of each frame is compared with the smoothed dB envelope (60 ms centred mean,
+// floored at the noise floor) at the frame time + d, for d in ±LipSearch in 10 ms steps;
+// d > 0 means the audio lags the video (the same convention as internal/voice AVOffset).
+// Two correlations are computed and the score is the smaller: level (mouth open while loud,
+// closed while silent) and diff (frame-to-frame changes: syllables, not just "talking now").
+// The best d wins; a score ≥ LipMinCorr passes if |d| ≤ LipMaxOffset, else it is "audio out
+// of sync"; a lower score is "mouth does not follow audio" (a replayed or swapped face over
+// live speech, or dubbed audio).
 //
-// The digits themselves are not recognised: this checks live, synchronised speech started
-// after display, not that the right digits were read.
+// Limits: the digits themselves are not recognised (no ASR here), so any speech started after
+// display with a synchronised mouth passes; and 3 s of speech is few samples, so an unrelated
+// talking mouth correlates by chance now and then (rates in DefaultThresholds).
 
 const (
 	envSmooth   = 60 * time.Millisecond
 	lipStep     = 10 * time.Millisecond
-	lipPad      = 300 * time.Millisecond
-	maxSpeech   = 8 * time.Second // longest span of speech correlated
+	lipPad      = 300 * time.Millisecond // correlated past the end of speech
+	maxSpeech   = 8 * time.Second        // longest span of speech correlated
 	minLipPairs = 10
 )
 
@@ -71,23 +75,36 @@ type envelope struct {
 	db []float64
 }
 
+// envelope is a centred moving mean of the dB loudness over envSmooth. A value is placed at
+// the mean time of the chunks it averages plus half a chunk (At is a chunk's start), so the
+// smoothing adds no delay to the measured A/V offset.
 func (c *vctx) envelope(floor float64) envelope {
 	var e envelope
 	lo := 20 * math.Log10(math.Max(floor, 1e-6))
+	var gaps []float64
+	for i := 1; i < len(c.audio); i++ {
+		gaps = append(gaps, float64(c.audio[i].At.Sub(c.audio[i-1].At)))
+	}
+	halfChunk := time.Duration(percentile(gaps, 50) / 2)
 	j := 0
 	var sum float64
+	var tsum time.Duration
 	dbs := make([]float64, len(c.audio))
 	for i, a := range c.audio {
 		dbs[i] = math.Max(lo, 20*math.Log10(math.Max(a.RMS, 1e-6)))
 	}
+	base := c.audio[0].At
 	for i, a := range c.audio {
 		sum += dbs[i]
+		tsum += a.At.Sub(base)
 		for a.At.Sub(c.audio[j].At) >= envSmooth {
 			sum -= dbs[j]
+			tsum -= c.audio[j].At.Sub(base)
 			j++
 		}
-		e.t = append(e.t, a.At)
-		e.db = append(e.db, sum/float64(i-j+1))
+		n := i - j + 1
+		e.t = append(e.t, base.Add(tsum/time.Duration(n)+halfChunk))
+		e.db = append(e.db, sum/float64(n))
 	}
 	return e
 }
@@ -135,10 +152,10 @@ func (c *vctx) digits() verdict {
 
 	var first *utterance
 	var pre bool
-	nb := c.notBefore()
+	earliest := c.ref.Add(c.th.SpeechReaction)
 	us := c.utterances(level)
 	for i := range us {
-		if us[i].start.Before(nb) {
+		if us[i].start.Before(earliest) {
 			pre = pre || !us[i].end.Before(c.ref)
 			continue
 		}
@@ -167,45 +184,46 @@ func (c *vctx) digits() verdict {
 	}
 
 	env := c.envelope(floor)
+	// From display (the candidate reads silently first) to just after the speech: a mouth
+	// that moves regardless of the audio (a replayed talking face) shows up in the silence.
+	from := c.ref
+	if lead := first.start.Add(-lipPad); lead.Before(from) {
+		from = lead
+	}
 	var mouth []sample
 	for _, o := range c.obs {
-		if o.FacePresent && o.LandmarksOK && !o.At.Before(first.start.Add(-lipPad)) && !o.At.After(end.Add(lipPad)) {
+		if seen(o) && o.LandmarksOK && !o.At.Before(from) && !o.At.After(end.Add(lipPad)) {
 			mouth = append(mouth, sample{o.At, o.Mouth})
 		}
 	}
-	bestIn, bestAll := lipScore{corr: math.Inf(-1)}, lipScore{corr: math.Inf(-1)}
+	best := lipScore{corr: math.Inf(-1)}
 	for d := -c.th.LipSearch; d <= c.th.LipSearch; d += lipStep {
-		ls, ok := lipCorr(mouth, env, d)
-		if !ok {
-			continue
-		}
-		if ls.corr > bestAll.corr {
-			bestAll = ls
-		}
-		if absDur(d) <= c.th.LipMaxOffset && ls.corr > bestIn.corr {
-			bestIn = ls
+		if ls, ok := lipCorr(mouth, env, d); ok && ls.corr > best.corr {
+			best = ls
 		}
 	}
-	if math.IsInf(bestAll.corr, -1) {
+	if math.IsInf(best.corr, -1) {
 		return inconclusive(ReasonFaceLost)
 	}
-	best := bestIn
 	switch {
-	case !math.IsInf(bestIn.corr, -1) && bestIn.corr >= c.th.LipMinCorr:
-		vd.outcome = OutcomePassed
-	case bestAll.corr >= c.th.LipMinCorr:
-		vd.outcome, vd.reason, best = OutcomeFailed, ReasonOutOfSync, bestAll
+	case best.corr < c.th.LipMinCorr:
+		vd.outcome, vd.reason = OutcomeFailed, ReasonNotSynced
+	case absDur(best.offset) > c.th.LipMaxOffset:
+		vd.outcome, vd.reason = OutcomeFailed, ReasonOutOfSync
 	default:
-		vd.outcome, vd.reason, best = OutcomeFailed, ReasonNotSynced, bestAll
+		vd.outcome = OutcomePassed
 	}
 	vd.peak, vd.peakAt = best.corr, best.peakAt
 	metrics["corr"], metrics["offset_ms"], metrics["lip_frames"] = best.corr, ms(best.offset), float64(best.n)
+	metrics["corr_level"], metrics["corr_diff"] = best.level, best.diff
 	return vd
 }
 
-// lipScore is the mouth/envelope correlation at one offset.
+// lipScore is the mouth/envelope agreement at one offset.
 type lipScore struct {
-	corr   float64
+	corr   float64 // min(level, diff)
+	level  float64 // correlation of mouth opening and loudness
+	diff   float64 // correlation of their frame-to-frame changes (syllable level)
 	offset time.Duration
 	n      int
 	peakAt time.Time // widest mouth opening (evidence frame)
@@ -229,7 +247,11 @@ func lipCorr(mouth []sample, env envelope, d time.Duration) (lipScore, bool) {
 	if len(x) < minLipPairs {
 		return ls, false
 	}
-	r, ok := pearson(x, y)
-	ls.corr = r
-	return ls, ok
+	level, ok1 := pearson(x, y)
+	diff, ok2 := pearson(diffs(x, 1), diffs(y, 1))
+	if !ok1 || !ok2 {
+		return ls, false
+	}
+	ls.level, ls.diff, ls.corr = level, diff, math.Min(level, diff)
+	return ls, true
 }
