@@ -6,7 +6,7 @@ import (
 	"io/fs"
 )
 
-//go:embed templates static
+//go:embed all:templates static
 var files embed.FS
 
 // Templates returns the html/template sources (templates/*.html).

@@ -275,3 +275,20 @@ func (c *Client) Login(u *models.User) {
 func PrintSetupLink(e *Env, w io.Writer) error {
 	return app.PrintSetupLink(context.Background(), e.Config, e.Store, w)
 }
+
+// Eventually polls cond every 100 ms until it reports true or timeout passes,
+// then fails the test with cond's last explanation.
+func Eventually(t testing.TB, timeout time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s: %s", timeout, why)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
