@@ -87,15 +87,16 @@ type Analyzer struct {
 	roll      float64 // last measured roll (degrees)
 	rollOK    bool    // roll is from a recent frame
 
+	prevPose   [3]float64 // upper-face yaw, pitch, roll of the previous frame
+	prevPoseOK bool
+
 	// occlusion model
 	ref      faceGrid // appearance of the clear face (EMA)
 	refN     int      // clear frames folded into ref
 	typConf  float64  // typical detector confidence on clear frames
 	refSkin  float64  // typical skin fraction of the inner face
 	refShape float64  // typical landmark shape residual on clear frames
-	refYaw   float64  // pose the reference was learnt at
-	refPitch float64
-	refRoll  float64
+	refPose  [3]float64    // upper-face pose the reference was learnt at
 	stale    int           // clear frames at a pose away from the reference
 	cues     occlusionCues // last frame's occlusion cues
 }
@@ -140,6 +141,7 @@ func (a *Analyzer) Reset() {
 	a.coastN = 0
 	a.sinceFull = 0
 	a.rollOK = false
+	a.prevPoseOK = false
 	a.refN = 0
 	a.stale = 0
 	a.typConf = 0.8
@@ -187,6 +189,8 @@ func (a *Analyzer) Measure(f *models.Frame) (models.Observation, error) {
 	}
 
 	shapeRes := -1.0
+	var upper [3]float64 // pose from the upper face only (occlusion cue)
+	upperOK := false
 	if a.lm != nil && found {
 		pts, err := a.fitLandmarks(f, box, d.Kind)
 		if err == nil {
@@ -200,6 +204,9 @@ func (a *Analyzer) Measure(f *models.Frame) (models.Observation, error) {
 				a.roll, a.rollOK = hp.Roll, true
 			}
 			shapeRes = a.lm.shapeResidual(&pts)
+			if up, ok := solvePose(&pts, f.Width, f.Height, upperPoseModel); ok {
+				upper, upperOK = [3]float64{up.Yaw, up.Pitch, up.Roll}, true
+			}
 		}
 	}
 
@@ -208,8 +215,9 @@ func (a *Analyzer) Measure(f *models.Frame) (models.Observation, error) {
 		if st.chroma {
 			obs.FaceCb, obs.FaceCr = st.Cb, st.Cr
 		}
-		obs.Occlusion = a.occlusion(f, box, found, d.Conf, st, shapeRes, &obs)
+		obs.Occlusion = a.occlusion(f, box, found, d.Conf, st, shapeRes, upper, upperOK)
 	}
+	a.prevPose, a.prevPoseOK = upper, upperOK
 	return obs, nil
 }
 
@@ -266,6 +274,12 @@ func (a *Analyzer) track(gray gocv.Mat, at time.Time) (Detection, bool, error) {
 				break
 			}
 		}
+	}
+	if found && a.coastN > 0 && d.Conf < 0.5*a.typConf {
+		// Coming back from a miss (a hand over the face), a weak hit is
+		// often the uncovered part of the face: keep coasting until the
+		// detector is confident again.
+		found = false
 	}
 	if found {
 		a.update(d, at)

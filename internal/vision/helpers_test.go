@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"gocv.io/x/gocv"
 
@@ -73,3 +74,10 @@ func frameOf(t testing.TB, img gocv.Mat) *models.Frame {
 func fillRect(img *gocv.Mat, r image.Rectangle, c color.RGBA) {
 	gocv.Rectangle(img, r, c, -1)
 }
+
+var testEpoch = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+// timeStep is one frame at 15 fps.
+const timeStep = time.Second / 15
+
+func timeDur(i int) time.Duration { return time.Duration(i) }

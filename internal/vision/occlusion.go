@@ -27,11 +27,14 @@ import (
 // A clear, detected face reads below about 0.15; a hand over the face
 // (detector lost, most cells changed) reads about 0.6-0.9.
 //
-// The detector and change cues are discounted when the head pose differs
-// from the pose the reference was learnt at (from 5°, fully at 20°), because a
+// The detector and change cues are discounted when the head pose (from the
+// eyes and nose ridge) differs from the pose the reference was learnt at
+// (from 5°, fully at 20°; only when the pose moved smoothly from the
+// previous frame), because a
 // turn also lowers the cascade's confidence and changes the grid. The
 // reference is updated only on frames that look clear (frontal detection at
-// typical confidence, low occlusion, head within ±25° yaw and pitch).
+// typical confidence, occlusion below 0.15 with few changed cells, head
+// within ±25° yaw and pitch, at the reference's pose).
 
 const (
 	wDetector = 0.4
@@ -40,7 +43,7 @@ const (
 	wShape    = 0.1
 )
 
-func (a *Analyzer) occlusion(f *models.Frame, box image.Rectangle, found bool, conf float64, st regionStats, shapeRes float64, obs *models.Observation) float64 {
+func (a *Analyzer) occlusion(f *models.Frame, box image.Rectangle, found bool, conf float64, st regionStats, shapeRes float64, pose [3]float64, poseOK bool) float64 {
 	var sum, wsum float64
 	a.cues = occlusionCues{Detector: -1, Change: -1, Skin: -1, Shape: -1}
 	add := func(w, v float64, cue *float64) {
@@ -51,11 +54,22 @@ func (a *Analyzer) occlusion(f *models.Frame, box image.Rectangle, found bool, c
 
 	// A head turned or tilted away from the pose the reference was learnt at
 	// also lowers the cascade's confidence and changes the grid: discount
-	// both cues by the pose difference (from 5°, fully at 20°).
+	// both cues by the pose difference (from 5°, fully at 20°). The pose
+	// for this comes from the eyes and nose ridge only, which a hand over
+	// the mouth does not move, and only a pose that moved smoothly from the
+	// previous frame is trusted (landmarks fitted to half a face jump).
 	poseDiscount, poseDiff := 1.0, 0.0
-	if obs.PoseOK && a.refN > 0 {
-		poseDiff = math.Max(math.Abs(obs.Yaw-a.refYaw), math.Max(math.Abs(obs.Pitch-a.refPitch), math.Abs(obs.Roll-a.refRoll)))
-		poseDiscount = 1 - clamp01((poseDiff-5)/15)
+	if poseOK && a.refN > 0 {
+		for i := range pose {
+			poseDiff = math.Max(poseDiff, math.Abs(pose[i]-a.refPose[i]))
+		}
+		smooth := a.prevPoseOK
+		for i := range pose {
+			smooth = smooth && math.Abs(pose[i]-a.prevPose[i]) < 12
+		}
+		if smooth {
+			poseDiscount = 1 - clamp01((poseDiff-5)/15)
+		}
 	}
 
 	// Detector: losing the face is strong evidence; a lower confidence on a
@@ -109,11 +123,11 @@ func (a *Analyzer) occlusion(f *models.Frame, box image.Rectangle, found bool, c
 	// Learn the clear face, at the pose the reference holds (a permanent
 	// change of the neutral pose restarts the reference after 150 clear
 	// frames).
-	clear := found && a.kind == Frontal && conf >= 0.7*a.typConf && occ < 0.25 &&
-		(!obs.PoseOK || math.Abs(obs.Yaw) < 25 && math.Abs(obs.Pitch) < 25)
+	clear := found && a.kind == Frontal && conf >= 0.7*a.typConf && occ < 0.15 && a.cues.Change < 0.15 &&
+		(!poseOK || math.Abs(pose[0]) < 25 && math.Abs(pose[1]) < 25)
 	if clear && gridOK {
 		if a.refN < 3 || poseDiff < 6 {
-			a.learn(&grid, conf, st, shapeRes, obs)
+			a.learn(&grid, conf, st, shapeRes, pose, poseOK)
 			a.stale = 0
 		} else if a.stale++; a.stale > 150 {
 			a.refN, a.stale = 0, 0
@@ -123,19 +137,19 @@ func (a *Analyzer) occlusion(f *models.Frame, box image.Rectangle, found bool, c
 }
 
 // learn folds a clear frame into the occlusion reference.
-func (a *Analyzer) learn(g *faceGrid, conf float64, st regionStats, shapeRes float64, obs *models.Observation) {
+func (a *Analyzer) learn(g *faceGrid, conf float64, st regionStats, shapeRes float64, pose [3]float64, poseOK bool) {
 	a.refN++
 	k := 1 / float64(a.refN)
 	if k < 0.1 {
 		k = 0.1
 	}
-	if obs.PoseOK {
+	if poseOK {
 		if a.refN == 1 {
-			a.refYaw, a.refPitch, a.refRoll = obs.Yaw, obs.Pitch, obs.Roll
+			a.refPose = pose
 		}
-		a.refYaw += k * (obs.Yaw - a.refYaw)
-		a.refPitch += k * (obs.Pitch - a.refPitch)
-		a.refRoll += k * (obs.Roll - a.refRoll)
+		for i := range pose {
+			a.refPose[i] += k * (pose[i] - a.refPose[i])
+		}
 	}
 	if a.refN == 1 {
 		a.ref = *g

@@ -23,33 +23,51 @@ import "math"
 //
 // Angles are measured relative to the line of sight from the camera to the
 // head, so a face looking straight into the lens reads 0/0 wherever it sits
-// in the frame. Yaw and pitch are the horizontal and vertical angles of the
-// nose direction; roll is the angle of the face's left-right axis in the
-// image plane.
+// in the frame. They are Tait-Bryan angles of the head rotation M (model →
+// line-of-sight frame) decomposed as M = Rz(roll)·Rx(-pitch)·Ry(-yaw): yaw
+// turns about the head's own vertical axis, pitch nods about its left-right
+// axis, and roll is applied last about the line of sight, so rotating the
+// image (or the camera) changes roll only.
 
 // poseModel is a generic adult face in millimetres: X toward image right for
 // a frontal face (the subject's left), Y down, Z away from the camera; origin
 // at the nose tip. Values are approximate anthropometric means.
-var poseModel = []struct {
+var poseModel = []posePoint{
+	{27, 0, -38, 19, 1, true}, // nose bridge top
+	{28, 0, -28, 13, 1, true},
+	{29, 0, -17, 7, 1, true},
+	{30, 0, 0, 0, 1, true},      // nose tip
+	{31, -13, 9, 17, 1, false},  // nostril wing, image left
+	{33, 0, 12, 11, 1, false},   // below the nose
+	{35, 13, 9, 17, 1, false},   // nostril wing, image right
+	{36, -44, -36, 32, 1, true}, // outer eye corner, image left
+	{39, -15, -35, 25, 1, true}, // inner eye corner, image left
+	{42, 15, -35, 25, 1, true},  // inner eye corner, image right
+	{45, 44, -36, 32, 1, true},  // outer eye corner, image right
+	{48, -25, 30, 27, 1, false}, // mouth corner, image left
+	{54, 25, 30, 27, 1, false},  // mouth corner, image right
+	{8, 0, 72, 18, 0.5, false},  // chin (moves when the mouth opens)
+}
+
+// posePoint is one landmark of the 3D model.
+type posePoint struct {
 	idx     int
 	x, y, z float64
 	w       float64 // residual weight
-}{
-	{27, 0, -38, 19, 1}, // nose bridge top
-	{28, 0, -28, 13, 1},
-	{29, 0, -17, 7, 1},
-	{30, 0, 0, 0, 1},      // nose tip
-	{31, -13, 9, 17, 1},   // nostril wing, image left
-	{33, 0, 12, 11, 1},    // below the nose
-	{35, 13, 9, 17, 1},    // nostril wing, image right
-	{36, -44, -36, 32, 1}, // outer eye corner, image left
-	{39, -15, -35, 25, 1}, // inner eye corner, image left
-	{42, 15, -35, 25, 1},
-	{45, 44, -36, 32, 1},
-	{48, -25, 30, 27, 1}, // mouth corner, image left
-	{54, 25, 30, 27, 1},
-	{8, 0, 72, 18, 0.5}, // chin (moves when the mouth opens)
+	upper   bool    // eyes and nose ridge: still visible with the mouth covered
 }
+
+// upperPoseModel is the subset of poseModel above the nostrils. A pose from
+// it is noisier but does not move when the lower face is covered.
+var upperPoseModel = func() []posePoint {
+	var out []posePoint
+	for _, m := range poseModel {
+		if m.upper {
+			out = append(out, m)
+		}
+	}
+	return out
+}()
 
 // HeadPose is a solved head pose.
 type HeadPose struct {
@@ -63,11 +81,16 @@ type HeadPose struct {
 // size. ok is false when the solver did not converge to a face in front of
 // the camera.
 func EstimatePose(pts *[NumLandmarks][2]float32, width, height int) (HeadPose, bool) {
+	return solvePose(pts, width, height, poseModel)
+}
+
+// solvePose fits model to the landmarks (see EstimatePose).
+func solvePose(pts *[NumLandmarks][2]float32, width, height int, model []posePoint) (HeadPose, bool) {
 	f := float64(width)
 	cx, cy := float64(width)/2, float64(height)/2
-	n := len(poseModel)
+	n := len(model)
 	obs := make([]float64, 2*n)
-	for i, m := range poseModel {
+	for i, m := range model {
 		obs[2*i] = float64(pts[m.idx][0])
 		obs[2*i+1] = float64(pts[m.idx][1])
 	}
@@ -84,7 +107,7 @@ func EstimatePose(pts *[NumLandmarks][2]float32, width, height int) (HeadPose, b
 	residuals := func(p *[6]float64, out []float64) float64 {
 		R := rodrigues(p[0], p[1], p[2])
 		var sum float64
-		for i, m := range poseModel {
+		for i, m := range model {
 			X := R[0]*m.x + R[1]*m.y + R[2]*m.z + p[3]
 			Y := R[3]*m.x + R[4]*m.y + R[5]*m.z + p[4]
 			Z := R[6]*m.x + R[7]*m.y + R[8]*m.z + p[5]
@@ -167,7 +190,7 @@ func EstimatePose(pts *[NumLandmarks][2]float32, width, height int) (HeadPose, b
 		return HeadPose{}, false
 	}
 	var wsum float64
-	for _, m := range poseModel {
+	for _, m := range model {
 		wsum += m.w
 	}
 	hp := HeadPose{
@@ -191,11 +214,16 @@ func poseAngles(R [9]float64, t [3]float64) (yaw, pitch, roll float64) {
 	if s > 1e-9 {
 		L = rodrigues(ax[0]/s*math.Asin(math.Min(s, 1)), ax[1]/s*math.Asin(math.Min(s, 1)), 0)
 	}
-	nose := mulVec(L, mulVec(R, [3]float64{0, 0, -1}))
-	right := mulVec(L, mulVec(R, [3]float64{1, 0, 0}))
-	yaw = math.Atan2(nose[0], -nose[2]) * 180 / math.Pi
-	pitch = math.Atan2(-nose[1], math.Hypot(nose[0], nose[2])) * 180 / math.Pi
-	roll = math.Atan2(right[1], right[0]) * 180 / math.Pi
+	var M [9]float64
+	for i := 0; i < 3; i++ {
+		for j := 0; j < 3; j++ {
+			M[3*i+j] = L[3*i]*R[j] + L[3*i+1]*R[3+j] + L[3*i+2]*R[6+j]
+		}
+	}
+	// M = Rz(roll) · Rx(-pitch) · Ry(-yaw) about the line-of-sight axes.
+	yaw = math.Atan2(M[6], M[8]) * 180 / math.Pi
+	pitch = -math.Asin(math.Max(-1, math.Min(1, M[7]))) * 180 / math.Pi
+	roll = math.Atan2(-M[1], M[4]) * 180 / math.Pi
 	return yaw, pitch, roll
 }
 
@@ -212,14 +240,6 @@ func rodrigues(x, y, z float64) [9]float64 {
 		c + kx*kx*v, kx*ky*v - kz*s, kx*kz*v + ky*s,
 		ky*kx*v + kz*s, c + ky*ky*v, ky*kz*v - kx*s,
 		kz*kx*v - ky*s, kz*ky*v + kx*s, c + kz*kz*v,
-	}
-}
-
-func mulVec(R [9]float64, v [3]float64) [3]float64 {
-	return [3]float64{
-		R[0]*v[0] + R[1]*v[1] + R[2]*v[2],
-		R[3]*v[0] + R[4]*v[1] + R[5]*v[2],
-		R[6]*v[0] + R[7]*v[1] + R[8]*v[2],
 	}
 }
 

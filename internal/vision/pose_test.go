@@ -8,8 +8,11 @@ import (
 // project renders the pose model at rotation vector r and translation t
 // with the same camera EstimatePose assumes.
 func project(r, t [3]float64, w, h int) [NumLandmarks][2]float32 {
+	return projectR(rodrigues(r[0], r[1], r[2]), t, w, h)
+}
+
+func projectR(R [9]float64, t [3]float64, w, h int) [NumLandmarks][2]float32 {
 	var pts [NumLandmarks][2]float32
-	R := rodrigues(r[0], r[1], r[2])
 	f := float64(w)
 	for _, m := range poseModel {
 		X := R[0]*m.x + R[1]*m.y + R[2]*m.z + t[0]
@@ -54,6 +57,33 @@ func TestEstimatePoseSynthetic(t *testing.T) {
 				t.Errorf("RMS %.3f px on exact data", hp.RMS)
 			}
 		})
+	}
+}
+
+func matMul(a, b [9]float64) [9]float64 {
+	var m [9]float64
+	for i := 0; i < 3; i++ {
+		for j := 0; j < 3; j++ {
+			m[3*i+j] = a[3*i]*b[j] + a[3*i+1]*b[3+j] + a[3*i+2]*b[6+j]
+		}
+	}
+	return m
+}
+
+// Combined poses decompose back into the same angles, and an in-plane
+// rotation (image roll) leaves yaw and pitch alone.
+func TestEstimatePoseCombined(t *testing.T) {
+	for _, c := range [][3]float64{{30, -15, 20}, {-35, 10, -25}, {20, 20, 0}, {0, -20, 30}} {
+		yaw, pitch, roll := c[0], c[1], c[2]
+		R := matMul(rodrigues(0, 0, deg(roll)), matMul(rodrigues(-deg(pitch), 0, 0), rodrigues(0, -deg(yaw), 0)))
+		pts := projectR(R, [3]float64{0, 0, 650}, 640, 480)
+		hp, ok := EstimatePose(&pts, 640, 480)
+		if !ok {
+			t.Fatalf("%v: solver failed", c)
+		}
+		if math.Abs(hp.Yaw-yaw) > 0.5 || math.Abs(hp.Pitch-pitch) > 0.5 || math.Abs(hp.Roll-roll) > 0.5 {
+			t.Errorf("want yaw %.0f pitch %.0f roll %.0f, got %.2f %.2f %.2f", yaw, pitch, roll, hp.Yaw, hp.Pitch, hp.Roll)
+		}
 	}
 }
 
