@@ -11,12 +11,15 @@ import (
 	"time"
 
 	"github.com/livecheck/livecheck/internal/auth"
+	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/config"
 	"github.com/livecheck/livecheck/internal/httpapi"
 	"github.com/livecheck/livecheck/internal/mail"
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/rtc"
 	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/internal/vision"
+	"github.com/livecheck/livecheck/models"
 )
 
 // Options are the inputs of New.
@@ -74,6 +77,18 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	plan := challenge.PlanConfig{Count: cfg.Challenges, Duration: cfg.InterviewLength, WarmUp: cfg.ChallengeWarmUp}
+	for _, k := range cfg.ChallengeKinds {
+		if _, ok := challenge.Lookup(challenge.Kind(k)); !ok {
+			return nil, fmt.Errorf("app: LIVECHECK_CHALLENGE_KINDS: unknown kind %q", k)
+		}
+		plan.Kinds = append(plan.Kinds, challenge.Kind(k))
+	}
+	if cfg.Challenges > 0 {
+		if err := plan.Validate(); err != nil {
+			return nil, fmt.Errorf("app: challenge settings: %w", err)
+		}
+	}
 	var newAnalyzer func() (room.FrameAnalyzer, error)
 	if !o.NoVideoAnalysis {
 		if newAnalyzer, err = analyzerFactory(cfg); err != nil {
@@ -81,7 +96,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 		}
 	}
 	a.Rooms = room.NewManager(room.Config{API: api, ICEServers: iceServers, Grace: cfg.RejoinGrace,
-		AnalysisFPS: cfg.AnalysisFPS, Logger: o.Logger, Now: o.Now, NewAnalyzer: newAnalyzer, Hooks: roomHooks(st, o.Now)})
+		AnalysisFPS: cfg.AnalysisFPS, Logger: o.Logger, Now: o.Now, NewAnalyzer: newAnalyzer, Hooks: roomHooks(st, o.Now),
+		EncodeEvidence: func(f *models.Frame, r models.Rect) ([]byte, error) { return vision.EncodeFaceJPEG(f, r, 85) },
+		Challenges:     room.ChallengeConfig{Enabled: cfg.Challenges > 0, Plan: plan}})
 	a.HTTP, err = httpapi.New(httpapi.Deps{Store: st, Config: cfg, Signer: signer, Mailer: mailer, Logger: o.Logger, Now: o.Now,
 		Rooms: a.Rooms, ICEServers: iceServers})
 	if err != nil {

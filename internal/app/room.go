@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/config"
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/store"
@@ -64,7 +65,32 @@ func roomHooks(st *store.Store, now func() time.Time) room.Hooks {
 		SessionEnded: func(ctx context.Context, r *room.Result) error {
 			return saveResult(ctx, st, r)
 		},
+		ChallengeResult: func(ctx context.Context, id int64, r challenge.Result, jpeg []byte, jpegAt time.Time) error {
+			return saveChallenge(ctx, st, id, r, jpeg, jpegAt)
+		},
 	}
+}
+
+func saveChallenge(ctx context.Context, st *store.Store, id int64, r challenge.Result, jpeg []byte, jpegAt time.Time) error {
+	params, _ := json.Marshal(r.Params)
+	opt := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		return &t
+	}
+	rec := store.ChallengeRecord{InterviewID: id, ChallengeID: r.ID, Kind: string(r.Kind), Params: params, Attempt: r.Attempt,
+		Replaces: r.Replaces, IssuedAt: r.Issued, ShownAt: opt(r.Shown), Deadline: r.Deadline, Outcome: string(r.Outcome),
+		Reason: r.Reason, OnsetAt: opt(r.Onset), Peak: r.Peak, Unit: r.Unit, PeakAt: opt(r.PeakAt), Metrics: r.Metrics, Drift: r.Drift}
+	if !r.Onset.IsZero() {
+		ms := float64(r.OnsetLatency.Microseconds()) / 1000
+		rec.OnsetLatencyMs = &ms
+	}
+	var ev *store.Evidence
+	if len(jpeg) > 0 {
+		ev = &store.Evidence{Kind: "challenge_" + string(r.Kind), At: jpegAt, Reason: "face at the challenge's peak", JPEG: jpeg}
+	}
+	return st.SaveChallenge(ctx, rec, ev)
 }
 
 func saveResult(ctx context.Context, st *store.Store, r *room.Result) error {

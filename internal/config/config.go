@@ -46,6 +46,9 @@ type Config struct {
 	LandmarkModel   string
 	AnalysisFPS     float64
 	Challenges      int
+	InterviewLength time.Duration
+	ChallengeWarmUp time.Duration
+	ChallengeKinds  []string
 	RetentionDays   int
 }
 
@@ -85,7 +88,10 @@ var Settings = []Setting{
 	{"LIVECHECK_CASCADE", "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml", "OpenCV face cascade"},
 	{"LIVECHECK_LANDMARK_MODEL", "/usr/share/dlib/shape_predictor_68_face_landmarks.dat", "dlib 68-point landmark model"},
 	{"LIVECHECK_ANALYSIS_FPS", "8", "frames per second analysed outside challenges"},
-	{"LIVECHECK_CHALLENGES", "5", "liveness challenges per interview"},
+	{"LIVECHECK_CHALLENGES", "5", "liveness challenges per interview (0 disables them)"},
+	{"LIVECHECK_CHALLENGE_KINDS", "", "comma-separated challenge kinds allowed (empty: all of turn_head, look, blink, cover_face, move_closer, flash, read_digits)"},
+	{"LIVECHECK_INTERVIEW_LENGTH", "30m", "expected interview length; planned challenges are spread over it"},
+	{"LIVECHECK_CHALLENGE_WARMUP", "2m", "no planned challenge before this much of the interview has passed"},
 	{"LIVECHECK_RETENTION_DAYS", "30", "days biometric evidence is kept"},
 }
 
@@ -144,32 +150,35 @@ func Load(getenv func(string) string) (*Config, error) {
 		return out
 	}
 	c := &Config{
-		DatabaseURL:   get("LIVECHECK_DATABASE_URL"),
-		ListenAddr:    get("LIVECHECK_LISTEN"),
-		BaseURL:       strings.TrimRight(get("LIVECHECK_BASE_URL"), "/"),
-		LogFormat:     get("LIVECHECK_LOG_FORMAT"),
-		LogLevel:      get("LIVECHECK_LOG_LEVEL"),
-		SigningSecret: get("LIVECHECK_SIGNING_SECRET"),
-		SMTPHost:      get("LIVECHECK_SMTP_HOST"),
-		SMTPPort:      num("LIVECHECK_SMTP_PORT", 1, 65535),
-		SMTPUsername:  get("LIVECHECK_SMTP_USERNAME"),
-		SMTPPassword:  get("LIVECHECK_SMTP_PASSWORD"),
-		SMTPFrom:      get("LIVECHECK_SMTP_FROM"),
-		SMTPTLS:       get("LIVECHECK_SMTP_TLS"),
-		SessionTTL:    dur("LIVECHECK_SESSION_TTL"),
-		LinkTTL:       dur("LIVECHECK_LINK_TTL"),
-		PasswordCost:  num("LIVECHECK_PASSWORD_COST", 4, 31),
-		ICEServers:    list("LIVECHECK_ICE_SERVERS"),
-		TURNUsername:  get("LIVECHECK_TURN_USERNAME"),
-		TURNPassword:  get("LIVECHECK_TURN_PASSWORD"),
-		NAT1To1IPs:    list("LIVECHECK_NAT_1TO1_IPS"),
-		UDPPortMin:    uint16(num("LIVECHECK_UDP_PORT_MIN", 0, 65535)),
-		UDPPortMax:    uint16(num("LIVECHECK_UDP_PORT_MAX", 0, 65535)),
-		RejoinGrace:   dur("LIVECHECK_REJOIN_GRACE"),
-		CascadePath:   get("LIVECHECK_CASCADE"),
-		LandmarkModel: get("LIVECHECK_LANDMARK_MODEL"),
-		Challenges:    num("LIVECHECK_CHALLENGES", 0, 20),
-		RetentionDays: num("LIVECHECK_RETENTION_DAYS", 1, 3650),
+		DatabaseURL:     get("LIVECHECK_DATABASE_URL"),
+		ListenAddr:      get("LIVECHECK_LISTEN"),
+		BaseURL:         strings.TrimRight(get("LIVECHECK_BASE_URL"), "/"),
+		LogFormat:       get("LIVECHECK_LOG_FORMAT"),
+		LogLevel:        get("LIVECHECK_LOG_LEVEL"),
+		SigningSecret:   get("LIVECHECK_SIGNING_SECRET"),
+		SMTPHost:        get("LIVECHECK_SMTP_HOST"),
+		SMTPPort:        num("LIVECHECK_SMTP_PORT", 1, 65535),
+		SMTPUsername:    get("LIVECHECK_SMTP_USERNAME"),
+		SMTPPassword:    get("LIVECHECK_SMTP_PASSWORD"),
+		SMTPFrom:        get("LIVECHECK_SMTP_FROM"),
+		SMTPTLS:         get("LIVECHECK_SMTP_TLS"),
+		SessionTTL:      dur("LIVECHECK_SESSION_TTL"),
+		LinkTTL:         dur("LIVECHECK_LINK_TTL"),
+		PasswordCost:    num("LIVECHECK_PASSWORD_COST", 4, 31),
+		ICEServers:      list("LIVECHECK_ICE_SERVERS"),
+		TURNUsername:    get("LIVECHECK_TURN_USERNAME"),
+		TURNPassword:    get("LIVECHECK_TURN_PASSWORD"),
+		NAT1To1IPs:      list("LIVECHECK_NAT_1TO1_IPS"),
+		UDPPortMin:      uint16(num("LIVECHECK_UDP_PORT_MIN", 0, 65535)),
+		UDPPortMax:      uint16(num("LIVECHECK_UDP_PORT_MAX", 0, 65535)),
+		RejoinGrace:     dur("LIVECHECK_REJOIN_GRACE"),
+		CascadePath:     get("LIVECHECK_CASCADE"),
+		LandmarkModel:   get("LIVECHECK_LANDMARK_MODEL"),
+		Challenges:      num("LIVECHECK_CHALLENGES", 0, 20),
+		InterviewLength: dur("LIVECHECK_INTERVIEW_LENGTH"),
+		ChallengeWarmUp: dur("LIVECHECK_CHALLENGE_WARMUP"),
+		ChallengeKinds:  list("LIVECHECK_CHALLENGE_KINDS"),
+		RetentionDays:   num("LIVECHECK_RETENTION_DAYS", 1, 3650),
 	}
 	c.IncludeLoopback, _ = strconv.ParseBool(get("LIVECHECK_ICE_LOOPBACK"))
 	fps, err := strconv.ParseFloat(get("LIVECHECK_ANALYSIS_FPS"), 64)

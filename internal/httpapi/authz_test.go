@@ -80,10 +80,11 @@ var Matrix = map[string]expect{
 	"GET /join/:token/check":      {anon: 303, candidate: 200, recruiter: 303, reviewer: 303, admin: 303},
 	"GET /join/:token/call":       {anon: 303, candidate: 200, recruiter: 303, reviewer: 303, admin: 303},
 	// Not a WebSocket handshake: an admitted caller gets the upgrader's 400.
-	"GET /ws/join/:token":         {anon: 403, candidate: 400, recruiter: 403, reviewer: 403, admin: 403},
-	"GET /interviews/:id/call":    staffOnly(http.MethodGet, 200, recruiter, admin),
-	"GET /interviews/:id/observe": staffOnly(http.MethodGet, 200, reviewer, admin),
-	"GET /ws/interviews/:id":      {anon: 303, candidate: 303, recruiter: 400, reviewer: 403, admin: 400},
+	"GET /ws/join/:token":               {anon: 403, candidate: 400, recruiter: 403, reviewer: 403, admin: 403},
+	"GET /interviews/:id/evidence/:eid": staffOnly(http.MethodGet, 404, reviewer, admin), // no evidence stored: 404 after the permission check
+	"GET /interviews/:id/call":          staffOnly(http.MethodGet, 200, recruiter, admin),
+	"GET /interviews/:id/observe":       staffOnly(http.MethodGet, 200, reviewer, admin),
+	"GET /ws/interviews/:id":            {anon: 303, candidate: 303, recruiter: 400, reviewer: 403, admin: 400},
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
@@ -116,7 +117,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 			// A fresh interview per call: resend and revoke change the link.
 			iv, token := env.CreateInterview("Matrix Candidate", env.Clock.Now().Add(time.Hour), users[recruiter].ID)
-			path := strings.NewReplacer(":id/", fmt.Sprint(iv.ID)+"/", ":token", token, "*filepath", "app.css").Replace(pattern)
+			path := strings.NewReplacer(":id/", fmt.Sprint(iv.ID)+"/", ":token", token, "*filepath", "app.css", ":eid", "1").Replace(pattern)
 			if strings.HasSuffix(path, ":id") {
 				id := iv.ID
 				if strings.HasPrefix(pattern, "/admin/users/") {

@@ -219,6 +219,11 @@ func (s *Server) interviewRoomExtras(c *gin.Context, iv *models.Interview, extra
 		}
 		extra["Signals"] = sigs
 	}
+	chs, err := s.Store.Challenges(ctx, iv.ID)
+	if err != nil {
+		return err
+	}
+	extra["Challenges"] = chs
 	u := currentUser(c)
 	st := iv.EffectiveStatus(s.Now())
 	open := st == models.StatusScheduled || st == models.StatusLive

@@ -52,6 +52,7 @@ func (s *Server) routes(r *Router) {
 	r.Staff(http.MethodPost, "/admin/users/:id", auth.PermManageUsers, s.updateUser)
 	r.Staff(http.MethodGet, "/admin/audit", auth.PermViewAudit, s.auditPage)
 
+	r.Staff(http.MethodGet, "/interviews/:id/evidence/:eid", auth.PermViewEvidence, s.evidenceImage)
 	r.Staff(http.MethodGet, "/interviews/:id/call", auth.PermJoinCall, s.staffCallPage("host"))
 	r.Staff(http.MethodGet, "/interviews/:id/observe", auth.PermObserveCall, s.staffCallPage("observe"))
 	r.Staff(http.MethodGet, "/ws/interviews/:id", auth.PermViewInterviews, s.staffWS)

@@ -203,7 +203,7 @@ func (c *control) onMessage(b []byte) {
 		h(r.id, r.m.cfg.Now(), m)
 	}
 	if s := r.Session(); s != nil {
-		s.control(m, c.rtt())
+		s.control(m, now, c.rtt())
 	}
 }
 

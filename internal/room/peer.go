@@ -239,8 +239,8 @@ func (p *Peer) HandleMessage(ctx context.Context, raw []byte) {
 			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "only the recruiter can issue a challenge"})
 			return
 		}
-		if p.room.m.cfg.Hooks.ChallengeNow != nil {
-			p.room.m.cfg.Hooks.ChallengeNow(p.room.id)
+		if err := p.room.ChallengeNow(); err != nil {
+			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: err.Error()})
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pion/webrtc/v3"
 
+	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/signal"
 	"github.com/livecheck/livecheck/models"
 )
@@ -48,10 +49,11 @@ type Hooks struct {
 	Observation func(interviewID int64, o models.Observation)
 	// AudioLevel receives every 20 ms audio level.
 	AudioLevel func(interviewID int64, at time.Time, rms float64)
-	// ChallengeNow is the recruiter's "challenge now" button.
-	ChallengeNow func(interviewID int64)
 	// ControlMessage receives every valid control-channel message from the candidate's page.
 	ControlMessage func(interviewID int64, at time.Time, msg ControlMessage)
+	// ChallengeResult stores a verified challenge and its evidence image (JPEG, may be nil).
+	// Retried with backoff like SessionEnded.
+	ChallengeResult func(ctx context.Context, interviewID int64, r challenge.Result, jpeg []byte, jpegAt time.Time) error
 }
 
 // Attempt describes one candidate connection.
@@ -72,7 +74,10 @@ type Config struct {
 	Now         func() time.Time
 	// NewAnalyzer creates the per-session frame analyser; nil disables video analysis.
 	NewAnalyzer func() (FrameAnalyzer, error)
-	Hooks       Hooks
+	// EncodeEvidence makes the JPEG face crop kept as challenge evidence.
+	EncodeEvidence func(f *models.Frame, face models.Rect) ([]byte, error)
+	Challenges     ChallengeConfig
+	Hooks          Hooks
 }
 
 // Manager owns every live room.
@@ -254,7 +259,7 @@ func (r *Room) Join(ctx context.Context, role Role, conn Sender, a Attempt) (*Pe
 	if role == RoleCandidate {
 		r.candidate, r.candidateBrowser = p, a.BrowserID
 		if r.session == nil {
-			r.session = newSession(r.m.cfg, r.id)
+			r.session = newSession(r.m.cfg, r.id, r.sendCandidate, r.BroadcastStaff, &r.m.wg)
 			r.m.wg.Add(1)
 		}
 		first = !r.started
@@ -419,6 +424,29 @@ func (r *Room) BroadcastStaff(m signal.Message) {
 	for _, p := range peers {
 		_ = p.conn.Send(m)
 	}
+}
+
+// sendCandidate sends v to the candidate's page over the control channel.
+func (r *Room) sendCandidate(v any) error {
+	r.mu.Lock()
+	p := r.candidate
+	r.mu.Unlock()
+	if p == nil {
+		return ErrNoCandidate
+	}
+	return p.SendControl(v)
+}
+
+// ErrNoCandidate means no candidate is connected.
+var ErrNoCandidate = errors.New("room: the candidate is not connected")
+
+// ChallengeNow issues a challenge at once (the recruiter's button).
+func (r *Room) ChallengeNow() error {
+	s := r.Session()
+	if s == nil || s.ch == nil {
+		return ErrNoCandidate
+	}
+	return s.ch.issueNow()
 }
 
 // receives reports whether a peer of role `to` gets tracks published by `from`.

@@ -8,7 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/media"
+	"github.com/livecheck/livecheck/internal/signal"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -65,6 +67,11 @@ type Session struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	done    chan struct{}
+	ch      *challenges // nil when challenges are disabled
+
+	sendControl func(v any) error
+	staff       func(signal.Message)
+	wg          *sync.WaitGroup // the manager's: persistence goroutines finish before shutdown returns
 
 	mu             sync.Mutex
 	decoded        uint64
@@ -88,12 +95,49 @@ type Session struct {
 // MaxSeriesPoints bounds each stored series (4 h of 20 ms audio levels).
 const MaxSeriesPoints = 720000
 
-func newSession(cfg Config, id int64) *Session {
-	s := &Session{cfg: cfg, id: id, started: cfg.Now(), done: make(chan struct{})}
+func newSession(cfg Config, id int64, sendControl func(v any) error, staff func(signal.Message), wg *sync.WaitGroup) *Session {
+	s := &Session{cfg: cfg, id: id, started: cfg.Now(), done: make(chan struct{}), sendControl: sendControl, staff: staff, wg: wg}
 	s.box = media.NewMailbox[*frameItem](func(it *frameItem) { s.pool.Put(it) })
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if cfg.Challenges.Enabled {
+		ch, err := newChallenges(s)
+		if err != nil {
+			cfg.Logger.Error("room: challenge plan", "interview", id, "err", err)
+		} else {
+			s.ch = ch
+			go ch.loop(s.ctx)
+		}
+	}
 	go s.analyse()
 	return s
+}
+
+// persist runs store in the background until it succeeds, with exponential
+// backoff (a database restart must not lose results), for at most 10 minutes.
+func (s *Session) persist(store func(ctx context.Context) error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		backoff := 200 * time.Millisecond
+		deadline := time.Now().Add(10 * time.Minute)
+		for attempt := 1; ; attempt++ {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			err := store(ctx)
+			cancel()
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				s.cfg.Logger.Error("room: giving up storing", "interview", s.id, "attempts", attempt, "err", err)
+				return
+			}
+			s.cfg.Logger.Warn("room: store failed, retrying", "interview", s.id, "attempt", attempt, "err", err)
+			time.Sleep(backoff)
+			if backoff < 10*time.Second {
+				backoff *= 2
+			}
+		}
+	}()
 }
 
 func (s *Session) ms(t time.Time) int64 { return t.Sub(s.started).Milliseconds() }
@@ -144,8 +188,9 @@ func (s *Session) analyse() {
 		if err != nil {
 			return
 		}
+		active := s.ch != nil && s.ch.runner.Active() // during a challenge every frame is analysed
 		s.mu.Lock()
-		skip := !s.lastAnalysed.IsZero() && it.f.Capture.Sub(s.lastAnalysed) < minGap-5*time.Millisecond
+		skip := !active && !s.lastAnalysed.IsZero() && it.f.Capture.Sub(s.lastAnalysed) < minGap-5*time.Millisecond
 		if skip {
 			s.rateSkipped++
 		} else {
@@ -195,6 +240,9 @@ func (s *Session) observe(an FrameAnalyzer, f *models.Frame) {
 		}
 	}
 	s.mu.Unlock()
+	if s.ch != nil {
+		s.ch.observe(f, o)
+	}
 	if h := s.cfg.Hooks.Observation; h != nil {
 		h(s.id, o)
 	}
@@ -225,12 +273,19 @@ func (s *Session) audioLevel(at time.Time, rms float64) {
 		s.audio = append(s.audio, Point{T: s.ms(at), V: math.Round(db*10) / 10})
 	}
 	s.mu.Unlock()
+	if s.ch != nil {
+		s.ch.runner.Audio(challenge.AudioSample{At: at, RMS: rms})
+	}
 	if h := s.cfg.Hooks.AudioLevel; h != nil {
 		h(s.id, at, rms)
 	}
 }
 
-func (s *Session) control(m ControlMessage, rtt time.Duration) {
+func (s *Session) control(m ControlMessage, at time.Time, rtt time.Duration) {
+	if m.T == "shown" && s.ch != nil {
+		s.ch.shown(m.ID, at)
+		return
+	}
 	if m.T != "pong" {
 		return
 	}
@@ -312,6 +367,9 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 		FaceAbsent: absentIntervals(s.face, time.Second), CameraOff: mergeIntervals(s.cameraOff),
 	}
 	r.Signals = s.signals(r)
+	if s.ch != nil {
+		r.Signals = append(r.Signals, s.ch.signals()...)
+	}
 	return r
 }
 

@@ -44,6 +44,25 @@ async function staffCall(root) {
         if (ev === "candidate_joined") status.textContent = "Candidate connected";
         if (ev === "candidate_left") status.textContent = "Candidate left (they may rejoin)";
       }
+      if (m.t === "challenge_issued" || m.t === "challenge_result") {
+        const d = m.data;
+        const body = document.querySelector("#challenges tbody");
+        let row = document.getElementById("ch-" + d.id);
+        if (!row) {
+          row = document.createElement("tr");
+          row.id = "ch-" + d.id;
+          row.innerHTML = "<td></td><td>running…</td><td></td><td></td>";
+          row.cells[0].textContent = d.kind;
+          body.appendChild(row);
+        }
+        if (m.t === "challenge_result") {
+          row.cells[1].textContent = d.outcome + (d.reason ? " (" + d.reason + ")" : "");
+          row.cells[1].className = "s-" + d.outcome;
+          row.dataset.outcome = d.outcome;
+          row.cells[2].textContent = d.latency_ms ? d.latency_ms + " ms" : "–";
+          row.cells[3].textContent = d.peak.toFixed(2) + " " + d.unit;
+        }
+      }
       if (m.t === "ended") status.textContent = "The interview has ended.";
       if (m.t === "error") console.warn("livecheck:", m.error);
     },

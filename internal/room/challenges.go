@@ -1,0 +1,174 @@
+package room
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/signal"
+	"github.com/livecheck/livecheck/models"
+)
+
+// ChallengeConfig enables randomized liveness challenges in every session.
+type ChallengeConfig struct {
+	Enabled bool
+	Plan    challenge.PlanConfig
+	Runner  challenge.RunnerConfig
+}
+
+// evidenceFrame is a JPEG face crop kept while a challenge runs.
+type evidenceFrame struct {
+	at   time.Time
+	jpeg []byte
+}
+
+// challenges drives a session's challenge runner: due prompts go to the
+// candidate's page, acknowledgements and measurements come back, results are
+// stored with an evidence image and pushed to the staff pages.
+type challenges struct {
+	s      *Session
+	runner *challenge.Runner
+
+	mu       sync.Mutex
+	evidence []evidenceFrame // ring of recent face crops during challenges
+	results  []challenge.Result
+}
+
+const maxEvidenceFrames = 90
+
+func newChallenges(s *Session) (*challenges, error) {
+	cc := s.cfg.Challenges
+	plan, err := challenge.NewPlan(cc.Plan, rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return &challenges{s: s, runner: challenge.NewRunner(plan, s.started, cc.Runner)}, nil
+}
+
+// loop issues due prompts and collects results until ctx ends.
+func (c *challenges) loop(ctx context.Context) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := c.s.cfg.Now()
+		if p, ok := c.runner.Due(now); ok {
+			c.send(p)
+		}
+		for _, r := range c.runner.Poll(now) {
+			c.finish(r)
+		}
+	}
+}
+
+// issueNow is the recruiter's "challenge now".
+func (c *challenges) issueNow() error {
+	p, err := c.runner.IssueNow(c.s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	c.send(p)
+	return nil
+}
+
+func (c *challenges) send(p challenge.Prompt) {
+	if c.s.sendControl == nil || c.s.sendControl(p) != nil {
+		c.s.cfg.Logger.Warn("room: challenge prompt not delivered", "interview", c.s.id, "kind", string(p.Kind))
+	}
+	b, _ := json.Marshal(map[string]any{"id": p.ID, "kind": p.Kind, "text": p.Text, "issued": c.s.cfg.Now()})
+	c.s.staff(signal.Message{T: "challenge_issued", Data: b})
+}
+
+// shown records the page's display acknowledgement at server time at.
+func (c *challenges) shown(id string, at time.Time) {
+	if err := c.runner.Shown(id, at); err != nil {
+		c.s.cfg.Logger.Debug("room: display ack refused", "interview", c.s.id, "err", err)
+	}
+}
+
+// observe feeds a measurement; during a challenge it also keeps a face crop.
+func (c *challenges) observe(f *models.Frame, o models.Observation) {
+	c.runner.Observe(o)
+	if !c.runner.Active() || !o.FacePresent || o.Face.Empty() || c.s.cfg.EncodeEvidence == nil {
+		return
+	}
+	jpeg, err := c.s.cfg.EncodeEvidence(f, o.Face)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	if len(c.evidence) >= maxEvidenceFrames {
+		c.evidence = c.evidence[1:]
+	}
+	c.evidence = append(c.evidence, evidenceFrame{at: o.At, jpeg: jpeg})
+	c.mu.Unlock()
+}
+
+// evidenceAt returns the kept crop closest to at.
+func (c *challenges) evidenceAt(at time.Time) ([]byte, time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var best []byte
+	var bestAt time.Time
+	bestD := time.Duration(1<<62 - 1)
+	for _, e := range c.evidence {
+		d := e.at.Sub(at)
+		if d < 0 {
+			d = -d
+		}
+		if d < bestD {
+			best, bestAt, bestD = e.jpeg, e.at, d
+		}
+	}
+	return best, bestAt
+}
+
+func (c *challenges) finish(r challenge.Result) {
+	at := r.PeakAt
+	if at.IsZero() {
+		at = r.Onset
+	}
+	if at.IsZero() {
+		at = r.Shown
+	}
+	jpeg, jpegAt := c.evidenceAt(at)
+	c.mu.Lock()
+	c.results = append(c.results, r)
+	c.mu.Unlock()
+	b, _ := json.Marshal(map[string]any{"id": r.ID, "kind": r.Kind, "outcome": r.Outcome, "reason": r.Reason,
+		"latency_ms": r.OnsetLatency.Milliseconds(), "peak": r.Peak, "unit": r.Unit, "drift": r.Drift})
+	c.s.staff(signal.Message{T: "challenge_result", Data: b})
+	if h := c.s.cfg.Hooks.ChallengeResult; h != nil {
+		c.s.persist(func(ctx context.Context) error { return h(ctx, c.s.id, r, jpeg, jpegAt) })
+	}
+}
+
+// signals summarises the challenges for the risk engine.
+func (c *challenges) signals() []models.Signal {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []models.Signal
+	for _, r := range c.results {
+		sg := models.Signal{Kind: "challenge_" + string(r.Kind), At: r.Issued, Value: r.Peak}
+		switch r.Outcome {
+		case challenge.OutcomePassed:
+			sg.Score, sg.Confidence = 0, 0.8
+			sg.Reason = string(r.Kind) + " passed"
+		case challenge.OutcomeFailed:
+			sg.Score, sg.Confidence = 1, 0.8
+			sg.Reason = string(r.Kind) + " failed: " + r.Reason
+		default:
+			sg.Score, sg.Confidence = 0.3, 0.2
+			sg.Reason = string(r.Kind) + " inconclusive: " + r.Reason
+		}
+		out = append(out, sg)
+	}
+	return out
+}
