@@ -66,18 +66,19 @@ func blinks(open float64, at ...float64) curve {
 // subject is a synthetic candidate: every measured quantity follows a scripted curve plus
 // Gaussian noise of a realistic size, sampled at 15 fps.
 type subject struct {
-	rng                                *rand.Rand
-	yaw, pitch, ear, occ, scale, mouth curve
-	y, cb, cr                          curve
-	present, landmarks, coasting       func(t float64) bool
-	identity                           func(t float64) int // landmark template in use
-	noise                              float64             // multiplier on the default noise
+	rng                               *rand.Rand
+	yaw, pitch, roll, ear, occ, scale curve
+	mouth                             curve
+	y, cb, cr                         curve
+	present, landmarks, coasting      func(t float64) bool
+	identity                          func(t float64) int // landmark template in use
+	noise                             float64             // multiplier on the default noise
 }
 
 func newSubject(seed uint64) *subject {
 	return &subject{
 		rng: rand.New(rand.NewPCG(seed, 0x5eed)),
-		yaw: constant(2), pitch: constant(-3), ear: constant(0.3), occ: constant(0.05),
+		yaw: constant(2), pitch: constant(-3), roll: constant(0), ear: constant(0.3), occ: constant(0.05),
 		scale: constant(0.25), mouth: constant(0.05),
 		y: constant(120), cb: constant(110), cr: constant(150),
 		present:   func(float64) bool { return true },
@@ -109,7 +110,7 @@ func (s *subject) observations() []models.Observation {
 		o.Scale = s.scale(t) + s.n(0.003)
 		w := int(o.Scale * 640)
 		o.Face = models.Rect{X: 320 - w/2, Y: 120, W: w, H: w}
-		o.Yaw, o.Pitch, o.Roll = s.yaw(t)+s.n(1.5), s.pitch(t)+s.n(1.5), s.n(1)
+		o.Yaw, o.Pitch, o.Roll = s.yaw(t)+s.n(1.5), s.pitch(t)+s.n(1.5), s.roll(t)+s.n(1)
 		o.Occlusion = math.Max(0, s.occ(t)+s.n(0.02))
 		o.FaceY, o.FaceCb, o.FaceCr = s.y(t)+s.n(1), s.cb(t)+s.n(0.7), s.cr(t)+s.n(0.7)
 		o.Sharpness = 100
