@@ -44,8 +44,14 @@ type callSetup struct {
 // startCall signs a recruiter in and opens the call page, then takes a candidate
 // (fake camera and microphone from files) through consent and device check into the call.
 func startCall(t *testing.T, grace string) *callSetup {
+	return startCallWith(t, map[string]string{"LIVECHECK_REJOIN_GRACE": grace}, apptest.BrowserOptions{})
+}
+
+// startCallWith lets a test set server settings and the candidate's browser
+// (its fake camera files, or a script that replaces the camera).
+func startCallWith(t *testing.T, settings map[string]string, cand apptest.BrowserOptions) *callSetup {
 	t.Helper()
-	env := apptest.New(t, apptest.Options{Env: map[string]string{"LIVECHECK_REJOIN_GRACE": grace}})
+	env := apptest.New(t, apptest.Options{Env: settings})
 	rec := env.CreateUser(models.RoleRecruiter)
 	iv, token := env.CreateInterview("Mae Jemison", env.Clock.Now().Add(time.Minute), rec.ID)
 	video, audio := apptest.FaceY4M(t), apptest.SpeechWAV(t)
@@ -67,7 +73,13 @@ func startCall(t *testing.T, grace string) *callSetup {
 		t.Fatalf("recruiter opens the call: %v", err)
 	}
 
-	cctx := apptest.NewBrowser(t, apptest.BrowserOptions{VideoFile: video, AudioFile: audio})
+	if cand.VideoFile == "" {
+		cand.VideoFile = video
+	}
+	if cand.AudioFile == "" {
+		cand.AudioFile = audio
+	}
+	cctx := apptest.NewBrowser(t, cand)
 	err = chromedp.Do(cctx,
 		chromedp.Navigate(env.URL+"/join/"+token),
 		chromedp.WaitVisible(chromedp.CSS("#consent-give")),

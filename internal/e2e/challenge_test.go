@@ -1,0 +1,103 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/livecheck/livecheck/internal/apptest"
+	"github.com/livecheck/livecheck/internal/store"
+)
+
+// challengeSettings restricts the plan to the kinds under test; challenges are
+// issued by the recruiter's "challenge now" button, never by the plan's timer.
+func challengeSettings(kinds string) map[string]string {
+	return map[string]string{
+		"LIVECHECK_REJOIN_GRACE":     "30s",
+		"LIVECHECK_CHALLENGES":       "6",
+		"LIVECHECK_CHALLENGE_KINDS":  kinds,
+		"LIVECHECK_INTERVIEW_LENGTH": "2h",
+		"LIVECHECK_CHALLENGE_WARMUP": "1h",
+	}
+}
+
+// runChallenges presses "challenge now" until every wanted kind has a stored
+// result (or the budget of challenges is spent) and returns the last result per kind.
+func runChallenges(t *testing.T, c *callSetup, want []string, budget int) map[string]store.ChallengeRecord {
+	t.Helper()
+	ctx := context.Background()
+	got := map[string]store.ChallengeRecord{}
+	// Wait until the candidate's video is being analysed.
+	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
+		s := c.session(t)
+		if s == nil {
+			return false, "no session"
+		}
+		l := s.Snapshot()
+		return l.FramesAnalysed > 20, fmt.Sprintf("session %+v", l)
+	})
+	for i := 0; i < budget; i++ {
+		done := true
+		for _, k := range want {
+			if _, ok := got[k]; !ok {
+				done = false
+			}
+		}
+		if done {
+			break
+		}
+		before, _ := c.env.Store.Challenges(ctx, c.iv.ID)
+		if _, err := chromedp.Run(c.recruiter, chromedp.Evaluate[bool](`document.getElementById("challenge-now").click(), true`)); err != nil {
+			t.Fatal(err)
+		}
+		var recs []store.ChallengeRecord
+		apptest.Eventually(t, 45*time.Second, func() (bool, string) {
+			recs, _ = c.env.Store.Challenges(ctx, c.iv.ID)
+			return len(recs) > len(before), fmt.Sprintf("%d challenge results stored", len(recs))
+		})
+		last := recs[len(recs)-1]
+		t.Logf("challenge %s %s: %s %q peak %.2f %s latency %v", last.Kind, string(last.Params), last.Outcome, last.Reason, last.Peak, last.Unit, deref(last.OnsetLatencyMs))
+		got[last.Kind] = last
+	}
+	for _, k := range want {
+		if _, ok := got[k]; !ok {
+			t.Fatalf("no %s challenge was issued within %d challenges", k, budget)
+		}
+	}
+	return got
+}
+
+func deref(p *float64) any {
+	if p == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f ms", *p)
+}
+
+// TestChallengesFailPrerecordedLoop is the pre-recorded-injection attack: the
+// candidate's camera is a looping video that cannot react, so turn_head, blink
+// and flash must all fail with "no response".
+func TestChallengesFailPrerecordedLoop(t *testing.T) {
+	c := startCallWith(t, challengeSettings("turn_head,blink,flash"), apptest.BrowserOptions{})
+	got := runChallenges(t, c, []string{"turn_head", "blink", "flash"}, 9)
+	for _, k := range []string{"turn_head", "blink", "flash"} {
+		r := got[k]
+		if r.Outcome != "failed" || r.Reason != "no response" {
+			t.Errorf("%s on a pre-recorded loop: %s %q, want failed \"no response\"", k, r.Outcome, r.Reason)
+		}
+		if r.ShownAt == nil {
+			t.Errorf("%s: the candidate page did not acknowledge the prompt", k)
+		}
+	}
+	// Results and evidence are on the interview page.
+	staff := c.env.NewClient()
+	staff.Login(c.env.CreateUser("reviewer"))
+	page := staff.Get(fmt.Sprintf("/interviews/%d", c.iv.ID))
+	if !strings.Contains(page.Body, `id="challenges"`) || !strings.Contains(page.Body, `data-outcome="failed"`) {
+		t.Error("the interview page does not list the failed challenges")
+	}
+}
