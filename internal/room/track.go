@@ -22,6 +22,7 @@ type forwardTrack struct {
 	ssrc  uint32
 	pli   *media.PLILimiter
 	clock *media.Clock
+	anc   anchor // used by the single RTP reader goroutine only
 }
 
 func newForwardTrack(p *Peer, remote *webrtc.TrackRemote) (*forwardTrack, error) {
@@ -127,7 +128,7 @@ func (v *videoPipe) push(pkt *rtp.Packet, arrival time.Time) {
 		v.t.requestKeyframe()
 	}
 	for _, af := range frames {
-		capture := v.t.clock.CaptureTime(af.RTPTimestamp, af.FirstArrival)
+		capture := v.t.anc.capture(v.t.clock.CaptureTime(af.RTPTimestamp, af.FirstArrival), af.FirstArrival)
 		f, err := v.dec.Decode(af.Data, capture)
 		if errors.Is(err, media.ErrNoFrame) {
 			continue
@@ -172,7 +173,7 @@ func (a *audioPipe) push(pkt *rtp.Packet, arrival time.Time) {
 		a.sess.countAudioError()
 		return
 	}
-	at := a.t.clock.CaptureTime(pkt.Timestamp, arrival)
+	at := a.t.anc.capture(a.t.clock.CaptureTime(pkt.Timestamp, arrival), arrival)
 	// One level per 20 ms chunk (a packet may carry 10–60 ms).
 	const chunk = 960
 	for off := 0; off < n; off += chunk {
