@@ -75,13 +75,20 @@ var (
 )
 
 var catalog = []Spec{
-	{KindTurnHead, "face swaps degrade at large yaw; replays cannot follow a random direction", KindReadDigits, 6 * time.Second},
-	{KindLook, "face swaps degrade at large pitch; replays cannot follow a random direction", KindReadDigits, 6 * time.Second},
-	{KindBlink, "replays cannot blink a requested count on cue", KindReadDigits, 6 * time.Second},
-	{KindCoverFace, "swap models break under partial occlusion and may re-initialise afterwards", KindTurnHead, 8 * time.Second},
-	{KindMoveCloser, "scale change stresses the swap's alignment; replays cannot follow", KindBlink, 7 * time.Second},
-	{KindFlash, "the real face reflects the screen colours with camera latency; injected video does not", KindFlash, 0},
-	{KindReadDigits, "live speech must start after display and the mouth must follow the audio", KindBlink, 8 * time.Second},
+	{Kind: KindTurnHead, Alternative: KindReadDigits, Deadline: 6 * time.Second,
+		Tests: "face swaps degrade at large yaw; replays cannot follow a random direction"},
+	{Kind: KindLook, Alternative: KindReadDigits, Deadline: 6 * time.Second,
+		Tests: "face swaps degrade at large pitch; replays cannot follow a random direction"},
+	{Kind: KindBlink, Alternative: KindReadDigits, Deadline: 6 * time.Second,
+		Tests: "replays cannot blink a requested count on cue"},
+	{Kind: KindCoverFace, Alternative: KindTurnHead, Deadline: 8 * time.Second,
+		Tests: "swap models break under partial occlusion and may re-initialise afterwards"},
+	{Kind: KindMoveCloser, Alternative: KindBlink, Deadline: 7 * time.Second,
+		Tests: "scale change stresses the swap's alignment; replays cannot follow"},
+	{Kind: KindFlash, Alternative: KindFlash, // the slow-fade variant
+		Tests: "the real face reflects the screen colours with camera latency; injected video does not"},
+	{Kind: KindReadDigits, Alternative: KindBlink, Deadline: 8 * time.Second,
+		Tests: "live speech must start after display and the mouth must follow the audio"},
 }
 
 // Catalog returns the specs of every kind, in a fixed order.
@@ -119,7 +126,7 @@ func Instruction(k Kind, p Params) (text, screenReader string) {
 	switch k {
 	case KindTurnHead:
 		return fmt.Sprintf("Turn your head to your %s, then back to the camera.", p.Dir),
-			fmt.Sprintf("Turn your head %s, then back.", p.Dir)
+			fmt.Sprintf("Turn your head to your %s, then back.", p.Dir)
 	case KindLook:
 		return fmt.Sprintf("Tilt your head %s, then back to the camera.", p.Dir),
 			fmt.Sprintf("Tilt your head %s, then back.", p.Dir)

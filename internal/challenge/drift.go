@@ -60,7 +60,8 @@ type point struct{ x, y float64 }
 // normalize returns the driftPoints of o in the eye-aligned frame; ok is false when the frame
 // is unusable.
 func normalize(o models.Observation) ([]point, bool) {
-	if !o.FacePresent || !o.LandmarksOK || !o.PoseOK || math.Abs(o.Yaw) > driftMaxAngle || math.Abs(o.Pitch) > driftMaxAngle {
+	if !o.FacePresent || !o.LandmarksOK || !o.PoseOK ||
+		math.Abs(o.Yaw) > driftMaxAngle || math.Abs(o.Pitch) > driftMaxAngle {
 		return nil, false
 	}
 	centre := func(from, to int) point {

@@ -125,9 +125,12 @@ func (s *subject) observations() []models.Observation {
 	return out
 }
 
-// template returns a 68-point face in face-width units (dlib numbering, x right, y down).
+// templates are the two synthetic identities' landmark layouts.
+var templates = [2][68][2]float64{makeTemplate(0), makeTemplate(1)}
+
+// makeTemplate returns a 68-point face in face-width units (dlib numbering, x right, y down).
 // Identity 1 has a wider jaw and a longer nose than identity 0.
-func template(identity int) [68][2]float64 {
+func makeTemplate(identity int) [68][2]float64 {
 	jawW, noseL := 0.5, 0.25
 	if identity == 1 {
 		jawW, noseL = 0.58, 0.31
@@ -164,16 +167,16 @@ func template(identity int) [68][2]float64 {
 // shape places the identity's template on the face box with the observation's roll and ~0.5 px
 // of landmark noise.
 func (s *subject) shape(identity int, o models.Observation) [68][2]float32 {
-	tp := template(identity)
+	tp := &templates[identity]
 	w := float64(o.Face.W)
 	cx, cy := float64(o.Face.X)+w/2, float64(o.Face.Y)+0.4*w
-	r := o.Roll * math.Pi / 180
+	sin, cos := math.Sincos(o.Roll * math.Pi / 180)
 	var out [68][2]float32
 	for i, q := range tp {
 		x, y := q[0]*w, q[1]*w
 		out[i] = [2]float32{
-			float32(cx + x*math.Cos(r) - y*math.Sin(r) + s.n(0.5)),
-			float32(cy + x*math.Sin(r) + y*math.Cos(r) + s.n(0.5)),
+			float32(cx + x*cos - y*sin + s.n(0.5)),
+			float32(cy + x*sin + y*cos + s.n(0.5)),
 		}
 	}
 	return out

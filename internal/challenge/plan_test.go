@@ -94,6 +94,7 @@ func fingerprint(p Plan) string {
 }
 
 func TestPlanRandomness(t *testing.T) {
+	t.Parallel()
 	const plans = 10000
 	cfg := PlanConfig{}.withDefaults()
 	kinds := Kinds()

@@ -107,6 +107,26 @@ func detrend(t, y []float64) []float64 {
 	return out
 }
 
+// appendDiffs appends the sample-to-sample changes of x to dst.
+func appendDiffs(dst, x []float64) []float64 {
+	for i := 1; i < len(x); i++ {
+		dst = append(dst, x[i]-x[i-1])
+	}
+	return dst
+}
+
+// diffs returns the changes of x over k samples.
+func diffs(x []float64, k int) []float64 {
+	if len(x) <= k {
+		return nil
+	}
+	out := make([]float64, len(x)-k)
+	for i := range out {
+		out[i] = x[i+k] - x[i]
+	}
+	return out
+}
+
 // seconds returns d in seconds as a float.
 func seconds(d time.Duration) float64 { return d.Seconds() }
 

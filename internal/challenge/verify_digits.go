@@ -71,15 +71,16 @@ func (c *vctx) utterances(level float64) []utterance {
 
 // envelope is the smoothed dB loudness over time.
 type envelope struct {
-	t  []time.Time
-	db []float64
+	base time.Time
+	t    []float64 // seconds since base, increasing
+	db   []float64
 }
 
 // envelope is a centred moving mean of the dB loudness over envSmooth. A value is placed at
 // the mean time of the chunks it averages plus half a chunk (At is a chunk's start), so the
 // smoothing adds no delay to the measured A/V offset.
 func (c *vctx) envelope(floor float64) envelope {
-	var e envelope
+	e := envelope{base: c.audio[0].At}
 	lo := 20 * math.Log10(math.Max(floor, 1e-6))
 	var gaps []float64
 	for i := 1; i < len(c.audio); i++ {
@@ -93,7 +94,7 @@ func (c *vctx) envelope(floor float64) envelope {
 	for i, a := range c.audio {
 		dbs[i] = math.Max(lo, 20*math.Log10(math.Max(a.RMS, 1e-6)))
 	}
-	base := c.audio[0].At
+	base := e.base
 	for i, a := range c.audio {
 		sum += dbs[i]
 		tsum += a.At.Sub(base)
@@ -103,25 +104,25 @@ func (c *vctx) envelope(floor float64) envelope {
 			j++
 		}
 		n := i - j + 1
-		e.t = append(e.t, base.Add(tsum/time.Duration(n)+halfChunk))
+		e.t = append(e.t, seconds(tsum/time.Duration(n)+halfChunk))
 		e.db = append(e.db, sum/float64(n))
 	}
 	return e
 }
 
-// at returns the envelope at t by linear interpolation; ok is false outside its span.
-func (e envelope) at(t time.Time) (float64, bool) {
+// at returns the envelope at t seconds since base by linear interpolation; ok is false
+// outside its span.
+func (e envelope) at(t float64) (float64, bool) {
 	n := len(e.t)
-	if n == 0 || t.Before(e.t[0]) || t.After(e.t[n-1]) {
+	if n == 0 || t < e.t[0] || t > e.t[n-1] {
 		return 0, false
 	}
-	i := sort.Search(n, func(i int) bool { return !e.t[i].Before(t) })
-	if e.t[i].Equal(t) || i == 0 {
+	i := sort.SearchFloat64s(e.t, t)
+	if e.t[i] == t || i == 0 {
 		return e.db[i], true
 	}
 	a, b := e.t[i-1], e.t[i]
-	f := float64(t.Sub(a)) / float64(b.Sub(a))
-	return e.db[i-1] + (e.db[i]-e.db[i-1])*f, true
+	return e.db[i-1] + (e.db[i]-e.db[i-1])*(t-a)/(b-a), true
 }
 
 func (c *vctx) digits() verdict {
@@ -197,8 +198,12 @@ func (c *vctx) digits() verdict {
 		}
 	}
 	best := lipScore{corr: math.Inf(-1)}
+	scratch := lipScratch{secs: make([]float64, len(mouth))}
+	for i, m := range mouth {
+		scratch.secs[i] = seconds(m.t.Sub(env.base))
+	}
 	for d := -c.th.LipSearch; d <= c.th.LipSearch; d += lipStep {
-		if ls, ok := lipCorr(mouth, env, d); ok && ls.corr > best.corr {
+		if ls, ok := lipCorr(mouth, env, d, &scratch); ok && ls.corr > best.corr {
 			best = ls
 		}
 	}
@@ -229,12 +234,18 @@ type lipScore struct {
 	peakAt time.Time // widest mouth opening (evidence frame)
 }
 
-func lipCorr(mouth []sample, env envelope, d time.Duration) (lipScore, bool) {
-	var x, y []float64
+// lipScratch holds lipCorr's buffers across offsets; secs are the mouth sample times in
+// seconds since the envelope's base.
+type lipScratch struct{ secs, x, y, dx, dy []float64 }
+
+func lipCorr(mouth []sample, env envelope, d time.Duration, sc *lipScratch) (lipScore, bool) {
+	x, y := sc.x[:0], sc.y[:0]
+	defer func() { sc.x, sc.y = x, y }()
 	ls := lipScore{offset: d}
 	widest := math.Inf(-1)
-	for _, m := range mouth {
-		v, ok := env.at(m.t.Add(d))
+	ds := seconds(d)
+	for i, m := range mouth {
+		v, ok := env.at(sc.secs[i] + ds)
 		if !ok {
 			continue
 		}
@@ -248,7 +259,8 @@ func lipCorr(mouth []sample, env envelope, d time.Duration) (lipScore, bool) {
 		return ls, false
 	}
 	level, ok1 := pearson(x, y)
-	diff, ok2 := pearson(diffs(x, 1), diffs(y, 1))
+	sc.dx, sc.dy = appendDiffs(sc.dx[:0], x), appendDiffs(sc.dy[:0], y)
+	diff, ok2 := pearson(sc.dx, sc.dy)
 	if !ok1 || !ok2 {
 		return ls, false
 	}

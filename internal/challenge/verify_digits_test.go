@@ -75,6 +75,7 @@ func TestVerifyReadDigits(t *testing.T) {
 // bounded here a little above the rates measured when the thresholds were set (3–6 % and
 // 17–19 % depending on the noise draws).
 func TestLipSyncRates(t *testing.T) {
+	t.Parallel()
 	ch := fixed(KindReadDigits, Params{Digits: "3 8 0 5 2"})
 	cases := []struct {
 		name     string

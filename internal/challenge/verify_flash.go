@@ -113,18 +113,6 @@ func centred(v []float64) []float64 {
 	return out
 }
 
-// diffs returns the changes of x over k samples.
-func diffs(x []float64, k int) []float64 {
-	if len(x) <= k {
-		return nil
-	}
-	out := make([]float64, len(x)-k)
-	for i := range out {
-		out[i] = x[i+k] - x[i]
-	}
-	return out
-}
-
 // exposed is the screen colour averaged over an exposure of length expo centred on u (the
 // frame time is taken as mid-exposure; a transition inside it gives a partial value).
 func exposed(cols []ycc, step time.Duration, fade bool, u, expo time.Duration) ycc {

@@ -101,6 +101,7 @@ func TestVerifyFlash(t *testing.T) {
 // respond — frame noise plus chroma wandering as a random walk — and bounds how often chance
 // correlation passes. Deterministic: seeded sequences and noise.
 func TestFlashFalsePassRate(t *testing.T) {
+	t.Parallel()
 	const trials = 200
 	seq := mrand.NewChaCha8([32]byte{'f', 'l', 'a', 's', 'h'})
 	rng := mrand.New(mrand.NewPCG(42, 1))
@@ -131,6 +132,7 @@ func TestFlashFalsePassRate(t *testing.T) {
 // TestFlashCatchesWeakResponses: random sequences, faces following at 2 % of the screen
 // colour's chroma offset with a 100–500 ms lag, all pass with the lag recovered.
 func TestFlashCatchesWeakResponses(t *testing.T) {
+	t.Parallel()
 	seq := mrand.NewChaCha8([32]byte{'w', 'e', 'a', 'k'})
 	var worst time.Duration
 	for i := range 60 {
