@@ -42,7 +42,8 @@ type RunnerConfig struct {
 	// Settle is how long past a window's end Poll waits for observations still in the
 	// pipeline, unless the streams have already passed the end. Default 2 s.
 	Settle time.Duration
-	// Rand draws reissued and extra challenges; default crypto/rand.Reader.
+	// Rand draws reissued, extra and alternative challenges; default crypto/rand.Reader. It
+	// is only read under the runner's lock, so it need not be safe for concurrent use.
 	Rand io.Reader
 }
 
@@ -284,13 +285,13 @@ func (r *Runner) Poll(now time.Time) []Result {
 
 // queueReissue draws a fresh challenge of ch's kind for the next attempt.
 func (r *Runner) queueReissue(ch Challenge, now time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	fresh, err := NewChallenge(ch.Kind, r.plan.Photosensitive || ch.Params.Fade, r.cfg.Rand)
 	if err != nil {
 		return err
 	}
 	fresh.Attempt, fresh.Replaces = ch.Attempt+1, ch.Replaces
-	r.mu.Lock()
 	r.reissue = &pending{ch: fresh, due: now.Add(r.cfg.ReissueAfter)}
-	r.mu.Unlock()
 	return nil
 }

@@ -60,13 +60,14 @@ type Result struct {
 	Attempt  int       `json:"attempt"`
 	Replaces string    `json:"replaces,omitempty"`
 	Issued   time.Time `json:"issued"`
-	Shown    time.Time `json:"shown"` // display ack arrival; zero when none arrived
+	Shown    time.Time `json:"shown"` // display ack arrival; zero when none (valid) arrived
 	Deadline time.Time `json:"deadline"`
 
 	Outcome Outcome `json:"outcome"`
 	Reason  string  `json:"reason,omitempty"` // empty when passed
 	// Onset is when the response started (zero when none was found); OnsetLatency is Onset
-	// minus Shown (minus Issued when there was no ack). It can be slightly negative (AckSlack).
+	// minus the reference: Shown, capped at Issued+MaxAckDelay, or Issued when there was no
+	// ack. It can be slightly negative (AckSlack).
 	Onset        time.Time     `json:"onset"`
 	OnsetLatency time.Duration `json:"onset_latency"`
 	// Peak is the kind's main measure in Unit: "deg" (turn_head, look: beyond neutral),
@@ -241,11 +242,16 @@ func (v Verifier) thresholds() Thresholds {
 	return v.Thresholds
 }
 
-// reference returns the time responses are measured from: the ack, or the issue time when no
-// valid ack arrived (an ack before the issue is impossible and ignored).
-func reference(issued, shown time.Time) (time.Time, bool) {
+// reference returns the time responses are measured from: the ack, capped at
+// issued+maxAck (a later ack is not credible as the display time and must not move the
+// deadline), or the issue time when no valid ack arrived (an ack before the issue is
+// impossible and ignored).
+func reference(issued, shown time.Time, maxAck time.Duration) (time.Time, bool) {
 	if shown.IsZero() || shown.Before(issued) {
 		return issued, false
+	}
+	if limit := issued.Add(maxAck); shown.After(limit) {
+		return limit, true
 	}
 	return shown, true
 }
@@ -254,11 +260,11 @@ func reference(issued, shown time.Time) (time.Time, bool) {
 // (capped at issued+MaxAckDelay; issued+MaxAckDelay when there is no ack) plus ch.Deadline.
 func (v Verifier) Deadline(ch Challenge, issued, shown time.Time) time.Time {
 	th := v.thresholds()
-	base := issued.Add(th.MaxAckDelay)
-	if ref, ok := reference(issued, shown); ok && ref.Before(base) {
-		base = ref
+	ref, ok := reference(issued, shown, th.MaxAckDelay)
+	if !ok {
+		ref = issued.Add(th.MaxAckDelay)
 	}
-	return base.Add(ch.Deadline)
+	return ref.Add(ch.Deadline)
 }
 
 // Window returns the span of observations and audio the verifier uses for ch: from
@@ -327,7 +333,7 @@ func (c *vctx) series(f func(models.Observation) (float64, bool)) []sample {
 // stays a failure — a client cannot escape a failed challenge by suppressing acks.
 func (v Verifier) Verify(in Input) Result {
 	th := v.thresholds()
-	ref, acked := reference(in.Issued, in.Shown)
+	ref, acked := reference(in.Issued, in.Shown, th.MaxAckDelay)
 	dl := in.Deadline
 	if dl.IsZero() {
 		dl = v.Deadline(in.Challenge, in.Issued, in.Shown)
@@ -375,8 +381,8 @@ func (v Verifier) Verify(in Input) Result {
 		Peak: vd.peak, Unit: vd.unit, PeakAt: vd.peakAt, Metrics: vd.metrics,
 	}
 	if acked {
-		res.Shown = ref
-		res.Metrics["ack_ms"] = ms(ref.Sub(in.Issued))
+		res.Shown = in.Shown
+		res.Metrics["ack_ms"] = ms(in.Shown.Sub(in.Issued))
 	}
 	if !vd.onset.IsZero() {
 		res.OnsetLatency = vd.onset.Sub(ref)

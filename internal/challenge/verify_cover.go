@@ -167,7 +167,8 @@ func (c *vctx) cover() verdict {
 				pre = h // hand already over the face when the prompt was shown
 			}
 		case !long:
-			if h.mostlyCovered() && short == nil && !h.start.After(c.deadline) {
+			// A try that was too brief; blips under a third of CoverMin are landmark noise.
+			if h.mostlyCovered() && short == nil && !h.start.After(c.deadline) && h.duration() >= c.th.CoverMin/3 {
 				short = h
 			}
 		case !h.mostlyCovered():

@@ -127,6 +127,16 @@ func TestVerifyTurnHead(t *testing.T) {
 			want: OutcomeInconclusive, reason: ReasonNoAck},
 		{name: "no ack, no movement", ch: left, edit: func(in *Input) { in.Shown = time.Time{} },
 			want: OutcomeFailed, reason: ReasonNoResponse},
+		{name: "very late ack is capped at MaxAckDelay", ch: left,
+			// Ack 5 s after issue, turn 3 s after issue: measured from issue+2 s.
+			script: func(s *subject) { s.yaw = trapezoid(2, 45, issueAt.Seconds()+3, 0.4, 0.8, 0.4) },
+			edit:   func(in *Input) { in.Shown = in.Issued.Add(5 * time.Second) },
+			want:   OutcomePassed, check: func(t *testing.T, r Result) {
+				latency(0.9, 1.15)(t, r)
+				if r.Metrics["ack_ms"] != 5000 || !r.Shown.Equal(issuedAt().Add(5*time.Second)) {
+					t.Fatalf("ack not recorded as it arrived: %v %v", r.Shown, r.Metrics)
+				}
+			}},
 		{name: "late ack does not buy time", ch: left,
 			// Ack 5 s after issue; the deadline stays issue+MaxAckDelay(2 s)+6 s = issue+8 s.
 			script: func(s *subject) { s.yaw = trapezoid(2, 45, issueAt.Seconds()+8.5, 0.4, 0.8, 0.4) },
