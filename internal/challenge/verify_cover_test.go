@@ -50,6 +50,8 @@ func TestVerifyCoverFace(t *testing.T) {
 		{name: "hand already there when shown", ch: ch, script: hand(-1.5, 3), want: OutcomeFailed, reason: ReasonBeforePrompt},
 		{name: "late", ch: ch, script: hand(8.4, 1.5), want: OutcomeFailed, reason: ReasonLate},
 		{name: "no movement", ch: ch, want: OutcomeFailed, reason: ReasonNoResponse},
+		{name: "too dark", ch: ch, script: func(s *subject) { hand(0.7, 2)(s); s.y = constant(28) },
+			want: OutcomeInconclusive, reason: ReasonTooDark},
 		{name: "mild occlusion only", ch: ch, script: func(s *subject) { s.occ = trapezoid(0.05, 0.2, sh(0.7), 0.2, 2, 0.2) },
 			want: OutcomeFailed, reason: ReasonNoResponse},
 		{name: "face gone most of the window", ch: ch, script: func(s *subject) {

@@ -61,6 +61,10 @@ func TestVerifyReadDigits(t *testing.T) {
 			s.present = func(x float64) bool { return x < sh(0) }
 			return speaking(0.8, 3, 0.05, true)(rng, s)
 		}, want: OutcomeInconclusive, reason: ReasonFaceLost},
+		{name: "too dark", ch: ch, audio: func(rng *rand.Rand, s *subject) []AudioSample {
+			s.y = constant(28)
+			return speaking(0.8, 3, 0.05, true)(rng, s)
+		}, want: OutcomeInconclusive, reason: ReasonTooDark},
 		{name: "noisy room", ch: ch, audio: func(rng *rand.Rand, s *subject) []AudioSample {
 			sp := newSpeech(rng, sh(0.8), 3)
 			s.mouth = func(t float64) float64 { return 0.05 + 3*sp.rms(t+0.05) }

@@ -159,6 +159,8 @@ func TestVerifyLook(t *testing.T) {
 		{name: "already looking up", ch: up, script: func(s *subject) { s.pitch = trapezoid(-3, 28, sh(-1.2), 0.3, 3, 0.4) },
 			want: OutcomeFailed, reason: ReasonBeforePrompt},
 		{name: "late", ch: up, script: tilt(28, 6.4), want: OutcomeFailed, reason: ReasonLate},
+		{name: "too dark", ch: up, script: func(s *subject) { tilt(28, 0.6)(s); s.y = constant(28) },
+			want: OutcomeInconclusive, reason: ReasonTooDark},
 		{name: "face lost", ch: up, script: func(s *subject) {
 			s.landmarks = func(x float64) bool { return x < sh(0) }
 			s.present = func(x float64) bool { return x < sh(0) }
@@ -185,6 +187,12 @@ func TestVerifyMoveCloser(t *testing.T) {
 		{name: "already close when shown", ch: ch, script: func(s *subject) { s.scale = trapezoid(0.25, 0.1, sh(-1.2), 0.5, 4, 0.6) },
 			want: OutcomeFailed, reason: ReasonBeforePrompt},
 		{name: "late", ch: ch, script: lean(0.34, 7.4), want: OutcomeFailed, reason: ReasonLate},
+		{name: "face lost", ch: ch, script: func(s *subject) {
+			lean(0.34, 0.8)(s)
+			s.present = func(x float64) bool { return x < sh(0.5) || x > sh(6) }
+		}, want: OutcomeInconclusive, reason: ReasonFaceLost},
+		{name: "too dark", ch: ch, script: func(s *subject) { lean(0.34, 0.8)(s); s.y = constant(28) },
+			want: OutcomeInconclusive, reason: ReasonTooDark},
 		{name: "no face before the prompt", ch: ch, script: func(s *subject) {
 			s.scale = trapezoid(0.25, 0.09, sh(0.8), 0.6, 1, 0.6)
 			s.present = func(x float64) bool { return x >= issueAt.Seconds() }
@@ -194,3 +202,41 @@ func TestVerifyMoveCloser(t *testing.T) {
 
 // secs converts script seconds to a duration.
 func secs(x float64) time.Duration { return time.Duration(x * float64(time.Second)) }
+
+func TestShouldReissue(t *testing.T) {
+	tests := []struct {
+		outcome Outcome
+		attempt int
+		want    bool
+	}{
+		{OutcomeInconclusive, 1, true},
+		{OutcomeInconclusive, 2, false},
+		{OutcomeFailed, 1, false},
+		{OutcomePassed, 1, false},
+	}
+	for _, tc := range tests {
+		if got := ShouldReissue(Result{Outcome: tc.outcome}, tc.attempt); got != tc.want {
+			t.Errorf("%s attempt %d: %v", tc.outcome, tc.attempt, got)
+		}
+	}
+}
+
+func TestTextureHook(t *testing.T) {
+	ch := fixed(KindTurnHead, Params{Dir: DirLeft})
+	s := newSubject(1)
+	s.yaw = trapezoid(2, 45, sh(0.5), 0.4, 0.8, 0.4)
+	var spans [3]Span
+	v := Verifier{Texture: func(before, during, after Span) (float64, bool) {
+		spans = [3]Span{before, during, after}
+		return 0.25, true
+	}}
+	r := v.Verify(input(ch, s.observations(), nil))
+	if r.Outcome != OutcomePassed || r.Metrics["texture_drift"] != 0.25 {
+		t.Fatalf("%s %v", r.Outcome, r.Metrics)
+	}
+	before, during, after := spans[0], spans[1], spans[2]
+	if !before.To.Equal(shownAt()) || !during.From.Equal(r.Onset) || !during.To.Equal(after.From) ||
+		!after.To.Equal(r.Deadline.Add(DefaultThresholds().Grace)) || !during.To.After(r.PeakAt) {
+		t.Fatalf("spans %+v (onset %v, peak %v)", spans, r.Onset, r.PeakAt)
+	}
+}
