@@ -102,6 +102,9 @@ func saveResult(ctx context.Context, st *store.Store, r *room.Result) error {
 		return b
 	}
 	status := models.StatusCompleted
+	if r.Locked {
+		status = models.StatusFlagged
+	}
 	if r.Reason == room.EndInterrupted {
 		status = models.StatusInterrupted
 	}

@@ -34,22 +34,26 @@ type Config struct {
 	PasswordCost int           // bcrypt cost
 
 	// Media and analysis (the live room).
-	ICEServers      []string // stun:/turn: URLs
-	TURNUsername    string
-	TURNPassword    string
-	NAT1To1IPs      []string
-	UDPPortMin      uint16
-	UDPPortMax      uint16
-	IncludeLoopback bool
-	RejoinGrace     time.Duration
-	CascadePath     string
-	LandmarkModel   string
-	AnalysisFPS     float64
-	Challenges      int
-	InterviewLength time.Duration
-	ChallengeWarmUp time.Duration
-	ChallengeKinds  []string
-	RetentionDays   int
+	ICEServers         []string // stun:/turn: URLs
+	TURNUsername       string
+	TURNPassword       string
+	NAT1To1IPs         []string
+	UDPPortMin         uint16
+	UDPPortMax         uint16
+	IncludeLoopback    bool
+	RejoinGrace        time.Duration
+	CascadePath        string
+	LandmarkModel      string
+	AnalysisFPS        float64
+	Challenges         int
+	InterviewLength    time.Duration
+	ChallengeWarmUp    time.Duration
+	ChallengeKinds     []string
+	ChallengeLockAfter int
+	LimitJoin          int
+	LimitWS            int
+	MaxLive            int
+	RetentionDays      int
 }
 
 // Setting documents one environment variable.
@@ -90,8 +94,12 @@ var Settings = []Setting{
 	{"LIVECHECK_ANALYSIS_FPS", "8", "frames per second analysed outside challenges"},
 	{"LIVECHECK_CHALLENGES", "5", "liveness challenges per interview (0 disables them)"},
 	{"LIVECHECK_CHALLENGE_KINDS", "", "comma-separated challenge kinds allowed (empty: all of turn_head, look, blink, cover_face, move_closer, flash, read_digits)"},
+	{"LIVECHECK_CHALLENGE_LOCK_AFTER", "3", "failed challenges after which challenges stop and the session is flagged for review (0: never)"},
 	{"LIVECHECK_INTERVIEW_LENGTH", "30m", "expected interview length; planned challenges are spread over it"},
 	{"LIVECHECK_CHALLENGE_WARMUP", "2m", "no planned challenge before this much of the interview has passed"},
+	{"LIVECHECK_LIMIT_JOIN", "60", "candidate page requests per IP per minute"},
+	{"LIVECHECK_LIMIT_WS", "20", "signaling connections per IP per minute (and 30 per interview)"},
+	{"LIVECHECK_MAX_LIVE", "40", "most interviews live at once on this server; more get a busy page"},
 	{"LIVECHECK_RETENTION_DAYS", "30", "days biometric evidence is kept"},
 }
 
@@ -150,35 +158,39 @@ func Load(getenv func(string) string) (*Config, error) {
 		return out
 	}
 	c := &Config{
-		DatabaseURL:     get("LIVECHECK_DATABASE_URL"),
-		ListenAddr:      get("LIVECHECK_LISTEN"),
-		BaseURL:         strings.TrimRight(get("LIVECHECK_BASE_URL"), "/"),
-		LogFormat:       get("LIVECHECK_LOG_FORMAT"),
-		LogLevel:        get("LIVECHECK_LOG_LEVEL"),
-		SigningSecret:   get("LIVECHECK_SIGNING_SECRET"),
-		SMTPHost:        get("LIVECHECK_SMTP_HOST"),
-		SMTPPort:        num("LIVECHECK_SMTP_PORT", 1, 65535),
-		SMTPUsername:    get("LIVECHECK_SMTP_USERNAME"),
-		SMTPPassword:    get("LIVECHECK_SMTP_PASSWORD"),
-		SMTPFrom:        get("LIVECHECK_SMTP_FROM"),
-		SMTPTLS:         get("LIVECHECK_SMTP_TLS"),
-		SessionTTL:      dur("LIVECHECK_SESSION_TTL"),
-		LinkTTL:         dur("LIVECHECK_LINK_TTL"),
-		PasswordCost:    num("LIVECHECK_PASSWORD_COST", 4, 31),
-		ICEServers:      list("LIVECHECK_ICE_SERVERS"),
-		TURNUsername:    get("LIVECHECK_TURN_USERNAME"),
-		TURNPassword:    get("LIVECHECK_TURN_PASSWORD"),
-		NAT1To1IPs:      list("LIVECHECK_NAT_1TO1_IPS"),
-		UDPPortMin:      uint16(num("LIVECHECK_UDP_PORT_MIN", 0, 65535)),
-		UDPPortMax:      uint16(num("LIVECHECK_UDP_PORT_MAX", 0, 65535)),
-		RejoinGrace:     dur("LIVECHECK_REJOIN_GRACE"),
-		CascadePath:     get("LIVECHECK_CASCADE"),
-		LandmarkModel:   get("LIVECHECK_LANDMARK_MODEL"),
-		Challenges:      num("LIVECHECK_CHALLENGES", 0, 20),
-		InterviewLength: dur("LIVECHECK_INTERVIEW_LENGTH"),
-		ChallengeWarmUp: dur("LIVECHECK_CHALLENGE_WARMUP"),
-		ChallengeKinds:  list("LIVECHECK_CHALLENGE_KINDS"),
-		RetentionDays:   num("LIVECHECK_RETENTION_DAYS", 1, 3650),
+		DatabaseURL:        get("LIVECHECK_DATABASE_URL"),
+		ListenAddr:         get("LIVECHECK_LISTEN"),
+		BaseURL:            strings.TrimRight(get("LIVECHECK_BASE_URL"), "/"),
+		LogFormat:          get("LIVECHECK_LOG_FORMAT"),
+		LogLevel:           get("LIVECHECK_LOG_LEVEL"),
+		SigningSecret:      get("LIVECHECK_SIGNING_SECRET"),
+		SMTPHost:           get("LIVECHECK_SMTP_HOST"),
+		SMTPPort:           num("LIVECHECK_SMTP_PORT", 1, 65535),
+		SMTPUsername:       get("LIVECHECK_SMTP_USERNAME"),
+		SMTPPassword:       get("LIVECHECK_SMTP_PASSWORD"),
+		SMTPFrom:           get("LIVECHECK_SMTP_FROM"),
+		SMTPTLS:            get("LIVECHECK_SMTP_TLS"),
+		SessionTTL:         dur("LIVECHECK_SESSION_TTL"),
+		LinkTTL:            dur("LIVECHECK_LINK_TTL"),
+		PasswordCost:       num("LIVECHECK_PASSWORD_COST", 4, 31),
+		ICEServers:         list("LIVECHECK_ICE_SERVERS"),
+		TURNUsername:       get("LIVECHECK_TURN_USERNAME"),
+		TURNPassword:       get("LIVECHECK_TURN_PASSWORD"),
+		NAT1To1IPs:         list("LIVECHECK_NAT_1TO1_IPS"),
+		UDPPortMin:         uint16(num("LIVECHECK_UDP_PORT_MIN", 0, 65535)),
+		UDPPortMax:         uint16(num("LIVECHECK_UDP_PORT_MAX", 0, 65535)),
+		RejoinGrace:        dur("LIVECHECK_REJOIN_GRACE"),
+		CascadePath:        get("LIVECHECK_CASCADE"),
+		LandmarkModel:      get("LIVECHECK_LANDMARK_MODEL"),
+		Challenges:         num("LIVECHECK_CHALLENGES", 0, 20),
+		InterviewLength:    dur("LIVECHECK_INTERVIEW_LENGTH"),
+		ChallengeWarmUp:    dur("LIVECHECK_CHALLENGE_WARMUP"),
+		ChallengeKinds:     list("LIVECHECK_CHALLENGE_KINDS"),
+		ChallengeLockAfter: num("LIVECHECK_CHALLENGE_LOCK_AFTER", 0, 100),
+		LimitJoin:          num("LIVECHECK_LIMIT_JOIN", 1, 1000000),
+		LimitWS:            num("LIVECHECK_LIMIT_WS", 1, 1000000),
+		MaxLive:            num("LIVECHECK_MAX_LIVE", 1, 100000),
+		RetentionDays:      num("LIVECHECK_RETENTION_DAYS", 1, 3650),
 	}
 	c.IncludeLoopback, _ = strconv.ParseBool(get("LIVECHECK_ICE_LOOPBACK"))
 	fps, err := strconv.ParseFloat(get("LIVECHECK_ANALYSIS_FPS"), 64)

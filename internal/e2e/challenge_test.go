@@ -22,6 +22,9 @@ func challengeSettings(kinds string) map[string]string {
 		"LIVECHECK_CHALLENGE_KINDS":  kinds,
 		"LIVECHECK_INTERVIEW_LENGTH": "2h",
 		"LIVECHECK_CHALLENGE_WARMUP": "1h",
+		// The kind of each "challenge now" is drawn at random: never lock here, so that
+		// every kind under test gets its turn (locking has its own test).
+		"LIVECHECK_CHALLENGE_LOCK_AFTER": "0",
 	}
 }
 
@@ -99,5 +102,54 @@ func TestChallengesFailPrerecordedLoop(t *testing.T) {
 	page := staff.Get(fmt.Sprintf("/interviews/%d", c.iv.ID))
 	if !strings.Contains(page.Body, `id="challenges"`) || !strings.Contains(page.Body, `data-outcome="failed"`) {
 		t.Error("the interview page does not list the failed challenges")
+	}
+}
+
+// TestRepeatedFailuresLockSession: after two failed challenges no further
+// challenge is issued, and the ended session is flagged for review.
+func TestRepeatedFailuresLockSession(t *testing.T) {
+	settings := challengeSettings("turn_head,blink,flash")
+	settings["LIVECHECK_CHALLENGE_LOCK_AFTER"] = "2"
+	c := startCallWith(t, settings, apptest.BrowserOptions{})
+	ctx := context.Background()
+	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
+		s := c.session(t)
+		return s != nil && s.Snapshot().FramesAnalysed > 20, "waiting for analysis"
+	})
+	for i := 1; i <= 2; i++ {
+		if _, err := chromedp.Run(c.recruiter, chromedp.Evaluate[bool](`document.getElementById("challenge-now").click(), true`)); err != nil {
+			t.Fatal(err)
+		}
+		apptest.Eventually(t, 45*time.Second, func() (bool, string) {
+			recs, _ := c.env.Store.Challenges(ctx, c.iv.ID)
+			return len(recs) == i, fmt.Sprintf("%d results", len(recs))
+		})
+	}
+	recs, _ := c.env.Store.Challenges(ctx, c.iv.ID)
+	for _, rec := range recs {
+		t.Logf("%s: %s %q", rec.Kind, rec.Outcome, rec.Reason)
+		if rec.Outcome != "failed" {
+			t.Fatalf("a pre-recorded loop must fail every challenge, got %s %s", rec.Kind, rec.Outcome)
+		}
+	}
+	r, ok := c.env.App.Rooms.Get(c.iv.ID)
+	if !ok {
+		t.Fatal("room gone")
+	}
+	if err := r.ChallengeNow(); err == nil || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("a third challenge after two failures: %v, want locked", err)
+	}
+	r.End("completed")
+	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
+		iv, _ := c.env.Store.Interview(ctx, c.iv.ID)
+		return iv.Status == "flagged", "status " + string(iv.Status)
+	})
+	sigs, _ := c.env.Store.Signals(ctx, c.iv.ID)
+	found := false
+	for _, s := range sigs {
+		found = found || s.Kind == "challenges_locked"
+	}
+	if !found {
+		t.Error("no challenges_locked signal stored")
 	}
 }

@@ -88,7 +88,7 @@ var Matrix = map[string]expect{
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
-	env := apptest.New(t, apptest.Options{})
+	env := apptest.New(t, apptest.Options{Env: map[string]string{"LIVECHECK_LIMIT_JOIN": "100000", "LIVECHECK_LIMIT_WS": "100000"}})
 	users := map[string]*models.User{
 		recruiter: env.CreateUser(models.RoleRecruiter),
 		reviewer:  env.CreateUser(models.RoleReviewer),

@@ -118,7 +118,11 @@ func (s *Server) serveWS(c *gin.Context, iv *models.Interview, role room.Role, a
 		s.fail(c, http.StatusServiceUnavailable, "Unavailable", "Live calls are not enabled on this server.")
 		return
 	}
-	rm, err := s.Rooms.Open(iv.ID)
+	rm, err := s.Rooms.Open(iv.ID, s.Config.MaxLive)
+	if errors.Is(err, room.ErrBusy) {
+		s.busy(c)
+		return
+	}
 	if err != nil {
 		s.fail(c, http.StatusServiceUnavailable, "Unavailable", "The server is shutting down. Try again in a minute.")
 		return
@@ -152,10 +156,15 @@ func (s *Server) serveWS(c *gin.Context, iv *models.Interview, role room.Role, a
 		go s.pushLive(ctx, conn, rm)
 	}
 	reason := "disconnected"
+	var ml messageLimiter
 	for {
 		b, err := conn.Read(ctx)
 		if err != nil {
 			break
+		}
+		if !ml.allow(time.Now()) {
+			_ = conn.Send(signal.Message{T: signal.TypeError, Error: "too many signaling messages: slow down"})
+			continue
 		}
 		peer.HandleMessage(ctx, b)
 		if peer.Closed() {
@@ -164,6 +173,12 @@ func (s *Server) serveWS(c *gin.Context, iv *models.Interview, role room.Role, a
 		}
 	}
 	peer.Close(reason)
+}
+
+// busy answers when the server runs its maximum of live interviews.
+func (s *Server) busy(c *gin.Context) {
+	c.Header("Retry-After", "60")
+	s.fail(c, http.StatusServiceUnavailable, "Busy", "All interview rooms of this server are in use right now. Please try again in a few minutes; your link stays valid.")
 }
 
 // pushLive sends the live figures to a staff socket once a second.

@@ -123,6 +123,10 @@ func (s *Server) candidateCall(c *gin.Context) {
 		return
 	}
 	if s.Rooms != nil {
+		if s.Rooms.Full(iv.ID, s.Config.MaxLive) {
+			s.busy(c)
+			return
+		}
 		if r, ok := s.Rooms.Get(iv.ID); ok && r.CandidateBusy(s.browserID(c, false)) {
 			s.render(c, http.StatusConflict, "message", "Link in use", message{Heading: "This link is already in use",
 				Text: "Your interview is open in another browser or on another device. Close it there first, then reload this page."}, "")

@@ -55,11 +55,14 @@ func (s *Server) routes(r *Router) {
 	r.Staff(http.MethodGet, "/interviews/:id/evidence/:eid", auth.PermViewEvidence, s.evidenceImage)
 	r.Staff(http.MethodGet, "/interviews/:id/call", auth.PermJoinCall, s.staffCallPage("host"))
 	r.Staff(http.MethodGet, "/interviews/:id/observe", auth.PermObserveCall, s.staffCallPage("observe"))
-	r.Staff(http.MethodGet, "/ws/interviews/:id", auth.PermViewInterviews, s.staffWS)
+	wsLimits := []gin.HandlerFunc{s.rateLimit(s.limits.wsIP, byIP, "connection attempts")}
+	r.Staff(http.MethodGet, "/ws/interviews/:id", auth.PermViewInterviews,
+		append(wsLimits, s.rateLimit(s.limits.wsInterview, byParam("id"), "connection attempts to this interview"), s.staffWS)...)
 
-	r.Public(http.MethodGet, "/join/:token", s.joinPage)
-	r.Public(http.MethodPost, "/join/:token/consent", s.consent)
-	r.Public(http.MethodGet, "/join/:token/check", s.deviceCheck)
-	r.Public(http.MethodGet, "/join/:token/call", s.candidateCall)
-	r.Public(http.MethodGet, "/ws/join/:token", s.candidateWS)
+	joinLimit := s.rateLimit(s.limits.join, byIP, "requests")
+	r.Public(http.MethodGet, "/join/:token", joinLimit, s.joinPage)
+	r.Public(http.MethodPost, "/join/:token/consent", joinLimit, s.consent)
+	r.Public(http.MethodGet, "/join/:token/check", joinLimit, s.deviceCheck)
+	r.Public(http.MethodGet, "/join/:token/call", joinLimit, s.candidateCall)
+	r.Public(http.MethodGet, "/ws/join/:token", append(wsLimits, s.rateLimit(s.limits.wsInterview, byParam("token"), "connection attempts to this interview"), s.candidateWS)...)
 }

@@ -47,6 +47,7 @@ type Server struct {
 	loginAcct *auth.Throttle
 
 	interviewExtras []InterviewExtras
+	limits          limiters
 }
 
 // New builds the engine with every route.
@@ -61,6 +62,7 @@ func New(d Deps) (*Server, error) {
 		Deps:      d,
 		loginIP:   auth.NewThrottle(20, 15*time.Minute, d.Now),
 		loginAcct: auth.NewThrottle(5, 15*time.Minute, d.Now),
+		limits:    newLimiters(d.Config.LimitJoin, d.Config.LimitWS, d.Now),
 	}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -15,8 +17,11 @@ import (
 // ChallengeConfig enables randomized liveness challenges in every session.
 type ChallengeConfig struct {
 	Enabled bool
-	Plan    challenge.PlanConfig
-	Runner  challenge.RunnerConfig
+	// LockAfter stops challenges after this many failures (0: never), so that a
+	// forger cannot retry until one passes; the session then needs review.
+	LockAfter int
+	Plan      challenge.PlanConfig
+	Runner    challenge.RunnerConfig
 }
 
 // evidenceFrame is a JPEG face crop kept while a challenge runs.
@@ -35,7 +40,12 @@ type challenges struct {
 	mu       sync.Mutex
 	evidence []evidenceFrame // ring of recent face crops during challenges
 	results  []challenge.Result
+	failed   int
+	locked   bool // too many failures: no more challenges, the session goes to review
 }
+
+// ErrLocked means the session's challenges are locked for review.
+var ErrLocked = errors.New("room: challenges are locked after repeated failures; the session goes to review")
 
 const maxEvidenceFrames = 90
 
@@ -59,6 +69,9 @@ func (c *challenges) loop(ctx context.Context) {
 		case <-t.C:
 		}
 		now := c.s.cfg.Now()
+		if c.isLocked() {
+			continue
+		}
 		if p, ok := c.runner.Due(now); ok {
 			c.send(p)
 		}
@@ -70,6 +83,9 @@ func (c *challenges) loop(ctx context.Context) {
 
 // issueNow is the recruiter's "challenge now".
 func (c *challenges) issueNow() error {
+	if c.isLocked() {
+		return ErrLocked
+	}
 	p, err := c.runner.IssueNow(c.s.cfg.Now())
 	if err != nil {
 		return err
@@ -141,7 +157,17 @@ func (c *challenges) finish(r challenge.Result) {
 	jpeg, jpegAt := c.evidenceAt(at)
 	c.mu.Lock()
 	c.results = append(c.results, r)
+	lockNow := false
+	if r.Outcome == challenge.OutcomeFailed {
+		c.failed++
+		if lim := c.s.cfg.Challenges.LockAfter; lim > 0 && c.failed >= lim && !c.locked {
+			c.locked, lockNow = true, true
+		}
+	}
 	c.mu.Unlock()
+	if lockNow {
+		c.s.staff(signal.Message{T: "challenges_locked", Data: []byte(`{"reason":"repeated failed challenges"}`)})
+	}
 	b, _ := json.Marshal(map[string]any{"id": r.ID, "kind": r.Kind, "outcome": r.Outcome, "reason": r.Reason,
 		"latency_ms": r.OnsetLatency.Milliseconds(), "peak": r.Peak, "unit": r.Unit, "drift": r.Drift})
 	c.s.staff(signal.Message{T: "challenge_result", Data: b})
@@ -150,11 +176,21 @@ func (c *challenges) finish(r challenge.Result) {
 	}
 }
 
+func (c *challenges) isLocked() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.locked
+}
+
 // signals summarises the challenges for the risk engine.
 func (c *challenges) signals() []models.Signal {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []models.Signal
+	if c.locked {
+		out = append(out, models.Signal{Kind: "challenges_locked", Value: float64(c.failed), Score: 1, Confidence: 0.9,
+			Reason: fmt.Sprintf("challenges stopped after %d failures: the session needs review", c.failed)})
+	}
 	for _, r := range c.results {
 		sg := models.Signal{Kind: "challenge_" + string(r.Kind), At: r.Issued, Value: r.Peak}
 		switch r.Outcome {

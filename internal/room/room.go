@@ -117,8 +117,12 @@ func (m *Manager) Get(interviewID int64) (*Room, bool) {
 	return r, ok
 }
 
-// Open returns the room of an interview, creating it when needed.
-func (m *Manager) Open(interviewID int64) (*Room, error) {
+// ErrBusy means the server already runs its maximum of live interviews.
+var ErrBusy = errors.New("room: too many live interviews on this server")
+
+// Open returns the room of an interview, creating it when needed, unless max
+// rooms are already live (max <= 0: no cap).
+func (m *Manager) Open(interviewID int64, max int) (*Room, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -127,9 +131,20 @@ func (m *Manager) Open(interviewID int64) (*Room, error) {
 	if r, ok := m.rooms[interviewID]; ok {
 		return r, nil
 	}
+	if max > 0 && len(m.rooms) >= max {
+		return nil, ErrBusy
+	}
 	r := newRoom(m, interviewID)
 	m.rooms[interviewID] = r
 	return r, nil
+}
+
+// Full reports whether a new room would exceed max.
+func (m *Manager) Full(interviewID int64, max int) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, exists := m.rooms[interviewID]
+	return !exists && max > 0 && len(m.rooms) >= max
 }
 
 // Live returns the number of rooms.

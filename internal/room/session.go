@@ -49,6 +49,7 @@ type Result struct {
 	CameraOff        []Interval // ≥ 1 s without frames, or black frames
 	RTT              []Point    // control-channel round-trip time, ms
 	Signals          []models.Signal
+	Locked           bool // challenges were locked after repeated failures
 }
 
 // frameItem is a copy of a decoded frame waiting for the analyser.
@@ -369,6 +370,7 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 	r.Signals = s.signals(r)
 	if s.ch != nil {
 		r.Signals = append(r.Signals, s.ch.signals()...)
+		r.Locked = s.ch.isLocked()
 	}
 	return r
 }
