@@ -61,17 +61,17 @@ func TestScoreTable(t *testing.T) {
 			sg("seam", 0.3, 0.5, "s"), sg("flicker", 0.3, 0.6, "f"), sg("pulse", 0.8, 0.25, "p"), sg("face_presence", 0, 1, "face")},
 			// 1 − (1−0.075)(1−0.081)(1−0.03) = 17.54 %
 			score: 17.5, decision: Verified, reasons: []string{"flicker", "seam", "pulse"}},
-		{name: "NetworkOnlyNeedsCoverage", signals: []models.Signal{sg("network_vpn", 1, 1, "hosting provider IP")},
-			score: 20, decision: Review, reasons: []string{"network_vpn", "coverage"}},
-		{name: "NetworkWithVideo", signals: []models.Signal{sg("network_vpn", 1, 1, "hosting provider IP"), sg("face_presence", 0, 1, "face")},
-			score: 20, decision: Verified, reasons: []string{"network_vpn", "face_presence"}},
+		{name: "NetworkOnlyNeedsCoverage", signals: []models.Signal{sg("net_hosting_asn", 1, 1, "hosting provider IP")},
+			score: 20, decision: Review, reasons: []string{"net_hosting_asn", "coverage"}},
+		{name: "NetworkWithVideo", signals: []models.Signal{sg("net_hosting_asn", 1, 1, "hosting provider IP"), sg("face_presence", 0, 1, "face")},
+			score: 20, decision: Verified, reasons: []string{"net_hosting_asn", "face_presence"}},
 		{name: "UnknownKindDefaultWeight", signals: []models.Signal{sg("something_new", 1, 1, "?"), sg("face_presence", 0, 0.9, "face")},
 			score: 20, decision: Verified, reasons: []string{"something_new"}},
 		{name: "SyntheticVoice", signals: []models.Signal{sg("synthetic_voice", 0.9, 0.7, "espeak-like jitter"), sg("face_presence", 0, 1, "face")},
 			// 0.7·0.63 = 44.1 %
 			score: 44.1, decision: Review, reasons: []string{"synthetic_voice"}},
-		{name: "LowerReviewThreshold", signals: []models.Signal{sg("network_vpn", 1, 1, "vpn"), sg("face_presence", 0, 1, "face")},
-			settings: Settings{ReviewAt: 15, FailAt: 60}, score: 20, decision: Review, reasons: []string{"network_vpn"}},
+		{name: "LowerReviewThreshold", signals: []models.Signal{sg("net_hosting_asn", 1, 1, "vpn"), sg("face_presence", 0, 1, "face")},
+			settings: Settings{ReviewAt: 15, FailAt: 60}, score: 20, decision: Review, reasons: []string{"net_hosting_asn"}},
 		{name: "OutOfRangeInputsClamped", signals: []models.Signal{sg("photo", 7, 2, "bad input"), sg("face_presence", math.NaN(), 1, "face")},
 			score: 70, decision: Failed, reasons: []string{"photo", "face_presence"}},
 	}
@@ -145,14 +145,14 @@ func TestSettings(t *testing.T) {
 
 func TestWeights(t *testing.T) {
 	for kind, want := range map[string]float64{
-		"challenge_flash": 0.8, "photo": 0.7, "network_vpn": 0.2, "network_carrier_grade_nat": 0.2,
-		"env_timezone_mismatch": 0.15, "env_webdriver": 0.5, "nonsense": DefaultWeight,
+		"challenge_flash": 0.8, "photo": 0.7, "net_hosting_asn": 0.2, "reuse_face": 0.6, "net_something_new": 0.2,
+		"env_language": 0.15, "device_virtual_camera": 0.5, "env_webdriver": 0.5, "nonsense": DefaultWeight,
 	} {
 		if got := Weight(kind); got != want {
 			t.Errorf("Weight(%q) = %v, want %v", kind, got, want)
 		}
 	}
-	if !IsLiveness("challenge_blink") || IsLiveness("network_vpn") || IsLiveness("nonsense") {
+	if !IsLiveness("challenge_blink") || IsLiveness("net_hosting_asn") || IsLiveness("nonsense") {
 		t.Error("IsLiveness table wrong")
 	}
 	s := SortedKinds()

@@ -42,15 +42,29 @@ var Kinds = []KindInfo{
 	{"face_absent", 0.25, false, "room", "long stretches without a face"},
 	{"camera_off", 0.25, false, "room", "camera off or black for long stretches"},
 	{"audio_level", 0.15, false, "room", "no audio received"},
-	// Environment and network (browser claims and connection facts: evidence, not proof).
-	{"device_label", 0.5, false, "environment report", "the camera's label names a virtual camera (OBS, ManyCam, …)"},
-	{"env_webdriver", 0.5, false, "environment report", "the browser reports automation (navigator.webdriver)"},
-	{"env_", 0.15, false, "environment report", "another inconsistent browser claim (time zone, screen, languages)"},
-	{"network_tor", 0.35, false, "network", "the candidate connects through Tor"},
-	{"network_vpn", 0.2, false, "network", "the candidate's IP belongs to a VPN, proxy or hosting provider"},
-	{"network_geo_mismatch", 0.25, false, "network", "the IP's location is far from the claimed city"},
-	{"network_ip_change", 0.1, false, "network", "the candidate's IP changed during the interview"},
-	{"network_", 0.2, false, "network", "another network irregularity"},
+	// Environment, device and network facts (internal/netsig; browser claims
+	// are evidence, not proof). The net_, env_, device_ and reuse_ prefixes
+	// cover kinds added there later.
+	{"device_virtual_camera", 0.5, false, "netsig", "a virtual camera is in use or installed"},
+	{"device_virtual_mic", 0.3, false, "netsig", "a virtual audio device is in use or installed"},
+	{"device_voice_changer", 0.5, false, "netsig", "a voice changer is in use or installed"},
+	{"device_", 0.3, false, "netsig", "another suspicious device"},
+	{"env_webdriver", 0.5, false, "netsig", "the browser reports automation (navigator.webdriver)"},
+	{"env_timezone_offset", 0.25, false, "netsig", "the browser's time zone settings disagree (spoofing)"},
+	{"env_", 0.15, false, "netsig", "a browser claim (time zone, languages, platform) contradicts the candidate's claims"},
+	{"net_anonymizer", 0.35, false, "netsig", "the IP is a known VPN, Tor exit or proxy"},
+	{"net_rtt_geoip", 0.35, false, "netsig", "the round-trip time is physically impossible for the IP's location"},
+	{"net_rtt_claimed", 0.3, false, "netsig", "the round-trip time is far above what the claimed city allows"},
+	{"net_ip_mismatch", 0.25, false, "netsig", "the web and media connections come from different IPs"},
+	{"net_geoip_country", 0.25, false, "netsig", "the IP's country differs from the claimed country"},
+	{"net_hosting_asn", 0.2, false, "netsig", "the IP belongs to a hosting or VPN network"},
+	{"net_turn_relay", 0.1, false, "netsig", "media relayed through TURN (common behind strict firewalls)"},
+	{"net_", 0.2, false, "netsig", "another network irregularity"},
+	{"reuse_face", 0.6, false, "netsig", "the same face was seen for a different candidate"},
+	{"reuse_fingerprint", 0.4, false, "netsig", "the same device fingerprint was seen for a different candidate"},
+	{"reuse_browser", 0.4, false, "netsig", "the same browser was seen for a different candidate"},
+	{"reuse_ip", 0.15, false, "netsig", "the same IP was seen for a different candidate"},
+	{"reuse_", 0.3, false, "netsig", "another cross-candidate reuse"},
 }
 
 // DefaultWeight is the weight of a kind the table does not know.
