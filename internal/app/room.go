@@ -117,5 +117,8 @@ func saveResult(ctx context.Context, st *store.Store, r *room.Result) error {
 		{Kind: "face_presence", Biometric: true, Points: mustJSON(r.FacePresence)},
 		{Kind: "audio_level", Biometric: true, Points: mustJSON(r.AudioLevel)},
 		{Kind: "rtt", Biometric: false, Points: mustJSON(r.RTT)},
+		{Kind: "yaw", Biometric: true, Points: mustJSON(r.Yaw)},
+		{Kind: "ear", Biometric: true, Points: mustJSON(r.EAR)},
+		{Kind: "mouth", Biometric: true, Points: mustJSON(r.Mouth)},
 	}, r.Signals, status)
 }

@@ -71,6 +71,9 @@ var Matrix = map[string]expect{
 	"GET /interviews/:id":         staffOnly(http.MethodGet, 200, recruiter, reviewer, admin),
 	"POST /interviews/:id/resend": staffOnly(http.MethodPost, 303, recruiter, admin),
 	"POST /interviews/:id/revoke": staffOnly(http.MethodPost, 303, recruiter, admin),
+	"GET /review":                 staffOnly(http.MethodGet, 200, reviewer, admin),
+	"GET /review/:id":             staffOnly(http.MethodGet, 404, reviewer, admin), // no finished session yet
+	"POST /review/:id/decision":   staffOnly(http.MethodPost, 409, reviewer, admin),
 	"GET /admin/users":            staffOnly(http.MethodGet, 200, admin),
 	"POST /admin/users":           staffOnly(http.MethodPost, 303, admin),
 	"POST /admin/users/:id":       staffOnly(http.MethodPost, 303, admin),
@@ -177,6 +180,8 @@ func formFor(pattern, caller string, i int) url.Values {
 			"role": {"reviewer"}, "password": {"a long enough password"}}
 	case "/admin/users/:id":
 		return url.Values{"role": {"reviewer"}}
+	case "/review/:id/decision":
+		return url.Values{"decision": {"approve"}}
 	case "/join/:token/consent":
 		return url.Values{"decision": {"given"}}
 	case "/setup/:token":

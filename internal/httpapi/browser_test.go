@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -61,5 +62,64 @@ func TestBrowserRecruiterCreatesInterview(t *testing.T) {
 	nav, err := chromedp.Run(cand, chromedp.Evaluate[bool]("document.querySelector('header nav') !== null"))
 	if err != nil || nav {
 		t.Fatalf("candidate page must not show the staff navigation (nav=%v, err=%v)", nav, err)
+	}
+}
+
+// TestBrowserReviewerApproves: a reviewer opens a flagged session (stored through
+// the real store), sees reasons, the evidence image and the timeline, approves
+// with a note; the audit rows exist and the recruiter's page shows the decision.
+func TestBrowserReviewerApproves(t *testing.T) {
+	env := apptest.New(t, apptest.Options{})
+	iv := seedSession(t, env, "Flagged Person", true, 1)
+	rv := env.CreateUser(models.RoleReviewer)
+	ctx := apptest.NewBrowser(t, apptest.BrowserOptions{})
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(env.URL+"/login?next=/review"),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), rv.Email),
+		chromedp.SendKeys(chromedp.CSS("#password"), apptest.Password),
+		chromedp.Click(chromedp.CSS("main form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#queue")),
+		chromedp.Click(chromedp.CSS(`#queue a[href="/review/`+itoa(iv.ID)+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#reasons")),
+	)
+	if err != nil {
+		t.Fatalf("reviewer opens the session: %v", err)
+	}
+	reasons, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#reasons")))
+	if !strings.Contains(reasons, "turn_head failed: no response") {
+		t.Errorf("reasons shown: %q", reasons)
+	}
+	imgW, err := chromedp.Run(ctx, chromedp.Evaluate[int](`(() => { const i = document.querySelector("#challenges img.evidence"); return i && i.complete ? i.naturalWidth : -1 })()`))
+	if err != nil || imgW <= 0 {
+		t.Errorf("evidence image not rendered (naturalWidth %d, %v)", imgW, err)
+	}
+	lines, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#timeline svg polyline").length`))
+	if err != nil || lines < 3 {
+		t.Errorf("timeline chart has %d series lines (%v)", lines, err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`input[name=decision][value=approve]`)),
+		chromedp.SendKeys(chromedp.CSS("#notes"), "Verified against passport video call"),
+		chromedp.Click(chromedp.CSS("#decide button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("p.review-entry")),
+	)
+	if err != nil {
+		t.Fatalf("approve: %v", err)
+	}
+	audit, _ := env.Store.AuditLog(context.Background(), "interview:"+itoa(iv.ID), 50)
+	acts := map[string]bool{}
+	for _, a := range audit {
+		acts[a.Action] = true
+	}
+	for _, want := range []string{"session.view", "evidence.view", "review.approve"} {
+		if !acts[want] {
+			t.Errorf("audit lacks %s (%v)", want, acts)
+		}
+	}
+	rec := env.NewClient()
+	rec.Login(env.CreateUser(models.RoleRecruiter))
+	if page := rec.Get("/interviews/" + itoa(iv.ID)); !strings.Contains(page.Body, "Verified against passport video call") {
+		t.Error("the recruiter's page does not show the decision")
 	}
 }

@@ -234,6 +234,11 @@ func (s *Server) interviewRoomExtras(c *gin.Context, iv *models.Interview, extra
 		}
 		extra["Signals"] = sigs
 	}
+	reviews, err := s.Store.Reviews(ctx, iv.ID)
+	if err != nil {
+		return err
+	}
+	extra["Reviews"] = reviews
 	chs, err := s.Store.Challenges(ctx, iv.ID)
 	if err != nil {
 		return err

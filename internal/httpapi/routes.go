@@ -47,6 +47,10 @@ func (s *Server) routes(r *Router) {
 	r.Staff(http.MethodPost, "/interviews/:id/resend", auth.PermManageInterviews, s.relinkInterview)
 	r.Staff(http.MethodPost, "/interviews/:id/revoke", auth.PermManageInterviews, s.revokeInterview)
 
+	r.Staff(http.MethodGet, "/review", auth.PermReview, s.reviewQueue)
+	r.Staff(http.MethodGet, "/review/:id", auth.PermReview, s.reviewSession)
+	r.Staff(http.MethodPost, "/review/:id/decision", auth.PermReview, s.reviewDecide)
+
 	r.Staff(http.MethodGet, "/admin/users", auth.PermManageUsers, s.usersPage)
 	r.Staff(http.MethodPost, "/admin/users", auth.PermManageUsers, s.createUser)
 	r.Staff(http.MethodPost, "/admin/users/:id", auth.PermManageUsers, s.updateUser)

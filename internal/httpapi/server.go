@@ -20,6 +20,7 @@ import (
 	"github.com/livecheck/livecheck/internal/mail"
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/models"
 	"github.com/livecheck/livecheck/web"
 )
 
@@ -47,6 +48,8 @@ type Server struct {
 	loginAcct *auth.Throttle
 
 	interviewExtras []InterviewExtras
+	reviewExtras    []ReviewExtras
+	onReview        []func(*models.Interview, *store.Review)
 	limits          limiters
 }
 

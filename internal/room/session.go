@@ -44,6 +44,7 @@ type Result struct {
 	AudioChunks      uint64
 	AudioErrors      uint64
 	FacePresence     []Point    // 1 face found, 0 not, per analysed frame
+	Yaw, EAR, Mouth  []Point    // landmark measurements of analysed frames with a face
 	AudioLevel       []Point    // dBFS per 20 ms
 	FaceAbsent       []Interval // ≥ 1 s without a face in the analysed frames
 	CameraOff        []Interval // ≥ 1 s without frames, or black frames
@@ -74,23 +75,24 @@ type Session struct {
 	staff       func(signal.Message)
 	wg          *sync.WaitGroup // the manager's: persistence goroutines finish before shutdown returns
 
-	mu             sync.Mutex
-	decoded        uint64
-	analysed       uint64
-	rateSkipped    uint64
-	decodeErrors   uint64
-	kfRequests     uint64
-	audioChunks    uint64
-	audioErrors    uint64
-	lastFrame      time.Time // capture time of the last decoded frame
-	lastAnalysed   time.Time
-	face           []Point
-	audio          []Point
-	rtt            []Point
-	cameraOff      []Interval
-	black          bool
-	blackFrom      time.Time
-	analyserFailed bool
+	mu              sync.Mutex
+	decoded         uint64
+	analysed        uint64
+	rateSkipped     uint64
+	decodeErrors    uint64
+	kfRequests      uint64
+	audioChunks     uint64
+	audioErrors     uint64
+	lastFrame       time.Time // capture time of the last decoded frame
+	lastAnalysed    time.Time
+	face            []Point
+	yaw, ear, mouth []Point // landmark-derived series (biometric)
+	audio           []Point
+	rtt             []Point
+	cameraOff       []Interval
+	black           bool
+	blackFrom       time.Time
+	analyserFailed  bool
 }
 
 // MaxSeriesPoints bounds each stored series (4 h of 20 ms audio levels).
@@ -227,7 +229,13 @@ func (s *Session) observe(an FrameAnalyzer, f *models.Frame) {
 		v = 1
 	}
 	if len(s.face) < MaxSeriesPoints {
-		s.face = append(s.face, Point{T: s.ms(f.Capture), V: v})
+		t := s.ms(f.Capture)
+		s.face = append(s.face, Point{T: t, V: v})
+		if o.LandmarksOK && v == 1 {
+			s.yaw = append(s.yaw, Point{T: t, V: math.Round(o.Yaw*10) / 10})
+			s.ear = append(s.ear, Point{T: t, V: math.Round(o.EAR*1000) / 1000})
+			s.mouth = append(s.mouth, Point{T: t, V: math.Round(o.Mouth*1000) / 1000})
+		}
 	}
 	// A black picture (camera covered or switched off in software) counts as camera off.
 	if meanY < 16 {
@@ -364,7 +372,7 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 		InterviewID: s.id, Reason: reason, StartedAt: s.started, EndedAt: now,
 		FramesDecoded: s.decoded, FramesAnalysed: s.analysed, FramesDropped: boxDropped + s.rateSkipped,
 		DecodeErrors: s.decodeErrors, KeyframeRequests: s.kfRequests, AudioChunks: s.audioChunks, AudioErrors: s.audioErrors,
-		FacePresence: s.face, AudioLevel: s.audio, RTT: s.rtt,
+		FacePresence: s.face, AudioLevel: s.audio, RTT: s.rtt, Yaw: s.yaw, EAR: s.ear, Mouth: s.mouth,
 		FaceAbsent: absentIntervals(s.face, time.Second), CameraOff: mergeIntervals(s.cameraOff),
 	}
 	r.Signals = s.signals(r)
