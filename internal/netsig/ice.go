@@ -108,6 +108,9 @@ func ParseCandidate(s string) (Candidate, error) {
 			c.TCPType = f[i+1]
 		}
 	}
+	if !c.RelatedAddress.IsValid() {
+		c.RelatedPort = 0 // a port without its address means nothing
+	}
 	return c, nil
 }
 

@@ -1,0 +1,115 @@
+package netsig
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestGenuineDevicesNeverMatch(t *testing.T) {
+	for _, l := range []string{
+		"FaceTime HD Camera", "FaceTime HD Camera (Built-in) (05ac:8514)", "Integrated Webcam", "Integrated Camera (04f2:b6d9)",
+		"Logitech BRIO", "Logitech BRIO (046d:085e)", "HD Pro Webcam C920 (046d:082d)", "USB2.0 HD UVC WebCam (13d3:56a2)",
+		"Microsoft® LifeCam HD-3000 (045e:0810)", "Razer Kiyo (1532:0e03)", "Elgato Facecam (0fd9:0078)", "OBSBOT Tiny 4K",
+		"Insta360 Link", "HP TrueVision HD Camera", "Dell UltraSharp Webcam", "Lenovo FHD Webcam", "Integrated IR Camera",
+		"AVerMedia Live Streamer CAM 313", "Camera (Camcorder Pro)", "MacBook Pro Microphone", "MacBook Air Microphone",
+		"Microphone (Realtek(R) Audio)", "Default - Microphone Array (Intel® Smart Sound Technology for Digital Microphones)",
+		"Headset Microphone (Jabra EVOLVE 20 MS)", "AirPods Pro", "Yeti Stereo Microphone (046d:0aaf)", "External Microphone",
+		"Line In (Realtek High Definition Audio)", "USB Audio (Cable Matters Adapter)", "Built-in Audio Analog Stereo",
+		"Microphone (Blue Snowball)", "Communications - Headset (Poly BT700)",
+	} {
+		for _, kind := range []string{"videoinput", "audioinput"} {
+			if v, ok := MatchVirtualDevice(l, kind); ok {
+				t.Errorf("genuine %q matched as %s (%s)", l, v.Category, v.Product)
+			}
+		}
+	}
+}
+
+func TestVirtualDevicesMatch(t *testing.T) {
+	for _, tc := range []struct {
+		label, kind string
+		want        DeviceCategory
+	}{
+		{"OBS Virtual Camera", "videoinput", CategoryCamera},
+		{"obs-camera", "videoinput", CategoryCamera},
+		{"ManyCam Virtual Webcam", "videoinput", CategoryCamera},
+		{"XSplit VCam", "videoinput", CategoryCamera},
+		{"Snap Camera", "videoinput", CategoryCamera},
+		{"e2eSoft VCam", "videoinput", CategoryCamera},
+		{"CamTwist", "videoinput", CategoryCamera},
+		{"mmhmm Camera", "videoinput", CategoryCamera},
+		{"Dummy video device (0x0000)", "videoinput", CategoryCamera},
+		{"DroidCam Source 3", "videoinput", CategoryCamera},
+		{"NVIDIA Broadcast", "videoinput", CategoryCamera},
+		{"Microphone (NVIDIA Broadcast)", "audioinput", CategoryMicrophone},
+		{"CABLE Output (VB-Audio Virtual Cable)", "audioinput", CategoryMicrophone},
+		{"VoiceMeeter Output (VB-Audio VoiceMeeter VAIO)", "audioinput", CategoryMicrophone},
+		{"Line 1 (Virtual Audio Cable)", "audioinput", CategoryMicrophone},
+		{"BlackHole 2ch", "audioinput", CategoryMicrophone},
+		{"Stereo Mix (Realtek(R) Audio)", "audioinput", CategoryMicrophone},
+		{"Monitor of Built-in Audio Analog Stereo", "audioinput", CategoryMicrophone},
+		{"Microphone (Voicemod Virtual Audio Device (WDM))", "audioinput", CategoryVoiceChanger},
+		{"Voice.ai Audio Cable", "audioinput", CategoryVoiceChanger},
+		{"CLOWNFISH", "audioinput", CategoryVoiceChanger},
+		{"Microphone (MorphVOX Audio Device)", "audioinput", CategoryVoiceChanger},
+	} {
+		v, ok := MatchVirtualDevice(tc.label, tc.kind)
+		if !ok || v.Category != tc.want {
+			t.Errorf("%q: %+v %v, want %s", tc.label, v, ok, tc.want)
+		}
+	}
+}
+
+func TestCheckDevices(t *testing.T) {
+	real := []Device{{"videoinput", "FaceTime HD Camera"}, {"audioinput", "MacBook Pro Microphone"}, {"audiooutput", "CABLE Input (VB-Audio Virtual Cable)"}}
+	find := func(env Environment, kind string) (score, value float64, reason string) {
+		for _, sg := range CheckDevices(env) {
+			if sg.Kind == kind {
+				return sg.Score, sg.Value, sg.Reason
+			}
+		}
+		t.Fatalf("no %s signal", kind)
+		return
+	}
+	t.Run("Clean", func(t *testing.T) {
+		env := Environment{Devices: real, Video: Track{"FaceTime HD Camera"}, Audio: Track{"MacBook Pro Microphone"}}
+		if n := len(CheckDevices(env)); n != 3 {
+			t.Fatalf("%d signals, want one per category", n)
+		}
+		for _, k := range []string{KindVirtualCamera, KindVirtualMicrophone, KindVoiceChanger} {
+			if s, v, _ := find(env, k); s != 0 || v != 0 {
+				t.Fatalf("%s: score %v value %v (an audio *output* named CABLE Input must not count)", k, s, v)
+			}
+		}
+	})
+	t.Run("VirtualCameraInUse", func(t *testing.T) {
+		env := Environment{Devices: append(real, Device{"videoinput", "OBS Virtual Camera"}), Video: Track{"OBS Virtual Camera"}, Audio: Track{"MacBook Pro Microphone"}}
+		s, v, r := find(env, KindVirtualCamera)
+		if s != 0.85 || v != 1 || !strings.Contains(r, "IN USE") {
+			t.Fatalf("%v %v %s", s, v, r)
+		}
+	})
+	t.Run("InstalledOnly", func(t *testing.T) {
+		env := Environment{Devices: append(real, Device{"videoinput", "OBS Virtual Camera"}), Video: Track{"FaceTime HD Camera"}}
+		s, v, r := find(env, KindVirtualCamera)
+		if s != 0.2 || v != 0.5 || !strings.Contains(r, "installed") {
+			t.Fatalf("%v %v %s", s, v, r)
+		}
+	})
+	t.Run("VoiceChangerInUse", func(t *testing.T) {
+		vm := "Microphone (Voicemod Virtual Audio Device (WDM))"
+		env := Environment{Devices: append(real, Device{"audioinput", vm}), Audio: Track{vm}}
+		if s, v, _ := find(env, KindVoiceChanger); s != 0.85 || v != 1 {
+			t.Fatalf("%v %v", s, v)
+		}
+		if s, _, _ := find(env, KindVirtualMicrophone); s != 0 {
+			t.Fatalf("a voice changer is reported once, as a voice changer: %v", s)
+		}
+	})
+	t.Run("NoLabels", func(t *testing.T) {
+		// Labels are empty until the page has camera permission: nothing to say.
+		if sgs := CheckDevices(Environment{Devices: []Device{{"videoinput", ""}}}); sgs != nil {
+			t.Fatalf("%+v", sgs)
+		}
+	})
+}
