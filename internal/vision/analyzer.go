@@ -26,6 +26,7 @@ package vision
 import (
 	"fmt"
 	"image"
+	"image/color"
 	"math"
 	"time"
 
@@ -91,11 +92,11 @@ type Analyzer struct {
 	prevPoseOK bool
 
 	// occlusion model
-	ref      faceGrid // appearance of the clear face (EMA)
-	refN     int      // clear frames folded into ref
-	typConf  float64  // typical detector confidence on clear frames
-	refSkin  float64  // typical skin fraction of the inner face
-	refShape float64  // typical landmark shape residual on clear frames
+	ref      faceGrid      // appearance of the clear face (EMA)
+	refN     int           // clear frames folded into ref
+	typConf  float64       // typical detector confidence on clear frames
+	refSkin  float64       // typical skin fraction of the inner face
+	refShape float64       // typical landmark shape residual on clear frames
 	refPose  [3]float64    // upper-face pose the reference was learnt at
 	stale    int           // clear frames at a pose away from the reference
 	cues     occlusionCues // last frame's occlusion cues
@@ -140,6 +141,7 @@ func (a *Analyzer) Reset() {
 	a.have = false
 	a.coastN = 0
 	a.sinceFull = 0
+	a.frames = 0
 	a.rollOK = false
 	a.prevPoseOK = false
 	a.refN = 0
@@ -192,7 +194,11 @@ func (a *Analyzer) Measure(f *models.Frame) (models.Observation, error) {
 	var upper [3]float64 // pose from the upper face only (occlusion cue)
 	upperOK := false
 	if a.lm != nil && found {
-		pts, err := a.fitLandmarks(f, box, d.Kind)
+		angle := d.Angle
+		if a.rollOK && math.Abs(a.roll) >= 10 {
+			angle = a.roll
+		}
+		pts, err := a.fitLandmarks(f, gray, box, angle)
 		if err == nil {
 			obs.LandmarksOK = true
 			obs.Landmarks = pts
@@ -245,23 +251,27 @@ func (a *Analyzer) track(gray gocv.Mat, at time.Time) (Detection, bool, error) {
 	a.sinceFull++
 	full := !a.have || a.sinceFull > a.cfg.DetectEvery || (a.coastN > 0 && a.coastN%3 == 0)
 	if full {
-		dets, err := a.det.Detect(gray)
+		var dets []Detection
+		var err error
+		if !a.have && a.frames%2 == 0 {
+			// No face: every other frame swaps the profile cascades for a
+			// search for a rolled face (±25° alternately; the cascades
+			// tolerate about ±15°).
+			ang := 25.0
+			if a.frames%4 == 0 {
+				ang = -25
+			}
+			if dets, err = a.det.DetectRotated(gray, 0); err == nil && len(dets) == 0 {
+				dets, err = a.det.DetectRotated(gray, ang)
+			}
+		} else {
+			dets, err = a.det.Detect(gray)
+		}
 		if err != nil {
 			return d, false, err
 		}
 		a.sinceFull = 0
 		d, found = a.pick(dets)
-		if !found && !a.have && a.frames%3 == 0 {
-			// No face at all: look for a rolled one now and then.
-			ang := 25.0
-			if a.frames%6 == 0 {
-				ang = -25
-			}
-			if dets, err = a.det.DetectRotated(gray, ang); err != nil {
-				return d, false, err
-			}
-			d, found = a.pick(dets)
-		}
 	}
 	if !found && a.have {
 		for _, ang := range a.nearAngles() {
@@ -275,10 +285,10 @@ func (a *Analyzer) track(gray gocv.Mat, at time.Time) (Detection, bool, error) {
 			}
 		}
 	}
-	if found && a.coastN > 0 && d.Conf < 0.5*a.typConf {
-		// Coming back from a miss (a hand over the face), a weak hit is
-		// often the uncovered part of the face: keep coasting until the
-		// detector is confident again.
+	if found && a.coastN > 0 && d.Conf < 0.5*a.typConf && d.Box.Dx()*100 < a.box.Dx()*88 {
+		// Coming back from a miss (a hand over the face), a weak hit that
+		// is smaller than the face is often its uncovered part: keep
+		// coasting until the detector sees the whole face.
 		found = false
 	}
 	if found {
@@ -330,15 +340,23 @@ func (a *Analyzer) nearAngles() []float64 {
 }
 
 // pick chooses among full-frame detections: the one overlapping the tracked
-// face, else the largest (Detect sorts largest first). While a face is
-// tracked, an unrelated smaller face (a photo on the wall, a picture-in-
-// picture) does not take over the track.
+// face, else (no track) the one with the most raw hits, else (tracking) the
+// largest if it is at least 70 % of the tracked size, so that an unrelated
+// smaller face (a photo on the wall, a picture-in-picture) does not take
+// over the track.
 func (a *Analyzer) pick(dets []Detection) (Detection, bool) {
 	if len(dets) == 0 {
 		return Detection{}, false
 	}
 	if !a.have {
-		return dets[0], true
+		// The strongest hit: false positives gather few raw hits.
+		best := 0
+		for i := range dets {
+			if dets[i].Neighbors > dets[best].Neighbors {
+				best = i
+			}
+		}
+		return dets[best], true
 	}
 	best, bestOv := -1, 0.0
 	for i := range dets {
@@ -374,16 +392,59 @@ func (a *Analyzer) update(d Detection, at time.Time) {
 // fitLandmarks runs the shape predictor on the face. The cascade box is
 // mapped to a dlib-style box; when the fitted points imply a clearly
 // different box (profile detections, drift), the fit is repeated once on
-// the box the points imply.
-func (a *Analyzer) fitLandmarks(f *models.Frame, box image.Rectangle, kind int) ([NumLandmarks][2]float32, error) {
+// the box the points imply. A face rolled by 10° or more (by the last
+// measured roll, or the angle the detector found it at) is fitted on an
+// upright copy of the region around it: dlib's model was trained on upright
+// faces in axis-aligned boxes.
+func (a *Analyzer) fitLandmarks(f *models.Frame, gray gocv.Mat, box image.Rectangle, angle float64) ([NumLandmarks][2]float32, error) {
+	if math.Abs(angle) < 10 {
+		return a.fitIn(f.Y, f.Width, f.Height, box)
+	}
+	c := image.Pt((box.Min.X+box.Max.X)/2, (box.Min.Y+box.Max.Y)/2)
+	half := box.Dx()
+	crop := image.Rect(c.X-half, c.Y-half, c.X+half, c.Y+half).Intersect(image.Rect(0, 0, f.Width, f.Height))
+	if crop.Dx() < 16 || crop.Dy() < 16 {
+		return a.fitIn(f.Y, f.Width, f.Height, box)
+	}
+	region := gray.Region(crop)
+	defer region.Close()
+	cc := c.Sub(crop.Min)
+	m := gocv.GetRotationMatrix2D(cc, angle, 1)
+	defer m.Close()
+	up := gocv.NewMat()
+	defer up.Close()
+	gocv.WarpAffineWithParams(region, &up, m, image.Pt(crop.Dx(), crop.Dy()), gocv.InterpolationLinear, gocv.BorderReplicate, color.RGBA{})
+	buf, err := up.DataPtrUint8()
+	if err != nil {
+		return [NumLandmarks][2]float32{}, err
+	}
+	ubox := image.Rect(cc.X-box.Dx()/2, cc.Y-box.Dy()/2, cc.X-box.Dx()/2+box.Dx(), cc.Y-box.Dy()/2+box.Dy())
+	pts, err := a.fitIn(buf, up.Cols(), up.Rows(), ubox)
+	if err != nil {
+		return pts, err
+	}
+	// Back to frame coordinates: inverse rotation about cc, then offset.
+	r := angle * math.Pi / 180
+	ca, sa := math.Cos(r), math.Sin(r)
+	for i := range pts {
+		x, y := float64(pts[i][0])-float64(cc.X), float64(pts[i][1])-float64(cc.Y)
+		pts[i][0] = float32(ca*x - sa*y + float64(c.X))
+		pts[i][1] = float32(sa*x + ca*y + float64(c.Y))
+	}
+	return pts, nil
+}
+
+// fitIn fits the landmarks on a grey image for a cascade-style box, with
+// one refinement pass (see fitLandmarks).
+func (a *Analyzer) fitIn(img []byte, w, h int, box image.Rectangle) ([NumLandmarks][2]float32, error) {
 	lb := landmarkBox(box)
-	pts, err := a.lm.Fit(f.Y, f.Width, f.Height, f.Width, lb)
+	pts, err := a.lm.Fit(img, w, h, w, lb)
 	if err != nil {
 		return pts, err
 	}
 	rb := boxFromLandmarks(&pts)
 	if overlap(rb, lb) < 0.8 && rb.Dx() >= 16 {
-		if p2, err := a.lm.Fit(f.Y, f.Width, f.Height, f.Width, rb); err == nil {
+		if p2, err := a.lm.Fit(img, w, h, w, rb); err == nil {
 			pts = p2
 		}
 	}

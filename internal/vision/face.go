@@ -36,7 +36,8 @@ type DetectorConfig struct {
 	// MinFace is the smallest face width searched, as a fraction of the
 	// frame width (default 0.11, i.e. 35 px at 320 or 70 px at 640).
 	MinFace float64
-	// ScaleFactor is the cascade's pyramid step (default 1.15).
+	// ScaleFactor is the cascade's pyramid step for full-frame detection
+	// (default 1.2: 30 % faster than 1.15 at the same hit rate on the dev set).
 	ScaleFactor float64
 	// MinNeighbors is the number of raw hits a face needs (default 3).
 	MinNeighbors int
@@ -56,7 +57,7 @@ func (c *DetectorConfig) setDefaults() {
 		c.MinFace = 0.11
 	}
 	if c.ScaleFactor <= 1 {
-		c.ScaleFactor = 1.15
+		c.ScaleFactor = 1.2
 	}
 	if c.MinNeighbors <= 0 {
 		c.MinNeighbors = 3
@@ -158,16 +159,20 @@ func (d *FaceDetector) Close() error {
 // that finds nothing it runs the profile cascade on the image and its mirror.
 // Boxes are in gray's pixels, largest first.
 func (d *FaceDetector) Detect(gray gocv.Mat) ([]Detection, error) {
-	return d.DetectRotated(gray, 0)
+	return d.detectFull(gray, 0, true)
 }
 
-// DetectRotated is Detect on the image rotated by angle degrees
-// counter-clockwise around its centre, which finds faces that appear rolled
-// clockwise by about angle (cascades tolerate only about ±15° of roll). The
-// returned boxes are axis-aligned boxes of the same size around the face
-// centre in gray's (unrotated) pixels; Detection.Angle is angle. Profile
-// cascades are only run at angle 0.
+// DetectRotated runs the frontal cascade only (no profile fallback) on the
+// image rotated by angle degrees counter-clockwise around its centre, which
+// finds faces that appear rolled clockwise by about angle (cascades tolerate
+// only about ±15° of roll). The returned boxes are axis-aligned boxes of the
+// same size around the face centre in gray's (unrotated) pixels, largest
+// first; Detection.Angle is angle.
 func (d *FaceDetector) DetectRotated(gray gocv.Mat, angle float64) ([]Detection, error) {
+	return d.detectFull(gray, angle, false)
+}
+
+func (d *FaceDetector) detectFull(gray gocv.Mat, angle float64, profile bool) ([]Detection, error) {
 	if err := d.check(gray); err != nil {
 		return nil, err
 	}
@@ -179,14 +184,14 @@ func (d *FaceDetector) DetectRotated(gray gocv.Mat, angle float64) ([]Detection,
 	if minW < 20 {
 		minW = 20
 	}
-	dets := d.detectIn(gray, s, angle, minW, 0, d.cfg.ScaleFactor, angle == 0)
+	dets := d.detectIn(gray, s, angle, minW, 0, d.cfg.ScaleFactor, profile)
 	sort.Slice(dets, func(i, j int) bool { return area(dets[i].Box) > area(dets[j].Box) })
 	return dets, nil
 }
 
 // DetectNear re-detects a face near prev (a box from an earlier frame) in an
-// enlarged region of interest, at a resolution where the face is about 64 px
-// wide: a few times cheaper than Detect. angle (degrees) rotates the region
+// enlarged region of interest, at a resolution where the face is about 56 px
+// wide: several times cheaper than Detect. angle (degrees) rotates the region
 // counter-clockwise first, to undo a face roll measured on an earlier frame
 // (see DetectRotated); the profile cascades run only at angle 0. It returns
 // the hit that overlaps prev best.
@@ -202,13 +207,13 @@ func (d *FaceDetector) DetectNear(gray gocv.Mat, prev image.Rectangle, angle flo
 	region := gray.Region(roi)
 	defer region.Close()
 	s := 1.0
-	if prev.Dx() > nearFaceWidth {
+	if float64(prev.Dx()) > nearFaceWidth {
 		s = nearFaceWidth / float64(prev.Dx())
 	}
 	pw := float64(prev.Dx()) * s
 	minW := max(20, int(pw*0.65))
 	maxW := int(pw*1.6) + 1
-	dets := d.detectIn(region, s, angle, minW, maxW, 1.12, angle == 0)
+	dets := d.detectIn(region, s, angle, minW, maxW, nearScaleFactor, angle == 0)
 	best, bestScore := -1, 0.0
 	for i := range dets {
 		dets[i].Box = dets[i].Box.Add(roi.Min)
@@ -222,8 +227,13 @@ func (d *FaceDetector) DetectNear(gray gocv.Mat, prev image.Rectangle, angle flo
 	return dets[best], true, nil
 }
 
-// nearFaceWidth is the face width DetectNear searches at.
-const nearFaceWidth = 64
+// DetectNear searches at a scale where the face is about nearFaceWidth px
+// wide, with pyramid step nearScaleFactor (measured: 1.7 ms, against 2.1 ms
+// at 64 px / 1.12 and 1.0 ms at 48 px / 1.2 with lower confidence).
+const (
+	nearFaceWidth   = 56.0
+	nearScaleFactor = 1.15
+)
 
 func (d *FaceDetector) check(gray gocv.Mat) error {
 	if d.closed {

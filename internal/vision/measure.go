@@ -121,49 +121,64 @@ func measureRegion(f *models.Frame, r image.Rectangle) (regionStats, bool) {
 // gridN is the number of cells per side of the appearance grid.
 const gridN = 6
 
-// faceGrid is a coarse appearance descriptor of a face box: per cell the
-// mean Y, the mean gradient magnitude (edge density) and the mean Cb/Cr.
+// faceGrid is a coarse appearance descriptor of a face box: per cell of a
+// 6x6 grid the mean Y, the mean gradient magnitude (edge density) and the
+// mean Cb/Cr.
 type faceGrid struct {
 	Y, Grad, Cb, Cr [gridN * gridN]float64
 	chroma          bool
 }
 
-// measureGrid samples the face box on a grid of about 64x64 points.
-func measureGrid(f *models.Frame, box image.Rectangle) (faceGrid, bool) {
+// gridSamples is the number of samples per side of the appearance grid.
+const gridSamples = 48
+
+// measureGrid samples the face box on a 48x48 lattice, rotated by roll
+// degrees (clockwise in the image) about the box centre so that the grid
+// follows a tilted head: the descriptor does not change with in-plane
+// rotation. Samples outside the frame make it fail.
+func measureGrid(f *models.Frame, box image.Rectangle, roll float64) (faceGrid, bool) {
 	var g faceGrid
-	b := box.Intersect(image.Rect(0, 0, f.Width-1, f.Height-1))
-	if b.Dx() < 2*gridN || b.Dy() < 2*gridN || b.Dx() < box.Dx()/2 || b.Dy() < box.Dy()/2 {
+	bw, bh := float64(box.Dx()), float64(box.Dy())
+	if bw < 2*gridN || bh < 2*gridN {
 		return g, false
 	}
-	step := max(1, b.Dx()/64)
-	var cnt, ccnt [gridN * gridN]float64
-	w := f.Width
+	cx := float64(box.Min.X+box.Max.X) / 2
+	cy := float64(box.Min.Y+box.Max.Y) / 2
+	r := roll * math.Pi / 180
+	ca, sa := math.Cos(r), math.Sin(r)
+	// Gradient step: about one sample apart.
+	step := max(1, int(bw/gridSamples))
+	var cnt [gridN * gridN]float64
+	w, h := f.Width, f.Height
 	chroma := hasChroma(f)
 	cw := f.Width / 2
-	for y := b.Min.Y; y < b.Max.Y; y += step {
-		cy := (y - box.Min.Y) * gridN / box.Dy()
-		if cy < 0 || cy >= gridN {
-			continue
-		}
-		for x := b.Min.X; x < b.Max.X; x += step {
-			cx := (x - box.Min.X) * gridN / box.Dx()
-			if cx < 0 || cx >= gridN {
+	outside := 0
+	for j := 0; j < gridSamples; j++ {
+		v := (float64(j)+0.5)/gridSamples*bh - bh/2
+		for i := 0; i < gridSamples; i++ {
+			u := (float64(i)+0.5)/gridSamples*bw - bw/2
+			x := int(cx + ca*u - sa*v)
+			y := int(cy + sa*u + ca*v)
+			if x < 0 || y < 0 || x >= w || y >= h {
+				outside++
 				continue
 			}
-			k := cy*gridN + cx
+			k := (j*gridN/gridSamples)*gridN + i*gridN/gridSamples
 			c := float64(f.Y[y*w+x])
-			gx := math.Abs(float64(f.Y[y*w+min(x+step, f.Width-1)]) - c)
-			gy := math.Abs(float64(f.Y[min(y+step, f.Height-1)*w+x]) - c)
+			gx := math.Abs(float64(f.Y[y*w+min(x+step, w-1)]) - c)
+			gy := math.Abs(float64(f.Y[min(y+step, h-1)*w+x]) - c)
 			g.Y[k] += c
 			g.Grad[k] += gx + gy
-			cnt[k]++
 			if chroma {
-				j := (y/2)*cw + x/2
-				g.Cb[k] += float64(f.U[j])
-				g.Cr[k] += float64(f.V[j])
-				ccnt[k]++
+				q := (y/2)*cw + x/2
+				g.Cb[k] += float64(f.U[q])
+				g.Cr[k] += float64(f.V[q])
 			}
+			cnt[k]++
 		}
+	}
+	if outside > gridSamples*gridSamples/4 {
+		return g, false
 	}
 	for k := range cnt {
 		if cnt[k] == 0 {
@@ -171,10 +186,8 @@ func measureGrid(f *models.Frame, box image.Rectangle) (faceGrid, bool) {
 		}
 		g.Y[k] /= cnt[k]
 		g.Grad[k] /= cnt[k]
-		if ccnt[k] > 0 {
-			g.Cb[k] /= ccnt[k]
-			g.Cr[k] /= ccnt[k]
-		}
+		g.Cb[k] /= cnt[k]
+		g.Cr[k] /= cnt[k]
 	}
 	g.chroma = chroma
 	return g, true

@@ -27,10 +27,11 @@ import (
 // A clear, detected face reads below about 0.15; a hand over the face
 // (detector lost, most cells changed) reads about 0.6-0.9.
 //
-// The detector and change cues are discounted when the head pose (from the
-// eyes and nose ridge) differs from the pose the reference was learnt at
-// (from 5°, fully at 20°; only when the pose moved smoothly from the
-// previous frame), because a
+// The grid is sampled along the tilted face (rotated by the measured roll),
+// so head tilt does not change it. The detector and change cues are
+// discounted when the head's yaw or pitch (from the eyes and nose ridge)
+// differs from the pose the reference was learnt at (from 5°, fully at 20°;
+// only when the pose moved smoothly from the previous frame), because a
 // turn also lowers the cascade's confidence and changes the grid. The
 // reference is updated only on frames that look clear (frontal detection at
 // typical confidence, occlusion below 0.15 with few changed cells, head
@@ -58,11 +59,10 @@ func (a *Analyzer) occlusion(f *models.Frame, box image.Rectangle, found bool, c
 	// for this comes from the eyes and nose ridge only, which a hand over
 	// the mouth does not move, and only a pose that moved smoothly from the
 	// previous frame is trusted (landmarks fitted to half a face jump).
+	// Roll does not count: the grid is sampled along the tilted face.
 	poseDiscount, poseDiff := 1.0, 0.0
 	if poseOK && a.refN > 0 {
-		for i := range pose {
-			poseDiff = math.Max(poseDiff, math.Abs(pose[i]-a.refPose[i]))
-		}
+		poseDiff = math.Max(math.Abs(pose[0]-a.refPose[0]), math.Abs(pose[1]-a.refPose[1]))
 		smooth := a.prevPoseOK
 		for i := range pose {
 			smooth = smooth && math.Abs(pose[i]-a.prevPose[i]) < 12
@@ -84,7 +84,13 @@ func (a *Analyzer) occlusion(f *models.Frame, box image.Rectangle, found bool, c
 	}
 
 	// Appearance change against the reference.
-	grid, gridOK := measureGrid(f, box)
+	roll := 0.0
+	if poseOK {
+		roll = pose[2]
+	} else if a.rollOK {
+		roll = a.roll
+	}
+	grid, gridOK := measureGrid(f, box, roll)
 	hasRef := a.refN >= 3
 	chromaShift := 0.0
 	if gridOK && hasRef {

@@ -63,7 +63,7 @@ func TestPoseRoll(t *testing.T) {
 	c := image.Pt(o.Face.X+o.Face.W/2, o.Face.Y+o.Face.H/2)
 	for _, rot := range []float64{-12, 12, -25, 25} {
 		r := rotateAbout(img, c, rot)
-		m := measureImg(t, a, r, 3)
+		m := measureImg(t, a, r, 5) // a rolled face is searched for every other frame
 		r.Close()
 		if !m.PoseOK {
 			t.Errorf("rotated %+.0f°: no pose (present %v)", rot, m.FacePresent)
@@ -232,7 +232,7 @@ func TestOcclusionPatches(t *testing.T) {
 		{"left half hand colour", image.Rect(fb.Min.X-w/8, fb.Min.Y-h/8, fb.Min.X+w/2, fb.Max.Y+h/8), hand, 0.4, 1},
 		{"whole face hand colour", growRect(fb, 0.15), hand, 0.4, 1},
 		// The mouth alone: the face stays detected, a partial occlusion.
-		{"mouth hand colour", image.Rect(int(p[48][0])-8, int(p[33][1])+2, int(p[54][0])+8, int(p[8][1])-4), hand, 0.18, 0.4},
+		{"mouth hand colour", image.Rect(int(p[48][0])-8, int(p[33][1])+2, int(p[54][0])+8, int(p[8][1])-4), hand, 0.12, 0.4},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -500,4 +500,3 @@ func TestFrameRoundTrip(t *testing.T) {
 		t.Errorf("FrameFromFile: %v", err)
 	}
 }
-
