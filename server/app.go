@@ -30,6 +30,10 @@ Usage:
   livecheck migrate               apply database migrations and exit
   livecheck user add --email E --role admin|recruiter|reviewer [--name N]
                                   create a staff account (password read from stdin or LIVECHECK_NEW_PASSWORD)
+  livecheck analyze --video FILE [--audio FILE.wav] [--json]
+                                  run the detectors and the risk engine on a recording (docs/ANALYZE.md)
+  livecheck eval MANIFEST.tsv [--json] [--workers N] [--roc out.svg]
+                                  ISO/IEC 30107-3 metrics of the detectors on a labelled set (docs/EVAL.md)
 `
 
 // run is the whole program; main only passes the process's arguments and streams.
@@ -49,6 +53,10 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		err = cmdMigrate(args[1:], stdout, getenv)
 	case "user":
 		err = cmdUser(args[1:], stdout, getenv)
+	case "analyze":
+		err = cmdAnalyze(args[1:], stdout, stderr)
+	case "eval":
+		err = cmdEval(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "livecheck: unknown command %q\n\n%s", args[0], usage)
 		return 2

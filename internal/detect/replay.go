@@ -1,0 +1,366 @@
+package detect
+
+import (
+	"fmt"
+	"image"
+	"math"
+	"slices"
+
+	"github.com/livecheck/livecheck/models"
+)
+
+// replayDetector looks for a video played on a screen and filmed again:
+//   - a screen border: straight edges around the face, on up to four sides,
+//     with the bright picture inside and a darker bezel or room outside.
+//     Letterbox padding (flat black bars, which many genuine streams have) is
+//     not a border;
+//   - moiré: the pixel grid of the screen beating with the camera's makes a
+//     periodic pattern, a bump or sharp peaks in the spatial spectrum of the
+//     face region that a camera's natural 1/f spectrum does not have;
+//   - gamut and gamma: a re-filmed screen compresses the luma range.
+//
+// The checks run every Config.ReplayEvery analysed frames on a ~160 px wide
+// thumbnail (border) and a 128x128 native-resolution patch (spectrum).
+// Value: the mean number of border sides found per check.
+type replayDetector struct {
+	every   int
+	thumb   []float64
+	tw, th  int
+	fftBuf  []complex128
+	col     []complex128
+	cur     []replayCheck
+	allBord []float64
+	allMoir []float64
+	allRing []float64
+	allRng  []float64
+}
+
+type replayCheck struct {
+	sides   int     // border sides found
+	tilt    float64 // mean |slope| of the sides found
+	peak    float64 // sharpest spectral peak over its ring (log10 power)
+	bump    float64 // radial spectrum bump over the 1/f fit (log10 power)
+	lumaRng float64 // p98 - p2 of luma, padding excluded
+}
+
+func newReplayDetector(every int) *replayDetector {
+	return &replayDetector{every: max(1, every)}
+}
+
+func (d *replayDetector) kind() string { return KindReplay }
+
+func (d *replayDetector) add(fc *frameCtx) {
+	if fc.idx%d.every != 0 {
+		return
+	}
+	d.makeThumb(fc.f)
+	var c replayCheck
+	c.lumaRng = d.lumaRange()
+	face := fc.face
+	if face.Empty() {
+		return // the border search is anchored on the face
+	}
+	k := float64(fc.f.Width) / float64(d.tw)
+	tf := image.Rect(int(float64(face.Min.X)/k), int(float64(face.Min.Y)/k), int(float64(face.Max.X)/k), int(float64(face.Max.Y)/k))
+	c.sides, c.tilt = d.border(tf)
+	c.peak, c.bump = d.spectrum(fc.f, face)
+	d.cur = append(d.cur, c)
+	if len(d.allBord) < maxSessionSamples {
+		d.allBord = append(d.allBord, float64(c.sides))
+		d.allMoir = append(d.allMoir, c.peak)
+		d.allRing = append(d.allRing, c.bump)
+		d.allRng = append(d.allRng, c.lumaRng)
+	}
+}
+
+// makeThumb box-averages the Y plane by an integer factor to ~160 px width.
+func (d *replayDetector) makeThumb(f *models.Frame) {
+	k := max(1, f.Width/160)
+	d.tw, d.th = f.Width/k, f.Height/k
+	if cap(d.thumb) < d.tw*d.th {
+		d.thumb = make([]float64, d.tw*d.th)
+	}
+	d.thumb = d.thumb[:d.tw*d.th]
+	inv := 1 / float64(k*k)
+	for ty := 0; ty < d.th; ty++ {
+		for tx := 0; tx < d.tw; tx++ {
+			s := 0
+			for y := ty * k; y < ty*k+k; y++ {
+				row := f.Y[y*f.Width+tx*k : y*f.Width+tx*k+k]
+				for _, v := range row {
+					s += int(v)
+				}
+			}
+			d.thumb[ty*d.tw+tx] = float64(s) * inv
+		}
+	}
+}
+
+func (d *replayDetector) at(x, y int) float64 { return d.thumb[y*d.tw+x] }
+
+// lumaRange is p98-p2 of the thumbnail's luma without near-black pixels
+// (padding and letterbox bars).
+func (d *replayDetector) lumaRange() float64 {
+	var hist [256]int
+	n := 0
+	for _, v := range d.thumb {
+		if v > 20 {
+			hist[int(v)]++
+			n++
+		}
+	}
+	if n < 100 {
+		return 0
+	}
+	q := func(p float64) float64 {
+		target := int(p * float64(n))
+		c := 0
+		for i, h := range hist {
+			c += h
+			if c > target {
+				return float64(i)
+			}
+		}
+		return 255
+	}
+	return q(0.98) - q(0.02)
+}
+
+// Border search parameters (thumbnail pixels and code values).
+const (
+	borderEdge     = 14.0 // minimum step across the edge (sum of 2 px each side / 2)
+	borderCoverage = 0.6  // fraction of the span the edge must cover
+	borderMaxSlope = 0.12 // about 7 degrees of tilt
+)
+
+// border searches the four sides of the thumbnail face box tf for a straight
+// edge between the face and the frame edge with the brighter side towards the
+// face, and returns how many sides have one and their mean |slope|.
+func (d *replayDetector) border(tf image.Rectangle) (int, float64) {
+	cx, cy := float64(tf.Min.X+tf.Max.X)/2, float64(tf.Min.Y+tf.Max.Y)/2
+	fw, fh := float64(tf.Dx()), float64(tf.Dy())
+	sides, tilt := 0, 0.0
+	// Horizontal sides: sample along x, the edge at y(x) = y0 + s(x-cx).
+	x0, x1 := max(2, int(cx-0.9*fw)), min(d.tw-3, int(cx+0.9*fw))
+	if x1-x0 >= 16 {
+		if ok, s := d.bestLine(x0, x1, 3, tf.Min.Y-2, cx, true, +1); ok {
+			sides, tilt = sides+1, tilt+s
+		}
+		if ok, s := d.bestLine(x0, x1, tf.Max.Y+2, d.th-4, cx, true, -1); ok {
+			sides, tilt = sides+1, tilt+s
+		}
+	}
+	y0, y1 := max(2, int(cy-0.9*fh)), min(d.th-3, int(cy+0.9*fh))
+	if y1-y0 >= 16 {
+		if ok, s := d.bestLine(y0, y1, 3, tf.Min.X-2, cy, false, +1); ok {
+			sides, tilt = sides+1, tilt+s
+		}
+		if ok, s := d.bestLine(y0, y1, tf.Max.X+2, d.tw-4, cy, false, -1); ok {
+			sides, tilt = sides+1, tilt+s
+		}
+	}
+	if sides > 0 {
+		tilt /= float64(sides)
+	}
+	return sides, tilt
+}
+
+// bestLine scans edge positions p0..p1 (rows when horiz, else columns) and
+// slopes for a line crossing the span a0..a1 along which the picture steps
+// up towards the face (inward = +1 when the face is at higher coordinates).
+// It reports whether a line covers enough of the span and is not letterbox
+// padding, and the line's |slope|.
+func (d *replayDetector) bestLine(a0, a1, p0, p1 int, centre float64, horiz bool, inward int) (bool, float64) {
+	get := func(a, p int) float64 {
+		if horiz {
+			return d.at(a, p)
+		}
+		return d.at(p, a)
+	}
+	limit := d.th
+	if !horiz {
+		limit = d.tw
+	}
+	bestCov, bestSlope, bestP := 0.0, 0.0, 0
+	span := float64(a1 - a0 + 1)
+	for p := p0; p <= p1; p++ {
+		for si := -6; si <= 6; si++ {
+			slope := float64(si) * borderMaxSlope / 6
+			hit := 0
+			for a := a0; a <= a1; a++ {
+				q := int(math.Round(float64(p) + slope*(float64(a)-centre)))
+				if q < 2 || q > limit-3 {
+					continue
+				}
+				in := get(a, q+inward) + get(a, q+2*inward)
+				out := get(a, q-inward) + get(a, q-2*inward)
+				if (in-out)/2 >= borderEdge {
+					hit++
+				}
+			}
+			if cov := float64(hit) / span; cov > bestCov {
+				bestCov, bestSlope, bestP = cov, slope, p
+			}
+		}
+	}
+	if bestCov < borderCoverage {
+		return false, 0
+	}
+	// Letterbox padding: flat black outside the edge.
+	var outside []float64
+	for a := a0; a <= a1; a++ {
+		q := int(math.Round(float64(bestP)+bestSlope*(float64(a)-centre))) - 3*inward
+		if q >= 0 && q < limit {
+			outside = append(outside, get(a, q))
+		}
+	}
+	if mean(outside) < 22 && stddev(outside) < 1.5 {
+		return false, 0
+	}
+	return true, math.Abs(bestSlope)
+}
+
+const specN = 128
+
+// spectrum measures periodic structure in a specN x specN patch of the Y
+// plane centred on the face: the strongest off-axis peak over the median of
+// its ring, and the largest bump of the radial profile over a power-law fit,
+// both in log10 power. The axes are left out: block coding and straight
+// edges put energy there.
+func (d *replayDetector) spectrum(f *models.Frame, face image.Rectangle) (peak, bump float64) {
+	n := specN
+	if f.Width < n || f.Height < n {
+		return 0, 0
+	}
+	cx, cy := (face.Min.X+face.Max.X)/2, (face.Min.Y+face.Max.Y)/2
+	x0 := min(max(0, cx-n/2), f.Width-n)
+	y0 := min(max(0, cy-n/2), f.Height-n)
+	if len(d.fftBuf) != n*n {
+		d.fftBuf, d.col = make([]complex128, n*n), make([]complex128, n)
+	}
+	var m float64
+	for y := 0; y < n; y++ {
+		row := f.Y[(y0+y)*f.Width+x0:]
+		for x := 0; x < n; x++ {
+			m += float64(row[x])
+		}
+	}
+	m /= float64(n * n)
+	for y := 0; y < n; y++ {
+		wy := hann(y, n)
+		row := f.Y[(y0+y)*f.Width+x0:]
+		for x := 0; x < n; x++ {
+			d.fftBuf[y*n+x] = complex((float64(row[x])-m)*wy*hann(x, n), 0)
+		}
+	}
+	fft2(d.fftBuf, n, d.col)
+	// Log power by ring, half plane (the spectrum of a real image is symmetric).
+	half := n / 2
+	rings := make([][]float64, half)
+	type bin struct {
+		r int
+		p float64
+	}
+	var bins []bin
+	for v := 0; v <= half; v++ {
+		for u := -half + 1; u < half; u++ {
+			if u == 0 || v == 0 || u == 1 || u == -1 || v == 1 {
+				continue
+			}
+			r := int(math.Round(math.Hypot(float64(u), float64(v))))
+			if r < 3 || r >= half {
+				continue
+			}
+			c := d.fftBuf[v*n+(u+n)%n]
+			p := math.Log10(real(c)*real(c) + imag(c)*imag(c) + 1e-9)
+			rings[r] = append(rings[r], p)
+			bins = append(bins, bin{r, p})
+		}
+	}
+	prof := make([]float64, half)
+	med := make([]float64, half)
+	for r := 3; r < half; r++ {
+		if len(rings[r]) > 0 {
+			slices.Sort(rings[r])
+			med[r] = sortedQuantile(rings[r], 0.5)
+			prof[r] = mean(rings[r])
+		}
+	}
+	for _, b := range bins {
+		if b.r >= 6 && b.p-med[b.r] > peak {
+			peak = b.p - med[b.r]
+		}
+	}
+	// Power-law fit of the radial profile, log-log, r in [3, half).
+	var sx, sy, sxx, sxy, cnt float64
+	for r := 3; r < half; r++ {
+		x := math.Log10(float64(r))
+		sx, sy, sxx, sxy, cnt = sx+x, sy+prof[r], sxx+x*x, sxy+x*prof[r], cnt+1
+	}
+	slope := (cnt*sxy - sx*sy) / (cnt*sxx - sx*sx)
+	icpt := (sy - slope*sx) / cnt
+	for r := 5; r < half-4; r++ {
+		sm := (prof[r-1] + prof[r] + prof[r+1]) / 3
+		if res := sm - (icpt + slope*math.Log10(float64(r))); res > bump {
+			bump = res
+		}
+	}
+	return peak, bump
+}
+
+func hann(i, n int) float64 { return 0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(n-1)) }
+
+// Replay thresholds.
+const (
+	replayPeakMid  = 2.6 // log10: a spectral peak 400x above its ring
+	replayPeakW    = 0.2
+	replayBumpMid  = 0.9 // genuine devset clips reach 0.6
+	replayBumpW    = 0.1
+	replayRangeMid = 110.0 // p98-p2 luma range below this looks compressed
+	replayRangeW   = 15.0
+)
+
+// sideScore maps the number of border sides to evidence.
+var sideScore = [5]float64{0, 0.1, 0.35, 0.8, 1}
+
+func (d *replayDetector) score() (windowScore, bool) {
+	if len(d.cur) < 2 {
+		return windowScore{}, false
+	}
+	var border, moire, rng, sides float64
+	for _, c := range d.cur {
+		border += sideScore[c.sides]
+		sides += float64(c.sides)
+		moire += math.Max(sigmoid(c.peak, replayPeakMid, replayPeakW), sigmoid(c.bump, replayBumpMid, replayBumpW))
+		rng += c.lumaRng
+	}
+	n := float64(len(d.cur))
+	border, moire, rng, sides = border/n, moire/n, rng/n, sides/n
+	gamut := sigmoid(-rng, -replayRangeMid, replayRangeW)
+	// Noisy-OR of the cues; the luma range alone is weak (dim rooms, cheap webcams).
+	s := 1 - (1-0.9*border)*(1-0.6*moire)*(1-0.25*gamut)
+	return windowScore{Score: s, Confidence: 0.75 * saturate(n, 3), Value: sides}, true
+}
+
+func (d *replayDetector) reset() { d.cur = d.cur[:0] }
+
+func (d *replayDetector) signal(ws []Window) models.Signal {
+	score, conf, top, flagged := aggregate(ws, 0.75)
+	sides := mean(d.allBord)
+	sg := models.Signal{Score: score, Confidence: conf, Value: sides, At: top.From}
+	switch {
+	case len(ws) == 0:
+		sg.Reason = "replay check not possible (no face to anchor the screen search)"
+	case score >= 0.5:
+		sg.Reason = fmt.Sprintf("looks like a screen being filmed: %.1f border sides around the face on average, moiré peak %.1f (%d of %d windows)",
+			sides, median(d.allMoir), flagged, len(ws))
+	default:
+		sg.Reason = fmt.Sprintf("no screen border or moiré found (%.1f border sides on average)", sides)
+	}
+	return sg
+}
+
+func (d *replayDetector) features() map[string]float64 {
+	return map[string]float64{"sides": mean(d.allBord), "sides_p75": quantile(d.allBord, 0.75), "peak": median(d.allMoir), "peak_p90": quantile(d.allMoir, 0.9),
+		"bump": median(d.allRing), "bump_p90": quantile(d.allRing, 0.9), "luma_range": median(d.allRng), "checks": float64(len(d.allBord))}
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/detect"
+	"github.com/livecheck/livecheck/internal/eval"
+	"github.com/livecheck/livecheck/internal/risk"
+	"github.com/livecheck/livecheck/internal/vision"
+)
+
+// evalDetector is the score name of the whole chain: the risk engine's
+// score divided by 100. Per-detector scores are reported under their
+// signal kinds.
+const evalDetector = "risk"
+
+// evalScorer scores one manifest item. It must be safe for concurrent use.
+type evalScorer func(ctx context.Context, it eval.Item, st risk.Settings) (eval.Scores, error)
+
+// cmdEval evaluates the detection chain on a labelled manifest.
+func cmdEval(args []string, stdout, stderr io.Writer) error {
+	return runEval(args, stdout, stderr, nil)
+}
+
+// evalOutput is the JSON output of `livecheck eval --json`.
+type evalOutput struct {
+	Date          string        `json:"date"`
+	Manifest      string        `json:"manifest"`
+	ThresholdRule string        `json:"threshold_rule"`
+	Workers       int           `json:"workers"`
+	Report        eval.Report   `json:"report"`
+	Items         []eval.Result `json:"items"`
+}
+
+// runEval is cmdEval with the scorer injectable (nil means the real chain:
+// detect.AnalyzeFile and risk.Score), so tests can check the command's
+// metrics path with known scores.
+func runEval(args []string, stdout, stderr io.Writer, scorer evalScorer) error {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	workers := fs.Int("workers", 0, "items scored in parallel (0: all cores)")
+	rocPath := fs.String("roc", "", "write the ROC curves of the risk score as an SVG file")
+	threshold := fs.Float64("threshold", -1, "operating threshold on the risk score (0..1); default: --review-at / 100")
+	var af analysisFlags
+	af.register(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: livecheck eval MANIFEST.tsv [--json] [--workers N] [--roc out.svg]\n\n"+
+			"Scores every item of a labelled manifest (columns file and label; paths relative to the manifest)\n"+
+			"with the live chain and prints ISO/IEC 30107-3 metrics: APCER per attack type and BPCER at one\n"+
+			"operating threshold for the whole set, ROC AUC and EER, and the AUC/EER of every detector.\n\n")
+		fs.PrintDefaults()
+	}
+	// Accept the manifest before or after the flags.
+	var manifest string
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		manifest, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if manifest == "" && fs.NArg() > 0 {
+		manifest = fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return err
+		}
+	}
+	if manifest == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return errors.New("eval: exactly one MANIFEST.tsv is required")
+	}
+	st, err := af.settings()
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	// The operating threshold is fixed once for the whole set: the risk
+	// engine's review threshold, i.e. an item counts as flagged exactly when
+	// the live system would not verify it on its score.
+	thr := st.ReviewAt / 100
+	rule := fmt.Sprintf("risk score >= review threshold %g/100", st.ReviewAt)
+	if *threshold >= 0 {
+		if *threshold > 1 {
+			return fmt.Errorf("eval: --threshold %g outside 0..1", *threshold)
+		}
+		thr, rule = *threshold, fmt.Sprintf("risk score >= %g (set with --threshold)", *threshold)
+	}
+	items, err := eval.ReadManifest(manifest)
+	if err != nil {
+		return err
+	}
+	if len(items) == 0 {
+		return fmt.Errorf("eval: %s lists no items", manifest)
+	}
+	if *workers <= 0 {
+		*workers = runtime.GOMAXPROCS(0)
+	}
+	if scorer == nil {
+		needVideo := false
+		for _, it := range items {
+			needVideo = needVideo || it.Kind == eval.Video
+		}
+		var vcfg vision.Config
+		if needVideo {
+			if vcfg, err = af.visionConfig(); err != nil {
+				return fmt.Errorf("eval: %w", err)
+			}
+		}
+		scorer = chainScorer(vcfg, af.fps)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var bar *progressBar
+	var opts []eval.Option
+	if !af.noProgress {
+		bar = newProgressBar(stderr, "evaluating "+filepath.Base(manifest))
+		bar.update(0, len(items))
+		opts = append(opts, eval.WithProgress(func(p eval.Progress) { bar.update(p.Done, p.Total) }))
+	}
+	results, err := eval.Run(ctx, items, *workers, func(ctx context.Context, it eval.Item) (eval.Scores, error) {
+		return scorer(ctx, it, st)
+	}, opts...)
+	bar.done()
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			fmt.Fprintf(stderr, "eval: %s (line %d): %v\n", r.Item.File, r.Item.Line, r.Err)
+		}
+	}
+	rep, err := eval.Evaluate(results, evalDetector, thr)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	if *rocPath != "" {
+		if err := writeROC(*rocPath, manifest, rep); err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+	}
+	date := time.Now().UTC().Format("2006-01-02")
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(evalOutput{Date: date, Manifest: manifest, ThresholdRule: rule, Workers: *workers, Report: rep, Items: results})
+	}
+	fmt.Fprintf(stdout, "livecheck eval %s — %s, %d items, %d workers\n", manifest, date, len(items), *workers)
+	fmt.Fprintf(stdout, "operating threshold %.2f (%s; one threshold for the whole set)\n", thr, rule)
+	fmt.Fprintf(stdout, "scoring %s; per-detector rows use each signal's score (0..1)\n\n", st.Version())
+	return rep.WriteText(stdout)
+}
+
+// chainScorer scores an item with the live chain: video items through
+// detect.AnalyzeFile (vision and the passive detectors), audio items through
+// the voice detectors, then the risk engine.
+func chainScorer(vcfg vision.Config, fps float64) evalScorer {
+	return func(ctx context.Context, it eval.Item, st risk.Settings) (eval.Scores, error) {
+		opt := detect.FileOptions{FPS: fps, Vision: vcfg}
+		switch it.Kind {
+		case eval.Video:
+			opt.Video = it.Path
+		case eval.Audio:
+			opt.Audio = it.Path
+		default:
+			return nil, fmt.Errorf("unknown modality %q", it.Kind)
+		}
+		res, err := detect.AnalyzeFile(ctx, opt)
+		if err != nil {
+			return nil, err
+		}
+		v := risk.Score(res.Signals, st)
+		sc := eval.Scores{evalDetector: v.Score / 100}
+		for _, sg := range res.Signals {
+			if sg.Confidence > 0 || sg.Score > 0 {
+				sc[sg.Kind] = sg.Score
+			}
+		}
+		return sc, nil
+	}
+}
+
+func writeROC(path, manifest string, rep eval.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	title := "livecheck risk score on " + filepath.Base(manifest)
+	if err := eval.WriteROCSVG(f, title, rep.Curves()); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
