@@ -1,26 +1,3 @@
-// Package vision measures the candidate's face on decoded video frames for
-// livecheck's liveness challenges and deepfake detectors.
-//
-// The pipeline per frame (Analyzer.Measure): the Y plane of the I420 frame is
-// the grey image and is wrapped as a gocv Mat without any copy or colour
-// conversion; a Haar cascade finds the face on a 320-px-wide downscale every
-// DetectEvery frames or when the track is lost, and otherwise re-detects it in
-// an enlarged region around the last box (about 80 px face width, a few ms);
-// a profile cascade (image and mirror) takes over at deep head turns. dlib's
-// 68-point shape predictor then fits landmarks inside the box (cgo wrapper,
-// zero-copy strided view of the Y plane, sub-pixel output), from which head
-// pose (own PnP solver, see pose.go for sign conventions), eye aspect ratio
-// and mouth opening follow. The face region of the Y/U/V planes gives mean
-// colour, sharpness and the occlusion measure.
-//
-// Concurrency: an Analyzer holds tracking state and OpenCV cascades and must
-// be used by one goroutine at a time (one per session). The landmark model is
-// loaded once per process (LoadLandmarker) and shared read-only by all
-// analysers. OpenCV's own thread pool is not needed at these image sizes; with
-// many sessions set OPENCV_FOR_THREADS_NUM=1 and parallelise across sessions.
-//
-// Privacy: frames, landmarks and face crops are biometric data. This package
-// never logs them; it does not log at all.
 package vision
 
 import (
@@ -437,7 +414,7 @@ func (a *Analyzer) fitLandmarks(f *models.Frame, gray gocv.Mat, box image.Rectan
 // fitIn fits the landmarks on a grey image for a cascade-style box, with
 // one refinement pass (see fitLandmarks).
 func (a *Analyzer) fitIn(img []byte, w, h int, box image.Rectangle) ([NumLandmarks][2]float32, error) {
-	lb := landmarkBox(box)
+	lb := LandmarkBox(box)
 	pts, err := a.lm.Fit(img, w, h, w, lb)
 	if err != nil {
 		return pts, err

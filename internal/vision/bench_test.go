@@ -68,7 +68,7 @@ func BenchmarkLandmarks(b *testing.B) {
 		b.Fatal(err)
 	}
 	dets, _ := DetectFaces(g)
-	box := landmarkBox(dets[0].Box)
+	box := LandmarkBox(dets[0].Box)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := lm.Fit(f.Y, f.Width, f.Height, f.Width, box); err != nil {

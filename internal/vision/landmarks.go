@@ -123,8 +123,9 @@ var errLandmarkerClosed = errors.New("vision: landmarker is closed")
 
 // Fit predicts the 68 landmarks of the face in box on an 8-bit grey image of
 // width x height pixels whose rows are stride bytes apart (gray is read in
-// place, not copied). box should be a dlib-style face box (see
-// landmarkBox); points are in pixel coordinates of gray, sub-pixel.
+// place, not copied). box should be a face box as dlib's detector draws it
+// (LandmarkBox converts a cascade box); points are in pixel coordinates of
+// gray, sub-pixel.
 func (l *Landmarker) Fit(gray []byte, width, height, stride int, box image.Rectangle) ([NumLandmarks][2]float32, error) {
 	var pts [NumLandmarks][2]float32
 	if width <= 0 || height <= 0 || stride < width || len(gray) < (height-1)*stride+width {
@@ -179,10 +180,11 @@ func takeCError(s *C.char) string {
 	return C.GoString(s)
 }
 
-// landmarkBox maps a cascade face box to the box the dlib model was trained
-// with (dlib HOG boxes). Measured on the test stills: the Haar alt2 box has
-// about the same width and sits about 0.11 of its width higher.
-func landmarkBox(det image.Rectangle) image.Rectangle {
+// LandmarkBox maps a FaceDetector box to the kind of box the dlib model was
+// trained with (dlib HOG detector boxes). Measured on the test stills: the
+// Haar alt2 box has about the same width and sits about 0.11 of its width
+// higher.
+func LandmarkBox(det image.Rectangle) image.Rectangle {
 	w := det.Dx()
 	dy := int(math.Round(0.11 * float64(w)))
 	return det.Add(image.Pt(0, dy))

@@ -12,22 +12,14 @@ import "math"
 // with focal length = frame width (about 53° horizontal field of view) and
 // the principal point at the frame centre.
 //
-// Sign conventions (the same as models.Observation; image x right, y down;
-// the received video is not mirrored, so the candidate's left is image right):
-//
-//	Yaw   > 0: the nose points toward image right = the candidate turns to
-//	           their left.
-//	Pitch > 0: the nose points up = the candidate looks up.
-//	Roll  > 0: the face is rotated clockwise in the image = the candidate
-//	           tilts the head toward their left shoulder.
-//
-// Angles are measured relative to the line of sight from the camera to the
-// head, so a face looking straight into the lens reads 0/0 wherever it sits
-// in the frame. They are Tait-Bryan angles of the head rotation M (model →
-// line-of-sight frame) decomposed as M = Rz(roll)·Rx(-pitch)·Ry(-yaw): yaw
-// turns about the head's own vertical axis, pitch nods about its left-right
-// axis, and roll is applied last about the line of sight, so rotating the
-// image (or the camera) changes roll only.
+// The angles follow the package's sign conventions (see the package
+// documentation). They are measured relative to the line of sight from the
+// camera to the head, so a face looking straight into the lens reads 0/0
+// wherever it sits in the frame. They are Tait-Bryan angles of the head
+// rotation M (model → line-of-sight frame) decomposed as
+// M = Rz(roll)·Rx(-pitch)·Ry(-yaw): yaw turns about the head's own vertical
+// axis, pitch nods about its left-right axis, and roll is applied last about
+// the line of sight, so rotating the image (or the camera) changes roll only.
 
 // poseModel is a generic adult face in millimetres: X toward image right for
 // a frontal face (the subject's left), Y down, Z away from the camera; origin
@@ -69,9 +61,11 @@ var upperPoseModel = func() []posePoint {
 	return out
 }()
 
-// HeadPose is a solved head pose.
+// HeadPose is a solved head pose. Yaw, Pitch and Roll are Tait-Bryan angles
+// relative to the camera→head line of sight (rotating the image changes Roll
+// only).
 type HeadPose struct {
-	Yaw, Pitch, Roll float64    // degrees, see the package conventions above
+	Yaw, Pitch, Roll float64    // degrees, see the package documentation
 	Rotation         [3]float64 // Rodrigues vector, model → camera
 	Translation      [3]float64 // model origin (nose tip) in camera coordinates, mm
 	RMS              float64    // reprojection error, pixels
