@@ -10,11 +10,14 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/livecheck/livecheck/internal/auth"
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/config"
 	"github.com/livecheck/livecheck/internal/httpapi"
 	"github.com/livecheck/livecheck/internal/mail"
+	"github.com/livecheck/livecheck/internal/metrics"
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/rtc"
 	"github.com/livecheck/livecheck/internal/store"
@@ -56,7 +59,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 		o.Now = time.Now
 	}
 	cfg := o.Config
-	st := store.New(o.DB)
+	if p, ok := o.DB.(*pgxpool.Pool); ok {
+		metrics.SetPool(p) // pool statistics and a ping on every scrape of /metrics
+	}
+	st := store.New(metrics.DB(o.DB)) // every statement timed in livecheck_db_query_seconds
 	secret, err := signingSecret(ctx, cfg, st)
 	if err != nil {
 		return nil, err
@@ -90,7 +96,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		}
 	}
 	var newAnalyzer func() (room.FrameAnalyzer, error)
-	if !o.NoVideoAnalysis {
+	if !o.NoVideoAnalysis && cfg.Analysis != "decode" { // decode: the benchmark floor, frames decoded but not analysed
 		if newAnalyzer, err = analyzerFactory(cfg); err != nil {
 			return nil, err
 		}
@@ -99,6 +105,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		AnalysisFPS: cfg.AnalysisFPS, Logger: o.Logger, Now: o.Now, NewAnalyzer: newAnalyzer, Hooks: roomHooks(st, o.Now),
 		EncodeEvidence: func(f *models.Frame, r models.Rect) ([]byte, error) { return vision.EncodeFaceJPEG(f, r, 85) },
 		Challenges:     room.ChallengeConfig{Enabled: cfg.Challenges > 0, Plan: plan, LockAfter: cfg.ChallengeLockAfter}})
+	metrics.SetLiveInterviews(a.Rooms.Live)
 	a.HTTP, err = httpapi.New(httpapi.Deps{Store: st, Config: cfg, Signer: signer, Mailer: mailer, Logger: o.Logger, Now: o.Now,
 		Rooms: a.Rooms, ICEServers: iceServers})
 	if err != nil {

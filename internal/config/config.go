@@ -54,6 +54,11 @@ type Config struct {
 	LimitWS            int
 	MaxLive            int
 	RetentionDays      int
+
+	// Operations: admin API, metrics, benchmarking.
+	APIToken      string // Bearer token of the admin JSON API (/api/...); empty disables the API
+	MetricsListen string // listen address of the Prometheus /metrics endpoint; empty: off
+	Analysis      string // full (decode and analyse) or decode (decode only: the benchmark floor)
 }
 
 // Setting documents one environment variable.
@@ -101,6 +106,9 @@ var Settings = []Setting{
 	{"LIVECHECK_LIMIT_WS", "20", "signaling connections per IP per minute (and 30 per interview)"},
 	{"LIVECHECK_MAX_LIVE", "40", "most interviews live at once on this server; more get a busy page"},
 	{"LIVECHECK_RETENTION_DAYS", "30", "days biometric evidence is kept"},
+	{"LIVECHECK_API_TOKEN", "", "Bearer token of the admin JSON API (/api/...; ≥ 32 chars); the API is off when empty"},
+	{"LIVECHECK_METRICS_LISTEN", "", "listen address of Prometheus /metrics and /debug/pprof (keep it private, e.g. 127.0.0.1:9090); off when empty"},
+	{"LIVECHECK_ANALYSIS", "full", "full: decode and analyse the candidate's video; decode: decode every frame but skip vision (benchmark floor)"},
 }
 
 // Usage returns the settings table for --help.
@@ -191,6 +199,15 @@ func Load(getenv func(string) string) (*Config, error) {
 		LimitWS:            num("LIVECHECK_LIMIT_WS", 1, 1000000),
 		MaxLive:            num("LIVECHECK_MAX_LIVE", 1, 100000),
 		RetentionDays:      num("LIVECHECK_RETENTION_DAYS", 1, 3650),
+		APIToken:           get("LIVECHECK_API_TOKEN"),
+		MetricsListen:      get("LIVECHECK_METRICS_LISTEN"),
+		Analysis:           get("LIVECHECK_ANALYSIS"),
+	}
+	if c.APIToken != "" && len(c.APIToken) < 32 {
+		errs = append(errs, errors.New("LIVECHECK_API_TOKEN: must be at least 32 characters"))
+	}
+	if c.Analysis != "full" && c.Analysis != "decode" {
+		errs = append(errs, fmt.Errorf("LIVECHECK_ANALYSIS: want full or decode, got %q", c.Analysis))
 	}
 	c.IncludeLoopback, _ = strconv.ParseBool(get("LIVECHECK_ICE_LOOPBACK"))
 	fps, err := strconv.ParseFloat(get("LIVECHECK_ANALYSIS_FPS"), 64)

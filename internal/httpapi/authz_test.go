@@ -88,6 +88,11 @@ var Matrix = map[string]expect{
 	"GET /interviews/:id/call":          staffOnly(http.MethodGet, 200, recruiter, admin),
 	"GET /interviews/:id/observe":       staffOnly(http.MethodGet, 200, reviewer, admin),
 	"GET /ws/interviews/:id":            {anon: 303, candidate: 303, recruiter: 400, reviewer: 403, admin: 400},
+	// The admin API is off without LIVECHECK_API_TOKEN (api_test.go covers it on).
+	"POST /api/interviews":               all(http.StatusNotFound),
+	"GET /api/interviews/:id":            all(http.StatusNotFound),
+	"POST /api/interviews/:id/challenge": all(http.StatusNotFound),
+	"POST /api/interviews/:id/end":       all(http.StatusNotFound),
 }
 
 func TestAuthorizationMatrix(t *testing.T) {

@@ -125,6 +125,7 @@ func (s *Server) loadUser() gin.HandlerFunc {
 				return
 			}
 		}
+		s.apiStaff(c) // staff WebSockets may use the API token (api.go)
 		if _, ok := c.Get(ctxBinding); !ok {
 			pre, err := c.Cookie(preCookie)
 			if err != nil || len(pre) < 20 || len(pre) > 64 {
@@ -133,7 +134,7 @@ func (s *Server) loadUser() gin.HandlerFunc {
 			}
 			c.Set(ctxBinding, "p:"+pre)
 		}
-		if !safeMethod(c.Request.Method) && !s.csrfOK(c) {
+		if !safeMethod(c.Request.Method) && !s.csrfOK(c) && !s.bearerOK(c) { // the API token is no ambient credential
 			s.fail(c, http.StatusForbidden, "Form expired", "This form has expired or did not come from livecheck. Reload the page and try again.")
 			return
 		}

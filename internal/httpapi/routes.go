@@ -33,6 +33,7 @@ func (s *Server) routes(r *Router) {
 	r.e.StaticFS("/static", http.FS(web.Static()))
 	r.Public(http.MethodGet, "/healthz", s.healthz)
 	r.Public(http.MethodGet, "/readyz", s.readyz)
+	s.apiRoutes(r) // /api/...: admin JSON API, Bearer token checked in the handlers (api.go)
 
 	r.Public(http.MethodGet, "/login", s.loginPage)
 	r.Public(http.MethodPost, "/login", s.login)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/metrics"
 	"github.com/livecheck/livecheck/internal/signal"
 	"github.com/livecheck/livecheck/models"
 )
@@ -155,6 +156,7 @@ func (c *challenges) finish(r challenge.Result) {
 		at = r.Shown
 	}
 	jpeg, jpegAt := c.evidenceAt(at)
+	metrics.ChallengeResult(string(r.Outcome), c.s.cfg.Now().Sub(r.Deadline))
 	c.mu.Lock()
 	c.results = append(c.results, r)
 	lockNow := false

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v3"
 
+	"github.com/livecheck/livecheck/internal/metrics"
 	"github.com/livecheck/livecheck/internal/signal"
 )
 
@@ -91,6 +92,7 @@ func newPeer(r *Room, role Role, conn Sender) (*Peer, error) {
 		go ft.run(remote)
 		r.addTrack(ft)
 	})
+	metrics.PeerJoined(string(role))
 	return p, nil
 }
 
@@ -256,6 +258,7 @@ func (p *Peer) Close(reason string) { p.close(reason) }
 
 func (p *Peer) close(reason string) {
 	p.once.Do(func() {
+		metrics.PeerLeft(string(p.role))
 		p.mu.Lock()
 		p.closed = true
 		p.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/media"
+	"github.com/livecheck/livecheck/internal/metrics"
 	"github.com/livecheck/livecheck/internal/signal"
 	"github.com/livecheck/livecheck/models"
 )
@@ -100,7 +101,10 @@ const MaxSeriesPoints = 720000
 
 func newSession(cfg Config, id int64, sendControl func(v any) error, staff func(signal.Message), wg *sync.WaitGroup) *Session {
 	s := &Session{cfg: cfg, id: id, started: cfg.Now(), done: make(chan struct{}), sendControl: sendControl, staff: staff, wg: wg}
-	s.box = media.NewMailbox[*frameItem](func(it *frameItem) { s.pool.Put(it) })
+	s.box = media.NewMailbox[*frameItem](func(it *frameItem) {
+		metrics.FrameDropped("mailbox", s.ch != nil && s.ch.runner.Active()) // replaced by a newer frame: analysis is behind
+		s.pool.Put(it)
+	})
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if cfg.Challenges.Enabled {
 		ch, err := newChallenges(s)
@@ -201,10 +205,13 @@ func (s *Session) analyse() {
 		}
 		s.mu.Unlock()
 		if skip {
+			metrics.FrameDropped("rate", false)
 			s.pool.Put(it)
 			continue
 		}
+		t0 := time.Now()
 		s.observe(an, &it.f)
+		metrics.FrameObserved(it.f.Capture, t0, active)
 		s.pool.Put(it)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/webrtc/v3"
 
 	"github.com/livecheck/livecheck/internal/media"
+	"github.com/livecheck/livecheck/internal/metrics"
 )
 
 // forwardTrack relays one published track to the peers that receive it, and for
@@ -45,6 +46,7 @@ func (t *forwardTrack) requestKeyframe() {
 	_ = t.owner.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: t.ssrc}})
 	if s := t.owner.room.Session(); s != nil && t.owner.role == RoleCandidate {
 		s.countKeyframeRequest()
+		metrics.KeyframeRequest()
 	}
 }
 
@@ -94,6 +96,7 @@ func (t *forwardTrack) run(remote *webrtc.TrackRemote) {
 			return
 		}
 		arrival := time.Now()
+		metrics.RTPPacket(t.kind == webrtc.RTPCodecTypeVideo)
 		if err := t.local.WriteRTP(pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			t.owner.room.m.cfg.Logger.Debug("room: relay", "err", err)
 		}
@@ -124,29 +127,36 @@ func newVideoPipe(t *forwardTrack, s *Session) (*videoPipe, error) {
 
 func (v *videoPipe) push(pkt *rtp.Packet, arrival time.Time) {
 	frames, needKF := v.asm.Push(pkt, arrival)
+	metrics.FramesReceived(len(frames))
 	if needKF {
 		v.t.requestKeyframe()
 	}
 	for _, af := range frames {
 		capture := v.t.anc.capture(v.t.clock.CaptureTime(af.RTPTimestamp, af.FirstArrival), af.FirstArrival)
+		t0 := time.Now()
 		f, err := v.dec.Decode(af.Data, capture)
 		if errors.Is(err, media.ErrNoFrame) {
 			continue
 		}
 		if err != nil {
 			v.sess.countDecodeError()
+			metrics.FrameDropped("decode_error", false)
 			v.t.requestKeyframe()
 			continue
 		}
 		if f == nil {
 			continue
 		}
+		metrics.FrameDecoded(t0)
 		v.sess.frame(f, arrival)
 		v.dec.Release(f)
 	}
 }
 
-func (v *videoPipe) close() { _ = v.dec.Close() }
+func (v *videoPipe) close() {
+	metrics.FramesLost(v.asm.Stats().FramesLost)
+	_ = v.dec.Close()
+}
 
 // audioPipe decodes the candidate's Opus into 48 kHz PCM and measures 20 ms levels.
 type audioPipe struct {
@@ -171,6 +181,7 @@ func (a *audioPipe) push(pkt *rtp.Packet, arrival time.Time) {
 	n, err := a.dec.DecodeTo(pkt.Payload, a.pcm)
 	if err != nil || n == 0 {
 		a.sess.countAudioError()
+		metrics.AudioError()
 		return
 	}
 	at := a.t.anc.capture(a.t.clock.CaptureTime(pkt.Timestamp, arrival), arrival)
@@ -187,6 +198,7 @@ func (a *audioPipe) push(pkt *rtp.Packet, arrival time.Time) {
 			sum += f * f
 		}
 		rms := math.Sqrt(sum / float64(end-off))
+		metrics.AudioChunk()
 		a.sess.audioLevel(at.Add(time.Duration(off)*time.Second/48000), rms)
 	}
 }
