@@ -38,6 +38,9 @@ type Options struct {
 	Mailer *mail.Mailer
 	// NoVideoAnalysis skips loading the vision models (pages-only tests).
 	NoVideoAnalysis bool
+	// KeepLive skips marking interviews left live by an earlier run as
+	// interrupted (for a second app on the same database, in tests).
+	KeepLive bool
 }
 
 // App is the wired server.
@@ -110,6 +113,13 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Rooms: a.Rooms, ICEServers: iceServers})
 	if err != nil {
 		return nil, err
+	}
+	if !o.KeepLive {
+		if n, err := st.InterruptLiveInterviews(ctx, o.Now()); err != nil {
+			return nil, err
+		} else if n > 0 {
+			o.Logger.Warn("interviews left live by a previous run were marked interrupted", "count", n)
+		}
 	}
 	if o.Stdout != nil {
 		if err := PrintSetupLink(ctx, cfg, st, o.Stdout); err != nil {

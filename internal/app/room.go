@@ -53,14 +53,15 @@ func analyzerFactory(cfg *config.Config) (func() (room.FrameAnalyzer, error), er
 // roomHooks persist what live rooms report.
 func roomHooks(st *store.Store, now func() time.Time) room.Hooks {
 	return room.Hooks{
-		SessionStarted: func(ctx context.Context, id int64) error {
-			return st.SetInterviewStatus(ctx, id, models.StatusLive, now())
+		SessionStarted: func(ctx context.Context, id int64, at time.Time) error {
+			return st.SetInterviewStatus(ctx, id, models.StatusLive, at)
 		},
-		AttemptStarted: func(ctx context.Context, id int64, a room.Attempt) (int64, error) {
-			return st.StartAttempt(ctx, store.Attempt{InterviewID: id, BrowserID: a.BrowserID, IP: a.IP, UserAgent: a.UserAgent, StartedAt: a.At})
+		AttemptStarted: func(ctx context.Context, id int64, a room.Attempt) error {
+			_, err := st.StartAttempt(ctx, store.Attempt{InterviewID: id, Key: a.Key, BrowserID: a.BrowserID, IP: a.IP, UserAgent: a.UserAgent, StartedAt: a.At})
+			return err
 		},
-		AttemptEnded: func(ctx context.Context, attemptID int64, reason string, env map[string]any) error {
-			return st.EndAttempt(ctx, attemptID, now(), reason, env)
+		AttemptEnded: func(ctx context.Context, key string, at time.Time, reason string, env map[string]any) error {
+			return st.EndAttemptByKey(ctx, key, at, reason, env)
 		},
 		SessionEnded: func(ctx context.Context, r *room.Result) error {
 			return saveResult(ctx, st, r)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -24,6 +25,10 @@ type BrowserOptions struct {
 	VideoFile, AudioFile string
 	// Timeout bounds the whole browser session; 3 minutes when zero.
 	Timeout time.Duration
+	// Script, when set, is evaluated in every new document of the first tab
+	// before the page's own scripts (Page.addScriptToEvaluateOnNewDocument):
+	// a test can replace browser APIs, e.g. the camera, without hooks in the page.
+	Script string
 }
 
 // NewBrowser starts headless Chromium with a fresh profile and returns a context
@@ -68,6 +73,13 @@ func NewBrowser(t testing.TB, o BrowserOptions) context.Context {
 		acancel()
 		t.Fatalf("apptest: start Chromium: %v", err)
 	}
+	if o.Script != "" {
+		if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: o.Script}); err != nil {
+			cancel()
+			acancel()
+			t.Fatalf("apptest: add the document script: %v", err)
+		}
+	}
 	tctx, tcancel := context.WithTimeout(ctx, o.Timeout)
 	t.Cleanup(func() {
 		tcancel()
@@ -87,4 +99,14 @@ func NewTab(t testing.TB, parent context.Context) context.Context {
 		t.Fatalf("apptest: new browser context: %v", err)
 	}
 	return ctx
+}
+
+// WaitLoaded waits until the page and all its images have loaded, so that
+// clicks do not land on a layout that is still shifting.
+func WaitLoaded(ctx context.Context) error {
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`new Promise((resolve) => {
+		if (document.readyState === "complete") resolve(true);
+		else addEventListener("load", () => resolve(true), { once: true });
+	})`, chromedp.EvalAwaitPromise))
+	return err
 }

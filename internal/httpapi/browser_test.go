@@ -86,6 +86,9 @@ func TestBrowserReviewerApproves(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reviewer opens the session: %v", err)
 	}
+	if err := apptest.WaitLoaded(ctx); err != nil {
+		t.Fatal(err)
+	}
 	reasons, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#reasons")))
 	if !strings.Contains(reasons, "turn_head failed: no response") {
 		t.Errorf("reasons shown: %q", reasons)

@@ -174,7 +174,7 @@ func (c *challenges) finish(r challenge.Result) {
 		"latency_ms": r.OnsetLatency.Milliseconds(), "peak": r.Peak, "unit": r.Unit, "drift": r.Drift})
 	c.s.staff(signal.Message{T: "challenge_result", Data: b})
 	if h := c.s.cfg.Hooks.ChallengeResult; h != nil {
-		c.s.persist(func(ctx context.Context) error { return h(ctx, c.s.id, r, jpeg, jpegAt) })
+		c.s.persist("challenge result", func(ctx context.Context) error { return h(ctx, c.s.id, r, jpeg, jpegAt) })
 	}
 }
 

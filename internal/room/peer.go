@@ -22,11 +22,11 @@ type Sender interface {
 
 // Peer is one participant's PeerConnection.
 type Peer struct {
-	room      *Room
-	role      Role
-	conn      Sender
-	pc        *webrtc.PeerConnection
-	attemptID int64
+	room       *Room
+	role       Role
+	conn       Sender
+	pc         *webrtc.PeerConnection
+	attemptKey string
 
 	negMu   sync.Mutex // serialises offers
 	pending bool       // a renegotiation was requested while an offer was outstanding

@@ -6,6 +6,8 @@ package room
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"sync"
@@ -36,14 +38,16 @@ type FrameAnalyzer interface {
 
 // Hooks connect a room to the rest of the application without importing it.
 type Hooks struct {
+	// Every hook that writes is called from one writer goroutine, in order, and
+	// retried with backoff until it succeeds: it must be idempotent.
+
 	// SessionStarted is called when the candidate first connects (status → live).
-	SessionStarted func(ctx context.Context, interviewID int64) error
-	// AttemptStarted records a candidate connection and returns its id.
-	AttemptStarted func(ctx context.Context, interviewID int64, a Attempt) (int64, error)
-	// AttemptEnded closes an attempt.
-	AttemptEnded func(ctx context.Context, attemptID int64, reason string, env map[string]any) error
-	// SessionEnded stores the session's results and the final status. It must be
-	// transactional; the room retries it with backoff until it succeeds or ctx ends.
+	SessionStarted func(ctx context.Context, interviewID int64, at time.Time) error
+	// AttemptStarted records a candidate connection under a.Key.
+	AttemptStarted func(ctx context.Context, interviewID int64, a Attempt) error
+	// AttemptEnded closes the attempt with this key.
+	AttemptEnded func(ctx context.Context, key string, at time.Time, reason string, env map[string]any) error
+	// SessionEnded stores the session's results and the final status (one transaction).
 	SessionEnded func(ctx context.Context, r *Result) error
 	// Observation receives every frame measurement (the challenge runner).
 	Observation func(interviewID int64, o models.Observation)
@@ -58,6 +62,7 @@ type Hooks struct {
 
 // Attempt describes one candidate connection.
 type Attempt struct {
+	Key       string // random, unique: identifies the attempt for AttemptEnded
 	BrowserID string
 	IP        string
 	UserAgent string
@@ -83,6 +88,7 @@ type Config struct {
 // Manager owns every live room.
 type Manager struct {
 	cfg    Config
+	w      *writer
 	mu     sync.Mutex
 	rooms  map[int64]*Room
 	wg     sync.WaitGroup
@@ -103,8 +109,11 @@ func NewManager(cfg Config) *Manager {
 	if cfg.Grace <= 0 {
 		cfg.Grace = time.Minute
 	}
-	return &Manager{cfg: cfg, rooms: map[int64]*Room{}}
+	return &Manager{cfg: cfg, rooms: map[int64]*Room{}, w: newWriter(cfg.Logger, 30*time.Minute)}
 }
+
+// WriterStats reports the persistence queue.
+func (m *Manager) WriterStats() WriterStats { return m.w.stats() }
 
 // ErrClosed is returned when the manager is shutting down.
 var ErrClosed = errors.New("room: server is shutting down")
@@ -181,6 +190,7 @@ func (m *Manager) Shutdown(ctx context.Context) {
 	case <-done:
 	case <-ctx.Done():
 	}
+	m.w.close(ctx)
 }
 
 // End reasons.
@@ -274,7 +284,7 @@ func (r *Room) Join(ctx context.Context, role Role, conn Sender, a Attempt) (*Pe
 	if role == RoleCandidate {
 		r.candidate, r.candidateBrowser = p, a.BrowserID
 		if r.session == nil {
-			r.session = newSession(r.m.cfg, r.id, r.sendCandidate, r.BroadcastStaff, &r.m.wg)
+			r.session = newSession(r.m.cfg, r.id, r.sendCandidate, r.BroadcastStaff, r.m.w)
 			r.m.wg.Add(1)
 		}
 		first = !r.started
@@ -284,17 +294,14 @@ func (r *Room) Join(ctx context.Context, role Role, conn Sender, a Attempt) (*Pe
 
 	h := r.m.cfg.Hooks
 	if role == RoleCandidate {
+		now := r.m.cfg.Now()
 		if first && h.SessionStarted != nil {
-			if err := h.SessionStarted(ctx, r.id); err != nil {
-				r.m.cfg.Logger.Error("room: mark live", "interview", r.id, "err", err)
-			}
+			r.m.w.add("session start", r.id, func(ctx context.Context) error { return h.SessionStarted(ctx, r.id, now) })
 		}
 		if h.AttemptStarted != nil {
-			id, err := h.AttemptStarted(ctx, r.id, a)
-			if err != nil {
-				r.m.cfg.Logger.Error("room: record attempt", "interview", r.id, "err", err)
-			}
-			p.attemptID = id
+			a.Key = newKey()
+			p.attemptKey = a.Key
+			r.m.w.add("attempt start", r.id, func(ctx context.Context) error { return h.AttemptStarted(ctx, r.id, a) })
 		}
 		r.broadcast(signal.Message{T: signal.TypePeer, Data: []byte(`{"event":"candidate_joined"}`)}, p)
 	}
@@ -325,12 +332,9 @@ func (r *Room) leave(p *Peer, reason string) {
 	empty := len(r.peers) == 0 && !r.started
 	r.mu.Unlock()
 	if wasCandidate {
-		if h := r.m.cfg.Hooks.AttemptEnded; h != nil && p.attemptID != 0 {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			if err := h(ctx, p.attemptID, reason, p.environment()); err != nil {
-				r.m.cfg.Logger.Error("room: close attempt", "interview", r.id, "err", err)
-			}
-			cancel()
+		if h := r.m.cfg.Hooks.AttemptEnded; h != nil && p.attemptKey != "" {
+			key, env, at := p.attemptKey, p.environment(), r.m.cfg.Now()
+			r.m.w.add("attempt end", r.id, func(ctx context.Context) error { return h(ctx, key, at, reason, env) })
 		}
 		if reason != "replaced" {
 			r.broadcast(signal.Message{T: signal.TypePeer, Data: []byte(`{"event":"candidate_left"}`)}, nil)
@@ -383,31 +387,10 @@ func (r *Room) End(reason string) {
 	}()
 }
 
-// storeResult calls the SessionEnded hook until it succeeds: a database that is
-// down for a while must not lose the verdict. It gives up after about 10 minutes.
+// storeResult queues the session's results for the writer.
 func (r *Room) storeResult(res *Result) {
-	h := r.m.cfg.Hooks.SessionEnded
-	if h == nil {
-		return
-	}
-	backoff := 200 * time.Millisecond
-	deadline := time.Now().Add(10 * time.Minute)
-	for attempt := 1; ; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := h(ctx, res)
-		cancel()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			r.m.cfg.Logger.Error("room: giving up storing session results", "interview", r.id, "attempts", attempt, "err", err)
-			return
-		}
-		r.m.cfg.Logger.Warn("room: storing session results failed, retrying", "interview", r.id, "attempt", attempt, "err", err)
-		time.Sleep(backoff)
-		if backoff < 10*time.Second {
-			backoff *= 2
-		}
+	if h := r.m.cfg.Hooks.SessionEnded; h != nil {
+		r.m.w.add("session results", r.id, func(ctx context.Context) error { return h(ctx, res) })
 	}
 }
 
@@ -512,4 +495,11 @@ func (r *Room) addTrack(t *forwardTrack) {
 	r.tracks[t] = struct{}{}
 	r.mu.Unlock()
 	r.syncTracks()
+}
+
+// newKey returns a random identifier for an attempt.
+func newKey() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

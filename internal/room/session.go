@@ -74,7 +74,7 @@ type Session struct {
 
 	sendControl func(v any) error
 	staff       func(signal.Message)
-	wg          *sync.WaitGroup // the manager's: persistence goroutines finish before shutdown returns
+	w           *writer
 
 	mu              sync.Mutex
 	decoded         uint64
@@ -99,8 +99,8 @@ type Session struct {
 // MaxSeriesPoints bounds each stored series (4 h of 20 ms audio levels).
 const MaxSeriesPoints = 720000
 
-func newSession(cfg Config, id int64, sendControl func(v any) error, staff func(signal.Message), wg *sync.WaitGroup) *Session {
-	s := &Session{cfg: cfg, id: id, started: cfg.Now(), done: make(chan struct{}), sendControl: sendControl, staff: staff, wg: wg}
+func newSession(cfg Config, id int64, sendControl func(v any) error, staff func(signal.Message), w *writer) *Session {
+	s := &Session{cfg: cfg, id: id, started: cfg.Now(), done: make(chan struct{}), sendControl: sendControl, staff: staff, w: w}
 	s.box = media.NewMailbox[*frameItem](func(it *frameItem) {
 		metrics.FrameDropped("mailbox", s.ch != nil && s.ch.runner.Active()) // replaced by a newer frame: analysis is behind
 		s.pool.Put(it)
@@ -119,32 +119,9 @@ func newSession(cfg Config, id int64, sendControl func(v any) error, staff func(
 	return s
 }
 
-// persist runs store in the background until it succeeds, with exponential
-// backoff (a database restart must not lose results), for at most 10 minutes.
-func (s *Session) persist(store func(ctx context.Context) error) {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		backoff := 200 * time.Millisecond
-		deadline := time.Now().Add(10 * time.Minute)
-		for attempt := 1; ; attempt++ {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err := store(ctx)
-			cancel()
-			if err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				s.cfg.Logger.Error("room: giving up storing", "interview", s.id, "attempts", attempt, "err", err)
-				return
-			}
-			s.cfg.Logger.Warn("room: store failed, retrying", "interview", s.id, "attempt", attempt, "err", err)
-			time.Sleep(backoff)
-			if backoff < 10*time.Second {
-				backoff *= 2
-			}
-		}
-	}()
+// persist queues a write of this session's results for the manager's writer.
+func (s *Session) persist(what string, store func(ctx context.Context) error) {
+	s.w.add(what, s.id, store)
 }
 
 func (s *Session) ms(t time.Time) int64 { return t.Sub(s.started).Milliseconds() }

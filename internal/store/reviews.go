@@ -51,13 +51,13 @@ func (s *Store) Reviews(ctx context.Context, interviewID int64) ([]Review, error
 
 // QueueItem is one finished session in the reviewers' queue.
 type QueueItem struct {
-	Interview     *models.Interview
-	SessionEnded  time.Time
-	Risk          float64 // 0..100: the verdict score, or the signals' score when no verdict exists
-	Decision      string  // verified | review | failed, or "" before a verdict
-	Failed        int     // failed challenges
-	LastReview    string  // latest reviewer decision, "" when none
-	LastReviewAt  *time.Time
+	Interview    *models.Interview
+	SessionEnded time.Time
+	Risk         float64 // 0..100: the verdict score, or the signals' score when no verdict exists
+	Decision     string  // verified | review | failed, or "" before a verdict
+	Failed       int     // failed challenges
+	LastReview   string  // latest reviewer decision, "" when none
+	LastReviewAt *time.Time
 }
 
 // QueueFilter narrows and orders the queue.

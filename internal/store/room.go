@@ -64,6 +64,7 @@ func (s *Store) Consents(ctx context.Context, interviewID int64) ([]Consent, err
 // Attempt is one candidate connection.
 type Attempt struct {
 	ID          int64
+	Key         string // random key given by the live room; "" for none
 	InterviewID int64
 	BrowserID   string
 	IP          string
@@ -74,15 +75,30 @@ type Attempt struct {
 	Environment map[string]any
 }
 
-// StartAttempt records a candidate connection and returns its id.
+// StartAttempt records a candidate connection and returns its id. With a key,
+// recording the same attempt again is a no-op (callers retry).
 func (s *Store) StartAttempt(ctx context.Context, a Attempt) (int64, error) {
+	var key *string
+	if a.Key != "" {
+		key = &a.Key
+	}
 	var id int64
-	err := s.db.QueryRow(ctx, `INSERT INTO attempts (interview_id, browser_id, ip, user_agent, started_at)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`, a.InterviewID, a.BrowserID, a.IP, a.UserAgent, a.StartedAt).Scan(&id)
+	err := s.db.QueryRow(ctx, `INSERT INTO attempts (interview_id, browser_id, ip, user_agent, started_at, key)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key RETURNING id`,
+		a.InterviewID, a.BrowserID, a.IP, a.UserAgent, a.StartedAt, key).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("store: unable to record attempt: %w", err)
 	}
 	return id, nil
+}
+
+// EndAttemptByKey closes the attempt with this key.
+func (s *Store) EndAttemptByKey(ctx context.Context, key string, at time.Time, reason string, env map[string]any) error {
+	var id int64
+	if err := s.db.QueryRow(ctx, `SELECT id FROM attempts WHERE key = $1`, key).Scan(&id); err != nil {
+		return fmt.Errorf("store: unable to find attempt: %w", interpretError(err))
+	}
+	return s.EndAttempt(ctx, id, at, reason, env)
 }
 
 // EndAttempt closes an attempt with its reason and the browser's environment report.
@@ -103,7 +119,7 @@ func (s *Store) EndAttempt(ctx context.Context, id int64, at time.Time, reason s
 
 // Attempts lists an interview's candidate connections, oldest first.
 func (s *Store) Attempts(ctx context.Context, interviewID int64) ([]Attempt, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, browser_id, ip, user_agent, started_at, ended_at, end_reason, environment
+	rows, err := s.db.Query(ctx, `SELECT id, COALESCE(key, ''), browser_id, ip, user_agent, started_at, ended_at, end_reason, environment
 		FROM attempts WHERE interview_id = $1 ORDER BY started_at, id`, interviewID)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to list attempts: %w", err)
@@ -113,7 +129,7 @@ func (s *Store) Attempts(ctx context.Context, interviewID int64) ([]Attempt, err
 	for rows.Next() {
 		a := Attempt{InterviewID: interviewID}
 		var env []byte
-		if err := rows.Scan(&a.ID, &a.BrowserID, &a.IP, &a.UserAgent, &a.StartedAt, &a.EndedAt, &a.EndReason, &env); err != nil {
+		if err := rows.Scan(&a.ID, &a.Key, &a.BrowserID, &a.IP, &a.UserAgent, &a.StartedAt, &a.EndedAt, &a.EndReason, &env); err != nil {
 			return nil, err
 		}
 		if env != nil {
@@ -149,12 +165,13 @@ type Series struct {
 
 // SaveSession stores a finished session's summary, series and signals and sets
 // the interview's final status, all in one transaction. Saving the same session
-// twice is a no-op the second time, so callers may retry.
+// twice is a no-op the second time, so callers may retry. A later session of the
+// same interview (after an interruption) replaces the stored series.
 func (s *Store) SaveSession(ctx context.Context, r SessionResult, series []Series, signals []models.Signal, status models.InterviewStatus) error {
 	return s.InTx(ctx, func(tx *Store) error {
 		tag, err := tx.db.Exec(ctx, `INSERT INTO session_results (interview_id, reason, started_at, ended_at, frames_decoded,
 			frames_analysed, frames_dropped, decode_errors, keyframe_requests, audio_chunks, face_absent, camera_off)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (interview_id) DO NOTHING`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (interview_id, started_at) DO NOTHING`,
 			r.InterviewID, r.Reason, r.StartedAt, r.EndedAt, r.FramesDecoded, r.FramesAnalysed, r.FramesDropped,
 			r.DecodeErrors, r.KeyframeRequests, r.AudioChunks, r.FaceAbsent, r.CameraOff)
 		if err != nil {
@@ -194,11 +211,12 @@ func (s *Store) insertSignals(ctx context.Context, interviewID int64, signals []
 	return nil
 }
 
-// Session returns the stored summary of an interview's session.
+// Session returns the stored summary of an interview's latest session.
 func (s *Store) Session(ctx context.Context, interviewID int64) (*SessionResult, error) {
 	r := SessionResult{InterviewID: interviewID}
 	err := s.db.QueryRow(ctx, `SELECT reason, started_at, ended_at, frames_decoded, frames_analysed, frames_dropped,
-		decode_errors, keyframe_requests, audio_chunks, face_absent, camera_off FROM session_results WHERE interview_id = $1`, interviewID).
+		decode_errors, keyframe_requests, audio_chunks, face_absent, camera_off FROM session_results WHERE interview_id = $1
+		ORDER BY started_at DESC LIMIT 1`, interviewID).
 		Scan(&r.Reason, &r.StartedAt, &r.EndedAt, &r.FramesDecoded, &r.FramesAnalysed, &r.FramesDropped, &r.DecodeErrors,
 			&r.KeyframeRequests, &r.AudioChunks, &r.FaceAbsent, &r.CameraOff)
 	if err != nil {
@@ -238,4 +256,18 @@ func (s *Store) SeriesOf(ctx context.Context, interviewID int64, kind string) (*
 		return nil, fmt.Errorf("store: unable to fetch series: %w", interpretError(err))
 	}
 	return &se, nil
+}
+
+// InterruptLiveInterviews marks interviews left "live" by a server that stopped
+// without ending them (a crash or kill); it returns how many. Run at start-up,
+// before any room exists. The candidate may still rejoin until the link expires.
+func (s *Store) InterruptLiveInterviews(ctx context.Context, now time.Time) (int64, error) {
+	tag, err := s.db.Exec(ctx, `UPDATE interviews SET status = 'interrupted', ended_at = $1 WHERE status = 'live'`, now)
+	if err != nil {
+		return 0, fmt.Errorf("store: unable to mark interrupted interviews: %w", err)
+	}
+	if _, err := s.db.Exec(ctx, `UPDATE attempts SET ended_at = $1, end_reason = 'server stopped' WHERE ended_at IS NULL`, now); err != nil {
+		return 0, fmt.Errorf("store: unable to close attempts: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }
