@@ -1,0 +1,154 @@
+package webhook
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/models"
+)
+
+// Event types.
+const (
+	EventVerdictStored = "verdict.stored" // a session's verdict was stored (data: VerdictStored)
+	EventReviewDecided = "review.decided" // a reviewer decided on a session (data: ReviewDecided)
+	EventPing          = "webhook.ping"   // an admin's test delivery (data: {})
+)
+
+// Events lists the event types a webhook can subscribe to ("*" is every type).
+var Events = []string{EventVerdictStored, EventReviewDecided, EventPing}
+
+// Envelope is the JSON body of every delivery.
+type Envelope struct {
+	ID        string          `json:"id"`   // unique per event; receivers deduplicate on it
+	Type      string          `json:"type"` // one of Events
+	CreatedAt time.Time       `json:"created_at"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// VerdictStored is the data of a verdict.stored event. It carries no
+// candidate name, e-mail or biometric data: receivers follow URL (staff login
+// required) for details.
+type VerdictStored struct {
+	InterviewID    int64    `json:"interview_id"`
+	Score          float64  `json:"score"`    // 0..100
+	Decision       string   `json:"decision"` // verified | review | failed
+	Reasons        []string `json:"reasons"`  // human-readable, most important first
+	ScoringVersion string   `json:"scoring_version"`
+	URL            string   `json:"url,omitempty"` // the session's reviewer page
+}
+
+// ReviewDecided is the data of a review.decided event.
+type ReviewDecided struct {
+	InterviewID int64     `json:"interview_id"`
+	Decision    string    `json:"decision"` // approve | reject | escalate
+	Reviewer    string    `json:"reviewer"` // the reviewer's e-mail
+	DecidedAt   time.Time `json:"decided_at"`
+	URL         string    `json:"url,omitempty"`
+}
+
+// Enqueuer stores events for delivery; *store.Store satisfies it.
+type Enqueuer interface {
+	EnqueueWebhookEvent(ctx context.Context, ev store.WebhookEvent) (int, error)
+}
+
+var _ Enqueuer = (*store.Store)(nil)
+
+// NewEventID returns a random event id ("evt_" + 24 hex digits).
+func NewEventID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "evt_" + hex.EncodeToString(b[:])
+}
+
+// Publish wraps data in an Envelope and queues one delivery per subscribed
+// webhook. Pass the transaction store that writes what the event announces
+// (st.InTx(func(tx){ … Publish(ctx, tx, …) })) so both commit together; then
+// call Worker.Notify after the commit for prompt delivery. It returns the
+// event id and the number of deliveries queued.
+func Publish(ctx context.Context, q Enqueuer, typ string, interviewID int64, data any, now time.Time) (string, int, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return "", 0, fmt.Errorf("webhook: event data: %w", err)
+	}
+	if string(raw) == "null" {
+		raw = json.RawMessage("{}")
+	}
+	env := Envelope{ID: NewEventID(), Type: typ, CreatedAt: now.UTC().Truncate(time.Millisecond), Data: raw}
+	body, err := json.Marshal(env)
+	if err != nil {
+		return "", 0, fmt.Errorf("webhook: envelope: %w", err)
+	}
+	n, err := q.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: env.ID, Type: typ, InterviewID: interviewID, Payload: body, At: now})
+	if err != nil {
+		return "", 0, err
+	}
+	return env.ID, n, nil
+}
+
+// NewSecret returns a fresh signing secret for a webhook ("whsec_" + 64 hex
+// digits). Show it to the admin once; it is what receivers verify with.
+func NewSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return "whsec_" + hex.EncodeToString(b[:])
+}
+
+// URLPolicy says which webhook URLs an admin may configure.
+type URLPolicy struct {
+	AllowHTTP    bool // plain http:// (default: https only)
+	AllowPrivate bool // loopback, private, link-local and other non-public targets
+}
+
+// ValidateURL checks an admin-supplied webhook URL: absolute, https (or http
+// when allowed), a host, no user:password part (credentials in URLs end up in
+// logs), and, unless allowed, not an IP literal in a non-public range. Host
+// names are checked again at connection time, after DNS (see NewClient).
+func ValidateURL(raw string, p URLPolicy) error {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return fmt.Errorf("%w: webhook URL: %v", models.ErrInvalid, err)
+	}
+	switch {
+	case u.Scheme != "https" && !(p.AllowHTTP && u.Scheme == "http"):
+		if p.AllowHTTP {
+			return fmt.Errorf("%w: webhook URL must start with https:// or http://", models.ErrInvalid)
+		}
+		return fmt.Errorf("%w: webhook URL must start with https://", models.ErrInvalid)
+	case u.Host == "" || u.Hostname() == "":
+		return fmt.Errorf("%w: webhook URL has no host", models.ErrInvalid)
+	case u.User != nil:
+		return fmt.Errorf("%w: webhook URL must not contain a user name or password", models.ErrInvalid)
+	case len(raw) > 2000:
+		return fmt.Errorf("%w: webhook URL is too long", models.ErrInvalid)
+	}
+	if a, err := netip.ParseAddr(u.Hostname()); err == nil && !p.AllowPrivate && !publicAddr(a) {
+		return fmt.Errorf("%w: webhook URL points at a non-public address", models.ErrInvalid)
+	}
+	if !p.AllowPrivate && (strings.EqualFold(u.Hostname(), "localhost") || strings.HasSuffix(strings.ToLower(u.Hostname()), ".localhost")) {
+		return fmt.Errorf("%w: webhook URL points at localhost", models.ErrInvalid)
+	}
+	if _, port, err := net.SplitHostPort(u.Host); err == nil && port == "0" {
+		return fmt.Errorf("%w: webhook URL port 0", models.ErrInvalid)
+	}
+	return nil
+}
+
+// cgnat is the carrier-grade NAT range, not reachable from the Internet.
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// publicAddr reports whether a is a public unicast address: not loopback,
+// private (RFC 1918, fc00::/7), link-local (169.254/16: cloud metadata),
+// carrier NAT, multicast or unspecified.
+func publicAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsValid() && a.IsGlobalUnicast() && !a.IsPrivate() && !a.IsLoopback() && !a.IsLinkLocalUnicast() && !cgnat.Contains(a)
+}
