@@ -92,18 +92,25 @@ type Blob struct {
 	Data   []byte
 }
 
+// BlobName is the path of a blob in an export, which its row holds in place of
+// the bytes: "files/<table>/<row>_<column>.jpg" for JPEG data, ".bin" otherwise.
+func BlobName(b Blob) string {
+	ext := ".bin"
+	if len(b.Data) >= 3 && b.Data[0] == 0xFF && b.Data[1] == 0xD8 && b.Data[2] == 0xFF {
+		ext = ".jpg"
+	}
+	return "files/" + b.Table + "/" + b.Row + "_" + b.Column + ext
+}
+
 // InterviewExport is everything stored about one interview.
 type InterviewExport struct {
 	// Interview is the interview row as JSON, without the join token hash.
 	Interview json.RawMessage
 	// Tables maps each per-interview table to its rows as JSON objects; binary
-	// columns are replaced by the name of their Blob ("<table>/<row>_<column>").
+	// columns are replaced by their BlobName.
 	Tables map[string][]json.RawMessage
 	Blobs  []Blob
 }
-
-// BlobName is the name a blob is referred to by in its row.
-func BlobName(b Blob) string { return b.Table + "/" + b.Row + "_" + b.Column }
 
 // ExportInterview collects every row about an interview, from every table with
 // an interview_id column, in one read-only repeatable-read snapshot (or the

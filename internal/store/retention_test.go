@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
+	"fmt"
 	"testing"
 	"time"
 
@@ -120,7 +120,7 @@ func TestExportInterview(t *testing.T) {
 	}
 	var ev map[string]any
 	_ = json.Unmarshal(ex.Tables["evidence"][0], &ev)
-	if ev["jpeg"] != store.BlobName(ex.Blobs[0]) || !strings.HasPrefix(ev["jpeg"].(string), "evidence/") {
+	if ev["jpeg"] != store.BlobName(ex.Blobs[0]) || ev["jpeg"] != fmt.Sprintf("files/evidence/%v_jpeg.jpg", ev["id"]) {
 		t.Fatalf("evidence row must point at its image: %v", ev)
 	}
 	if _, err := st.ExportInterview(ctx, 987654321); !errors.Is(err, models.ErrNotFound) {
