@@ -43,6 +43,8 @@ var devicePatterns = []devicePattern{
 	{"manycam", CategoryCamera, "ManyCam", 0.85, 0.2},
 	{"xsplit", CategoryCamera, "XSplit VCam", 0.85, 0.2},
 	{"snap camera", CategoryCamera, "Snap Camera", 0.85, 0.2},
+	// iVCam is e2eSoft's phone-as-webcam app ("e2eSoft iVCam"): checked before e2eSoft's VCam.
+	{"ivcam", CategoryCamera, "iVCam (phone as webcam)", 0.5, 0.05},
 	{"e2esoft", CategoryCamera, "e2eSoft VCam", 0.85, 0.2},
 	{"vcam", CategoryCamera, "VCam", 0.85, 0.2},
 	{"camtwist", CategoryCamera, "CamTwist", 0.85, 0.2},
@@ -69,7 +71,6 @@ var devicePatterns = []devicePattern{
 	{"droidcam", CategoryCamera, "DroidCam (phone as webcam)", 0.4, 0.05},
 	{"epoccam", CategoryCamera, "EpocCam (phone as webcam)", 0.4, 0.05},
 	{"iriun", CategoryCamera, "Iriun (phone as webcam)", 0.4, 0.05},
-	{"ivcam", CategoryCamera, "iVCam (phone as webcam)", 0.5, 0.05},
 	// Both kinds: AI effects (NVIDIA Broadcast's eye contact redraws the eyes).
 	{"nvidia broadcast", "", "NVIDIA Broadcast", 0.6, 0.1},
 	{"nvidia rtx voice", "", "NVIDIA RTX Voice", 0.3, 0.05},

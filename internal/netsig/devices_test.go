@@ -40,6 +40,7 @@ func TestVirtualDevicesMatch(t *testing.T) {
 		{"mmhmm Camera", "videoinput", CategoryCamera},
 		{"Dummy video device (0x0000)", "videoinput", CategoryCamera},
 		{"DroidCam Source 3", "videoinput", CategoryCamera},
+		{"e2eSoft iVCam", "videoinput", CategoryCamera},
 		{"NVIDIA Broadcast", "videoinput", CategoryCamera},
 		{"Microphone (NVIDIA Broadcast)", "audioinput", CategoryMicrophone},
 		{"CABLE Output (VB-Audio Virtual Cable)", "audioinput", CategoryMicrophone},
@@ -104,6 +105,12 @@ func TestCheckDevices(t *testing.T) {
 		}
 		if s, _, _ := find(env, KindVirtualMicrophone); s != 0 {
 			t.Fatalf("a voice changer is reported once, as a voice changer: %v", s)
+		}
+	})
+	t.Run("PhoneWebcamScoresLow", func(t *testing.T) {
+		env := Environment{Video: Track{"e2eSoft iVCam"}}
+		if s, v, r := find(env, KindVirtualCamera); s != 0.5 || v != 1 || !strings.Contains(r, "iVCam") {
+			t.Fatalf("%v %v %s", s, v, r)
 		}
 	})
 	t.Run("NoLabels", func(t *testing.T) {

@@ -28,6 +28,20 @@ type Environment struct {
 	HardwareConc int      `json:"hw_concurrency"`
 	Video        Track    `json:"video"`
 	Audio        Track    `json:"audio"`
+	// ControlRTTms are the control-channel ping round trips the server measured
+	// (added to the stored report by internal/room), in milliseconds.
+	ControlRTTms []float64 `json:"control_rtt_ms,omitempty"`
+}
+
+// RTTs returns ControlRTTms as durations, for Session.RTTs.
+func (e Environment) RTTs() []time.Duration {
+	out := make([]time.Duration, 0, len(e.ControlRTTms))
+	for _, v := range e.ControlRTTms {
+		if v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
+			out = append(out, time.Duration(v*float64(time.Millisecond)))
+		}
+	}
+	return out
 }
 
 // Device is one entry of enumerateDevices().

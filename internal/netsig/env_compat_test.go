@@ -3,6 +3,7 @@ package netsig_test
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/livecheck/livecheck/internal/netsig"
 	"github.com/livecheck/livecheck/internal/room"
@@ -24,6 +25,7 @@ func TestEnvironmentMatchesRoomReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	m["malformed_control_messages"] = 0
+	m["control_rtt_ms"] = []float64{41.5, 0, 39.25} // added by the room's control channel
 	got, err := netsig.EnvironmentFromMap(m)
 	if err != nil {
 		t.Fatal(err)
@@ -32,5 +34,8 @@ func TestEnvironmentMatchesRoomReport(t *testing.T) {
 		len(got.Devices) != 1 || got.Devices[0].Label != "OBS Virtual Camera" || !got.WebDriver || got.Platform != "MacIntel" ||
 		got.HardwareConc != 8 || got.Video.Label != "OBS Virtual Camera" || got.Audio.Label != "MacBook Pro Microphone" {
 		t.Fatalf("fields lost: %+v", got)
+	}
+	if r := got.RTTs(); len(r) != 2 || r[1] != 39250*time.Microsecond {
+		t.Fatalf("control RTTs: %v (zero samples dropped)", r)
 	}
 }
