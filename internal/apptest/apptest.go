@@ -27,6 +27,7 @@ import (
 	"github.com/livecheck/livecheck/internal/mail"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/store/pgtest"
+	"github.com/livecheck/livecheck/migrations"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -68,6 +69,9 @@ type Options struct {
 	Env map[string]string
 	// Mailer replaces the SMTP settings.
 	Mailer *mail.Mailer
+	// DatabaseURL runs the app on this database (migrated here) instead of a
+	// private schema of the shared test database.
+	DatabaseURL string
 }
 
 // LogBuffer collects the server's log output so tests can assert on it (for
@@ -111,12 +115,25 @@ func New(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatalf("apptest: config: %v", err)
 	}
-	pool := pgtest.Schema(t)
+	var db store.DBTX
+	if o.DatabaseURL != "" {
+		p, err := store.Open(context.Background(), o.DatabaseURL)
+		if err != nil {
+			t.Fatalf("apptest: %v", err)
+		}
+		t.Cleanup(p.Close)
+		if _, err := store.New(p).Migrate(context.Background(), migrations.FS); err != nil {
+			t.Fatalf("apptest: migrate: %v", err)
+		}
+		db = p
+	} else {
+		db = pgtest.Schema(t)
+	}
 	clock := &Clock{}
 	logs := &LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testLogWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, app.Options{Config: cfg, DB: pool, Logger: logger, Now: clock.Now, Mailer: o.Mailer})
+	a, err := app.New(ctx, app.Options{Config: cfg, DB: db, Logger: logger, Now: clock.Now, Mailer: o.Mailer})
 	if err != nil {
 		cancel()
 		t.Fatalf("apptest: app: %v", err)

@@ -47,11 +47,15 @@ func startCall(t *testing.T, grace string) *callSetup {
 	return startCallWith(t, map[string]string{"LIVECHECK_REJOIN_GRACE": grace}, apptest.BrowserOptions{})
 }
 
-// startCallWith lets a test set server settings and the candidate's browser
-// (its fake camera files, or a script that replaces the camera).
 func startCallWith(t *testing.T, settings map[string]string, cand apptest.BrowserOptions) *callSetup {
+	return startCallOpts(t, apptest.Options{Env: settings}, cand)
+}
+
+// startCallOpts lets a test set server options and the candidate's browser
+// (its fake camera files, or a script that replaces the camera).
+func startCallOpts(t *testing.T, opts apptest.Options, cand apptest.BrowserOptions) *callSetup {
 	t.Helper()
-	env := apptest.New(t, apptest.Options{Env: settings})
+	env := apptest.New(t, opts)
 	rec := env.CreateUser(models.RoleRecruiter)
 	iv, token := env.CreateInterview("Mae Jemison", env.Clock.Now().Add(time.Minute), rec.ID)
 	video, audio := apptest.FaceY4M(t), apptest.SpeechWAV(t)

@@ -18,6 +18,8 @@ type writer struct {
 	dropped uint64
 	retries uint64
 	giveUp  time.Duration
+	closed  bool
+	once    sync.Once
 }
 
 type writeJob struct {
@@ -39,12 +41,17 @@ func newWriter(log *slog.Logger, giveUp time.Duration) *writer {
 
 // add queues a write; it never blocks.
 func (w *writer) add(what string, interviewID int64, fn func(ctx context.Context) error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		w.dropped++
+		w.log.Error("room: write after shutdown, result lost", "what", what, "interview", interviewID)
+		return
+	}
 	select {
 	case w.jobs <- writeJob{what: what, id: interviewID, fn: fn}:
 	default:
-		w.mu.Lock()
 		w.dropped++
-		w.mu.Unlock()
 		w.log.Error("room: write queue full, result lost", "what", what, "interview", interviewID)
 	}
 }
@@ -82,7 +89,12 @@ func (w *writer) run() {
 
 // close waits until every queued write is done or ctx ends.
 func (w *writer) close(ctx context.Context) {
-	close(w.jobs)
+	w.once.Do(func() {
+		w.mu.Lock()
+		w.closed = true
+		close(w.jobs)
+		w.mu.Unlock()
+	})
 	done := make(chan struct{})
 	go func() { w.wg.Wait(); close(done) }()
 	select {

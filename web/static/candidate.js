@@ -147,8 +147,16 @@ async function candidateCall(root) {
       };
     },
     onMessage: (m) => {
-      if (m.t === "busy") { status.textContent = "This interview is open in another browser. Close it there, then reload this page."; status.className = "error"; }
-      if (m.t === "ended") { status.textContent = "The interview has ended. Thank you! You can close this page."; stream.getTracks().forEach((t) => t.stop()); }
+      if (m.t === "busy") {
+        call.closed = true;
+        status.textContent = "This interview is open in another browser. Close it there, then reload this page.";
+        status.className = "error";
+      }
+      if (m.t === "ended") {
+        call.closed = true; // no reconnect after the end
+        status.textContent = "The interview has ended. Thank you! You can close this page.";
+        stream.getTracks().forEach((t) => t.stop());
+      }
       if (m.t === "peer") {
         const ev = (m.data || {}).event;
         if (ev) status.dataset.peer = ev;
@@ -156,6 +164,7 @@ async function candidateCall(root) {
       if (m.t === "error") console.warn("livecheck:", m.error);
     },
     onState: (s) => {
+      if (call.closed) return;
       const text = { signaling: "Connecting…", connected: "Connected. The interviewer can see and hear you.", disconnected: "Connection lost. Reconnecting…", failed: "The connection failed. Reload the page to rejoin." }[s];
       if (text) status.textContent = text;
       if (s === "disconnected" && !call.closed) setTimeout(() => location.reload(), 3000);

@@ -97,3 +97,15 @@ func Schema(t testing.TB) *pgxpool.Pool {
 	}
 	return p
 }
+
+// SchemaURL creates a migrated private schema like Schema and returns a
+// database URL selecting it, for a server run as a child process.
+func SchemaURL(t testing.TB) string {
+	t.Helper()
+	p := Schema(t)
+	var name string
+	if err := p.QueryRow(context.Background(), `SELECT current_schema()`).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	return URL() + "&search_path=" + name
+}
