@@ -68,7 +68,7 @@ func TestPostgresRestartDuringInterview(t *testing.T) {
 		"series":          `SELECT count(*) FROM series WHERE interview_id = $1`,
 		"signals":         `SELECT count(*) FROM signals WHERE interview_id = $1`,
 	}
-	want := map[string]int{"session_results": 1, "series": 7, "signals": 4}
+	want := map[string]int{"session_results": 1, "series": 6, "signals": 4}
 	for name, q := range counts {
 		if err := rawDB(t, pg.URL).QueryRow(ctx, q, c.iv.ID).Scan(&n); err != nil {
 			t.Fatal(err)
