@@ -211,6 +211,9 @@ func (d *FaceDetector) DetectNear(gray gocv.Mat, prev image.Rectangle, angle flo
 	if float64(prev.Dx()) > nearFaceWidth {
 		s = nearFaceWidth / float64(prev.Dx())
 	}
+	if float64(roi.Dx())*s < 24 || float64(roi.Dy())*s < 24 {
+		return Detection{}, false, nil // mostly outside the frame
+	}
 	pw := float64(prev.Dx()) * s
 	minW := max(20, int(pw*0.65))
 	maxW := int(pw*1.6) + 1
