@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os/signal"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/livecheck/livecheck/internal/app"
 	"github.com/livecheck/livecheck/internal/auth"
 	"github.com/livecheck/livecheck/internal/config"
+	"github.com/livecheck/livecheck/internal/metrics"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/migrations"
 	"github.com/livecheck/livecheck/models"
@@ -34,6 +36,8 @@ Usage:
                                   run the detectors and the risk engine on a recording (docs/ANALYZE.md)
   livecheck eval MANIFEST.tsv [--json] [--workers N] [--roc out.svg]
                                   ISO/IEC 30107-3 metrics of the detectors on a labelled set (docs/EVAL.md)
+  livecheck loadgen --server URL --interviews N --duration D [--video F.ivf] [--audio F.wav] [--viewers K]
+                                  simulated candidates over real WebRTC against a server (docs/BENCH.md)
 `
 
 // run is the whole program; main only passes the process's arguments and streams.
@@ -57,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		err = cmdAnalyze(args[1:], stdout, stderr)
 	case "eval":
 		err = cmdEval(args[1:], stdout, stderr)
+	case "loadgen":
+		err = cmdLoadgen(args[1:], stdout, stderr, getenv)
 	default:
 		fmt.Fprintf(stderr, "livecheck: unknown command %q\n\n%s", args[0], usage)
 		return 2
@@ -208,6 +214,16 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		Addr: cfg.ListenAddr, Handler: a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
 		MaxHeaderBytes: 64 << 10,
+	}
+	if cfg.MetricsListen != "" { // Prometheus /metrics and pprof on a private address
+		ml, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		msrv := &http.Server{Handler: metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = msrv.Serve(ml) }()
+		defer msrv.Close()
+		log.Info("metrics listening", "addr", ml.Addr().String())
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()

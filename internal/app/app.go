@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -18,10 +19,14 @@ import (
 	"github.com/livecheck/livecheck/internal/httpapi"
 	"github.com/livecheck/livecheck/internal/mail"
 	"github.com/livecheck/livecheck/internal/metrics"
+	"github.com/livecheck/livecheck/internal/netsig"
+	"github.com/livecheck/livecheck/internal/retention"
+	"github.com/livecheck/livecheck/internal/risk"
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/rtc"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/vision"
+	"github.com/livecheck/livecheck/internal/webhook"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -45,12 +50,18 @@ type Options struct {
 
 // App is the wired server.
 type App struct {
-	Store  *store.Store
-	Signer *auth.Signer
-	HTTP   *httpapi.Server
-	Config *config.Config
-	Logger *slog.Logger
-	Rooms  *room.Manager
+	Store    *store.Store
+	Signer   *auth.Signer
+	HTTP     *httpapi.Server
+	Config   *config.Config
+	Logger   *slog.Logger
+	Rooms    *room.Manager
+	Webhooks *webhook.Worker
+	Purger   *retention.Purger
+
+	geo    *netsig.GeoIP
+	cancel context.CancelFunc
+	bg     sync.WaitGroup
 }
 
 // New builds every service.
@@ -104,8 +115,16 @@ func New(ctx context.Context, o Options) (*App, error) {
 			return nil, err
 		}
 	}
+	checker, geo, err := netChecker(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.geo = geo
+	a.Webhooks = webhook.NewWorker(st, webhook.Options{Client: webhook.NewClient(10*time.Second, cfg.WebhookPrivate),
+		Now: o.Now, Logger: o.Logger})
+	vd := verdictDeps{checker: checker, reuseDays: cfg.ReuseDays, risk: risk.DefaultSettings(), baseURL: cfg.BaseURL, notify: a.Webhooks.Notify}
 	a.Rooms = room.NewManager(room.Config{API: api, ICEServers: iceServers, Grace: cfg.RejoinGrace,
-		AnalysisFPS: cfg.AnalysisFPS, Logger: o.Logger, Now: o.Now, NewAnalyzer: newAnalyzer, Hooks: roomHooks(st, o.Now),
+		AnalysisFPS: cfg.AnalysisFPS, Logger: o.Logger, Now: o.Now, NewAnalyzer: newAnalyzer, Hooks: roomHooks(st, o.Now, vd),
 		EncodeEvidence: func(f *models.Frame, r models.Rect) ([]byte, error) { return vision.EncodeFaceJPEG(f, r, 85) },
 		Challenges:     room.ChallengeConfig{Enabled: cfg.Challenges > 0, Plan: plan, LockAfter: cfg.ChallengeLockAfter}})
 	metrics.SetLiveInterviews(a.Rooms.Live)
@@ -114,6 +133,12 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.Purger = &retention.Purger{Store: st, Days: cfg.RetentionDays, Now: o.Now, Logger: o.Logger}
+	bg, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	a.bg.Add(2)
+	go func() { defer a.bg.Done(); a.Webhooks.Run(bg) }()
+	go func() { defer a.bg.Done(); a.Purger.Run(bg) }()
 	if !o.KeepLive {
 		if n, err := st.InterruptLiveInterviews(ctx, o.Now()); err != nil {
 			return nil, err
@@ -133,7 +158,16 @@ func New(ctx context.Context, o Options) (*App, error) {
 func (a *App) Handler() http.Handler { return a.HTTP.Handler() }
 
 // Shutdown ends live sessions as interrupted, letting them store what they measured.
-func (a *App) Shutdown(ctx context.Context) { a.Rooms.Shutdown(ctx) }
+func (a *App) Shutdown(ctx context.Context) {
+	a.Rooms.Shutdown(ctx)
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.bg.Wait()
+	if a.geo != nil {
+		a.geo.Close()
+	}
+}
 
 // signingSecret returns the configured secret, or the one generated on first
 // start and kept in the database, so links survive restarts.

@@ -8,9 +8,12 @@ import (
 
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/config"
+	"github.com/livecheck/livecheck/internal/netsig"
+	"github.com/livecheck/livecheck/internal/risk"
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/vision"
+	"github.com/livecheck/livecheck/internal/webhook"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -51,7 +54,16 @@ func analyzerFactory(cfg *config.Config) (func() (room.FrameAnalyzer, error), er
 }
 
 // roomHooks persist what live rooms report.
-func roomHooks(st *store.Store, now func() time.Time) room.Hooks {
+// verdictDeps are what the end of a session needs to judge it.
+type verdictDeps struct {
+	checker   *netsig.Checker
+	reuseDays int
+	risk      risk.Settings
+	baseURL   string
+	notify    func() // wakes the webhook worker after a commit
+}
+
+func roomHooks(st *store.Store, now func() time.Time, vd verdictDeps) room.Hooks {
 	return room.Hooks{
 		SessionStarted: func(ctx context.Context, id int64, at time.Time) error {
 			return st.SetInterviewStatus(ctx, id, models.StatusLive, at)
@@ -64,7 +76,7 @@ func roomHooks(st *store.Store, now func() time.Time) room.Hooks {
 			return st.EndAttemptByKey(ctx, key, at, reason, env)
 		},
 		SessionEnded: func(ctx context.Context, r *room.Result) error {
-			return saveResult(ctx, st, r)
+			return judgeAndSave(ctx, st, r, vd, now())
 		},
 		ChallengeResult: func(ctx context.Context, id int64, r challenge.Result, jpeg []byte, jpegAt time.Time) error {
 			return saveChallenge(ctx, st, id, r, jpeg, jpegAt)
@@ -94,20 +106,57 @@ func saveChallenge(ctx context.Context, st *store.Store, id int64, r challenge.R
 	return st.SaveChallenge(ctx, rec, ev)
 }
 
-func saveResult(ctx context.Context, st *store.Store, r *room.Result) error {
+// judgeAndSave adds the network and device signals to the session's own,
+// scores them into a verdict, and stores results, verdict and the webhook event
+// in one transaction. Idempotent: the room's writer retries it.
+func judgeAndSave(ctx context.Context, st *store.Store, r *room.Result, vd verdictDeps, now time.Time) error {
+	sigs := append([]models.Signal(nil), r.Signals...)
+	if vd.checker != nil {
+		ns, err := networkSignals(ctx, st, vd.checker, vd.reuseDays, r.InterviewID, now)
+		if err != nil {
+			return err
+		}
+		sigs = append(sigs, ns...)
+	}
+	v := risk.Score(sigs, vd.risk)
+	status := models.StatusCompleted
+	if r.Locked || v.Decision == risk.Failed {
+		status = models.StatusFlagged
+	}
+	if r.Reason == room.EndInterrupted {
+		status = models.StatusInterrupted
+	}
+	err := st.InTx(ctx, func(tx *store.Store) error {
+		if err := saveResult(ctx, tx, r, sigs, status); err != nil {
+			return err
+		}
+		if err := saveVerdict(ctx, tx, r.InterviewID, v, now); err != nil {
+			return err
+		}
+		reasons := make([]string, 0, len(v.Reasons))
+		for _, rs := range v.Reasons {
+			if rs.Points > 0 {
+				reasons = append(reasons, rs.Text)
+			}
+		}
+		_, _, err := webhook.Publish(ctx, tx, webhook.EventVerdictStored, r.InterviewID, webhook.VerdictStored{
+			InterviewID: r.InterviewID, Score: v.Score, Decision: string(v.Decision), Reasons: reasons,
+			ScoringVersion: v.ScoringVersion, URL: fmt.Sprintf("%s/review/%d", vd.baseURL, r.InterviewID)}, now)
+		return err
+	})
+	if err == nil && vd.notify != nil {
+		vd.notify()
+	}
+	return err
+}
+
+func saveResult(ctx context.Context, st *store.Store, r *room.Result, sigs []models.Signal, status models.InterviewStatus) error {
 	mustJSON := func(v any) json.RawMessage {
 		b, err := json.Marshal(v)
 		if err != nil || string(b) == "null" {
 			return json.RawMessage("[]")
 		}
 		return b
-	}
-	status := models.StatusCompleted
-	if r.Locked {
-		status = models.StatusFlagged
-	}
-	if r.Reason == room.EndInterrupted {
-		status = models.StatusInterrupted
 	}
 	return st.SaveSession(ctx, store.SessionResult{
 		InterviewID: r.InterviewID, Reason: r.Reason, StartedAt: r.StartedAt, EndedAt: r.EndedAt,
@@ -121,5 +170,12 @@ func saveResult(ctx context.Context, st *store.Store, r *room.Result) error {
 		{Kind: "yaw", Biometric: true, Points: mustJSON(r.Yaw)},
 		{Kind: "ear", Biometric: true, Points: mustJSON(r.EAR)},
 		{Kind: "mouth", Biometric: true, Points: mustJSON(r.Mouth)},
-	}, r.Signals, status)
+	}, sigs, status)
+}
+
+// saveVerdict stores the verdict with the session.
+// TODO(verdicts): store through the verdicts table once its migration lands;
+// until then the verdict lives in the webhook event and the signals it was computed from.
+func saveVerdict(ctx context.Context, tx *store.Store, id int64, v risk.Verdict, now time.Time) error {
+	return nil
 }

@@ -50,6 +50,12 @@ type Config struct {
 	ChallengeWarmUp    time.Duration
 	ChallengeKinds     []string
 	ChallengeLockAfter int
+	ServerLocation     string
+	GeoIPCity          string
+	GeoIPASN           string
+	GeoIPAnonymous     string
+	ReuseDays          int
+	WebhookPrivate     bool
 	LimitJoin          int
 	LimitWS            int
 	MaxLive            int
@@ -105,6 +111,12 @@ var Settings = []Setting{
 	{"LIVECHECK_LIMIT_JOIN", "60", "candidate page requests per IP per minute"},
 	{"LIVECHECK_LIMIT_WS", "20", "signaling connections per IP per minute (and 30 per interview)"},
 	{"LIVECHECK_MAX_LIVE", "40", "most interviews live at once on this server; more get a busy page"},
+	{"LIVECHECK_SERVER_LOCATION", "", "where the media server is, \"lat,lon\" or a city name, for the RTT-versus-distance checks (empty: RTT checks off)"},
+	{"LIVECHECK_GEOIP_CITY", "", "MaxMind-format City database (.mmdb); empty: no GeoIP checks"},
+	{"LIVECHECK_GEOIP_ASN", "", "MaxMind-format ASN database (.mmdb)"},
+	{"LIVECHECK_GEOIP_ANONYMOUS", "", "MaxMind-format Anonymous-IP database (.mmdb)"},
+	{"LIVECHECK_REUSE_DAYS", "90", "how far back the same IP, browser or device fingerprint for another candidate is looked for"},
+	{"LIVECHECK_WEBHOOK_ALLOW_PRIVATE", "false", "allow webhook URLs on private or loopback addresses (tests, internal receivers)"},
 	{"LIVECHECK_RETENTION_DAYS", "30", "days biometric evidence is kept"},
 	{"LIVECHECK_API_TOKEN", "", "Bearer token of the admin JSON API (/api/...; ≥ 32 chars); the API is off when empty"},
 	{"LIVECHECK_METRICS_LISTEN", "", "listen address of Prometheus /metrics and /debug/pprof (keep it private, e.g. 127.0.0.1:9090); off when empty"},
@@ -195,6 +207,11 @@ func Load(getenv func(string) string) (*Config, error) {
 		ChallengeWarmUp:    dur("LIVECHECK_CHALLENGE_WARMUP"),
 		ChallengeKinds:     list("LIVECHECK_CHALLENGE_KINDS"),
 		ChallengeLockAfter: num("LIVECHECK_CHALLENGE_LOCK_AFTER", 0, 100),
+		ServerLocation:     get("LIVECHECK_SERVER_LOCATION"),
+		GeoIPCity:          get("LIVECHECK_GEOIP_CITY"),
+		GeoIPASN:           get("LIVECHECK_GEOIP_ASN"),
+		GeoIPAnonymous:     get("LIVECHECK_GEOIP_ANONYMOUS"),
+		ReuseDays:          num("LIVECHECK_REUSE_DAYS", 1, 3650),
 		LimitJoin:          num("LIVECHECK_LIMIT_JOIN", 1, 1000000),
 		LimitWS:            num("LIVECHECK_LIMIT_WS", 1, 1000000),
 		MaxLive:            num("LIVECHECK_MAX_LIVE", 1, 100000),
@@ -210,6 +227,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		errs = append(errs, fmt.Errorf("LIVECHECK_ANALYSIS: want full or decode, got %q", c.Analysis))
 	}
 	c.IncludeLoopback, _ = strconv.ParseBool(get("LIVECHECK_ICE_LOOPBACK"))
+	c.WebhookPrivate, _ = strconv.ParseBool(get("LIVECHECK_WEBHOOK_ALLOW_PRIVATE"))
 	fps, err := strconv.ParseFloat(get("LIVECHECK_ANALYSIS_FPS"), 64)
 	if err != nil || fps <= 0 || fps > 30 {
 		errs = append(errs, fmt.Errorf("LIVECHECK_ANALYSIS_FPS: want a number in (0, 30], got %q", get("LIVECHECK_ANALYSIS_FPS")))

@@ -181,8 +181,11 @@ func TestLiveCall(t *testing.T) {
 	kinds := map[string]bool{}
 	for _, s := range sigs {
 		kinds[s.Kind] = true
+		t.Logf("signal %-22s score %.2f conf %.2f  %s", s.Kind, s.Score, s.Confidence, s.Reason)
 	}
-	for _, k := range []string{"face_presence", "face_absent", "camera_off", "audio_level"} {
+	// The session's own signals, and the device checks on the page's report
+	// (headless Chromium reports navigator.webdriver).
+	for _, k := range []string{"face_presence", "face_absent", "camera_off", "audio_level", "env_webdriver"} {
 		if !kinds[k] {
 			t.Errorf("signal %s missing", k)
 		}

@@ -32,6 +32,8 @@ type Peer struct {
 	pending bool       // a renegotiation was requested while an offer was outstanding
 
 	mu      sync.Mutex
+	remote  []string // ICE candidates the client trickled (evidence for network checks)
+	ice     map[string]any
 	senders map[*forwardTrack]*webrtc.RTPSender
 	closed  bool
 	ctl     *control
@@ -225,6 +227,11 @@ func (p *Peer) HandleMessage(ctx context.Context, raw []byte) {
 		if c.Candidate == "" {
 			return // end of candidates
 		}
+		p.mu.Lock()
+		if len(p.remote) < 64 {
+			p.remote = append(p.remote, c.Candidate)
+		}
+		p.mu.Unlock()
 		if err := p.pc.AddICECandidate(c); err != nil {
 			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "candidate rejected: " + err.Error()})
 		}
@@ -259,8 +266,10 @@ func (p *Peer) Close(reason string) { p.close(reason) }
 func (p *Peer) close(reason string) {
 	p.once.Do(func() {
 		metrics.PeerLeft(string(p.role))
+		ice := p.iceFacts()
 		p.mu.Lock()
 		p.closed = true
+		p.ice = ice
 		p.mu.Unlock()
 		if c, ok := p.conn.(interface{ Close() }); ok && reason != "left" && reason != "disconnected" {
 			defer c.Close()
@@ -272,12 +281,49 @@ func (p *Peer) close(reason string) {
 	})
 }
 
-// environment returns what the candidate's page reported about itself.
+// environment returns what the candidate's page reported about itself, with
+// the ICE facts the server observed.
 func (p *Peer) environment() map[string]any {
-	if p.ctl == nil {
-		return nil
+	env := map[string]any{}
+	if p.ctl != nil {
+		env = p.ctl.environment()
 	}
-	return p.ctl.environment()
+	p.mu.Lock()
+	for k, v := range p.ice {
+		env[k] = v
+	}
+	p.mu.Unlock()
+	return env
+}
+
+// iceFacts reads the client's candidates (trickled and peer-reflexive), the
+// selected pair and its round-trip time from the PeerConnection.
+func (p *Peer) iceFacts() map[string]any {
+	p.mu.Lock()
+	remote := append([]string(nil), p.remote...)
+	p.mu.Unlock()
+	out := map[string]any{}
+	if sctp := p.pc.SCTP(); sctp != nil && sctp.Transport() != nil && sctp.Transport().ICETransport() != nil {
+		if pair, err := sctp.Transport().ICETransport().GetSelectedCandidatePair(); err == nil && pair != nil {
+			out["ice_selected"] = pair.String()
+		}
+	}
+	for _, st := range p.pc.GetStats() {
+		switch s := st.(type) {
+		case webrtc.ICECandidatePairStats:
+			if s.Nominated && s.CurrentRoundTripTime > 0 {
+				out["ice_rtt_ms"] = s.CurrentRoundTripTime * 1000
+			}
+		case webrtc.ICECandidateStats:
+			if s.Type == webrtc.StatsTypeRemoteCandidate && s.CandidateType == webrtc.ICECandidateTypePrflx && len(remote) < 80 {
+				remote = append(remote, fmt.Sprintf("candidate:prflx 1 %s %d %s %d typ prflx", s.Protocol, s.Priority, s.IP, s.Port))
+			}
+		}
+	}
+	if len(remote) > 0 {
+		out["ice_remote"] = remote
+	}
+	return out
 }
 
 // RTT returns the last control-channel round-trip time (0 when unknown).

@@ -1,0 +1,134 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/config"
+	"github.com/livecheck/livecheck/internal/netsig"
+	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/models"
+)
+
+// netChecker builds the network/device checker from the settings.
+func netChecker(cfg *config.Config) (*netsig.Checker, *netsig.GeoIP, error) {
+	var server *netsig.Coord
+	if loc := strings.TrimSpace(cfg.ServerLocation); loc != "" {
+		if c, err := netsig.ParseCoord(loc); err == nil {
+			server = &c
+		} else if city, ok := netsig.LookupCity(loc, ""); ok {
+			c := city.Coord
+			server = &c
+		} else {
+			return nil, nil, fmt.Errorf("app: LIVECHECK_SERVER_LOCATION %q is neither \"lat,lon\" nor a known city", loc)
+		}
+	}
+	geo, err := netsig.OpenGeoIP(netsig.GeoIPPaths{City: cfg.GeoIPCity, ASN: cfg.GeoIPASN, Anonymous: cfg.GeoIPAnonymous})
+	if err != nil {
+		return nil, nil, fmt.Errorf("app: GeoIP databases: %w", err)
+	}
+	return netsig.NewChecker(netsig.Config{Server: server, GeoIP: geo}), geo, nil
+}
+
+// networkSignals examines every candidate connection of an interview: network
+// and device checks, device fingerprints (stored for later reuse checks) and
+// reuse of IPs, browsers and devices by other candidates. Idempotent.
+func networkSignals(ctx context.Context, st *store.Store, chk *netsig.Checker, reuseDays int, id int64, now time.Time) ([]models.Signal, error) {
+	iv, err := st.Interview(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	atts, err := st.Attempts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []models.Signal
+	seen := map[string]int{} // one signal per kind: the strongest over all connections
+	add := func(sgs []models.Signal) {
+		for _, sg := range sgs {
+			if i, ok := seen[sg.Kind]; ok {
+				if sg.Score*sg.Confidence > out[i].Score*out[i].Confidence {
+					out[i] = sg
+				}
+				continue
+			}
+			seen[sg.Kind] = len(out)
+			out = append(out, sg)
+		}
+	}
+	var ips, browsers []string
+	var fp string
+	var fpStrength float64
+	for _, a := range atts {
+		sess := netsig.Session{ClaimedCity: iv.ClaimedCity, ClaimedCountry: iv.ClaimedCountry, UserAgent: a.UserAgent, At: a.StartedAt}
+		if ip, err := netip.ParseAddr(a.IP); err == nil {
+			sess.HTTPIPs = []netip.Addr{ip}
+		}
+		var env *netsig.Environment
+		if a.Environment != nil {
+			if e, err := netsig.EnvironmentFromMap(a.Environment); err == nil {
+				env = &e
+				sess.Env = env
+				sess.RTTs = e.RTTs()
+			}
+			sess.ICE = iceReport(a.Environment)
+		}
+		add(chk.Check(sess))
+		addrs := netsig.ReuseAddresses(sess.HTTPIPs, sess.ICE)
+		ips = append(ips, addrs...)
+		browsers = append(browsers, a.BrowserID)
+		var afp string
+		var strength float64
+		if env != nil {
+			afp, strength = netsig.Fingerprint(*env, a.UserAgent)
+			if strength > fpStrength {
+				fp, fpStrength = afp, strength
+			}
+		}
+		iceJSON, _ := json.Marshal(a.Environment["ice_remote"])
+		if err := st.SaveAttemptNetwork(ctx, store.AttemptNetwork{AttemptID: a.ID, InterviewID: id, At: a.StartedAt,
+			IPs: addrs, Fingerprint: afp, FPStrength: strength, ICE: iceJSON}); err != nil {
+			return nil, err
+		}
+	}
+	if len(atts) > 0 {
+		matches, err := st.ReuseMatches(ctx, store.ReuseQuery{InterviewID: id, IPs: ips, BrowserIDs: browsers,
+			Fingerprint: fp, Since: now.AddDate(0, 0, -reuseDays)})
+		if err != nil {
+			return nil, err
+		}
+		sightings := make([]netsig.Sighting, 0, len(matches))
+		for _, m := range matches {
+			sightings = append(sightings, netsig.Sighting(m))
+		}
+		add(netsig.CheckReuse(netsig.Subject{InterviewID: id, CandidateEmail: iv.CandidateEmail}, sightings, fpStrength))
+	}
+	return out, nil
+}
+
+// iceReport reads the ICE facts the room stored with an attempt.
+func iceReport(env map[string]any) netsig.ICEReport {
+	var r netsig.ICEReport
+	if list, ok := env["ice_remote"].([]any); ok {
+		for _, v := range list {
+			if s, ok := v.(string); ok {
+				if c, err := netsig.ParseCandidate(s); err == nil {
+					r.Remote = append(r.Remote, c)
+				}
+			}
+		}
+	}
+	if s, ok := env["ice_selected"].(string); ok {
+		if p, err := netsig.ParsePairDescription(s); err == nil {
+			if ms, ok := env["ice_rtt_ms"].(float64); ok {
+				p.RTT = time.Duration(ms * float64(time.Millisecond))
+			}
+			r.Selected = &p
+		}
+	}
+	return r
+}
