@@ -56,32 +56,37 @@ func staffOnly(method string, ok int, roles ...string) expect {
 
 // Matrix is the authorization table of every route, shared with later route files.
 var Matrix = map[string]expect{
-	"GET /healthz":                all(http.StatusOK),
-	"GET /readyz":                 all(http.StatusOK),
-	"GET /static/*filepath":       all(http.StatusOK),
-	"HEAD /static/*filepath":      all(http.StatusOK),
-	"GET /login":                  {anon: 200, candidate: 200, recruiter: 303, reviewer: 303, admin: 303},
-	"POST /login":                 all(http.StatusUnauthorized), // wrong password for everybody
-	"POST /logout":                all(http.StatusSeeOther),
-	"GET /setup/:token":           all(http.StatusNotFound), // accounts exist: the set-up link is dead
-	"POST /setup/:token":          all(http.StatusNotFound),
-	"GET /":                       staffOnly(http.MethodGet, 200, recruiter, reviewer, admin),
-	"GET /interviews/new":         staffOnly(http.MethodGet, 200, recruiter, admin),
-	"POST /interviews":            staffOnly(http.MethodPost, 303, recruiter, admin),
-	"GET /interviews/:id":         staffOnly(http.MethodGet, 200, recruiter, reviewer, admin),
-	"POST /interviews/:id/resend": staffOnly(http.MethodPost, 303, recruiter, admin),
-	"POST /interviews/:id/revoke": staffOnly(http.MethodPost, 303, recruiter, admin),
-	"GET /review":                 staffOnly(http.MethodGet, 200, reviewer, admin),
-	"GET /review/:id":             staffOnly(http.MethodGet, 404, reviewer, admin), // no finished session yet
-	"POST /review/:id/decision":   staffOnly(http.MethodPost, 409, reviewer, admin),
-	"GET /admin/users":            staffOnly(http.MethodGet, 200, admin),
-	"POST /admin/users":           staffOnly(http.MethodPost, 303, admin),
-	"POST /admin/users/:id":       staffOnly(http.MethodPost, 303, admin),
-	"GET /admin/audit":            staffOnly(http.MethodGet, 200, admin),
-	"GET /join/:token":            all(http.StatusOK),
-	"POST /join/:token/consent":   all(http.StatusSeeOther),
-	"GET /join/:token/check":      {anon: 303, candidate: 200, recruiter: 303, reviewer: 303, admin: 303},
-	"GET /join/:token/call":       {anon: 303, candidate: 200, recruiter: 303, reviewer: 303, admin: 303},
+	"GET /healthz":                     all(http.StatusOK),
+	"GET /readyz":                      all(http.StatusOK),
+	"GET /static/*filepath":            all(http.StatusOK),
+	"HEAD /static/*filepath":           all(http.StatusOK),
+	"GET /login":                       {anon: 200, candidate: 200, recruiter: 303, reviewer: 303, admin: 303},
+	"POST /login":                      all(http.StatusUnauthorized), // wrong password for everybody
+	"POST /logout":                     all(http.StatusSeeOther),
+	"GET /setup/:token":                all(http.StatusNotFound), // accounts exist: the set-up link is dead
+	"POST /setup/:token":               all(http.StatusNotFound),
+	"GET /":                            staffOnly(http.MethodGet, 200, recruiter, reviewer, admin),
+	"GET /interviews/new":              staffOnly(http.MethodGet, 200, recruiter, admin),
+	"POST /interviews":                 staffOnly(http.MethodPost, 303, recruiter, admin),
+	"GET /interviews/:id":              staffOnly(http.MethodGet, 200, recruiter, reviewer, admin),
+	"POST /interviews/:id/resend":      staffOnly(http.MethodPost, 303, recruiter, admin),
+	"POST /interviews/:id/revoke":      staffOnly(http.MethodPost, 303, recruiter, admin),
+	"GET /review":                      staffOnly(http.MethodGet, 200, reviewer, admin),
+	"GET /review/:id":                  staffOnly(http.MethodGet, 404, reviewer, admin), // no finished session yet
+	"POST /review/:id/decision":        staffOnly(http.MethodPost, 409, reviewer, admin),
+	"GET /admin/users":                 staffOnly(http.MethodGet, 200, admin),
+	"POST /admin/users":                staffOnly(http.MethodPost, 303, admin),
+	"POST /admin/users/:id":            staffOnly(http.MethodPost, 303, admin),
+	"GET /admin/audit":                 staffOnly(http.MethodGet, 200, admin),
+	"GET /admin/webhooks":              staffOnly(http.MethodGet, 200, admin),
+	"POST /admin/webhooks":             staffOnly(http.MethodPost, 400, admin), // an http:// URL to loopback is refused
+	"POST /admin/webhooks/:wid/delete": staffOnly(http.MethodPost, 404, admin),
+	"GET /interviews/:id/export":       staffOnly(http.MethodGet, 200, admin),
+	"POST /interviews/:id/erase":       staffOnly(http.MethodPost, 303, admin),
+	"GET /join/:token":                 all(http.StatusOK),
+	"POST /join/:token/consent":        all(http.StatusSeeOther),
+	"GET /join/:token/check":           {anon: 303, candidate: 200, recruiter: 303, reviewer: 303, admin: 303},
+	"GET /join/:token/call":            {anon: 303, candidate: 200, recruiter: 303, reviewer: 303, admin: 303},
 	// Not a WebSocket handshake: an admitted caller gets the upgrader's 400.
 	"GET /ws/join/:token":               {anon: 403, candidate: 400, recruiter: 403, reviewer: 403, admin: 403},
 	"GET /interviews/:id/evidence/:eid": staffOnly(http.MethodGet, 404, reviewer, admin), // no evidence stored: 404 after the permission check
@@ -125,7 +130,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 			// A fresh interview per call: resend and revoke change the link.
 			iv, token := env.CreateInterview("Matrix Candidate", env.Clock.Now().Add(time.Hour), users[recruiter].ID)
-			path := strings.NewReplacer(":id/", fmt.Sprint(iv.ID)+"/", ":token", token, "*filepath", "app.css", ":eid", "1").Replace(pattern)
+			path := strings.NewReplacer(":id/", fmt.Sprint(iv.ID)+"/", ":token", token, "*filepath", "app.css", ":eid", "1", ":wid", "999").Replace(pattern)
 			if strings.HasSuffix(path, ":id") {
 				id := iv.ID
 				if strings.HasPrefix(pattern, "/admin/users/") {
@@ -185,6 +190,10 @@ func formFor(pattern, caller string, i int) url.Values {
 			"role": {"reviewer"}, "password": {"a long enough password"}}
 	case "/admin/users/:id":
 		return url.Values{"role": {"reviewer"}}
+	case "/admin/webhooks":
+		return url.Values{"url": {"http://127.0.0.1:1/hook"}}
+	case "/interviews/:id/erase":
+		return url.Values{"confirm": {"erase"}}
 	case "/review/:id/decision":
 		return url.Values{"decision": {"approve"}}
 	case "/join/:token/consent":

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/internal/webhook"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -187,6 +188,10 @@ func (s *Server) reviewDecide(c *gin.Context) {
 	rv := &store.Review{InterviewID: iv.ID, ReviewerID: &u.ID, Reviewer: u.Email, Decision: decision, Notes: notes, At: s.Now()}
 	err := s.Store.InTx(ctx, func(tx *store.Store) error {
 		if err := tx.AddReview(ctx, rv); err != nil {
+			return err
+		}
+		if _, _, err := webhook.Publish(ctx, tx, webhook.EventReviewDecided, iv.ID, webhook.ReviewDecided{InterviewID: iv.ID,
+			Decision: decision, Reviewer: u.Email, DecidedAt: rv.At, URL: fmt.Sprintf("%s/review/%d", s.Config.BaseURL, iv.ID)}, rv.At); err != nil {
 			return err
 		}
 		return tx.Audit(ctx, store.AuditEntry{ActorID: &u.ID, Actor: u.Email, Action: "review." + decision,

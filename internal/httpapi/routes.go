@@ -56,6 +56,11 @@ func (s *Server) routes(r *Router) {
 	r.Staff(http.MethodPost, "/admin/users", auth.PermManageUsers, s.createUser)
 	r.Staff(http.MethodPost, "/admin/users/:id", auth.PermManageUsers, s.updateUser)
 	r.Staff(http.MethodGet, "/admin/audit", auth.PermViewAudit, s.auditPage)
+	r.Staff(http.MethodGet, "/admin/webhooks", auth.PermManageUsers, s.webhooksPage)
+	r.Staff(http.MethodPost, "/admin/webhooks", auth.PermManageUsers, s.createWebhook)
+	r.Staff(http.MethodPost, "/admin/webhooks/:wid/delete", auth.PermManageUsers, s.deleteWebhook)
+	r.Staff(http.MethodGet, "/interviews/:id/export", auth.PermManageUsers, s.exportCandidate)
+	r.Staff(http.MethodPost, "/interviews/:id/erase", auth.PermManageUsers, s.eraseCandidate)
 
 	r.Staff(http.MethodGet, "/interviews/:id/evidence/:eid", auth.PermViewEvidence, s.evidenceImage)
 	r.Staff(http.MethodGet, "/interviews/:id/call", auth.PermJoinCall, s.staffCallPage("host"))
