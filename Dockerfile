@@ -13,7 +13,7 @@ RUN go build -trimpath -ldflags="-s -w" -o /out/livecheck ./server
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
       ca-certificates libopencv-core406 libopencv-imgproc406 libopencv-objdetect406 libopencv-contrib406 \
-      libopencv-dev opencv-data libdlib19.1 libdlib-data libvpx7 libopus0 \
+      libopencv-dev opencv-data libdlib19.1 libdlib-data libblas3 liblapack3 libvpx7 libopus0 \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/livecheck /usr/local/bin/livecheck
 USER nobody

@@ -29,12 +29,17 @@ vet:
 # pipeline share two cores; one package at a time keeps them from starving each other.
 test: setup vet
 	$(GO) test -p 1 -count=1 -timeout 40m ./...
+	# every gocv Mat of the vision pipeline is closed
+	$(GO) test -count=1 -tags matprofile ./internal/vision/
 
 test-short:
 	$(GO) test -p 1 -count=1 -short ./...
 
+# Go micro-benchmarks (-benchmem), then `livecheck loadgen` against a local server
+# at N = 1, 5, 10, 20, 30, 40 interviews, full pipeline and decode-only floor: one
+# capacity table, also written into docs/BENCH.md (scripts/bench.sh has the knobs).
 bench: setup build
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+	@GO=$(GO) BIN=$(BIN) bash scripts/bench.sh
 
 FUZZTIME ?= 60s
 fuzz:
