@@ -19,7 +19,7 @@ import (
 // far background blocks since the previous frame (the scene's global change,
 // matched block by block). The face series minus the accumulated background
 // change is high-passed with a three-point second difference; the detector
-// keeps its RMS relative to the same high-pass of the background. Frames
+// keeps its robust RMS (1.4826 × median absolute value). Frames
 // with fast head motion are skipped (shading changes as the head turns).
 // Value: the RMS high-passed face luma residual, in code values.
 type flickerDetector struct {
@@ -111,14 +111,16 @@ func (d *flickerDetector) add(fc *frameCtx) {
 		return
 	}
 	s := flickSample{t: fc.t, y: y / float64(n), cb: cb / float64(n), cr: cr / float64(n), bg: d.bgDrift, face: fc.face}
-	// A gap, or fast motion (the face centre moved by more than 15 % of
-	// its width), restarts the history.
+	// A gap, fast motion (the face centre moved by more than 15 % of its
+	// width) or a jump of the box size (another face, a re-detection)
+	// restarts the history.
 	if d.nhist > 0 {
 		p := d.hist[(d.nhist-1)%3]
 		gap := s.t.Sub(p.t)
 		dx := float64((s.face.Min.X+s.face.Max.X)-(p.face.Min.X+p.face.Max.X)) / 2
 		dy := float64((s.face.Min.Y+s.face.Max.Y)-(p.face.Min.Y+p.face.Max.Y)) / 2
-		if gap <= 0 || gap > 400*time.Millisecond || math.Hypot(dx, dy) > 0.15*float64(s.face.Dx()) {
+		sizeJump := math.Abs(float64(s.face.Dx()-p.face.Dx())) > 0.2*float64(p.face.Dx())
+		if gap <= 0 || gap > 400*time.Millisecond || math.Hypot(dx, dy) > 0.15*float64(s.face.Dx()) || sizeJump {
 			d.nhist = 0
 		}
 	}
@@ -160,9 +162,9 @@ func (d *flickerDetector) score() (windowScore, bool) {
 	if len(d.resY) < 5 {
 		return windowScore{}, false
 	}
-	v := rms(d.resY)
+	v := robustRMS(d.resY)
 	return windowScore{
-		Score:      flickerScore(v, rms(d.resC)),
+		Score:      flickerScore(v, robustRMS(d.resC)),
 		Confidence: 0.7 * saturate(float64(len(d.resY)), 10),
 		Value:      v,
 	}, true
@@ -172,21 +174,31 @@ func (d *flickerDetector) reset() { d.resY, d.resC, d.resBG = d.resY[:0], d.resC
 
 func (d *flickerDetector) signal(ws []Window) models.Signal {
 	score, conf, top, flagged := aggregate(ws, 0.6)
-	v := rms(d.all)
+	v := robustRMS(d.all)
 	sg := models.Signal{Score: score, Confidence: conf, Value: v, At: top.From}
 	switch {
 	case len(ws) == 0:
 		sg.Reason = "face flicker not measured (no steady face)"
 	case score >= 0.5:
-		sg.Reason = fmt.Sprintf("face brightness or tint flickers independently of the scene (luma %.1f, chroma %.2f levels RMS; %d of %d windows)", v, rms(d.allC), flagged, len(ws))
+		sg.Reason = fmt.Sprintf("face brightness or tint flickers independently of the scene (luma %.1f, chroma %.2f levels RMS; %d of %d windows)", v, robustRMS(d.allC), flagged, len(ws))
 	default:
-		sg.Reason = fmt.Sprintf("face brightness follows the scene (luma %.1f, chroma %.2f levels RMS flicker)", v, rms(d.allC))
+		sg.Reason = fmt.Sprintf("face brightness follows the scene (luma %.1f, chroma %.2f levels RMS flicker)", v, robustRMS(d.allC))
 	}
 	return sg
 }
 
 func (d *flickerDetector) features() map[string]float64 {
-	return map[string]float64{"rms_y": rms(d.all), "rms_c": rms(d.allC), "med_abs_y": quantile(absAll(d.all), 0.5), "n": float64(len(d.all))}
+	return map[string]float64{"rms_y": robustRMS(d.all), "rms_c": robustRMS(d.allC), "raw_rms_y": rms(d.all), "n": float64(len(d.all))}
+}
+
+// robustRMS estimates the RMS of a zero-centred series from its median
+// absolute value (1.4826·MAD for a normal distribution), so that a few
+// outliers (a cut the detector missed, a re-detection) do not dominate.
+func robustRMS(x []float64) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	return 1.4826 * quantile(absAll(x), 0.5)
 }
 
 func absAll(x []float64) []float64 {

@@ -37,6 +37,7 @@ type replayDetector struct {
 
 type replayCheck struct {
 	sides   int     // border sides found
+	border  float64 // border evidence 0..1 from which sides were found
 	tilt    float64 // mean |slope| of the sides found
 	peak    float64 // sharpest spectral peak over its ring (log10 power)
 	bump    float64 // radial spectrum bump over the 1/f fit (log10 power)
@@ -62,7 +63,9 @@ func (d *replayDetector) add(fc *frameCtx) {
 	}
 	k := float64(fc.f.Width) / float64(d.tw)
 	tf := image.Rect(int(float64(face.Min.X)/k), int(float64(face.Min.Y)/k), int(float64(face.Max.X)/k), int(float64(face.Max.Y)/k))
-	c.sides, c.tilt = d.border(tf)
+	var mask int
+	mask, c.tilt = d.border(tf)
+	c.sides, c.border = borderEvidence(mask)
 	c.peak, c.bump = d.spectrum(fc.f, face)
 	d.cur = append(d.cur, c)
 	if len(d.allBord) < maxSessionSamples {
@@ -129,40 +132,73 @@ func (d *replayDetector) lumaRange() float64 {
 // Border search parameters (thumbnail pixels and code values).
 const (
 	borderEdge     = 14.0 // minimum step across the edge (sum of 2 px each side / 2)
-	borderCoverage = 0.6  // fraction of the span the edge must cover
+	borderCoverage = 0.6 // fraction of the span the edge must cover (straight screen edges cover it all)
 	borderMaxSlope = 0.12 // about 7 degrees of tilt
 )
 
+// Border sides, as bits of border's mask.
+const (
+	sideTop = 1 << iota
+	sideBottom
+	sideLeft
+	sideRight
+)
+
+// borderEvidence turns the sides found into evidence: a screen shows as a
+// frame around the face, so three or four sides count fully, two sides
+// meeting at a corner partly, and two opposite sides (door frames, shelves,
+// a rocket and a flag pole) or a single edge hardly.
+func borderEvidence(mask int) (sides int, ev float64) {
+	for m := mask; m != 0; m &= m - 1 {
+		sides++
+	}
+	switch sides {
+	case 4:
+		return sides, 1
+	case 3:
+		return sides, 0.85
+	case 2:
+		if mask == sideTop|sideBottom || mask == sideLeft|sideRight {
+			return sides, 0.2
+		}
+		return sides, 0.45
+	case 1:
+		return sides, 0.05
+	}
+	return 0, 0
+}
+
 // border searches the four sides of the thumbnail face box tf for a straight
 // edge between the face and the frame edge with the brighter side towards the
-// face, and returns how many sides have one and their mean |slope|.
+// face, and returns the sides that have one (a mask of side bits) and their
+// mean |slope|.
 func (d *replayDetector) border(tf image.Rectangle) (int, float64) {
 	cx, cy := float64(tf.Min.X+tf.Max.X)/2, float64(tf.Min.Y+tf.Max.Y)/2
 	fw, fh := float64(tf.Dx()), float64(tf.Dy())
-	sides, tilt := 0, 0.0
+	mask, sides, tilt := 0, 0, 0.0
 	// Horizontal sides: sample along x, the edge at y(x) = y0 + s(x-cx).
 	x0, x1 := max(2, int(cx-0.9*fw)), min(d.tw-3, int(cx+0.9*fw))
 	if x1-x0 >= 16 {
 		if ok, s := d.bestLine(x0, x1, 3, tf.Min.Y-2, cx, true, +1); ok {
-			sides, tilt = sides+1, tilt+s
+			mask, sides, tilt = mask|sideTop, sides+1, tilt+s
 		}
 		if ok, s := d.bestLine(x0, x1, tf.Max.Y+2, d.th-4, cx, true, -1); ok {
-			sides, tilt = sides+1, tilt+s
+			mask, sides, tilt = mask|sideBottom, sides+1, tilt+s
 		}
 	}
 	y0, y1 := max(2, int(cy-0.9*fh)), min(d.th-3, int(cy+0.9*fh))
 	if y1-y0 >= 16 {
 		if ok, s := d.bestLine(y0, y1, 3, tf.Min.X-2, cy, false, +1); ok {
-			sides, tilt = sides+1, tilt+s
+			mask, sides, tilt = mask|sideLeft, sides+1, tilt+s
 		}
 		if ok, s := d.bestLine(y0, y1, tf.Max.X+2, d.tw-4, cy, false, -1); ok {
-			sides, tilt = sides+1, tilt+s
+			mask, sides, tilt = mask|sideRight, sides+1, tilt+s
 		}
 	}
 	if sides > 0 {
 		tilt /= float64(sides)
 	}
-	return sides, tilt
+	return mask, tilt
 }
 
 // bestLine scans edge positions p0..p1 (rows when horiz, else columns) and
@@ -206,15 +242,18 @@ func (d *replayDetector) bestLine(a0, a1, p0, p1 int, centre float64, horiz bool
 	if bestCov < borderCoverage {
 		return false, 0
 	}
-	// Letterbox padding: flat black outside the edge.
+	// Letterbox padding: flat black outside the edge (bars are added by
+	// software after capture, so they carry no sensor noise).
 	var outside []float64
 	for a := a0; a <= a1; a++ {
-		q := int(math.Round(float64(bestP)+bestSlope*(float64(a)-centre))) - 3*inward
-		if q >= 0 && q < limit {
-			outside = append(outside, get(a, q))
+		for k := 3; k <= 4; k++ {
+			q := int(math.Round(float64(bestP)+bestSlope*(float64(a)-centre))) - k*inward
+			if q >= 0 && q < limit {
+				outside = append(outside, get(a, q))
+			}
 		}
 	}
-	if mean(outside) < 22 && stddev(outside) < 1.5 {
+	if mean(outside) < 24 && stddev(outside) < 2 {
 		return false, 0
 	}
 	return true, math.Abs(bestSlope)
@@ -320,16 +359,13 @@ const (
 	replayRangeW   = 15.0
 )
 
-// sideScore maps the number of border sides to evidence.
-var sideScore = [5]float64{0, 0.1, 0.35, 0.8, 1}
-
 func (d *replayDetector) score() (windowScore, bool) {
 	if len(d.cur) < 2 {
 		return windowScore{}, false
 	}
 	var border, moire, rng, sides float64
 	for _, c := range d.cur {
-		border += sideScore[c.sides]
+		border += c.border
 		sides += float64(c.sides)
 		moire += math.Max(sigmoid(c.peak, replayPeakMid, replayPeakW), sigmoid(c.bump, replayBumpMid, replayBumpW))
 		rng += c.lumaRng

@@ -9,20 +9,31 @@ import (
 
 // seamDetector looks for the boundary where a swapped face is blended into
 // the original picture. Face-swap tools paste the generated face inside a
-// mask derived from the landmarks: the face hull (jaw line and a forehead arc
-// above the brows), shrunk a little and feathered. Across that boundary the
-// brightness, colour and fine texture change in a way real skin does not.
+// mask derived from the landmarks (the face hull, usually eroded so that the
+// target's jaw line and hairline stay) and blend it in (Poisson cloning,
+// feathering). Across that boundary the colour and the fine texture change
+// in a way real skin does not: the rendered face is softer than the skin the
+// camera recorded around it.
 //
-// Per frame with landmarks, the hull is sampled at seamSamples points
-// (leaving out the chin, where a real face meets the neck's shadow). Along
-// the outward normal at each point, at several inward offsets (the mask's
-// unknown inset), the detector compares a step across the curve with the
-// slope on either side, in luma and chroma ("excess step": a seam is a step
-// that the neighbouring slope does not explain), and the fine texture just
-// inside with just outside. Each offset's median over the hull is averaged
-// over the window; the seam measure is the strongest offset. Real skin is
-// smooth across any such curve, so its excess hovers around zero.
-// Value: the session's seam measure (code values of excess step).
+// Per frame with landmarks, the hull (jaw 0..16 and an arc 0.35 IOD above
+// the brows) is sampled at seamSamples points, leaving out the chin. At three
+// insets (0.12, 0.17 and 0.22 IOD inside the hull, where both sides of the
+// curve are skin on a real face) the detector takes, along the outward
+// normal at each point:
+//   - step dominance: the step across the curve against the slopes on either
+//     side, as a scale-free ratio in luma plus one in chroma (a seam is a
+//     step the neighbouring slope does not explain);
+//   - texture step: (outside − inside)/(outside + inside + 2) of the mean
+//     absolute Laplacian just inside and just outside (a softer inside is
+//     positive).
+//
+// Each inset's medians over the hull are averaged over the window; the seam
+// measure is the strongest inset's sum. Real skin is smooth and evenly
+// textured across such curves, so its measure stays at or below zero.
+// Known blind spot: swaps whose blend boundary lies on the face contour
+// itself (DeepFaceLive's full-face masks) — there a hand-made measure
+// cannot tell a blend from the natural face/hair edge.
+// Value: the session's seam measure (median over windows).
 type seamDetector struct {
 	sum    [seamLevels]float64 // window sums per inset level
 	tex    [seamLevels]float64
@@ -38,12 +49,15 @@ type seamPoint struct{ x, y, nx, ny float64 }
 
 const (
 	seamSamples = 40
-	seamLevels  = 4
+	seamLevels  = 3
 )
 
 // seamInsets are the inward offsets of the sampled curves, in inter-ocular
-// distances.
-var seamInsets = [seamLevels]float64{0.03, 0.09, 0.15, 0.21}
+// distances: far enough inside the hull that both sides of each curve are
+// skin on a real face. Nearer the hull the outer side is hair, ears or
+// background, whose edges a hand-made measure cannot tell from a blend (a
+// mirrored genuine face scored as high as a swap there).
+var seamInsets = [seamLevels]float64{0.12, 0.17, 0.22}
 
 func newSeamDetector() *seamDetector { return &seamDetector{} }
 
@@ -167,6 +181,9 @@ func (d *seamDetector) add(fc *frameCtx) {
 			if !ok {
 				continue
 			}
+			// Step across the curve against the slope on either side, as
+			// a scale-free ratio in -1..1 (luma and chroma), so that neither
+			// contrast nor exposure changes the measure.
 			step := math.Abs(y[4] - y[2])
 			slope := (math.Abs(y[6]-y[4]) + math.Abs(y[2]-y[0])) / 2
 			u1, v1 := cAt(bx+delta*p.nx, by+delta*p.ny)
@@ -175,7 +192,7 @@ func (d *seamDetector) add(fc *frameCtx) {
 			um, vm := cAt(bx-3*delta*p.nx, by-3*delta*p.ny)
 			cstep := math.Hypot(u1-u0, v1-v0)
 			cslope := (math.Hypot(u3-u1, v3-v1) + math.Hypot(u0-um, v0-vm)) / 2
-			d.exc = append(d.exc, (step-slope)+2*(cstep-cslope))
+			d.exc = append(d.exc, (step-slope)/(step+slope+4)+(cstep-cslope)/(cstep+cslope+2))
 			// Texture just inside against just outside.
 			var ein, eout float64
 			for s := 1; s <= 2; s++ {
@@ -183,7 +200,7 @@ func (d *seamDetector) add(fc *frameCtx) {
 				b, _ := lapAt(bx+float64(s)*delta*p.nx, by+float64(s)*delta*p.ny)
 				ein, eout = ein+a, eout+b
 			}
-			d.texs = append(d.texs, math.Log((eout+4)/(ein+4)))
+			d.texs = append(d.texs, (eout-ein)/(eout+ein+2))
 		}
 		if len(d.exc) < seamSamples/3 {
 			return
@@ -198,22 +215,26 @@ func (d *seamDetector) add(fc *frameCtx) {
 	d.n++
 }
 
-// measure is the strongest inset level's mean excess step and its texture
-// step over the current window.
-func (d *seamDetector) measure() (exc, tex float64) {
-	exc = math.Inf(-1)
+// measure is the strongest inset level's seam measure (mean step
+// dominance plus mean texture step) over the current window, and that
+// level's texture step alone.
+func (d *seamDetector) measure() (seam, tex float64) {
+	seam = math.Inf(-1)
 	for l := range d.sum {
-		if v := d.sum[l] / float64(d.n); v > exc {
-			exc, tex = v, d.tex[l]/float64(d.n)
+		v := (d.sum[l] + d.tex[l]) / float64(d.n)
+		if v > seam {
+			seam, tex = v, d.tex[l]/float64(d.n)
 		}
 	}
-	return exc, tex
+	return seam, tex
 }
 
-// Seam thresholds (excess step, code values).
+// Seam thresholds (step dominance plus texture step, about -1..3). The
+// genuine devset clips stay at or below 0 and the seamlessClone fixture
+// reaches 0.2.
 const (
-	seamMid   = 20.0 // genuine devset clips reach 18 (hair fringes, a beauty filter)
-	seamWidth = 4.0
+	seamMid   = 0.15
+	seamWidth = 0.03
 )
 
 func (d *seamDetector) score() (windowScore, bool) {
@@ -264,5 +285,5 @@ func (d *seamDetector) features() map[string]float64 {
 	if !math.IsNaN(exc) {
 		vals, texs = append(vals, exc), append(texs, tex)
 	}
-	return map[string]float64{"excess": median(vals), "excess_max": quantile(vals, 1), "tex": median(texs)}
+	return map[string]float64{"seam": median(vals), "seam_max": quantile(vals, 1), "texture_step": median(texs)}
 }

@@ -1,0 +1,77 @@
+package detect
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/livecheck/livecheck/models"
+)
+
+// TestPhotoPannedStill: a still picture slowly panned, zoomed and tilted in
+// front of the camera for 8 s (a printed photo held up) trips the photo
+// detector.
+func TestPhotoPannedStill(t *testing.T) {
+	img := loadBGR(t, "astronaut.png", 640, 480)
+	defer img.Close()
+	var frames []*models.Frame
+	const n = 64 // 8 s at 8 fps
+	for i := 0; i < n; i++ {
+		p := float64(i) / n
+		w := warp(img, 40*math.Sin(2*math.Pi*p), 15*p, 1+0.08*p, 3*math.Sin(math.Pi*p))
+		frames = append(frames, frameOf(t, w))
+		w.Close()
+	}
+	s := run(t, Config{}, frames, 125*time.Millisecond)
+	sg := signalOf(t, s, KindPhoto)
+	t.Logf("photo: %+v", sg)
+	if sg.Score < 0.7 || sg.Confidence < 0.4 {
+		t.Errorf("panned still: photo score %.2f confidence %.2f, want >= 0.7 and >= 0.4", sg.Score, sg.Confidence)
+	}
+}
+
+// TestPhotoLiveFaceControl: the same face with speech-like mouth motion, a
+// blink and head rotation (non-rigid landmark changes) does not look like a
+// photo.
+func TestPhotoLiveFaceControl(t *testing.T) {
+	f, o := still(t)
+	s := NewSuite(Config{})
+	feed(s, f, o, 64, 125*time.Millisecond, func(i int, _ *models.Frame, o *models.Observation) {
+		ph := float64(i) * 0.9
+		open := 0.5 + 0.5*math.Sin(ph) // the jaw opens and closes
+		iod := math.Hypot(float64(o.Landmarks[45][0]-o.Landmarks[36][0]), float64(o.Landmarks[45][1]-o.Landmarks[36][1]))
+		for k := 48; k < 68; k++ {
+			if o.Landmarks[k][1] > o.Landmarks[62][1] { // lower lip and below
+				o.Landmarks[k][1] += float32(0.25 * iod * open)
+			}
+		}
+		for k := 5; k <= 11; k++ { // the chin follows the jaw
+			o.Landmarks[k][1] += float32(0.2 * iod * open)
+		}
+		o.Mouth = 0.05 + 0.3*open
+		if i%20 == 10 { // a blink every 2.5 s
+			o.EAR = 0.08
+		}
+	})
+	sg := signalOf(t, s, KindPhoto)
+	t.Logf("photo: %+v", sg)
+	if sg.Score >= 0.5 {
+		t.Errorf("talking, blinking face: photo score %.2f, want < 0.5", sg.Score)
+	}
+}
+
+func TestAffineResidual(t *testing.T) {
+	var a, b [photoPoints][2]float64
+	for i := range a {
+		a[i] = [2]float64{float64(i%7) * 10, float64(i/7) * 9}
+		// An affine map: rotation, shear, scale and shift.
+		b[i] = [2]float64{1.1*a[i][0] - 0.2*a[i][1] + 5, 0.15*a[i][0] + 0.95*a[i][1] - 3}
+	}
+	if r, _ := affineResidual(&a, &b); r > 1e-9 {
+		t.Errorf("exact affine map: residual %g", r)
+	}
+	b[3][0] += 7 // one point moves on its own
+	if r, _ := affineResidual(&a, &b); r < 0.5 {
+		t.Errorf("non-rigid change: residual %g, want > 0.5", r)
+	}
+}
