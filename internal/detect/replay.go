@@ -132,7 +132,7 @@ func (d *replayDetector) lumaRange() float64 {
 // Border search parameters (thumbnail pixels and code values).
 const (
 	borderEdge     = 14.0 // minimum step across the edge (sum of 2 px each side / 2)
-	borderCoverage = 0.6 // fraction of the span the edge must cover (straight screen edges cover it all)
+	borderCoverage = 0.6  // fraction of the span the edge must cover (straight screen edges cover it all)
 	borderMaxSlope = 0.12 // about 7 degrees of tilt
 )
 
