@@ -12,14 +12,14 @@ import (
 )
 
 func f0(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 		return "–"
 	}
 	return fmt.Sprintf("%.0f", v)
 }
 
 func f1(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 		return "–"
 	}
 	return fmt.Sprintf("%.1f", v)

@@ -473,7 +473,7 @@ func serverFigures(idle, before, after metrics.Samples, window time.Duration, pe
 		s.ChalDropPct = 100 * s.ChalDropped / (s.ChalAnalysed + s.ChalDropped)
 	}
 	ms := func(q float64, name string, labels ...string) float64 {
-		return 1000 * metrics.Quantile(q, deltaBuckets(d, name, labels...))
+		return none(1000 * metrics.Quantile(q, deltaBuckets(d, name, labels...)))
 	}
 	s.P50Ms = ms(0.5, "livecheck_capture_to_observation_seconds")
 	s.P95Ms = ms(0.95, "livecheck_capture_to_observation_seconds")
@@ -482,8 +482,16 @@ func serverFigures(idle, before, after metrics.Samples, window time.Duration, pe
 	s.AnalysisP50Ms = ms(0.5, "livecheck_video_analysis_seconds")
 	s.AnalysisP95Ms = ms(0.95, "livecheck_video_analysis_seconds")
 	s.DBP95Ms = ms(0.95, "livecheck_db_query_seconds")
-	s.VerifyP50S = metrics.Quantile(0.5, deltaBuckets(d, "livecheck_challenge_verification_seconds"))
+	s.VerifyP50S = none(metrics.Quantile(0.5, deltaBuckets(d, "livecheck_challenge_verification_seconds")))
 	return s
+}
+
+// none maps "no observations" (NaN) to -1, which JSON can carry and reports print as "–".
+func none(v float64) float64 {
+	if math.IsNaN(v) {
+		return -1
+	}
+	return v
 }
 
 func deltaBuckets(d metrics.Samples, name string, labels ...string) []metrics.Bucket {

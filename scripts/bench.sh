@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# make bench: the Go micro-benchmarks (-benchmem) of the media, vision, voice,
+# metrics and loadgen packages, then the capacity runs: for every N a local
+# server (fresh PostgreSQL schema, its own ports) is started twice, once with the
+# full pipeline and once decode-only (LIVECHECK_ANALYSIS=decode, the floor), and
+# `livecheck loadgen` simulates N interviews against it. One table comes out; it
+# is also written with the date into docs/BENCH.md. See docs/BENCH.md.
+#
+# Environment (all optional):
+#   BENCH_N="1 5 10 20 30 40"   interview counts
+#   BENCH_DURATION=20s          measurement window per run (after connect + 3 s warm-up)
+#   BENCH_CHALLENGE_EVERY=40s   a challenge per interview this often (0: none)
+#   BENCH_VIEWERS=0             receive-only viewers per interview
+#   BENCH_GO=1                  run the Go benchmarks (0: skip)
+#   BENCH_FLOOR=1               also run the decode-only floor (0: skip)
+#   BENCH_PROFILE=0             1: save a 10 s CPU profile of every full run (go tool pprof)
+#   BENCH_DOC=docs/BENCH.md     where the table goes ("" : nowhere)
+#   BENCH_OUT=<temp dir>        run reports, logs and profiles
+#   BENCH_DATABASE_URL          database for the schema (default: TEST_DATABASE_URL / livecheck_test)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+GO=${GO:-go}
+BIN=${BIN:-bin/livecheck}
+NS=${BENCH_N:-"1 5 10 20 30 40"}
+DUR=${BENCH_DURATION:-20s}
+EVERY=${BENCH_CHALLENGE_EVERY:-40s}
+VIEWERS=${BENCH_VIEWERS:-0}
+DOC=${BENCH_DOC-docs/BENCH.md}
+OUT=${BENCH_OUT:-$(mktemp -d /tmp/livecheck-bench.XXXXXX)}
+DBURL=${BENCH_DATABASE_URL:-${TEST_DATABASE_URL:-postgres://livecheck:livecheck@127.0.0.1:5432/livecheck_test?sslmode=disable}}
+mkdir -p "$OUT"
+log() { printf '==> %s\n' "$*" >&2; }
+
+[ -x "$BIN" ] || { log "build $BIN first (make build)"; exit 1; }
+export OPENCV_FOR_THREADS_NUM=${OPENCV_FOR_THREADS_NUM:-1}
+
+if [ "${BENCH_GO:-1}" = 1 ]; then
+  log "Go benchmarks (media, vision, voice, metrics, loadgen)"
+  $GO test -run '^$' -bench . -benchmem -count=1 ./internal/media ./internal/vision ./internal/voice ./internal/metrics ./internal/loadgen | tee "$OUT/gobench.txt"
+fi
+
+# A private schema for the servers of this run, dropped at the end.
+schema="bench_$(date +%s)_$$"
+psql "$DBURL" -qc "CREATE SCHEMA $schema" >/dev/null
+sep='?'; case "$DBURL" in *\?*) sep='&';; esac
+SERVER_DB="${DBURL}${sep}search_path=${schema}"
+
+free_port() {
+  local p
+  for p in $(seq "$1" $(($1 + 500))); do
+    (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null || { echo "$p"; return; }
+  done
+  return 1
+}
+PORT=$(free_port 18080)
+MPORT=$(free_port 19090)
+TOKEN="bench-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+SERVER_PID=""
+
+stop_server() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -INT "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_PID=""
+}
+cleanup() {
+  stop_server
+  psql "$DBURL" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_server() { # MODE
+  env LIVECHECK_DATABASE_URL="$SERVER_DB" LIVECHECK_LISTEN="127.0.0.1:$PORT" LIVECHECK_BASE_URL="http://127.0.0.1:$PORT" \
+    LIVECHECK_METRICS_LISTEN="127.0.0.1:$MPORT" LIVECHECK_API_TOKEN="$TOKEN" LIVECHECK_ANALYSIS="$1" \
+    LIVECHECK_LIMIT_JOIN=1000000 LIVECHECK_LIMIT_WS=1000000 LIVECHECK_MAX_LIVE=1000 LIVECHECK_ICE_LOOPBACK=true \
+    LIVECHECK_CHALLENGE_LOCK_AFTER=0 LIVECHECK_LOG_LEVEL=warn \
+    "$BIN" serve >>"$OUT/server-$1.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 300); do
+    curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && curl -fs "http://127.0.0.1:$MPORT/metrics" >/dev/null 2>&1 && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || { log "server exited; see $OUT/server-$1.log"; tail -20 "$OUT/server-$1.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  log "server did not become ready"; exit 1
+}
+
+RUNS="$OUT/runs.jsonl"
+: >"$RUNS"
+modes="full"
+[ "${BENCH_FLOOR:-1}" = 1 ] && modes="full decode"
+log "capacity runs: N in [$NS], window $DUR, challenge every $EVERY, $VIEWERS viewer(s); reports in $OUT"
+for n in $NS; do
+  for mode in $modes; do
+    log "N=$n $mode (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+    start_server "$mode"
+    if [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$mode" = full ]; then
+      # 10 s of CPU profile from the middle of the window (connect + warm-up take a few seconds).
+      (sleep 8; curl -fs "http://127.0.0.1:$MPORT/debug/pprof/profile?seconds=10" -o "$OUT/cpu-$n.pprof") &
+    fi
+    if ! "$BIN" loadgen --server "http://127.0.0.1:$PORT" --token "$TOKEN" --interviews "$n" --duration "$DUR" \
+        --challenge-every "$EVERY" --viewers "$VIEWERS" --metrics "http://127.0.0.1:$MPORT/metrics" \
+        --label "$mode" --json "$RUNS" >"$OUT/loadgen-$n-$mode.txt"; then
+      log "loadgen N=$n $mode reported a failure (see $OUT/loadgen-$n-$mode.txt); continuing"
+    fi
+    sed -n '1,9p' "$OUT/loadgen-$n-$mode.txt" >&2
+    stop_server
+  done
+done
+wait
+
+TABLE="$OUT/table.md"
+"$BIN" loadgen table "$RUNS" >"$TABLE"
+echo
+echo "Capacity ($(date -u +%Y-%m-%d), $(nproc) cores, window $DUR, challenge every $EVERY per interview):"
+cat "$TABLE"
+
+if [ -n "$DOC" ] && [ -f "$DOC" ]; then
+  cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+  {
+    echo "<!-- bench:start (written by scripts/bench.sh) -->"
+    echo "Latest run: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($cpu), Go benchmarks and runs in \`$OUT\`."
+    echo "Window $DUR per run after connect + 3 s warm-up, one challenge per interview every $EVERY (API), $VIEWERS viewer(s);"
+    echo "640x480 VP8 at 15 fps in; LIVECHECK_ANALYSIS_FPS=8 between challenges. Load average when the runs ended: $(cut -d' ' -f1-3 /proc/loadavg)."
+    echo
+    cat "$TABLE"
+    echo "<!-- bench:end -->"
+  } >"$OUT/doc-block.md"
+  awk -v block="$OUT/doc-block.md" '
+    /<!-- bench:start/ { while ((getline line < block) > 0) print line; skip = 1; next }
+    /<!-- bench:end -->/ { skip = 0; next }
+    !skip { print }' "$DOC" >"$OUT/doc.md" && cp "$OUT/doc.md" "$DOC"
+  log "table written to $DOC"
+fi
