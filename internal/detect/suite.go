@@ -249,21 +249,34 @@ func (s *Suite) Signals() []models.Signal {
 	hasAudio := s.audio != nil
 	s.amu.Unlock()
 	if hasAudio {
-		out = append(out, s.av.signal())
+		sg := s.av.signal()
+		sg.Score, sg.Confidence, sg.Value = round3(sg.Score), round3(sg.Confidence), round3(sg.Value)
+		out = append(out, sg)
 	}
 	return out
 }
 
 // Features returns each detector's raw session measures by kind, for
-// reports and threshold tuning (not biometric: aggregates only).
+// reports and threshold tuning (aggregates only, nothing biometric).
 func (s *Suite) Features() map[string]map[string]float64 {
-	s.vmu.Lock()
-	defer s.vmu.Unlock()
 	out := map[string]map[string]float64{}
+	s.vmu.Lock()
 	for _, d := range s.dets {
 		out[d.kind()] = d.features()
 	}
+	s.vmu.Unlock()
 	out[KindAVSync] = s.av.features()
+	s.amu.Lock()
+	defer s.amu.Unlock()
+	if s.audio != nil {
+		f := s.audio.Features()
+		out[KindVoice] = map[string]float64{
+			"speech_s": f.Speech.Seconds(), "voiced_frames": float64(f.VoicedFrames),
+			"above_8k": f.Band.Above8k, "above_12k": f.Band.Above12k, "cutoff_hz": f.Band.CutoffHz,
+			"jitter_pq5": f.Jitter.PQ5, "shimmer_pq5": f.Shimmer.PQ5, "hnr_db": f.HNR.Median,
+			"envelope_line": f.Periodic.Prominence, "flatness": f.Flatness.Median, "pitch_hz": f.Pitch.Median,
+		}
+	}
 	return out
 }
 

@@ -160,7 +160,7 @@ func (d *vcamDetector) cues(noise []float64, rep, cmp int) (score, conf, value f
 			value = r
 		}
 	}
-	score = 1 - (1-0.5*noiseEv)*(1-0.5*repEv)*(1-0.7*regEv)
+	score = 1 - (1-0.5*noiseEv)*(1-0.6*repEv)*(1-0.7*regEv)
 	// The noise cue alone is weak (video coding flattens noise too, and
 	// genuine devset clips reach 0): its confidence is low.
 	conf = math.Max(0.15*noiseRel, math.Max(0.5*repRel*repEv, 0.7*regRel))
