@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"slices"
 
 	"github.com/livecheck/livecheck/models"
 )
@@ -25,7 +24,11 @@ import (
 type replayDetector struct {
 	every   int
 	thumb   []float64
+	gy, gx  []float64 // thumbnail steps: (T[y+1]+T[y+2]-T[y-1]-T[y-2])/2 and the same along x
 	tw, th  int
+	hannW   []float64
+	ringOf  []int // ring index of each half-plane spectrum bin (-1: not used)
+	ringN   []int
 	fftBuf  []complex128
 	col     []complex128
 	cur     []replayCheck
@@ -63,6 +66,7 @@ func (d *replayDetector) add(fc *frameCtx) {
 	}
 	k := float64(fc.f.Width) / float64(d.tw)
 	tf := image.Rect(int(float64(face.Min.X)/k), int(float64(face.Min.Y)/k), int(float64(face.Max.X)/k), int(float64(face.Max.Y)/k))
+	d.makeSteps()
 	var mask int
 	mask, c.tilt = d.border(tf)
 	c.sides, c.border = borderEvidence(mask)
@@ -100,6 +104,25 @@ func (d *replayDetector) makeThumb(f *models.Frame) {
 }
 
 func (d *replayDetector) at(x, y int) float64 { return d.thumb[y*d.tw+x] }
+
+// makeSteps fills the two-pixel step images the border search reads.
+func (d *replayDetector) makeSteps() {
+	n := d.tw * d.th
+	if cap(d.gy) < n {
+		d.gy, d.gx = make([]float64, n), make([]float64, n)
+	}
+	d.gy, d.gx = d.gy[:n], d.gx[:n]
+	clear(d.gy)
+	clear(d.gx)
+	w := d.tw
+	for y := 2; y < d.th-2; y++ {
+		for x := 2; x < w-2; x++ {
+			k := y*w + x
+			d.gy[k] = (d.thumb[k+w] + d.thumb[k+2*w] - d.thumb[k-w] - d.thumb[k-2*w]) / 2
+			d.gx[k] = (d.thumb[k+1] + d.thumb[k+2] - d.thumb[k-1] - d.thumb[k-2]) / 2
+		}
+	}
+}
 
 // lumaRange is p98-p2 of the thumbnail's luma without near-black pixels
 // (padding and letterbox bars).
@@ -213,24 +236,33 @@ func (d *replayDetector) bestLine(a0, a1, p0, p1 int, centre float64, horiz bool
 		}
 		return d.at(p, a)
 	}
+	// step(a, q) is the two-pixel step across the line at q, positive when
+	// the face's side is brighter.
+	g, stride := d.gy, d.tw
+	if !horiz {
+		g, stride = d.gx, 1
+	}
+	other := 1
+	if !horiz {
+		other = d.tw
+	}
 	limit := d.th
 	if !horiz {
 		limit = d.tw
 	}
+	sign := float64(inward)
 	bestCov, bestSlope, bestP := 0.0, 0.0, 0
 	span := float64(a1 - a0 + 1)
 	for p := p0; p <= p1; p++ {
-		for si := -6; si <= 6; si++ {
-			slope := float64(si) * borderMaxSlope / 6
+		for si := -4; si <= 4; si++ {
+			slope := float64(si) * borderMaxSlope / 4
 			hit := 0
 			for a := a0; a <= a1; a++ {
-				q := int(math.Round(float64(p) + slope*(float64(a)-centre)))
+				q := int(float64(p) + slope*(float64(a)-centre) + 0.5)
 				if q < 2 || q > limit-3 {
 					continue
 				}
-				in := get(a, q+inward) + get(a, q+2*inward)
-				out := get(a, q-inward) + get(a, q-2*inward)
-				if (in-out)/2 >= borderEdge {
+				if sign*g[q*stride+a*other] >= borderEdge {
 					hit++
 				}
 			}
@@ -276,6 +308,30 @@ func (d *replayDetector) spectrum(f *models.Frame, face image.Rectangle) (peak, 
 	y0 := min(max(0, cy-n/2), f.Height-n)
 	if len(d.fftBuf) != n*n {
 		d.fftBuf, d.col = make([]complex128, n*n), make([]complex128, n)
+		d.hannW = make([]float64, n)
+		for i := range d.hannW {
+			d.hannW[i] = hann(i, n)
+		}
+		// Half plane v in [0, n/2], u in (-n/2, n/2), without the axes
+		// (block coding and straight edges put energy there).
+		half := n / 2
+		d.ringOf = make([]int, (half+1)*n)
+		d.ringN = make([]int, half)
+		for v := 0; v <= half; v++ {
+			for u := -half + 1; u < half; u++ {
+				k := v*n + (u+n)%n
+				d.ringOf[k] = -1
+				if u == 0 || v == 0 || u == 1 || u == -1 || v == 1 {
+					continue
+				}
+				r := int(math.Round(math.Hypot(float64(u), float64(v))))
+				if r < 3 || r >= half {
+					continue
+				}
+				d.ringOf[k] = r
+				d.ringN[r]++
+			}
+		}
 	}
 	var m float64
 	for y := 0; y < n; y++ {
@@ -286,48 +342,35 @@ func (d *replayDetector) spectrum(f *models.Frame, face image.Rectangle) (peak, 
 	}
 	m /= float64(n * n)
 	for y := 0; y < n; y++ {
-		wy := hann(y, n)
+		wy := d.hannW[y]
 		row := f.Y[(y0+y)*f.Width+x0:]
 		for x := 0; x < n; x++ {
-			d.fftBuf[y*n+x] = complex((float64(row[x])-m)*wy*hann(x, n), 0)
+			d.fftBuf[y*n+x] = complex((float64(row[x])-m)*wy*d.hannW[x], 0)
 		}
 	}
 	fft2(d.fftBuf, n, d.col)
-	// Log power by ring, half plane (the spectrum of a real image is symmetric).
+	// Log power per bin and mean per ring.
 	half := n / 2
-	rings := make([][]float64, half)
-	type bin struct {
-		r int
-		p float64
-	}
-	var bins []bin
-	for v := 0; v <= half; v++ {
-		for u := -half + 1; u < half; u++ {
-			if u == 0 || v == 0 || u == 1 || u == -1 || v == 1 {
-				continue
-			}
-			r := int(math.Round(math.Hypot(float64(u), float64(v))))
-			if r < 3 || r >= half {
-				continue
-			}
-			c := d.fftBuf[v*n+(u+n)%n]
-			p := math.Log10(real(c)*real(c) + imag(c)*imag(c) + 1e-9)
-			rings[r] = append(rings[r], p)
-			bins = append(bins, bin{r, p})
-		}
-	}
 	prof := make([]float64, half)
-	med := make([]float64, half)
+	for k, r := range d.ringOf {
+		if r < 0 {
+			continue
+		}
+		c := d.fftBuf[k]
+		p := math.Log10(real(c)*real(c) + imag(c)*imag(c) + 1e-9)
+		d.fftBuf[k] = complex(p, 0) // keep the log power for the peak search
+		prof[r] += p
+	}
 	for r := 3; r < half; r++ {
-		if len(rings[r]) > 0 {
-			slices.Sort(rings[r])
-			med[r] = sortedQuantile(rings[r], 0.5)
-			prof[r] = mean(rings[r])
+		if d.ringN[r] > 0 {
+			prof[r] /= float64(d.ringN[r])
 		}
 	}
-	for _, b := range bins {
-		if b.r >= 6 && b.p-med[b.r] > peak {
-			peak = b.p - med[b.r]
+	for k, r := range d.ringOf {
+		if r >= 6 {
+			if v := real(d.fftBuf[k]) - prof[r]; v > peak {
+				peak = v
+			}
 		}
 	}
 	// Power-law fit of the radial profile, log-log, r in [3, half).
