@@ -186,8 +186,18 @@ func (s *Session) analyse() {
 			s.pool.Put(it)
 			continue
 		}
+		if !gate.acquire(s.ctx, active) { // an analysis slot; challenge frames first (gate.go)
+			s.pool.Put(it)
+			return
+		}
+		if newer, ok := s.box.TryGet(); ok { // a fresher frame arrived while waiting: analyse that one
+			metrics.FrameDropped("mailbox", active)
+			s.pool.Put(it)
+			it = newer
+		}
 		t0 := time.Now()
 		s.observe(an, &it.f)
+		gate.release()
 		metrics.FrameObserved(it.f.Capture, t0, active)
 		s.pool.Put(it)
 	}
