@@ -36,6 +36,8 @@ Usage:
                                   run the detectors and the risk engine on a recording (docs/ANALYZE.md)
   livecheck eval MANIFEST.tsv [--json] [--workers N] [--roc out.svg]
                                   ISO/IEC 30107-3 metrics of the detectors on a labelled set (docs/EVAL.md)
+  livecheck rescore (--all | INTERVIEW_ID...) [--dry-run]
+                                  recompute verdicts from the stored signals with the current scoring rules
   livecheck loadgen --server URL --interviews N --duration D [--video F.ivf] [--audio F.wav] [--viewers K]
                                   simulated candidates over real WebRTC against a server (docs/BENCH.md)
 `
@@ -61,6 +63,8 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		err = cmdAnalyze(args[1:], stdout, stderr)
 	case "eval":
 		err = cmdEval(args[1:], stdout, stderr)
+	case "rescore":
+		err = cmdRescore(args[1:], stdout, stderr, getenv)
 	case "loadgen":
 		err = cmdLoadgen(args[1:], stdout, stderr, getenv)
 	default:

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/livecheck/livecheck/internal/config"
+	"github.com/livecheck/livecheck/internal/risk"
+	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/models"
+)
+
+// rescoreStore is what rescore needs from the store.
+type rescoreStore interface {
+	Signals(ctx context.Context, interviewID int64) ([]models.Signal, error)
+	InterviewsWithSignals(ctx context.Context) ([]int64, error)
+	LatestVerdict(ctx context.Context, interviewID int64) (*store.Verdict, error)
+	SaveVerdict(ctx context.Context, v *store.Verdict) error
+}
+
+var _ rescoreStore = (*store.Store)(nil)
+
+// cmdRescore recomputes verdicts from the stored signals with the current
+// scoring rules (risk.ScoringVersion) and stores them as new verdicts.
+func cmdRescore(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("rescore", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	all := fs.Bool("all", false, "re-score every interview with stored signals")
+	dry := fs.Bool("dry-run", false, "print the new verdicts without storing them")
+	reviewAt := fs.Float64("review-at", risk.DefaultReviewAt, "risk score from which a session goes to review")
+	failAt := fs.Float64("fail-at", risk.DefaultFailAt, "risk score from which a session fails")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: livecheck rescore (--all | INTERVIEW_ID...) [--dry-run] [--review-at N] [--fail-at N]\n\n"+
+			"Recomputes verdicts from the stored signals with scoring "+risk.ScoringVersion+" and stores each as a new verdict\n"+
+			"(the previous ones stay as history).\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var ids []int64
+	for _, a := range fs.Args() {
+		id, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || id <= 0 {
+			return fmt.Errorf("rescore: %q is not an interview id", a)
+		}
+		ids = append(ids, id)
+	}
+	if *all == (len(ids) > 0) {
+		fs.Usage()
+		return errors.New("rescore: give interview ids or --all (not both)")
+	}
+	st := risk.Settings{ReviewAt: *reviewAt, FailAt: *failAt, MinCoverage: risk.DefaultMinCoverage}
+	if err := st.Validate(); err != nil {
+		return fmt.Errorf("rescore: %w", err)
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	pool, err := openDB(ctx, cfg, nil)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return rescore(ctx, store.New(pool), ids, *all, *dry, st, stdout)
+}
+
+// rescore recomputes and (unless dry) stores the verdicts of ids, or of
+// every interview with signals when all is set.
+func rescore(ctx context.Context, db rescoreStore, ids []int64, all, dry bool, st risk.Settings, stdout io.Writer) error {
+	if all {
+		var err error
+		if ids, err = db.InterviewsWithSignals(ctx); err != nil {
+			return err
+		}
+	}
+	changed := 0
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		sigs, err := db.Signals(ctx, id)
+		if err != nil {
+			return fmt.Errorf("rescore: interview %d: %w", id, err)
+		}
+		if len(sigs) == 0 {
+			fmt.Fprintf(stdout, "interview %d: no stored signals, skipped\n", id)
+			continue
+		}
+		v := risk.Score(sigs, st)
+		was := "no earlier verdict"
+		prev, err := db.LatestVerdict(ctx, id)
+		switch {
+		case err == nil:
+			was = fmt.Sprintf("was %.1f %s (%s)", prev.Score, prev.Decision, prev.ScoringVersion)
+			if prev.Decision != string(v.Decision) {
+				changed++
+			}
+		case errors.Is(err, models.ErrNotFound):
+			changed++
+		default:
+			return fmt.Errorf("rescore: interview %d: %w", id, err)
+		}
+		top := ""
+		if len(v.Reasons) > 0 {
+			top = "; top reason: " + v.Reasons[0].Kind
+		}
+		fmt.Fprintf(stdout, "interview %d: %.1f %s (%s, %d signals; %s)%s\n", id, v.Score, v.Decision, v.ScoringVersion, len(sigs), was, top)
+		if dry {
+			continue
+		}
+		reasons, err := json.Marshal(v.Reasons)
+		if err != nil {
+			return fmt.Errorf("rescore: interview %d: %w", id, err)
+		}
+		if err := db.SaveVerdict(ctx, &store.Verdict{InterviewID: id, Score: v.Score, Decision: string(v.Decision), Reasons: reasons,
+			ScoringVersion: v.ScoringVersion, ReviewAt: v.ReviewAt, FailAt: v.FailAt, Coverage: v.Coverage, SignalCount: len(sigs),
+			Trigger: store.TriggerRescore}); err != nil {
+			return fmt.Errorf("rescore: interview %d: %w", id, err)
+		}
+	}
+	verb := "stored"
+	if dry {
+		verb = "computed (dry run, nothing stored)"
+	}
+	fmt.Fprintf(stdout, "%d verdicts %s, %d decisions changed\n", len(ids), verb, changed)
+	return nil
+}
