@@ -18,7 +18,9 @@ type memStore struct {
 	verdicts map[int64][]store.Verdict
 }
 
-func (m *memStore) Signals(_ context.Context, id int64) ([]models.Signal, error) { return m.signals[id], nil }
+func (m *memStore) Signals(_ context.Context, id int64) ([]models.Signal, error) {
+	return m.signals[id], nil
+}
 
 func (m *memStore) InterviewsWithSignals(context.Context) ([]int64, error) {
 	var ids []int64
