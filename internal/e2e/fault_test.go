@@ -45,17 +45,24 @@ func TestPostgresRestartDuringInterview(t *testing.T) {
 		st := c.env.App.Rooms.WriterStats()
 		return st.Retries >= 2 && st.Pending >= 1, fmt.Sprintf("writer %+v", st)
 	})
-	final := sess.Snapshot()
+	// The room has ended (after the grace period) while the database is down.
+	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
+		_, live := c.env.App.Rooms.Get(c.iv.ID)
+		return !live, "room still open"
+	})
+	final := sess.Snapshot() // the session's counters are final once its room ended
 	pg.Start()
 
-	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
+	var stored *store.SessionResult
+	apptest.Eventually(t, 90*time.Second, func() (bool, string) {
+		var err error
+		stored, err = c.env.Store.Session(ctx, c.iv.ID)
+		return err == nil, fmt.Sprintf("session not stored after the database came back: %v (writer %+v)", err, c.env.App.Rooms.WriterStats())
+	})
+	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
 		st := c.env.App.Rooms.WriterStats()
 		return st.Pending == 0, fmt.Sprintf("writer %+v", st)
 	})
-	stored, err := c.env.Store.Session(ctx, c.iv.ID)
-	if err != nil {
-		t.Fatalf("session not stored after the database came back: %v", err)
-	}
 	if stored.FramesDecoded != int64(final.FramesDecoded) || stored.FramesAnalysed != int64(final.FramesAnalysed) {
 		t.Errorf("stored frames %d/%d, measured %d/%d", stored.FramesDecoded, stored.FramesAnalysed, final.FramesDecoded, final.FramesAnalysed)
 	}
@@ -66,15 +73,26 @@ func TestPostgresRestartDuringInterview(t *testing.T) {
 	counts := map[string]string{
 		"session_results": `SELECT count(*) FROM session_results WHERE interview_id = $1`,
 		"series":          `SELECT count(*) FROM series WHERE interview_id = $1`,
-		"signals":         `SELECT count(*) FROM signals WHERE interview_id = $1`,
+		// Retried writes must not duplicate: every signal kind once.
+		"duplicate signals": `SELECT count(*) - count(DISTINCT kind) FROM signals WHERE interview_id = $1`,
 	}
-	want := map[string]int{"session_results": 1, "series": 6, "signals": 4}
+	want := map[string]int{"session_results": 1, "series": 6, "duplicate signals": 0}
 	for name, q := range counts {
 		if err := rawDB(t, pg.URL).QueryRow(ctx, q, c.iv.ID).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n != want[name] {
 			t.Errorf("%s rows: %d, want %d", name, n, want[name])
+		}
+	}
+	sigs, _ := c.env.Store.Signals(ctx, c.iv.ID)
+	kinds := map[string]bool{}
+	for _, s := range sigs {
+		kinds[s.Kind] = true
+	}
+	for _, k := range []string{"face_presence", "face_absent", "camera_off", "audio_level", "env_webdriver"} {
+		if !kinds[k] {
+			t.Errorf("signal %s lost in the outage", k)
 		}
 	}
 	atts, _ := c.env.Store.Attempts(ctx, c.iv.ID)
@@ -176,6 +194,11 @@ func TestServerKilledAndRestarted(t *testing.T) {
 	if atts[0].EndReason == nil || *atts[0].EndReason != "server stopped" {
 		t.Errorf("first attempt end: %+v", atts[0])
 	}
+	// Media flows to the restarted server before the candidate leaves.
+	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
+		n, err := chromedp.Run(cand, chromedp.Evaluate[int](`window.lcCall ? window.lcCall.stats().then(s => s.sentFrames) : 0`, chromedp.EvalAwaitPromise))
+		return err == nil && n > 60, fmt.Sprintf("candidate sent %d frames (%v)", n, err)
+	})
 	if err := chromedp.Do(cand, chromedp.Click(chromedp.CSS("#leave"))); err != nil {
 		t.Fatal(err)
 	}

@@ -171,6 +171,7 @@ async function candidateCall(root) {
     },
   });
   call.start();
+  window.lcCall = call; // the connection object, for support in the browser console
   document.getElementById("leave").addEventListener("click", () => {
     call.leave();
     stream.getTracks().forEach((t) => t.stop());
