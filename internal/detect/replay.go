@@ -418,13 +418,13 @@ func (d *replayDetector) score() (windowScore, bool) {
 	gamut := sigmoid(-rng, -replayRangeMid, replayRangeW)
 	// Noisy-OR of the cues; the luma range alone is weak (dim rooms, cheap webcams).
 	s := 1 - (1-0.9*border)*(1-0.6*moire)*(1-0.25*gamut)
-	return windowScore{Score: s, Confidence: 0.75 * saturate(n, 3), Value: sides}, true
+	return windowScore{Score: s, Confidence: 0.85 * saturate(n, 2), Value: sides}, true
 }
 
 func (d *replayDetector) reset() { d.cur = d.cur[:0] }
 
 func (d *replayDetector) signal(ws []Window) models.Signal {
-	score, conf, top, flagged := aggregate(ws, 0.75)
+	score, conf, top, flagged := aggregate(ws, 0.85)
 	sides := mean(d.allBord)
 	sg := models.Signal{Score: score, Confidence: conf, Value: sides, At: top.From}
 	switch {

@@ -116,10 +116,12 @@ func TestSuiteConcurrent(t *testing.T) {
 }
 
 // BenchmarkSuite measures the detectors' cost per analysed frame (640x480
-// with a face and landmarks, vision excluded), in total and per detector.
+// with a face and landmarks, vision excluded): all together, the shared
+// per-frame work alone ("none": frame checks and the block pass), and each
+// detector with the shared work.
 func BenchmarkSuite(b *testing.B) {
 	f, o := still(b)
-	for _, kind := range append([]string{"all"}, VideoKinds...) {
+	for _, kind := range append([]string{"all", "none"}, VideoKinds...) {
 		b.Run(kind, func(b *testing.B) {
 			cfg := Config{}
 			if kind != "all" {
