@@ -125,6 +125,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	vd := verdictDeps{checker: checker, reuseDays: cfg.ReuseDays, risk: risk.DefaultSettings(), baseURL: cfg.BaseURL, notify: a.Webhooks.Notify}
 	a.Rooms = room.NewManager(room.Config{API: api, ICEServers: iceServers, Grace: cfg.RejoinGrace,
 		AnalysisFPS: cfg.AnalysisFPS, Logger: o.Logger, Now: o.Now, NewAnalyzer: newAnalyzer, Hooks: roomHooks(st, o.Now, vd),
+		Detectors:      newAnalyzer != nil,
 		EncodeEvidence: func(f *models.Frame, r models.Rect) ([]byte, error) { return vision.EncodeFaceJPEG(f, r, 85) },
 		Challenges:     room.ChallengeConfig{Enabled: cfg.Challenges > 0, Plan: plan, LockAfter: cfg.ChallengeLockAfter}})
 	metrics.SetLiveInterviews(a.Rooms.Live)

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -130,8 +131,17 @@ func judgeAndSave(ctx context.Context, st *store.Store, r *room.Result, vd verdi
 		if err := saveResult(ctx, tx, r, sigs, status); err != nil {
 			return err
 		}
-		if err := saveVerdict(ctx, tx, r.InterviewID, v, now); err != nil {
+		if err := saveVerdict(ctx, tx, r.InterviewID, v, len(sigs), r.EndedAt.Truncate(time.Microsecond)); err != nil {
 			return err
+		}
+		if len(r.Windows) > 0 {
+			ws := make([]store.DetectorWindow, len(r.Windows))
+			for i, w := range r.Windows {
+				ws[i] = store.DetectorWindow{Kind: w.Kind, From: w.From, To: w.To, Score: w.Score, Confidence: w.Confidence, Value: w.Value}
+			}
+			if err := tx.SaveDetectorWindows(ctx, r.InterviewID, ws); err != nil {
+				return err
+			}
 		}
 		reasons := make([]string, 0, len(v.Reasons))
 		for _, rs := range v.Reasons {
@@ -173,9 +183,19 @@ func saveResult(ctx context.Context, st *store.Store, r *room.Result, sigs []mod
 	}, sigs, status)
 }
 
-// saveVerdict stores the verdict with the session.
-// TODO(verdicts): store through the verdicts table once its migration lands;
-// until then the verdict lives in the webhook event and the signals it was computed from.
-func saveVerdict(ctx context.Context, tx *store.Store, id int64, v risk.Verdict, now time.Time) error {
-	return nil
+// saveVerdict stores the verdict computed at the end of a session (idempotent:
+// a retried write finds the verdict of the same computation and skips).
+func saveVerdict(ctx context.Context, tx *store.Store, id int64, v risk.Verdict, signals int, now time.Time) error {
+	if last, err := tx.LatestVerdict(ctx, id); err == nil && last.Trigger == store.TriggerSessionEnd && last.ComputedAt.Equal(now) {
+		return nil
+	} else if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	reasons, err := json.Marshal(v.Reasons)
+	if err != nil {
+		return err
+	}
+	return tx.SaveVerdict(ctx, &store.Verdict{InterviewID: id, Score: v.Score, Decision: string(v.Decision), Reasons: reasons,
+		ScoringVersion: v.ScoringVersion, ReviewAt: v.ReviewAt, FailAt: v.FailAt, Coverage: v.Coverage, SignalCount: signals,
+		Trigger: store.TriggerSessionEnd, ComputedAt: now})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/livecheck/livecheck/internal/apptest"
 	"github.com/livecheck/livecheck/internal/room"
+	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -190,9 +191,10 @@ func TestLiveCall(t *testing.T) {
 			t.Errorf("signal %s missing", k)
 		}
 	}
-	got, _ = env.Store.Interview(ctx, c.iv.ID)
-	if got.Status != models.StatusCompleted {
-		t.Errorf("status after the candidate left: %s, want completed", got.Status)
+	v := checkFinalStatus(t, env, c.iv.ID)
+	t.Logf("verdict %s, score %.1f, from %d signals (%s)", v.Decision, v.Score, v.SignalCount, v.ScoringVersion)
+	if v.SignalCount != len(sigs) {
+		t.Errorf("verdict computed from %d signals, %d stored", v.SignalCount, len(sigs))
 	}
 	attempts, _ := env.Store.Attempts(ctx, c.iv.ID)
 	if len(attempts) != 1 || attempts[0].EndedAt == nil || attempts[0].Environment == nil {
@@ -269,11 +271,34 @@ func TestRejoinAfterReload(t *testing.T) {
 	}
 	ctx := context.Background()
 	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
-		iv, _ := env.Store.Interview(ctx, c.iv.ID)
-		return iv.Status == models.StatusCompleted, "status " + string(iv.Status)
+		_, err := env.Store.LatestVerdict(ctx, c.iv.ID)
+		return err == nil, fmt.Sprintf("verdict: %v", err)
 	})
+	checkFinalStatus(t, env, c.iv.ID)
 	sess, err := env.Store.Session(ctx, c.iv.ID)
 	if err != nil || sess.FramesDecoded < int64(before+60) {
 		t.Fatalf("stored session %+v (%v)", sess, err)
 	}
+}
+
+// checkFinalStatus checks that a finished interview has a stored verdict and
+// the status that follows from it: flagged when the verdict failed, else completed.
+// (The fake camera of these tests is a panned still photo and the fake microphone
+// espeak-ng, in an automated browser: the detectors are right to fail it.)
+func checkFinalStatus(t *testing.T, env *apptest.Env, id int64) *store.Verdict {
+	t.Helper()
+	ctx := context.Background()
+	v, err := env.Store.LatestVerdict(ctx, id)
+	if err != nil {
+		t.Fatalf("no verdict stored: %v", err)
+	}
+	iv, _ := env.Store.Interview(ctx, id)
+	want := models.StatusCompleted
+	if v.Decision == "failed" {
+		want = models.StatusFlagged
+	}
+	if iv.Status != want {
+		t.Errorf("status %s with a %s verdict, want %s", iv.Status, v.Decision, want)
+	}
+	return v
 }

@@ -41,6 +41,8 @@ func (s *Server) reviewQueue(c *gin.Context) {
 // ReviewData is what the session review page shows.
 type ReviewData struct {
 	Interview  *models.Interview
+	Verdict    *store.Verdict
+	Points     []verdictReason
 	Session    *store.SessionResult
 	Reasons    []models.Signal
 	Challenges []store.ChallengeRecord
@@ -53,6 +55,13 @@ type ReviewData struct {
 }
 
 type envFact struct{ Name, Value string }
+
+// verdictReason is one reason of a stored verdict.
+type verdictReason struct {
+	Kind   string  `json:"kind"`
+	Text   string  `json:"text"`
+	Points float64 `json:"points"`
+}
 
 func (s *Server) reviewSession(c *gin.Context) {
 	iv := s.interviewByParam(c)
@@ -89,6 +98,12 @@ func (s *Server) reviewData(c *gin.Context, iv *models.Interview) (*ReviewData, 
 	}
 	d := &ReviewData{Interview: iv, Session: sess, Extra: map[string]any{}}
 	if d.Reasons, err = s.Store.Signals(ctx, iv.ID); err != nil {
+		return nil, err
+	}
+	if v, err := s.Store.LatestVerdict(ctx, iv.ID); err == nil {
+		d.Verdict = v
+		_ = json.Unmarshal(v.Reasons, &d.Points)
+	} else if !errors.Is(err, models.ErrNotFound) {
 		return nil, err
 	}
 	sort.SliceStable(d.Reasons, func(i, j int) bool {

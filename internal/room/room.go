@@ -82,7 +82,9 @@ type Config struct {
 	// EncodeEvidence makes the JPEG face crop kept as challenge evidence.
 	EncodeEvidence func(f *models.Frame, face models.Rect) ([]byte, error)
 	Challenges     ChallengeConfig
-	Hooks          Hooks
+	// Detectors runs the passive detectors (internal/detect) on every analysed frame and the audio.
+	Detectors bool
+	Hooks     Hooks
 }
 
 // Manager owns every live room.
@@ -325,6 +327,9 @@ func (r *Room) leave(p *Peer, reason string) {
 	wasCandidate := r.candidate == p
 	if wasCandidate {
 		r.candidate = nil
+		if r.session != nil {
+			r.session.candidateLeft(r.m.cfg.Now())
+		}
 		if !r.ended && reason != "replaced" {
 			r.grace = time.AfterFunc(r.m.cfg.Grace, func() { r.End(EndCompleted) })
 		}

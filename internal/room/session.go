@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/detect"
 	"github.com/livecheck/livecheck/internal/media"
 	"github.com/livecheck/livecheck/internal/metrics"
 	"github.com/livecheck/livecheck/internal/signal"
@@ -51,7 +52,8 @@ type Result struct {
 	CameraOff        []Interval // ≥ 1 s without frames, or black frames
 	RTT              []Point    // control-channel round-trip time, ms
 	Signals          []models.Signal
-	Locked           bool // challenges were locked after repeated failures
+	Locked           bool            // challenges were locked after repeated failures
+	Windows          []detect.Window // the passive detectors' windowed scores
 }
 
 // frameItem is a copy of a decoded frame waiting for the analyser.
@@ -70,7 +72,8 @@ type Session struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	done    chan struct{}
-	ch      *challenges // nil when challenges are disabled
+	ch      *challenges   // nil when challenges are disabled
+	suite   *detect.Suite // passive detectors; nil when disabled
 
 	sendControl func(v any) error
 	staff       func(signal.Message)
@@ -85,6 +88,7 @@ type Session struct {
 	audioChunks     uint64
 	audioErrors     uint64
 	lastFrame       time.Time // capture time of the last decoded frame
+	leftAt          time.Time // when the candidate last disconnected
 	lastAnalysed    time.Time
 	face            []Point
 	yaw, ear, mouth []Point // landmark-derived series (biometric)
@@ -106,6 +110,9 @@ func newSession(cfg Config, id int64, sendControl func(v any) error, staff func(
 		s.pool.Put(it)
 	})
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if cfg.Detectors {
+		s.suite = detect.NewSuite(detect.Config{LiveCapture: true})
+	}
 	if cfg.Challenges.Enabled {
 		ch, err := newChallenges(s)
 		if err != nil {
@@ -136,6 +143,9 @@ func (s *Session) frame(f *models.Frame, arrival time.Time) {
 	}
 	s.lastFrame = f.Capture
 	s.mu.Unlock()
+	if s.suite != nil {
+		s.suite.AddFrameTime(f.Capture)
+	}
 
 	it, _ := s.pool.Get().(*frameItem)
 	if it == nil {
@@ -245,6 +255,9 @@ func (s *Session) observe(an FrameAnalyzer, f *models.Frame) {
 	s.mu.Unlock()
 	if s.ch != nil {
 		s.ch.observe(f, o)
+	}
+	if s.suite != nil {
+		s.suite.Add(f, o)
 	}
 	if h := s.cfg.Hooks.Observation; h != nil {
 		h(s.id, o)
@@ -356,8 +369,12 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 	_ = put
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.lastFrame.IsZero() && now.Sub(s.lastFrame) > time.Second {
-		s.cameraOff = append(s.cameraOff, Interval{From: s.ms(s.lastFrame), To: s.ms(now)})
+	tail := now // the time after the candidate left is not "camera off"
+	if !s.leftAt.IsZero() && s.leftAt.Before(tail) {
+		tail = s.leftAt
+	}
+	if !s.lastFrame.IsZero() && tail.Sub(s.lastFrame) > time.Second {
+		s.cameraOff = append(s.cameraOff, Interval{From: s.ms(s.lastFrame), To: s.ms(tail)})
 	}
 	if s.black && now.Sub(s.blackFrom) >= time.Second {
 		s.cameraOff = append(s.cameraOff, Interval{From: s.ms(s.blackFrom), To: s.ms(now)})
@@ -370,6 +387,10 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 		FaceAbsent: absentIntervals(s.face, time.Second), CameraOff: mergeIntervals(s.cameraOff),
 	}
 	r.Signals = s.signals(r)
+	if s.suite != nil {
+		r.Signals = append(r.Signals, s.suite.Signals()...)
+		r.Windows = s.suite.Windows()
+	}
 	if s.ch != nil {
 		r.Signals = append(r.Signals, s.ch.signals()...)
 		r.Locked = s.ch.isLocked()
@@ -471,4 +492,11 @@ func fracScore(part, whole time.Duration) float64 {
 		return 0
 	}
 	return math.Min(1, 2*part.Seconds()/whole.Seconds())
+}
+
+// candidateLeft notes when the candidate disconnected.
+func (s *Session) candidateLeft(at time.Time) {
+	s.mu.Lock()
+	s.leftAt = at
+	s.mu.Unlock()
 }

@@ -185,6 +185,9 @@ func (a *audioPipe) push(pkt *rtp.Packet, arrival time.Time) {
 		return
 	}
 	at := a.t.anc.capture(a.t.clock.CaptureTime(pkt.Timestamp, arrival), arrival)
+	if a.sess.suite != nil {
+		a.sess.suite.AddAudio(at, a.pcm[:n])
+	}
 	// One level per 20 ms chunk (a packet may carry 10–60 ms).
 	const chunk = 960
 	for off := 0; off < n; off += chunk {

@@ -123,6 +123,4 @@ func (s *Store) ReviewQueue(ctx context.Context, f QueueFilter) ([]QueueItem, er
 
 // verdictSource yields (interview_id, score, decision, computed_at) of stored
 // verdicts; the queue falls back to signal scores for sessions without one.
-// TODO(verdicts): read the verdicts table once the risk engine stores it.
-var verdictSource = strings.TrimSpace(`(SELECT NULL::bigint AS interview_id, NULL::double precision AS score,
-	NULL::text AS decision, NULL::timestamptz AS computed_at WHERE false)`)
+var verdictSource = strings.TrimSpace(`(SELECT interview_id, score, decision, computed_at FROM verdicts)`)
