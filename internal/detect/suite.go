@@ -37,7 +37,7 @@ type Config struct {
 	// file are synthetic and perfectly regular for every file.
 	LiveCapture bool
 	// ReplayEvery runs the replay detector's screen checks (border search and
-	// spectrum) on every n-th analysed frame (default 2); they are the most
+	// spectrum) on every n-th analysed frame (default 4); they are the most
 	// expensive per-frame measures.
 	ReplayEvery int
 	// Disable lists video signal kinds not to run (for example to benchmark
@@ -50,7 +50,7 @@ func (c Config) withDefaults() Config {
 		c.Window = 4 * time.Second
 	}
 	if c.ReplayEvery <= 0 {
-		c.ReplayEvery = 2
+		c.ReplayEvery = 4
 	}
 	return c
 }
