@@ -234,6 +234,11 @@ func (s *Server) interviewRoomExtras(c *gin.Context, iv *models.Interview, extra
 		}
 		extra["Signals"] = sigs
 	}
+	if v, err := s.Store.LatestVerdict(ctx, iv.ID); err == nil {
+		extra["Verdict"] = v
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
 	reviews, err := s.Store.Reviews(ctx, iv.ID)
 	if err != nil {
 		return err
