@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -108,5 +109,43 @@ esc{v="a\"b"} 1
 	}
 	if !math.IsNaN(metrics.Quantile(0.5, nil)) {
 		t.Error("quantile of nothing should be NaN")
+	}
+}
+
+// The per-frame instrumentation runs on the media goroutines of every session.
+func BenchmarkFrameObserved(b *testing.B) {
+	capture, start := time.Now().Add(-20*time.Millisecond), time.Now()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		metrics.FrameObserved(capture, start, i%4 == 0)
+	}
+}
+
+func BenchmarkFrameDecodedAndPacket(b *testing.B) {
+	start := time.Now()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		metrics.RTPPacket(true)
+		metrics.FrameDecoded(start)
+	}
+}
+
+func BenchmarkScrapeParse(b *testing.B) {
+	srv := httptest.NewServer(metrics.Handler())
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf strings.Builder
+	_, _ = io.Copy(&buf, resp.Body)
+	resp.Body.Close()
+	text := buf.String()
+	b.SetBytes(int64(len(text)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := metrics.Parse(strings.NewReader(text)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
