@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -126,5 +127,11 @@ func loadgenTable(files []string, stdout io.Writer) error {
 		all = append(all, reps...)
 	}
 	loadgen.BenchTable(stdout, all)
+	// 15 fps in, at most 8 analysed between challenges (every second frame), every frame during
+	// one; the bench's challenge schedule keeps about a fifth of the interviews in one.
+	if p, ok := loadgen.Project(all, runtime.NumCPU(), 7.5, 15, 0.2); ok {
+		fmt.Fprintln(stdout)
+		p.Print(stdout)
+	}
 	return nil
 }

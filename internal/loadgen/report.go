@@ -142,6 +142,78 @@ func BenchTable(w io.Writer, reps []Report) {
 	}
 }
 
+// Projection is capacity estimated from CPU cost per unit of work instead of
+// from rates, which a busy shared machine distorts: a starved server analyses
+// less, so its CPU and drop figures understate the work N interviews need.
+type Projection struct {
+	FloorPerInterview float64 // % of one core per interview, decode-only (median over runs with N ≥ 5)
+	PerAnalysedFPS    float64 // % of one core per analysed frame per second (median of (full − floor CPU) / analysed fps over unstarved runs)
+	PassiveFPS        float64 // analysed fps per interview between challenges
+	PerInterview      float64 // full pipeline, % of one core per interview between challenges
+	Interviews        float64 // interviews the machine's cores sustain at that cost
+	ChallengeShare    float64 // share of time in a challenge (every frame analysed) for InterviewsWithChallenges
+	InterviewsWithCh  float64
+	Ratio             float64 // full / floor per interview
+	Cores             int
+}
+
+// Project estimates capacity from the runs; ok is false without paired runs.
+func Project(reps []Report, cores int, passiveFPS, inputFPS, challengeShare float64) (p Projection, ok bool) {
+	full, floor := map[int]*Report{}, map[int]*Report{}
+	for i := range reps {
+		r := &reps[i]
+		if r.Server == nil {
+			continue
+		}
+		if r.Label == "decode" {
+			floor[r.N] = r
+		} else {
+			full[r.N] = r
+		}
+	}
+	var floors, perFrame []float64
+	for n, d := range floor {
+		if n >= 5 {
+			floors = append(floors, d.Server.CPUPercent/float64(n))
+		}
+		// Only runs where the analyser kept at least half the passive rate: a starved
+		// server's few analysed frames carry the fixed costs and contention of many.
+		if f := full[n]; f != nil && f.Server.AnalysedFPS > 1 && f.AnalysedFPS >= passiveFPS/2 {
+			perFrame = append(perFrame, (f.Server.CPUPercent-d.Server.CPUPercent)/f.Server.AnalysedFPS)
+		}
+	}
+	if len(floors) == 0 || len(perFrame) == 0 || cores <= 0 {
+		return p, false
+	}
+	p = Projection{FloorPerInterview: median(floors), PerAnalysedFPS: median(perFrame), PassiveFPS: passiveFPS, Cores: cores,
+		ChallengeShare: challengeShare}
+	p.PerInterview = p.FloorPerInterview + passiveFPS*p.PerAnalysedFPS
+	p.Interviews = float64(cores) * 100 / p.PerInterview
+	withCh := p.FloorPerInterview + ((1-challengeShare)*passiveFPS+challengeShare*inputFPS)*p.PerAnalysedFPS
+	p.InterviewsWithCh = float64(cores) * 100 / withCh
+	p.Ratio = p.PerInterview / p.FloorPerInterview
+	return p, true
+}
+
+// Print writes the projection as a paragraph.
+func (p Projection) Print(w io.Writer) {
+	fmt.Fprintf(w, "Projection from CPU per unit of work (medians over the runs; a busy machine distorts rates, less so CPU per work): "+
+		"the floor costs %.1f %% of a core per interview; analysis %.2f %% per analysed frame per second (%.1f ms of CPU per frame); "+
+		"so the full pipeline at %.1f fps between challenges costs %.1f %% per interview (full / floor %.1f): "+
+		"about %.0f interviews on %d dedicated cores, %.0f with %.0f %% of the time in challenges (every frame analysed), before the load generator's share.\n",
+		p.FloorPerInterview, p.PerAnalysedFPS, p.PerAnalysedFPS*10, p.PassiveFPS, p.PerInterview, p.Ratio,
+		p.Interviews, p.Cores, p.InterviewsWithCh, p.ChallengeShare*100)
+}
+
+func median(v []float64) float64 {
+	sort.Float64s(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
 func firstField(s string) string {
 	if f := strings.Fields(s); len(f) > 0 {
 		return f[0]
