@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/livecheck/livecheck/internal/eval"
@@ -55,9 +56,14 @@ func TestEvalKnownScores(t *testing.T) {
 		{"p1.ivf", "photo"}, {"p2.ivf", "photo"}, {"r1.ivf", "replay"},
 		{"ag1.wav", "genuine"}, {"ag2.wav", "genuine"}, {"t1.wav", "tts"}, {"t2.wav", "tts"}, {"v1.wav", "voiceconv"},
 	})
-	var seen risk.Settings
+	var (
+		mu   sync.Mutex // the scorer runs on several workers
+		seen risk.Settings
+	)
 	fake := func(_ context.Context, it eval.Item, st risk.Settings) (eval.Scores, error) {
+		mu.Lock()
 		seen = st
+		mu.Unlock()
 		s, ok := knownScores[it.File]
 		if !ok {
 			return nil, fmt.Errorf("unexpected item %s", it.File)
