@@ -122,7 +122,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.geo = geo
 	a.Webhooks = webhook.NewWorker(st, webhook.Options{Client: webhook.NewClient(10*time.Second, cfg.WebhookPrivate),
 		Now: o.Now, Logger: o.Logger})
-	vd := verdictDeps{checker: checker, reuseDays: cfg.ReuseDays, risk: risk.DefaultSettings(), baseURL: cfg.BaseURL, notify: a.Webhooks.Notify}
+	vd := verdictDeps{checker: checker, reuseDays: cfg.ReuseDays, risk: riskSettings(cfg), baseURL: cfg.BaseURL, notify: a.Webhooks.Notify}
 	a.Rooms = room.NewManager(room.Config{API: api, ICEServers: iceServers, Grace: cfg.RejoinGrace,
 		AnalysisFPS: cfg.AnalysisFPS, Logger: o.Logger, Now: o.Now, NewAnalyzer: newAnalyzer, Hooks: roomHooks(st, o.Now, vd),
 		Detectors:      newAnalyzer != nil,
@@ -199,4 +199,11 @@ func PrintSetupLink(ctx context.Context, cfg *config.Config, st *store.Store, st
 	fmt.Fprintf(stdout, "\nNo accounts yet. Create the first administrator at:\n\n    %s/setup/%s\n\n"+
 		"(or run: livecheck user add --role admin --email you@example.com)\n\n", cfg.BaseURL, tok)
 	return nil
+}
+
+// riskSettings are the risk engine's thresholds from the configuration.
+func riskSettings(cfg *config.Config) risk.Settings {
+	st := risk.DefaultSettings()
+	st.ReviewAt, st.FailAt = cfg.RiskReviewAt, cfg.RiskFailAt
+	return st
 }

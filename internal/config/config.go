@@ -56,6 +56,8 @@ type Config struct {
 	GeoIPAnonymous     string
 	ReuseDays          int
 	WebhookPrivate     bool
+	RiskReviewAt       float64
+	RiskFailAt         float64
 	LimitJoin          int
 	LimitWS            int
 	MaxLive            int
@@ -117,6 +119,8 @@ var Settings = []Setting{
 	{"LIVECHECK_GEOIP_ANONYMOUS", "", "MaxMind-format Anonymous-IP database (.mmdb)"},
 	{"LIVECHECK_REUSE_DAYS", "90", "how far back the same IP, browser or device fingerprint for another candidate is looked for"},
 	{"LIVECHECK_WEBHOOK_ALLOW_PRIVATE", "false", "allow webhook URLs on private or loopback addresses (tests, internal receivers)"},
+	{"LIVECHECK_RISK_REVIEW_AT", "30", "risk score (0-100) from which a session goes to review"},
+	{"LIVECHECK_RISK_FAIL_AT", "70", "risk score (0-100) from which a session fails and the interview is flagged"},
 	{"LIVECHECK_RETENTION_DAYS", "30", "days biometric evidence is kept"},
 	{"LIVECHECK_API_TOKEN", "", "Bearer token of the admin JSON API (/api/...; ≥ 32 chars); the API is off when empty"},
 	{"LIVECHECK_METRICS_LISTEN", "", "listen address of Prometheus /metrics and /debug/pprof (keep it private, e.g. 127.0.0.1:9090); off when empty"},
@@ -227,6 +231,15 @@ func Load(getenv func(string) string) (*Config, error) {
 		errs = append(errs, fmt.Errorf("LIVECHECK_ANALYSIS: want full or decode, got %q", c.Analysis))
 	}
 	c.IncludeLoopback, _ = strconv.ParseBool(get("LIVECHECK_ICE_LOOPBACK"))
+	var err error
+	c.RiskReviewAt, err = strconv.ParseFloat(get("LIVECHECK_RISK_REVIEW_AT"), 64)
+	if err != nil || c.RiskReviewAt <= 0 || c.RiskReviewAt > 100 {
+		errs = append(errs, fmt.Errorf("LIVECHECK_RISK_REVIEW_AT: want a number in (0, 100], got %q", get("LIVECHECK_RISK_REVIEW_AT")))
+	}
+	c.RiskFailAt, err = strconv.ParseFloat(get("LIVECHECK_RISK_FAIL_AT"), 64)
+	if err != nil || c.RiskFailAt < c.RiskReviewAt || c.RiskFailAt > 100 {
+		errs = append(errs, fmt.Errorf("LIVECHECK_RISK_FAIL_AT: want a number in [LIVECHECK_RISK_REVIEW_AT, 100], got %q", get("LIVECHECK_RISK_FAIL_AT")))
+	}
 	c.WebhookPrivate, _ = strconv.ParseBool(get("LIVECHECK_WEBHOOK_ALLOW_PRIVATE"))
 	fps, err := strconv.ParseFloat(get("LIVECHECK_ANALYSIS_FPS"), 64)
 	if err != nil || fps <= 0 || fps > 30 {
