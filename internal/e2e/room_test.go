@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
 
 	"github.com/livecheck/livecheck/internal/apptest"
 	"github.com/livecheck/livecheck/internal/room"
+	"github.com/livecheck/livecheck/internal/signal"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/models"
 )
@@ -137,6 +141,13 @@ func TestLiveCall(t *testing.T) {
 		w, err := chromedp.Run(c.candidate, chromedp.Evaluate[int](`document.getElementById("remote").videoWidth`))
 		return err == nil && w > 0, fmt.Sprintf("candidate's remote video width %d (%v)", w, err)
 	})
+
+	// A reviewer observes silently: the server offers the candidate's video and
+	// audio send-only, and asks for nothing from the observer.
+	offer := observerOffer(t, env, c.iv.ID)
+	if !strings.Contains(offer, "m=video") || !strings.Contains(offer, "m=audio") || strings.Contains(offer, "a=recvonly") {
+		t.Errorf("observer offer should carry the candidate's tracks send-only:\n%s", offer)
+	}
 
 	// The candidate leaves; after the grace period the session is stored.
 	if err := chromedp.Do(c.candidate, chromedp.Click(chromedp.CSS("#leave"))); err != nil {
@@ -301,4 +312,32 @@ func checkFinalStatus(t *testing.T, env *apptest.Env, id int64) *store.Verdict {
 		t.Errorf("status %s with a %s verdict, want %s", iv.Status, v.Decision, want)
 	}
 	return v
+}
+
+// observerOffer signs a reviewer in, opens the observer's signaling socket and
+// returns the server's first offer that carries media.
+func observerOffer(t *testing.T, env *apptest.Env, id int64) string {
+	t.Helper()
+	c := env.NewClient()
+	c.Login(env.CreateUser(models.RoleReviewer))
+	u, _ := url.Parse(env.URL)
+	hdr := http.Header{"Origin": {env.URL}}
+	for _, ck := range c.HTTP.Jar.Cookies(u) {
+		hdr.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial(strings.Replace(env.URL, "http", "ws", 1)+fmt.Sprintf("/ws/interviews/%d?mode=observe", id), hdr)
+	if err != nil {
+		t.Fatalf("observer socket: %v", err)
+	}
+	defer ws.Close()
+	_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		var m signal.Message
+		if err := ws.ReadJSON(&m); err != nil {
+			t.Fatalf("observer signaling: %v", err)
+		}
+		if m.T == signal.TypeOffer && strings.Contains(m.SDP, "m=video") {
+			return m.SDP
+		}
+	}
 }
