@@ -37,9 +37,10 @@ export OPENCV_FOR_THREADS_NUM=${OPENCV_FOR_THREADS_NUM:-1}
 
 if [ "${BENCH_GO:-1}" = 1 ]; then
   log "Go benchmarks (media, vision, voice, metrics, loadgen)"
-  # (a test image's sRGB profile makes libpng warn on stderr: filtered out)
-  $GO test -run '^$' -bench . -benchmem -count=1 ./internal/media ./internal/vision ./internal/voice ./internal/metrics ./internal/loadgen \
-    2> >(grep -v "libpng warning" >&2) | tee "$OUT/gobench.txt"
+  # (libpng warns about a test image's sRGB profile in the middle of benchmark lines: cut out)
+  $GO test -run '^$' -bench . -benchmem -count=1 ./internal/media ./internal/vision ./internal/voice ./internal/metrics ./internal/loadgen 2>&1 |
+    sed -u 's/libpng warning: iCCP: known incorrect sRGB profile//' |
+    awk '/^Benchmark[^ \t]*[ \t]*$/ { printf "%s", $0; next } /^[ \t]*$/ { next } { print; fflush() }' | tee "$OUT/gobench.txt"
 fi
 
 # A private schema for the servers of this run, dropped at the end.
@@ -125,11 +126,19 @@ if [ -n "$DOC" ] && [ -f "$DOC" ]; then
   cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   {
     echo "<!-- bench:start (written by scripts/bench.sh) -->"
-    echo "Latest run: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($cpu), Go benchmarks and runs in \`$OUT\`."
+    echo "Latest run: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($cpu)."
     echo "Window $DUR per run after connect + 3 s warm-up, one challenge per interview every $EVERY (API), $VIEWERS viewer(s);"
     echo "640x480 VP8 at 15 fps in; LIVECHECK_ANALYSIS_FPS=8 between challenges. Load average when the runs ended: $(cut -d' ' -f1-3 /proc/loadavg)."
     echo
     cat "$TABLE"
+    if [ -s "$OUT/gobench.txt" ]; then
+      echo
+      echo "Go benchmarks of the same run (wall time per op on the shared machine; \`-benchmem\`):"
+      echo
+      echo '```'
+      grep '^Benchmark' "$OUT/gobench.txt" | sed 's/[[:space:]]\+/ /g'
+      echo '```'
+    fi
     echo "<!-- bench:end -->"
   } >"$OUT/doc-block.md"
   awk -v block="$OUT/doc-block.md" '
