@@ -9,8 +9,8 @@
 //
 //   - the person sees the prompt overlay (#overlay data-kind/dir/count, the
 //     production DOM) and reacts after a human reaction time;
-//   - turn_head: the head turns by about config.turnDeg to the asked side and
-//     back. The still is rendered as a 3D head: a generic depth model (an
+//   - turn_head: the head turns to the asked side (config.turnDeg: {left, right}
+//     in degrees) and back. The still is rendered as a 3D head: a generic depth model (an
 //     ellipsoidal face, nose ridge and tip) anchored on the still's own
 //     landmarks, rotated about a vertical axis behind the face and projected
 //     with the pinhole camera the pose solver assumes (focal length = width);
@@ -29,11 +29,11 @@
   if (!CFG || !navigator.mediaDevices) return;
   const W = CFG.width, H = CFG.height, FPS = CFG.fps || 15;
   const LATENCY = CFG.latencyMs == null ? 120 : CFG.latencyMs;
-  let TURN = CFG.turnDeg || 50; // degrees
+  const TURN = Object.assign({ left: 55, right: 45 }, CFG.turnDeg || {}); // degrees
   const rnd = (a, b) => a + Math.random() * (b - a);
 
   const state = { events: [], frames: 0 };
-  state.setTurn = (d, m) => { TURN = d; if (m) CFG.motion = m; };
+  state.setTurn = (d, m) => { Object.assign(TURN, d); if (m) CFG.motion = m; };
   window.__lcResponder = state;
   const log = (what, extra) => {
     const e = Object.assign({ what, t: Math.round(performance.now()), wall: Date.now() }, extra || {});
@@ -116,7 +116,7 @@
   // The head; CFG.head overrides (tests of the model).
   const HEAD = Object.assign({
     pivot: 95, // the neck's turning axis behind the nose tip
-    p1: 3, p0: 44, p2: 0.05, b: 130, fy: -25, back: 99, // the face's depth profile, see depth
+    p1: 3, p0: 44, p2: 0.05, b: 130, fy: -25, back: 90, // the face's depth profile, see depth
     rx: 100, ry: 140, yc: -50, // the head with its hair, which turns whole inside this ellipse
     fade: 1.25, // around it the turn fades out to the still background by fade × the radii
   }, CFG.head || {});
@@ -224,17 +224,30 @@
   const actions = []; // {kind, from, to, ...}: what the person does, in page time
   const screen = []; // {t, rgb}: the flash screen's colour (null: none) as it changed
 
-  function screenAt(t) {
-    let c = null;
-    for (let i = screen.length - 1; i >= 0; i--) {
-      if (screen[i].t <= t) { c = screen[i].rgb; break; }
+  // screenLight is the screen's colour averaged over the exposure that ends at t1
+  // (a camera integrates the light of a frame interval); null without a flash.
+  const EXPOSURE = 1000 / FPS;
+  function screenLight(t1, hist) {
+    const t0 = t1 - EXPOSURE, acc = [0, 0, 0];
+    let i = hist.length - 1;
+    while (i >= 0 && hist[i].t > t0) i--;
+    let cur = i >= 0 ? hist[i].rgb : null, t = t0, lit = false;
+    const add = (c, dt) => {
+      if (c) lit = true;
+      for (let k = 0; k < 3; k++) acc[k] += (c ? c[k] : 255) * dt;
+    };
+    for (let j = i + 1; j < hist.length && hist[j].t < t1; j++) {
+      add(cur, hist[j].t - t);
+      t = hist[j].t;
+      cur = hist[j].rgb;
     }
-    return c;
+    add(cur, t1 - t);
+    return lit ? acc.map((x) => x / EXPOSURE) : null;
   }
 
   const ease = (x) => 0.5 - 0.5 * Math.cos(Math.PI * Math.min(1, Math.max(0, x)));
 
-  function sceneAt(t, acts) {
+  function sceneAt(t, acts, hist) {
     let yaw = 0, closed = false;
     for (const a of acts || actions) {
       if (t < a.from || t > a.to) continue;
@@ -246,7 +259,7 @@
         closed = true;
       }
     }
-    return { yaw, closed, tint: screenAt(t) };
+    return { yaw, closed, tint: screenLight(t, hist || screen) };
   }
 
   // render draws a scene into the 2D context c.
@@ -274,6 +287,9 @@
   }
 
   // ------------------------------------------------- what the person sees
+  // What the page shows is read in requestAnimationFrame callbacks, before the frame
+  // is painted; it is on the screen by the next callback, and only then can the
+  // person (or the camera) see it. The page acknowledges a prompt at that moment too.
   function readScreen() {
     const el = document.getElementById("flashscreen");
     let rgb = null;
@@ -281,21 +297,32 @@
       const m = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(getComputedStyle(el).backgroundColor);
       if (m) rgb = [+m[1], +m[2], +m[3]];
     }
-    const last = screen.length ? screen[screen.length - 1].rgb : null;
-    if (String(rgb) !== String(last)) {
-      screen.push({ t: performance.now(), rgb });
-      if (screen.length > 400) screen.shift();
-      log("screen", { rgb });
-    }
+    return rgb;
   }
 
-  let promptKey = "";
   function readPrompt() {
     const o = document.getElementById("overlay");
-    const key = o && !o.hidden ? [o.dataset.kind, o.dataset.dir, o.dataset.count, o.getAttribute("aria-label")].join("|") : "";
-    if (key === promptKey) return;
-    promptKey = key;
-    if (key) react(o.dataset.kind, o.dataset.dir, +o.dataset.count || 0);
+    if (!o || o.hidden) return null;
+    return { kind: o.dataset.kind, dir: o.dataset.dir, count: +o.dataset.count || 0, key: [o.dataset.kind, o.dataset.dir, o.dataset.count, o.getAttribute("aria-label")].join("|") };
+  }
+
+  let shownRGB = null, shownPrompt = "", painted = null; // what the last frame painted
+  function watch() {
+    const now = performance.now();
+    if (painted) { // on the screen since the previous callback's frame
+      if (String(painted.rgb) !== String(shownRGB)) {
+        shownRGB = painted.rgb;
+        screen.push({ t: now, rgb: shownRGB });
+        if (screen.length > 400) screen.shift();
+        log("screen", { rgb: shownRGB });
+      }
+      const key = painted.prompt ? painted.prompt.key : "";
+      if (key !== shownPrompt) {
+        shownPrompt = key;
+        if (painted.prompt) react(painted.prompt.kind, painted.prompt.dir, painted.prompt.count);
+      }
+    }
+    painted = { rgb: readScreen(), prompt: readPrompt() };
   }
 
   // respond returns what the person does about a prompt seen at time now: after a
@@ -306,7 +333,7 @@
     if (kind === "turn_head") {
       const M = CFG.motion || {};
       const a = {
-        kind: "turn", deg: (dir === "right" ? -1 : 1) * TURN, from: now + rt,
+        kind: "turn", deg: dir === "right" ? -TURN.right : TURN.left, from: now + rt,
         rise: rnd(...(M.rise || [600, 800])), hold: rnd(...(M.hold || [300, 500])), fall: rnd(...(M.fall || [600, 800])),
       };
       a.to = a.from + a.rise + a.hold + a.fall;
@@ -333,14 +360,8 @@
     while (actions.length > 50) actions.shift();
   }
 
-  function watch() {
-    readPrompt();
-    readScreen();
-  }
-
   // ------------------------------------------------------------- the camera
   function tick() {
-    watch();
     render(ctx, sceneAt(performance.now() - LATENCY));
     state.frames++;
   }
@@ -366,7 +387,10 @@
     closedPx = ctx.getImageData(0, 0, W, H).data;
     render(ctx, sceneAt(0));
     setInterval(tick, 1000 / FPS);
-    const raf = () => { watch(); requestAnimationFrame(raf); };
+    const raf = () => {
+      requestAnimationFrame(raf);
+      try { watch(); } catch (e) { log("error", { message: String(e && e.stack || e) }); }
+    };
     requestAnimationFrame(raf);
     log("ready", { region: [U0, V0, U1, V1], pxPerMM: S, distMM: D });
   })();
@@ -394,16 +418,16 @@
   // when set ({colors: ["#rrggbb", …], step_ms}), is what the screen shows from 0.
   state.simulate = function (kind, dir, count, fps, ms, flash) {
     const acts = respond(kind, dir, count, 0);
-    const hex = (c) => [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16));
-    const shown = (t) => {
-      if (!flash || t < 0) return null;
-      const i = Math.floor(t / flash.step_ms);
-      return i < flash.colors.length ? hex(flash.colors[i]) : null;
-    };
+    const hist = [];
+    if (flash) {
+      const hex = (c) => [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16));
+      flash.colors.forEach((c, i) => hist.push({ t: i * flash.step_ms, rgb: hex(c) }));
+      hist.push({ t: flash.colors.length * flash.step_ms, rgb: null });
+    }
     const out = [];
     for (let t = -2000; t < ms; t += 1000 / fps) {
-      const sc = sceneAt(t - LATENCY, acts);
-      out.push({ t: Math.round(t), yaw: Math.round(sc.yaw * 2) / 2, closed: sc.closed, tint: shown(t - LATENCY) });
+      const sc = sceneAt(t - LATENCY, acts, hist);
+      out.push({ t: Math.round(t), yaw: Math.round(sc.yaw * 2) / 2, closed: sc.closed, tint: sc.tint && sc.tint.map(Math.round) });
     }
     return { actions: acts, scenes: out };
   };
