@@ -74,6 +74,12 @@ func newPeer(r *Room, role Role, conn Sender) (*Peer, error) {
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		cfg.Logger.Debug("room: peer connection state", "interview", r.id, "role", string(role), "state", s.String())
+		if s == webrtc.PeerConnectionStateFailed {
+			// No media path any more (the network went away): leave, so that a
+			// candidate's grace period starts; the page rejoins when it can.
+			go p.Close("connection failed")
+			return
+		}
 		if s == webrtc.PeerConnectionStateConnected {
 			// A new receiver needs a keyframe to start decoding.
 			for _, t := range p.trackList() {

@@ -134,6 +134,7 @@ async function candidateCall(root) {
   self.srcObject = stream;
   const remoteStream = new MediaStream();
   remote.srcObject = remoteStream;
+  let reconnecting = false;
   const call = new LiveCall({
     ws: root.dataset.ws,
     stream,
@@ -167,7 +168,14 @@ async function candidateCall(root) {
       if (call.closed) return;
       const text = { signaling: "Connecting…", connected: "Connected. The interviewer can see and hear you.", disconnected: "Connection lost. Reconnecting…", failed: "The connection failed. Reload the page to rejoin." }[s];
       if (text) status.textContent = text;
-      if (s === "disconnected" && !call.closed) setTimeout(() => location.reload(), 3000);
+      if ((s === "disconnected" || s === "failed") && !call.closed && !reconnecting) {
+        // Wait until the server answers again (the network may be down), then rejoin.
+        reconnecting = true;
+        const retry = () => fetch("/healthz", { cache: "no-store" })
+          .then((r) => { if (r.ok) location.reload(); else setTimeout(retry, 2000); })
+          .catch(() => setTimeout(retry, 2000));
+        setTimeout(retry, 2000);
+      }
     },
   });
   call.start();
