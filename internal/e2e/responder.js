@@ -1,28 +1,36 @@
 // responder.js — the genuine candidate of the end-to-end tests (never served by
 // the product). The test injects it into every document of the candidate's
 // browser before the page's own scripts (Page.addScriptToEvaluateOnNewDocument)
-// with its configuration filled in (CFG below): a still face image and its 68 landmarks
-// (found by internal/vision when the test starts).
+// with its configuration filled in (CFG below): a still face image and its 68
+// landmarks, found by internal/vision when the test starts.
 //
-// It replaces navigator.mediaDevices.getUserMedia with a canvas stream — a
-// camera filming a person who reads the screen and does what it says:
+// It replaces navigator.mediaDevices.getUserMedia with a canvas stream: a camera
+// filming a person who reads the screen and does what it says. Nothing in the
+// page is changed; the person only looks at what the page shows.
 //
-//   - the person sees the prompt overlay (#overlay data-kind/dir/count, the
-//     production DOM) and reacts after a human reaction time;
-//   - turn_head: the head turns to the asked side (config.turnDeg: {left, right}
-//     in degrees) and back. The still is rendered as a 3D head: a generic depth model (an
-//     ellipsoidal face, nose ridge and tip) anchored on the still's own
-//     landmarks, rotated about a vertical axis behind the face and projected
-//     with the pinhole camera the pose solver assumes (focal length = width);
-//   - blink: the eyes close (painted over with the skin below them and a lash
-//     line) for about 200 ms, the requested number of times;
-//   - flash: the face reflects the screen: it is lit by the colour that the
-//     full-screen #flashscreen shows, read from the page as the eye would;
-//   - the camera delivers each frame config.latencyMs after it saw the scene
-//     (webcams take 50–150 ms from exposure to a delivered frame; a canvas
-//     has none of it, so it is modelled here).
+//   - The person sees the prompt overlay (#overlay data-kind/dir/count) once it
+//     is painted and reacts after a human reaction time (350–650 ms).
+//   - turn_head: the head turns to the asked side (CFG.turnDeg {left, right},
+//     degrees) and back, easing in and out over about 2 s. The still is rendered
+//     as a 3D head: a generic depth profile (shallow across the eyes, receding to
+//     the sides, a nose ridge 19 mm proud at the tip) anchored on the still's
+//     landmarks (nose tip, eye-corner span = 88 mm as in internal/vision's pose
+//     model), turned about a vertical axis 95 mm behind the nose tip and
+//     projected with the pinhole camera the pose solver assumes (focal length =
+//     frame width). The hair turns with the head; around it the turn fades out
+//     into the still background.
+//   - blink: the eyes close (lids of the skin below the eye, a lash line and a
+//     crease) for 180–240 ms, the requested number of times, 350–450 ms apart.
+//   - flash: the face reflects the screen: it is lit (multiplied, strongest on the
+//     face) by the colour of the full-screen #flashscreen, averaged over the
+//     frame's exposure.
+//   - The camera delivers each frame CFG.latencyMs after it saw the scene
+//     (webcams take 50–150 ms from exposure to a delivered frame; a canvas has
+//     none of it, so it is modelled here).
+//   - An AudioContext tone at a low level is the microphone.
 //
-// window.__lcResponder exposes its event log and renderAt() for the tests.
+// window.__lcResponder exposes its event log, renderAt() and simulate() for the
+// tests.
 (function () {
   "use strict";
   const CFG = /*CONFIG*/ null;
@@ -32,8 +40,7 @@
   const TURN = Object.assign({ left: 55, right: 45 }, CFG.turnDeg || {}); // degrees
   const rnd = (a, b) => a + Math.random() * (b - a);
 
-  const state = { events: [], frames: 0 };
-  state.setTurn = (d, m) => { Object.assign(TURN, d); if (m) CFG.motion = m; };
+  const state = { events: [] };
   window.__lcResponder = state;
   const log = (what, extra) => {
     const e = Object.assign({ what, t: Math.round(performance.now()), wall: Date.now() }, extra || {});
@@ -113,7 +120,7 @@
   const F = W, CX = W / 2, CY = H / 2; // the pose solver's pinhole camera
   const D = F / S; // camera to nose tip, mm
   const XN = (nose[0] - CX) / S; // nose tip, camera X
-  // The head; CFG.head overrides (tests of the model).
+  // The head (CFG.head overrides).
   const HEAD = Object.assign({
     pivot: 95, // the neck's turning axis behind the nose tip
     p1: 3, p0: 44, p2: 0.05, b: 130, fy: -25, back: 90, // the face's depth profile, see depth
@@ -176,30 +183,25 @@
   }
   build();
 
-  // turned returns where a point of model X, depth z lands (image x) and its depth
-  // with the head turned by th radians about the vertical axis HEAD.pivot mm behind the
-  // nose tip (th > 0: the nose toward image right, the person's left).
-  function turned(X, z, ct, st) {
-    const dZ = z - HEAD.pivot;
-    const Xr = X * ct - dZ * st, Zr = HEAD.pivot + X * st + dZ * ct;
-    return [CX + F * (XN + Xr) / (D + Zr), Zr];
-  }
-
-  // warp renders src (RGBA) with the head turned by deg into out. Each row is
+  // warp renders src (RGBA) with the head turned by deg into out: each point turns
+  // about the vertical axis HEAD.pivot mm behind the nose tip (deg > 0: the nose
+  // toward image right, the person's left) and is projected again. Each row is
   // forward-mapped (the turn moves points horizontally) and drawn as spans between
   // neighbouring pixels, nearest surface first (the nose hides the far cheek, the
   // face hides the hair behind it).
   function warp(src, deg) {
     const d = out.data;
     d.set(src);
-    const th = deg * Math.PI / 180, ct = Math.cos(th), st = Math.sin(th);
+    const th = deg * Math.PI / 180, ct = Math.cos(th), st = Math.sin(th), P = HEAD.pivot;
     for (let v = V0; v <= V1; v++) {
       const row = (v - V0) * RW;
       for (let j = 0; j < RW; j++) {
         const i = row + j, u = U0 + j, w = mW[i];
-        const [ur, zr] = turned(mX[i], mZ[i], ct, st);
+        const X = mX[i], dZ = mZ[i] - P;
+        const Zr = P + X * st + dZ * ct;
+        const ur = CX + F * (XN + X * ct - dZ * st) / (D + Zr);
         up[j] = u + w * (ur - u);
-        zk[j] = zr + (1 - w) * 400; // the background stays behind the head
+        zk[j] = Zr + (1 - w) * 400; // the background stays behind the head
       }
       zbuf.fill(Infinity, U0, U1 + 1);
       const base = v * W * 4;
@@ -331,10 +333,9 @@
     const out = [];
     const rt = rnd(350, 650);
     if (kind === "turn_head") {
-      const M = CFG.motion || {};
       const a = {
         kind: "turn", deg: dir === "right" ? -TURN.right : TURN.left, from: now + rt,
-        rise: rnd(...(M.rise || [600, 800])), hold: rnd(...(M.hold || [300, 500])), fall: rnd(...(M.fall || [600, 800])),
+        rise: rnd(600, 800), hold: rnd(600, 900), fall: rnd(600, 800),
       };
       a.to = a.from + a.rise + a.hold + a.fall;
       out.push(a);
@@ -363,7 +364,6 @@
   // ------------------------------------------------------------- the camera
   function tick() {
     render(ctx, sceneAt(performance.now() - LATENCY));
-    state.frames++;
   }
 
   let audioCtx = null;
@@ -405,14 +405,6 @@
     return s;
   };
 
-  // mapPoint returns where the still's pixel (u, v) lands with the head turned by deg.
-  state.mapPoint = function (u, v, deg) {
-    const X0 = (u - nose[0]) / S, Y = (v - nose[1]) / S, z = depth(X0, Y), w = weight(X0, Y);
-    const th = deg * Math.PI / 180;
-    const [ur] = turned((u - CX) * (D + z) / F - XN, z, Math.cos(th), Math.sin(th));
-    return [u + w * (ur - u), v];
-  };
-
   // simulate returns the scenes a camera at fps sees over ms after a prompt shown at 0
   // (offline tests of the responder against internal/vision and the verifiers); flash,
   // when set ({colors: ["#rrggbb", …], step_ms}), is what the screen shows from 0.
@@ -431,9 +423,6 @@
     }
     return { actions: acts, scenes: out };
   };
-
-  // setHead changes the head model (tests of the model).
-  state.setHead = function (h) { Object.assign(HEAD, h); build(); };
 
   // renderAt renders one scene ({yaw, closed, tint: [r,g,b]}) to a PNG data URL.
   state.renderAt = async function (sc) {
