@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -204,7 +203,7 @@ func (s *Server) pushLive(ctx context.Context, conn *signal.Conn, rm *room.Room)
 	}
 }
 
-// interviewLiveExtras adds the stored session results to the interview page.
+// interviewRoomExtras adds the stored session results to the interview page.
 func (s *Server) interviewRoomExtras(c *gin.Context, iv *models.Interview, extra map[string]any) error {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
@@ -261,5 +260,3 @@ func (s *Server) interviewRoomExtras(c *gin.Context, iv *models.Interview, extra
 	}
 	return nil
 }
-
-func itoa64(n int64) string { return strconv.FormatInt(n, 10) }

@@ -186,8 +186,8 @@ func (s *Server) interviewByParam(c *gin.Context) *models.Interview {
 	return iv
 }
 
-// InterviewPageData is what the interview page shows; Extra holds what later
-// parts of the product (the live room, signals, verdicts) add.
+// InterviewPageData is what the interview page shows; Extra holds the live
+// room's part (attempts, session, signals, challenges, verdict, reviews).
 type InterviewPageData struct {
 	Interview   *models.Interview
 	Status      models.InterviewStatus
@@ -199,9 +199,6 @@ type InterviewPageData struct {
 	CanRevoke   bool
 	Extra       map[string]any
 }
-
-// InterviewExtras lets other packages add data to the interview page.
-type InterviewExtras func(c *gin.Context, iv *models.Interview, extra map[string]any) error
 
 func (s *Server) interviewPage(c *gin.Context) {
 	iv := s.interviewByParam(c)
@@ -228,18 +225,11 @@ func (s *Server) interviewPage(c *gin.Context) {
 		}
 		s.setCookie(c, linkCookie, "", -1, fmt.Sprintf("/interviews/%d", iv.ID), http.SameSiteStrictMode)
 	}
-	for _, x := range s.interviewExtras {
-		if err := x(c, iv, d.Extra); err != nil {
-			s.internalError(c, "interview extras", err)
-			return
-		}
+	if err := s.interviewRoomExtras(c, iv, d.Extra); err != nil {
+		s.internalError(c, "interview extras", err)
+		return
 	}
 	s.render(c, http.StatusOK, "interview", iv.CandidateName, d, "")
-}
-
-// AddInterviewExtras registers a provider of extra interview-page data.
-func (s *Server) AddInterviewExtras(x InterviewExtras) {
-	s.interviewExtras = append(s.interviewExtras, x)
 }
 
 func (s *Server) relinkInterview(c *gin.Context) {

@@ -51,7 +51,6 @@ type ReviewData struct {
 	Reviews    []store.Review
 	Chart      any
 	Env        []envFact
-	Extra      map[string]any
 }
 
 type envFact struct{ Name, Value string }
@@ -96,7 +95,7 @@ func (s *Server) reviewData(c *gin.Context, iv *models.Interview) (*ReviewData, 
 	if err != nil {
 		return nil, err
 	}
-	d := &ReviewData{Interview: iv, Session: sess, Extra: map[string]any{}}
+	d := &ReviewData{Interview: iv, Session: sess}
 	if d.Reasons, err = s.Store.Signals(ctx, iv.ID); err != nil {
 		return nil, err
 	}
@@ -120,11 +119,6 @@ func (s *Server) reviewData(c *gin.Context, iv *models.Interview) (*ReviewData, 
 	}
 	if d.Reviews, err = s.Store.Reviews(ctx, iv.ID); err != nil {
 		return nil, err
-	}
-	for _, x := range s.reviewExtras {
-		if err := x(c, iv, d.Extra); err != nil {
-			return nil, err
-		}
 	}
 	// Timeline.
 	lanes := []ChartLane{
@@ -174,12 +168,6 @@ func (s *Server) reviewData(c *gin.Context, iv *models.Interview) (*ReviewData, 
 	return d, nil
 }
 
-// ReviewExtras lets other packages (verdicts, network signals) add to the review page.
-type ReviewExtras = InterviewExtras
-
-// AddReviewExtras registers a provider of extra review-page data.
-func (s *Server) AddReviewExtras(x ReviewExtras) { s.reviewExtras = append(s.reviewExtras, x) }
-
 var reviewDecisions = map[string]string{"approve": "approved", "reject": "rejected", "escalate": "escalated"}
 
 func (s *Server) reviewDecide(c *gin.Context) {
@@ -216,14 +204,6 @@ func (s *Server) reviewDecide(c *gin.Context) {
 		s.internalError(c, "save review", err)
 		return
 	}
-	for _, h := range s.onReview {
-		h(iv, rv)
-	}
 	s.flash(c, "Decision saved: "+reviewDecisions[decision]+".")
 	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/review/%d", iv.ID))
-}
-
-// OnReview registers a function called after a review decision is stored (webhooks).
-func (s *Server) OnReview(h func(iv *models.Interview, r *store.Review)) {
-	s.onReview = append(s.onReview, h)
 }

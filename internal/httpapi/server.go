@@ -20,7 +20,6 @@ import (
 	"github.com/livecheck/livecheck/internal/mail"
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/store"
-	"github.com/livecheck/livecheck/models"
 	"github.com/livecheck/livecheck/web"
 )
 
@@ -47,10 +46,7 @@ type Server struct {
 	loginIP   *auth.Throttle
 	loginAcct *auth.Throttle
 
-	interviewExtras []InterviewExtras
-	reviewExtras    []ReviewExtras
-	onReview        []func(*models.Interview, *store.Review)
-	limits          limiters
+	limits limiters
 }
 
 // New builds the engine with every route.
@@ -90,7 +86,6 @@ func New(d Deps) (*Server, error) {
 	s.engine = e
 	r := &Router{s: s, e: e}
 	s.routes(r)
-	s.AddInterviewExtras(s.interviewRoomExtras)
 	return s, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -171,5 +170,3 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
-
-func escape(s string) string { return url.PathEscape(s) }

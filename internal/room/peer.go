@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v3"
@@ -330,14 +329,6 @@ func (p *Peer) iceFacts() map[string]any {
 		out["ice_remote"] = remote
 	}
 	return out
-}
-
-// RTT returns the last control-channel round-trip time (0 when unknown).
-func (p *Peer) RTT() time.Duration {
-	if p.ctl == nil {
-		return 0
-	}
-	return p.ctl.rtt()
 }
 
 // SendControl sends a message to the candidate's page over the control channel.
