@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(build-essential pkg-config git ca-certificates
   libopencv-dev libopencv-contrib-dev opencv-data
   libdlib-dev libdlib-data libvpx-dev libopus-dev
-  chromium ffmpeg espeak-ng sox postgresql postgresql-client)
+  chromium ffmpeg espeak-ng sox postgresql postgresql-client iproute2)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -72,6 +72,8 @@ type Options struct {
 	// DatabaseURL runs the app on this database (migrated here) instead of a
 	// private schema of the shared test database.
 	DatabaseURL string
+	// Listen is the address to serve on; 127.0.0.1:0 when empty.
+	Listen string
 }
 
 // LogBuffer collects the server's log output so tests can assert on it (for
@@ -95,10 +97,13 @@ func (l *LogBuffer) String() string {
 	return l.buf.String()
 }
 
-// New starts the application on 127.0.0.1 with a private database schema.
+// New starts the application on 127.0.0.1 (or o.Listen) with a private database schema.
 func New(t testing.TB, o Options) *Env {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
 		t.Fatalf("apptest: listen: %v", err)
 	}

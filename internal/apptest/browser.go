@@ -29,6 +29,12 @@ type BrowserOptions struct {
 	// before the page's own scripts (Page.addScriptToEvaluateOnNewDocument):
 	// a test can replace browser APIs, e.g. the camera, without hooks in the page.
 	Script string
+	// Netns runs the browser in that network namespace: it reaches the server
+	// over the namespace's link only (see Netns).
+	Netns *Netns
+	// SecureOrigin is treated as a secure context although it is plain HTTP on
+	// an address other than loopback (camera and microphone need one).
+	SecureOrigin string
 }
 
 // NewBrowser starts headless Chromium with a fresh profile and returns a context
@@ -64,6 +70,12 @@ func NewBrowser(t testing.TB, o BrowserOptions) context.Context {
 	}
 	if o.AudioFile != "" {
 		opts = append(opts, chromedp.Flag("use-file-for-fake-audio-capture", o.AudioFile))
+	}
+	if o.SecureOrigin != "" {
+		opts = append(opts, chromedp.Flag("unsafely-treat-insecure-origin-as-secure", o.SecureOrigin))
+	}
+	if o.Netns != nil {
+		opts = append(opts, chromedp.ExecPath(o.Netns.chromiumWrapper(t.TempDir())))
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)

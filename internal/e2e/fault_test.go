@@ -211,3 +211,145 @@ func TestServerKilledAndRestarted(t *testing.T) {
 		t.Errorf("no verdict after the restart: %v", err)
 	}
 }
+
+// TestCandidateNetworkDropped: the candidate's browser runs on a second network
+// host (a namespace joined by a veth pair) whose link is taken down mid-call.
+// The server notices (the media path fails), keeps the session through the
+// grace period; when the link is back the page rejoins by itself, the same
+// session continues, and what was measured before and after is stored once.
+// Then a short drop, which only the page notices, ends the same way.
+func TestCandidateNetworkDropped(t *testing.T) {
+	ns := apptest.NewNetns(t)
+	dbURL := pgtest.SchemaURL(t)
+	env := apptest.New(t, apptest.Options{Listen: ns.HostIP + ":0", DatabaseURL: dbURL, Env: map[string]string{"LIVECHECK_REJOIN_GRACE": "120s"}})
+	rec := env.CreateUser(models.RoleRecruiter)
+	iv, token := env.CreateInterview("Network Drop", env.Clock.Now().Add(time.Minute), rec.ID)
+	cand := apptest.NewBrowser(t, apptest.BrowserOptions{VideoFile: apptest.FaceY4M(t), AudioFile: apptest.SpeechWAV(t),
+		Netns: ns, SecureOrigin: env.URL, Timeout: 5 * time.Minute})
+	if err := chromedp.Do(cand, chromedp.Navigate(env.URL+"/join/"+url.PathEscape(token)), chromedp.WaitVisible(chromedp.CSS("#consent-give")),
+		chromedp.Click(chromedp.CSS("#consent-give")), chromedp.WaitEnabled(chromedp.CSS("#join")), chromedp.Click(chromedp.CSS("#join")),
+		chromedp.WaitVisible(chromedp.CSS("#candidate-call"))); err != nil {
+		t.Fatalf("candidate joins from the namespace: %v", err)
+	}
+	ctx := context.Background()
+	session := func() *room.Session {
+		r, ok := env.App.Rooms.Get(iv.ID)
+		if !ok {
+			return nil
+		}
+		return r.Session()
+	}
+	var first *room.Session
+	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
+		first = session()
+		if first == nil {
+			return false, "no session"
+		}
+		return first.Snapshot().FramesDecoded > 30, fmt.Sprintf("session %+v", first.Snapshot())
+	})
+
+	ns.LinkDown()
+	down := time.Now()
+	// The server sees the media path fail and ends the first attempt; the room
+	// and its session stay for the grace period.
+	apptest.Eventually(t, 90*time.Second, func() (bool, string) {
+		atts, _ := env.Store.Attempts(ctx, iv.ID)
+		return len(atts) == 1 && atts[0].EndedAt != nil, fmt.Sprintf("attempts %d, the server has not noticed the outage", len(atts))
+	})
+	atDrop := first.Snapshot().FramesDecoded
+	noticed := time.Since(down)
+	if s := session(); s != first {
+		t.Fatal("the session did not survive the outage (grace period)")
+	}
+	// The page says the connection was lost (the test still reaches it over DevTools).
+	txt, err := chromedp.Run(cand, chromedp.Text(chromedp.CSS("#call-status")))
+	if err != nil || !strings.Contains(txt, "Reconnecting") && !strings.Contains(txt, "failed") {
+		t.Errorf("candidate status during the outage: %q (%v)", txt, err)
+	}
+	got, _ := env.Store.Interview(ctx, iv.ID)
+	if got.Status != models.StatusLive {
+		t.Errorf("status during the outage %s, want live (grace period)", got.Status)
+	}
+
+	ns.LinkUp()
+	up := time.Now()
+	// The page notices the server answers again and rejoins: the same session goes on.
+	apptest.Eventually(t, 90*time.Second, func() (bool, string) {
+		atts, _ := env.Store.Attempts(ctx, iv.ID)
+		return len(atts) == 2, fmt.Sprintf("%d attempts after the link came back", len(atts))
+	})
+	t.Logf("outage noticed by the server after %v; the page rejoined %v after the link came back", noticed.Round(time.Second/10), time.Since(up).Round(time.Second/10))
+	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
+		s := session()
+		if s != first {
+			return false, "a new session was started instead of continuing"
+		}
+		n := s.Snapshot().FramesDecoded
+		return n > atDrop+60, fmt.Sprintf("frames decoded %d (at the drop %d)", n, atDrop)
+	})
+	// A short drop, shorter than the server's failure timeout: the page notices
+	// first and rejoins when the link is back; the session goes on.
+	atBlip := first.Snapshot().FramesDecoded
+	ns.LinkDown()
+	down = time.Now()
+	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
+		txt, _ := chromedp.Run(cand, chromedp.Text(chromedp.CSS("#call-status")))
+		return strings.Contains(txt, "Reconnecting"), "candidate status: " + txt
+	})
+	t.Logf("short drop: the page noticed it after %v", time.Since(down).Round(time.Second/10))
+	ns.LinkUp()
+	apptest.Eventually(t, 90*time.Second, func() (bool, string) {
+		atts, _ := env.Store.Attempts(ctx, iv.ID)
+		return len(atts) == 3, fmt.Sprintf("%d attempts after the short drop", len(atts))
+	})
+	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
+		s := session()
+		if s != first {
+			return false, "a new session was started instead of continuing"
+		}
+		n := s.Snapshot().FramesDecoded
+		return n > atBlip+60, fmt.Sprintf("frames decoded %d (at the short drop %d)", n, atBlip)
+	})
+
+	// The interviewer ends the interview (what the End button of the call page does).
+	r, ok := env.App.Rooms.Get(iv.ID)
+	if !ok {
+		t.Fatal("the room closed after the rejoin")
+	}
+	r.End(room.EndCompleted)
+	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
+		txt, _ := chromedp.Run(cand, chromedp.Text(chromedp.CSS("#call-status")))
+		return strings.Contains(txt, "ended"), "candidate status: " + txt
+	})
+	var stored *store.SessionResult
+	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
+		stored, err = env.Store.Session(ctx, iv.ID)
+		return err == nil, fmt.Sprintf("session not stored: %v", err)
+	})
+	final := first.Snapshot()
+	if stored.FramesDecoded != int64(final.FramesDecoded) || stored.FramesAnalysed != int64(final.FramesAnalysed) || stored.FramesDecoded <= int64(atDrop+60) {
+		t.Errorf("stored frames %d/%d, measured %d/%d (at the drop %d)", stored.FramesDecoded, stored.FramesAnalysed, final.FramesDecoded, final.FramesAnalysed, atDrop)
+	}
+	atts, _ := env.Store.Attempts(ctx, iv.ID)
+	var reasons []string
+	for _, a := range atts {
+		reasons = append(reasons, deref2(a.EndReason))
+	}
+	// The second attempt ends when the reloading page closes its old socket
+	// ("disconnected") or when the new one takes its place ("replaced").
+	if len(reasons) != 3 || reasons[0] != "connection failed" || reasons[1] != "disconnected" && reasons[1] != "replaced" || reasons[2] != "ended" {
+		t.Errorf("attempts ended by %q, want connection failed, disconnected or replaced, ended", reasons)
+	}
+	var n int
+	if err := rawDB(t, dbURL).QueryRow(ctx, `SELECT count(*) FROM session_results WHERE interview_id = $1`, iv.ID).Scan(&n); err != nil || n != 1 {
+		t.Errorf("session_results rows %d (%v), want 1", n, err)
+	}
+	checkFinalStatus(t, env, iv.ID)
+}
+
+func deref2(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
+}
