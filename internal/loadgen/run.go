@@ -211,26 +211,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	var peersWG sync.WaitGroup
 	prog.phase("connecting")
 	go prog.loop(runCtx)
-	_ = parallel(ctx, 4, len(sims), func(i int) error {
-		s := sims[i]
-		cd, err := joinCandidate(ctx, papi, s.joinURL, cfg.Media, &cnt)
-		if err != nil {
-			s.err = err
-			st.addError("interview %d: %v", s.id, err)
-			return nil
-		}
-		s.cand = cd
-		peersWG.Add(1)
-		go func() { defer peersWG.Done(); cd.run(runCtx) }()
-		return nil
-	})
-	// Viewers join once their candidate publishes: the server's first offer to a
-	// receive-only peer that joins earlier has no media sections, which pion
-	// (unlike browsers) refuses ("no ice-ufrag"), and it never re-offers.
+	// Viewers join before their candidate, as staff open the call page and wait:
+	// the server makes a receive-only peer's first offer when there is a track.
 	joinViewers := func(s *sim) {
-		if !sleepCtx(runCtx, time.Second) {
-			return
-		}
 		for k := 0; k < cfg.Viewers; k++ {
 			v, err := joinViewer(runCtx, papi, base, cfg.APIToken, s.id, cfg.ViewerMode, &cnt)
 			if err != nil {
@@ -244,6 +227,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			go func() { defer peersWG.Done(); v.run(runCtx) }()
 		}
 	}
+	if cfg.Viewers > 0 {
+		_ = parallel(ctx, 4, len(sims), func(i int) error { joinViewers(sims[i]); return nil })
+	}
+	_ = parallel(ctx, 4, len(sims), func(i int) error {
+		s := sims[i]
+		cd, err := joinCandidate(ctx, papi, s.joinURL, cfg.Media, &cnt)
+		if err != nil {
+			s.err = err
+			st.addError("interview %d: %v", s.id, err)
+			return nil
+		}
+		s.cand = cd
+		peersWG.Add(1)
+		go func() { defer peersWG.Done(); cd.run(runCtx) }()
+		return nil
+	})
 	// Media starts at each candidate's connection; wait for all (or a deadline).
 	connectDeadline := time.After(30*time.Second + time.Duration(cfg.Interviews)*time.Second)
 	var mediaWG sync.WaitGroup
@@ -257,10 +256,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			phase := time.Duration(i) * cfg.Media.Video[0].Duration / time.Duration(len(sims))
 			mediaWG.Add(1)
 			go func(cd *candidate) { defer mediaWG.Done(); cd.sendMedia(runCtx, phase) }(s.cand)
-			if cfg.Viewers > 0 {
-				mediaWG.Add(1)
-				go func(s *sim) { defer mediaWG.Done(); joinViewers(s) }(s)
-			}
 			prog.connected.Add(1)
 		case <-s.cand.failed:
 			s.err = fmt.Errorf("connection failed %s", s.cand.lastError())

@@ -185,6 +185,13 @@ func (p *Peer) negotiate() {
 		p.pending = true
 		return
 	}
+	if p.ctl == nil && len(p.pc.GetTransceivers()) == 0 {
+		// A receive-only peer (a reviewer observing) that joins before the
+		// candidate publishes has nothing to negotiate yet. An offer without
+		// media sections is refused by some clients (pion: "no ice-ufrag");
+		// the first track added to it (syncTracks) makes the first offer.
+		return
+	}
 	offer, err := p.pc.CreateOffer(nil)
 	if err != nil {
 		p.room.m.cfg.Logger.Warn("room: create offer", "err", err)
