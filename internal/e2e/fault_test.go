@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -248,8 +249,16 @@ func TestCandidateNetworkDropped(t *testing.T) {
 		return first.Snapshot().FramesDecoded > 30, fmt.Sprintf("session %+v", first.Snapshot())
 	})
 
+	// A reviewer observes: staff are told when the candidate's connection is
+	// lost, long before the server gives up on it.
+	events := watchPeerEvents(observerSocket(t, env, iv.ID))
 	ns.LinkDown()
 	down := time.Now()
+	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
+		evs := events.list()
+		return slices.Contains(evs, "candidate_connection_lost"), fmt.Sprintf("staff events %q", evs)
+	})
+	t.Logf("staff were told the connection was lost after %v", time.Since(down).Round(time.Second/10))
 	// The server sees the media path fail and ends the first attempt; the room
 	// and its session stay for the grace period.
 	apptest.Eventually(t, 90*time.Second, func() (bool, string) {
@@ -258,6 +267,9 @@ func TestCandidateNetworkDropped(t *testing.T) {
 	})
 	atDrop := first.Snapshot().FramesDecoded
 	noticed := time.Since(down)
+	if evs := events.list(); !slices.Contains(evs, "candidate_left") {
+		t.Errorf("staff events after the failure %q, want candidate_left", evs)
+	}
 	if s := session(); s != first {
 		t.Fatal("the session did not survive the outage (grace period)")
 	}
@@ -277,6 +289,10 @@ func TestCandidateNetworkDropped(t *testing.T) {
 	apptest.Eventually(t, 90*time.Second, func() (bool, string) {
 		atts, _ := env.Store.Attempts(ctx, iv.ID)
 		return len(atts) == 2, fmt.Sprintf("%d attempts after the link came back", len(atts))
+	})
+	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
+		evs := events.list()
+		return len(evs) > 0 && evs[len(evs)-1] == "candidate_joined", fmt.Sprintf("staff events %q", evs)
 	})
 	t.Logf("outage noticed by the server after %v; the page rejoined %v after the link came back", noticed.Round(time.Second/10), time.Since(up).Round(time.Second/10))
 	apptest.Eventually(t, 60*time.Second, func() (bool, string) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -314,9 +315,8 @@ func checkFinalStatus(t *testing.T, env *apptest.Env, id int64) *store.Verdict {
 	return v
 }
 
-// observerOffer signs a reviewer in, opens the observer's signaling socket and
-// returns the server's first offer that carries media.
-func observerOffer(t *testing.T, env *apptest.Env, id int64) string {
+// observerSocket signs a reviewer in and opens the observer's signaling socket.
+func observerSocket(t *testing.T, env *apptest.Env, id int64) *websocket.Conn {
 	t.Helper()
 	c := env.NewClient()
 	c.Login(env.CreateUser(models.RoleReviewer))
@@ -329,7 +329,15 @@ func observerOffer(t *testing.T, env *apptest.Env, id int64) string {
 	if err != nil {
 		t.Fatalf("observer socket: %v", err)
 	}
-	defer ws.Close()
+	t.Cleanup(func() { ws.Close() })
+	return ws
+}
+
+// observerOffer opens an observer's signaling socket and returns the server's
+// first offer that carries media.
+func observerOffer(t *testing.T, env *apptest.Env, id int64) string {
+	t.Helper()
+	ws := observerSocket(t, env, id)
 	_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
 	for {
 		var m signal.Message
@@ -340,4 +348,38 @@ func observerOffer(t *testing.T, env *apptest.Env, id int64) string {
 			return m.SDP
 		}
 	}
+}
+
+// peerEvents records, in order, the "peer" events (candidate_joined, …) that
+// a staff signaling socket receives, until the socket closes.
+type peerEvents struct {
+	mu  sync.Mutex
+	evs []string
+}
+
+func watchPeerEvents(ws *websocket.Conn) *peerEvents {
+	pe := &peerEvents{}
+	go func() {
+		for {
+			var m signal.Message
+			if err := ws.ReadJSON(&m); err != nil {
+				return
+			}
+			var d struct {
+				Event string `json:"event"`
+			}
+			if m.T == signal.TypePeer && json.Unmarshal(m.Data, &d) == nil {
+				pe.mu.Lock()
+				pe.evs = append(pe.evs, d.Event)
+				pe.mu.Unlock()
+			}
+		}
+	}()
+	return pe
+}
+
+func (pe *peerEvents) list() []string {
+	pe.mu.Lock()
+	defer pe.mu.Unlock()
+	return append([]string(nil), pe.evs...)
 }

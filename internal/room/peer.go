@@ -35,6 +35,7 @@ type Peer struct {
 	ice     map[string]any
 	senders map[*forwardTrack]*webrtc.RTPSender
 	closed  bool
+	lost    bool // the candidate's media path is disconnected (told to staff)
 	ctl     *control
 	once    sync.Once
 }
@@ -78,6 +79,28 @@ func newPeer(r *Room, role Role, conn Sender) (*Peer, error) {
 			// candidate's grace period starts; the page rejoins when it can.
 			go p.Close("connection failed")
 			return
+		}
+		if role == RoleCandidate {
+			// Staff see at once that the candidate's media stopped (their
+			// network went away), not only when the connection is declared
+			// failed ~25 s later; and when it comes back by itself.
+			switch s {
+			case webrtc.PeerConnectionStateDisconnected:
+				p.mu.Lock()
+				p.lost = true
+				p.mu.Unlock()
+				cfg.Logger.Info("room: candidate connection lost", "interview", r.id)
+				r.BroadcastStaff(signal.Message{T: signal.TypePeer, Data: []byte(`{"event":"candidate_connection_lost"}`)})
+			case webrtc.PeerConnectionStateConnected:
+				p.mu.Lock()
+				was := p.lost
+				p.lost = false
+				p.mu.Unlock()
+				if was {
+					cfg.Logger.Info("room: candidate connection restored", "interview", r.id)
+					r.BroadcastStaff(signal.Message{T: signal.TypePeer, Data: []byte(`{"event":"candidate_connection_restored"}`)})
+				}
+			}
 		}
 		if s == webrtc.PeerConnectionStateConnected {
 			// A new receiver needs a keyframe to start decoding.

@@ -43,6 +43,8 @@ async function staffCall(root) {
         const ev = (m.data || {}).event;
         if (ev === "candidate_joined") status.textContent = "Candidate connected";
         if (ev === "candidate_left") status.textContent = "Candidate left (they may rejoin)";
+        if (ev === "candidate_connection_lost") status.textContent = "Candidate's connection lost: waiting for it to come back";
+        if (ev === "candidate_connection_restored") status.textContent = "Candidate connected";
       }
       if (m.t === "challenge_issued" || m.t === "challenge_result") {
         const d = m.data;
