@@ -34,6 +34,14 @@ int lc_predictor_run(lc_predictor p, const unsigned char *gray, int width,
                      int height, int stride, long left, long top, long right,
                      long bottom, float *out, int max_parts, char **err);
 
+// lc_reference_run fits the model at path with dlib's own
+// dlib::shape_predictor (loaded on each call; points rounded to integers as
+// dlib rounds them), as lc_predictor_run does: the reference the tests
+// compare the packed predictor with.
+int lc_reference_run(const char *path, const unsigned char *gray, int width,
+                     int height, int stride, long left, long top, long right,
+                     long bottom, long *out, int max_parts, char **err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -86,3 +86,46 @@ func TestResolutionChange(t *testing.T) {
 		t.Errorf("Scale %.3f → %.3f: it is relative to the frame width", o1.Scale, o2.Scale)
 	}
 }
+
+// TestFitMatchesDlib: Fit (packed leaves, prefetching, sub-pixel output) must
+// give dlib's own shape_predictor result, which rounds to whole pixels: on
+// every still, with the detector's box and with shifted and scaled boxes.
+func TestFitMatchesDlib(t *testing.T) {
+	lm, err := LoadLandmarker("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	compared := 0
+	for _, name := range stills {
+		f := loadFrame(t, name, 640, 480)
+		g, _ := grayView(f)
+		dets, _ := DetectFaces(g)
+		g.Close()
+		if len(dets) == 0 {
+			t.Fatalf("%s: no face", name)
+		}
+		b := LandmarkBox(dets[0].Box)
+		w := b.Dx()
+		for _, box := range []image.Rectangle{b, b.Add(image.Pt(w/8, -w/10)), image.Rect(b.Min.X-w/10, b.Min.Y-w/10, b.Max.X+w/10, b.Max.Y+w/10)} {
+			got, err := lm.Fit(f.Y, f.Width, f.Height, f.Width, box)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := referenceFit(DefaultLandmarkModel, f.Y, f.Width, f.Height, f.Width, box)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range got {
+				for k := 0; k < 2; k++ {
+					if d := math.Abs(float64(got[i][k]) - float64(want[i][k])); d > 0.5+1e-4 {
+						t.Fatalf("%s box %v point %d: Fit %v, dlib %v", name, box, i, got[i], want[i])
+					}
+				}
+			}
+			compared++
+		}
+	}
+	if compared != 3*len(stills) {
+		t.Fatalf("compared %d fits", compared)
+	}
+}
