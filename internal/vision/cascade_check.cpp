@@ -7,6 +7,7 @@
 #include <exception>
 #include <string>
 
+#include <opencv2/core/utility.hpp>
 #include <opencv2/objdetect.hpp>
 
 namespace {
@@ -37,3 +38,5 @@ extern "C" int lc_cascade_check(const char *path, char **err) {
   }
   return 0;
 }
+
+extern "C" void lc_cv_set_threads(int n) { cv::setNumThreads(n); }

@@ -12,6 +12,9 @@ extern "C" {
 // It returns 1 if it loads, else 0 with a malloc'd message in *err.
 int lc_cascade_check(const char *path, char **err);
 
+// lc_cv_set_threads sets the size of OpenCV's thread pool (cv::setNumThreads).
+void lc_cv_set_threads(int n);
+
 #ifdef __cplusplus
 }
 #endif

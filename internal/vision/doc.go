@@ -51,8 +51,9 @@
 // An Analyzer (tracking state, OpenCV cascades, occlusion reference) is used
 // by one goroutine at a time: one per session. A FaceDetector likewise.
 // A Landmarker is safe for concurrent use. DetectFaces serialises calls on a
-// shared detector. OpenCV's own thread pool gains little at these sizes; with
-// many sessions set OPENCV_FOR_THREADS_NUM=1 and parallelise across sessions.
+// shared detector. OpenCV's own thread pool gains little at these sizes and
+// competes with the sessions, which run in parallel: the package sets it to
+// one thread unless OPENCV_FOR_THREADS_NUM is set.
 //
 // # Privacy
 //

@@ -182,6 +182,17 @@ func referenceFit(path string, gray []byte, width, height, stride int, box image
 	return pts, nil
 }
 
+// OpenCV's own thread pool splits each cascade scan over the cores, which the
+// server already fills with one analysis per core (and eval with one item per
+// core), so its threads would compete with them; `make bench` measured the
+// pipeline with one thread (a lone detection is ~1.7x faster with two).
+// It is set to one thread unless OPENCV_FOR_THREADS_NUM says otherwise.
+func init() {
+	if os.Getenv("OPENCV_FOR_THREADS_NUM") == "" {
+		C.lc_cv_set_threads(1)
+	}
+}
+
 // checkCascade loads a cascade file in a throw-away classifier with C++
 // exceptions caught, so that a corrupt file gives an error instead of
 // aborting the process inside gocv.
