@@ -19,10 +19,10 @@ const (
 	TypeEnd       = "end"       // the host ends the interview
 	TypeChallenge = "challenge_now"
 	// server → client
-	TypeHello   = "hello"   // role and ICE servers; the server's offer follows
+	TypeHello   = "hello"   // role and ICE servers; the server's offer follows (to an observer: once there is media)
 	TypeOffer   = "offer"   // sdp: the server's (re)offer
 	TypeError   = "error"   // error: what was wrong with the last message; never fatal
-	TypePeer    = "peer"    // data: {"event": "candidate_joined"|"candidate_left"|...}
+	TypePeer    = "peer"    // data: {"event": "candidate_joined"|"candidate_left"|"candidate_connection_lost"|"candidate_connection_restored"}
 	TypeSignals = "signals" // data: live signals for staff
 	TypeEnded   = "ended"   // the interview ended
 	TypeBusy    = "busy"    // error: this link is in use by another browser
