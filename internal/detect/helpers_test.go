@@ -4,7 +4,6 @@ import (
 	"image"
 	"image/color"
 	"math/rand/v2"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -12,12 +11,13 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/livecheck/livecheck/internal/vision"
+	"github.com/livecheck/livecheck/internal/vision/visiontest"
 	"github.com/livecheck/livecheck/models"
 )
 
 // facesDir holds the public-domain stills (see testdata/README.md at the
 // repository root). Only astronaut.png is ever altered.
-var facesDir = filepath.Join("..", "..", "testdata", "faces")
+var facesDir = visiontest.FacesDir
 
 var testEpoch = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 
@@ -43,34 +43,8 @@ func newAnalyzer(t testing.TB) *vision.Analyzer {
 	return an
 }
 
-// loadBGR reads a still and fits it into a w x h picture: portrait images
-// are cropped to their upper 3:4 part, scaled to fit and padded with black
-// (as the dev set does). The caller closes the Mat.
-func loadBGR(t testing.TB, name string, w, h int) gocv.Mat {
-	t.Helper()
-	img := gocv.IMRead(filepath.Join(facesDir, name), gocv.IMReadColor)
-	if img.Empty() {
-		t.Fatalf("cannot read %s", name)
-	}
-	defer img.Close()
-	src := img.Region(image.Rect(0, 0, img.Cols(), img.Rows()))
-	if img.Rows()*3 > img.Cols()*4 {
-		src.Close()
-		src = img.Region(image.Rect(0, 0, img.Cols(), img.Cols()*4/3))
-	}
-	defer src.Close()
-	s := min(float64(w)/float64(src.Cols()), float64(h)/float64(src.Rows()))
-	sw, sh := int(float64(src.Cols())*s), int(float64(src.Rows())*s)
-	scaled := gocv.NewMat()
-	defer scaled.Close()
-	gocv.Resize(src, &scaled, image.Pt(sw, sh), 0, 0, gocv.InterpolationArea)
-	out := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(0, 0, 0, 0), h, w, gocv.MatTypeCV8UC3)
-	x0, y0 := (w-sw)/2, (h-sh)/2
-	dst := out.Region(image.Rect(x0, y0, x0+sw, y0+sh))
-	scaled.CopyTo(&dst)
-	dst.Close()
-	return out
-}
+// loadBGR fits a still into a w x h picture (see visiontest.LoadBGR).
+var loadBGR = visiontest.LoadBGR
 
 // frameOf converts a BGR Mat to a frame.
 func frameOf(t testing.TB, img gocv.Mat) *models.Frame {

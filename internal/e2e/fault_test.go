@@ -348,7 +348,7 @@ func TestCandidateNetworkDropped(t *testing.T) {
 	atts, _ := env.Store.Attempts(ctx, iv.ID)
 	var reasons []string
 	for _, a := range atts {
-		reasons = append(reasons, deref2(a.EndReason))
+		reasons = append(reasons, valueOr(a.EndReason, "<nil>"))
 	}
 	// The second attempt ends when the reloading page closes its old socket
 	// ("disconnected") or when the new one takes its place ("replaced").
@@ -362,9 +362,10 @@ func TestCandidateNetworkDropped(t *testing.T) {
 	checkFinalStatus(t, env, iv.ID)
 }
 
-func deref2(s *string) string {
-	if s == nil {
-		return "<nil>"
+// valueOr returns *p, or def when p is nil.
+func valueOr[T any](p *T, def T) T {
+	if p == nil {
+		return def
 	}
-	return *s
+	return *p
 }

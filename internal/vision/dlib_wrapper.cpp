@@ -174,8 +174,10 @@ class float_predictor {
                float *out) const {
     using namespace dlib::impl;
     dlib::matrix<float, 0, 1> current_shape = initial_shape_;
-    std::vector<float> feature_pixel_values;
-    std::vector<const float *> leaf(max_trees_);
+    // Scratch buffers, one set per OS thread: no allocation per fit.
+    thread_local std::vector<float> feature_pixel_values;
+    thread_local std::vector<const float *> leaf;
+    leaf.resize(max_trees_);
     const long dim = initial_shape_.size();
     for (unsigned long iter = 0; iter < levels_.size(); ++iter) {
       extract_feature_pixel_values(img, rect, current_shape, initial_shape_,
