@@ -2,6 +2,7 @@ package room
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 )
@@ -13,8 +14,11 @@ func TestAnalysisGatePriorityAndCancel(t *testing.T) {
 		t.Fatal("first acquire")
 	}
 	order := make(chan string, 3)
+	var wg sync.WaitGroup // the served goroutines, done once they released
 	start := func(name string, high bool) {
+		wg.Add(1)
 		go func() {
+			defer wg.Done()
 			if g.acquire(ctx, high) {
 				order <- name
 				g.release()
@@ -38,6 +42,7 @@ func TestAnalysisGatePriorityAndCancel(t *testing.T) {
 	if a, b := <-order, <-order; a != "challenge" || b != "passive" {
 		t.Fatalf("served %s then %s, want challenge then passive", a, b)
 	}
+	wg.Wait()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.free != 1 || len(g.hi)+len(g.lo) != 0 {
