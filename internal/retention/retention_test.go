@@ -7,12 +7,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/livecheck/livecheck/internal/jobs"
 	"github.com/livecheck/livecheck/internal/retention"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/store/pgtest"
@@ -226,40 +229,67 @@ func keys(m map[string][]byte) []string {
 	return out
 }
 
-// recorder is a slog handler that reports the purge log line.
-type recorder struct {
-	slog.Handler
-	purged chan struct{}
-}
-
-func (h recorder) Handle(_ context.Context, r slog.Record) error {
-	if strings.HasPrefix(r.Message, "retention: purged") {
-		h.purged <- struct{}{}
-	}
-	return nil
-}
-
-func TestRunPurgesInTheBackground(t *testing.T) {
-	st := store.New(pgtest.Schema(t))
+// The purge runs as a periodic River job: with two nodes (two River clients
+// on one database) it runs once, on the elected leader's schedule, and does
+// its work.
+func TestPurgeJobRunsOnceAcrossNodes(t *testing.T) {
+	url := pgtest.SchemaURL(t)
 	ctx := context.Background()
-	old := interview(t, st, "bg@c.test", time.Now().AddDate(0, 0, -40))
-	purged := make(chan struct{}, 4)
-	p := &retention.Purger{Store: st, Days: 30, Interval: time.Hour,
-		Logger: slog.New(recorder{Handler: slog.NewTextHandler(io.Discard, nil), purged: purged})}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { p.Run(runCtx); close(done) }()
-	select {
-	case <-purged:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the background purge did not run")
+	var st *store.Store
+	var clients []*jobs.Queue
+	for _, id := range []string{"node-a", "node-b"} {
+		pool, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = store.New(pool)
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &retention.PurgeWorker{P: &retention.Purger{Store: st, Days: 30}})
+		q, err := jobs.New(pool, jobs.Config{Workers: workers, ID: id, PollInterval: 100 * time.Millisecond,
+			Periodic: []*river.PeriodicJob{retention.PeriodicPurge(time.Hour)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, q)
+		t.Cleanup(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := q.Stop(sctx); err != nil {
+				t.Error(err)
+			}
+			pool.Close()
+		})
 	}
-	cancel()
-	<-done
+	old := interview(t, st, "bg@c.test", time.Now().AddDate(0, 0, -40))
+	for _, q := range clients {
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		res, err := clients[0].River().JobList(ctx, river.NewJobListParams().Kinds(retention.PurgeArgs{}.Kind()).First(10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Jobs) == 1 && res.Jobs[0].State == rivertype.JobStateCompleted {
+			break
+		}
+		if len(res.Jobs) > 1 {
+			t.Fatalf("%d purge jobs enqueued by two nodes, want one", len(res.Jobs))
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the purge job did not complete within 60 s: %d jobs", len(res.Jobs))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if ds, _ := st.FaceDescriptors(ctx, "dlib-128", time.Time{}, 0, 0); len(ds) != 0 {
 		t.Fatalf("expired descriptors left: %d", len(ds))
 	}
 	if cs, _ := st.Consents(ctx, old.ID); len(cs) != 1 {
 		t.Fatal("the consent record stays")
+	}
+	if entries, _ := st.AuditLog(ctx, "biometric", 10); len(entries) != 1 || entries[0].Action != retention.ActionPurge {
+		t.Fatalf("one purge, one audit entry: %+v", entries)
 	}
 }
