@@ -50,14 +50,14 @@ type Options struct {
 
 // App is the wired server.
 type App struct {
-	Store    *store.Store
-	Signer   *auth.Signer
-	HTTP     *httpapi.Server
-	Config   *config.Config
-	Logger   *slog.Logger
-	Rooms    *room.Manager
-	Jobs     *jobs.Queue   // River: webhook deliveries, purge, reaper
-	Node     *cluster.Node // this node's registration and leases
+	Store  *store.Store
+	Signer *auth.Signer
+	HTTP   *httpapi.Server
+	Config *config.Config
+	Logger *slog.Logger
+	Rooms  *room.Manager
+	Jobs   *jobs.Queue   // River: webhook deliveries, purge, reaper
+	Node   *cluster.Node // this node's registration and leases
 
 	bgw    *background
 	geo    *netsig.GeoIP
