@@ -14,6 +14,7 @@ import (
 	"github.com/livecheck/livecheck/internal/cluster"
 	"github.com/livecheck/livecheck/internal/config"
 	"github.com/livecheck/livecheck/internal/jobs"
+	"github.com/livecheck/livecheck/internal/rescore"
 	"github.com/livecheck/livecheck/internal/retention"
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/store"
@@ -41,6 +42,7 @@ func newBackground(pool *pgxpool.Pool, st *store.Store, cfg *config.Config, now 
 		Now: now, Logger: log}))
 	river.AddWorker(workers, &retention.PurgeWorker{P: &retention.Purger{Store: st, Days: cfg.RetentionDays, Now: now, Logger: log}})
 	river.AddWorker(workers, &cluster.ReapWorker{St: st, Now: now, Logger: log})
+	river.AddWorker(workers, &rescore.Worker{St: st, Logger: log})
 	q, err := jobs.New(pool, jobs.Config{Workers: workers, ID: cfg.NodeID, Logger: log.With("component", "river"),
 		Periodic: []*river.PeriodicJob{retention.PeriodicPurge(time.Hour), cluster.PeriodicReap(node.LeaseTTL())}})
 	if err != nil {
