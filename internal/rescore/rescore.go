@@ -38,7 +38,9 @@ type Result struct {
 }
 
 // Changed reports whether the decision differs from the previous verdict's.
-func (r *Result) Changed() bool { return r.Previous == nil || r.Previous.Decision != string(r.Verdict.Decision) }
+func (r *Result) Changed() bool {
+	return r.Previous == nil || r.Previous.Decision != string(r.Verdict.Decision)
+}
 
 // Interview recomputes interview id's verdict with settings and, unless
 // dry, stores it as a new verdict (trigger "rescore"; earlier verdicts stay as
