@@ -9,7 +9,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/livecheck/livecheck/internal/jobs"
+	"github.com/livecheck/livecheck/internal/jobs/jobstest"
 	"github.com/livecheck/livecheck/internal/rescore"
 	"github.com/livecheck/livecheck/internal/risk"
 	"github.com/livecheck/livecheck/internal/store"
@@ -40,40 +40,20 @@ func TestRescoreJob(t *testing.T) {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &rescore.Worker{St: st})
-	q, err := jobs.New(pool, jobs.Config{Workers: workers, ID: "node-a", PollInterval: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = q.Stop(context.Background()) })
+	q := jobstest.Start(t, pool, "node-a", workers)
 	def := risk.DefaultSettings()
 	if err := st.WithJobs(q).InsertJobs(ctx, rescore.Args{InterviewID: withSignals, ReviewAt: def.ReviewAt, FailAt: def.FailAt},
 		rescore.Args{InterviewID: without, ReviewAt: def.ReviewAt, FailAt: def.FailAt}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		res, err := q.River().JobList(ctx, river.NewJobListParams().Kinds(rescore.Args{}.Kind()).
-			States(rivertype.JobStateCompleted, rivertype.JobStateCancelled).First(10))
-		if err != nil {
-			t.Fatal(err)
+	js := jobstest.Wait(t, q, rescore.Args{}.Kind(), "both rescore jobs finished",
+		jobstest.InState(2, rivertype.JobStateCompleted, rivertype.JobStateCancelled))
+	for _, j := range js {
+		var a rescore.Args
+		_ = json.Unmarshal(j.EncodedArgs, &a)
+		if want := map[int64]rivertype.JobState{withSignals: rivertype.JobStateCompleted, without: rivertype.JobStateCancelled}[a.InterviewID]; j.State != want {
+			t.Fatalf("job for %d: %s, want %s", a.InterviewID, j.State, want)
 		}
-		if len(res.Jobs) == 2 {
-			for _, j := range res.Jobs {
-				var a rescore.Args
-				_ = json.Unmarshal(j.EncodedArgs, &a)
-				if want := map[int64]rivertype.JobState{withSignals: rivertype.JobStateCompleted, without: rivertype.JobStateCancelled}[a.InterviewID]; j.State != want {
-					t.Fatalf("job for %d: %s, want %s", a.InterviewID, j.State, want)
-				}
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of 2 rescore jobs finished", len(res.Jobs))
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	v, err := st.LatestVerdict(ctx, withSignals)
 	if err != nil || v.Trigger != store.TriggerRescore || v.ScoringVersion != risk.ScoringVersion || v.SignalCount != 1 || v.Decision == "" {

@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/livecheck/livecheck/internal/jobs"
+	"github.com/livecheck/livecheck/internal/jobs/jobstest"
 	"github.com/livecheck/livecheck/internal/retention"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/store/pgtest"
@@ -236,53 +238,28 @@ func TestPurgeJobRunsOnceAcrossNodes(t *testing.T) {
 	url := pgtest.SchemaURL(t)
 	ctx := context.Background()
 	var st *store.Store
-	var clients []*jobs.Queue
-	for _, id := range []string{"node-a", "node-b"} {
+	var pools []*pgxpool.Pool
+	for range 2 {
 		pool, err := store.Open(ctx, url)
 		if err != nil {
 			t.Fatal(err)
 		}
-		st = store.New(pool)
-		workers := river.NewWorkers()
-		river.AddWorker(workers, &retention.PurgeWorker{P: &retention.Purger{Store: st, Days: 30}})
-		q, err := jobs.New(pool, jobs.Config{Workers: workers, ID: id, PollInterval: 100 * time.Millisecond,
-			Periodic: []*river.PeriodicJob{retention.PeriodicPurge(time.Hour)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		clients = append(clients, q)
-		t.Cleanup(func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			if err := q.Stop(sctx); err != nil {
-				t.Error(err)
-			}
-			pool.Close()
-		})
+		t.Cleanup(pool.Close)
+		pools, st = append(pools, pool), store.New(pool)
 	}
 	old := interview(t, st, "bg@c.test", time.Now().AddDate(0, 0, -40))
-	for _, q := range clients {
-		if err := q.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
+	var q *jobs.Queue
+	for i, id := range []string{"node-a", "node-b"} {
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &retention.PurgeWorker{P: &retention.Purger{Store: store.New(pools[i]), Days: 30}})
+		q = jobstest.Start(t, pools[i], id, workers, retention.PeriodicPurge(time.Hour))
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		res, err := clients[0].River().JobList(ctx, river.NewJobListParams().Kinds(retention.PurgeArgs{}.Kind()).First(10))
-		if err != nil {
-			t.Fatal(err)
+	jobstest.Wait(t, q, retention.PurgeArgs{}.Kind(), "one purge job completed", func(js []*rivertype.JobRow) bool {
+		if len(js) > 1 {
+			t.Fatalf("%d purge jobs enqueued by two nodes, want one", len(js))
 		}
-		if len(res.Jobs) == 1 && res.Jobs[0].State == rivertype.JobStateCompleted {
-			break
-		}
-		if len(res.Jobs) > 1 {
-			t.Fatalf("%d purge jobs enqueued by two nodes, want one", len(res.Jobs))
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the purge job did not complete within 60 s: %d jobs", len(res.Jobs))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(js) == 1 && js[0].State == rivertype.JobStateCompleted
+	})
 	if ds, _ := st.FaceDescriptors(ctx, "dlib-128", time.Time{}, 0, 0); len(ds) != 0 {
 		t.Fatalf("expired descriptors left: %d", len(ds))
 	}

@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/livecheck/livecheck/internal/jobs"
+	"github.com/livecheck/livecheck/internal/jobs/jobstest"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/store/pgtest"
 	"github.com/livecheck/livecheck/internal/webhook"
@@ -75,6 +77,7 @@ func node(t *testing.T, url, id string, o webhook.Options) (*store.Store, *jobs.
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(pool.Close) // after the client has stopped: cleanups run last-in first-out
 	st := store.New(pool)
 	workers := river.NewWorkers()
 	if o.Client == nil {
@@ -84,21 +87,7 @@ func node(t *testing.T, url, id string, o webhook.Options) (*store.Store, *jobs.
 		o.BaseBackoff = time.Millisecond // retries at once: the test waits on states, not on time
 	}
 	river.AddWorker(workers, webhook.NewDeliveryWorker(st, o))
-	q, err := jobs.New(pool, jobs.Config{Workers: workers, ID: id, PollInterval: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := q.Stop(sctx); err != nil {
-			t.Error(err)
-		}
-		pool.Close()
-	})
+	q := jobstest.Start(t, pool, id, workers)
 	return st.WithJobs(q), q
 }
 
@@ -326,20 +315,7 @@ func TestDeliveredOnceAcrossNodes(t *testing.T) {
 		}
 	}
 	// Every job is finished before the receiver's calls are counted.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		res, err := qB.River().JobList(ctx, river.NewJobListParams().Kinds(webhook.DeliveryArgs{}.Kind()).States("completed").First(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(res.Jobs) == events {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d delivery jobs completed", len(res.Jobs), events)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	jobstest.Wait(t, qB, webhook.DeliveryArgs{}.Kind(), "every delivery job completed", jobstest.InState(events, rivertype.JobStateCompleted))
 	seen := map[string]bool{}
 	for _, c := range rcv.Calls() {
 		var env webhook.Envelope
