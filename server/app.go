@@ -19,6 +19,7 @@ import (
 	"github.com/livecheck/livecheck/internal/app"
 	"github.com/livecheck/livecheck/internal/auth"
 	"github.com/livecheck/livecheck/internal/config"
+	"github.com/livecheck/livecheck/internal/jobs"
 	"github.com/livecheck/livecheck/internal/metrics"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/migrations"
@@ -97,15 +98,26 @@ func openDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*pgxpool
 	if err != nil {
 		return nil, err
 	}
-	applied, err := store.New(pool).Migrate(ctx, migrations.FS)
+	applied, river, err := migrate(ctx, pool)
 	if err != nil {
 		pool.Close()
 		return nil, err
 	}
-	if len(applied) > 0 && log != nil {
-		log.Info("database migrated", "applied", applied)
+	if (len(applied) > 0 || len(river) > 0) && log != nil {
+		log.Info("database migrated", "applied", applied, "river", river)
 	}
 	return pool, nil
+}
+
+// migrate applies livecheck's migrations, then River's (its job tables).
+func migrate(ctx context.Context, pool *pgxpool.Pool) (ours, river []int, err error) {
+	if ours, err = store.New(pool).Migrate(ctx, migrations.FS); err != nil {
+		return nil, nil, err
+	}
+	if river, err = jobs.Migrate(ctx, pool); err != nil {
+		return nil, nil, err
+	}
+	return ours, river, nil
 }
 
 func cmdMigrate(args []string, stdout io.Writer, getenv func(string) string) error {
@@ -120,14 +132,14 @@ func cmdMigrate(args []string, stdout io.Writer, getenv func(string) string) err
 		return err
 	}
 	defer pool.Close()
-	applied, err := store.New(pool).Migrate(ctx, migrations.FS)
+	applied, river, err := migrate(ctx, pool)
 	if err != nil {
 		return err
 	}
-	if len(applied) == 0 {
+	if len(applied) == 0 && len(river) == 0 {
 		fmt.Fprintln(stdout, "database is up to date")
 	} else {
-		fmt.Fprintf(stdout, "applied migrations %v\n", applied)
+		fmt.Fprintf(stdout, "applied migrations %v, River migrations %v\n", applied, river)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,18 +10,19 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/livecheck/livecheck/internal/config"
+	"github.com/livecheck/livecheck/internal/jobs"
+	rescorepkg "github.com/livecheck/livecheck/internal/rescore"
 	"github.com/livecheck/livecheck/internal/risk"
 	"github.com/livecheck/livecheck/internal/store"
-	"github.com/livecheck/livecheck/models"
 )
 
 // rescoreStore is what rescore needs from the store.
 type rescoreStore interface {
-	Signals(ctx context.Context, interviewID int64) ([]models.Signal, error)
+	rescorepkg.Store
 	InterviewsWithSignals(ctx context.Context) ([]int64, error)
-	LatestVerdict(ctx context.Context, interviewID int64) (*store.Verdict, error)
-	SaveVerdict(ctx context.Context, v *store.Verdict) error
 }
 
 var _ rescoreStore = (*store.Store)(nil)
@@ -34,10 +34,11 @@ func cmdRescore(args []string, stdout, stderr io.Writer, getenv func(string) str
 	fs.SetOutput(stderr)
 	all := fs.Bool("all", false, "re-score every interview with stored signals")
 	dry := fs.Bool("dry-run", false, "print the new verdicts without storing them")
+	queue := fs.Bool("queue", false, "queue one background job per interview for the serving nodes instead of re-scoring here")
 	reviewAt := fs.Float64("review-at", risk.DefaultReviewAt, "risk score from which a session goes to review")
 	failAt := fs.Float64("fail-at", risk.DefaultFailAt, "risk score from which a session fails")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: livecheck rescore (--all | INTERVIEW_ID...) [--dry-run] [--review-at N] [--fail-at N]\n\n"+
+		fmt.Fprint(stderr, "Usage: livecheck rescore (--all | INTERVIEW_ID...) [--dry-run | --queue] [--review-at N] [--fail-at N]\n\n"+
 			"Recomputes verdicts from the stored signals with scoring "+risk.ScoringVersion+" and stores each as a new verdict\n"+
 			"(the previous ones stay as history).\n\n")
 		fs.PrintDefaults()
@@ -57,6 +58,9 @@ func cmdRescore(args []string, stdout, stderr io.Writer, getenv func(string) str
 		fs.Usage()
 		return errors.New("rescore: give interview ids or --all (not both)")
 	}
+	if *dry && *queue {
+		return errors.New("rescore: --dry-run and --queue exclude each other")
+	}
 	st := risk.Settings{ReviewAt: *reviewAt, FailAt: *failAt, MinCoverage: risk.DefaultMinCoverage}
 	if err := st.Validate(); err != nil {
 		return fmt.Errorf("rescore: %w", err)
@@ -72,6 +76,9 @@ func cmdRescore(args []string, stdout, stderr io.Writer, getenv func(string) str
 		return err
 	}
 	defer pool.Close()
+	if *queue {
+		return queueRescore(ctx, pool, ids, *all, st, stdout)
+	}
 	return rescore(ctx, store.New(pool), ids, *all, *dry, st, stdout)
 }
 
@@ -89,50 +96,56 @@ func rescore(ctx context.Context, db rescoreStore, ids []int64, all, dry bool, s
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		sigs, err := db.Signals(ctx, id)
-		if err != nil {
-			return fmt.Errorf("rescore: interview %d: %w", id, err)
-		}
-		if len(sigs) == 0 {
+		r, err := rescorepkg.Interview(ctx, db, id, st, dry)
+		if errors.Is(err, rescorepkg.ErrNoSignals) {
 			fmt.Fprintf(stdout, "interview %d: no stored signals, skipped\n", id)
 			continue
 		}
-		v := risk.Score(sigs, st)
-		was := "no earlier verdict"
-		prev, err := db.LatestVerdict(ctx, id)
-		switch {
-		case err == nil:
-			was = fmt.Sprintf("was %.1f %s (%s)", prev.Score, prev.Decision, prev.ScoringVersion)
-			if prev.Decision != string(v.Decision) {
-				changed++
-			}
-		case errors.Is(err, models.ErrNotFound):
-			changed++
-		default:
-			return fmt.Errorf("rescore: interview %d: %w", id, err)
+		if err != nil {
+			return err
 		}
+		was := "no earlier verdict"
+		if r.Previous != nil {
+			was = fmt.Sprintf("was %.1f %s (%s)", r.Previous.Score, r.Previous.Decision, r.Previous.ScoringVersion)
+		}
+		if r.Changed() {
+			changed++
+		}
+		v := r.Verdict
 		top := ""
 		if len(v.Reasons) > 0 {
 			top = "; top reason: " + v.Reasons[0].Kind
 		}
-		fmt.Fprintf(stdout, "interview %d: %.1f %s (%s, %d signals; %s)%s\n", id, v.Score, v.Decision, v.ScoringVersion, len(sigs), was, top)
-		if dry {
-			continue
-		}
-		reasons, err := json.Marshal(v.Reasons)
-		if err != nil {
-			return fmt.Errorf("rescore: interview %d: %w", id, err)
-		}
-		if err := db.SaveVerdict(ctx, &store.Verdict{InterviewID: id, Score: v.Score, Decision: string(v.Decision), Reasons: reasons,
-			ScoringVersion: v.ScoringVersion, ReviewAt: v.ReviewAt, FailAt: v.FailAt, Coverage: v.Coverage, SignalCount: len(sigs),
-			Trigger: store.TriggerRescore}); err != nil {
-			return fmt.Errorf("rescore: interview %d: %w", id, err)
-		}
+		fmt.Fprintf(stdout, "interview %d: %.1f %s (%s, %d signals; %s)%s\n", id, v.Score, v.Decision, v.ScoringVersion, r.Signals, was, top)
 	}
 	verb := "stored"
 	if dry {
 		verb = "computed (dry run, nothing stored)"
 	}
 	fmt.Fprintf(stdout, "%d verdicts %s, %d decisions changed\n", len(ids), verb, changed)
+	return nil
+}
+
+// queueRescore inserts one rescore job per interview (all of them in one
+// transaction) for the serving nodes to work.
+func queueRescore(ctx context.Context, pool *pgxpool.Pool, ids []int64, all bool, st risk.Settings, stdout io.Writer) error {
+	q, err := jobs.New(pool, jobs.Config{}) // insert-only
+	if err != nil {
+		return err
+	}
+	db := store.New(pool).WithJobs(q)
+	if all {
+		if ids, err = db.InterviewsWithSignals(ctx); err != nil {
+			return err
+		}
+	}
+	args := make([]store.JobArgs, len(ids))
+	for i, id := range ids {
+		args[i] = rescorepkg.Args{InterviewID: id, ReviewAt: st.ReviewAt, FailAt: st.FailAt}
+	}
+	if err := db.InsertJobs(ctx, args...); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d rescore jobs queued; the serving nodes store the new verdicts\n", len(ids))
 	return nil
 }

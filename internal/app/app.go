@@ -15,18 +15,18 @@ import (
 
 	"github.com/livecheck/livecheck/internal/auth"
 	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/cluster"
 	"github.com/livecheck/livecheck/internal/config"
 	"github.com/livecheck/livecheck/internal/httpapi"
+	"github.com/livecheck/livecheck/internal/jobs"
 	"github.com/livecheck/livecheck/internal/mail"
 	"github.com/livecheck/livecheck/internal/metrics"
 	"github.com/livecheck/livecheck/internal/netsig"
-	"github.com/livecheck/livecheck/internal/retention"
 	"github.com/livecheck/livecheck/internal/risk"
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/rtc"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/vision"
-	"github.com/livecheck/livecheck/internal/webhook"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -50,15 +50,16 @@ type Options struct {
 
 // App is the wired server.
 type App struct {
-	Store    *store.Store
-	Signer   *auth.Signer
-	HTTP     *httpapi.Server
-	Config   *config.Config
-	Logger   *slog.Logger
-	Rooms    *room.Manager
-	Webhooks *webhook.Worker
-	Purger   *retention.Purger
+	Store  *store.Store
+	Signer *auth.Signer
+	HTTP   *httpapi.Server
+	Config *config.Config
+	Logger *slog.Logger
+	Rooms  *room.Manager
+	Jobs   *jobs.Queue   // River: webhook deliveries, purge, reaper
+	Node   *cluster.Node // this node's registration and leases
 
+	bgw    *background
 	geo    *netsig.GeoIP
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
@@ -91,6 +92,13 @@ func New(ctx context.Context, o Options) (*App, error) {
 			Password: cfg.SMTPPassword, From: cfg.SMTPFrom, TLS: cfg.SMTPTLS}
 	}
 	a := &App{Store: st, Signer: signer, Config: cfg, Logger: o.Logger}
+	pool, _ := o.DB.(*pgxpool.Pool)
+	if a.bgw, err = newBackground(pool, st, cfg, o.Now, o.Logger, func() int { return a.Rooms.Live() }); err != nil {
+		return nil, err
+	}
+	a.Jobs, a.Node = a.bgw.queue, a.bgw.node
+	st = st.WithJobs(a.Jobs) // webhook.Publish inserts its delivery jobs in the caller's transaction
+	a.Store = st
 	iceServers := rtc.ICEServers(cfg.ICEServers, cfg.TURNUsername, cfg.TURNPassword)
 	api, err := rtc.NewAPI(rtc.Config{ICEServers: iceServers, NAT1To1IPs: cfg.NAT1To1IPs,
 		UDPPortMin: cfg.UDPPortMin, UDPPortMax: cfg.UDPPortMax, IncludeLoopback: cfg.IncludeLoopback})
@@ -120,11 +128,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.geo = geo
-	a.Webhooks = webhook.NewWorker(st, webhook.Options{Client: webhook.NewClient(10*time.Second, cfg.WebhookPrivate),
-		Now: o.Now, Logger: o.Logger})
-	vd := verdictDeps{checker: checker, reuseDays: cfg.ReuseDays, risk: riskSettings(cfg), baseURL: cfg.BaseURL, notify: a.Webhooks.Notify}
+	vd := verdictDeps{checker: checker, reuseDays: cfg.ReuseDays, risk: riskSettings(cfg), baseURL: cfg.BaseURL}
 	a.Rooms = room.NewManager(room.Config{API: api, ICEServers: iceServers, Grace: cfg.RejoinGrace,
-		AnalysisFPS: cfg.AnalysisFPS, Logger: o.Logger, Now: o.Now, NewAnalyzer: newAnalyzer, Hooks: roomHooks(st, o.Now, vd),
+		AnalysisFPS: cfg.AnalysisFPS, Logger: o.Logger, Now: o.Now, NewAnalyzer: newAnalyzer, Hooks: leasedHooks(roomHooks(st, o.Now, vd), a.Node, o.Logger),
 		Detectors:      newAnalyzer != nil,
 		EncodeEvidence: func(f *models.Frame, r models.Rect) ([]byte, error) { return vision.EncodeFaceJPEG(f, r, 85) },
 		Challenges:     room.ChallengeConfig{Enabled: cfg.Challenges > 0, Plan: plan, LockAfter: cfg.ChallengeLockAfter}})
@@ -134,19 +140,21 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.Purger = &retention.Purger{Store: st, Days: cfg.RetentionDays, Now: o.Now, Logger: o.Logger}
-	bg, cancel := context.WithCancel(context.Background())
-	a.cancel = cancel
-	a.bg.Add(2)
-	go func() { defer a.bg.Done(); a.Webhooks.Run(bg) }()
-	go func() { defer a.bg.Done(); a.Purger.Run(bg) }()
 	if !o.KeepLive {
-		if n, err := st.InterruptLiveInterviews(ctx, o.Now()); err != nil {
+		if n, err := st.InterruptLiveInterviews(ctx, o.Now(), cfg.NodeID); err != nil {
 			return nil, err
 		} else if n > 0 {
 			o.Logger.Warn("interviews left live by a previous run were marked interrupted", "count", n)
 		}
 	}
+	bg, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	if err := a.bgw.start(bg); err != nil {
+		cancel()
+		return nil, err
+	}
+	a.bg.Add(1)
+	go func() { defer a.bg.Done(); a.Node.Run(bg) }()
 	if o.Stdout != nil {
 		if err := PrintSetupLink(ctx, cfg, st, o.Stdout); err != nil {
 			return nil, err
@@ -165,6 +173,9 @@ func (a *App) Shutdown(ctx context.Context) {
 		a.cancel()
 	}
 	a.bg.Wait()
+	if a.bgw != nil {
+		a.bgw.stop(ctx, a.Logger)
+	}
 	if a.geo != nil {
 		a.geo.Close()
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/livecheck/livecheck/internal/app"
 	"github.com/livecheck/livecheck/internal/auth"
 	"github.com/livecheck/livecheck/internal/config"
+	"github.com/livecheck/livecheck/internal/jobs"
 	"github.com/livecheck/livecheck/internal/mail"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/store/pgtest"
@@ -129,6 +130,9 @@ func New(t testing.TB, o Options) *Env {
 		t.Cleanup(p.Close)
 		if _, err := store.New(p).Migrate(context.Background(), migrations.FS); err != nil {
 			t.Fatalf("apptest: migrate: %v", err)
+		}
+		if _, err := jobs.Migrate(context.Background(), p); err != nil {
+			t.Fatalf("apptest: migrate River: %v", err)
 		}
 		db = p
 	} else {

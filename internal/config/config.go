@@ -63,6 +63,11 @@ type Config struct {
 	MaxLive            int
 	RetentionDays      int
 
+	// Several nodes on one database (docs/SCALING.md).
+	NodeID        string        // this node's id; the host name when empty
+	NodeURL       string        // where browsers reach this node directly; BaseURL when empty
+	NodeHeartbeat time.Duration // heartbeat period; leases expire after 3 periods without one
+
 	// Operations: admin API, metrics, benchmarking.
 	APIToken      string // Bearer token of the admin JSON API (/api/...); empty disables the API
 	MetricsListen string // listen address of the Prometheus /metrics endpoint; empty: off
@@ -122,6 +127,9 @@ var Settings = []Setting{
 	{"LIVECHECK_RISK_REVIEW_AT", "30", "risk score (0-100) from which a session goes to review"},
 	{"LIVECHECK_RISK_FAIL_AT", "70", "risk score (0-100) from which a session fails and the interview is flagged"},
 	{"LIVECHECK_RETENTION_DAYS", "30", "days biometric evidence is kept"},
+	{"LIVECHECK_NODE_ID", "", "this node's id among the nodes sharing the database (unique; empty: the host name)"},
+	{"LIVECHECK_NODE_URL", "", "URL at which browsers reach this node directly (empty: LIVECHECK_BASE_URL)"},
+	{"LIVECHECK_NODE_HEARTBEAT", "10s", "how often the node renews its registration and interview leases (a lease expires after 3 missed heartbeats)"},
 	{"LIVECHECK_API_TOKEN", "", "Bearer token of the admin JSON API (/api/...; ≥ 32 chars); the API is off when empty"},
 	{"LIVECHECK_METRICS_LISTEN", "", "listen address of Prometheus /metrics and /debug/pprof (keep it private, e.g. 127.0.0.1:9090); off when empty"},
 	{"LIVECHECK_ANALYSIS", "full", "full: decode and analyse the candidate's video; decode: decode every frame but skip vision (benchmark floor)"},
@@ -220,6 +228,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		LimitWS:            num("LIVECHECK_LIMIT_WS", 1, 1000000),
 		MaxLive:            num("LIVECHECK_MAX_LIVE", 1, 100000),
 		RetentionDays:      num("LIVECHECK_RETENTION_DAYS", 1, 3650),
+		NodeID:             get("LIVECHECK_NODE_ID"),
+		NodeURL:            strings.TrimRight(get("LIVECHECK_NODE_URL"), "/"),
+		NodeHeartbeat:      dur("LIVECHECK_NODE_HEARTBEAT"),
 		APIToken:           get("LIVECHECK_API_TOKEN"),
 		MetricsListen:      get("LIVECHECK_METRICS_LISTEN"),
 		Analysis:           get("LIVECHECK_ANALYSIS"),
@@ -261,6 +272,21 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("LIVECHECK_BASE_URL: want an absolute http(s) URL, got %q", c.BaseURL))
+	}
+	if c.NodeID == "" {
+		if h, err := os.Hostname(); err == nil && h != "" {
+			c.NodeID = h
+		} else {
+			c.NodeID = "livecheck"
+		}
+	}
+	if len(c.NodeID) > 200 {
+		errs = append(errs, errors.New("LIVECHECK_NODE_ID: at most 200 characters"))
+	}
+	if c.NodeURL == "" {
+		c.NodeURL = c.BaseURL
+	} else if u, err := url.Parse(c.NodeURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("LIVECHECK_NODE_URL: want an absolute http(s) URL, got %q", c.NodeURL))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("LIVECHECK_LOG_FORMAT: want text or json, got %q", c.LogFormat))

@@ -15,6 +15,9 @@ import (
 	"sort"
 	"time"
 
+	"github.com/riverqueue/river"
+
+	"github.com/livecheck/livecheck/internal/jobs"
 	"github.com/livecheck/livecheck/internal/store"
 )
 
@@ -31,13 +34,12 @@ const (
 // Purger deletes biometric evidence older than Days: biometric series (face
 // presence, landmark-derived pose/eye/mouth series, audio and voice features),
 // evidence images and face descriptors. Signals, verdicts, challenge results,
-// consents and the audit log stay.
+// consents and the audit log stay. It runs as a River job (PurgeWorker).
 type Purger struct {
-	Store    *store.Store
-	Days     int              // DefaultDays when ≤ 0
-	Interval time.Duration    // how often Run purges; 1 h when ≤ 0
-	Now      func() time.Time // time.Now when nil
-	Logger   *slog.Logger     // discard when nil
+	Store  *store.Store
+	Days   int              // DefaultDays when ≤ 0
+	Now    func() time.Time // time.Now when nil
+	Logger *slog.Logger     // discard when nil
 }
 
 func (p *Purger) now() time.Time {
@@ -91,25 +93,41 @@ func (p *Purger) PurgeOnce(ctx context.Context) (store.PurgeResult, error) {
 	return r, nil
 }
 
-// Run purges at once and then every Interval until ctx ends. Failures are
-// logged and retried at the next tick.
-func (p *Purger) Run(ctx context.Context) {
-	interval := p.Interval
+// PurgeArgs is the River job that runs one purge. The cluster's River leader
+// enqueues it periodically (PeriodicPurge), so one node purges per period
+// however many run; a failed purge is retried by River.
+type PurgeArgs struct{}
+
+// Kind implements river.JobArgs.
+func (PurgeArgs) Kind() string { return "retention_purge" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: at most one purge
+// waiting or running at a time.
+func (PurgeArgs) InsertOpts() river.InsertOpts {
+	return jobs.OneAtATime(5)
+}
+
+// PurgeWorker works PurgeArgs jobs with a Purger.
+type PurgeWorker struct {
+	river.WorkerDefaults[PurgeArgs]
+	P *Purger
+}
+
+// Work implements river.Worker.
+func (w *PurgeWorker) Work(ctx context.Context, _ *river.Job[PurgeArgs]) error {
+	_, err := w.P.PurgeOnce(ctx)
+	return err
+}
+
+// PeriodicPurge is the periodic job that enqueues a purge every interval
+// (1 h when ≤ 0) and once when a node becomes the cluster's River leader.
+func PeriodicPurge(interval time.Duration) *river.PeriodicJob {
 	if interval <= 0 {
 		interval = time.Hour
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if _, err := p.PurgeOnce(ctx); err != nil && ctx.Err() == nil {
-			p.logger().Error("retention: purge failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	return river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) { return PurgeArgs{}, nil },
+		&river.PeriodicJobOpts{ID: "retention_purge", RunOnStart: true})
 }
 
 // Actor is the staff member behind an export or erasure, for the audit log.

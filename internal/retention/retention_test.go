@@ -7,12 +7,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/livecheck/livecheck/internal/jobs"
+	"github.com/livecheck/livecheck/internal/jobs/jobstest"
 	"github.com/livecheck/livecheck/internal/retention"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/store/pgtest"
@@ -226,40 +231,42 @@ func keys(m map[string][]byte) []string {
 	return out
 }
 
-// recorder is a slog handler that reports the purge log line.
-type recorder struct {
-	slog.Handler
-	purged chan struct{}
-}
-
-func (h recorder) Handle(_ context.Context, r slog.Record) error {
-	if strings.HasPrefix(r.Message, "retention: purged") {
-		h.purged <- struct{}{}
-	}
-	return nil
-}
-
-func TestRunPurgesInTheBackground(t *testing.T) {
-	st := store.New(pgtest.Schema(t))
+// The purge runs as a periodic River job: with two nodes (two River clients
+// on one database) it runs once, on the elected leader's schedule, and does
+// its work.
+func TestPurgeJobRunsOnceAcrossNodes(t *testing.T) {
+	url := pgtest.SchemaURL(t)
 	ctx := context.Background()
-	old := interview(t, st, "bg@c.test", time.Now().AddDate(0, 0, -40))
-	purged := make(chan struct{}, 4)
-	p := &retention.Purger{Store: st, Days: 30, Interval: time.Hour,
-		Logger: slog.New(recorder{Handler: slog.NewTextHandler(io.Discard, nil), purged: purged})}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { p.Run(runCtx); close(done) }()
-	select {
-	case <-purged:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the background purge did not run")
+	var st *store.Store
+	var pools []*pgxpool.Pool
+	for range 2 {
+		pool, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		pools, st = append(pools, pool), store.New(pool)
 	}
-	cancel()
-	<-done
+	old := interview(t, st, "bg@c.test", time.Now().AddDate(0, 0, -40))
+	var q *jobs.Queue
+	for i, id := range []string{"node-a", "node-b"} {
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &retention.PurgeWorker{P: &retention.Purger{Store: store.New(pools[i]), Days: 30}})
+		q = jobstest.Start(t, pools[i], id, workers, retention.PeriodicPurge(time.Hour))
+	}
+	jobstest.Wait(t, q, retention.PurgeArgs{}.Kind(), "one purge job completed", func(js []*rivertype.JobRow) bool {
+		if len(js) > 1 {
+			t.Fatalf("%d purge jobs enqueued by two nodes, want one", len(js))
+		}
+		return len(js) == 1 && js[0].State == rivertype.JobStateCompleted
+	})
 	if ds, _ := st.FaceDescriptors(ctx, "dlib-128", time.Time{}, 0, 0); len(ds) != 0 {
 		t.Fatalf("expired descriptors left: %d", len(ds))
 	}
 	if cs, _ := st.Consents(ctx, old.ID); len(cs) != 1 {
 		t.Fatal("the consent record stays")
+	}
+	if entries, _ := st.AuditLog(ctx, "biometric", 10); len(entries) != 1 || entries[0].Action != retention.ActionPurge {
+		t.Fatalf("one purge, one audit entry: %+v", entries)
 	}
 }

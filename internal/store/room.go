@@ -259,15 +259,29 @@ func (s *Store) SeriesOf(ctx context.Context, interviewID int64, kind string) (*
 }
 
 // InterruptLiveInterviews marks interviews left "live" by a server that stopped
-// without ending them (a crash or kill); it returns how many. Run at start-up,
-// before any room exists. The candidate may still rejoin until the link expires.
-func (s *Store) InterruptLiveInterviews(ctx context.Context, now time.Time) (int64, error) {
-	tag, err := s.db.Exec(ctx, `UPDATE interviews SET status = 'interrupted', ended_at = $1 WHERE status = 'live'`, now)
-	if err != nil {
-		return 0, fmt.Errorf("store: unable to mark interrupted interviews: %w", err)
-	}
-	if _, err := s.db.Exec(ctx, `UPDATE attempts SET ended_at = $1, end_reason = 'server stopped' WHERE ended_at IS NULL`, now); err != nil {
-		return 0, fmt.Errorf("store: unable to close attempts: %w", err)
-	}
-	return tag.RowsAffected(), nil
+// without ending them (a crash or kill) and closes their open attempts; it
+// returns how many interviews. Run at start-up of node self, before any room
+// exists: interviews leased by another node whose lease has not expired are
+// left alone (they are live there), and self's own leases from its previous
+// run are dropped. The candidate may still rejoin until the link expires.
+func (s *Store) InterruptLiveInterviews(ctx context.Context, now time.Time, self string) (int64, error) {
+	var n int64
+	err := s.InTx(ctx, func(tx *Store) error {
+		if _, err := tx.db.Exec(ctx, `DELETE FROM interview_leases WHERE node_id = $1`, self); err != nil {
+			return fmt.Errorf("store: unable to drop old leases: %w", err)
+		}
+		const elsewhere = `EXISTS (SELECT 1 FROM interview_leases l WHERE l.interview_id = %s AND l.expires_at > now())`
+		tag, err := tx.db.Exec(ctx, `UPDATE interviews i SET status = 'interrupted', ended_at = $1
+			WHERE status = 'live' AND NOT `+fmt.Sprintf(elsewhere, "i.id"), now)
+		if err != nil {
+			return fmt.Errorf("store: unable to mark interrupted interviews: %w", err)
+		}
+		n = tag.RowsAffected()
+		if _, err := tx.db.Exec(ctx, `UPDATE attempts a SET ended_at = $1, end_reason = 'server stopped'
+			WHERE ended_at IS NULL AND NOT `+fmt.Sprintf(elsewhere, "a.interview_id"), now); err != nil {
+			return fmt.Errorf("store: unable to close attempts: %w", err)
+		}
+		return nil
+	})
+	return n, err
 }

@@ -30,7 +30,8 @@ var (
 
 // Store runs every query of the application.
 type Store struct {
-	db DBTX
+	db   DBTX
+	jobs Jobs // background job queue; nil: InsertJobs fails with ErrNoJobQueue
 }
 
 // New returns a store on db.
@@ -70,7 +71,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	if err := fn(&Store{db: tx}); err != nil {
+	if err := fn(&Store{db: tx, jobs: s.jobs}); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {

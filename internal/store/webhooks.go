@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/livecheck/livecheck/models"
 )
@@ -107,22 +110,27 @@ type WebhookEvent struct {
 }
 
 // EnqueueWebhookEvent creates one pending delivery per active webhook
-// subscribed to ev.Type (or to "*") and returns how many. Call it inside the
-// transaction that stores what the event announces (a transactional outbox):
-// the event is then delivered if and only if the change is committed.
-// Enqueuing the same event id twice does not duplicate deliveries.
-func (s *Store) EnqueueWebhookEvent(ctx context.Context, ev WebhookEvent) (int, error) {
+// subscribed to ev.Type (or to "*") and returns their ids. Call it inside the
+// transaction that stores what the event announces, together with the jobs
+// that send them (webhook.Publish does both): the event is then delivered if
+// and only if the change is committed. Enqueuing the same event id twice
+// does not duplicate deliveries (the second call returns no ids).
+func (s *Store) EnqueueWebhookEvent(ctx context.Context, ev WebhookEvent) ([]int64, error) {
 	var iid *int64
 	if ev.InterviewID != 0 {
 		iid = &ev.InterviewID
 	}
-	tag, err := s.db.Exec(ctx, `INSERT INTO webhook_deliveries (webhook_id, event_id, event, interview_id, payload, next_attempt_at, created_at)
+	rows, err := s.db.Query(ctx, `INSERT INTO webhook_deliveries (webhook_id, event_id, event, interview_id, payload, next_attempt_at, created_at)
 		SELECT id, $1, $2, $3, $4, $5, $5 FROM webhooks WHERE active AND ($2 = ANY (events) OR '*' = ANY (events))
-		ON CONFLICT (webhook_id, event_id) DO NOTHING`, ev.ID, ev.Type, iid, string(ev.Payload), ev.At)
+		ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id`, ev.ID, ev.Type, iid, string(ev.Payload), ev.At)
 	if err != nil {
-		return 0, fmt.Errorf("store: unable to enqueue webhook event: %w", err)
+		return nil, fmt.Errorf("store: unable to enqueue webhook event: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to enqueue webhook event: %w", err)
+	}
+	return ids, nil
 }
 
 // Delivery states.
@@ -131,6 +139,10 @@ const (
 	DeliverySucceeded = "succeeded"
 	DeliveryFailed    = "failed"
 )
+
+// ErrWebhookInactive is returned by BeginWebhookAttempt when the delivery's
+// webhook is disabled: its deliveries wait until it is enabled again.
+var ErrWebhookInactive = errors.New("store: webhook disabled")
 
 // WebhookDelivery is one event for one webhook, with its retry state.
 type WebhookDelivery struct {
@@ -141,60 +153,50 @@ type WebhookDelivery struct {
 	InterviewID   *int64
 	Payload       string
 	State         string
-	Attempts      int // attempts started so far, including one in flight
-	NextAttemptAt time.Time
-	LockedUntil   *time.Time
+	Attempts      int       // attempts started so far, including one in flight
+	NextAttemptAt time.Time // when the next attempt is planned (pending) or the last one was made
 	LastStatus    *int
 	LastError     string
 	CreatedAt     time.Time
 	CompletedAt   *time.Time
-	// Filled by ClaimWebhookDeliveries from the webhook.
+	// Filled by BeginWebhookAttempt from the webhook.
 	URL    string
 	Secret string
 }
 
 const deliveryColumns = `d.id, d.webhook_id, d.event_id, d.event, d.interview_id, d.payload, d.state, d.attempts, d.next_attempt_at,
-	d.locked_until, d.last_status, d.last_error, d.created_at, d.completed_at`
+	d.last_status, d.last_error, d.created_at, d.completed_at`
 
 func scanDelivery(row interface{ Scan(...any) error }, extra ...any) (*WebhookDelivery, error) {
 	var d WebhookDelivery
 	dest := append([]any{&d.ID, &d.WebhookID, &d.EventID, &d.Event, &d.InterviewID, &d.Payload, &d.State, &d.Attempts,
-		&d.NextAttemptAt, &d.LockedUntil, &d.LastStatus, &d.LastError, &d.CreatedAt, &d.CompletedAt}, extra...)
+		&d.NextAttemptAt, &d.LastStatus, &d.LastError, &d.CreatedAt, &d.CompletedAt}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
 	return &d, nil
 }
 
-// ClaimWebhookDeliveries leases up to limit pending deliveries due at now to
-// the caller until now+lease, counting the attempt, and returns them with
-// their webhook's URL and secret. Rows locked by another worker are skipped
-// (FOR UPDATE SKIP LOCKED), so several workers on several nodes share the
-// queue; a worker that dies mid-attempt loses its lease and the delivery is
-// retried by another one after the lease.
-func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*WebhookDelivery, error) {
-	rows, err := s.db.Query(ctx, `WITH due AS (
-			SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-			WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.locked_until IS NULL OR d.locked_until <= $1) AND w.active
-			ORDER BY d.next_attempt_at, d.id LIMIT $3 FOR UPDATE OF d SKIP LOCKED)
-		UPDATE webhook_deliveries d SET locked_until = $2, attempts = d.attempts + 1
-		FROM due, webhooks w WHERE d.id = due.id AND w.id = d.webhook_id
-		RETURNING `+deliveryColumns+`, w.url, w.secret`, now, now.Add(lease), limit)
+// BeginWebhookAttempt counts a new attempt of a pending delivery and returns
+// it with its webhook's URL and secret. The background job that owns the
+// delivery calls it (River runs that job on one node at a time). It returns
+// models.ErrNotFound when the delivery no longer exists or is no longer
+// pending, and ErrWebhookInactive (counting nothing) when its webhook is
+// disabled.
+func (s *Store) BeginWebhookAttempt(ctx context.Context, deliveryID int64) (*WebhookDelivery, error) {
+	var url, secret string
+	var active bool
+	d, err := scanDelivery(s.db.QueryRow(ctx, `UPDATE webhook_deliveries d SET attempts = d.attempts + CASE WHEN w.active THEN 1 ELSE 0 END
+		FROM webhooks w WHERE d.id = $1 AND w.id = d.webhook_id AND d.state = 'pending'
+		RETURNING `+deliveryColumns+`, w.url, w.secret, w.active`, deliveryID), &url, &secret, &active)
 	if err != nil {
-		return nil, fmt.Errorf("store: unable to claim webhook deliveries: %w", err)
+		return nil, fmt.Errorf("store: unable to begin webhook attempt: %w", interpretError(err))
 	}
-	defer rows.Close()
-	var out []*WebhookDelivery
-	for rows.Next() {
-		var url, secret string
-		d, err := scanDelivery(rows, &url, &secret)
-		if err != nil {
-			return nil, fmt.Errorf("store: unable to scan webhook delivery: %w", err)
-		}
-		d.URL, d.Secret = url, secret
-		out = append(out, d)
+	if !active {
+		return nil, ErrWebhookInactive
 	}
-	return out, rows.Err()
+	d.URL, d.Secret = url, secret
+	return d, nil
 }
 
 // WebhookAttempt is one logged HTTP attempt of a delivery.
@@ -216,9 +218,10 @@ type DeliveryOutcome struct {
 }
 
 // RecordWebhookAttempt logs an attempt and moves its delivery to outcome, in
-// one transaction. When the delivery was meanwhile claimed again (this
-// worker's lease ran out), the attempt is still logged but the state is left
-// to the newer claim; stale reports whether that happened.
+// one transaction. When another attempt began meanwhile (the job was rescued
+// from a node that looked dead, or an admin redelivered it), the attempt is
+// still logged but the state is left to the newer attempt; stale reports
+// whether that happened.
 func (s *Store) RecordWebhookAttempt(ctx context.Context, a WebhookAttempt, outcome DeliveryOutcome) (stale bool, err error) {
 	err = s.InTx(ctx, func(tx *Store) error {
 		if _, err := tx.db.Exec(ctx, `INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms, response)
@@ -233,7 +236,7 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, a WebhookAttempt, outc
 		} else {
 			completed = &a.At
 		}
-		tag, err := tx.db.Exec(ctx, `UPDATE webhook_deliveries SET state = $3, next_attempt_at = $4, locked_until = NULL,
+		tag, err := tx.db.Exec(ctx, `UPDATE webhook_deliveries SET state = $3, next_attempt_at = $4,
 			last_status = $5, last_error = $6, completed_at = $7 WHERE id = $1 AND attempts = $2 AND state = 'pending'`,
 			a.DeliveryID, a.Attempt, outcome.State, next, a.StatusCode, a.Error, completed)
 		if err != nil {
@@ -297,10 +300,11 @@ func (s *Store) WebhookAttempts(ctx context.Context, deliveryID int64) ([]Webhoo
 	return out, rows.Err()
 }
 
-// RedeliverWebhook puts a finished delivery back in the queue for one more
-// attempt at now (an admin's "retry" button). A pending delivery is left alone.
+// RedeliverWebhook makes a finished delivery pending again for one more
+// attempt at now (an admin's "retry" button; webhook.Redeliver also queues
+// the job that sends it). A pending delivery is left alone (ErrConflict).
 func (s *Store) RedeliverWebhook(ctx context.Context, deliveryID int64, now time.Time) error {
-	tag, err := s.db.Exec(ctx, `UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $2, locked_until = NULL,
+	tag, err := s.db.Exec(ctx, `UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $2,
 		completed_at = NULL WHERE id = $1 AND state <> 'pending'`, deliveryID, now)
 	if err != nil {
 		return fmt.Errorf("store: unable to redeliver webhook: %w", err)

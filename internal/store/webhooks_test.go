@@ -70,48 +70,30 @@ func TestWebhookQueue(t *testing.T) {
 	}
 	t0 := time.Date(2030, 5, 1, 12, 0, 0, 0, time.UTC)
 	ev := store.WebhookEvent{ID: "evt_1", Type: "verdict.stored", InterviewID: iv.ID, Payload: []byte(`{"a": 1}`), At: t0}
-	if n, err := st.EnqueueWebhookEvent(ctx, ev); err != nil || n != 2 {
-		t.Fatalf("verdict event: %d %v, want the two active subscribers", n, err)
+	ids, err := st.EnqueueWebhookEvent(ctx, ev)
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("verdict event: %v %v, want the two active subscribers", ids, err)
 	}
-	if n, _ := st.EnqueueWebhookEvent(ctx, ev); n != 0 {
-		t.Fatalf("the same event twice: %d new deliveries", n)
+	if again, _ := st.EnqueueWebhookEvent(ctx, ev); len(again) != 0 {
+		t.Fatalf("the same event twice: %v new deliveries", again)
 	}
-	if n, _ := st.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "evt_2", Type: "review.decided", Payload: []byte(`{}`), At: t0}); n != 1 {
-		t.Fatalf("review event: %d, want only the * subscriber", n)
+	if review, _ := st.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "evt_2", Type: "review.decided", Payload: []byte(`{}`), At: t0}); len(review) != 1 {
+		t.Fatalf("review event: %v, want only the * subscriber", review)
 	}
 
-	if got, _ := st.ClaimWebhookDeliveries(ctx, t0.Add(-time.Second), time.Minute, 10); len(got) != 0 {
-		t.Fatal("nothing is due before its time")
+	d, err := st.BeginWebhookAttempt(ctx, ids[0])
+	if err != nil || d.Attempts != 1 || d.URL == "" || d.Secret == "" || d.State != store.DeliveryPending || !d.NextAttemptAt.Equal(t0) {
+		t.Fatalf("first attempt: %v %+v", err, d)
 	}
-	claimed, err := st.ClaimWebhookDeliveries(ctx, t0, time.Minute, 2)
-	if err != nil || len(claimed) != 2 {
-		t.Fatalf("claim: %d %v", len(claimed), err)
-	}
-	d := claimed[0]
-	if d.Attempts != 1 || d.URL == "" || d.Secret == "" || d.Payload == "" || d.LockedUntil == nil || !d.LockedUntil.Equal(t0.Add(time.Minute)) {
-		t.Fatalf("claimed delivery: %+v", d)
-	}
-	if string(d.Payload) != `{"a": 1}` && d.Event == "verdict.stored" {
+	if d.Payload != `{"a": 1}` {
 		t.Fatalf("payload must be kept byte for byte: %q", d.Payload)
 	}
-	if more, _ := st.ClaimWebhookDeliveries(ctx, t0.Add(30*time.Second), time.Minute, 10); len(more) != 1 {
-		t.Fatalf("leased deliveries are not handed out again: %d", len(more))
+	// The job was rescued from a node that looked dead: a second attempt begins.
+	re, err := st.BeginWebhookAttempt(ctx, ids[0])
+	if err != nil || re.Attempts != 2 {
+		t.Fatalf("second attempt: %v %+v", err, re)
 	}
-	// The first worker died: after its lease another one takes the delivery, attempt 2.
-	again, _ := st.ClaimWebhookDeliveries(ctx, t0.Add(2*time.Minute), time.Minute, 10)
-	if len(again) != 3 {
-		t.Fatalf("after the lease: %d", len(again))
-	}
-	var re *store.WebhookDelivery
-	for _, x := range again {
-		if x.ID == d.ID {
-			re = x
-		}
-	}
-	if re == nil || re.Attempts != 2 {
-		t.Fatalf("re-claimed: %+v", re)
-	}
-	// The dead worker's late report is logged but does not change the state.
+	// The first node's late report is logged but does not change the state.
 	code := 500
 	stale, err := st.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: d.ID, Attempt: 1, At: t0.Add(3 * time.Minute), StatusCode: &code,
 		Error: "HTTP 500", Duration: 1500 * time.Millisecond}, store.DeliveryOutcome{State: store.DeliveryPending, NextAttempt: t0.Add(time.Hour)})
@@ -125,8 +107,11 @@ func TestWebhookQueue(t *testing.T) {
 		t.Fatalf("current report: %v %v", stale, err)
 	}
 	got, _ := st.WebhookDelivery(ctx, d.ID)
-	if got.State != store.DeliverySucceeded || got.CompletedAt == nil || got.LockedUntil != nil || *got.LastStatus != 204 {
+	if got.State != store.DeliverySucceeded || got.CompletedAt == nil || *got.LastStatus != 204 {
 		t.Fatalf("after success: %+v", got)
+	}
+	if _, err := st.BeginWebhookAttempt(ctx, d.ID); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("a finished delivery gets no attempt: %v", err)
 	}
 	log, _ := st.WebhookAttempts(ctx, d.ID)
 	if len(log) != 2 || *log[0].StatusCode != 500 || log[0].Duration != 1500*time.Millisecond || log[1].Response != "fine" {
@@ -141,24 +126,23 @@ func TestWebhookQueue(t *testing.T) {
 	if err := st.RedeliverWebhook(ctx, 987654321, t0); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("redeliver a missing delivery: %v", err)
 	}
-	if list, _ := st.WebhookDeliveries(ctx, verdicts.ID, 0); len(list) != 1 || list[0].State != store.DeliveryPending {
-		t.Fatalf("deliveries of a webhook: %+v", list)
-	}
-	// Disabling a webhook parks its deliveries.
-	verdicts.Active = false
-	_ = st.UpdateWebhook(ctx, verdicts)
-	for _, x := range mustClaim(t, st, t0.Add(2*time.Hour)) {
-		if x.WebhookID == verdicts.ID {
-			t.Fatal("a disabled webhook's deliveries must not be sent")
+	// Disabling a webhook parks its deliveries: no attempt is counted.
+	var other int64
+	for _, id := range ids {
+		if id != d.ID {
+			other = id
 		}
 	}
-}
-
-func mustClaim(t *testing.T, st *store.Store, now time.Time) []*store.WebhookDelivery {
-	t.Helper()
-	out, err := st.ClaimWebhookDeliveries(context.Background(), now, time.Minute, 100)
-	if err != nil {
+	owner, _ := st.WebhookDelivery(ctx, other)
+	hook, _ := st.Webhook(ctx, owner.WebhookID)
+	hook.Active = false
+	if err := st.UpdateWebhook(ctx, hook); err != nil {
 		t.Fatal(err)
 	}
-	return out
+	if _, err := st.BeginWebhookAttempt(ctx, other); !errors.Is(err, store.ErrWebhookInactive) {
+		t.Fatalf("disabled webhook: %v", err)
+	}
+	if parked, _ := st.WebhookDelivery(ctx, other); parked.Attempts != 0 || parked.State != store.DeliveryPending {
+		t.Fatalf("parked delivery: %+v", parked)
+	}
 }

@@ -55,12 +55,14 @@ type ReviewDecided struct {
 	URL         string    `json:"url,omitempty"`
 }
 
-// Enqueuer stores events for delivery; *store.Store satisfies it.
-type Enqueuer interface {
-	EnqueueWebhookEvent(ctx context.Context, ev store.WebhookEvent) (int, error)
+// Tx is the transaction Publish writes in; a *store.Store inside InTx (made
+// WithJobs) satisfies it.
+type Tx interface {
+	EnqueueWebhookEvent(ctx context.Context, ev store.WebhookEvent) ([]int64, error)
+	InsertJobs(ctx context.Context, args ...store.JobArgs) error
 }
 
-var _ Enqueuer = (*store.Store)(nil)
+var _ Tx = (*store.Store)(nil)
 
 // NewEventID returns a random event id ("evt_" + 24 hex digits).
 func NewEventID() string {
@@ -70,11 +72,12 @@ func NewEventID() string {
 }
 
 // Publish wraps data in an Envelope and queues one delivery per subscribed
-// webhook. Pass the transaction store that writes what the event announces
-// (st.InTx(func(tx){ … Publish(ctx, tx, …) })) so both commit together; then
-// call Worker.Notify after the commit for prompt delivery. It returns the
-// event id and the number of deliveries queued.
-func Publish(ctx context.Context, q Enqueuer, typ string, interviewID int64, data any, now time.Time) (string, int, error) {
+// webhook, each with the River job that sends it. Pass the transaction store
+// that writes what the event announces (st.InTx(func(tx){ … Publish(ctx, tx,
+// …) })) so that all of it commits together (a transactional outbox: no
+// delivery for a change that rolled back, no change without its delivery).
+// It returns the event id and the number of deliveries queued.
+func Publish(ctx context.Context, tx Tx, typ string, interviewID int64, data any, now time.Time) (string, int, error) {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return "", 0, fmt.Errorf("webhook: event data: %w", err)
@@ -87,11 +90,33 @@ func Publish(ctx context.Context, q Enqueuer, typ string, interviewID int64, dat
 	if err != nil {
 		return "", 0, fmt.Errorf("webhook: envelope: %w", err)
 	}
-	n, err := q.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: env.ID, Type: typ, InterviewID: interviewID, Payload: body, At: now})
+	ids, err := tx.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: env.ID, Type: typ, InterviewID: interviewID, Payload: body, At: now})
 	if err != nil {
 		return "", 0, err
 	}
-	return env.ID, n, nil
+	if err := tx.InsertJobs(ctx, deliveryJobs(ids)...); err != nil {
+		return "", 0, fmt.Errorf("webhook: queue deliveries: %w", err)
+	}
+	return env.ID, len(ids), nil
+}
+
+func deliveryJobs(ids []int64) []store.JobArgs {
+	jobs := make([]store.JobArgs, len(ids))
+	for i, id := range ids {
+		jobs[i] = DeliveryArgs{DeliveryID: id}
+	}
+	return jobs
+}
+
+// Redeliver gives a finished delivery one more attempt (an admin's "retry"):
+// pending again, with a new job, in one transaction.
+func Redeliver(ctx context.Context, st *store.Store, deliveryID int64, now time.Time) error {
+	return st.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.RedeliverWebhook(ctx, deliveryID, now); err != nil {
+			return err
+		}
+		return tx.InsertJobs(ctx, DeliveryArgs{DeliveryID: deliveryID})
+	})
 }
 
 // NewSecret returns a fresh signing secret for a webhook ("whsec_" + 64 hex

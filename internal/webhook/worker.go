@@ -12,11 +12,13 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/models"
 )
 
 // ErrNonPublic is returned when a webhook would connect to a non-public address.
@@ -55,39 +57,56 @@ func NewClient(timeout time.Duration, allowPrivate bool) *http.Client {
 	}
 }
 
-// Store is what the worker needs from the database; *store.Store satisfies it.
+// Store is what the delivery worker needs from the database; *store.Store
+// satisfies it.
 type Store interface {
-	ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.WebhookDelivery, error)
+	BeginWebhookAttempt(ctx context.Context, deliveryID int64) (*store.WebhookDelivery, error)
 	RecordWebhookAttempt(ctx context.Context, a store.WebhookAttempt, outcome store.DeliveryOutcome) (stale bool, err error)
 }
 
 var _ Store = (*store.Store)(nil)
 
-// Options configure a Worker. Zero fields take the defaults shown.
+// MaxAttempts is how many times a delivery is tried before it is given up:
+// about an hour of retries with the default backoff.
+const MaxAttempts = 8
+
+// DeliveryArgs is the River job that sends one delivery (a row of
+// webhook_deliveries, which keeps the payload, the state shown to admins and
+// the attempt log). Publish inserts it in the transaction of the event.
+type DeliveryArgs struct {
+	DeliveryID int64 `json:"delivery_id"`
+}
+
+// Kind implements river.JobArgs.
+func (DeliveryArgs) Kind() string { return "webhook_delivery" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (DeliveryArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: MaxAttempts} }
+
+// Options configure a DeliveryWorker. Zero fields take the defaults shown.
 type Options struct {
-	Client       *http.Client     // NewClient(10s, false)
-	Now          func() time.Time // time.Now
-	Logger       *slog.Logger     // discard
-	MaxAttempts  int              // 8: ~1 h of retries with the default backoff
-	BaseBackoff  time.Duration    // 30 s: the wait after the first failure
-	MaxBackoff   time.Duration    // 1 h: the longest wait between attempts
-	Lease        time.Duration    // 2 min: how long a claimed delivery is ours (> client timeout)
-	Batch        int              // 16 deliveries claimed and sent concurrently per round
-	PollInterval time.Duration    // 10 s between queue scans when not notified
+	Client      *http.Client     // NewClient(10s, false)
+	Now         func() time.Time // time.Now: signing time and the attempt log
+	Logger      *slog.Logger     // discard
+	BaseBackoff time.Duration    // 30 s: the wait after the first failure
+	MaxBackoff  time.Duration    // 1 h: the longest wait between attempts
+	ParkFor     time.Duration    // 10 min: how long a disabled webhook's delivery waits before it looks again
 }
 
-// Worker sends due deliveries. Several workers (on several nodes) may run on
-// one database: claims are leased with SKIP LOCKED. Delivery is at least once:
-// a worker that dies after sending but before recording leaves the delivery
-// to be sent again after its lease; receivers deduplicate on the event id.
-type Worker struct {
-	st   Store
-	o    Options
-	wake chan struct{}
+// DeliveryWorker sends deliveries as River jobs: River gives each job to one
+// node at a time, and retries a failed attempt after Backoff, up to
+// MaxAttempts. Delivery is at least once: a node that dies after sending but
+// before recording leaves the job to be rescued and sent again; receivers
+// deduplicate on the event id.
+type DeliveryWorker struct {
+	river.WorkerDefaults[DeliveryArgs]
+	st Store
+	o  Options
 }
 
-// NewWorker returns a worker on st.
-func NewWorker(st Store, o Options) *Worker {
+// NewDeliveryWorker returns a worker on st; register it with
+// river.AddWorker.
+func NewDeliveryWorker(st Store, o Options) *DeliveryWorker {
 	if o.Client == nil {
 		o.Client = NewClient(10*time.Second, false)
 	}
@@ -97,25 +116,16 @@ func NewWorker(st Store, o Options) *Worker {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 8
-	}
 	if o.BaseBackoff <= 0 {
 		o.BaseBackoff = 30 * time.Second
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = time.Hour
 	}
-	if o.Lease <= 0 {
-		o.Lease = 2 * time.Minute
+	if o.ParkFor <= 0 {
+		o.ParkFor = 10 * time.Minute
 	}
-	if o.Batch <= 0 {
-		o.Batch = 16
-	}
-	if o.PollInterval <= 0 {
-		o.PollInterval = 10 * time.Second
-	}
-	return &Worker{st: st, o: o, wake: make(chan struct{}, 1)}
+	return &DeliveryWorker{st: st, o: o}
 }
 
 // Backoff is the wait after failed attempt number attempt (1-based):
@@ -132,95 +142,79 @@ func Backoff(attempt int, base, max time.Duration) time.Duration {
 	return min(d, max)
 }
 
-// Notify wakes Run to look at the queue now (call it after committing a Publish).
-func (w *Worker) Notify() {
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+// NextRetry implements river.Worker: Backoff after the attempt's start (not
+// before now: River rejects a retry time in the past).
+func (w *DeliveryWorker) NextRetry(job *river.Job[DeliveryArgs]) time.Time {
+	return w.retryAt(job)
 }
 
-// Run processes the queue until ctx ends: at once, after every Notify, and
-// every PollInterval. Errors are logged and retried on the next round.
-func (w *Worker) Run(ctx context.Context) {
-	t := time.NewTicker(w.o.PollInterval)
-	defer t.Stop()
-	for {
-		for {
-			n, err := w.ProcessDue(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					w.o.Logger.Error("webhook: processing the queue failed", "err", err)
-				}
-				break
-			}
-			if n < w.o.Batch {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-w.wake:
+func (w *DeliveryWorker) retryAt(job *river.Job[DeliveryArgs]) time.Time {
+	now := time.Now()
+	at := now
+	if job.AttemptedAt != nil {
+		at = *job.AttemptedAt
+	}
+	if next := at.Add(Backoff(job.Attempt, w.o.BaseBackoff, w.o.MaxBackoff)); next.After(now) {
+		return next
+	}
+	return now
+}
+
+// Timeout implements river.Worker: the HTTP client's own timeout plus the
+// database work around it.
+func (w *DeliveryWorker) Timeout(*river.Job[DeliveryArgs]) time.Duration {
+	return w.o.Client.Timeout + 30*time.Second
+}
+
+// Work makes one attempt of a delivery and records it. A failed attempt
+// returns an error so that River retries it (or, after the last attempt,
+// discards the job; the delivery is then recorded as failed).
+func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
+	d, err := w.st.BeginWebhookAttempt(ctx, job.Args.DeliveryID)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return nil // the webhook was deleted, or the delivery finished already
+	case errors.Is(err, store.ErrWebhookInactive):
+		return river.JobSnooze(w.o.ParkFor) // parked until the webhook is enabled again
+	case err != nil:
+		return err
+	}
+	r := w.send(ctx, d)
+	if ctx.Err() != nil {
+		return ctx.Err() // stopping: the attempt is retried; receivers deduplicate
+	}
+	outcome := store.DeliveryOutcome{State: store.DeliverySucceeded}
+	var failure error
+	if r.status == nil || *r.status < 200 || *r.status > 299 {
+		failure = fmt.Errorf("webhook: delivery %d attempt %d: %s", d.ID, d.Attempts, r.err)
+		if job.Attempt >= job.MaxAttempts {
+			outcome.State = store.DeliveryFailed
+		} else {
+			outcome = store.DeliveryOutcome{State: store.DeliveryPending, NextAttempt: w.retryAt(job)}
 		}
 	}
+	stale, err := w.st.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: d.ID, Attempt: d.Attempts, At: r.at,
+		StatusCode: r.status, Error: r.err, Duration: r.duration, Response: r.response}, outcome)
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if outcome.State != store.DeliverySucceeded {
+		level = slog.LevelWarn
+	}
+	w.o.Logger.Log(ctx, level, "webhook delivery", "delivery", d.ID, "webhook", d.WebhookID, "event", d.Event,
+		"attempt", d.Attempts, "job", job.ID, "status", statusOf(r.status), "error", r.err, "state", outcome.State,
+		"duration_ms", r.duration.Milliseconds(), "stale", stale)
+	return failure
 }
 
 // result is one finished HTTP attempt.
 type result struct {
-	d        *store.WebhookDelivery
 	at       time.Time
 	status   *int
 	err      string
 	duration time.Duration
 	response string
-}
-
-// ProcessDue claims the deliveries due now, sends them concurrently, records
-// every attempt and returns how many it handled. Database work stays on the
-// calling goroutine.
-func (w *Worker) ProcessDue(ctx context.Context) (int, error) {
-	due, err := w.st.ClaimWebhookDeliveries(ctx, w.o.Now(), w.o.Lease, w.o.Batch)
-	if err != nil {
-		return 0, err
-	}
-	results := make([]result, len(due))
-	var wg sync.WaitGroup
-	for i, d := range due {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = w.send(ctx, d)
-		}()
-	}
-	wg.Wait()
-	for _, r := range results {
-		if ctx.Err() != nil {
-			return 0, ctx.Err() // unrecorded attempts are retried after their lease
-		}
-		outcome := store.DeliveryOutcome{State: store.DeliverySucceeded}
-		if r.status == nil || *r.status < 200 || *r.status > 299 {
-			if r.d.Attempts >= w.o.MaxAttempts {
-				outcome.State = store.DeliveryFailed
-			} else {
-				outcome = store.DeliveryOutcome{State: store.DeliveryPending, NextAttempt: w.o.Now().Add(Backoff(r.d.Attempts, w.o.BaseBackoff, w.o.MaxBackoff))}
-			}
-		}
-		stale, err := w.st.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: r.d.ID, Attempt: r.d.Attempts, At: r.at,
-			StatusCode: r.status, Error: r.err, Duration: r.duration, Response: r.response}, outcome)
-		if err != nil {
-			return 0, err
-		}
-		level := slog.LevelInfo
-		if outcome.State != store.DeliverySucceeded {
-			level = slog.LevelWarn
-		}
-		w.o.Logger.Log(ctx, level, "webhook delivery", "delivery", r.d.ID, "webhook", r.d.WebhookID, "event", r.d.Event,
-			"attempt", r.d.Attempts, "status", statusOf(r.status), "error", r.err, "state", outcome.State,
-			"duration_ms", r.duration.Milliseconds(), "stale", stale)
-	}
-	return len(due), nil
 }
 
 func statusOf(s *int) int {
@@ -233,8 +227,8 @@ func statusOf(s *int) int {
 // maxLoggedResponse bounds the response body kept in the delivery log.
 const maxLoggedResponse = 512
 
-func (w *Worker) send(ctx context.Context, d *store.WebhookDelivery) result {
-	r := result{d: d, at: w.o.Now()}
+func (w *DeliveryWorker) send(ctx context.Context, d *store.WebhookDelivery) result {
+	r := result{at: w.o.Now()}
 	body := []byte(d.Payload)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(body))
 	if err != nil {

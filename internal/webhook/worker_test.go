@@ -3,8 +3,9 @@ package webhook_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,13 +13,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/livecheck/livecheck/internal/jobs"
+	"github.com/livecheck/livecheck/internal/jobs/jobstest"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/store/pgtest"
 	"github.com/livecheck/livecheck/internal/webhook"
 	"github.com/livecheck/livecheck/models"
 )
-
-var t0 = time.Date(2030, 5, 1, 12, 0, 0, 0, time.UTC)
 
 // call is one request the receiver got.
 type call struct {
@@ -27,25 +31,23 @@ type call struct {
 	verify error
 }
 
-// receiver is an httptest server that verifies signatures against the test
-// clock and answers with the scripted status codes (the last one repeats).
+// receiver is an httptest server that verifies signatures and answers with
+// the scripted status codes (the last one repeats).
 type receiver struct {
 	*httptest.Server
 	secret []byte
-	clock  func() time.Time
 	mu     sync.Mutex
 	codes  []int
 	calls  []call
-	got    chan struct{}
 }
 
-func newReceiver(t *testing.T, secret string, clock func() time.Time, codes ...int) *receiver {
-	r := &receiver{secret: []byte(secret), clock: clock, codes: codes, got: make(chan struct{}, 100)}
+func newReceiver(t *testing.T, secret string, codes ...int) *receiver {
+	r := &receiver{secret: []byte(secret), codes: codes}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
 		r.calls = append(r.calls, call{header: req.Header.Clone(), body: body,
-			verify: webhook.VerifyAt(r.secret, req.Header, body, time.Minute, r.clock())})
+			verify: webhook.Verify(r.secret, req.Header, body, time.Minute)})
 		code := r.codes[min(len(r.calls), len(r.codes))-1]
 		r.mu.Unlock()
 		if code >= 300 && code < 400 {
@@ -54,7 +56,6 @@ func newReceiver(t *testing.T, secret string, clock func() time.Time, codes ...i
 			w.WriteHeader(code)
 			_, _ = io.WriteString(w, http.StatusText(code)+"\x00\x01 from receiver")
 		}
-		r.got <- struct{}{}
 	}))
 	t.Cleanup(r.Close)
 	return r
@@ -66,6 +67,30 @@ func (r *receiver) Calls() []call {
 	return append([]call(nil), r.calls...)
 }
 
+// node starts a River client ("a node") working webhook deliveries on its
+// own pool on the database of url, and returns it with a store that
+// publishes through it.
+func node(t *testing.T, url, id string, o webhook.Options) (*store.Store, *jobs.Queue) {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close) // after the client has stopped: cleanups run last-in first-out
+	st := store.New(pool)
+	workers := river.NewWorkers()
+	if o.Client == nil {
+		o.Client = webhook.NewClient(5*time.Second, true)
+	}
+	if o.BaseBackoff == 0 {
+		o.BaseBackoff = time.Millisecond // retries at once: the test waits on states, not on time
+	}
+	river.AddWorker(workers, webhook.NewDeliveryWorker(st, o))
+	q := jobstest.Start(t, pool, id, workers)
+	return st.WithJobs(q), q
+}
+
 func setup(t *testing.T, st *store.Store, url, secret string, events ...string) (*store.Webhook, *models.Interview) {
 	t.Helper()
 	ctx := context.Background()
@@ -73,58 +98,80 @@ func setup(t *testing.T, st *store.Store, url, secret string, events ...string) 
 	if err := st.CreateWebhook(ctx, w); err != nil {
 		t.Fatal(err)
 	}
-	iv := &models.Interview{CandidateName: "C", CandidateEmail: "c@c.test", ScheduledAt: t0, TokenHash: []byte(webhook.NewEventID()), ExpiresAt: t0.Add(time.Hour)}
+	at := time.Now()
+	iv := &models.Interview{CandidateName: "C", CandidateEmail: "c@c.test", ScheduledAt: at, TokenHash: []byte(webhook.NewEventID()), ExpiresAt: at.Add(time.Hour)}
 	if err := st.CreateInterview(ctx, iv); err != nil {
 		t.Fatal(err)
 	}
 	return w, iv
 }
 
-func process(t *testing.T, w *webhook.Worker) int {
+// publish commits one event through st.
+func publish(t *testing.T, st *store.Store, typ string, interviewID int64, data any) string {
 	t.Helper()
-	n, err := w.ProcessDue(context.Background())
+	var id string
+	err := st.InTx(context.Background(), func(tx *store.Store) error {
+		var err error
+		id, _, err = webhook.Publish(context.Background(), tx, typ, interviewID, data, time.Now())
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return n
+	return id
+}
+
+// waitDelivery waits (30 s at most) until the webhook's deliveries satisfy done.
+func waitDelivery(t *testing.T, st *store.Store, hookID int64, what string, done func([]*store.WebhookDelivery) bool) []*store.WebhookDelivery {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ds, err := st.WebhookDeliveries(context.Background(), hookID, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done(ds) {
+			return ds
+		}
+		if time.Now().After(deadline) {
+			for _, d := range ds {
+				t.Logf("delivery %d: %s, %d attempts, last error %q", d.ID, d.State, d.Attempts, d.LastError)
+			}
+			t.Fatalf("after 30 s: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func finished(n int, state string) func([]*store.WebhookDelivery) bool {
+	return func(ds []*store.WebhookDelivery) bool {
+		c := 0
+		for _, d := range ds {
+			if d.State == state {
+				c++
+			}
+		}
+		return c == n
+	}
 }
 
 func TestDeliveryRetriedThenSucceeds(t *testing.T) {
-	st, _ := pgtest.Tx(t)
+	url := pgtest.SchemaURL(t)
+	st, _ := node(t, url, "node-a", webhook.Options{})
 	ctx := context.Background()
-	now := t0
-	clock := func() time.Time { return now }
-	rcv := newReceiver(t, "whsec_a", clock, http.StatusInternalServerError, http.StatusNoContent)
+	rcv := newReceiver(t, "whsec_a", http.StatusInternalServerError, http.StatusNoContent)
 	hook, iv := setup(t, st, rcv.URL+"/hook", "whsec_a", webhook.EventVerdictStored)
 
-	evID, n, err := webhook.Publish(ctx, st, webhook.EventVerdictStored, iv.ID,
-		webhook.VerdictStored{InterviewID: iv.ID, Score: 72, Decision: "review", Reasons: []string{"virtual camera in use"}, ScoringVersion: "risk-1"}, now)
-	if err != nil || n != 1 || !strings.HasPrefix(evID, "evt_") {
-		t.Fatalf("publish: %q %d %v", evID, n, err)
+	evID := publish(t, st, webhook.EventVerdictStored, iv.ID,
+		webhook.VerdictStored{InterviewID: iv.ID, Score: 72, Decision: "review", Reasons: []string{"virtual camera in use"}, ScoringVersion: "risk-1"})
+	if !strings.HasPrefix(evID, "evt_") {
+		t.Fatalf("event id %q", evID)
 	}
-	w := webhook.NewWorker(st, webhook.Options{Client: webhook.NewClient(5*time.Second, true), Now: clock})
-
-	if got := process(t, w); got != 1 {
-		t.Fatalf("first round handled %d", got)
-	}
-	ds, _ := st.WebhookDeliveries(ctx, hook.ID, 10)
-	if len(ds) != 1 || ds[0].State != store.DeliveryPending || ds[0].Attempts != 1 || !ds[0].NextAttemptAt.Equal(t0.Add(30*time.Second)) ||
-		*ds[0].LastStatus != 500 || ds[0].LastError != "HTTP 500" {
-		t.Fatalf("after the 500: %+v", ds[0])
-	}
-	now = t0.Add(29 * time.Second)
-	if got := process(t, w); got != 0 {
-		t.Fatal("retried before its backoff")
-	}
-	now = t0.Add(31 * time.Second)
-	if got := process(t, w); got != 1 {
-		t.Fatal("not retried after its backoff")
-	}
-	d, _ := st.WebhookDelivery(ctx, ds[0].ID)
-	if d.State != store.DeliverySucceeded || d.CompletedAt == nil || !d.CompletedAt.Equal(now) || *d.LastStatus != 204 || d.LastError != "" {
+	ds := waitDelivery(t, st, hook.ID, "the delivery succeeded", finished(1, store.DeliverySucceeded))
+	d := ds[0]
+	if d.Attempts != 2 || d.CompletedAt == nil || *d.LastStatus != 204 || d.LastError != "" {
 		t.Fatalf("after the retry: %+v", d)
 	}
-
 	calls := rcv.Calls()
 	if len(calls) != 2 {
 		t.Fatalf("receiver got %d calls", len(calls))
@@ -147,166 +194,143 @@ func TestDeliveryRetriedThenSucceeds(t *testing.T) {
 		env.ID != evID || env.Type != webhook.EventVerdictStored || data.InterviewID != iv.ID || data.Decision != "review" {
 		t.Fatalf("body: %s", calls[1].body)
 	}
-	if calls[0].header.Get(webhook.HeaderTimestamp) == calls[1].header.Get(webhook.HeaderTimestamp) {
-		t.Error("each attempt is signed at its own time")
-	}
-
 	log, err := st.WebhookAttempts(ctx, d.ID)
 	if err != nil || len(log) != 2 {
 		t.Fatalf("delivery log: %v %+v", err, log)
 	}
-	if log[0].Attempt != 1 || *log[0].StatusCode != 500 || log[0].Error != "HTTP 500" || !log[0].At.Equal(t0) ||
+	if log[0].Attempt != 1 || *log[0].StatusCode != 500 || log[0].Error != "HTTP 500" ||
 		log[0].Response != "Internal Server Error from receiver" || log[0].Duration < 0 {
 		t.Errorf("attempt 1: %+v", log[0])
 	}
-	if log[1].Attempt != 2 || *log[1].StatusCode != 204 || log[1].Error != "" || !log[1].At.Equal(t0.Add(31*time.Second)) {
+	if log[1].Attempt != 2 || *log[1].StatusCode != 204 || log[1].Error != "" || log[1].At.Before(log[0].At) {
 		t.Errorf("attempt 2: %+v", log[1])
 	}
 }
 
-func TestDeliveryGivesUp(t *testing.T) {
-	st, _ := pgtest.Tx(t)
+func TestDeliveryGivesUpAndRedeliver(t *testing.T) {
+	url := pgtest.SchemaURL(t)
+	st, _ := node(t, url, "node-a", webhook.Options{})
 	ctx := context.Background()
-	now := t0
-	clock := func() time.Time { return now }
-	rcv := newReceiver(t, "s", clock, http.StatusServiceUnavailable)
+	codes := make([]int, webhook.MaxAttempts, webhook.MaxAttempts+1)
+	for i := range codes {
+		codes[i] = http.StatusServiceUnavailable
+	}
+	rcv := newReceiver(t, "s", append(codes, http.StatusOK)...)
 	hook, iv := setup(t, st, rcv.URL, "s", "*")
-	if _, n, err := webhook.Publish(ctx, st, webhook.EventReviewDecided, iv.ID, webhook.ReviewDecided{InterviewID: iv.ID, Decision: "approve"}, now); n != 1 || err != nil {
-		t.Fatal(n, err)
-	}
-	w := webhook.NewWorker(st, webhook.Options{Client: webhook.NewClient(5*time.Second, true), Now: clock, MaxAttempts: 3})
-	for i := 0; i < 3; i++ {
-		if got := process(t, w); got != 1 {
-			t.Fatalf("round %d handled %d", i+1, got)
-		}
-		now = now.Add(time.Hour)
-	}
-	if got := process(t, w); got != 0 {
-		t.Fatal("retried past MaxAttempts")
-	}
-	ds, _ := st.WebhookDeliveries(ctx, hook.ID, 10)
-	if ds[0].State != store.DeliveryFailed || ds[0].Attempts != 3 || ds[0].CompletedAt == nil {
+	publish(t, st, webhook.EventReviewDecided, iv.ID, webhook.ReviewDecided{InterviewID: iv.ID, Decision: "approve"})
+	ds := waitDelivery(t, st, hook.ID, "the delivery failed for good", finished(1, store.DeliveryFailed))
+	if ds[0].Attempts != webhook.MaxAttempts || ds[0].CompletedAt == nil || *ds[0].LastStatus != 503 {
 		t.Fatalf("%+v", ds[0])
 	}
-	if log, _ := st.WebhookAttempts(ctx, ds[0].ID); len(log) != 3 || len(rcv.Calls()) != 3 {
-		t.Fatalf("log %d rows, receiver %d calls", len(log), len(rcv.Calls()))
+	if log, _ := st.WebhookAttempts(ctx, ds[0].ID); len(log) != webhook.MaxAttempts || len(rcv.Calls()) != webhook.MaxAttempts {
+		t.Fatalf("log %d rows, receiver %d calls, want %d", len(log), len(rcv.Calls()), webhook.MaxAttempts)
 	}
-	// An admin's redeliver gives it one more try.
-	if err := st.RedeliverWebhook(ctx, ds[0].ID, now); err != nil {
+	// An admin's redeliver queues it again; the receiver has recovered.
+	if err := webhook.Redeliver(ctx, st, ds[0].ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if got := process(t, w); got != 1 {
-		t.Fatal("redelivered delivery not sent")
+	ds = waitDelivery(t, st, hook.ID, "the redelivery succeeded", finished(1, store.DeliverySucceeded))
+	if ds[0].Attempts != webhook.MaxAttempts+1 || len(rcv.Calls()) != webhook.MaxAttempts+1 {
+		t.Fatalf("after redeliver: %+v, %d calls", ds[0], len(rcv.Calls()))
 	}
-	if d, _ := st.WebhookDelivery(ctx, ds[0].ID); d.State != store.DeliveryFailed || d.Attempts != 4 {
-		t.Fatalf("after redeliver: %+v", d)
+	if err := webhook.Redeliver(ctx, st, 987654321, time.Now()); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("redeliver a missing delivery: %v", err)
 	}
 }
 
 func TestDeliveryRefusals(t *testing.T) {
-	st, _ := pgtest.Tx(t)
-	ctx := context.Background()
-	clock := func() time.Time { return t0 }
+	url := pgtest.SchemaURL(t)
 	t.Run("PrivateTarget", func(t *testing.T) {
-		rcv := newReceiver(t, "s", clock, http.StatusOK)
-		hook, iv := setup(t, st, rcv.URL, "s", webhook.EventPing)
-		_, _, _ = webhook.Publish(ctx, st, webhook.EventPing, iv.ID, nil, t0)
 		// The production client: 127.0.0.1 is refused after resolution.
-		w := webhook.NewWorker(st, webhook.Options{Now: clock})
-		process(t, w)
+		st, _ := node(t, url, "node-private", webhook.Options{Client: webhook.NewClient(5*time.Second, false)})
+		rcv := newReceiver(t, "s", http.StatusOK)
+		hook, iv := setup(t, st, rcv.URL, "s", webhook.EventPing)
+		publish(t, st, webhook.EventPing, iv.ID, nil)
+		ds := waitDelivery(t, st, hook.ID, "one attempt recorded", func(ds []*store.WebhookDelivery) bool {
+			return len(ds) == 1 && ds[0].LastError != ""
+		})
 		if len(rcv.Calls()) != 0 {
 			t.Fatal("the request reached a loopback receiver")
 		}
-		ds, _ := st.WebhookDeliveries(ctx, hook.ID, 1)
-		log, _ := st.WebhookAttempts(ctx, ds[0].ID)
-		if len(log) != 1 || log[0].StatusCode != nil || !strings.Contains(log[0].Error, "non-public") || strings.Contains(log[0].Error, "http://") {
+		log, _ := st.WebhookAttempts(context.Background(), ds[0].ID)
+		if len(log) == 0 || log[0].StatusCode != nil || !strings.Contains(log[0].Error, "non-public") || strings.Contains(log[0].Error, "http://") {
 			t.Fatalf("%+v", log)
 		}
 	})
 	t.Run("Redirect", func(t *testing.T) {
-		rcv := newReceiver(t, "s", clock, http.StatusFound)
+		st, _ := node(t, url, "node-redirect", webhook.Options{BaseBackoff: time.Hour})
+		rcv := newReceiver(t, "s", http.StatusFound)
 		hook, iv := setup(t, st, rcv.URL, "s", webhook.EventPing)
-		_, _, _ = webhook.Publish(ctx, st, webhook.EventPing, iv.ID, nil, t0)
-		process(t, webhook.NewWorker(st, webhook.Options{Client: webhook.NewClient(5*time.Second, true), Now: clock}))
+		publish(t, st, webhook.EventPing, iv.ID, nil)
+		ds := waitDelivery(t, st, hook.ID, "one attempt recorded", func(ds []*store.WebhookDelivery) bool {
+			return len(ds) == 1 && ds[0].LastError != ""
+		})
 		if len(rcv.Calls()) != 1 {
 			t.Fatalf("redirect followed: %d calls", len(rcv.Calls()))
 		}
-		ds, _ := st.WebhookDeliveries(ctx, hook.ID, 1)
-		if ds[0].State != store.DeliveryPending || !strings.Contains(ds[0].LastError, "redirects are not followed") {
+		if ds[0].State != store.DeliveryPending || !strings.Contains(ds[0].LastError, "redirects are not followed") ||
+			!ds[0].NextAttemptAt.After(time.Now().Add(50*time.Minute)) {
 			t.Fatalf("%+v", ds[0])
 		}
 	})
 }
 
-// signalHandler is a slog handler that reports each recorded delivery.
-type signalHandler struct {
-	slog.Handler
-	recorded chan string
-}
-
-func (h signalHandler) Handle(ctx context.Context, r slog.Record) error {
-	if r.Message == "webhook delivery" {
-		r.Attrs(func(a slog.Attr) bool {
-			if a.Key == "state" {
-				h.recorded <- a.Value.String()
-			}
-			return true
-		})
-	}
-	return nil
-}
-
-// Deliveries are rows in Postgres: a worker started after they were queued
-// (a restart) sends them, and two workers never send one twice.
-func TestRunIsDurableAndShared(t *testing.T) {
-	pool := pgtest.Schema(t)
-	st := store.New(pool)
+// Two nodes (two River clients, each with its own pool) work one database:
+// every delivery reaches the receiver exactly once, on its first attempt,
+// and an event published in a transaction that rolled back is never sent.
+func TestDeliveredOnceAcrossNodes(t *testing.T) {
+	url := pgtest.SchemaURL(t)
 	ctx := context.Background()
-	rcv := newReceiver(t, "s", time.Now, http.StatusOK)
-	hook, iv := setup(t, st, rcv.URL, "s", "*")
+	rcv := newReceiver(t, "s", http.StatusOK)
+	stA, _ := node(t, url, "node-a", webhook.Options{})
+	stB, qB := node(t, url, "node-b", webhook.Options{})
+	hook, iv := setup(t, stA, rcv.URL, "s", "*")
+
+	rolledBack := errors.New("the change is rolled back")
+	err := stA.InTx(ctx, func(tx *store.Store) error {
+		if _, n, err := webhook.Publish(ctx, tx, webhook.EventVerdictStored, iv.ID, map[string]string{"lost": "yes"}, time.Now()); err != nil || n != 1 {
+			return fmt.Errorf("publish: %d %v", n, err)
+		}
+		return rolledBack
+	})
+	if !errors.Is(err, rolledBack) {
+		t.Fatal(err)
+	}
 	const events = 12
-	for i := 0; i < events; i++ {
-		if _, n, err := webhook.Publish(ctx, st, webhook.EventVerdictStored, iv.ID, map[string]int{"i": i}, time.Now()); err != nil || n != 1 {
-			t.Fatal(n, err)
+	want := map[string]bool{}
+	for i := range events {
+		st := stA
+		if i%2 == 1 {
+			st = stB // events come from both nodes
+		}
+		want[publish(t, st, webhook.EventVerdictStored, iv.ID, map[string]int{"i": i})] = true
+	}
+	ds := waitDelivery(t, stA, hook.ID, "every delivery succeeded", finished(events, store.DeliverySucceeded))
+	if len(ds) != events {
+		t.Fatalf("%d deliveries stored, want %d (the rolled-back event has none)", len(ds), events)
+	}
+	for _, d := range ds {
+		if d.Attempts != 1 {
+			t.Fatalf("delivery %d took %d attempts", d.ID, d.Attempts)
 		}
 	}
-	recorded := make(chan string, 2*events)
-	runCtx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	for i := 0; i < 2; i++ {
-		w := webhook.NewWorker(st, webhook.Options{Client: webhook.NewClient(5*time.Second, true), Batch: 3, PollInterval: time.Hour,
-			Logger: slog.New(signalHandler{Handler: slog.NewTextHandler(io.Discard, nil), recorded: recorded})})
-		wg.Add(1)
-		go func() { defer wg.Done(); w.Run(runCtx) }()
-	}
-	timeout := time.After(30 * time.Second)
-	for i := 0; i < events; i++ {
-		select {
-		case state := <-recorded:
-			if state != store.DeliverySucceeded {
-				t.Fatalf("delivery ended %s", state)
-			}
-		case <-timeout:
-			t.Fatalf("only %d of %d deliveries recorded", i, events)
-		}
-	}
-	cancel()
-	wg.Wait()
+	// Every job is finished before the receiver's calls are counted.
+	jobstest.Wait(t, qB, webhook.DeliveryArgs{}.Kind(), "every delivery job completed", jobstest.InState(events, rivertype.JobStateCompleted))
 	seen := map[string]bool{}
 	for _, c := range rcv.Calls() {
-		id := c.header.Get(webhook.HeaderDelivery)
-		if seen[id] {
-			t.Fatalf("delivery %s sent twice", id)
+		var env webhook.Envelope
+		if err := json.Unmarshal(c.body, &env); err != nil {
+			t.Fatal(err)
 		}
-		seen[id] = true
-	}
-	ds, _ := st.WebhookDeliveries(ctx, hook.ID, 100)
-	for _, d := range ds {
-		if d.State != store.DeliverySucceeded || d.Attempts != 1 {
-			t.Fatalf("%+v", d)
+		if seen[env.ID] {
+			t.Fatalf("event %s delivered twice", env.ID)
 		}
+		if !want[env.ID] {
+			t.Fatalf("unexpected event %s (%s)", env.ID, c.body)
+		}
+		seen[env.ID] = true
 	}
-	if len(seen) != events || len(ds) != events {
-		t.Fatalf("%d sent, %d stored, want %d", len(seen), len(ds), events)
+	if len(seen) != events {
+		t.Fatalf("%d events received, want %d", len(seen), events)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/livecheck/livecheck/internal/jobs"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/migrations"
 )
@@ -34,8 +35,8 @@ var (
 	poolErr  error
 )
 
-// Pool returns a process-wide pool on the test database with the migrations applied
-// to its public schema. A test fails (never skips) when the database is unreachable:
+// Pool returns a process-wide pool on the test database with the migrations (ours
+// and River's) applied to its public schema. A test fails (never skips) when the database is unreachable:
 // `make test` is responsible for starting it.
 func Pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
@@ -45,7 +46,9 @@ func Pool(t testing.TB) *pgxpool.Pool {
 		if poolErr != nil {
 			return
 		}
-		_, poolErr = store.New(pool).Migrate(ctx, migrations.FS)
+		if _, poolErr = store.New(pool).Migrate(ctx, migrations.FS); poolErr == nil {
+			_, poolErr = jobs.Migrate(ctx, pool)
+		}
 	})
 	if poolErr != nil {
 		t.Fatalf("pgtest: test database %s: %v (run `make test`, which starts PostgreSQL)", URL(), poolErr)
@@ -94,6 +97,9 @@ func Schema(t testing.TB) *pgxpool.Pool {
 	})
 	if _, err := store.New(p).Migrate(ctx, migrations.FS); err != nil {
 		t.Fatalf("pgtest: migrate schema: %v", err)
+	}
+	if _, err := jobs.Migrate(ctx, p); err != nil {
+		t.Fatalf("pgtest: migrate River's schema: %v", err)
 	}
 	return p
 }

@@ -1,0 +1,106 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/livecheck/livecheck/internal/cluster"
+	"github.com/livecheck/livecheck/internal/config"
+	"github.com/livecheck/livecheck/internal/jobs"
+	"github.com/livecheck/livecheck/internal/rescore"
+	"github.com/livecheck/livecheck/internal/retention"
+	"github.com/livecheck/livecheck/internal/room"
+	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/internal/webhook"
+)
+
+// background is the node's share of the cluster: its River client (webhook
+// deliveries, the retention purge, re-scoring, the reaper of dead nodes'
+// interviews) and its registration with leases.
+type background struct {
+	queue *jobs.Queue
+	node  *cluster.Node
+}
+
+// newBackground builds the River client with every worker, on st (a store
+// without a job queue: the workers insert no job), and the node.
+func newBackground(pool *pgxpool.Pool, st *store.Store, cfg *config.Config, now func() time.Time, log *slog.Logger, live func() int) (*background, error) {
+	if pool == nil {
+		return nil, errors.New("app: background jobs need a *pgxpool.Pool as the database")
+	}
+	node := cluster.New(st, cluster.Config{Info: store.Node{ID: cfg.NodeID, PublicURL: cfg.NodeURL,
+		MediaAddress: mediaAddress(cfg), Capacity: cfg.MaxLive}, Heartbeat: cfg.NodeHeartbeat, Live: live, Logger: log})
+	workers := river.NewWorkers()
+	river.AddWorker(workers, webhook.NewDeliveryWorker(st, webhook.Options{Client: webhook.NewClient(10*time.Second, cfg.WebhookPrivate),
+		Now: now, Logger: log}))
+	river.AddWorker(workers, &retention.PurgeWorker{P: &retention.Purger{Store: st, Days: cfg.RetentionDays, Now: now, Logger: log}})
+	river.AddWorker(workers, &cluster.ReapWorker{St: st, Now: now, Logger: log})
+	river.AddWorker(workers, &rescore.Worker{St: st, Logger: log})
+	q, err := jobs.New(pool, jobs.Config{Workers: workers, ID: cfg.NodeID, Logger: log.With("component", "river"),
+		Periodic: []*river.PeriodicJob{retention.PeriodicPurge(time.Hour), cluster.PeriodicReap(node.LeaseTTL())}})
+	if err != nil {
+		return nil, err
+	}
+	return &background{queue: q, node: node}, nil
+}
+
+// start registers the node and starts working jobs; run heartbeats until ctx ends.
+func (b *background) start(ctx context.Context) error {
+	if err := b.node.Register(ctx); err != nil {
+		return err
+	}
+	return b.queue.Start(ctx)
+}
+
+// stop lets running jobs finish (until ctx ends) and removes the node.
+func (b *background) stop(ctx context.Context, log *slog.Logger) {
+	if err := b.queue.Stop(ctx); err != nil {
+		log.Warn("background jobs did not stop cleanly", "err", err)
+	}
+	if err := b.node.Leave(ctx); err != nil {
+		log.Warn("node did not deregister", "err", err)
+	}
+}
+
+// mediaAddress describes where this node's WebRTC media is reached: the
+// public 1:1 NAT addresses (or "host") and the UDP port range.
+func mediaAddress(cfg *config.Config) string {
+	host := strings.Join(cfg.NAT1To1IPs, ",")
+	if host == "" {
+		host = "host"
+	}
+	if cfg.UDPPortMin == 0 && cfg.UDPPortMax == 0 {
+		return host + " udp any"
+	}
+	return fmt.Sprintf("%s udp %d-%d", host, cfg.UDPPortMin, cfg.UDPPortMax)
+}
+
+// leasedHooks make the node hold the lease of every interview live on it:
+// taken before the interview is marked live, released after its session is
+// stored. A lease held by another live node is logged (routing joins to the
+// owner is the job of the join handler).
+func leasedHooks(h room.Hooks, node *cluster.Node, log *slog.Logger) room.Hooks {
+	started, ended := h.SessionStarted, h.SessionEnded
+	h.SessionStarted = func(ctx context.Context, id int64, at time.Time) error {
+		if err := node.Acquire(ctx, id); errors.Is(err, store.ErrLeaseHeld) {
+			log.Warn("interview live on this node is leased by another", "interview", id, "err", err)
+		} else if err != nil {
+			return err
+		}
+		return started(ctx, id, at)
+	}
+	h.SessionEnded = func(ctx context.Context, r *room.Result) error {
+		if err := ended(ctx, r); err != nil {
+			return err
+		}
+		return node.Release(ctx, r.InterviewID)
+	}
+	return h
+}

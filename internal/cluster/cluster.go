@@ -1,0 +1,188 @@
+// Package cluster makes a livecheck server one node among several sharing a
+// database: it registers the node (id, public URL, media address, capacity),
+// renews a heartbeat and the node's interview leases, holds the lease of each
+// interview live on the node, and, as a River periodic job, interrupts the
+// interviews of nodes that died (their leases expired). docs/SCALING.md
+// describes the model.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/livecheck/livecheck/internal/jobs"
+	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/models"
+)
+
+// Store is what a node needs from the database; *store.Store satisfies it.
+type Store interface {
+	RegisterNode(ctx context.Context, n store.Node) error
+	HeartbeatNode(ctx context.Context, id string, live int, ttl time.Duration) (int64, error)
+	SetNodeDraining(ctx context.Context, id string) error
+	DeregisterNode(ctx context.Context, id string) error
+	AcquireLease(ctx context.Context, interviewID int64, node string, ttl time.Duration) (*store.Lease, error)
+	ReleaseLease(ctx context.Context, interviewID int64, node string) error
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Config describes this node. Zero fields take the defaults shown.
+type Config struct {
+	Info      store.Node    // ID, PublicURL, MediaAddress, Capacity
+	Heartbeat time.Duration // 10 s; a lease expires after 3 heartbeats without renewal
+	Live      func() int    // rooms open on this node (0 when nil)
+	Logger    *slog.Logger  // discard
+}
+
+// Node is this server's membership of the cluster.
+type Node struct {
+	st  Store
+	cfg Config
+}
+
+// New returns the node; call Register, then Run.
+func New(st Store, cfg Config) *Node {
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 10 * time.Second
+	}
+	if cfg.Live == nil {
+		cfg.Live = func() int { return 0 }
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Node{st: st, cfg: cfg}
+}
+
+// ID is the node's id.
+func (n *Node) ID() string { return n.cfg.Info.ID }
+
+// LeaseTTL is how long a lease lasts without renewal: three heartbeats.
+func (n *Node) LeaseTTL() time.Duration { return 3 * n.cfg.Heartbeat }
+
+// Register records the node (again, after a restart).
+func (n *Node) Register(ctx context.Context) error {
+	info := n.cfg.Info
+	info.Live = n.cfg.Live()
+	if err := n.st.RegisterNode(ctx, info); err != nil {
+		return fmt.Errorf("cluster: register node %s: %w", info.ID, err)
+	}
+	return nil
+}
+
+// Heartbeat renews the node's registration and every lease it holds; a node
+// whose row was removed registers again.
+func (n *Node) Heartbeat(ctx context.Context) error {
+	_, err := n.st.HeartbeatNode(ctx, n.ID(), n.cfg.Live(), n.LeaseTTL())
+	if errors.Is(err, models.ErrNotFound) {
+		return n.Register(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("cluster: heartbeat: %w", err)
+	}
+	return nil
+}
+
+// Run sends a heartbeat every period until ctx ends. Failures (the database
+// unreachable) are logged and retried at the next beat; the leases last
+// three periods, so one missed beat loses nothing.
+func (n *Node) Run(ctx context.Context) {
+	t := time.NewTicker(n.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := n.Heartbeat(ctx); err != nil && ctx.Err() == nil {
+			n.cfg.Logger.Warn("cluster: heartbeat failed", "node", n.ID(), "err", err)
+		}
+	}
+}
+
+// Acquire takes the lease of an interview for this node (or renews it). It
+// returns store.ErrLeaseHeld, with the holder in the error, when another
+// live node holds it.
+func (n *Node) Acquire(ctx context.Context, interviewID int64) error {
+	l, err := n.st.AcquireLease(ctx, interviewID, n.ID(), n.LeaseTTL())
+	if errors.Is(err, store.ErrLeaseHeld) && l != nil {
+		return fmt.Errorf("cluster: interview %d is held by node %s: %w", interviewID, l.NodeID, err)
+	}
+	if err != nil {
+		return fmt.Errorf("cluster: lease of interview %d: %w", interviewID, err)
+	}
+	return nil
+}
+
+// Release gives up the lease of an interview whose session ended here.
+func (n *Node) Release(ctx context.Context, interviewID int64) error {
+	if err := n.st.ReleaseLease(ctx, interviewID, n.ID()); err != nil {
+		return fmt.Errorf("cluster: release interview %d: %w", interviewID, err)
+	}
+	return nil
+}
+
+// Leave marks the node draining and then removes it with its leases (a
+// clean shutdown, after its rooms have ended).
+func (n *Node) Leave(ctx context.Context) error {
+	if err := n.st.SetNodeDraining(ctx, n.ID()); err != nil {
+		return fmt.Errorf("cluster: leave: %w", err)
+	}
+	if err := n.st.DeregisterNode(ctx, n.ID()); err != nil {
+		return fmt.Errorf("cluster: leave: %w", err)
+	}
+	return nil
+}
+
+// ReaperStore is what the reaper needs; *store.Store satisfies it.
+type ReaperStore interface {
+	InterruptExpiredLeases(ctx context.Context, now time.Time) ([]int64, error)
+}
+
+// ReapArgs is the River job that interrupts the interviews of dead nodes.
+type ReapArgs struct{}
+
+// Kind implements river.JobArgs.
+func (ReapArgs) Kind() string { return "cluster_reap" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: one reap at a time,
+// not retried (the next period reaps again).
+func (ReapArgs) InsertOpts() river.InsertOpts {
+	return jobs.OneAtATime(1)
+}
+
+// ReapWorker marks interrupted every live interview whose node stopped
+// renewing its lease; the candidate may rejoin on another node.
+type ReapWorker struct {
+	river.WorkerDefaults[ReapArgs]
+	St     ReaperStore
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Work implements river.Worker.
+func (w *ReapWorker) Work(ctx context.Context, _ *river.Job[ReapArgs]) error {
+	ids, err := w.St.InterruptExpiredLeases(ctx, w.Now())
+	if err != nil {
+		return fmt.Errorf("cluster: reap: %w", err)
+	}
+	if len(ids) > 0 && w.Logger != nil {
+		w.Logger.Warn("cluster: interviews of a lost node marked interrupted", "interviews", ids)
+	}
+	return nil
+}
+
+// PeriodicReap enqueues a reap every period (on the cluster's River leader).
+func PeriodicReap(period time.Duration) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(period),
+		func() (river.JobArgs, *river.InsertOpts) { return ReapArgs{}, nil },
+		&river.PeriodicJobOpts{ID: "cluster_reap", RunOnStart: true})
+}
