@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/vision"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -15,6 +16,10 @@ type Sample struct {
 	Yaw, Pitch  float64
 	EyeDistance float64
 	Sharpness   float64
+	// JPEG is the face with a margin (vision.EncodeFaceJPEG), kept as
+	// evidence for changes and reference comparisons; nil when encoding
+	// failed.
+	JPEG []byte
 }
 
 // Describe gates, aligns and embeds the face of one analysed frame (o is
@@ -37,5 +42,6 @@ func (m *Model) Describe(f *models.Frame, o *models.Observation, g Gate) (Sample
 	if s.D, err = m.Embed(chip); err != nil {
 		return Sample{}, "", fmt.Errorf("faceid: %w", err)
 	}
+	s.JPEG, _ = vision.EncodeFaceJPEG(f, o.Face, 85) // evidence only: a failure leaves it nil
 	return s, "", nil
 }

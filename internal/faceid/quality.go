@@ -12,16 +12,21 @@ import (
 // descriptor of a small, turned, covered or blurred face is unreliable, and
 // an unreliable descriptor looks like another person. The zero value uses
 // the defaults (DefaultGate).
+//
+// vision's occlusion measure is deliberately not a criterion: it compares
+// the face with the session's earlier appearance, so after a person switch
+// it reads "covered" and would hide the new face from the identity check.
+// A covered face loses its detection (no landmarks) or gives an outlier the
+// tracker's confirmation rule absorbs.
 type Gate struct {
 	MinEyeDistance float64 // pixels between the eye centres (default 24)
 	MaxYaw         float64 // degrees (default 35)
 	MaxPitch       float64 // degrees (default 25)
-	MaxOcclusion   float64 // vision's occlusion 0..1 (default 0.35)
 	MinSharpness   float64 // variance of the Laplacian of the grey chip (default 10)
 }
 
 // DefaultGate is the gate calibrated on the development set (docs/EVAL.md).
-var DefaultGate = Gate{MinEyeDistance: 24, MaxYaw: 35, MaxPitch: 25, MaxOcclusion: 0.35, MinSharpness: 10}
+var DefaultGate = Gate{MinEyeDistance: 24, MaxYaw: 35, MaxPitch: 25, MinSharpness: 10}
 
 func (g Gate) withDefaults() Gate {
 	d := DefaultGate
@@ -34,9 +39,6 @@ func (g Gate) withDefaults() Gate {
 	if g.MaxPitch > 0 {
 		d.MaxPitch = g.MaxPitch
 	}
-	if g.MaxOcclusion > 0 {
-		d.MaxOcclusion = g.MaxOcclusion
-	}
 	if g.MinSharpness > 0 {
 		d.MinSharpness = g.MinSharpness
 	}
@@ -48,7 +50,6 @@ const (
 	RejectNoLandmarks = "no landmarks"
 	RejectSmall       = "face too small"
 	RejectPose        = "head turned too far"
-	RejectOccluded    = "face covered"
 	RejectBlur        = "face blurred"
 )
 
@@ -66,7 +67,7 @@ func EyeDistance(pts *[68][2]float32) float64 {
 }
 
 // Precheck applies the gate's criteria that need no pixels: landmarks
-// present on this frame, size, pose and occlusion. It returns "" when the
+// present on this frame, size and pose. It returns "" when the
 // observation may be embedded, else the reason.
 func (g Gate) Precheck(o *models.Observation) string {
 	g = g.withDefaults()
@@ -77,8 +78,6 @@ func (g Gate) Precheck(o *models.Observation) string {
 		return RejectSmall
 	case !o.PoseOK || math.Abs(o.Yaw) > g.MaxYaw || math.Abs(o.Pitch) > g.MaxPitch:
 		return RejectPose
-	case o.Occlusion > g.MaxOcclusion:
-		return RejectOccluded
 	}
 	return ""
 }

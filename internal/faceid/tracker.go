@@ -1,6 +1,7 @@
 package faceid
 
 import (
+	"math"
 	"time"
 )
 
@@ -41,10 +42,31 @@ type Identity struct {
 	Template    Descriptor
 	Samples     int
 	First, Last time.Time
-	sum         [Dims]float64
+	// Best is the sharpest near-frontal sample (|yaw| and |pitch| ≤ 15°,
+	// else the most frontal): its JPEG is the identity's evidence image.
+	Best Sample
+	sum  [Dims]float64
+}
+
+// better reports whether s makes better evidence than the identity's Best.
+func (id *Identity) better(s Sample) bool {
+	if id.Samples == 0 {
+		return true
+	}
+	frontal := func(x Sample) bool { return math.Abs(x.Yaw) <= 15 && math.Abs(x.Pitch) <= 15 }
+	switch fs, fb := frontal(s), frontal(id.Best); {
+	case fs && fb:
+		return s.Sharpness > id.Best.Sharpness
+	case fs != fb:
+		return fs
+	}
+	return math.Abs(s.Yaw)+math.Abs(s.Pitch) < math.Abs(id.Best.Yaw)+math.Abs(id.Best.Pitch)
 }
 
 func (id *Identity) add(s Sample, maxN int) {
+	if id.better(s) {
+		id.Best = s
+	}
 	if id.Samples == 0 {
 		id.First = s.At
 	}
@@ -84,7 +106,18 @@ type Tracker struct {
 	changes  []Change
 	outliers int
 	samples  int
+	history  []Point
 }
+
+// Point is one sample's distance to the identity current when it came.
+type Point struct {
+	At       time.Time
+	Distance float64
+}
+
+// maxHistory bounds the distance history (a 30-minute interview at one
+// sample per second and denser in challenges stays well below it).
+const maxHistory = 20000
 
 // NewTracker returns a tracker with no identity yet.
 func NewTracker(cfg TrackerConfig) *Tracker {
@@ -95,6 +128,9 @@ func NewTracker(cfg TrackerConfig) *Tracker {
 // any.
 func (t *Tracker) Add(s Sample) (Change, bool) {
 	t.samples++
+	if t.cur >= 0 && len(t.history) < maxHistory {
+		t.history = append(t.history, Point{At: s.At, Distance: Distance(s.D, t.ids[t.cur].Template)})
+	}
 	if t.cur < 0 {
 		t.ids = append(t.ids, &Identity{})
 		t.cur = 0
@@ -193,3 +229,16 @@ func (t *Tracker) Main() (Identity, bool) {
 // the current identity without becoming a change.
 func (t *Tracker) Samples() int  { return t.samples }
 func (t *Tracker) Outliers() int { return t.outliers }
+
+// Window is the largest distance to the then-current identity among the
+// samples taken in [from, to], and how many there were: a challenge's
+// before/during/after identity check.
+func (t *Tracker) Window(from, to time.Time) (maxDistance float64, n int) {
+	for _, p := range t.history {
+		if !p.At.Before(from) && !p.At.After(to) {
+			maxDistance = math.Max(maxDistance, p.Distance)
+			n++
+		}
+	}
+	return maxDistance, n
+}
