@@ -42,7 +42,7 @@ func tarAt(same, diff []float64, far float64) (tar, thr float64) {
 	d := append([]float64(nil), diff...)
 	sort.Float64s(d)
 	k := int(math.Floor(far * float64(len(d)))) // impostor pairs allowed below thr
-	thr = d[k]                                   // accept dist < thr: k impostors accepted
+	thr = d[k]                                  // accept dist < thr: k impostors accepted
 	n := 0
 	for _, s := range same {
 		if s < thr {

@@ -3,6 +3,7 @@ package faceid
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -155,6 +156,22 @@ func TestModelMatchesTFJS(t *testing.T) {
 		t.Logf("%s: max |Δ| %.2g, distance %.2g", in.Name, diff, dist)
 		if diff > 1e-5 || dist > 1e-4 {
 			t.Errorf("%s: converted model differs from TF.js: max |Δ| %.3g, distance %.3g", in.Name, diff, dist)
+		}
+	}
+}
+
+// TestLoadModelChecksFirst: a file that is not the converted model is
+// refused by its checksum before OpenCV parses it (a malformed ONNX file
+// would abort the process inside OpenCV).
+func TestLoadModelChecksFirst(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.onnx")
+	if err := os.WriteFile(bad, []byte("\x08\x07garbage that would crash OpenCV's importer"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{bad, filepath.Join(dir, "missing.onnx")} {
+		if _, err := LoadModel(p, 1); !errors.Is(err, ErrModel) {
+			t.Errorf("%s: %v, want ErrModel", p, err)
 		}
 	}
 }
