@@ -61,7 +61,7 @@ func quantile(v []float64, q float64) float64 {
 	return s[min(len(s)-1, int(q*float64(len(s))))]
 }
 
-// live picks samples at the live sampling interval (one per second).
+// live picks samples at a live sampling interval (every seconds apart).
 func live(samples []devSample, every float64) []devSample {
 	var out []devSample
 	last := -1e9
@@ -109,10 +109,7 @@ func TestDevsetIdentityMeasures(t *testing.T) {
 	t.Logf("chip sharpness genuine p5 %.0f p50 %.0f; degraded p5 %.0f p50 %.0f", quantile(sg, .05), quantile(sg, .5), quantile(sd, .05), quantile(sd, .5))
 
 	// 1. Verification pairs, frame against frame and clip template against clip template.
-	type item struct {
-		person string
-		c      *devClip
-	}
+	type item = personClip
 	var its []item
 	for i := range clips {
 		if p := personOf(clips[i]); p != "" && len(clips[i].Samples) > 0 {
@@ -163,47 +160,13 @@ func TestDevsetIdentityMeasures(t *testing.T) {
 	t.Logf("frame distances: same p50 %.3f p99 %.3f max %.3f; different min %.3f p1 %.3f p50 %.3f",
 		quantile(same, .5), quantile(same, .99), quantile(same, 1), quantile(diff, 0), quantile(diff, .01), quantile(diff, .5))
 
-	// 2. Person switches: clip A then clip B of another person, sampled once a second.
-	var sw, hit, early int
-	var lat []float64
-	for _, a := range its {
-		for _, b := range its {
-			if a.person == b.person || !strings.HasPrefix(a.c.Name, "g") || !strings.HasPrefix(b.c.Name, "g") {
-				continue
-			}
-			tr := NewTracker(TrackerConfig{})
-			sa, sb := live(a.c.Samples, 1), live(b.c.Samples, 1)
-			if len(sa) < 2 || len(sb) < 2 {
-				continue
-			}
-			off := sa[len(sa)-1].T + 1 - sb[0].T
-			switchAt := sa[len(sa)-1].T + 1
-			for _, s := range sa {
-				tr.Add(toSample(s, 0))
-			}
-			for _, s := range sb {
-				tr.Add(toSample(s, off))
-			}
-			sw++
-			found := false
-			for _, c := range tr.Changes() {
-				at := c.After.At.Sub(time.Unix(0, 0)).Seconds()
-				if at < switchAt-1e-6 {
-					early++
-				} else if !found {
-					found = true
-					hit++
-					lat = append(lat, c.Before.At.Sub(time.Unix(0, 0)).Seconds()) // placeholder replaced below
-					lat[len(lat)-1] = at - switchAt
-				}
-			}
-		}
+	// 2. Person switches: clip A then clip B of another person, sampled as live.
+	for _, every := range []float64{1, 2} {
+		switches(t, its, every)
 	}
-	t.Logf("switches (genuine clip + genuine/degraded clip of another person, 1 sample/s): %d of %d flagged, %d changes before the switch; first sample of the new person at +%.2f s median",
-		hit, sw, early, quantile(lat, .5))
 
-	// 3. Changes within single clips (no switch): at 1/s and at 8/s.
-	for _, every := range []float64{1, 0.12} {
+	// 3. Changes within single clips (no switch): at 1/s, 1/2 s and at 8/s.
+	for _, every := range []float64{2, 1, 0.12} {
 		var lines []string
 		for _, c := range clips {
 			tr := NewTracker(TrackerConfig{})
@@ -330,4 +293,52 @@ func corr(x, y []float64) float64 {
 		return 0
 	}
 	return sxy / math.Sqrt(sxx*syy)
+}
+
+type personClip struct {
+	person string
+	c      *devClip
+}
+
+// switches joins every genuine clip with every genuine or degraded clip of
+// another person (samples of the second shifted to follow the first by one
+// second), samples them every `every` seconds and counts the changes the
+// tracker finds at the join and before it.
+func switches(t *testing.T, its []personClip, every float64) {
+	var sw, hit, early int
+	var lat []float64
+	for _, a := range its {
+		for _, b := range its {
+			if a.person == b.person || !strings.HasPrefix(a.c.Name, "g") || !strings.HasPrefix(b.c.Name, "g") {
+				continue
+			}
+			sa, sb := live(a.c.Samples, every), live(b.c.Samples, every)
+			if len(sa) < 2 || len(sb) < 2 {
+				continue
+			}
+			tr := NewTracker(TrackerConfig{})
+			switchAt := sa[len(sa)-1].T + every
+			off := switchAt - sb[0].T
+			for _, s := range sa {
+				tr.Add(toSample(s, 0))
+			}
+			for _, s := range sb {
+				tr.Add(toSample(s, off))
+			}
+			sw++
+			found := false
+			for _, c := range tr.Changes() {
+				at := c.After.At.Sub(time.Unix(0, 0)).Seconds()
+				if at < switchAt-1e-6 {
+					early++
+				} else if !found {
+					found = true
+					hit++
+					lat = append(lat, at-switchAt)
+				}
+			}
+		}
+	}
+	t.Logf("switches sampled every %.0f s (genuine clip + genuine/degraded clip of another person): %d of %d flagged, %d changes before the switch; new person's first sample at +%.2f s median",
+		every, hit, sw, early, quantile(lat, .5))
 }

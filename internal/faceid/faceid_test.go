@@ -1,11 +1,11 @@
 package faceid
 
 import (
-	"bytes"
 	"image"
 	"math"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -115,7 +115,8 @@ func clipFrames(t *testing.T, parts []struct {
 }
 
 // runSession analyses a clip as the live room does (one vision.Analyzer,
-// every frame) with an identity Session sampling once a second.
+// every frame) with an identity Session at its default sampling (one face
+// every 2 s).
 func runSession(t *testing.T, frames []*models.Frame) *Session {
 	t.Helper()
 	an, err := vision.NewAnalyzer(vision.Config{Landmarker: testLandmarker(t)})
@@ -156,7 +157,7 @@ func TestSwitchFlaggedAtTheSwitch(t *testing.T) {
 		t.Fatalf("%d identity changes, want 1 (embedded %d, rejected %v)", len(ch), s.Embedded(), s.Rejected())
 	}
 	c := ch[0]
-	if c.Before.At.After(switchAt) || c.After.At.Before(switchAt) || c.After.At.Sub(switchAt) > 1500*time.Millisecond {
+	if c.Before.At.After(switchAt) || c.After.At.Before(switchAt) || c.After.At.Sub(switchAt) > 2*time.Second { // within one sampling interval
 		t.Errorf("change before %v after %v, switch at %v", c.Before.At, c.After.At, switchAt)
 	}
 	if len(c.Before.JPEG) == 0 || len(c.After.JPEG) == 0 || c.Returning != -1 {
@@ -169,7 +170,7 @@ func TestSwitchFlaggedAtTheSwitch(t *testing.T) {
 	t.Log(sg.Reason)
 
 	same := runSession(t, clipFrames(t, []part{{"astronaut.png", 8}}))
-	if n := len(same.Changes()); n != 0 || same.Embedded() < 7 {
+	if n := len(same.Changes()); n != 0 || same.Embedded() < 4 {
 		t.Errorf("one person: %d changes, %d samples", n, same.Embedded())
 	}
 	if sg, ok := same.Signal(frames[0].Capture); !ok || sg.Score != 0 {
@@ -219,19 +220,31 @@ func TestReferencePhoto(t *testing.T) {
 	}
 }
 
-// BenchmarkEmbed is the cost of one face: alignment, blur measure and the
-// recogniser (the network alone is most of it).
+// BenchmarkEmbed is the cost of one face: alignment, blur measure, the
+// recogniser (most of it) and the evidence JPEG. Besides wall time it
+// reports the process's CPU time per face (cpu-ms/op), which a loaded
+// machine inflates much less than wall time.
 func BenchmarkEmbed(b *testing.B) {
 	f := stillFrame(b, "astronaut.png", 640, 480, nil)
 	o := measure(b, f)
 	m := testModel(b)
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, why, err := m.Describe(f, &o, Gate{}); err != nil || why != "" {
 			b.Fatal(err, why)
 		}
 	}
+	b.StopTimer()
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 }
 
-var _ = bytes.NewReader
+// cpuTime is the process's user + system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

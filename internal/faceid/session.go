@@ -10,8 +10,9 @@ import (
 type SessionConfig struct {
 	Gate    Gate
 	Tracker TrackerConfig
-	// Every is the sampling interval outside challenges (default 1 s: at
-	// 11–20 ms per face this keeps the identity check within the 15 %
+	// Every is the sampling interval outside challenges (default 2 s: at
+	// 10–20 ms of CPU per face this costs 5–10 ms per second of interview,
+	// against about 100 ms for decoding and analysing it; within the 15 %
 	// capacity budget, docs/EVAL.md).
 	Every time.Duration
 	// ChallengeEvery is the sampling interval while a challenge runs
@@ -22,7 +23,7 @@ type SessionConfig struct {
 
 func (c SessionConfig) withDefaults() SessionConfig {
 	if c.Every <= 0 {
-		c.Every = time.Second
+		c.Every = 2 * time.Second
 	}
 	if c.ChallengeEvery <= 0 {
 		c.ChallengeEvery = 250 * time.Millisecond
@@ -106,8 +107,7 @@ func (s *Session) Main() (Identity, bool) { return s.tr.Main() }
 // challenge's before/during/after check) and their number.
 func (s *Session) Window(from, to time.Time) (float64, int) { return s.tr.Window(from, to) }
 
-// Embedded is the number of faces embedded; Rejected counts the frames the
-// gate refused, by reason.
+// Embedded is the number of faces embedded.
 func (s *Session) Embedded() int { return s.tr.Samples() }
 
 // Rejected counts the frames the gate refused, by reason (a copy).

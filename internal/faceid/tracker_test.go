@@ -122,8 +122,8 @@ func TestSessionSampling(t *testing.T) {
 		t.Fatal("first frame not due")
 	}
 	s.last = t0
-	if s.Due(t0.Add(500*time.Millisecond), false) || !s.Due(t0.Add(time.Second), false) {
-		t.Error("outside challenges: one per second")
+	if s.Due(t0.Add(1500*time.Millisecond), false) || !s.Due(t0.Add(2*time.Second), false) {
+		t.Error("outside challenges: one every 2 s")
 	}
 	if !s.Due(t0.Add(250*time.Millisecond), true) || s.Due(t0.Add(100*time.Millisecond), true) {
 		t.Error("in challenges: four per second")
