@@ -145,11 +145,13 @@ func TestDevsetIdentityMeasures(t *testing.T) {
 		}
 	}
 	persons := map[string]bool{}
+	frames := 0
 	for _, it := range its {
 		persons[it.person] = true
+		frames += len(it.c.Samples)
 	}
-	t.Logf("verification: %d clips of %d people; frame pairs: %d same, %d different; template pairs: %d same, %d different",
-		len(its), len(persons), len(same), len(diff), len(tsame), len(tdiff))
+	t.Logf("verification: %d clips of %d people, %d frames; frame pairs: %d same, %d different; template pairs: %d same, %d different",
+		len(its), len(persons), frames, len(same), len(diff), len(tsame), len(tdiff))
 	for _, far := range []float64{0.01, 0.001} {
 		tar, thr := tarAt(same, diff, far)
 		t.Logf("frames:    FAR %.1f%%: TAR %.1f%% at distance < %.3f", far*100, tar*100, thr)
