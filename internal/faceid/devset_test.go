@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/livecheck/livecheck/internal/detect"
 	"github.com/livecheck/livecheck/internal/eval"
@@ -139,4 +140,90 @@ func TestDevsetIdentity(t *testing.T) {
 	for _, c := range clips {
 		t.Logf("%-32s %-11s analysed %3d embedded %3d rejected %v", c.Name, c.Label, c.Analysed, len(c.Samples), c.Rejected)
 	}
+}
+
+// TestDevsetSwitchVideos joins the decoded frames of each single-person
+// genuine clip with those of the next person's degraded copy (capture times
+// continuing), runs them through one vision.Analyzer at the live analysis
+// rate and a default identity Session, and counts the switches flagged
+// within 4 s after the join and the changes before it.
+func TestDevsetSwitchVideos(t *testing.T) {
+	dir := envDevset(t)
+	items, err := eval.ReadManifest(filepath.Join(dir, "manifest.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gen, deg []eval.Item
+	for _, it := range items {
+		name := filepath.Base(it.File)
+		switch {
+		case strings.Contains(name, "g09"):
+		case strings.HasPrefix(name, "gd_lowres_"):
+			deg = append(deg, it)
+		case strings.HasPrefix(name, "g") && it.Label == eval.Genuine && it.Kind == eval.Video:
+			gen = append(gen, it)
+		}
+	}
+	if len(gen) != len(deg) || len(gen) < 5 {
+		t.Fatalf("%d genuine and %d degraded clips", len(gen), len(deg))
+	}
+	m, lm := testModel(t), testLandmarker(t)
+	hits, early := 0, 0
+	for i, a := range gen {
+		b := deg[(i+1)%len(deg)]
+		an, err := vision.NewAnalyzer(vision.Config{Landmarker: lm})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := NewSession(m, SessionConfig{})
+		var last, switchAt, lastAnalysed = detect.FileEpoch, detect.FileEpoch, detect.FileEpoch
+		for part, it := range []eval.Item{a, b} {
+			src, err := detect.OpenVideo(it.Path, last)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if part == 1 {
+				switchAt = last
+			}
+			for {
+				f, err := src.Next()
+				if err != nil {
+					break
+				}
+				last = f.Capture.Add(time.Second / 15)
+				if f.Capture.Sub(lastAnalysed) < 120*time.Millisecond && !lastAnalysed.Equal(detect.FileEpoch) {
+					continue
+				}
+				lastAnalysed = f.Capture
+				o, err := an.Measure(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				o.At = f.Capture
+				if s.Due(o.At, false) {
+					if _, _, err := s.Observe(f, &o); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			src.Close()
+		}
+		an.Close()
+		found := false
+		for _, c := range s.Changes() {
+			t.Logf("  change: before %.1f s (yaw %.0f) after %.1f s (yaw %.0f, pitch %.0f, sharpness %.0f, eyes %.0f px), distance %.2f",
+				c.Before.At.Sub(detect.FileEpoch).Seconds(), c.Before.Yaw, c.After.At.Sub(detect.FileEpoch).Seconds(), c.After.Yaw, c.After.Pitch,
+				c.After.Sharpness, c.After.EyeDistance, c.Distance)
+			switch {
+			case c.After.At.Before(switchAt):
+				early++
+			case !found && c.After.At.Sub(switchAt) <= 4*time.Second:
+				found = true
+				hits++
+			}
+		}
+		t.Logf("%s → %s: switch at %.1f s, changes %d, flagged %v", filepath.Base(a.File), filepath.Base(b.File),
+			switchAt.Sub(detect.FileEpoch).Seconds(), len(s.Changes()), found)
+	}
+	t.Logf("video switches: %d of %d flagged within 4 s of the join; %d changes before a join", hits, len(gen), early)
 }

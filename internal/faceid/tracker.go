@@ -95,7 +95,9 @@ type Change struct {
 // Tracker follows the identity of the face through a session from embedded
 // samples (in time order). It keeps one Identity per stretch of the same
 // face and reports a Change when Confirm consecutive samples are farther
-// than ChangeDistance from the current identity and close to each other.
+// than ChangeDistance from the current identity, close to each other, and
+// their mean is also farther than ChangeDistance from the identity's
+// template.
 // Not safe for concurrent use.
 type Tracker struct {
 	cfg      TrackerConfig
@@ -161,6 +163,17 @@ func (t *Tracker) Add(s Sample) (Change, bool) {
 		next.add(p, t.cfg.MaxTemplate)
 	}
 	c := Change{Before: t.last, After: t.pending[0], Distance: Distance(id.Template, next.Template), From: t.cur, Returning: -1}
+	if c.Distance <= t.cfg.ChangeDistance {
+		// Each sample was far from the template but their mean is not: the
+		// template was young or noisy (an expression, a pose), the person
+		// is the same. Fold them in.
+		for _, p := range t.pending {
+			id.add(p, t.cfg.MaxTemplate)
+		}
+		t.last = t.pending[len(t.pending)-1]
+		t.pending = t.pending[:0]
+		return Change{}, false
+	}
 	for i, old := range t.ids {
 		if i != t.cur && Distance(old.Template, next.Template) <= t.cfg.ChangeDistance {
 			c.Returning = i
