@@ -175,3 +175,46 @@ func TestLoadModelChecksFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestEmbedConcurrent: the network pool gives every goroutine the same
+// descriptor as a serial call (a cv::dnn::Net is not safe for concurrent
+// use; the pool must serialise each network).
+func TestEmbedConcurrent(t *testing.T) {
+	m := testModel(t)
+	rgb := pattern()
+	chip := rgbToChip(t, rgb)
+	defer chip.Close()
+	want, err := m.Embed(chip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 6)
+	for g := 0; g < 6; g++ {
+		c := rgbToChip(t, rgb)
+		go func() {
+			defer c.Close()
+			for i := 0; i < 3; i++ {
+				d, err := m.Embed(c)
+				if err == nil && d != want {
+					err = fmt.Errorf("descriptor differs under concurrency by %.3g", Distance(d, want))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 6; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := DescriptorFrom(want.Slice()); err != nil {
+		t.Error(err)
+	}
+	if _, err := DescriptorFrom([]float32{1, 2}); err == nil {
+		t.Error("short descriptor accepted")
+	}
+}

@@ -9,14 +9,20 @@ import (
 	"image/draw"
 	"image/jpeg"
 	"image/png"
+
+	"gocv.io/x/gocv"
 )
 
 // Limits of reference photos (an ID document scan or a profile photo).
 const (
 	MaxPhotoBytes  = 10 << 20 // 10 MiB
 	MaxPhotoSide   = 6000     // pixels
-	MaxPhotoPixels = 24 << 20 // 24 megapixels: ~100 MB decoded at most
+	MaxPhotoPixels = 16 << 20 // 16 megapixels (a phone photo has 12): 64 MB as RGBA
 	MinPhotoSide   = 64
+	// MaxStoredSide is the longest side of the stored re-encoding (and of
+	// Photo.Image): larger photos are shrunk, the face stays far larger
+	// than the recogniser's 150-pixel chip.
+	MaxStoredSide = 2048
 )
 
 // ErrPhoto reports a reference photo that is not a JPEG or PNG within the
@@ -37,7 +43,8 @@ type Photo struct {
 // width and height and their product are checked from the header before
 // any pixel is decoded (a decompression bomb declares its size too), then
 // Go's memory-safe decoders read it. A JPEG's EXIF orientation is applied,
-// and the result is re-encoded, which drops every metadata block.
+// the photo is shrunk to MaxStoredSide, and the result is re-encoded, which
+// drops every metadata block.
 func DecodePhoto(data []byte) (*Photo, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: the file is empty", ErrPhoto)
@@ -85,11 +92,38 @@ func DecodePhoto(data []byte) (*Photo, error) {
 		orient = exifOrientation(data)
 	}
 	rgba := upright(img, orient)
+	if b := rgba.Bounds(); max(b.Dx(), b.Dy()) > MaxStoredSide {
+		if rgba, err = shrink(rgba, MaxStoredSide); err != nil {
+			return nil, err
+		}
+	}
 	var out bytes.Buffer
 	if err := jpeg.Encode(&out, rgba, &jpeg.Options{Quality: 92}); err != nil {
 		return nil, fmt.Errorf("faceid: re-encode reference photo: %w", err)
 	}
 	return &Photo{Image: rgba, JPEG: out.Bytes(), Format: format}, nil
+}
+
+// shrink scales img down (area averaging) so that its longest side is side.
+func shrink(img *image.RGBA, side int) (*image.RGBA, error) {
+	b := img.Bounds()
+	src, err := gocv.NewMatFromBytes(b.Dy(), b.Dx(), gocv.MatTypeCV8UC4, img.Pix)
+	if err != nil {
+		return nil, fmt.Errorf("faceid: shrink reference photo: %w", err)
+	}
+	defer src.Close()
+	k := float64(side) / float64(max(b.Dx(), b.Dy()))
+	w, h := max(1, int(float64(b.Dx())*k)), max(1, int(float64(b.Dy())*k))
+	dst := gocv.NewMat()
+	defer dst.Close()
+	gocv.Resize(src, &dst, image.Pt(w, h), 0, 0, gocv.InterpolationArea)
+	px, err := dst.DataPtrUint8()
+	if err != nil || len(px) < w*h*4 {
+		return nil, fmt.Errorf("faceid: shrink reference photo: %v", err)
+	}
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	copy(out.Pix, px)
+	return out, nil
 }
 
 // upright draws img into a new RGBA image with the EXIF orientation o

@@ -152,3 +152,19 @@ func FuzzDecodePhoto(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodePhotoShrinksLargePhotos: a photo above MaxStoredSide is stored
+// shrunk, keeping its aspect ratio.
+func TestDecodePhotoShrinksLargePhotos(t *testing.T) {
+	p, err := DecodePhoto(encodeJPEG(t, image.NewRGBA(image.Rect(0, 0, 4000, 3000))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := p.Image.Bounds(); b.Dx() != MaxStoredSide || b.Dy() != MaxStoredSide*3/4 {
+		t.Fatalf("stored %v", b)
+	}
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(p.JPEG))
+	if err != nil || cfg.Width != MaxStoredSide {
+		t.Fatalf("stored JPEG %+v %v", cfg, err)
+	}
+}
