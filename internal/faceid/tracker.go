@@ -238,9 +238,11 @@ func (t *Tracker) Main() (Identity, bool) {
 	return *t.ids[best], true
 }
 
-// Samples is how many samples were added; Outliers how many disagreed with
-// the current identity without becoming a change.
-func (t *Tracker) Samples() int  { return t.samples }
+// Samples is how many samples were added.
+func (t *Tracker) Samples() int { return t.samples }
+
+// Outliers is how many samples disagreed with the current identity without
+// becoming a change.
 func (t *Tracker) Outliers() int { return t.outliers }
 
 // Window is the largest distance to the then-current identity among the
