@@ -107,6 +107,10 @@ func (s *Session) Main() (Identity, bool) { return s.tr.Main() }
 // challenge's before/during/after check) and their number.
 func (s *Session) Window(from, to time.Time) (float64, int) { return s.tr.Window(from, to) }
 
+// History is the distance of each sample to the identity current when it
+// came (a timeline series; not biometric by itself, but derived from faces).
+func (s *Session) History() []Point { return s.tr.History() }
+
 // Embedded is the number of faces embedded.
 func (s *Session) Embedded() int { return s.tr.Samples() }
 

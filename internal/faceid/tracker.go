@@ -257,3 +257,8 @@ func (t *Tracker) Window(from, to time.Time) (maxDistance float64, n int) {
 	}
 	return maxDistance, n
 }
+
+// History is every sample's distance to the identity current when it came
+// (the first sample has none), in time order: a timeline series for
+// reviewers. A copy.
+func (t *Tracker) History() []Point { return append([]Point(nil), t.history...) }

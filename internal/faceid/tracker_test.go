@@ -77,6 +77,9 @@ func TestTracker(t *testing.T) {
 	if d, n := tr.Window(at(20), at(21)); n != 2 || d < DefaultChangeDistance {
 		t.Errorf("window at the switch: %.2f over %d", d, n)
 	}
+	if h := tr.History(); len(h) != 26 || !h[0].At.Equal(at(1)) || h[19].Distance < DefaultChangeDistance {
+		t.Errorf("history of %d points", len(h))
+	}
 	sg, ok := ChangeSignal(tr, t0)
 	if !ok || sg.Score < 0.8 || !strings.Contains(sg.Reason, "0:20") || !strings.Contains(sg.Reason, "earlier face came back") {
 		t.Errorf("signal %+v", sg)
