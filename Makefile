@@ -31,6 +31,7 @@ test: setup vet
 	$(GO) test -p 1 -count=1 -timeout 40m ./...
 	# every gocv Mat of the vision pipeline is closed
 	$(GO) test -count=1 -tags matprofile ./internal/vision/
+	$(GO) test -count=1 -tags matprofile -run MatProfile ./internal/faceid/
 
 test-short:
 	$(GO) test -p 1 -count=1 -short ./...

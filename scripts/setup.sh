@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Prepares a Debian 12 machine for livecheck: Debian packages, a running local
-# PostgreSQL with the livecheck role and databases. Idempotent; used by `make run`
-# and `make test`.
+# Prepares a Debian 12 machine for livecheck: Debian packages, the face
+# recogniser converted from npm, a running local PostgreSQL with the livecheck
+# role and databases. Idempotent; used by `make run` and `make test`.
 set -euo pipefail
 
 PACKAGES=(build-essential pkg-config git ca-certificates
@@ -26,6 +26,25 @@ fi
 
 if ! command -v go >/dev/null 2>&1; then
   log "Go is not on PATH: install Go 1.26 or newer (see README)"; exit 1
+fi
+
+# Face recogniser (internal/faceid): `npm pack` of the pinned package (no
+# install scripts run), converted to ONNX by the project's own converter, which
+# checks the tarball's and the result's SHA-256. Written outside the
+# repository, where the server looks by default (LIVECHECK_FACE_MODEL).
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+FACE_MODEL="${LIVECHECK_FACE_MODEL:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/livecheck/face/dlib-resnet-128.onnx}"
+if ! (cd "$ROOT" && go run ./internal/faceid/cmd/facemodel -check "$FACE_MODEL" 2>/dev/null); then
+  if ! command -v npm >/dev/null 2>&1; then
+    log "installing Debian package npm (to fetch the face model package)"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q npm
+  fi
+  log "converting the face recogniser of @vladmandic/face-api@1.7.15 to $FACE_MODEL"
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --ignore-scripts --silent @vladmandic/face-api@1.7.15 >/dev/null)
+  (cd "$ROOT" && go run ./internal/faceid/cmd/facemodel -tarball "$tmp/vladmandic-face-api-1.7.15.tgz" -out "$FACE_MODEL")
+  rm -rf "$tmp"
 fi
 
 # PostgreSQL: make sure a cluster exists and runs.

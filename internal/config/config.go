@@ -44,6 +44,7 @@ type Config struct {
 	RejoinGrace        time.Duration
 	CascadePath        string
 	LandmarkModel      string
+	FaceModel          string // "" means faceid.DefaultModelPath()
 	AnalysisFPS        float64
 	Challenges         int
 	InterviewLength    time.Duration
@@ -109,6 +110,7 @@ var Settings = []Setting{
 	{"LIVECHECK_REJOIN_GRACE", "60s", "how long a dropped candidate may rejoin the same session"},
 	{"LIVECHECK_CASCADE", "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml", "OpenCV face cascade"},
 	{"LIVECHECK_LANDMARK_MODEL", "/usr/share/dlib/shape_predictor_68_face_landmarks.dat", "dlib 68-point landmark model"},
+	{"LIVECHECK_FACE_MODEL", "", "face recogniser converted by scripts/setup.sh (empty: $XDG_CACHE_HOME/livecheck/face/dlib-resnet-128.onnx, ~/.cache when unset)"},
 	{"LIVECHECK_ANALYSIS_FPS", "8", "frames per second analysed outside challenges"},
 	{"LIVECHECK_CHALLENGES", "5", "liveness challenges per interview (0 disables them)"},
 	{"LIVECHECK_CHALLENGE_KINDS", "", "comma-separated challenge kinds allowed (empty: all of turn_head, look, blink, cover_face, move_closer, flash, read_digits)"},
@@ -214,6 +216,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		RejoinGrace:        dur("LIVECHECK_REJOIN_GRACE"),
 		CascadePath:        get("LIVECHECK_CASCADE"),
 		LandmarkModel:      get("LIVECHECK_LANDMARK_MODEL"),
+		FaceModel:          get("LIVECHECK_FACE_MODEL"),
 		Challenges:         num("LIVECHECK_CHALLENGES", 0, 20),
 		InterviewLength:    dur("LIVECHECK_INTERVIEW_LENGTH"),
 		ChallengeWarmUp:    dur("LIVECHECK_CHALLENGE_WARMUP"),

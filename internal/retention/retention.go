@@ -33,8 +33,9 @@ const (
 
 // Purger deletes biometric evidence older than Days: biometric series (face
 // presence, landmark-derived pose/eye/mouth series, audio and voice features),
-// evidence images and face descriptors. Signals, verdicts, challenge results,
-// consents and the audit log stay. It runs as a River job (PurgeWorker).
+// evidence images, face descriptors (session templates) and reference photos.
+// Signals, verdicts, challenge results, consents and the audit log stay. It runs
+// as a River job (PurgeWorker).
 type Purger struct {
 	Store  *store.Store
 	Days   int              // DefaultDays when ≤ 0
@@ -81,14 +82,14 @@ func (p *Purger) PurgeOnce(ctx context.Context) (store.PurgeResult, error) {
 		}
 		return tx.Audit(ctx, store.AuditEntry{Actor: "system", Action: ActionPurge, Target: "biometric",
 			Detail: map[string]any{"before": cutoff.UTC().Format(time.RFC3339), "series": r.Series, "evidence": r.Evidence,
-				"face_descriptors": r.FaceDescriptors}})
+				"face_descriptors": r.FaceDescriptors, "reference_photos": r.ReferencePhotos}})
 	})
 	if err != nil {
 		return store.PurgeResult{}, fmt.Errorf("retention: purge: %w", err)
 	}
 	if r.Total() > 0 {
 		p.logger().Info("retention: purged biometric evidence", "before", cutoff, "series", r.Series, "evidence", r.Evidence,
-			"face_descriptors", r.FaceDescriptors)
+			"face_descriptors", r.FaceDescriptors, "reference_photos", r.ReferencePhotos)
 	}
 	return r, nil
 }

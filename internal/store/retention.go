@@ -18,15 +18,18 @@ import (
 type PurgeResult struct {
 	Series          int64 // biometric time series (face presence, landmarks, pose, eye/mouth, voice features)
 	Evidence        int64 // evidence images
-	FaceDescriptors int64
+	FaceDescriptors int64 // face templates (internal/faceid)
+	ReferencePhotos int64 // candidates' reference photos
 }
 
 // Total is the number of rows deleted.
-func (r PurgeResult) Total() int64 { return r.Series + r.Evidence + r.FaceDescriptors }
+func (r PurgeResult) Total() int64 {
+	return r.Series + r.Evidence + r.FaceDescriptors + r.ReferencePhotos
+}
 
 // PurgeBiometric deletes, in one transaction, the biometric evidence created
-// before before: series flagged biometric, evidence images and face
-// descriptors. Signals, verdicts, challenge results, consents and the audit
+// before before: series flagged biometric, evidence images, face
+// descriptors and reference photos. Signals, verdicts, challenge results, consents and the audit
 // log are not biometric and stay. The evidence table is skipped when it does
 // not exist yet.
 func (s *Store) PurgeBiometric(ctx context.Context, before time.Time) (PurgeResult, error) {
@@ -51,6 +54,10 @@ func (s *Store) PurgeBiometric(ctx context.Context, before time.Time) (PurgeResu
 			return fmt.Errorf("store: unable to purge face descriptors: %w", err)
 		}
 		r.FaceDescriptors = tag.RowsAffected()
+		if tag, err = tx.db.Exec(ctx, `DELETE FROM reference_photos WHERE created_at < $1`, before); err != nil {
+			return fmt.Errorf("store: unable to purge reference photos: %w", err)
+		}
+		r.ReferencePhotos = tag.RowsAffected()
 		return nil
 	})
 	return r, err

@@ -1,0 +1,124 @@
+package faceid
+
+import (
+	"time"
+
+	"github.com/livecheck/livecheck/models"
+)
+
+// SessionConfig configures a Session. The zero value uses the defaults.
+type SessionConfig struct {
+	Gate    Gate
+	Tracker TrackerConfig
+	// Every is the sampling interval outside challenges (default 2 s: at
+	// 10–20 ms of CPU per face this costs 5–10 ms per second of interview,
+	// against about 100 ms for decoding and analysing it; within the 15 %
+	// capacity budget, docs/EVAL.md).
+	Every time.Duration
+	// ChallengeEvery is the sampling interval while a challenge runs
+	// (default 250 ms): a face swap tends to fail at a deep turn or under a
+	// hand, briefly showing the operator's face.
+	ChallengeEvery time.Duration
+}
+
+func (c SessionConfig) withDefaults() SessionConfig {
+	if c.Every <= 0 {
+		c.Every = 2 * time.Second
+	}
+	if c.ChallengeEvery <= 0 {
+		c.ChallengeEvery = 250 * time.Millisecond
+	}
+	return c
+}
+
+// Embedder computes face samples (the Model; tests may wrap it).
+type Embedder interface {
+	Describe(f *models.Frame, o *models.Observation, g Gate) (Sample, string, error)
+}
+
+var _ Embedder = (*Model)(nil)
+
+// Session is the identity check of one live or recorded interview: the
+// analysis loop asks Due for each analysed frame and, when it is due, hands
+// the frame and vision's observation to Observe (about 11–20 ms of CPU; run
+// it inside the analysis slot). At the end, Signal gives identity_change
+// and Main the template to store and compare (ReuseSignal,
+// ReferenceSignal). Not safe for concurrent use: one per session, like
+// vision.Analyzer.
+type Session struct {
+	cfg      SessionConfig
+	emb      Embedder
+	tr       *Tracker
+	last     time.Time
+	rejected map[string]int
+}
+
+// NewSession starts an identity check.
+func NewSession(e Embedder, cfg SessionConfig) *Session {
+	cfg = cfg.withDefaults()
+	return &Session{cfg: cfg, emb: e, tr: NewTracker(cfg.Tracker), rejected: map[string]int{}}
+}
+
+// Due reports whether a frame captured at at should be embedded:
+// one per Every, or per ChallengeEvery while a challenge runs.
+func (s *Session) Due(at time.Time, challenge bool) bool {
+	gap := s.cfg.Every
+	if challenge {
+		gap = s.cfg.ChallengeEvery
+	}
+	return s.last.IsZero() || at.Sub(s.last) >= gap-5*time.Millisecond || at.Before(s.last)
+}
+
+// Observe embeds the frame's face if it passes the gate and folds it into
+// the identity track. It returns a change this sample confirmed. A frame
+// without a usable face is not an error (it counts in Rejected) but still
+// resets the Due clock, so that an unusable stretch is not re-tried on
+// every frame.
+func (s *Session) Observe(f *models.Frame, o *models.Observation) (Change, bool, error) {
+	s.last = o.At
+	smp, why, err := s.emb.Describe(f, o, s.cfg.Gate)
+	if err != nil {
+		return Change{}, false, err
+	}
+	if why != "" {
+		s.rejected[why]++
+		return Change{}, false, nil
+	}
+	c, ok := s.tr.Add(smp)
+	return c, ok, nil
+}
+
+// Signal is the session's identity_change signal (ok false when no face
+// was embedded).
+func (s *Session) Signal(start time.Time) (models.Signal, bool) { return ChangeSignal(s.tr, start) }
+
+// Changes lists the confirmed identity changes, with their evidence
+// samples (Before.JPEG, After.JPEG).
+func (s *Session) Changes() []Change { return s.tr.Changes() }
+
+// Identities lists every identity seen (a template per stretch of the same
+// face), for storage.
+func (s *Session) Identities() []Identity { return s.tr.Identities() }
+
+// Main is the session's template: the identity seen longest.
+func (s *Session) Main() (Identity, bool) { return s.tr.Main() }
+
+// Window is the largest identity distance among samples in [from, to] (a
+// challenge's before/during/after check) and their number.
+func (s *Session) Window(from, to time.Time) (float64, int) { return s.tr.Window(from, to) }
+
+// History is the distance of each sample to the identity current when it
+// came (a timeline series; not biometric by itself, but derived from faces).
+func (s *Session) History() []Point { return s.tr.History() }
+
+// Embedded is the number of faces embedded.
+func (s *Session) Embedded() int { return s.tr.Samples() }
+
+// Rejected counts the frames the gate refused, by reason (a copy).
+func (s *Session) Rejected() map[string]int {
+	out := make(map[string]int, len(s.rejected))
+	for k, v := range s.rejected {
+		out[k] = v
+	}
+	return out
+}

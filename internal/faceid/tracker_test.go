@@ -1,0 +1,134 @@
+package faceid
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+)
+
+// person is a synthetic identity: a fixed direction plus per-sample noise
+// of about 0.2 in distance (like one person's frames), different people
+// about 1 apart.
+func person(seed uint64) Descriptor {
+	r := rand.New(rand.NewPCG(seed, 1))
+	var d Descriptor
+	for i := range d {
+		d[i] = float32(r.NormFloat64() * 0.06)
+	}
+	return d
+}
+
+func noisy(p Descriptor, r *rand.Rand, at time.Time) Sample {
+	var d Descriptor
+	for i := range d {
+		d[i] = p[i] + float32(r.NormFloat64()*0.012)
+	}
+	return Sample{At: at, D: d}
+}
+
+func TestTracker(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	a, b := person(1), person(2)
+	if d := Distance(a, b); d < 0.8 {
+		t.Fatalf("synthetic people only %.2f apart", d)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	tr := NewTracker(TrackerConfig{})
+	for s := 0; s < 10; s++ {
+		tr.Add(noisy(a, r, at(s)))
+	}
+	// One odd sample (another face for one frame) is an outlier, not a change.
+	tr.Add(noisy(b, r, at(10)))
+	for s := 11; s < 20; s++ {
+		if _, ok := tr.Add(noisy(a, r, at(s))); ok {
+			t.Fatal("a change without a new face")
+		}
+	}
+	if tr.Outliers() != 1 || len(tr.Changes()) != 0 {
+		t.Fatalf("outliers %d changes %d", tr.Outliers(), len(tr.Changes()))
+	}
+	// b for two samples: a change at the first of them.
+	tr.Add(noisy(b, r, at(20)))
+	c, ok := tr.Add(noisy(b, r, at(21)))
+	if !ok || !c.After.At.Equal(at(20)) || !c.Before.At.Equal(at(19)) || c.Returning != -1 || c.From != 0 || c.To != 1 || c.Distance < 0.5 {
+		t.Fatalf("change %+v ok %v", c, ok)
+	}
+	for s := 22; s < 25; s++ {
+		tr.Add(noisy(b, r, at(s)))
+	}
+	// a comes back: a change that returns to identity 0.
+	tr.Add(noisy(a, r, at(25)))
+	c, ok = tr.Add(noisy(a, r, at(26)))
+	if !ok || c.Returning != 0 || c.To != 0 || c.From != 1 {
+		t.Fatalf("return %+v ok %v", c, ok)
+	}
+	ids := tr.Identities()
+	if len(ids) != 2 || ids[0].Samples != 21 || ids[1].Samples != 5 {
+		t.Fatalf("identities %d: %d/%d samples", len(ids), ids[0].Samples, ids[1].Samples)
+	}
+	if m, ok := tr.Main(); !ok || Distance(m.Template, a) > 0.1 {
+		t.Fatal("main identity is not a")
+	}
+	if d, n := tr.Window(at(0), at(9)); n != 9 || d > DefaultChangeDistance {
+		t.Errorf("window before: %.2f over %d", d, n)
+	}
+	if d, n := tr.Window(at(20), at(21)); n != 2 || d < DefaultChangeDistance {
+		t.Errorf("window at the switch: %.2f over %d", d, n)
+	}
+	if h := tr.History(); len(h) != 26 || !h[0].At.Equal(at(1)) || h[19].Distance < DefaultChangeDistance {
+		t.Errorf("history of %d points", len(h))
+	}
+	sg, ok := ChangeSignal(tr, t0)
+	if !ok || sg.Score < 0.8 || !strings.Contains(sg.Reason, "0:20") || !strings.Contains(sg.Reason, "earlier face came back") {
+		t.Errorf("signal %+v", sg)
+	}
+	if _, ok := ChangeSignal(NewTracker(TrackerConfig{}), t0); ok {
+		t.Error("a signal without samples")
+	}
+}
+
+func TestReuseAndReferenceSignals(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	a, b := person(1), person(2)
+	at := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)
+	self := noisy(a, r, at).D
+	sg, ok := ReuseSignal(self, []Candidate{{InterviewID: 41, At: at, D: noisy(b, r, at).D}, {InterviewID: 42, At: at, D: noisy(a, r, at).D}})
+	if !ok || sg.Kind != KindReuse || sg.Score < 0.8 || !strings.Contains(sg.Reason, "interview 42 on 2026-03-04") || strings.Contains(sg.Reason, "interview 41") {
+		t.Errorf("reuse %+v", sg)
+	}
+	sg, ok = ReuseSignal(self, []Candidate{{InterviewID: 41, At: at, D: b}})
+	if !ok || sg.Score != 0 {
+		t.Errorf("no reuse %+v", sg)
+	}
+	if _, ok := ReuseSignal(self, nil); ok {
+		t.Error("a reuse signal without candidates")
+	}
+	if sg := ReferenceSignal(self, noisy(a, r, at).D); sg.Score != 0 || sg.Kind != KindReference {
+		t.Errorf("reference match %+v", sg)
+	}
+	if sg := ReferenceSignal(self, b); sg.Score < 0.7 {
+		t.Errorf("reference mismatch %+v", sg)
+	}
+	mid := self // 0.52 away: between the match and mismatch distances
+	mid[0] += 0.52
+	if sg := ReferenceSignal(self, mid); sg.Score >= 0.7 || sg.Score == 0 || sg.Confidence > 0.5 {
+		t.Errorf("inconclusive %+v", sg)
+	}
+}
+
+func TestSessionSampling(t *testing.T) {
+	s := NewSession(nil, SessionConfig{})
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if !s.Due(t0, false) {
+		t.Fatal("first frame not due")
+	}
+	s.last = t0
+	if s.Due(t0.Add(1500*time.Millisecond), false) || !s.Due(t0.Add(2*time.Second), false) {
+		t.Error("outside challenges: one every 2 s")
+	}
+	if !s.Due(t0.Add(250*time.Millisecond), true) || s.Due(t0.Add(100*time.Millisecond), true) {
+		t.Error("in challenges: four per second")
+	}
+}
