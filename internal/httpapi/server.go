@@ -112,7 +112,8 @@ func (s *Server) parseTemplates() error {
 		"pct":  func(f float64) string { return fmt.Sprintf("%.0f %%", f*100) },
 		"f1":   func(f float64) string { return fmt.Sprintf("%.1f", f) },
 		"f2":   func(f float64) string { return fmt.Sprintf("%.2f", f) },
-		"ts":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
+		"ts":   timeTag, // <time> in UTC; app.js shows it in the viewer's zone, UTC on hover
+		"day":  dateTag,
 	}
 	s.pages = map[string]*template.Template{}
 	for _, n := range names {
