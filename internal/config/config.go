@@ -63,6 +63,10 @@ type Config struct {
 	MaxLive            int
 	RetentionDays      int
 
+	// What candidates are told on the consent page.
+	OrgName        string // who invites them; "" shows "the organiser"
+	PrivacyContact string // where to ask about their data (e-mail or URL); "" shows none
+
 	// Operations: admin API, metrics, benchmarking.
 	APIToken      string // Bearer token of the admin JSON API (/api/...); empty disables the API
 	MetricsListen string // listen address of the Prometheus /metrics endpoint; empty: off
@@ -122,6 +126,8 @@ var Settings = []Setting{
 	{"LIVECHECK_RISK_REVIEW_AT", "30", "risk score (0-100) from which a session goes to review"},
 	{"LIVECHECK_RISK_FAIL_AT", "70", "risk score (0-100) from which a session fails and the interview is flagged"},
 	{"LIVECHECK_RETENTION_DAYS", "30", "days biometric evidence is kept"},
+	{"LIVECHECK_ORG_NAME", "", "organisation named to candidates on the consent page (empty: \"the organiser\")"},
+	{"LIVECHECK_PRIVACY_CONTACT", "", "e-mail address or https URL candidates can ask about their data (shown on the consent page)"},
 	{"LIVECHECK_API_TOKEN", "", "Bearer token of the admin JSON API (/api/...; ≥ 32 chars); the API is off when empty"},
 	{"LIVECHECK_METRICS_LISTEN", "", "listen address of Prometheus /metrics and /debug/pprof (keep it private, e.g. 127.0.0.1:9090); off when empty"},
 	{"LIVECHECK_ANALYSIS", "full", "full: decode and analyse the candidate's video; decode: decode every frame but skip vision (benchmark floor)"},
@@ -220,9 +226,14 @@ func Load(getenv func(string) string) (*Config, error) {
 		LimitWS:            num("LIVECHECK_LIMIT_WS", 1, 1000000),
 		MaxLive:            num("LIVECHECK_MAX_LIVE", 1, 100000),
 		RetentionDays:      num("LIVECHECK_RETENTION_DAYS", 1, 3650),
+		OrgName:            get("LIVECHECK_ORG_NAME"),
+		PrivacyContact:     get("LIVECHECK_PRIVACY_CONTACT"),
 		APIToken:           get("LIVECHECK_API_TOKEN"),
 		MetricsListen:      get("LIVECHECK_METRICS_LISTEN"),
 		Analysis:           get("LIVECHECK_ANALYSIS"),
+	}
+	if len(c.OrgName) > 200 || len(c.PrivacyContact) > 320 {
+		errs = append(errs, errors.New("LIVECHECK_ORG_NAME and LIVECHECK_PRIVACY_CONTACT: at most 200 and 320 characters"))
 	}
 	if c.APIToken != "" && len(c.APIToken) < 32 {
 		errs = append(errs, errors.New("LIVECHECK_API_TOKEN: must be at least 32 characters"))

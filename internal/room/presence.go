@@ -22,6 +22,7 @@ type Presence struct {
 	Candidate     string `json:"candidate"`
 	Host          string `json:"host"`
 	CandidateSeen bool   `json:"candidate_seen"`      // the candidate joined earlier in this session
+	ElapsedMS     int64  `json:"elapsed_ms"`          // since the session started (the candidate first joined); 0 before
 	Observers     int    `json:"observers,omitempty"` // staff pages only: the candidate is not told
 }
 
@@ -48,9 +49,12 @@ func (r *Room) Presence() Presence {
 	for p := range r.peers {
 		peers = append(peers, p)
 	}
-	cand, seen := r.candidate, r.started
+	cand, seen, sess := r.candidate, r.started, r.session
 	r.mu.Unlock()
 	pr := Presence{Candidate: PresenceAbsent, Host: PresenceAbsent, CandidateSeen: seen}
+	if sess != nil {
+		pr.ElapsedMS = r.m.cfg.Now().Sub(sess.started).Milliseconds()
+	}
 	if cand != nil {
 		pr.Candidate = cand.presence()
 	}
