@@ -169,6 +169,9 @@ func (s *Server) serveWS(c *gin.Context, iv *models.Interview, role room.Role, a
 			_ = conn.Send(signal.Message{T: signal.TypeError, Error: "too many signaling messages: slow down"})
 			continue
 		}
+		if role == room.RoleHost {
+			s.auditEndRequest(c, iv, b)
+		}
 		peer.HandleMessage(ctx, b)
 		if peer.Closed() {
 			reason = "left"
