@@ -242,6 +242,10 @@ func (s *Server) interviewRoomExtras(c *gin.Context, iv *models.Interview, extra
 	}
 	if v, err := s.Store.LatestVerdict(ctx, iv.ID); err == nil {
 		extra["Verdict"] = v
+		var points []verdictReason
+		_ = json.Unmarshal(v.Reasons, &points)
+		sigs, _ := extra["Signals"].([]models.Signal)
+		extra["Summary"] = plainSummary(sigs, points)
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return err
 	}

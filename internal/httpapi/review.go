@@ -51,6 +51,7 @@ type ReviewData struct {
 	Reviews    []store.Review
 	Chart      any
 	Env        []envFact
+	Summary    Summary
 }
 
 type envFact struct{ Name, Value string }
@@ -105,6 +106,7 @@ func (s *Server) reviewData(c *gin.Context, iv *models.Interview) (*ReviewData, 
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return nil, err
 	}
+	d.Summary = plainSummary(d.Reasons, d.Points)
 	sort.SliceStable(d.Reasons, func(i, j int) bool {
 		return d.Reasons[i].Score*d.Reasons[i].Confidence > d.Reasons[j].Score*d.Reasons[j].Confidence
 	})

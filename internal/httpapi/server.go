@@ -124,8 +124,11 @@ func (s *Server) parseTemplates() error {
 		if err != nil {
 			return fmt.Errorf("httpapi: template %s: %w", n, err)
 		}
-		// Partials (files starting with "_") may override blocks of any page.
-		if partials, _ := fs.Glob(tfs, "_"+strings.TrimSuffix(n, ".html")+"*.html"); len(partials) > 0 {
+		// Partials (files starting with "_") may override blocks of any page;
+		// "_shared_*" ones define blocks every page may use.
+		partials, _ := fs.Glob(tfs, "_"+strings.TrimSuffix(n, ".html")+"*.html")
+		shared, _ := fs.Glob(tfs, "_shared_*.html")
+		if partials = append(partials, shared...); len(partials) > 0 {
 			if t, err = t.ParseFS(tfs, partials...); err != nil {
 				return fmt.Errorf("httpapi: template partials of %s: %w", n, err)
 			}
