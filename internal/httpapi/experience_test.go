@@ -129,6 +129,15 @@ func TestCandidateDeclines(t *testing.T) {
 			t.Errorf("audit lacks %s: %v", a, acts)
 		}
 	}
+	// The audit page names the interview, explains the action and filters.
+	page := admin.Get(fmt.Sprintf("/admin/audit?interview=%d&action=consent.", iv.ID))
+	if !strings.Contains(page.Body, fmt.Sprintf(`<a href="/interviews/%d">Dorothy Vaughan (interview %d)</a>`, iv.ID, iv.ID)) ||
+		!strings.Contains(page.Body, "declined the analysis") || strings.Contains(page.Body, `data-action="interview.reopened"`) {
+		t.Errorf("audit page filtered to the interview's consents:\n%s", page.Body)
+	}
+	if page := admin.Get("/admin/audit?from=yesterday"); !strings.Contains(page.Body, "YYYY-MM-DD") {
+		t.Error("a malformed date is not explained")
+	}
 }
 
 // TestDeclineWithoutMail: without SMTP the candidate is not told of an e-mail.
@@ -138,5 +147,26 @@ func TestDeclineWithoutMail(t *testing.T) {
 	r := env.NewClient().Post("/join/"+token+"/consent", url.Values{"decision": {"declined"}})
 	if r.Status != http.StatusOK || strings.Contains(r.Body, "e-mail") || !strings.Contains(r.Body, "shown to the organiser") {
 		t.Fatalf("decline without SMTP %d: %s", r.Status, r.Body)
+	}
+}
+
+// TestReviewerLandsOnQueue: after signing in, reviewers see their queue and
+// recruiters the interviews; an explicit destination wins.
+func TestReviewerLandsOnQueue(t *testing.T) {
+	env := apptest.New(t, apptest.Options{})
+	for _, tc := range []struct {
+		role       models.Role
+		next, want string
+	}{
+		{models.RoleReviewer, "", "/review"},
+		{models.RoleRecruiter, "", "/"},
+		{models.RoleAdmin, "", "/"},
+		{models.RoleReviewer, "/admin/audit", "/admin/audit"},
+	} {
+		u := env.CreateUser(tc.role)
+		r := env.NewClient().Post("/login", url.Values{"email": {u.Email}, "password": {apptest.Password}, "next": {tc.next}})
+		if r.Status != http.StatusSeeOther || r.Location != tc.want {
+			t.Errorf("%s with next %q: %d %q, want %q", tc.role, tc.next, r.Status, r.Location, tc.want)
+		}
 	}
 }
