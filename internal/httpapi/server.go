@@ -114,6 +114,12 @@ func (s *Server) parseTemplates() error {
 		"f2":   func(f float64) string { return fmt.Sprintf("%.2f", f) },
 		"ts":   timeTag, // <time> in UTC; app.js shows it in the viewer's zone, UTC on hover
 		"day":  dateTag,
+		"latency": func(ms *float64) string { // a challenge's reaction time, "–" when none was measured
+			if ms == nil {
+				return "–"
+			}
+			return fmt.Sprintf("%.0f ms", *ms)
+		},
 	}
 	s.pages = map[string]*template.Template{}
 	for _, n := range names {

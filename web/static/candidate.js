@@ -164,6 +164,11 @@ async function candidateCall(root) {
     btn.mute.disabled = true;
     btn.leave.disabled = true;
     timer.hidden = true;
+    for (const v of document.querySelectorAll("#stage video")) { v.srcObject = null; v.hidden = true; }
+    const ph = $("remote-placeholder");
+    ph.textContent = status.textContent; // no frozen last frame: the stage says why
+    ph.hidden = false;
+    $("flash-note").hidden = true;
   }
 
   const call = new LiveCall({
@@ -227,8 +232,8 @@ async function candidateCall(root) {
   btn.leave.addEventListener("click", () => {
     left = true;
     call.leave();
-    stopMedia();
     say("You left the interview. You can rejoin while the interview is open.", "interrupted");
+    stopMedia();
     btn.rejoin.hidden = false;
   });
   btn.rejoin.addEventListener("click", () => location.reload());

@@ -71,8 +71,8 @@ async function staffCall(root) {
     else if (running) why = "Wait for the running challenge's result.";
     else if (requesting) why = "Starting a challenge…";
     else if (presence.candidate !== "connected") why = "Challenges are available while the candidate is connected.";
-    $("challenge-reason").textContent = refusal || why;
-    const rem = s.enabled ? s.remaining + (s.remaining === 1 ? " planned challenge" : " planned challenges") + " left in this session" +
+    $("challenge-reason").textContent = ended ? "" : refusal || why;
+    const rem = s.enabled && !ended ? s.remaining + (s.remaining === 1 ? " planned challenge" : " planned challenges") + " left in this session" +
       (s.no_flash ? " (the candidate chose no flashing: colour challenges fade slowly)" : "") + "." : "";
     $("challenge-remaining").textContent = rem;
     if (btn.challenge) btn.challenge.disabled = ended || !s.enabled || s.locked || !!running || requesting || presence.candidate !== "connected";
@@ -96,6 +96,11 @@ async function staffCall(root) {
     for (const b of [btn.mute, btn.camera, btn.challenge, btn.end]) if (b) b.disabled = true;
     setStatus(text, "completed");
     timer.hidden = true;
+    // No frozen last frame: the stage says the call is over.
+    for (const v of document.querySelectorAll("#stage video")) { v.srcObject = null; v.hidden = true; }
+    const ph = $("remote-placeholder");
+    ph.textContent = "The interview has ended. Its results appear on the interview page.";
+    ph.hidden = false;
     renderChallenge();
   }
 
