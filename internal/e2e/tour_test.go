@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -174,6 +175,7 @@ func TestTour(t *testing.T) {
 	const timeout = 12 * time.Minute
 	bctx := apptest.NewBrowser(t, apptest.BrowserOptions{Timeout: timeout})
 	staff := newTourTab(t, bctx, "recruiter", dir)
+	inZone(t, bctx, "Asia/Tokyo") // the recruiter's own time zone (UTC+9)
 
 	// First start: the one-time set-up link.
 	var out strings.Builder
@@ -205,9 +207,18 @@ func TestTour(t *testing.T) {
 	staff.shot("interview-new", 0)
 	staff.do(chromedp.SendKeys(chromedp.CSS("#candidate_name"), "Katherine Johnson"),
 		chromedp.SendKeys(chromedp.CSS("#candidate_email"), "katherine@candidate.test"),
-		chromedp.SendKeys(chromedp.CSS("#claimed_city"), "Hampton"), chromedp.SendKeys(chromedp.CSS("#claimed_country"), "United States"),
-		chromedp.Click(chromedp.CSS("main form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#join-link")))
+		chromedp.SendKeys(chromedp.CSS("#claimed_city"), "Hampton"), chromedp.SendKeys(chromedp.CSS("#claimed_country"), "United States"))
+	// The recruiter types their local time; it is stored in UTC and shown back in their zone, UTC on hover.
+	eval[bool](staff.tab(), `document.getElementById("scheduled_at").value = "2030-05-01T18:00", true`)
+	staff.do(chromedp.Click(chromedp.CSS("main form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#join-link")))
 	staff.shot("interview-link", 0)
+	if at := latestInterview(t, env).ScheduledAt.UTC(); !at.Equal(time.Date(2030, 5, 1, 9, 0, 0, 0, time.UTC)) {
+		t.Errorf("18:00 in Tokyo stored as %v, want 09:00 UTC", at)
+	}
+	if v := eval[string](staff.tab(), `(() => { const e = document.querySelector("dl.facts time"); return e.textContent + " | " + e.title })()`); !strings.Contains(v, "06:00") && !strings.Contains(v, "6:00") ||
+		!strings.Contains(v, "| Wed 1 May 2030, 09:00 UTC") || !strings.Contains(v, "GMT+9") {
+		t.Errorf("scheduled time shown as %q, want 18:00 local (GMT+9) with 09:00 UTC on hover", v)
+	}
 	link := eval[string](staff.tab(), `document.getElementById("join-link").value`)
 	staff.do(chromedp.Click(chromedp.CSS("#start-call")), chromedp.WaitVisible(chromedp.CSS("#staff-call")))
 	st := staff.tab()
@@ -218,8 +229,12 @@ func TestTour(t *testing.T) {
 	// The candidate: consent, device check, the call.
 	cctx := apptest.NewBrowser(t, apptest.BrowserOptions{VideoFile: apptest.FaceY4M(t), AudioFile: apptest.SpeechWAV(t), Timeout: timeout})
 	cand := newTourTab(t, cctx, "candidate", dir)
+	inZone(t, cctx, "America/Sao_Paulo") // the candidate's (UTC-3)
 	cand.do(chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#consent-give")))
 	cand.shot("join-consent", 0)
+	if v := eval[string](cand.tab(), `document.querySelector("time").textContent`); !strings.Contains(v, "GMT-3") {
+		t.Errorf("the candidate sees the interview time as %q, want their own zone", v)
+	}
 	cand.do(chromedp.Click(chromedp.CSS("#consent-give")), chromedp.WaitVisible(chromedp.CSS("#device-check")), chromedp.WaitEnabled(chromedp.CSS("#join")))
 	cand.shot("join-check", 0)
 	cand.do(chromedp.Click(chromedp.CSS("#join")), chromedp.WaitVisible(chromedp.CSS("#candidate-call")))
@@ -346,6 +361,15 @@ func TestTour(t *testing.T) {
 		t.Logf("screenshots in %s", dir)
 	}
 }
+
+// inZone makes the browser's tabs run in a time zone.
+func inZone(t *testing.T, ctx context.Context, zone string) {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: zone}); err != nil {
+		t.Fatalf("time zone %s: %v", zone, err)
+	}
+}
+
 
 // latestInterview is the most recently created interview.
 func latestInterview(t *testing.T, env *apptest.Env) *models.Interview {
