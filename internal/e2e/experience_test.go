@@ -62,14 +62,7 @@ func experienceEnv(t *testing.T, settings map[string]string) (*apptest.Env, *mod
 	rec := env.CreateUser(models.RoleRecruiter)
 	iv, token := env.CreateInterview("Mary Jackson", env.Clock.Now().Add(time.Minute), rec.ID)
 	rctx := apptest.NewBrowser(t, apptest.BrowserOptions{Timeout: 8 * time.Minute})
-	if err := chromedp.Do(rctx,
-		chromedp.Navigate(env.URL+"/login"),
-		chromedp.WaitVisible(chromedp.CSS("#email")),
-		chromedp.SendKeys(chromedp.CSS("#email"), rec.Email),
-		chromedp.SendKeys(chromedp.CSS("#password"), apptest.Password),
-		chromedp.Click(chromedp.CSS("main form button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("header nav")),
-	); err != nil {
+	if err := chromedp.Do(rctx, signIn(env, rec)); err != nil {
 		t.Fatalf("recruiter signs in: %v", err)
 	}
 	return env, iv, token, tab{t: t, ctx: rctx, name: "recruiter"}

@@ -69,12 +69,7 @@ func startCallOpts(t *testing.T, opts apptest.Options, cand apptest.BrowserOptio
 
 	rctx := apptest.NewBrowser(t, apptest.BrowserOptions{})
 	err := chromedp.Do(rctx,
-		chromedp.Navigate(env.URL+"/login"),
-		chromedp.WaitVisible(chromedp.CSS("#email")),
-		chromedp.SendKeys(chromedp.CSS("#email"), rec.Email),
-		chromedp.SendKeys(chromedp.CSS("#password"), apptest.Password),
-		chromedp.Click(chromedp.CSS("main form button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("header nav")),
+		signIn(env, rec),
 		chromedp.Navigate(fmt.Sprintf("%s/interviews/%d", env.URL, iv.ID)),
 		chromedp.WaitVisible(chromedp.CSS("#start-call")),
 		chromedp.Click(chromedp.CSS("#start-call")),
@@ -104,6 +99,18 @@ func startCallOpts(t *testing.T, opts apptest.Options, cand apptest.BrowserOptio
 		t.Fatalf("candidate joins: %v", err)
 	}
 	return &callSetup{env: env, iv: iv, token: token, recruiter: rctx, candidate: cctx}
+}
+
+// signIn signs a staff member in through the login form.
+func signIn(env *apptest.Env, u *models.User) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(env.URL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), u.Email),
+		chromedp.SendKeys(chromedp.CSS("#password"), apptest.Password),
+		chromedp.Click(chromedp.CSS("main form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("header nav")),
+	)
 }
 
 func (c *callSetup) session(t *testing.T) *room.Session {

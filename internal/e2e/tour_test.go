@@ -189,11 +189,6 @@ func TestTour(t *testing.T) {
 	rec := env.CreateUser(models.RoleRecruiter)
 	reviewer := env.CreateUser(models.RoleReviewer)
 	admin := env.CreateUser(models.RoleAdmin)
-	signIn := func(tb *tourTab, u *models.User) {
-		tb.do(chromedp.Navigate(env.URL+"/login"), chromedp.WaitVisible(chromedp.CSS("#email")),
-			chromedp.SendKeys(chromedp.CSS("#email"), u.Email), chromedp.SendKeys(chromedp.CSS("#password"), apptest.Password),
-			chromedp.Click(chromedp.CSS("main form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("header nav")))
-	}
 	staff.do(chromedp.Navigate(env.URL+"/login"), chromedp.WaitVisible(chromedp.CSS("#email")))
 	staff.shot("login", 0)
 	staff.selfTest()
@@ -201,7 +196,7 @@ func TestTour(t *testing.T) {
 	staff.shot("not-found", 404)
 
 	// The recruiter schedules an interview and opens the call before the candidate.
-	signIn(staff, rec)
+	staff.do(signIn(env, rec))
 	staff.shot("dashboard-empty", 0)
 	staff.do(chromedp.Navigate(env.URL+"/interviews/new"), chromedp.WaitVisible(chromedp.CSS("#candidate_name")))
 	staff.shot("interview-new", 0)
@@ -249,7 +244,7 @@ func TestTour(t *testing.T) {
 
 	// A reviewer observes the live call.
 	rev := newTourTab(t, apptest.NewTab(t, bctx), "reviewer", dir)
-	signIn(rev, reviewer)
+	rev.do(signIn(env, reviewer))
 	rev.do(chromedp.WaitVisible(chromedp.CSS("main h1")))
 	if loc := eval[string](rev.tab(), `location.pathname`); loc != "/review" {
 		t.Errorf("a reviewer lands on %s, want their queue", loc)
@@ -345,7 +340,7 @@ func TestTour(t *testing.T) {
 
 	// The administrator's pages.
 	adm := newTourTab(t, apptest.NewTab(t, bctx), "admin", dir)
-	signIn(adm, admin)
+	adm.do(signIn(env, admin))
 	for _, p := range []struct{ path, name, sel string }{
 		{"/admin/users", "admin-users", "main table"},
 		{"/admin/audit", "admin-audit", "#audit"},

@@ -39,27 +39,9 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	return nil
 }
 
-// AuditLog returns the newest entries first, at most limit, optionally only for one target.
+// AuditLog returns the newest entries first, at most limit (500 at most), optionally only for one target.
 func (s *Store) AuditLog(ctx context.Context, target string, limit int) ([]AuditEntry, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, at, actor_id, actor, action, target, detail, ip FROM audit_log
-		WHERE $1 = '' OR target = $1 ORDER BY id DESC LIMIT $2`, target, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: unable to read audit log: %w", err)
-	}
-	defer rows.Close()
-	var out []AuditEntry
-	for rows.Next() {
-		var e AuditEntry
-		var detail []byte
-		if err := rows.Scan(&e.ID, &e.At, &e.ActorID, &e.Actor, &e.Action, &e.Target, &detail, &e.IP); err != nil {
-			return nil, fmt.Errorf("store: unable to scan audit entry: %w", err)
-		}
-		if err := json.Unmarshal(detail, &e.Detail); err != nil {
-			return nil, fmt.Errorf("store: audit detail: %w", err)
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return s.AuditSearch(ctx, AuditFilter{Target: target, Limit: limit})
 }
 
 // AuditFilter narrows the audit log. Empty fields match everything.
