@@ -326,8 +326,8 @@ func TestTour(t *testing.T) {
 
 	// A candidate who declines.
 	iv2, token2 := env.CreateInterview("Christine Darden", env.Clock.Now().Add(2*time.Hour), rec.ID)
-	other.do(chromedp.Navigate(env.URL+"/join/"+token2), chromedp.WaitVisible(chromedp.CSS("#consent-decline")), chromedp.Click(chromedp.CSS("#consent-decline")),
-		chromedp.WaitVisible(chromedp.CSS("main h1")))
+	other.do(chromedp.Navigate(env.URL+"/join/"+token2), chromedp.WaitVisible(chromedp.CSS("#consent-decline")), chromedp.Click(chromedp.CSS("#consent-decline")))
+	other.tab().waitText("main h1", "You declined", 20*time.Second)
 	other.shot("join-declined", 0)
 	other.do(chromedp.Navigate(env.URL+"/join/"+token2), chromedp.WaitVisible(chromedp.CSS("#declined-note")))
 	other.shot("join-after-declining", 0)

@@ -14,8 +14,9 @@ import (
 var (
 	// ErrChallengesOff means challenges are disabled on this server.
 	ErrChallengesOff = errors.New("room: challenges are switched off on this server")
-	// ErrCandidateConnecting means the candidate's page is connected but its control channel is not open yet.
-	ErrCandidateConnecting = errors.New("room: the candidate's page is still connecting")
+	// ErrCandidateConnecting means the candidate has joined but their media path or control
+	// channel is not up (still connecting, or lost for the moment).
+	ErrCandidateConnecting = errors.New("room: the candidate's connection is not ready")
 )
 
 // RunningChallenge is the challenge on the candidate's screen, as staff see it.
@@ -93,7 +94,7 @@ func RefusalReason(err error, lockAfter int) string {
 	case errors.Is(err, ErrNoCandidate):
 		return "The candidate is not connected."
 	case errors.Is(err, ErrCandidateConnecting):
-		return "The candidate's connection is still being set up. Try again in a few seconds."
+		return "The candidate's connection is not ready (still connecting, or lost for a moment). Try again in a few seconds."
 	case errors.Is(err, challenge.ErrBusy):
 		return "A challenge is already running. Wait for its result."
 	case errors.Is(err, ErrLocked):

@@ -35,7 +35,7 @@ async function staffCall(root) {
   let presence = { candidate: "absent", host: "absent", candidate_seen: false };
   let chState = null;
   let ended = false, own = "connecting", requesting = false, refusal = "";
-  let timerBase = null, countdownEnd = null;
+  let timerBase = null, countdownEnd = null, runningID = null;
 
   function setStatus(text, kind) {
     status.textContent = text;
@@ -144,10 +144,15 @@ async function staffCall(root) {
         case "challenge_state":
           chState = d;
           requesting = false;
-          if (d.running) {
+          if (d.running && d.running.id !== runningID) { // a new challenge: its countdown, and no old refusal
             countdownEnd = performance.now() + d.running.deadline_ms;
             refusal = "";
-          } else countdownEnd = null;
+          }
+          if (!d.running) {
+            countdownEnd = null;
+            if (runningID) refusal = ""; // the challenge that made a request wait is over
+          }
+          runningID = d.running ? d.running.id : null;
           renderChallenge();
           tick();
           break;
