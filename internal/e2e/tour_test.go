@@ -365,7 +365,6 @@ func inZone(t *testing.T, ctx context.Context, zone string) {
 	}
 }
 
-
 // latestInterview is the most recently created interview.
 func latestInterview(t *testing.T, env *apptest.Env) *models.Interview {
 	t.Helper()
