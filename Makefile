@@ -8,7 +8,7 @@ export TEST_DATABASE_URL      ?= postgres://livecheck:livecheck@127.0.0.1:5432/l
 # OpenCV's own thread pool only oversubscribes the two cores; sessions run in parallel instead.
 export OPENCV_FOR_THREADS_NUM ?= 1
 
-.PHONY: all setup build run test test-short vet bench fuzz clean
+.PHONY: all setup build run test test-short vet bench fuzz screenshots clean
 
 all: build
 
@@ -41,6 +41,14 @@ test-short:
 # capacity table, also written into docs/BENCH.md (scripts/bench.sh has the knobs).
 bench: setup build
 	@GO=$(GO) BIN=$(BIN) bash scripts/bench.sh
+
+# The tour of every page (internal/e2e TestTour) at 1280x900 and 390 px wide,
+# as PNG files in screenshots/ (git-ignored); it fails on console errors, CSP
+# violations and a missing icon, as it does in `make test`.
+screenshots: setup
+	rm -rf screenshots
+	LIVECHECK_SCREENSHOTS=$(CURDIR)/screenshots $(GO) test -count=1 -timeout 20m -run '^TestTour$$' ./internal/e2e/
+	@echo "==> screenshots in $(CURDIR)/screenshots"
 
 FUZZTIME ?= 60s
 fuzz:

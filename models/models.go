@@ -60,6 +60,9 @@ const (
 	StatusInterrupted InterviewStatus = "interrupted"
 	StatusRevoked     InterviewStatus = "revoked"
 	StatusExpired     InterviewStatus = "expired"
+	// StatusDeclined: the candidate declined the analysis (and so the call). The
+	// link keeps working: consenting later reopens the interview.
+	StatusDeclined InterviewStatus = "declined"
 )
 
 // Interview is one scheduled remote interview with one candidate.

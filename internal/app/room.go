@@ -77,7 +77,10 @@ func roomHooks(st *store.Store, now func() time.Time, vd verdictDeps) room.Hooks
 			return st.EndAttemptByKey(ctx, key, at, reason, env)
 		},
 		SessionEnded: func(ctx context.Context, r *room.Result) error {
-			return judgeAndSave(ctx, st, r, vd, now())
+			if err := judgeAndSave(ctx, st, r, vd, now()); err != nil {
+				return err
+			}
+			return auditSessionEnd(ctx, st, r)
 		},
 		ChallengeResult: func(ctx context.Context, id int64, r challenge.Result, jpeg []byte, jpegAt time.Time) error {
 			return saveChallenge(ctx, st, id, r, jpeg, jpegAt)

@@ -2,6 +2,7 @@ package challenge
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -61,8 +62,11 @@ var (
 	// which sit far apart in the Cb/Cr plane so each step moves the face chroma visibly.
 	Palette = []string{"#ff0000", "#00ff00", "#0000ff", "#ffff00", "#ff00ff", "#00ffff"}
 
-	flashLengths     = []int{6, 7, 8, 9, 10}
-	flashSteps       = []int{200, 250, 300, 350, 400}
+	flashLengths = []int{6, 7, 8, 9, 10}
+	// flashSteps keep every colour change more than a third of a second after the previous
+	// one: at most MaxFlashChangesPerSecond changes in any second (WCAG 2.3.1 allows three
+	// flashes, i.e. six changes; see flashsafety.go).
+	flashSteps       = []int{350, 400, 450, 500}
 	fadeLengths      = []int{6, 7, 8}
 	fadeSteps        = []int{1000, 1250} // ≤ 1 change per second: far below the 3 Hz flash limit
 	digitLengths     = []int{4, 5, 6}
@@ -138,12 +142,13 @@ func Instruction(k Kind, p Params) (text, screenReader string) {
 	case KindMoveCloser:
 		return "Lean closer to the camera, then back.", "Lean closer to the camera, then back."
 	case KindFlash:
+		secs := max(1, int(math.Round(float64(len(p.Colors)*p.StepMS)/1000)))
 		if p.Fade {
-			return "Keep facing the screen while it slowly changes colour.",
-				"The screen will slowly change colour. Keep your face toward it."
+			return fmt.Sprintf("Keep facing the screen: it slowly changes colour for about %d seconds.", secs),
+				fmt.Sprintf("The screen will slowly change colour for about %d seconds. Keep your face toward it.", secs)
 		}
-		return "Keep facing the screen while it flashes a few colours.",
-			"The screen will flash colours for a few seconds. Keep your face toward it."
+		return fmt.Sprintf("Keep facing the screen: it changes colour for about %d seconds (at most 3 changes a second).", secs),
+			fmt.Sprintf("The screen will change colour for about %d seconds. Keep your face toward it.", secs)
 	case KindReadDigits:
 		return "Read these digits aloud: " + p.Digits,
 			"Read aloud: " + strings.Join(strings.Fields(p.Digits), ", ")

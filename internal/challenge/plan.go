@@ -170,8 +170,9 @@ func drawKind(src *source, kinds []Kind, prev Kind) Kind {
 // selects the slow-fade flash variant. Parameter sampling (each uniform):
 //   - turn_head dir ∈ {left, right}; look dir ∈ {up, down}; blink count ∈ {2, 3};
 //   - cover_face holds 2 s; move_closer asks for 1.3× (fixed: nothing to randomise usefully);
-//   - flash: length ∈ {6..10}, step ∈ {200, 250, …, 400} ms; fade variant: length ∈ {4, 5, 6},
-//     step ∈ {1000, 1250, 1500} ms; each colour from Palette minus the previous colour;
+//   - flash: length ∈ {6..10}, step ∈ {350, 400, 450, 500} ms (at most 3 changes a second);
+//     fade variant: length ∈ {6, 7, 8}, step ∈ {1000, 1250} ms; each colour from Palette minus
+//     the previous colour;
 //   - read_digits: length ∈ {4, 5, 6}, each digit ∈ 0..9 (repeats allowed).
 func NewChallenge(k Kind, photosensitive bool, rnd io.Reader) (Challenge, error) {
 	if !k.Valid() {

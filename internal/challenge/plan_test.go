@@ -23,7 +23,7 @@ import (
 // computed by bisection on the regularised upper incomplete gamma function
 // (Q(df/2, x/2) = 1e-4); they agree with published tables (27.86 for df 6).
 var chiSquareCritical = map[int]float64{
-	1: 15.137, 2: 18.421, 4: 23.513, 5: 25.745, 6: 27.856, 9: 33.720, 29: 66.152, 41: 83.473,
+	1: 15.137, 2: 18.421, 3: 21.108, 4: 23.513, 5: 25.745, 6: 27.856, 9: 33.720, 29: 66.152, 41: 83.473,
 }
 
 func critical(t *testing.T, df int) float64 {
@@ -109,7 +109,7 @@ func TestPlanRandomness(t *testing.T) {
 	pairs := make([]int, len(kinds)*len(kinds))
 	var (
 		turnDir, lookDir, blinkN = make([]int, 2), make([]int, 2), make([]int, 2)
-		flashLen, flashStep      = make([]int, 5), make([]int, 5)
+		flashLen, flashStep      = make([]int, len(flashLengths)), make([]int, len(flashSteps))
 		firstColour, colour      = make([]int, 6), make([]int, 6)
 		colourPairs              = make([]int, 36)
 		digitLen, digit          = make([]int, 3), make([]int, 10)

@@ -68,6 +68,9 @@ type Config struct {
 	NodeID        string        // this node's id; the host name when empty
 	NodeURL       string        // where browsers reach this node directly; BaseURL when empty
 	NodeHeartbeat time.Duration // heartbeat period; leases expire after 3 periods without one
+	// What candidates are told on the consent page.
+	OrgName        string // who invites them; "" shows "the organiser"
+	PrivacyContact string // where to ask about their data (e-mail or URL); "" shows none
 
 	// Operations: admin API, metrics, benchmarking.
 	APIToken      string // Bearer token of the admin JSON API (/api/...); empty disables the API
@@ -132,6 +135,8 @@ var Settings = []Setting{
 	{"LIVECHECK_NODE_ID", "", "this node's id among the nodes sharing the database (unique; empty: the host name)"},
 	{"LIVECHECK_NODE_URL", "", "URL at which browsers reach this node directly (empty: LIVECHECK_BASE_URL)"},
 	{"LIVECHECK_NODE_HEARTBEAT", "10s", "how often the node renews its registration and interview leases (a lease expires after 3 missed heartbeats)"},
+	{"LIVECHECK_ORG_NAME", "", "organisation named to candidates on the consent page (empty: \"the organiser\")"},
+	{"LIVECHECK_PRIVACY_CONTACT", "", "e-mail address or https URL candidates can ask about their data (shown on the consent page)"},
 	{"LIVECHECK_API_TOKEN", "", "Bearer token of the admin JSON API (/api/...; ≥ 32 chars); the API is off when empty"},
 	{"LIVECHECK_METRICS_LISTEN", "", "listen address of Prometheus /metrics and /debug/pprof (keep it private, e.g. 127.0.0.1:9090); off when empty"},
 	{"LIVECHECK_ANALYSIS", "full", "full: decode and analyse the candidate's video; decode: decode every frame but skip vision (benchmark floor)"},
@@ -234,9 +239,14 @@ func Load(getenv func(string) string) (*Config, error) {
 		NodeID:             get("LIVECHECK_NODE_ID"),
 		NodeURL:            strings.TrimRight(get("LIVECHECK_NODE_URL"), "/"),
 		NodeHeartbeat:      dur("LIVECHECK_NODE_HEARTBEAT"),
+		OrgName:            get("LIVECHECK_ORG_NAME"),
+		PrivacyContact:     get("LIVECHECK_PRIVACY_CONTACT"),
 		APIToken:           get("LIVECHECK_API_TOKEN"),
 		MetricsListen:      get("LIVECHECK_METRICS_LISTEN"),
 		Analysis:           get("LIVECHECK_ANALYSIS"),
+	}
+	if len(c.OrgName) > 200 || len(c.PrivacyContact) > 320 {
+		errs = append(errs, errors.New("LIVECHECK_ORG_NAME and LIVECHECK_PRIVACY_CONTACT: at most 200 and 320 characters"))
 	}
 	if c.APIToken != "" && len(c.APIToken) < 32 {
 		errs = append(errs, errors.New("LIVECHECK_API_TOKEN: must be at least 32 characters"))

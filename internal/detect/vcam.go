@@ -196,7 +196,7 @@ func (d *vcamDetector) signal(ws []Window) models.Signal {
 	if d.compared > 0 {
 		rep = 100 * float64(d.repeats) / float64(d.compared)
 	}
-	verdict := "looks like a physical camera"
+	verdict := "no sign of a virtual camera in the video itself" // not proof of a physical one: the device labels are judged elsewhere
 	if s >= 0.5 {
 		verdict = "looks like a virtual camera"
 	}

@@ -54,9 +54,7 @@ func runChallenges(t *testing.T, c *callSetup, want []string, budget int) map[st
 			break
 		}
 		before, _ := c.env.Store.Challenges(ctx, c.iv.ID)
-		if _, err := chromedp.Run(c.recruiter, chromedp.Evaluate[bool](`document.getElementById("challenge-now").click(), true`)); err != nil {
-			t.Fatal(err)
-		}
+		pressChallengeNow(t, c.recruiter)
 		var recs []store.ChallengeRecord
 		apptest.Eventually(t, 45*time.Second, func() (bool, string) {
 			recs, _ = c.env.Store.Challenges(ctx, c.iv.ID)
@@ -72,6 +70,18 @@ func runChallenges(t *testing.T, c *callSetup, want []string, budget int) map[st
 		}
 	}
 	return got
+}
+
+// pressChallengeNow clicks the recruiter's "Challenge now" once it is enabled
+// (the page enables it when it knows the last result, from challenge_state).
+func pressChallengeNow(t *testing.T, recruiter context.Context) {
+	t.Helper()
+	if err := chromedp.Do(recruiter, chromedp.WaitEnabled(chromedp.CSS("#challenge-now"))); err != nil {
+		t.Fatalf("Challenge now never became available: %v", err)
+	}
+	if _, err := chromedp.Run(recruiter, chromedp.Evaluate[bool](`document.getElementById("challenge-now").click(), true`)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func deref(p *float64) any {
@@ -117,9 +127,7 @@ func TestRepeatedFailuresLockSession(t *testing.T) {
 		return s != nil && s.Snapshot().FramesAnalysed > 20, "waiting for analysis"
 	})
 	for i := 1; i <= 2; i++ {
-		if _, err := chromedp.Run(c.recruiter, chromedp.Evaluate[bool](`document.getElementById("challenge-now").click(), true`)); err != nil {
-			t.Fatal(err)
-		}
+		pressChallengeNow(t, c.recruiter)
 		apptest.Eventually(t, 45*time.Second, func() (bool, string) {
 			recs, _ := c.env.Store.Challenges(ctx, c.iv.ID)
 			return len(recs) == i, fmt.Sprintf("%d results", len(recs))

@@ -80,9 +80,7 @@ func TestChallengesPassResponsiveCamera(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := chromedp.Run(c.recruiter, chromedp.Evaluate[bool](`document.getElementById("challenge-now").click(), true`)); err != nil {
-			t.Fatal(err)
-		}
+		pressChallengeNow(t, c.recruiter)
 		var recs []store.ChallengeRecord
 		apptest.Eventually(t, 45*time.Second, func() (bool, string) {
 			recs, _ = c.env.Store.Challenges(ctx, c.iv.ID)

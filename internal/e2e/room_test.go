@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/livecheck/livecheck/internal/apptest"
+	"github.com/livecheck/livecheck/internal/httpapi"
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/signal"
 	"github.com/livecheck/livecheck/internal/store"
@@ -68,12 +69,7 @@ func startCallOpts(t *testing.T, opts apptest.Options, cand apptest.BrowserOptio
 
 	rctx := apptest.NewBrowser(t, apptest.BrowserOptions{})
 	err := chromedp.Do(rctx,
-		chromedp.Navigate(env.URL+"/login"),
-		chromedp.WaitVisible(chromedp.CSS("#email")),
-		chromedp.SendKeys(chromedp.CSS("#email"), rec.Email),
-		chromedp.SendKeys(chromedp.CSS("#password"), apptest.Password),
-		chromedp.Click(chromedp.CSS("main form button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("header nav")),
+		signIn(env, rec),
 		chromedp.Navigate(fmt.Sprintf("%s/interviews/%d", env.URL, iv.ID)),
 		chromedp.WaitVisible(chromedp.CSS("#start-call")),
 		chromedp.Click(chromedp.CSS("#start-call")),
@@ -103,6 +99,18 @@ func startCallOpts(t *testing.T, opts apptest.Options, cand apptest.BrowserOptio
 		t.Fatalf("candidate joins: %v", err)
 	}
 	return &callSetup{env: env, iv: iv, token: token, recruiter: rctx, candidate: cctx}
+}
+
+// signIn signs a staff member in through the login form.
+func signIn(env *apptest.Env, u *models.User) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(env.URL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), u.Email),
+		chromedp.SendKeys(chromedp.CSS("#password"), apptest.Password),
+		chromedp.Click(chromedp.CSS("main form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("header nav")),
+	)
 }
 
 func (c *callSetup) session(t *testing.T) *room.Session {
@@ -255,13 +263,21 @@ func TestRejoinAfterReload(t *testing.T) {
 	if !strings.Contains(h, "already in use") {
 		t.Errorf("second browser sees %q, want the link-in-use page", h)
 	}
+	// The refusal leaves a trace for staff: an attempt and an audit entry.
+	atts, _ := env.Store.Attempts(context.Background(), c.iv.ID)
+	if len(atts) != 2 || atts[1].EndReason == nil || *atts[1].EndReason != httpapi.RefusedInUse || atts[1].IP == "" {
+		t.Errorf("attempts after the refused join: %+v", atts)
+	}
+	if es, _ := env.Store.AuditSearch(context.Background(), store.AuditFilter{Action: "join.refused", Target: fmt.Sprintf("interview:%d", c.iv.ID)}); len(es) != 1 {
+		t.Errorf("%d join.refused audit entries, want 1", len(es))
+	}
 
 	if err := chromedp.Do(c.candidate, chromedp.Reload()); err != nil {
 		t.Fatal(err)
 	}
 	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
 		atts, _ := env.Store.Attempts(context.Background(), c.iv.ID)
-		return len(atts) == 2, fmt.Sprintf("%d attempts", len(atts))
+		return len(atts) == 3, fmt.Sprintf("%d attempts (one refused)", len(atts))
 	})
 	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
 		s := c.session(t)

@@ -58,6 +58,7 @@ func staffOnly(method string, ok int, roles ...string) expect {
 var Matrix = map[string]expect{
 	"GET /healthz":                     all(http.StatusOK),
 	"GET /readyz":                      all(http.StatusOK),
+	"GET /favicon.ico":                 all(http.StatusOK),
 	"GET /static/*filepath":            all(http.StatusOK),
 	"HEAD /static/*filepath":           all(http.StatusOK),
 	"GET /login":                       {anon: 200, candidate: 200, recruiter: 303, reviewer: 303, admin: 303},

@@ -81,13 +81,21 @@ func TestBrowserReviewerApproves(t *testing.T) {
 		chromedp.Click(chromedp.CSS("main form button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("#queue")),
 		chromedp.Click(chromedp.CSS(`#queue a[href="/review/`+itoa(iv.ID)+`"]`)),
-		chromedp.WaitVisible(chromedp.CSS("#reasons")),
+		chromedp.WaitVisible(chromedp.CSS("#summary")),
 	)
 	if err != nil {
 		t.Fatalf("reviewer opens the session: %v", err)
 	}
 	if err := apptest.WaitLoaded(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// The plain summary first; the raw signals one click away.
+	summary, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#summary")))
+	if !strings.Contains(summary, "did not turn their head when asked (no response)") {
+		t.Errorf("summary shown: %q", summary)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#reasons-details summary")), chromedp.WaitVisible(chromedp.CSS("#reasons"))); err != nil {
+		t.Fatalf("open the raw signals: %v", err)
 	}
 	reasons, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#reasons")))
 	if !strings.Contains(reasons, "turn_head failed: no response") {

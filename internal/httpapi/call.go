@@ -37,6 +37,9 @@ func (s *Server) staffCallPage(mode string) gin.HandlerFunc {
 		}
 		switch iv.EffectiveStatus(s.Now()) {
 		case models.StatusScheduled, models.StatusLive:
+		case models.StatusDeclined:
+			s.fail(c, http.StatusConflict, "Candidate declined", "The candidate declined the video analysis, so the call cannot start. Their link keeps working: if they change their mind and agree, the interview opens again.")
+			return
 		default:
 			s.fail(c, http.StatusGone, "Interview not open", "This interview has ended, expired or was revoked.")
 			return
@@ -68,17 +71,17 @@ func (s *Server) candidateWS(c *gin.Context) {
 	if iv == nil {
 		return
 	}
-	ok, err := s.consentGiven(c, iv)
+	con, err := s.latestConsent(c, iv)
 	if err != nil {
 		s.internalError(c, "consent lookup", err)
 		return
 	}
-	if !ok {
+	if con == nil || con.Decision != "given" {
 		s.fail(c, http.StatusForbidden, "Consent required", "Consent is required before the call.")
 		return
 	}
 	s.serveWS(c, iv, room.RoleCandidate, room.Attempt{BrowserID: s.browserID(c, false), IP: c.ClientIP(),
-		UserAgent: truncate(c.Request.UserAgent(), 400), At: s.Now()})
+		UserAgent: truncate(c.Request.UserAgent(), 400), At: s.Now(), NoFlash: con.Flash == "fade"})
 }
 
 // staffWS is the recruiter's or an observer's signaling socket.
@@ -127,7 +130,7 @@ func (s *Server) serveWS(c *gin.Context, iv *models.Interview, role room.Role, a
 		return
 	}
 	if role == room.RoleCandidate && rm.CandidateBusy(a.BrowserID) {
-		s.fail(c, http.StatusConflict, "Link in use", "This interview link is in use in another browser.")
+		s.refuseSecondDevice(c, iv)
 		return
 	}
 	ws, err := upgrader.Upgrade(c.Writer, c.Request, nil)
@@ -144,6 +147,7 @@ func (s *Server) serveWS(c *gin.Context, iv *models.Interview, role room.Role, a
 		msg := signal.Message{T: signal.TypeError, Error: err.Error()}
 		if errors.Is(err, room.ErrInUse) {
 			msg.T = signal.TypeBusy
+			s.recordRefusal(iv, a)
 		} else if errors.Is(err, room.ErrEnded) {
 			msg.T = signal.TypeEnded
 		}
@@ -164,6 +168,9 @@ func (s *Server) serveWS(c *gin.Context, iv *models.Interview, role room.Role, a
 		if !ml.allow(time.Now()) {
 			_ = conn.Send(signal.Message{T: signal.TypeError, Error: "too many signaling messages: slow down"})
 			continue
+		}
+		if role == room.RoleHost {
+			s.auditEndRequest(c, iv, b)
 		}
 		peer.HandleMessage(ctx, b)
 		if peer.Closed() {
@@ -235,6 +242,10 @@ func (s *Server) interviewRoomExtras(c *gin.Context, iv *models.Interview, extra
 	}
 	if v, err := s.Store.LatestVerdict(ctx, iv.ID); err == nil {
 		extra["Verdict"] = v
+		var points []verdictReason
+		_ = json.Unmarshal(v.Reasons, &points)
+		sigs, _ := extra["Signals"].([]models.Signal)
+		extra["Summary"] = plainSummary(sigs, points)
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return err
 	}

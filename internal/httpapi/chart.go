@@ -24,7 +24,9 @@ type ChartMark struct {
 }
 
 // timelineSVG draws the lanes one under another on a shared time axis, as an
-// inline SVG (no script, so it passes the Content-Security-Policy).
+// inline SVG. It carries neither script nor a <style> element nor style
+// attributes (the Content-Security-Policy blocks inline styles): its classes
+// (tl-*) are styled by static/app.css.
 func timelineSVG(lanes []ChartLane, marks []ChartMark, durationMs float64) template.HTML {
 	const (
 		width  = 960.0
@@ -43,8 +45,6 @@ func timelineSVG(lanes []ChartLane, marks []ChartMark, durationMs float64) templ
 	x := func(ms float64) float64 { return left + plotW*math.Max(0, math.Min(1, ms/durationMs)) }
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="timeline" role="img" aria-label="Session timeline" viewBox="0 0 %.0f %.0f" width="100%%" xmlns="http://www.w3.org/2000/svg">`, width, height)
-	b.WriteString(`<style>.ax{stroke:#8a94a3;stroke-width:1}.ln{fill:none;stroke:#0b57d0;stroke-width:1.5}.lb{font:12px sans-serif;fill:#1b1f24}.sm{font:10px sans-serif;fill:#5a6470}` +
-		`.passed{stroke:#146c2e}.failed{stroke:#b3261e}.inconclusive{stroke:#8a5300}.mk{stroke-width:2;stroke-dasharray:4 3}</style>`)
 	for i, ln := range lanes {
 		y0 := top + float64(i)*(laneH+gap)
 		lo, hi := ln.Min, ln.Max
@@ -64,14 +64,14 @@ func timelineSVG(lanes []ChartLane, marks []ChartMark, durationMs float64) templ
 			f := (v - lo) / (hi - lo)
 			return y0 + laneH - laneH*math.Max(0, math.Min(1, f))
 		}
-		fmt.Fprintf(&b, `<text class="lb" x="4" y="%.1f">%s</text>`, y0+laneH/2, template.HTMLEscapeString(ln.Label))
-		fmt.Fprintf(&b, `<text class="sm" x="4" y="%.1f">%s … %s %s</text>`, y0+laneH/2+14, fmtNum(lo), fmtNum(hi), template.HTMLEscapeString(ln.Unit))
-		fmt.Fprintf(&b, `<line class="ax" x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f"/>`, left, y0+laneH, width-right, y0+laneH)
+		fmt.Fprintf(&b, `<text class="tl-lb" x="4" y="%.1f">%s</text>`, y0+laneH/2, template.HTMLEscapeString(ln.Label))
+		fmt.Fprintf(&b, `<text class="tl-sm" x="4" y="%.1f">%s … %s %s</text>`, y0+laneH/2+14, fmtNum(lo), fmtNum(hi), template.HTMLEscapeString(ln.Unit))
+		fmt.Fprintf(&b, `<line class="tl-ax" x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f"/>`, left, y0+laneH, width-right, y0+laneH)
 		if len(ln.Points) == 0 {
-			fmt.Fprintf(&b, `<text class="sm" x="%.0f" y="%.1f">no data</text>`, left+8, y0+laneH/2)
+			fmt.Fprintf(&b, `<text class="tl-sm" x="%.0f" y="%.1f">no data</text>`, left+8, y0+laneH/2)
 			continue
 		}
-		b.WriteString(`<polyline class="ln" points="`)
+		b.WriteString(`<polyline class="tl-ln" fill="none" points="`)
 		// At most ~2 points per pixel column keeps the SVG small for long sessions.
 		stride := len(ln.Points)/int(plotW*2) + 1
 		prev := 0.0
@@ -87,12 +87,12 @@ func timelineSVG(lanes []ChartLane, marks []ChartMark, durationMs float64) templ
 	}
 	axisY := top + float64(len(lanes))*(laneH+gap)
 	for _, m := range marks {
-		fmt.Fprintf(&b, `<line class="mk %s" x1="%.1f" y1="%.0f" x2="%.1f" y2="%.1f"><title>%s</title></line>`,
+		fmt.Fprintf(&b, `<line class="tl-mk tl-%s" x1="%.1f" y1="%.0f" x2="%.1f" y2="%.1f"><title>%s</title></line>`,
 			template.HTMLEscapeString(m.Class), x(m.AtMs), top, x(m.AtMs), axisY-gap, template.HTMLEscapeString(m.Label))
 	}
 	for i := 0; i <= 6; i++ {
 		ms := durationMs * float64(i) / 6
-		fmt.Fprintf(&b, `<text class="sm" x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x(ms), axisY+12, fmtDur(ms))
+		fmt.Fprintf(&b, `<text class="tl-sm" x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x(ms), axisY+12, fmtDur(ms))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())

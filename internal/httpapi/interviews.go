@@ -50,7 +50,7 @@ func (s *Server) dashboard(c *gin.Context) {
 
 func (s *Server) newInterviewPage(c *gin.Context) {
 	f := interviewForm{ScheduledAt: s.Now().UTC().Add(time.Hour).Truncate(time.Hour).Format("2006-01-02T15:04")}
-	s.render(c, http.StatusOK, "interview_new", "New interview", gin.H{"Form": f}, "")
+	s.render(c, http.StatusOK, "interview_new", "New interview", gin.H{"Form": f, "DefaultTime": true}, "")
 }
 
 // parseInterviewForm validates the form; msg is shown to the recruiter when it is wrong.
@@ -73,6 +73,9 @@ func parseInterviewForm(c *gin.Context) (f interviewForm, iv *models.Interview, 
 		return f, nil, "Enter a valid e-mail address for the candidate."
 	}
 	at, err := time.Parse("2006-01-02T15:04", f.ScheduledAt)
+	if utc := strings.TrimSpace(c.PostForm("scheduled_utc")); utc != "" {
+		at, err = time.Parse(time.RFC3339, utc) // the browser converted the recruiter's local time
+	}
 	if err != nil {
 		if at, err = time.Parse(time.RFC3339, f.ScheduledAt); err != nil {
 			return f, nil, "Enter the scheduled time as date and time (UTC)."

@@ -61,9 +61,9 @@ func (s *Server) joinFail(c *gin.Context, status int, heading, text string) {
 // JoinData is what the candidate landing page shows.
 type JoinData struct {
 	Name      string
-	Scheduled string
 	Token     string
 	Interview *models.Interview
+	Status    models.InterviewStatus
 	Extra     map[string]any
 }
 
@@ -73,11 +73,13 @@ func (s *Server) joinPage(c *gin.Context) {
 		return
 	}
 	d := s.joinData(c, iv)
-	ok, err := s.consentGiven(c, iv)
+	con, err := s.latestConsent(c, iv)
 	if err != nil {
 		s.internalError(c, "consent lookup", err)
 		return
 	}
-	d.Extra["Consented"] = ok
+	if con != nil {
+		d.Extra["Consented"], d.Extra["Flash"] = con.Decision == "given", con.Flash
+	}
 	s.render(c, http.StatusOK, "join", "Your interview", d, "")
 }

@@ -105,7 +105,7 @@ func (s *Server) setCookie(c *gin.Context, name, value string, maxAge int, path 
 // loadUser resolves the staff session cookie and the CSRF binding of the browser.
 func (s *Server) loadUser() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if strings.HasPrefix(c.Request.URL.Path, "/static/") || c.Request.URL.Path == "/healthz" || c.Request.URL.Path == "/readyz" {
+		if strings.HasPrefix(c.Request.URL.Path, "/static/") || c.Request.URL.Path == "/healthz" || c.Request.URL.Path == "/readyz" || c.Request.URL.Path == "/favicon.ico" {
 			c.Next()
 			return
 		}

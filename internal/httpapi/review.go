@@ -51,6 +51,7 @@ type ReviewData struct {
 	Reviews    []store.Review
 	Chart      any
 	Env        []envFact
+	Summary    Summary
 }
 
 type envFact struct{ Name, Value string }
@@ -105,6 +106,7 @@ func (s *Server) reviewData(c *gin.Context, iv *models.Interview) (*ReviewData, 
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return nil, err
 	}
+	d.Summary = plainSummary(d.Reasons, d.Points)
 	sort.SliceStable(d.Reasons, func(i, j int) bool {
 		return d.Reasons[i].Score*d.Reasons[i].Confidence > d.Reasons[j].Score*d.Reasons[j].Confidence
 	})
@@ -160,8 +162,7 @@ func (s *Server) reviewData(c *gin.Context, iv *models.Interview) (*ReviewData, 
 		d.Env = append(d.Env, envFact{p + "IP", a.IP}, envFact{p + "browser", a.UserAgent})
 		for _, k := range []string{"tz", "languages", "webdriver", "platform", "screen_w", "screen_h", "devices", "video", "audio"} {
 			if v, ok := a.Environment[k]; ok {
-				b, _ := json.Marshal(v)
-				d.Env = append(d.Env, envFact{p + k, strings.Trim(string(b), `"`)})
+				d.Env = append(d.Env, envFact{p + k, envValue(k, v)})
 			}
 		}
 	}
@@ -206,4 +207,44 @@ func (s *Server) reviewDecide(c *gin.Context) {
 	}
 	s.flash(c, "Decision saved: "+reviewDecisions[decision]+".")
 	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/review/%d", iv.ID))
+}
+
+// envValue writes a browser-reported fact for people: device lists as labels
+// with their kind, tracks as label and format, other values as they came.
+func envValue(k string, v any) string {
+	kinds := map[string]string{"videoinput": "camera", "audioinput": "microphone", "audiooutput": "speaker"}
+	switch k {
+	case "devices":
+		if list, ok := v.([]any); ok {
+			parts := make([]string, 0, len(list))
+			for _, it := range list {
+				m, _ := it.(map[string]any)
+				label, _ := m["label"].(string)
+				kind, _ := m["kind"].(string)
+				if label == "" {
+					label = "(no label)"
+				}
+				if n := kinds[kind]; n != "" {
+					kind = n
+				}
+				parts = append(parts, label+" ("+kind+")")
+			}
+			return strings.Join(parts, "; ")
+		}
+	case "video":
+		if m, ok := v.(map[string]any); ok {
+			label, _ := m["label"].(string)
+			return fmt.Sprintf("%s · %v×%v · %v fps", label, m["width"], m["height"], m["frame_rate"])
+		}
+	case "languages":
+		if list, ok := v.([]any); ok {
+			parts := make([]string, 0, len(list))
+			for _, l := range list {
+				parts = append(parts, fmt.Sprint(l))
+			}
+			return strings.Join(parts, ", ")
+		}
+	}
+	b, _ := json.Marshal(v)
+	return strings.Trim(string(b), `"`)
 }

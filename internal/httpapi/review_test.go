@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/livecheck/livecheck/internal/apptest"
+	"github.com/livecheck/livecheck/internal/risk"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/models"
 )
@@ -43,6 +44,10 @@ func seedSession(t *testing.T, env *apptest.Env, name string, flagged bool, fail
 		b.WriteString("]")
 		return json.RawMessage(b.String())
 	}
+	sigs := []models.Signal{
+		{Kind: "face_presence", Value: 0.97, Score: 0.02, Confidence: 1, Reason: "a face was found in 97 % of 9000 analysed frames"},
+		{Kind: "challenge_turn_head", Value: 2, Score: failScore, Confidence: 0.8, Reason: "turn_head failed: no response"},
+	}
 	err := env.Store.SaveSession(ctx, store.SessionResult{InterviewID: iv.ID, Reason: "completed", StartedAt: start, EndedAt: end,
 		FramesDecoded: 18000, FramesAnalysed: 9000, FaceAbsent: json.RawMessage("[]"), CameraOff: json.RawMessage("[]")},
 		[]store.Series{
@@ -50,11 +55,15 @@ func seedSession(t *testing.T, env *apptest.Env, name string, flagged bool, fail
 			{Kind: "yaw", Biometric: true, Points: pts(1200, func(i int) float64 { return float64(i%40) - 20 })},
 			{Kind: "rtt", Points: pts(600, func(i int) float64 { return 40 + float64(i%7) })},
 		},
-		[]models.Signal{
-			{Kind: "face_presence", Value: 0.97, Score: 0.02, Confidence: 1, Reason: "a face was found in 97 % of 9000 analysed frames"},
-			{Kind: "challenge_turn_head", Value: 2, Score: failScore, Confidence: 0.8, Reason: "turn_head failed: no response"},
-		}, status)
+		sigs, status)
 	if err != nil {
+		t.Fatal(err)
+	}
+	v := risk.Score(sigs, risk.Settings{})
+	reasons, _ := json.Marshal(v.Reasons)
+	if err := env.Store.SaveVerdict(ctx, &store.Verdict{InterviewID: iv.ID, Score: v.Score, Decision: string(v.Decision), Reasons: reasons,
+		ScoringVersion: v.ScoringVersion, ReviewAt: v.ReviewAt, FailAt: v.FailAt, Coverage: v.Coverage, SignalCount: len(sigs),
+		Trigger: store.TriggerSessionEnd, ComputedAt: end}); err != nil {
 		t.Fatal(err)
 	}
 	err = env.Store.SaveChallenge(ctx, store.ChallengeRecord{InterviewID: iv.ID, ChallengeID: fmt.Sprintf("ch-%d", iv.ID),

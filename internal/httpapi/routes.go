@@ -31,6 +31,7 @@ func (r *Router) Server() *Server { return r.s }
 
 func (s *Server) routes(r *Router) {
 	r.e.StaticFS("/static", http.FS(web.Static()))
+	r.Public(http.MethodGet, "/favicon.ico", s.favicon)
 	r.Public(http.MethodGet, "/healthz", s.healthz)
 	r.Public(http.MethodGet, "/readyz", s.readyz)
 	s.apiRoutes(r) // /api/...: admin JSON API, Bearer token checked in the handlers (api.go)

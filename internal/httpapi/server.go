@@ -112,7 +112,14 @@ func (s *Server) parseTemplates() error {
 		"pct":  func(f float64) string { return fmt.Sprintf("%.0f %%", f*100) },
 		"f1":   func(f float64) string { return fmt.Sprintf("%.1f", f) },
 		"f2":   func(f float64) string { return fmt.Sprintf("%.2f", f) },
-		"ts":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
+		"ts":   timeTag, // <time> in UTC; app.js shows it in the viewer's zone, UTC on hover
+		"day":  dateTag,
+		"latency": func(ms *float64) string { // a challenge's reaction time, "–" when none was measured
+			if ms == nil {
+				return "–"
+			}
+			return fmt.Sprintf("%.0f ms", *ms)
+		},
 	}
 	s.pages = map[string]*template.Template{}
 	for _, n := range names {
@@ -123,8 +130,11 @@ func (s *Server) parseTemplates() error {
 		if err != nil {
 			return fmt.Errorf("httpapi: template %s: %w", n, err)
 		}
-		// Partials (files starting with "_") may override blocks of any page.
-		if partials, _ := fs.Glob(tfs, "_"+strings.TrimSuffix(n, ".html")+"*.html"); len(partials) > 0 {
+		// Partials (files starting with "_") may override blocks of any page;
+		// "_shared_*" ones define blocks every page may use.
+		partials, _ := fs.Glob(tfs, "_"+strings.TrimSuffix(n, ".html")+"*.html")
+		shared, _ := fs.Glob(tfs, "_shared_*.html")
+		if partials = append(partials, shared...); len(partials) > 0 {
 			if t, err = t.ParseFS(tfs, partials...); err != nil {
 				return fmt.Errorf("httpapi: template partials of %s: %w", n, err)
 			}

@@ -77,7 +77,16 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	_ = s.Store.Audit(ctx, store.AuditEntry{ActorID: &u.ID, Actor: u.Email, Action: "login", IP: c.ClientIP()})
-	c.Redirect(http.StatusSeeOther, next)
+	c.Redirect(http.StatusSeeOther, landing(u, next))
+}
+
+// landing is where a sign-in without a destination leads: reviewers to their
+// queue, everyone else to the interviews.
+func landing(u *models.User, next string) string {
+	if next == "/" && auth.Can(u.Role, auth.PermReview) && !auth.Can(u.Role, auth.PermManageInterviews) {
+		return "/review"
+	}
+	return next
 }
 
 func (s *Server) startSession(c *gin.Context, u *models.User) error {

@@ -129,14 +129,3 @@ func (s *Server) updateUser(c *gin.Context) {
 	s.flash(c, "Saved "+before.Email+".")
 	c.Redirect(http.StatusSeeOther, "/admin/users")
 }
-
-func (s *Server) auditPage(c *gin.Context) {
-	ctx, cancel := s.ctx(c)
-	defer cancel()
-	entries, err := s.Store.AuditLog(ctx, c.Query("target"), 500)
-	if err != nil {
-		s.internalError(c, "audit log", err)
-		return
-	}
-	s.render(c, http.StatusOK, "audit", "Audit log", gin.H{"Entries": entries}, "")
-}

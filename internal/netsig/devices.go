@@ -67,6 +67,16 @@ var devicePatterns = []devicePattern{
 	{"virtual camera", CategoryCamera, "a virtual camera", 0.85, 0.2},
 	{"virtual webcam", CategoryCamera, "a virtual webcam", 0.85, 0.2},
 	{"virtualcam", CategoryCamera, "a virtual camera", 0.85, 0.2},
+	{"akvcam", CategoryCamera, "AkVirtualCamera (Webcamoid)", 0.85, 0.2},
+	{"deepfacelive", CategoryCamera, "DeepFaceLive (real-time face swap)", 0.95, 0.5},
+	{"deep live cam", CategoryCamera, "Deep-Live-Cam (real-time face swap)", 0.95, 0.5},
+	{"facerig", CategoryCamera, "FaceRig (animated avatar)", 0.9, 0.3},
+	{"animaze", CategoryCamera, "Animaze (animated avatar)", 0.9, 0.3},
+	{"vtube studio", CategoryCamera, "VTube Studio (animated avatar)", 0.9, 0.3},
+	{"streamlabs", CategoryCamera, "Streamlabs virtual webcam", 0.85, 0.2},
+	{"wirecast", CategoryCamera, "Wirecast virtual camera", 0.85, 0.2},
+	{"vmix", CategoryCamera, "vMix virtual camera", 0.85, 0.2},
+	{"prism lens", CategoryCamera, "PRISM Lens virtual camera", 0.85, 0.2},
 	{"camo", CategoryCamera, "Reincubate Camo (phone as webcam)", 0.4, 0.05},
 	{"droidcam", CategoryCamera, "DroidCam (phone as webcam)", 0.4, 0.05},
 	{"epoccam", CategoryCamera, "EpocCam (phone as webcam)", 0.4, 0.05},
@@ -91,6 +101,13 @@ var devicePatterns = []devicePattern{
 	{"supertone shift", CategoryVoiceChanger, "Supertone Shift", 0.85, 0.35},
 	{"voice changer", CategoryVoiceChanger, "a voice changer", 0.85, 0.35},
 	{"voicechanger", CategoryVoiceChanger, "a voice changer", 0.85, 0.35},
+	{"hitpaw", CategoryVoiceChanger, "HitPaw voice changer", 0.85, 0.35},
+	{"magicvox", CategoryVoiceChanger, "UnicTool MagicVox", 0.85, 0.35},
+	{"voicewave", CategoryVoiceChanger, "EaseUS VoiceWave", 0.85, 0.35},
+	{"altered studio", CategoryVoiceChanger, "Altered Studio", 0.85, 0.35},
+	{"mmvc", CategoryVoiceChanger, "MMVC / w-okada voice changer", 0.85, 0.35},
+	{"rvc", CategoryVoiceChanger, "RVC voice conversion", 0.85, 0.35},
+	{"robovox", CategoryVoiceChanger, "RoboVox", 0.85, 0.35},
 
 	// Virtual audio devices (can carry text-to-speech, recordings, changed voices).
 	{"voicemeeter", CategoryMicrophone, "VoiceMeeter", 0.6, 0.1},
@@ -108,6 +125,45 @@ var devicePatterns = []devicePattern{
 	{"what u hear", CategoryMicrophone, "What U Hear (the computer's own output)", 0.7, 0},
 	{"monitor of", CategoryMicrophone, "a PulseAudio monitor (the computer's own output)", 0.7, 0},
 	{"krisp", CategoryMicrophone, "Krisp noise suppression", 0.2, 0},
+
+	// Generic giveaways, after every product name (first match wins): test and
+	// loopback drivers, streaming software, and labels that say what they are.
+	// Chromium's own fake devices ("fake_device_0", "Fake Default Audio Input")
+	// are what an automated browser with injected media reports.
+	{"fake", "", "a fake device", 0.9, 0.3},
+	{"dummy", "", "a dummy device", 0.85, 0.2},
+	{"loopback", "", "a loopback device", 0.8, 0.15},
+	{"obs", "", "OBS Studio", 0.85, 0.2},
+	{"ffmpeg", "", "an FFmpeg stream", 0.85, 0.2},
+	{"gstreamer", "", "a GStreamer stream", 0.85, 0.2},
+	{"virtual", "", "a virtual device", 0.85, 0.2},
+}
+
+// filePattern is the match for a label that is a file path or a media file's
+// name: a browser told to play a file as its camera or microphone (Chromium's
+// --use-file-for-fake-video-capture) reports the file as the device.
+var filePattern = devicePattern{phrase: "", product: "a media file played as a device", active: 0.95, present: 0.3}
+
+// mediaExts are extensions of files a browser or a virtual device can play as a source.
+var mediaExts = []string{".y4m", ".mjpeg", ".mjpg", ".mp4", ".webm", ".mkv", ".mov", ".avi", ".wav", ".mp3", ".ogg", ".flac", ".gif"}
+
+// looksLikeFile reports whether a label is a file path (/…, ~/…, C:\…, \server\…,
+// file:…) or ends in a media file extension. No camera or microphone is named so.
+func looksLikeFile(label string) bool {
+	l := strings.ToLower(strings.TrimSpace(label))
+	if l == "" {
+		return false
+	}
+	if strings.HasPrefix(l, "/") || strings.HasPrefix(l, "~/") || strings.HasPrefix(l, `\\`) || strings.HasPrefix(l, "file:") ||
+		len(l) > 2 && l[1] == ':' && (l[2] == '\\' || l[2] == '/') && l[0] >= 'a' && l[0] <= 'z' {
+		return true
+	}
+	for _, ext := range mediaExts {
+		if strings.HasSuffix(l, ext) {
+			return true
+		}
+	}
+	return false
 }
 
 // normLabel lower-cases a device label and turns punctuation into single spaces.
@@ -157,20 +213,23 @@ func matchPattern(label, kind string) (*devicePattern, DeviceCategory, bool) {
 	if strings.TrimSpace(n) == "" {
 		return nil, "", false
 	}
+	byKind := func(cat DeviceCategory) DeviceCategory {
+		if cat != "" {
+			return cat
+		}
+		if kind == "videoinput" {
+			return CategoryCamera
+		}
+		return CategoryMicrophone
+	}
+	if looksLikeFile(label) {
+		return &filePattern, byKind(""), true
+	}
 	for i := range devicePatterns {
 		p := &devicePatterns[i]
-		if !strings.Contains(n, " "+p.phrase+" ") {
-			continue
+		if strings.Contains(n, " "+p.phrase+" ") {
+			return p, byKind(p.category), true
 		}
-		cat := p.category
-		if cat == "" {
-			if kind == "videoinput" {
-				cat = CategoryCamera
-			} else {
-				cat = CategoryMicrophone
-			}
-		}
-		return p, cat, true
 	}
 	return nil, "", false
 }

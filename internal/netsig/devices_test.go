@@ -16,6 +16,14 @@ func TestGenuineDevicesNeverMatch(t *testing.T) {
 		"Headset Microphone (Jabra EVOLVE 20 MS)", "AirPods Pro", "Yeti Stereo Microphone (046d:0aaf)", "External Microphone",
 		"Line In (Realtek High Definition Audio)", "USB Audio (Cable Matters Adapter)", "Built-in Audio Analog Stereo",
 		"Microphone (Blue Snowball)", "Communications - Headset (Poly BT700)",
+		"Logitech StreamCam (046d:0893)", "Logi C270 HD WebCam", "HD Webcam C525", "Surface Camera Front", "Microsoft Camera Rear",
+		"Integrated_Webcam_HD (0bda:58f4)", "Lenovo EasyCamera (5986:0706)", "ASUS USB2.0 Webcam", "Chicony USB2.0 Camera (04f2:b5a7)",
+		"Anker PowerConf C200", "Jabra PanaCast 20", "Poly Studio P5", "iPhone Camera", "Desk View Camera",
+		"Default - MacBook Pro Microphone (Built-in)", "Microphone Array (Realtek(R) Audio)", "Headset (WH-1000XM4 Hands-Free AG Audio)",
+		"Microphone (Samson Q2U Microphone)", "Microphone (Shure MV7)", "RØDE NT-USB Mini", "Microphone (USB Audio Device)",
+		"Echo Cancelling Speakerphone (Jabra SPEAK 510 USB)", "Microphone (HyperX QuadCast)", "Microphone (Razer Seiren Mini)",
+		"Elgato Wave:3", "Analog (1+2) (Focusrite Usb Audio)", "Headset Microphone (Plantronics Blackwire 3220 Series)",
+		"Internal Microphone", "Built-in Microphone", "Microphone (Logitech BRIO)", "Default",
 	} {
 		for _, kind := range []string{"videoinput", "audioinput"} {
 			if v, ok := MatchVirtualDevice(l, kind); ok {
@@ -53,6 +61,25 @@ func TestVirtualDevicesMatch(t *testing.T) {
 		{"Voice.ai Audio Cable", "audioinput", CategoryVoiceChanger},
 		{"CLOWNFISH", "audioinput", CategoryVoiceChanger},
 		{"Microphone (MorphVOX Audio Device)", "audioinput", CategoryVoiceChanger},
+		// What an automated Chromium with injected media reports (--use-fake-device-for-media-stream,
+		// --use-file-for-fake-video-capture), and other labels that give a source away.
+		{"fake_device_0", "videoinput", CategoryCamera},
+		{"Fake Default Audio Input", "audioinput", CategoryMicrophone},
+		{"Fake Audio Input 1", "audioinput", CategoryMicrophone},
+		{"/tmp/livecheck-fixtures/3f9c0a1e2b4d5c6f.y4m", "videoinput", CategoryCamera},
+		{`C:\Users\op\Videos\face.y4m`, "videoinput", CategoryCamera},
+		{"speech.wav", "audioinput", CategoryMicrophone},
+		{"file:///home/op/clip.mjpeg", "videoinput", CategoryCamera},
+		{"Dummy video device (0x0000)", "videoinput", CategoryCamera},
+		{"Loopback PCM (hw:2,0)", "audioinput", CategoryMicrophone},
+		{"OBS Studio Audio", "audioinput", CategoryMicrophone},
+		{"VMware Virtual USB Video Device", "videoinput", CategoryCamera},
+		{"Virtual Desktop Audio", "audioinput", CategoryMicrophone},
+		{"DeepFaceLive", "videoinput", CategoryCamera},
+		{"Animaze Virtual Camera", "videoinput", CategoryCamera},
+		{"Streamlabs Desktop Virtual Webcam", "videoinput", CategoryCamera},
+		{"FFmpeg v4l2 output", "videoinput", CategoryCamera},
+		{"Microphone (HitPaw Virtual Audio)", "audioinput", CategoryVoiceChanger},
 	} {
 		v, ok := MatchVirtualDevice(tc.label, tc.kind)
 		if !ok || v.Category != tc.want {
@@ -111,6 +138,17 @@ func TestCheckDevices(t *testing.T) {
 		env := Environment{Video: Track{"e2eSoft iVCam"}}
 		if s, v, r := find(env, KindVirtualCamera); s != 0.5 || v != 1 || !strings.Contains(r, "iVCam") {
 			t.Fatalf("%v %v %s", s, v, r)
+		}
+	})
+	t.Run("AutomatedBrowserInjectsFiles", func(t *testing.T) {
+		// A headless Chromium told to play files as camera and microphone.
+		cam, mic := "/tmp/livecheck-fixtures/3f9c0a1e2b4d5c6f.y4m", "Fake Default Audio Input"
+		env := Environment{Devices: []Device{{"videoinput", cam}, {"audioinput", mic}}, Video: Track{cam}, Audio: Track{mic}}
+		if s, v, r := find(env, KindVirtualCamera); s < 0.9 || v != 1 || !strings.Contains(r, "media file") || strings.Contains(r, "No known") {
+			t.Fatalf("camera: %v %v %s", s, v, r)
+		}
+		if s, v, r := find(env, KindVirtualMicrophone); s < 0.85 || v != 1 || !strings.Contains(r, "fake device") {
+			t.Fatalf("microphone: %v %v %s", s, v, r)
 		}
 	})
 	t.Run("NoLabels", func(t *testing.T) {

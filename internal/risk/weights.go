@@ -119,3 +119,7 @@ func SortedKinds() []KindInfo {
 	})
 	return out
 }
+
+// Describe returns the table entry that weighs kind (exact, else the longest
+// prefix), for explaining a signal to people.
+func Describe(kind string) (KindInfo, bool) { return lookup(kind) }

@@ -101,6 +101,7 @@ func (c *challenges) send(p challenge.Prompt) {
 	}
 	b, _ := json.Marshal(map[string]any{"id": p.ID, "kind": p.Kind, "text": p.Text, "issued": c.s.cfg.Now()})
 	c.s.staff(signal.Message{T: "challenge_issued", Data: b})
+	c.s.challengeChanged()
 }
 
 // shown records the page's display acknowledgement at server time at.
@@ -173,6 +174,7 @@ func (c *challenges) finish(r challenge.Result) {
 	b, _ := json.Marshal(map[string]any{"id": r.ID, "kind": r.Kind, "outcome": r.Outcome, "reason": r.Reason,
 		"latency_ms": r.OnsetLatency.Milliseconds(), "peak": r.Peak, "unit": r.Unit, "drift": r.Drift})
 	c.s.staff(signal.Message{T: "challenge_result", Data: b})
+	c.s.challengeChanged()
 	if h := c.s.cfg.Hooks.ChallengeResult; h != nil {
 		c.s.persist("challenge result", func(ctx context.Context) error { return h(ctx, c.s.id, r, jpeg, jpegAt) })
 	}

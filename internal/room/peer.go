@@ -108,6 +108,7 @@ func newPeer(r *Room, role Role, conn Sender) (*Peer, error) {
 				t.requestKeyframe()
 			}
 		}
+		go r.pushPresence() // every page shows who is connected (presence.go)
 	})
 	pc.OnTrack(func(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		if role == RoleObserver {
@@ -283,9 +284,7 @@ func (p *Peer) HandleMessage(ctx context.Context, raw []byte) {
 			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "only the recruiter can issue a challenge"})
 			return
 		}
-		if err := p.room.ChallengeNow(); err != nil {
-			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: err.Error()})
-		}
+		p.room.challengeNowFor(p) // answers with the reason when refused
 	}
 }
 

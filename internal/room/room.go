@@ -67,6 +67,7 @@ type Attempt struct {
 	IP        string
 	UserAgent string
 	At        time.Time
+	NoFlash   bool // the candidate chose no flashing (slow colour fades) before joining
 }
 
 // Config configures the manager.
@@ -215,6 +216,7 @@ type Room struct {
 	grace            *time.Timer
 	ended            bool
 	started          bool
+	presMu           sync.Mutex // serialises presence pushes (presence.go)
 }
 
 func newRoom(m *Manager, id int64) *Room {
@@ -287,7 +289,11 @@ func (r *Room) Join(ctx context.Context, role Role, conn Sender, a Attempt) (*Pe
 		r.candidate, r.candidateBrowser = p, a.BrowserID
 		if r.session == nil {
 			r.session = newSession(r.m.cfg, r.id, r.sendCandidate, r.BroadcastStaff, r.m.w)
+			r.session.setOnChallenge(r.pushChallengeState)
 			r.m.wg.Add(1)
+		}
+		if a.NoFlash {
+			r.session.avoidFlashes()
 		}
 		first = !r.started
 		r.started = true
@@ -306,6 +312,10 @@ func (r *Room) Join(ctx context.Context, role Role, conn Sender, a Attempt) (*Pe
 			r.m.w.add("attempt start", r.id, func(ctx context.Context) error { return h.AttemptStarted(ctx, r.id, a) })
 		}
 		r.broadcast(signal.Message{T: signal.TypePeer, Data: []byte(`{"event":"candidate_joined"}`)}, p)
+	}
+	r.pushPresence()
+	if role != RoleCandidate {
+		r.pushChallengeState()
 	}
 	r.syncTracks()
 	return p, nil
@@ -345,6 +355,7 @@ func (r *Room) leave(p *Peer, reason string) {
 			r.broadcast(signal.Message{T: signal.TypePeer, Data: []byte(`{"event":"candidate_left"}`)}, nil)
 		}
 	}
+	r.pushPresence()
 	r.syncTracks()
 	if empty {
 		// Staff opened the call page but no candidate ever came: nothing to store.
@@ -445,6 +456,9 @@ var ErrNoCandidate = errors.New("room: the candidate is not connected")
 
 // ChallengeNow issues a challenge at once (the recruiter's button).
 func (r *Room) ChallengeNow() error {
+	if err := r.canChallenge(); err != nil {
+		return err
+	}
 	s := r.Session()
 	if s == nil || s.ch == nil {
 		return ErrNoCandidate

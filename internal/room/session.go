@@ -77,6 +77,7 @@ type Session struct {
 
 	sendControl func(v any) error
 	staff       func(signal.Message)
+	onChallenge func() // a challenge was issued or verified (challenge_state.go)
 	w           *writer
 
 	mu              sync.Mutex

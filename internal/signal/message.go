@@ -26,6 +26,15 @@ const (
 	TypeSignals = "signals" // data: live signals for staff
 	TypeEnded   = "ended"   // the interview ended
 	TypeBusy    = "busy"    // error: this link is in use by another browser
+	// TypePresence tells every participant who is in the call, on every change:
+	// data {"candidate": "absent"|"connecting"|"connected"|"reconnecting",
+	// "host": "absent"|"connecting"|"connected", "candidate_seen": bool, "observers": n (staff only)}.
+	TypePresence = "presence"
+	// TypeChallengeState tells staff what the session's challenges are doing:
+	// data {"enabled", "running": {…}|null, "locked", "failed", "lock_after", "remaining", "no_flash"}.
+	TypeChallengeState = "challenge_state"
+	// TypeChallengeRefused answers a "challenge now" that was not carried out: data {"reason": plain text}.
+	TypeChallengeRefused = "challenge_refused"
 )
 
 // MaxMessageSize bounds one signaling message (an SDP is a few kB).

@@ -149,3 +149,44 @@ func (s *Store) SetInterviewStatus(ctx context.Context, id int64, status models.
 	}
 	return nil
 }
+
+// SetDeclined records that the candidate declined the analysis (declined true:
+// a scheduled interview becomes declined) or changed their mind (false: a
+// declined interview is scheduled again). It reports whether the status changed;
+// any other status is left alone.
+func (s *Store) SetDeclined(ctx context.Context, id int64, declined bool, now time.Time) (bool, error) {
+	from, to := models.StatusScheduled, models.StatusDeclined
+	if !declined {
+		from, to = to, from
+	}
+	tag, err := s.db.Exec(ctx, `UPDATE interviews SET status = $3,
+		declined_at = CASE WHEN $3 = 'declined' THEN $4 ELSE declined_at END
+		WHERE id = $1 AND status = $2`, id, string(from), string(to), now)
+	if err != nil {
+		return false, fmt.Errorf("store: unable to set declined: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// InterviewNames returns the candidate names of the given interviews, by id
+// (for showing audit targets by name). Unknown ids are left out.
+func (s *Store) InterviewNames(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := map[int64]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT id, candidate_name FROM interviews WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to fetch interview names: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, fmt.Errorf("store: unable to scan interview name: %w", err)
+		}
+		out[id] = name
+	}
+	return out, rows.Err()
+}

@@ -18,12 +18,16 @@ type Consent struct {
 	IP          string
 	UserAgent   string
 	Notice      string
+	Flash       string // flash | fade (no flashing): the candidate's choice; empty means flash
 }
 
 // AddConsent records a consent decision.
 func (s *Store) AddConsent(ctx context.Context, c Consent) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO consents (interview_id, browser_id, decision, at, ip, user_agent, notice)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.InterviewID, c.BrowserID, c.Decision, c.At, c.IP, c.UserAgent, c.Notice)
+	if c.Flash == "" {
+		c.Flash = "flash"
+	}
+	_, err := s.db.Exec(ctx, `INSERT INTO consents (interview_id, browser_id, decision, at, ip, user_agent, notice, flash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, c.InterviewID, c.BrowserID, c.Decision, c.At, c.IP, c.UserAgent, c.Notice, c.Flash)
 	if err != nil {
 		return fmt.Errorf("store: unable to record consent: %w", err)
 	}
@@ -33,9 +37,9 @@ func (s *Store) AddConsent(ctx context.Context, c Consent) error {
 // LatestConsent returns the newest consent decision of a browser for an interview.
 func (s *Store) LatestConsent(ctx context.Context, interviewID int64, browserID string) (*Consent, error) {
 	c := Consent{InterviewID: interviewID, BrowserID: browserID}
-	err := s.db.QueryRow(ctx, `SELECT decision, at, ip, user_agent, notice FROM consents
+	err := s.db.QueryRow(ctx, `SELECT decision, at, ip, user_agent, notice, flash FROM consents
 		WHERE interview_id = $1 AND browser_id = $2 ORDER BY at DESC, id DESC LIMIT 1`, interviewID, browserID).
-		Scan(&c.Decision, &c.At, &c.IP, &c.UserAgent, &c.Notice)
+		Scan(&c.Decision, &c.At, &c.IP, &c.UserAgent, &c.Notice, &c.Flash)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to fetch consent: %w", interpretError(err))
 	}
@@ -44,7 +48,7 @@ func (s *Store) LatestConsent(ctx context.Context, interviewID int64, browserID 
 
 // Consents lists every consent decision of an interview, oldest first.
 func (s *Store) Consents(ctx context.Context, interviewID int64) ([]Consent, error) {
-	rows, err := s.db.Query(ctx, `SELECT browser_id, decision, at, ip, user_agent, notice FROM consents
+	rows, err := s.db.Query(ctx, `SELECT browser_id, decision, at, ip, user_agent, notice, flash FROM consents
 		WHERE interview_id = $1 ORDER BY at, id`, interviewID)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to list consents: %w", err)
@@ -53,7 +57,7 @@ func (s *Store) Consents(ctx context.Context, interviewID int64) ([]Consent, err
 	var out []Consent
 	for rows.Next() {
 		c := Consent{InterviewID: interviewID}
-		if err := rows.Scan(&c.BrowserID, &c.Decision, &c.At, &c.IP, &c.UserAgent, &c.Notice); err != nil {
+		if err := rows.Scan(&c.BrowserID, &c.Decision, &c.At, &c.IP, &c.UserAgent, &c.Notice, &c.Flash); err != nil {
 			return nil, err
 		}
 		out = append(out, c)
@@ -284,4 +288,17 @@ func (s *Store) InterruptLiveInterviews(ctx context.Context, now time.Time, self
 		return nil
 	})
 	return n, err
+}
+
+// RefusedAttempt records a candidate connection that was turned away (the
+// link is in use in another browser): an attempt that ended as it started.
+func (s *Store) RefusedAttempt(ctx context.Context, a Attempt, reason string) (int64, error) {
+	var id int64
+	err := s.db.QueryRow(ctx, `INSERT INTO attempts (interview_id, browser_id, ip, user_agent, started_at, ended_at, end_reason)
+		VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id`,
+		a.InterviewID, a.BrowserID, a.IP, a.UserAgent, a.StartedAt, reason).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: unable to record refused attempt: %w", err)
+	}
+	return id, nil
 }

@@ -21,10 +21,21 @@ const (
 	EventVerdictStored = "verdict.stored" // a session's verdict was stored (data: VerdictStored)
 	EventReviewDecided = "review.decided" // a reviewer decided on a session (data: ReviewDecided)
 	EventPing          = "webhook.ping"   // an admin's test delivery (data: {})
+	// EventInterviewDeclined: the candidate declined the analysis, so the call
+	// will not happen unless they change their mind (data: InterviewDeclined).
+	EventInterviewDeclined = "interview.declined"
 )
 
 // Events lists the event types a webhook can subscribe to ("*" is every type).
-var Events = []string{EventVerdictStored, EventReviewDecided, EventPing}
+var Events = []string{EventVerdictStored, EventReviewDecided, EventInterviewDeclined, EventPing}
+
+// InterviewDeclined is the data of an interview.declined event. Like the
+// others it carries no candidate name or e-mail.
+type InterviewDeclined struct {
+	InterviewID int64     `json:"interview_id"`
+	DeclinedAt  time.Time `json:"declined_at"`
+	URL         string    `json:"url,omitempty"` // the interview's staff page
+}
 
 // Envelope is the JSON body of every delivery.
 type Envelope struct {

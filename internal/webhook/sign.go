@@ -11,7 +11,7 @@
 //
 // and these headers:
 //
-//	X-Livecheck-Event:     the event type (verdict.stored, review.decided, webhook.ping)
+//	X-Livecheck-Event:     the event type (verdict.stored, review.decided, interview.declined, webhook.ping)
 //	X-Livecheck-Delivery:  the delivery id, the same on every retry (deduplicate on it or on the body's id)
 //	X-Livecheck-Timestamp: Unix seconds when this attempt was signed
 //	X-Livecheck-Signature: v1=<hex HMAC-SHA256(secret, timestamp + "." + body)>

@@ -118,27 +118,69 @@ function environmentReport(stream) {
 }
 
 async function candidateCall(root) {
-  const status = document.getElementById("call-status");
-  const remote = document.getElementById("remote");
-  const self = document.getElementById("self");
+  const $ = (id) => document.getElementById(id);
+  const status = $("call-status");
+  const remote = $("remote");
+  const self = $("self");
+  const timer = $("call-timer");
+  const btn = { mute: $("mute"), leave: $("leave"), rejoin: $("rejoin") };
   let stream;
   try {
     stream = await navigator.mediaDevices.getUserMedia(constraints(sessionStorage.getItem("lc.camera"), sessionStorage.getItem("lc.microphone")));
   } catch (err) {
     try { stream = await navigator.mediaDevices.getUserMedia(constraints("", "")); } catch (err2) {
       status.textContent = mediaErrorText(err2);
-      status.className = "error";
+      status.className = "status s-failed";
       return;
     }
   }
   self.srcObject = stream;
   const remoteStream = new MediaStream();
-  remote.srcObject = remoteStream;
-  let reconnecting = false;
+  let presence = { host: "absent" }, hostSeen = false, own = "connecting";
+  let ended = false, left = false, reconnecting = false, timerBase = null;
+
+  function say(text, kind) {
+    status.textContent = text;
+    status.className = "status" + (kind ? " s-" + kind : "");
+  }
+  // render says what is true now: our own connection first, then the interviewer's.
+  function render() {
+    if (ended || left || call.closed) return;
+    if (own === "lost") say("Connection lost. Reconnecting…", "review");
+    else if (own !== "connected") say("Connecting…", "");
+    else if (presence.host === "connected") say("Connected. The interviewer can see and hear you.", "live");
+    else if (presence.host === "connecting") say("Connected. The interviewer is joining…", "review");
+    else if (hostSeen) say("Connected. The interviewer left the call; please wait, they may come back.", "review");
+    else say("Connected. The interviewer has not joined yet: please wait.", "review");
+  }
+  setInterval(() => {
+    if (timerBase !== null && !ended && !left) {
+      timer.hidden = false;
+      timer.textContent = LiveCall.clock(performance.now() - timerBase);
+    }
+  }, 500);
+  function stopMedia() {
+    stream.getTracks().forEach((t) => t.stop());
+    btn.mute.disabled = true;
+    btn.leave.disabled = true;
+    timer.hidden = true;
+    for (const v of document.querySelectorAll("#stage video")) { v.srcObject = null; v.hidden = true; }
+    const ph = $("remote-placeholder");
+    ph.textContent = status.textContent; // no frozen last frame: the stage says why
+    ph.hidden = false;
+    $("flash-note").hidden = true;
+  }
+
   const call = new LiveCall({
     ws: root.dataset.ws,
     stream,
-    onTrack: (ev) => { remoteStream.addTrack(ev.track); remote.play().catch(() => {}); },
+    onTrack: (ev) => {
+      remoteStream.addTrack(ev.track);
+      // Attached only once media exists: an empty stream keeps the page loading.
+      if (!remote.srcObject) remote.srcObject = remoteStream;
+      $("remote-placeholder").hidden = true;
+      remote.play().catch(() => {});
+    },
     onControl: (ch) => {
       ch.onopen = async () => ch.send(JSON.stringify(await environmentReport(stream)));
       ch.onmessage = (ev) => {
@@ -148,27 +190,34 @@ async function candidateCall(root) {
       };
     },
     onMessage: (m) => {
+      const d = m.data || {};
       if (m.t === "busy") {
         call.closed = true;
-        status.textContent = "This interview is open in another browser. Close it there, then reload this page.";
-        status.className = "error";
+        say("This interview is open in another browser. Close it there, then reload this page.", "failed");
+        stopMedia();
       }
       if (m.t === "ended") {
         call.closed = true; // no reconnect after the end
-        status.textContent = "The interview has ended. Thank you! You can close this page.";
-        stream.getTracks().forEach((t) => t.stop());
+        ended = true;
+        say("The interview has ended. Thank you! You can close this page.", "completed");
+        stopMedia();
+        btn.rejoin.hidden = true;
       }
-      if (m.t === "peer") {
-        const ev = (m.data || {}).event;
-        if (ev) status.dataset.peer = ev;
+      if (m.t === "presence") {
+        presence = d;
+        hostSeen = hostSeen || d.host === "connected";
+        if (d.candidate_seen) timerBase = performance.now() - d.elapsed_ms;
+        render();
       }
+      if (m.t === "peer" && d.event) status.dataset.peer = d.event;
       if (m.t === "error") console.warn("livecheck:", m.error);
     },
     onState: (s) => {
       if (call.closed) return;
-      const text = { signaling: "Connecting…", connected: "Connected. The interviewer can see and hear you.", disconnected: "Connection lost. Reconnecting…", failed: "The connection failed. Reload the page to rejoin." }[s];
-      if (text) status.textContent = text;
-      if ((s === "disconnected" || s === "failed") && !call.closed && !reconnecting) {
+      if (s === "connected") own = "connected";
+      if (s === "disconnected" || s === "failed") own = "lost";
+      render();
+      if ((s === "disconnected" || s === "failed") && !reconnecting) {
         // Wait until the server answers again (the network may be down), then rejoin.
         reconnecting = true;
         const retry = () => fetch("/healthz", { cache: "no-store" })
@@ -180,11 +229,15 @@ async function candidateCall(root) {
   });
   call.start();
   window.lcCall = call; // the connection object, for support in the browser console
-  document.getElementById("leave").addEventListener("click", () => {
+  btn.leave.addEventListener("click", () => {
+    left = true;
     call.leave();
-    stream.getTracks().forEach((t) => t.stop());
-    status.textContent = "You left the interview. Reload this page to rejoin.";
+    say("You left the interview. You can rejoin while the interview is open.", "interrupted");
+    stopMedia();
+    btn.rejoin.hidden = false;
   });
+  btn.rejoin.addEventListener("click", () => location.reload());
+  btn.mute.addEventListener("click", () => LiveCall.toggle(btn.mute, stream.getAudioTracks(), "Mute", "Unmute"));
 }
 
 document.addEventListener("DOMContentLoaded", () => {

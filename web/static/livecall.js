@@ -82,5 +82,21 @@ class LiveCall {
     });
     return out;
   }
+  // toggle switches tracks off and on (mute, camera), keeping the button's
+  // label and aria-pressed in step.
+  static toggle(button, tracks, onLabel, offLabel) {
+    if (!tracks || !tracks.length) return;
+    const off = button.getAttribute("aria-pressed") !== "true";
+    tracks.forEach((t) => { t.enabled = !off; });
+    button.setAttribute("aria-pressed", String(off));
+    button.textContent = off ? offLabel : onLabel;
+  }
+
+  // clock formats a call's running time: 4:07, 1:02:09.
+  static clock(ms) {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    return (h ? h + ":" + String(m).padStart(2, "0") : m) + ":" + String(r).padStart(2, "0");
+  }
 }
 window.LiveCall = LiveCall;
