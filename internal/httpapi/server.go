@@ -45,6 +45,9 @@ type Server struct {
 	pages     map[string]*template.Template
 	loginIP   *auth.Throttle
 	loginAcct *auth.Throttle
+	passwords *auth.Passwords
+	// costChecked, when set (tests), learns the bcrypt cost of every sign-in's comparison.
+	costChecked func(cost int)
 
 	limits limiters
 }
@@ -62,6 +65,10 @@ func New(d Deps) (*Server, error) {
 		loginIP:   auth.NewThrottle(20, 15*time.Minute, d.Now),
 		loginAcct: auth.NewThrottle(5, 15*time.Minute, d.Now),
 		limits:    newLimiters(d.Config.LimitJoin, d.Config.LimitWS, d.Now),
+	}
+	var err error
+	if s.passwords, err = auth.NewPasswords(d.Config.PasswordCost); err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
 	}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err

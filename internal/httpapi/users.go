@@ -9,7 +9,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/livecheck/livecheck/internal/auth"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/models"
 )
@@ -27,7 +26,7 @@ func (s *Server) newUser(c *gin.Context, role models.Role) (u *models.User, msg 
 	if name == "" || len(name) > 200 {
 		return nil, "Enter a name (at most 200 characters).", nil
 	}
-	hash, err := auth.HashPassword(c.PostForm("password"), s.Config.PasswordCost)
+	hash, err := s.passwords.Hash(c.PostForm("password"))
 	if err != nil {
 		return nil, "The password must have between 10 and 72 characters.", nil
 	}

@@ -86,3 +86,15 @@ func (s *Store) UpdateUserAccess(ctx context.Context, id int64, role models.Role
 	}
 	return nil
 }
+
+// SetPasswordHash replaces a user's password hash.
+func (s *Store) SetPasswordHash(ctx context.Context, id int64, hash string) error {
+	tag, err := s.db.Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, id, hash)
+	if err != nil {
+		return fmt.Errorf("store: unable to set password: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: unable to set password: %w", models.ErrNotFound)
+	}
+	return nil
+}
