@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/netguard"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/models"
 )
@@ -130,10 +131,17 @@ func ValidateURL(raw string, p URLPolicy) error {
 	case len(raw) > 2000:
 		return fmt.Errorf("%w: webhook URL is too long", models.ErrInvalid)
 	}
-	if a, err := netip.ParseAddr(u.Hostname()); err == nil && !p.AllowPrivate && !publicAddr(a) {
+	host := u.Hostname()
+	a, err := netip.ParseAddr(host)
+	if err != nil && netguard.HostEndsInNumber(host) {
+		// "2130706433", "0x7f000001", "127.1": resolvers read these as IPv4
+		// addresses; only the plain dotted form is judged (and accepted).
+		return fmt.Errorf("%w: webhook URL host %q is a number: write an IP address in dotted form", models.ErrInvalid, host)
+	}
+	if err == nil && !p.AllowPrivate && !publicAddr(a) {
 		return fmt.Errorf("%w: webhook URL points at a non-public address", models.ErrInvalid)
 	}
-	if !p.AllowPrivate && (strings.EqualFold(u.Hostname(), "localhost") || strings.HasSuffix(strings.ToLower(u.Hostname()), ".localhost")) {
+	if name := strings.ToLower(strings.TrimRight(host, ".")); !p.AllowPrivate && (name == "localhost" || strings.HasSuffix(name, ".localhost")) {
 		return fmt.Errorf("%w: webhook URL points at localhost", models.ErrInvalid)
 	}
 	if _, port, err := net.SplitHostPort(u.Host); err == nil && port == "0" {
@@ -142,13 +150,7 @@ func ValidateURL(raw string, p URLPolicy) error {
 	return nil
 }
 
-// cgnat is the carrier-grade NAT range, not reachable from the Internet.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
-
-// publicAddr reports whether a is a public unicast address: not loopback,
-// private (RFC 1918, fc00::/7), link-local (169.254/16: cloud metadata),
-// carrier NAT, multicast or unspecified.
-func publicAddr(a netip.Addr) bool {
-	a = a.Unmap()
-	return a.IsValid() && a.IsGlobalUnicast() && !a.IsPrivate() && !a.IsLoopback() && !a.IsLinkLocalUnicast() && !cgnat.Contains(a)
-}
+// publicAddr reports whether a is a globally reachable unicast address (not
+// loopback, private, link-local — cloud metadata —, carrier NAT, NAT64, 6to4,
+// benchmarking, multicast…): netguard.Public.
+func publicAddr(a netip.Addr) bool { return netguard.Public(a) }
