@@ -11,6 +11,7 @@ import (
 	"github.com/pion/webrtc/v3"
 
 	"github.com/livecheck/livecheck/internal/metrics"
+	"github.com/livecheck/livecheck/internal/netguard"
 	"github.com/livecheck/livecheck/internal/signal"
 )
 
@@ -26,6 +27,7 @@ type Peer struct {
 	conn       Sender
 	pc         *webrtc.PeerConnection
 	attemptKey string
+	cands      *netguard.Filter // which of the client's ICE candidates the server may contact
 
 	negMu   sync.Mutex // serialises offers
 	pending bool       // a renegotiation was requested while an offer was outstanding
@@ -46,7 +48,8 @@ func newPeer(r *Room, role Role, conn Sender) (*Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("room: new peer connection: %w", err)
 	}
-	p := &Peer{room: r, role: role, conn: conn, pc: pc, senders: map[*forwardTrack]*webrtc.RTPSender{}}
+	p := &Peer{room: r, role: role, conn: conn, pc: pc, senders: map[*forwardTrack]*webrtc.RTPSender{},
+		cands: netguard.NewFilter(cfg.RemoteCandidates, cfg.MaxRemoteCandidates)}
 	if role == RoleCandidate || role == RoleHost {
 		for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
 			if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
@@ -243,7 +246,11 @@ func (p *Peer) HandleMessage(ctx context.Context, raw []byte) {
 			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "unexpected answer: no offer is outstanding"})
 			return
 		}
-		err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
+		// Candidates inside the answer are filtered like trickled ones: the
+		// ICE agent would otherwise send checks to whatever they name.
+		sdp, refused := p.cands.SDP(m.SDP)
+		p.noteRemote(refused...)
+		err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
 		again := p.pending
 		p.pending = false
 		p.negMu.Unlock()
@@ -262,11 +269,15 @@ func (p *Peer) HandleMessage(ctx context.Context, raw []byte) {
 		if c.Candidate == "" {
 			return // end of candidates
 		}
-		p.mu.Lock()
-		if len(p.remote) < 64 {
-			p.remote = append(p.remote, c.Candidate)
+		p.noteRemote(c.Candidate)
+		if err := p.cands.Allow(c.Candidate); err != nil {
+			// Loopback, private and other non-public addresses, host names and
+			// candidates beyond the cap are never contacted (a connection that
+			// needs them still forms through peer-reflexive candidates, from
+			// the checks the browser sends).
+			p.room.m.cfg.Logger.Debug("room: remote candidate not used", "interview", p.room.id, "role", string(p.role), "why", err)
+			return
 		}
-		p.mu.Unlock()
 		if err := p.pc.AddICECandidate(c); err != nil {
 			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "candidate rejected: " + err.Error()})
 		}
@@ -285,6 +296,18 @@ func (p *Peer) HandleMessage(ctx context.Context, raw []byte) {
 		}
 		if err := p.room.ChallengeNow(); err != nil {
 			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: err.Error()})
+		}
+	}
+}
+
+// noteRemote keeps the client's candidates, used or not, as evidence for the
+// network checks (at most 64).
+func (p *Peer) noteRemote(cands ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range cands {
+		if len(p.remote) < 64 {
+			p.remote = append(p.remote, c)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v3"
 
 	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/netguard"
 	"github.com/livecheck/livecheck/internal/signal"
 	"github.com/livecheck/livecheck/models"
 )
@@ -85,6 +86,10 @@ type Config struct {
 	// Detectors runs the passive detectors (internal/detect) on every analysed frame and the audio.
 	Detectors bool
 	Hooks     Hooks
+	// RemoteCandidates says which of a client's ICE candidates the server may
+	// contact; MaxRemoteCandidates caps how many per peer (0: 32).
+	RemoteCandidates    netguard.CandidatePolicy
+	MaxRemoteCandidates int
 }
 
 // Manager owns every live room.
@@ -110,6 +115,9 @@ func NewManager(cfg Config) *Manager {
 	}
 	if cfg.Grace <= 0 {
 		cfg.Grace = time.Minute
+	}
+	if cfg.MaxRemoteCandidates <= 0 {
+		cfg.MaxRemoteCandidates = 32
 	}
 	return &Manager{cfg: cfg, rooms: map[int64]*Room{}, w: newWriter(cfg.Logger, 30*time.Minute)}
 }
