@@ -270,7 +270,7 @@ func (s *Server) apiChallenge(c *gin.Context) {
 		return
 	}
 	if err := rm.ChallengeNow(); err != nil {
-		c.AbortWithStatusJSON(http.StatusConflict, gin.H{"error": err.Error()})
+		c.AbortWithStatusJSON(http.StatusConflict, gin.H{"error": room.ChallengeRefusal(err)})
 		return
 	}
 	s.apiAudit(c, "interview.challenge", rm.ID())

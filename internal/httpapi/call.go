@@ -117,18 +117,20 @@ func (s *Server) serveWS(c *gin.Context, iv *models.Interview, role room.Role, a
 		s.fail(c, http.StatusServiceUnavailable, "Unavailable", "Live calls are not enabled on this server.")
 		return
 	}
-	rm, err := s.Rooms.Open(iv.ID, s.Config.MaxLive)
-	if errors.Is(err, room.ErrBusy) {
-		s.busy(c)
-		return
-	}
-	if err != nil {
-		s.fail(c, http.StatusServiceUnavailable, "Unavailable", "The server is shutting down. Try again in a minute.")
-		return
-	}
-	if role == room.RoleCandidate && rm.CandidateBusy(a.BrowserID) {
-		s.fail(c, http.StatusConflict, "Link in use", "This interview link is in use in another browser.")
-		return
+	// Refuse what can be refused before the handshake, and open the room only
+	// after it: a failed handshake (no Upgrade header, another origin) must not
+	// leave a room behind (40 of them made every candidate "busy").
+	max := 0 // staff-only rooms do not count against the cap
+	if role == room.RoleCandidate {
+		max = s.Config.MaxLive
+		if s.Rooms.Full(iv.ID, max) {
+			s.busy(c)
+			return
+		}
+		if rm, ok := s.Rooms.Get(iv.ID); ok && rm.CandidateBusy(a.BrowserID) {
+			s.fail(c, http.StatusConflict, "Link in use", "This interview link is in use in another browser.")
+			return
+		}
 	}
 	ws, err := upgrader.Upgrade(c.Writer, c.Request, nil)
 	if err != nil {
@@ -136,18 +138,17 @@ func (s *Server) serveWS(c *gin.Context, iv *models.Interview, role room.Role, a
 	}
 	conn := signal.NewConn(ws)
 	defer conn.Close()
+	rm, err := s.Rooms.Open(iv.ID, max)
+	if err != nil {
+		s.signalingError(conn, iv.ID, "open room", err)
+		return
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_ = conn.Send(s.hello(role))
 	peer, err := rm.Join(ctx, role, conn, a)
 	if err != nil {
-		msg := signal.Message{T: signal.TypeError, Error: err.Error()}
-		if errors.Is(err, room.ErrInUse) {
-			msg.T = signal.TypeBusy
-		} else if errors.Is(err, room.ErrEnded) {
-			msg.T = signal.TypeEnded
-		}
-		_ = conn.Send(msg)
+		s.signalingError(conn, iv.ID, "join room", err)
 		return
 	}
 	peer.Start()
@@ -172,6 +173,25 @@ func (s *Server) serveWS(c *gin.Context, iv *models.Interview, role room.Role, a
 		}
 	}
 	peer.Close(reason)
+}
+
+// signalingError tells a signaling client, in words fit for a browser, why it
+// cannot join; the error itself goes to the log only.
+func (s *Server) signalingError(conn *signal.Conn, interviewID int64, what string, err error) {
+	msg := signal.Message{T: signal.TypeError, Error: "The call could not be joined. Try again in a moment."}
+	switch {
+	case errors.Is(err, room.ErrInUse):
+		msg = signal.Message{T: signal.TypeBusy, Error: "This interview link is in use in another browser."}
+	case errors.Is(err, room.ErrEnded):
+		msg = signal.Message{T: signal.TypeEnded, Error: "The interview has ended."}
+	case errors.Is(err, room.ErrBusy):
+		msg.Error = "All interview rooms of this server are in use right now. Try again in a few minutes."
+	case errors.Is(err, room.ErrClosed):
+		msg.Error = "The server is restarting. Try again in a minute."
+	default:
+		s.Logger.Error("signaling: "+what, "interview", interviewID, "err", err)
+	}
+	_ = conn.Send(msg)
 }
 
 // busy answers when the server runs its maximum of live interviews.

@@ -1,13 +1,17 @@
 package httpapi_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/livecheck/livecheck/internal/apptest"
 	"github.com/livecheck/livecheck/internal/httpapi"
+	"github.com/livecheck/livecheck/internal/signal"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -73,5 +77,95 @@ func TestLoginCostSameForUnknownAccounts(t *testing.T) {
 		if costs[i] != 5 {
 			t.Errorf("%s: compared at bcrypt cost %d, want the configured 5 (all: %v)", who, costs[i], costs)
 		}
+	}
+}
+
+// TestFailedHandshakesLeaveNoRoom: finding 1. serveWS opened the room before
+// the WebSocket upgrade, and a failed handshake left the empty room behind: 40
+// GETs without Upgrade filled LIVECHECK_MAX_LIVE and every candidate got "busy".
+// Here the cap is 2: failed handshakes of every kind of caller, then staff
+// sockets held open (rooms without a candidate do not count), and the candidate
+// still joins; two candidates in rooms do fill the cap.
+func TestFailedHandshakesLeaveNoRoom(t *testing.T) {
+	env := apptest.New(t, apptest.Options{Env: map[string]string{"LIVECHECK_MAX_LIVE": "2",
+		"LIVECHECK_LIMIT_WS": "100000", "LIVECHECK_LIMIT_JOIN": "100000"}})
+	rec, rev := env.CreateUser(models.RoleRecruiter), env.CreateUser(models.RoleReviewer)
+	host, observer := env.NewClient(), env.NewClient()
+	host.Login(rec)
+	observer.Login(rev)
+	newInterview := func() (*models.Interview, string) {
+		return env.CreateInterview("Busy Candidate", env.Clock.Now(), rec.ID)
+	}
+	for i := 0; i < 6; i++ {
+		iv, token := newInterview()
+		cand := consentedCandidate(t, env, token)
+		for who, r := range map[string]*apptest.Response{
+			"recruiter": host.Get(fmt.Sprintf("/ws/interviews/%d?mode=host", iv.ID)),
+			"reviewer":  observer.Get(fmt.Sprintf("/ws/interviews/%d?mode=observe", iv.ID)),
+			"candidate": cand.Get("/ws/join/" + token),
+		} {
+			if r.Status != http.StatusBadRequest {
+				t.Fatalf("%s without Upgrade: status %d, want 400", who, r.Status)
+			}
+		}
+	}
+	if n := env.App.Rooms.Live(); n != 0 {
+		t.Fatalf("%d rooms left behind by failed handshakes", n)
+	}
+	// Staff sockets held open on three interviews.
+	for i := 0; i < 3; i++ {
+		iv, _ := newInterview()
+		s, resp, err := dialSignaling(t, env, host, fmt.Sprintf("/ws/interviews/%d?mode=host", iv.ID))
+		if err != nil {
+			t.Fatalf("staff socket: %v (%v)", err, resp)
+		}
+		s.next(10*time.Second, signal.TypeHello)
+	}
+	// Two candidates join; a third is told the server is busy.
+	for i := 0; i < 2; i++ {
+		_, token := newInterview()
+		s, resp, err := dialSignaling(t, env, consentedCandidate(t, env, token), "/ws/join/"+token)
+		if err != nil {
+			t.Fatalf("candidate %d: %v (%v)", i+1, err, resp)
+		}
+		s.next(10*time.Second, signal.TypeHello)
+		s.next(30*time.Second, signal.TypeOffer)
+	}
+	_, token := newInterview()
+	cand := consentedCandidate(t, env, token)
+	if r := cand.Get("/join/" + token + "/call"); r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("third candidate's call page with the cap reached: %d, want 503", r.Status)
+	}
+	if _, resp, err := dialSignaling(t, env, cand, "/ws/join/"+token); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("third candidate's socket with the cap reached: %v, %v; want 503", err, resp)
+	}
+}
+
+// TestRejectedAnswerGetsNewOffer: finding 9. After an answer pion refused, the
+// peer stayed waiting for an answer (pion refuses to roll an offer back) and no
+// offer came again; the error also carried pion's own words. Now the page is
+// told in fixed words, gets the offer again, and its answer connects.
+func TestRejectedAnswerGetsNewOffer(t *testing.T) {
+	s := joinAsCandidate(t, nil)
+	first := s.next(30*time.Second, signal.TypeOffer)
+	s.send(signal.Message{T: signal.TypeAnswer, SDP: "v=0\r\nthis is not a session description\r\n"})
+	if e := s.next(10*time.Second, signal.TypeError); e.Error != "The answer was not accepted; the offer follows again." {
+		t.Fatalf("error %q: want the fixed text, never the SDP parser's", e.Error)
+	}
+	second := s.next(30*time.Second, signal.TypeOffer)
+	if first.SDP == "" || second.SDP == "" {
+		t.Fatal("empty offer")
+	}
+	a := newAnswerer(t)
+	s.send(signal.Message{T: signal.TypeAnswer, SDP: a.answer(t, s, second.SDP)})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if !waitClosed(ctx, a.connected) {
+		t.Fatal("the answer to the new offer did not connect")
+	}
+	// Malformed messages get fixed words too.
+	s.send(signal.Message{T: "no-such-type"})
+	if e := s.next(10*time.Second, signal.TypeError); e.Error != "The message was not understood." {
+		t.Fatalf("error %q for an unknown message type", e.Error)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/livecheck/livecheck/internal/metrics"
 	"github.com/livecheck/livecheck/internal/netguard"
 	"github.com/livecheck/livecheck/internal/signal"
+	"github.com/livecheck/livecheck/models"
 )
 
 // Sender delivers signaling messages to one client.
@@ -231,11 +232,12 @@ func (p *Peer) negotiate() {
 }
 
 // HandleMessage applies one client message. Errors are reported to the client
-// as error messages and never end the call.
+// as error messages in fixed words (details go to the log, never to the
+// browser) and never end the call.
 func (p *Peer) HandleMessage(ctx context.Context, raw []byte) {
 	m, err := signal.Parse(raw)
 	if err != nil {
-		_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: err.Error()})
+		p.refuse("The message was not understood.", err)
 		return
 	}
 	switch m.T {
@@ -243,7 +245,7 @@ func (p *Peer) HandleMessage(ctx context.Context, raw []byte) {
 		p.negMu.Lock()
 		if p.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
 			p.negMu.Unlock()
-			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "unexpected answer: no offer is outstanding"})
+			p.refuse("Unexpected answer: no offer is outstanding.", nil)
 			return
 		}
 		// Candidates inside the answer are filtered like trickled ones: the
@@ -251,14 +253,23 @@ func (p *Peer) HandleMessage(ctx context.Context, raw []byte) {
 		sdp, refused := p.cands.SDP(m.SDP)
 		p.noteRemote(refused...)
 		err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
-		again := p.pending
+		if err != nil && p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
+			// pion cannot roll an offer back: the page gets the outstanding
+			// offer again and may answer it (before, it waited for an offer
+			// that never came). A pending renegotiation stays pending.
+			offer := p.pc.LocalDescription()
+			p.negMu.Unlock()
+			p.refuse("The answer was not accepted; the offer follows again.", err)
+			if offer != nil {
+				_ = p.conn.Send(signal.Message{T: signal.TypeOffer, SDP: offer.SDP})
+			}
+			return
+		}
+		again := p.pending || err != nil // refused after the state changed: offer afresh
 		p.pending = false
 		p.negMu.Unlock()
 		if err != nil {
-			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "answer rejected: " + err.Error()})
-			// Roll back to stable so that a new offer can be made.
-			_ = p.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback})
-			again = true
+			p.refuse("The answer was not accepted; a new offer follows.", err)
 		}
 		if again {
 			p.negotiate()
@@ -279,25 +290,46 @@ func (p *Peer) HandleMessage(ctx context.Context, raw []byte) {
 			return
 		}
 		if err := p.pc.AddICECandidate(c); err != nil {
-			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "candidate rejected: " + err.Error()})
+			p.refuse("The candidate was not accepted.", err)
 		}
 	case signal.TypeLeave:
 		p.Close("left")
 	case signal.TypeEnd:
 		if p.role != RoleHost {
-			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "only the recruiter can end the interview"})
+			p.refuse("Only the recruiter can end the interview.", nil)
 			return
 		}
 		p.room.End(EndCompleted)
 	case signal.TypeChallenge:
 		if p.role != RoleHost {
-			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "only the recruiter can issue a challenge"})
+			p.refuse("Only the recruiter can issue a challenge.", nil)
 			return
 		}
 		if err := p.room.ChallengeNow(); err != nil {
-			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: err.Error()})
+			p.refuse(ChallengeRefusal(err), err)
 		}
 	}
+}
+
+// refuse tells the client text; err, when set, is logged with the details.
+func (p *Peer) refuse(text string, err error) {
+	if err != nil {
+		p.room.m.cfg.Logger.Debug("room: client message refused", "interview", p.room.id, "role", string(p.role), "err", err)
+	}
+	_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: text})
+}
+
+// ChallengeRefusal says in plain words why ChallengeNow refused.
+func ChallengeRefusal(err error) string {
+	switch {
+	case errors.Is(err, ErrNoCandidate):
+		return "The candidate is not connected."
+	case errors.Is(err, ErrLocked):
+		return "Challenges stopped after repeated failures; the session goes to review."
+	case errors.Is(err, models.ErrConflict):
+		return "A challenge is in progress."
+	}
+	return "No challenge can be issued right now."
 }
 
 // noteRemote keeps the client's candidates, used or not, as evidence for the
