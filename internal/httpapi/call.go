@@ -156,13 +156,13 @@ func (s *Server) serveWS(c *gin.Context, iv *models.Interview, role room.Role, a
 		go s.pushLive(ctx, conn, rm)
 	}
 	reason := "disconnected"
-	var ml messageLimiter
+	ml := newMessageLimiter()
 	for {
 		b, err := conn.Read(ctx)
 		if err != nil {
 			break
 		}
-		if !ml.allow(time.Now()) {
+		if !ml.Allow(time.Now()) {
 			_ = conn.Send(signal.Message{T: signal.TypeError, Error: "too many signaling messages: slow down"})
 			continue
 		}
