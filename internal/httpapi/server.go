@@ -83,7 +83,7 @@ func New(d Deps) (*Server, error) {
 	if err := e.SetTrustedProxies(proxies); err != nil {
 		return nil, fmt.Errorf("httpapi: trusted proxies: %w", err)
 	}
-	e.Use(s.recoverer(), s.requestLog(), s.securityHeaders(), s.limitBody(1<<20), s.loadUser())
+	e.Use(s.recoverer(), s.requestLog(), s.securityHeaders(), s.limitBody(1<<20), s.refuseBadText(), s.loadUser())
 	e.NoRoute(func(c *gin.Context) {
 		s.fail(c, http.StatusNotFound, "Page not found", "There is nothing at this address.")
 	})
