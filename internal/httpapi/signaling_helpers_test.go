@@ -22,9 +22,9 @@ import (
 // sigClient is a signaling socket read by one goroutine; tests wait for the
 // messages they expect.
 type sigClient struct {
-	t    *testing.T
-	ws   *websocket.Conn
-	wmu  sync.Mutex
+	t     *testing.T
+	ws    *websocket.Conn
+	wmu   sync.Mutex
 	msgs  chan signal.Message
 	cands chan signal.Message // the server's trickled candidates, kept apart
 }
