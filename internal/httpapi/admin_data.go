@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/livecheck/livecheck/internal/interview"
 	"github.com/livecheck/livecheck/internal/retention"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/webhook"
@@ -105,7 +106,7 @@ func (s *Server) deleteWebhook(c *gin.Context) {
 
 // exportCandidate streams everything stored about the interview's candidate as a zip.
 func (s *Server) exportCandidate(c *gin.Context) {
-	iv := s.interviewByParam(c)
+	iv := s.interviewFor(c, interview.Administer)
 	if iv == nil {
 		return
 	}
@@ -123,7 +124,7 @@ func (s *Server) exportCandidate(c *gin.Context) {
 
 // eraseCandidate deletes the candidate's data, keeping the consent record and the audit trail.
 func (s *Server) eraseCandidate(c *gin.Context) {
-	iv := s.interviewByParam(c)
+	iv := s.interviewFor(c, interview.Administer)
 	if iv == nil {
 		return
 	}

@@ -8,12 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	stdmail "net/mail"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/livecheck/livecheck/internal/interview"
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/wire"
@@ -86,70 +85,29 @@ func (s *Server) apiCreateInterview(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusBadRequest, wire.Error{Error: jsonProblem(err)})
 		return
 	}
-	req.CandidateName, req.CandidateEmail = strings.TrimSpace(req.CandidateName), strings.TrimSpace(req.CandidateEmail)
-	var msg string
-	switch a, err := stdmail.ParseAddress(req.CandidateEmail); {
-	case req.CandidateName == "" || len(req.CandidateName) > 200:
-		msg = "candidate_name is required (at most 200 characters)"
-	case err != nil || a.Address != req.CandidateEmail || len(req.CandidateEmail) > 320:
-		msg = "candidate_email must be a valid e-mail address"
-	case len(req.ClaimedCity) > 120 || len(req.ClaimedCountry) > 120 || len(req.Notes) > 4000:
-		msg = "claimed_city and claimed_country take at most 120 characters, notes 4000"
-	}
-	if msg != "" {
-		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": msg})
-		return
-	}
 	if req.ScheduledAt.IsZero() {
 		req.ScheduledAt = s.Now()
 	}
-	token, hash, err := s.Signer.NewJoinToken()
-	if err != nil {
-		s.internalError(c, "join token", err)
-		return
-	}
-	iv := &models.Interview{CandidateName: req.CandidateName, CandidateEmail: req.CandidateEmail, ClaimedCity: req.ClaimedCity,
-		ClaimedCountry: req.ClaimedCountry, ScheduledAt: req.ScheduledAt.UTC(), Notes: req.Notes, TokenHash: hash,
-		ExpiresAt: req.ScheduledAt.UTC().Add(s.Config.LinkTTL)}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	err = s.Store.InTx(ctx, func(tx *store.Store) error {
-		if err := tx.CreateInterview(ctx, iv); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, store.AuditEntry{Actor: "api", Action: "interview.create",
-			Target: fmt.Sprintf("interview:%d", iv.ID), IP: c.ClientIP()})
-	})
-	if err != nil {
-		s.internalError(c, "create interview", err)
+	created, err := s.interviews.Create(ctx, s.actor(c), interview.Input{CandidateName: req.CandidateName,
+		CandidateEmail: req.CandidateEmail, ClaimedCity: req.ClaimedCity, ClaimedCountry: req.ClaimedCountry,
+		ScheduledAt: req.ScheduledAt, Notes: req.Notes})
+	var invalid *interview.InvalidError
+	if errors.As(err, &invalid) {
+		c.AbortWithStatusJSON(http.StatusBadRequest, wire.Error{Error: invalid.Message})
 		return
 	}
-	c.JSON(http.StatusCreated, wire.InterviewCreated{ID: iv.ID, JoinURL: s.JoinURL(token), ExpiresAt: iv.ExpiresAt})
-}
-
-// apiInterviewParam loads the interview named by :id or answers 404.
-func (s *Server) apiInterviewParam(c *gin.Context) *models.Interview {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": "no such interview"})
-		return nil
-	}
-	ctx, cancel := s.ctx(c)
-	defer cancel()
-	iv, err := s.Store.Interview(ctx, id)
-	if errors.Is(err, models.ErrNotFound) {
-		c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": "no such interview"})
-		return nil
-	}
 	if err != nil {
-		s.internalError(c, "fetch interview", err)
-		return nil
+		s.interviewError(c, "create interview", err)
+		return
 	}
-	return iv
+	iv := created.Interview
+	c.JSON(http.StatusCreated, wire.InterviewCreated{ID: iv.ID, JoinURL: s.JoinURL(created.Token), ExpiresAt: iv.ExpiresAt})
 }
 
 func (s *Server) apiInterview(c *gin.Context) {
-	iv := s.apiInterviewParam(c)
+	iv := s.interviewFor(c, interview.View)
 	if iv == nil {
 		return
 	}
@@ -196,7 +154,7 @@ func (s *Server) apiInterview(c *gin.Context) {
 
 // apiRoom returns the live room of the interview named by :id or answers 409.
 func (s *Server) apiRoom(c *gin.Context) *room.Room {
-	iv := s.apiInterviewParam(c)
+	iv := s.interviewFor(c, interview.Host)
 	if iv == nil {
 		return nil
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/livecheck/livecheck/internal/auth"
+	"github.com/livecheck/livecheck/internal/interview"
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/signal"
 	"github.com/livecheck/livecheck/internal/store"
@@ -30,8 +31,12 @@ type CallData struct {
 }
 
 func (s *Server) staffCallPage(mode string) gin.HandlerFunc {
+	action := interview.Host
+	if mode == "observe" {
+		action = interview.Observe
+	}
 	return func(c *gin.Context) {
-		iv := s.interviewByParam(c)
+		iv := s.interviewFor(c, action)
 		if iv == nil {
 			return
 		}
@@ -83,25 +88,16 @@ func (s *Server) candidateWS(c *gin.Context) {
 
 // staffWS is the recruiter's or an observer's signaling socket.
 func (s *Server) staffWS(c *gin.Context) {
-	u := currentUser(c)
-	role := room.RoleHost
+	role, action := room.RoleHost, interview.Host
 	switch c.Query("mode") {
 	case "host":
-		if !auth.Can(u.Role, auth.PermJoinCall) {
-			s.fail(c, http.StatusForbidden, "Not allowed", "Your role cannot host interviews.")
-			return
-		}
 	case "observe":
-		if !auth.Can(u.Role, auth.PermObserveCall) {
-			s.fail(c, http.StatusForbidden, "Not allowed", "Your role cannot observe interviews.")
-			return
-		}
-		role = room.RoleObserver
+		role, action = room.RoleObserver, interview.Observe
 	default:
 		s.fail(c, http.StatusBadRequest, "Bad request", "mode must be host or observe.")
 		return
 	}
-	iv := s.interviewByParam(c)
+	iv := s.interviewFor(c, action) // the role's permission and the interview's scope
 	if iv == nil {
 		return
 	}

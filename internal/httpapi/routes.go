@@ -55,6 +55,7 @@ func (s *Server) routes(r *Router) {
 	r.Staff(http.MethodGet, "/admin/users", auth.PermManageUsers, s.usersPage)
 	r.Staff(http.MethodPost, "/admin/users", auth.PermManageUsers, s.createUser)
 	r.Staff(http.MethodPost, "/admin/users/:id", auth.PermManageUsers, s.updateUser)
+	r.Staff(http.MethodPost, "/admin/sharing", auth.PermManageUsers, s.setSharing)
 	r.Staff(http.MethodGet, "/admin/audit", auth.PermViewAudit, s.auditPage)
 	r.Staff(http.MethodGet, "/admin/webhooks", auth.PermManageUsers, s.webhooksPage)
 	r.Staff(http.MethodPost, "/admin/webhooks", auth.PermManageUsers, s.createWebhook)

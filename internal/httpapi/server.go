@@ -17,6 +17,7 @@ import (
 
 	"github.com/livecheck/livecheck/internal/auth"
 	"github.com/livecheck/livecheck/internal/config"
+	"github.com/livecheck/livecheck/internal/interview"
 	"github.com/livecheck/livecheck/internal/mail"
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/store"
@@ -46,6 +47,8 @@ type Server struct {
 	loginIP   *auth.Throttle
 	loginAcct *auth.Throttle
 	passwords *auth.Passwords
+	// interviews decides who sees and acts on which interview, for pages and API alike.
+	interviews *interview.Service
 	// costChecked, when set (tests), learns the bcrypt cost of every sign-in's comparison.
 	costChecked func(cost int)
 
@@ -66,6 +69,7 @@ func New(d Deps) (*Server, error) {
 		loginAcct: auth.NewThrottle(5, 15*time.Minute, d.Now),
 		limits:    newLimiters(d.Config.LimitJoin, d.Config.LimitWS, d.Now),
 	}
+	s.interviews = interview.NewService(d.Store, d.Signer, d.Config.LinkTTL, d.Now)
 	var err error
 	if s.passwords, err = auth.NewPasswords(d.Config.PasswordCost); err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/livecheck/livecheck/internal/interview"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/models"
 )
@@ -59,7 +60,37 @@ func (s *Server) renderUsers(c *gin.Context, status int, msg string) {
 		s.internalError(c, "list users", err)
 		return
 	}
-	s.render(c, status, "users", "Users", gin.H{"Users": users, "Roles": allRoles}, msg)
+	sharing, err := s.interviews.Sharing(ctx)
+	if err != nil {
+		s.internalError(c, "sharing setting", err)
+		return
+	}
+	s.render(c, status, "users", "Users", gin.H{"Users": users, "Roles": allRoles, "Sharing": string(sharing),
+		"SharingChoices": sharingChoices}, msg)
+}
+
+// sharingChoices are the interview sharing settings as the users page offers them.
+var sharingChoices = []struct{ Value, Label string }{
+	{string(interview.SharingOwn), "see only the interviews they created"},
+	{string(interview.SharingTeam), "also see and manage their team's interviews"},
+	{string(interview.SharingOrganisation), "see and manage every interview"},
+}
+
+// setSharing stores how far recruiters see each other's interviews.
+func (s *Server) setSharing(c *gin.Context) {
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	err := s.interviews.SetSharing(ctx, s.actor(c), interview.Sharing(c.PostForm("sharing")))
+	if errors.Is(err, models.ErrInvalid) {
+		s.renderUsers(c, http.StatusBadRequest, "Choose how interviews are shared.")
+		return
+	}
+	if err != nil {
+		s.internalError(c, "set sharing", err)
+		return
+	}
+	s.flash(c, "Interview sharing saved.")
+	c.Redirect(http.StatusSeeOther, "/admin/users")
 }
 
 func (s *Server) createUser(c *gin.Context) {
@@ -93,6 +124,11 @@ func (s *Server) updateUser(c *gin.Context) {
 		return
 	}
 	disabled := c.PostForm("disabled") == "1"
+	team, setTeam := c.GetPostForm("team")
+	if team = strings.TrimSpace(team); len(team) > 64 {
+		s.renderUsers(c, http.StatusBadRequest, "A team name may have at most 64 characters.")
+		return
+	}
 	actor := currentUser(c)
 	if actor.ID == id && (disabled || role != models.RoleAdmin) {
 		s.renderUsers(c, http.StatusBadRequest, "You cannot disable yourself or remove your own admin role.")
@@ -112,6 +148,11 @@ func (s *Server) updateUser(c *gin.Context) {
 		if err := tx.UpdateUserAccess(ctx, id, role, disabled); err != nil {
 			return err
 		}
+		if !setTeam {
+			team = before.Team
+		} else if err := tx.SetUserTeam(ctx, id, team); err != nil {
+			return err
+		}
 		if disabled || role != before.Role {
 			if err := tx.DeleteUserSessions(ctx, id); err != nil {
 				return err
@@ -119,7 +160,8 @@ func (s *Server) updateUser(c *gin.Context) {
 		}
 		return tx.Audit(ctx, store.AuditEntry{ActorID: &actor.ID, Actor: actor.Email, Action: "user.update",
 			Target: "user:" + strconv.FormatInt(id, 10), IP: c.ClientIP(),
-			Detail: map[string]any{"role_before": string(before.Role), "role": string(role), "disabled_before": before.Disabled, "disabled": disabled}})
+			Detail: map[string]any{"role_before": string(before.Role), "role": string(role), "disabled_before": before.Disabled, "disabled": disabled,
+				"team_before": before.Team, "team": team}})
 	})
 	if err != nil {
 		s.internalError(c, "update user", err)
