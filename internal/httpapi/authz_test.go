@@ -87,6 +87,10 @@ var Matrix = map[string]expect{
 	"POST /admin/users":                staffOnly(http.MethodPost, 303, admin),
 	"POST /admin/users/:id":            staffOnly(http.MethodPost, 303, admin),
 	"POST /admin/sharing":              staffOnly(http.MethodPost, 303, admin),
+	"POST /admin/users/:id/unlock":     staffOnly(http.MethodPost, 303, admin),
+	"POST /login/unlock":               all(http.StatusNotFound), // no SMTP here: an admin unlocks (lockout_test.go covers it with SMTP)
+	"GET /login/unlock/:token":         all(http.StatusNotFound), // not a valid sign-in link
+	"POST /login/unlock/:token":        all(http.StatusNotFound),
 	"GET /admin/audit":                 staffOnly(http.MethodGet, 200, admin),
 	"GET /admin/webhooks":              staffOnly(http.MethodGet, 200, admin),
 	"POST /admin/webhooks":             staffOnly(http.MethodPost, 400, admin), // an http:// URL to loopback is refused
@@ -141,7 +145,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 			// A fresh interview per call: resend and revoke change the link.
 			iv, token := env.CreateInterview("Matrix Candidate", env.Clock.Now().Add(time.Hour), users[recruiter].ID)
-			path := strings.NewReplacer(":id/", fmt.Sprint(iv.ID)+"/", ":token", token, "*filepath", "app.css", ":eid", "1", ":wid", "999").Replace(pattern)
+			path := strings.NewReplacer("/admin/users/:id/", fmt.Sprintf("/admin/users/%d/", target.ID), ":id/", fmt.Sprint(iv.ID)+"/", ":token", token, "*filepath", "app.css", ":eid", "1", ":wid", "999").Replace(pattern)
 			if strings.HasSuffix(path, ":id") {
 				id := iv.ID
 				if strings.HasPrefix(pattern, "/admin/users/") {

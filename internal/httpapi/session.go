@@ -18,6 +18,8 @@ import (
 
 type loginData struct {
 	Next, Email string
+	// Locked: sign-in from this browser is paused; CanMail: a sign-in link can be e-mailed.
+	Locked, CanMail bool
 }
 
 // safeNext keeps post-login redirects on this site: next must be an absolute
@@ -56,19 +58,19 @@ func (s *Server) login(c *gin.Context) {
 	pw := c.PostForm("password")
 	next := safeNext(c.PostForm("next"))
 	ipKey := "ip:" + c.ClientIP()
-	acctKey := "acct:" + strings.ToLower(email)
 	data := loginData{Next: next, Email: email}
-	for _, key := range []string{ipKey, acctKey} {
-		var th *auth.Throttle = s.loginIP
-		if key == acctKey {
-			th = s.loginAcct
-		}
-		if blocked, wait := th.Blocked(key); blocked {
-			mins := int(wait.Minutes()) + 1
-			s.render(c, http.StatusTooManyRequests, "login", "Sign in", data,
-				fmt.Sprintf("Too many failed sign-in attempts. Try again in about %d minute(s).", mins))
-			return
-		}
+	src, trusted := s.loginSource(c, email)
+	// Password spraying from one address: many accounts. A device an account
+	// signed in from before is not held back by its network's neighbours.
+	if blocked, wait := s.loginIP.Blocked(ipKey); blocked && !trusted {
+		s.renderLocked(c, data, wait)
+		return
+	}
+	// Guessing one account: held back per account and source (auth.Lockout),
+	// so that nobody can lock an account from elsewhere.
+	if wait := s.lockout.Wait(email, src, trusted); wait > 0 {
+		s.renderLocked(c, data, wait)
+		return
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
@@ -86,13 +88,17 @@ func (s *Server) login(c *gin.Context) {
 		s.costChecked(cost)
 	}
 	if !ok || u.Disabled {
-		s.loginIP.Fail(ipKey)
-		s.loginAcct.Fail(acctKey)
-		_ = s.Store.Audit(ctx, store.AuditEntry{Actor: email, Action: "login.failed", IP: c.ClientIP()})
+		if !trusted {
+			s.loginIP.Fail(ipKey)
+		}
+		wait := s.lockout.Fail(email, src, trusted)
+		_ = s.Store.Audit(ctx, store.AuditEntry{Actor: email, Action: "login.failed", IP: c.ClientIP(),
+			Detail: map[string]any{"trusted_device": trusted, "delay_s": int(wait.Seconds())}})
 		s.render(c, http.StatusUnauthorized, "login", "Sign in", data, "Wrong e-mail or password.")
 		return
 	}
-	s.loginAcct.Reset(acctKey)
+	s.lockout.Succeed(email, src)
+	s.trustDevice(c, u.Email)
 	s.renewStaleHash(ctx, u, pw)
 	if err := s.startSession(c, u); err != nil {
 		s.internalError(c, "create session", err)

@@ -65,8 +65,15 @@ func (s *Server) renderUsers(c *gin.Context, status int, msg string) {
 		s.internalError(c, "sharing setting", err)
 		return
 	}
+	locked := map[int64]int{} // user id → sources whose sign-in is paused
+	byEmail := s.lockout.Locked()
+	for _, u := range users {
+		if n := byEmail[strings.ToLower(u.Email)]; n > 0 {
+			locked[u.ID] = n
+		}
+	}
 	s.render(c, status, "users", "Users", gin.H{"Users": users, "Roles": allRoles, "Sharing": string(sharing),
-		"SharingChoices": sharingChoices}, msg)
+		"SharingChoices": sharingChoices, "Locked": locked}, msg)
 }
 
 // sharingChoices are the interview sharing settings as the users page offers them.
