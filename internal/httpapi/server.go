@@ -42,13 +42,13 @@ type Deps struct {
 // Server holds the engine and its state.
 type Server struct {
 	Deps
-	engine    *gin.Engine
-	pages     map[string]*template.Template
-	loginIP   *auth.Throttle // failed sign-ins per address, any account (spraying)
-	lockout   *auth.Lockout  // failed sign-ins per account and source
+	engine  *gin.Engine
+	pages   map[string]*template.Template
+	loginIP *auth.Throttle // failed sign-ins per address, any account (spraying)
+	lockout *auth.Lockout  // failed sign-ins per account and source
 	// e-mailed sign-in links: per address, and one per account per 15 minutes
 	unlockIP, unlockAcct *auth.Throttle
-	passwords *auth.Passwords
+	passwords            *auth.Passwords
 	// interviews decides who sees and acts on which interview, for pages and API alike.
 	interviews *interview.Service
 	// costChecked, when set (tests), learns the bcrypt cost of every sign-in's comparison.
@@ -66,12 +66,12 @@ func New(d Deps) (*Server, error) {
 		d.Logger = slog.Default()
 	}
 	s := &Server{
-		Deps:      d,
+		Deps:       d,
 		loginIP:    auth.NewThrottle(20, 15*time.Minute, d.Now),
 		lockout:    auth.NewLockout(d.Now),
 		unlockIP:   auth.NewThrottle(5, 15*time.Minute, d.Now),
 		unlockAcct: auth.NewThrottle(1, 15*time.Minute, d.Now),
-		limits:    newLimiters(d.Config.LimitJoin, d.Config.LimitWS, d.Now),
+		limits:     newLimiters(d.Config.LimitJoin, d.Config.LimitWS, d.Now),
 	}
 	s.interviews = interview.NewService(d.Store, d.Signer, d.Config.LinkTTL, d.Now)
 	var err error
