@@ -48,7 +48,12 @@ func (s *Server) renderWebhooks(c *gin.Context, status int, msg, secret string) 
 func (s *Server) createWebhook(c *gin.Context) {
 	url := strings.TrimSpace(c.PostForm("url"))
 	if err := webhook.ValidateURL(url, webhook.URLPolicy{AllowHTTP: s.Config.WebhookPrivate, AllowPrivate: s.Config.WebhookPrivate}); err != nil {
-		s.renderWebhooks(c, http.StatusBadRequest, "This URL cannot be used: "+err.Error(), "")
+		reason := "it is not a valid webhook URL"
+		var ue *webhook.URLError
+		if errors.As(err, &ue) {
+			reason = ue.Reason
+		}
+		s.renderWebhooks(c, http.StatusBadRequest, "This URL cannot be used: "+reason+".", "")
 		return
 	}
 	events := c.PostFormArray("events")
