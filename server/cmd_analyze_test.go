@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/livecheck/livecheck/internal/media/mediatest"
 )
 
 // fixtureDir holds recordings made once per test binary with ffmpeg from the
@@ -301,18 +302,6 @@ func TestAnalyzeErrors(t *testing.T) {
 	}
 }
 
-// gifBomb is a complete GIF of 29 bytes whose canvas and only frame claim
-// n x n pixels.
-func gifBomb(n uint16) []byte {
-	b := []byte("GIF89a")
-	b = binary.LittleEndian.AppendUint16(b, n)
-	b = binary.LittleEndian.AppendUint16(b, n)
-	b = append(b, 0, 0, 0, 0x2C, 0, 0, 0, 0)
-	b = binary.LittleEndian.AppendUint16(b, n)
-	b = binary.LittleEndian.AppendUint16(b, n)
-	return append(b, 0, 2, 2, 0x4C, 0x01, 0, 0x3B)
-}
-
 // TestAnalyzeRefusesDecompressionBomb: finding 6 of the security probe. A GIF
 // of a few bytes claiming 16000x16000 made FFmpeg allocate gigabytes (1.19 GB
 // peak RSS measured for this file before the fix). The command is run as a
@@ -320,7 +309,7 @@ func gifBomb(n uint16) []byte {
 // with a clear error well under 512 MB.
 func TestAnalyzeRefusesDecompressionBomb(t *testing.T) {
 	bomb := filepath.Join(t.TempDir(), "bomb.gif")
-	if err := os.WriteFile(bomb, gifBomb(16000), 0o644); err != nil {
+	if err := os.WriteFile(bomb, mediatest.GIFBomb(16000), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -340,7 +329,7 @@ func TestAnalyzeRefusesDecompressionBomb(t *testing.T) {
 		t.Fatal("no resource usage of the child process")
 	}
 	if peak := ru.Maxrss / 1024; peak > 512 {
-		t.Fatalf("peak RSS %d MB refusing a %d-byte file, want under 512 MB", peak, len(gifBomb(16000)))
+		t.Fatalf("peak RSS %d MB refusing a %d-byte file, want under 512 MB", peak, len(mediatest.GIFBomb(16000)))
 	}
 }
 

@@ -116,8 +116,7 @@ func (s *Server) apiInterview(c *gin.Context) {
 		if rm, ok := s.Rooms.Get(iv.ID); ok {
 			if sess := rm.Session(); sess != nil {
 				l := sess.Snapshot()
-				out.Live = &wire.Live{FramesDecoded: l.FramesDecoded, FramesAnalysed: l.FramesAnalysed, FramesDropped: l.FramesDropped,
-					FacePresent: l.FacePresent, AudioDB: l.AudioDB, RTTMs: l.RTTMs}
+				out.Live = &l
 			}
 		}
 	}

@@ -184,22 +184,13 @@ func (s *Server) unlock(c *gin.Context) {
 
 // adminUnlock releases every paused source of an account.
 func (s *Server) adminUnlock(c *gin.Context) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		s.fail(c, http.StatusNotFound, "Not found", "There is no such user.")
-		return
-	}
-	ctx, cancel := s.ctx(c)
-	defer cancel()
-	u, err := s.Store.UserByID(ctx, id)
-	if errors.Is(err, models.ErrNotFound) {
-		s.fail(c, http.StatusNotFound, "Not found", "There is no such user.")
-		return
-	} else if err != nil {
-		s.internalError(c, "fetch user", err)
+	u := s.userByParam(c)
+	if u == nil {
 		return
 	}
 	n := s.lockout.Unlock(u.Email)
+	ctx, cancel := s.ctx(c)
+	defer cancel()
 	actor := currentUser(c)
 	_ = s.Store.Audit(ctx, store.AuditEntry{ActorID: &actor.ID, Actor: actor.Email, Action: "user.unlock",
 		Target: "user:" + strconv.FormatInt(u.ID, 10), Detail: map[string]any{"sources": n}, IP: c.ClientIP()})

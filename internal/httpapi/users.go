@@ -119,12 +119,32 @@ func (s *Server) createUser(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/admin/users")
 }
 
-func (s *Server) updateUser(c *gin.Context) {
+// userByParam loads the account of the :id parameter, or answers 404.
+func (s *Server) userByParam(c *gin.Context) *models.User {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
 		s.fail(c, http.StatusNotFound, "Not found", "There is no such user.")
+		return nil
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	u, err := s.Store.UserByID(ctx, id)
+	if errors.Is(err, models.ErrNotFound) {
+		s.fail(c, http.StatusNotFound, "Not found", "There is no such user.")
+		return nil
+	} else if err != nil {
+		s.internalError(c, "fetch user", err)
+		return nil
+	}
+	return u
+}
+
+func (s *Server) updateUser(c *gin.Context) {
+	before := s.userByParam(c)
+	if before == nil {
 		return
 	}
+	id := before.ID
 	role := models.Role(c.PostForm("role"))
 	if !role.Valid() {
 		s.renderUsers(c, http.StatusBadRequest, "Choose a role.")
@@ -143,15 +163,7 @@ func (s *Server) updateUser(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	before, err := s.Store.UserByID(ctx, id)
-	if errors.Is(err, models.ErrNotFound) {
-		s.fail(c, http.StatusNotFound, "Not found", "There is no such user.")
-		return
-	} else if err != nil {
-		s.internalError(c, "fetch user", err)
-		return
-	}
-	err = s.Store.InTx(ctx, func(tx *store.Store) error {
+	err := s.Store.InTx(ctx, func(tx *store.Store) error {
 		if err := tx.UpdateUserAccess(ctx, id, role, disabled); err != nil {
 			return err
 		}

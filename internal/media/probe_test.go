@@ -7,19 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-// gifBomb is a complete GIF of a few bytes whose canvas and only frame claim
-// w x h pixels (finding 6 of the security probe: 16000x16000 took 4 GB in FFmpeg).
-func gifBomb(w, h uint16) []byte {
-	b := []byte("GIF89a")
-	b = binary.LittleEndian.AppendUint16(b, w)
-	b = binary.LittleEndian.AppendUint16(b, h)
-	b = append(b, 0, 0, 0, 0x2C, 0, 0, 0, 0)
-	b = binary.LittleEndian.AppendUint16(b, w)
-	b = binary.LittleEndian.AppendUint16(b, h)
-	return append(b, 0, 2, 2, 0x4C, 0x01, 0, 0x3B)
-}
+	"github.com/livecheck/livecheck/internal/media/mediatest"
+)
 
 func TestProbeContainerRecordings(t *testing.T) {
 	requireFFmpeg(t)
@@ -57,7 +47,7 @@ func TestProbeContainerRecordings(t *testing.T) {
 }
 
 func TestProbeContainerBombs(t *testing.T) {
-	bomb := gifBomb(16000, 16000)
+	bomb := mediatest.GIFBomb(16000)
 	info, err := ProbeContainer(bytes.NewReader(bomb), int64(len(bomb)))
 	if err != nil || info.Width != 16000 || info.Height != 16000 || info.Frames != 1 {
 		t.Fatalf("GIF bomb of %d bytes: %+v, %v", len(bomb), info, err)
@@ -66,7 +56,7 @@ func TestProbeContainerBombs(t *testing.T) {
 		t.Fatalf("bounds of a 16000x16000 GIF: %v", err)
 	}
 	// A small canvas with a frame placed far outside it.
-	off := gifBomb(64, 64)
+	off := mediatest.GIFBomb(64)
 	binary.LittleEndian.PutUint16(off[14:], 9000) // the frame's left edge
 	if info, _ := ProbeContainer(bytes.NewReader(off), int64(len(off))); CheckFrameBounds(info.Width, info.Height, 0) == nil {
 		t.Fatalf("a frame placed at x=9000 passed: %+v", info)
@@ -88,8 +78,8 @@ func TestProbeContainerBombs(t *testing.T) {
 // FuzzProbeContainer: headers of any shape are read without panics, the reads
 // stay within the input, and every error is classified.
 func FuzzProbeContainer(f *testing.F) {
-	f.Add(gifBomb(16000, 16000))
-	f.Add(gifBomb(64, 48)[:20])
+	f.Add(mediatest.GIFBomb(16000))
+	f.Add(mediatest.GIFBomb(64)[:20])
 	f.Add([]byte("\x00\x00\x00\x14ftypisom\x00\x00\x02\x00isom\x00\x00\x00\x08moov"))
 	f.Add([]byte("\x1a\x45\xdf\xa3\x84\x42\x86\x81\x01\x18\x53\x80\x67\x01\xff\xff\xff\xff\xff\xff\xff\x16\x54\xae\x6b\x88\xae\x86\xe0\x84\xb0\x82\x3e\x80"))
 	f.Add([]byte("RIFF\x00\x01\x00\x00AVI LIST\x44\x00\x00\x00hdrlavih\x38\x00\x00\x00"))
