@@ -194,6 +194,7 @@ type Input struct {
 // filled it in; it wraps models.ErrInvalid.
 type InvalidError struct{ Message string }
 
+// Error implements error.
 func (e *InvalidError) Error() string { return "interview: " + e.Message }
 
 // Unwrap makes errors.Is(err, models.ErrInvalid) hold.

@@ -113,6 +113,7 @@ type URLPolicy struct {
 // models.ErrInvalid.
 type URLError struct{ Reason string }
 
+// Error implements error.
 func (e *URLError) Error() string { return "webhook: URL refused: " + e.Reason }
 
 // Unwrap makes errors.Is(err, models.ErrInvalid) hold.
