@@ -46,6 +46,8 @@ type User struct {
 	PasswordHash string
 	Disabled     bool
 	CreatedAt    time.Time
+	// Team groups accounts for the "team" interview sharing setting; "" is no team.
+	Team string
 }
 
 // InterviewStatus is the life-cycle state of an interview.

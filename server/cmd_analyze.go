@@ -48,6 +48,7 @@ type analyzeVideo struct {
 	Analysed int     `json:"frames_analysed"`
 	Faces    int     `json:"frames_with_face"`
 	Seconds  float64 `json:"seconds"`
+	Damaged  string  `json:"damaged,omitempty"` // why decoding stopped early
 }
 
 type analyzeAudio struct {
@@ -150,6 +151,15 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
+	if *video != "" {
+		// Refuse what cannot be read (oversized frames, unknown codecs) before
+		// the models are loaded.
+		src, err := detect.OpenVideo(*video, detect.FileEpoch)
+		if err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		src.Close()
+	}
 	var vcfg vision.Config
 	if *video != "" {
 		if vcfg, err = af.visionConfig(); err != nil {
@@ -211,7 +221,7 @@ func buildAnalyzeReport(res *detect.FileResult, video, audio string, v risk.Verd
 	if video != "" {
 		rep.Video = &analyzeVideo{Path: video, Format: res.Source.Format, Width: res.Source.Width, Height: res.Source.Height,
 			FPS: math.Round(res.Source.FPS*1000) / 1000, Decoded: res.Decoded, Analysed: res.Analysed, Faces: res.Faces,
-			Seconds: math.Round(res.Duration.Seconds()*1000) / 1000}
+			Seconds: math.Round(res.Duration.Seconds()*1000) / 1000, Damaged: res.Damaged}
 	}
 	if audio != "" {
 		rep.Audio = &analyzeAudio{Path: audio, Seconds: math.Round(res.AudioSeconds*1000) / 1000}
@@ -249,6 +259,9 @@ func writeAnalyzeText(w io.Writer, rep analyzeReport) error {
 	if v := rep.Video; v != nil {
 		fmt.Fprintf(bw, "video  %s: %s %dx%d, %.1f fps, %.1f s; %d frames decoded, %d analysed, face in %d\n",
 			v.Path, v.Format, v.Width, v.Height, v.FPS, v.Seconds, v.Decoded, v.Analysed, v.Faces)
+		if v.Damaged != "" {
+			fmt.Fprintf(bw, "       warning: %s\n", v.Damaged)
+		}
 	}
 	if a := rep.Audio; a != nil {
 		fmt.Fprintf(bw, "audio  %s: %.1f s\n", a.Path, a.Seconds)

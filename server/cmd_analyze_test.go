@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+
+	"github.com/livecheck/livecheck/internal/media/mediatest"
 )
 
 // fixtureDir holds recordings made once per test binary with ffmpeg from the
@@ -58,6 +62,12 @@ func fixtures(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	// The test binary doubles as the command line when a test runs it as a
+	// child process (to measure its memory): LIVECHECK_TEST_CLI holds the
+	// arguments, one per line.
+	if args := os.Getenv("LIVECHECK_TEST_CLI"); args != "" {
+		os.Exit(run(strings.Split(args, "\n"), os.Stdout, os.Stderr, func(string) string { return "" }))
+	}
 	code := m.Run()
 	if fixtureDir != "" {
 		os.RemoveAll(fixtureDir)
@@ -289,5 +299,57 @@ func TestAnalyzeErrors(t *testing.T) {
 		if code != tc.code || !strings.Contains(errOut, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.args, code, errOut, tc.code, tc.want)
 		}
+	}
+}
+
+// TestAnalyzeRefusesDecompressionBomb: finding 6 of the security probe. A GIF
+// of a few bytes claiming 16000x16000 made FFmpeg allocate gigabytes (1.19 GB
+// peak RSS measured for this file before the fix). The command is run as a
+// child process so that its peak memory can be read: it must refuse the file
+// with a clear error well under 512 MB.
+func TestAnalyzeRefusesDecompressionBomb(t *testing.T) {
+	bomb := filepath.Join(t.TempDir(), "bomb.gif")
+	if err := os.WriteFile(bomb, mediatest.GIFBomb(16000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "LIVECHECK_TEST_CLI=analyze\n--video\n"+bomb)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want status 1; stderr: %s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "frames of 16000x16000 exceed the limit") {
+		t.Fatalf("stderr %q: want a clear refusal", stderr.String())
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		t.Fatal("no resource usage of the child process")
+	}
+	if peak := ru.Maxrss / 1024; peak > 512 {
+		t.Fatalf("peak RSS %d MB refusing a %d-byte file, want under 512 MB", peak, len(mediatest.GIFBomb(16000)))
+	}
+}
+
+// TestAnalyzeTruncatedIVF: a file cut inside a frame is analysed up to there
+// and the report says it was truncated (it used to stop silently).
+func TestAnalyzeTruncatedIVF(t *testing.T) {
+	full, err := os.ReadFile(filepath.Join(fixtures(t), "face.ivf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.ivf")
+	if err := os.WriteFile(cut, full[:len(full)*2/3], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := cli("analyze", "--video", cut, "--quiet")
+	if code != 0 || !strings.Contains(out, "warning: the file is truncated after frame") {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr: %s", code, out, errOut)
+	}
+	code, out, _ = cli("analyze", "--video", cut, "--quiet", "--json")
+	if code != 0 || !strings.Contains(out, `"damaged": "the file is truncated after frame`) {
+		t.Fatalf("JSON report of a truncated file: exit %d\n%s", code, out)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/livecheck/livecheck/internal/jobs"
 	"github.com/livecheck/livecheck/internal/mail"
 	"github.com/livecheck/livecheck/internal/metrics"
+	"github.com/livecheck/livecheck/internal/netguard"
 	"github.com/livecheck/livecheck/internal/netsig"
 	"github.com/livecheck/livecheck/internal/risk"
 	"github.com/livecheck/livecheck/internal/room"
@@ -131,9 +132,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 	vd := verdictDeps{checker: checker, reuseDays: cfg.ReuseDays, risk: riskSettings(cfg), baseURL: cfg.BaseURL}
 	a.Rooms = room.NewManager(room.Config{API: api, ICEServers: iceServers, Grace: cfg.RejoinGrace,
 		AnalysisFPS: cfg.AnalysisFPS, Logger: o.Logger, Now: o.Now, NewAnalyzer: newAnalyzer, Hooks: leasedHooks(roomHooks(st, o.Now, vd), a.Node, o.Logger),
-		Detectors:      newAnalyzer != nil,
-		EncodeEvidence: func(f *models.Frame, r models.Rect) ([]byte, error) { return vision.EncodeFaceJPEG(f, r, 85) },
-		Challenges:     room.ChallengeConfig{Enabled: cfg.Challenges > 0, Plan: plan, LockAfter: cfg.ChallengeLockAfter}})
+		Detectors:        newAnalyzer != nil,
+		RemoteCandidates: netguard.CandidatePolicy{AllowPrivate: cfg.ICEAllowPrivate},
+		EncodeEvidence:   func(f *models.Frame, r models.Rect) ([]byte, error) { return vision.EncodeFaceJPEG(f, r, 85) },
+		Challenges:       room.ChallengeConfig{Enabled: cfg.Challenges > 0, Plan: plan, LockAfter: cfg.ChallengeLockAfter}})
 	metrics.SetLiveInterviews(a.Rooms.Live)
 	a.HTTP, err = httpapi.New(httpapi.Deps{Store: st, Config: cfg, Signer: signer, Mailer: mailer, Logger: o.Logger, Now: o.Now,
 		Rooms: a.Rooms, ICEServers: iceServers})

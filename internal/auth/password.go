@@ -30,16 +30,41 @@ func HashPassword(pw string, cost int) (string, error) {
 	return string(h), nil
 }
 
-// dummyHash is compared against when the account does not exist, so that a
-// login for an unknown e-mail takes as long as one for a known e-mail.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("livecheck-timing-equaliser"), bcrypt.DefaultCost)
+// Passwords checks staff passwords at the configured bcrypt cost. A sign-in
+// for an unknown e-mail is compared against a dummy hash of the same cost, so
+// that the time an answer takes does not reveal whether the account exists.
+type Passwords struct {
+	cost  int
+	dummy []byte
+}
 
-// CheckPassword reports whether pw matches hash. An empty hash is checked
-// against a dummy so that the timing does not reveal unknown accounts.
-func CheckPassword(hash, pw string) bool {
-	if hash == "" {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(pw))
-		return false
+// NewPasswords returns a checker for hashes of cost (bcrypt.MinCost..MaxCost).
+func NewPasswords(cost int) (*Passwords, error) {
+	dummy, err := bcrypt.GenerateFromPassword([]byte("livecheck-timing-equaliser"), cost)
+	if err != nil {
+		return nil, fmt.Errorf("auth: dummy hash: %w", err)
 	}
-	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) == nil
+	return &Passwords{cost: cost, dummy: dummy}, nil
+}
+
+// Hash hashes pw at the configured cost.
+func (p *Passwords) Hash(pw string) (string, error) { return HashPassword(pw, p.cost) }
+
+// Check reports whether pw matches hash and the bcrypt cost of the comparison
+// it made. An empty or unreadable hash (no such account) is compared against
+// the dummy, at the configured cost, and never matches.
+func (p *Passwords) Check(hash, pw string) (ok bool, cost int) {
+	if c, err := bcrypt.Cost([]byte(hash)); err == nil {
+		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) == nil, c
+	}
+	_ = bcrypt.CompareHashAndPassword(p.dummy, []byte(pw))
+	return false, p.cost
+}
+
+// Stale reports whether hash was made at another cost than the configured
+// one: such accounts answer faster or slower than unknown ones, so their hash
+// is renewed at the next successful sign-in.
+func (p *Passwords) Stale(hash string) bool {
+	c, err := bcrypt.Cost([]byte(hash))
+	return err == nil && c != p.cost
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func testSigner(t testing.TB) *Signer {
@@ -82,4 +83,36 @@ func FuzzVerifyJoinToken(f *testing.F) {
 			t.Fatal("hash mismatch")
 		}
 	})
+}
+
+func TestDeviceAndUnlockTokens(t *testing.T) {
+	s := testSigner(t)
+	tok, err := s.DeviceToken("Ada@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, ok := s.DeviceID("ada@example.test", tok); !ok || id == "" {
+		t.Fatal("a device token must verify for its account")
+	}
+	if _, ok := s.DeviceID("eve@example.test", tok); ok {
+		t.Fatal("a device token must not verify for another account")
+	}
+	if _, ok := s.DeviceID("ada@example.test", tok[:len(tok)-1]+"A"); ok {
+		t.Fatal("a tampered device token verified")
+	}
+	now := time.Now()
+	u := s.UnlockToken(42, now.Add(30*time.Minute))
+	if id, err := s.VerifyUnlock(u, now); err != nil || id != 42 {
+		t.Fatalf("unlock token: %d, %v", id, err)
+	}
+	if _, err := s.VerifyUnlock(u, now.Add(31*time.Minute)); !errors.Is(err, ErrBadToken) {
+		t.Fatalf("expired unlock token: %v", err)
+	}
+	other, _ := NewSigner([]byte(strings.Repeat("z", 32)))
+	if _, err := other.VerifyUnlock(u, now); !errors.Is(err, ErrBadToken) {
+		t.Fatal("an unlock token of another server verified")
+	}
+	if _, err := s.VerifyUnlock("AAAA", now); !errors.Is(err, ErrBadToken) {
+		t.Fatal("garbage verified")
+	}
 }

@@ -41,6 +41,7 @@ type Config struct {
 	UDPPortMin         uint16
 	UDPPortMax         uint16
 	IncludeLoopback    bool
+	ICEAllowPrivate    bool // contact clients' ICE candidates on private and loopback addresses
 	RejoinGrace        time.Duration
 	CascadePath        string
 	LandmarkModel      string
@@ -110,6 +111,7 @@ var Settings = []Setting{
 	{"LIVECHECK_UDP_PORT_MIN", "0", "lowest UDP port for media (0: any)"},
 	{"LIVECHECK_UDP_PORT_MAX", "0", "highest UDP port for media (0: any)"},
 	{"LIVECHECK_ICE_LOOPBACK", "false", "offer loopback ICE candidates (single-host tests only)"},
+	{"LIVECHECK_ICE_ALLOW_PRIVATE", "false", "send ICE checks to browsers' candidates on loopback, private and link-local addresses (single-host tests, private networks); off: public addresses only"},
 	{"LIVECHECK_REJOIN_GRACE", "60s", "how long a dropped candidate may rejoin the same session"},
 	{"LIVECHECK_CASCADE", "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml", "OpenCV face cascade"},
 	{"LIVECHECK_LANDMARK_MODEL", "/usr/share/dlib/shape_predictor_68_face_landmarks.dat", "dlib 68-point landmark model"},
@@ -255,6 +257,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		errs = append(errs, fmt.Errorf("LIVECHECK_ANALYSIS: want full or decode, got %q", c.Analysis))
 	}
 	c.IncludeLoopback, _ = strconv.ParseBool(get("LIVECHECK_ICE_LOOPBACK"))
+	c.ICEAllowPrivate, _ = strconv.ParseBool(get("LIVECHECK_ICE_ALLOW_PRIVATE"))
 	var err error
 	c.RiskReviewAt, err = strconv.ParseFloat(get("LIVECHECK_RISK_REVIEW_AT"), 64)
 	if err != nil || c.RiskReviewAt <= 0 || c.RiskReviewAt > 100 {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/media"
 	"github.com/livecheck/livecheck/internal/vision"
 	"github.com/livecheck/livecheck/internal/voice"
 	"github.com/livecheck/livecheck/models"
@@ -60,6 +61,9 @@ type FileResult struct {
 	Features map[string]map[string]float64 `json:"features"`
 	// Stats are the detectors' per-frame costs.
 	Stats Stats `json:"stats"`
+	// Damaged says why decoding stopped before the end of the video (a
+	// truncated or corrupt tail); the frames before it were analysed.
+	Damaged string `json:"damaged,omitempty"`
 }
 
 // FileEpoch is the capture time AnalyzeFile gives a file's first frame and
@@ -154,7 +158,13 @@ func feedVideo(ctx context.Context, s *Suite, opt FileOptions, res *FileResult) 
 			if res.Decoded == 0 {
 				return err
 			}
-			break // a damaged tail: keep what was decoded
+			// A damaged tail: keep what was decoded, and say so.
+			what := "damaged"
+			if errors.Is(err, media.ErrTruncated) {
+				what = "truncated"
+			}
+			res.Damaged = fmt.Sprintf("the file is %s after frame %d; the rest was not analysed (%v)", what, res.Decoded, err)
+			break
 		}
 		res.Decoded++
 		if first.IsZero() {

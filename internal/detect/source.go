@@ -195,8 +195,8 @@ type captureSource struct {
 }
 
 func openCapture(path string, start time.Time) (*captureSource, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("detect: %w", err)
+	if err := probeCapture(path); err != nil {
+		return nil, err
 	}
 	vc, err := gocv.VideoCaptureFileWithAPI(path, gocv.VideoCaptureFFmpeg)
 	if err != nil || !vc.IsOpened() {
@@ -211,7 +211,41 @@ func openCapture(path string, start time.Time) (*captureSource, error) {
 	if s.info.Frames < 0 {
 		s.info.Frames = 0
 	}
+	// What FFmpeg read from the stream itself, before the first frame is decoded.
+	if err := media.CheckFrameBounds(s.info.Width, s.info.Height, s.info.Frames); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("detect: %s: %w", path, err)
+	}
 	return s, nil
+}
+
+// probeCapture checks the sizes and frame count a GIF, MP4/MOV, Matroska or
+// AVI file declares in its headers before FFmpeg decodes anything: FFmpeg
+// allocates a frame as large as the header says (a 35-byte GIF claiming
+// 16000x16000 took 4 GB).
+func probeCapture(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("detect: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("detect: %w", err)
+	}
+	ci, err := media.ProbeContainer(f, st.Size())
+	switch {
+	case err == nil, errors.Is(err, media.ErrUnknownContainer):
+		// Unknown to the probe: FFmpeg's own figures are checked after opening.
+	case errors.Is(err, media.ErrTruncated):
+		// The frames before the cut can still be read; the sizes seen so far are checked.
+	default:
+		return fmt.Errorf("detect: %s: %w: %v", path, ErrUnsupported, err)
+	}
+	if err := media.CheckFrameBounds(ci.Width, ci.Height, ci.Frames); err != nil {
+		return fmt.Errorf("detect: %s: %w", path, err)
+	}
+	return nil
 }
 
 func (s *captureSource) Next() (*models.Frame, error) {
@@ -220,6 +254,9 @@ func (s *captureSource) Next() (*models.Frame, error) {
 			return nil, fmt.Errorf("detect: %w: no frame could be decoded", ErrUnsupported)
 		}
 		return nil, io.EOF
+	}
+	if err := media.CheckFrameBounds(s.mat.Cols(), s.mat.Rows(), 0); err != nil {
+		return nil, fmt.Errorf("detect: frame %d: %w", s.n+1, err) // the size changed within the stream
 	}
 	pos := s.vc.Get(gocv.VideoCapturePosMsec)
 	fr := vision.FrameFromImage(s.mat)

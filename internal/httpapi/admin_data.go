@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/livecheck/livecheck/internal/interview"
 	"github.com/livecheck/livecheck/internal/retention"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/webhook"
@@ -47,7 +48,12 @@ func (s *Server) renderWebhooks(c *gin.Context, status int, msg, secret string) 
 func (s *Server) createWebhook(c *gin.Context) {
 	url := strings.TrimSpace(c.PostForm("url"))
 	if err := webhook.ValidateURL(url, webhook.URLPolicy{AllowHTTP: s.Config.WebhookPrivate, AllowPrivate: s.Config.WebhookPrivate}); err != nil {
-		s.renderWebhooks(c, http.StatusBadRequest, "This URL cannot be used: "+err.Error(), "")
+		reason := "it is not a valid webhook URL"
+		var ue *webhook.URLError
+		if errors.As(err, &ue) {
+			reason = ue.Reason
+		}
+		s.renderWebhooks(c, http.StatusBadRequest, "This URL cannot be used: "+reason+".", "")
 		return
 	}
 	events := c.PostFormArray("events")
@@ -105,7 +111,7 @@ func (s *Server) deleteWebhook(c *gin.Context) {
 
 // exportCandidate streams everything stored about the interview's candidate as a zip.
 func (s *Server) exportCandidate(c *gin.Context) {
-	iv := s.interviewByParam(c)
+	iv := s.interviewFor(c, interview.Administer)
 	if iv == nil {
 		return
 	}
@@ -123,7 +129,7 @@ func (s *Server) exportCandidate(c *gin.Context) {
 
 // eraseCandidate deletes the candidate's data, keeping the consent record and the audit trail.
 func (s *Server) eraseCandidate(c *gin.Context) {
-	iv := s.interviewByParam(c)
+	iv := s.interviewFor(c, interview.Administer)
 	if iv == nil {
 		return
 	}

@@ -6,16 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
-	stdmail "net/mail"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/livecheck/livecheck/internal/interview"
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/internal/wire"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -77,138 +77,41 @@ func (s *Server) apiRoutes(r *Router) {
 	r.Public(http.MethodPost, "/api/interviews/:id/end", s.api(s.apiEnd))
 }
 
-// APIInterviewRequest is the body of POST /api/interviews.
-type APIInterviewRequest struct {
-	CandidateName  string    `json:"candidate_name"`
-	CandidateEmail string    `json:"candidate_email"`
-	ClaimedCity    string    `json:"claimed_city,omitempty"`
-	ClaimedCountry string    `json:"claimed_country,omitempty"`
-	ScheduledAt    time.Time `json:"scheduled_at,omitzero"` // RFC 3339; default now
-	Notes          string    `json:"notes,omitempty"`
-}
-
-// APIInterviewCreated is the answer of POST /api/interviews (201).
-type APIInterviewCreated struct {
-	ID        int64     `json:"id"`
-	JoinURL   string    `json:"join_url"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
-// APISession is a stored session summary.
-type APISession struct {
-	Reason           string    `json:"reason"`
-	StartedAt        time.Time `json:"started_at"`
-	EndedAt          time.Time `json:"ended_at"`
-	FramesDecoded    int64     `json:"frames_decoded"`
-	FramesAnalysed   int64     `json:"frames_analysed"`
-	FramesDropped    int64     `json:"frames_dropped"`
-	DecodeErrors     int64     `json:"decode_errors"`
-	KeyframeRequests int64     `json:"keyframe_requests"`
-	AudioChunks      int64     `json:"audio_chunks"`
-}
-
-// APISignal is one stored signal.
-type APISignal struct {
-	Kind       string  `json:"kind"`
-	Value      float64 `json:"value"`
-	Score      float64 `json:"score"`
-	Confidence float64 `json:"confidence"`
-	Reason     string  `json:"reason"`
-}
-
-// APIChallenge is one stored challenge result.
-type APIChallenge struct {
-	Kind    string `json:"kind"`
-	Outcome string `json:"outcome"`
-	Reason  string `json:"reason,omitempty"`
-}
-
-// APIInterview is the answer of GET /api/interviews/:id.
-type APIInterview struct {
-	ID         int64          `json:"id"`
-	Status     string         `json:"status"`
-	Live       *room.Live     `json:"live,omitempty"`    // figures of the running session
-	Session    *APISession    `json:"session,omitempty"` // stored once the session ended
-	Signals    []APISignal    `json:"signals"`
-	Challenges []APIChallenge `json:"challenges"`
-}
-
 func (s *Server) apiCreateInterview(c *gin.Context) {
-	var req APIInterviewRequest
+	var req wire.InterviewRequest
 	dec := json.NewDecoder(c.Request.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "invalid JSON: " + err.Error()})
-		return
-	}
-	req.CandidateName, req.CandidateEmail = strings.TrimSpace(req.CandidateName), strings.TrimSpace(req.CandidateEmail)
-	var msg string
-	switch a, err := stdmail.ParseAddress(req.CandidateEmail); {
-	case req.CandidateName == "" || len(req.CandidateName) > 200:
-		msg = "candidate_name is required (at most 200 characters)"
-	case err != nil || a.Address != req.CandidateEmail || len(req.CandidateEmail) > 320:
-		msg = "candidate_email must be a valid e-mail address"
-	case len(req.ClaimedCity) > 120 || len(req.ClaimedCountry) > 120 || len(req.Notes) > 4000:
-		msg = "claimed_city and claimed_country take at most 120 characters, notes 4000"
-	}
-	if msg != "" {
-		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": msg})
+		c.AbortWithStatusJSON(http.StatusBadRequest, wire.Error{Error: jsonProblem(err)})
 		return
 	}
 	if req.ScheduledAt.IsZero() {
 		req.ScheduledAt = s.Now()
 	}
-	token, hash, err := s.Signer.NewJoinToken()
-	if err != nil {
-		s.internalError(c, "join token", err)
-		return
-	}
-	iv := &models.Interview{CandidateName: req.CandidateName, CandidateEmail: req.CandidateEmail, ClaimedCity: req.ClaimedCity,
-		ClaimedCountry: req.ClaimedCountry, ScheduledAt: req.ScheduledAt.UTC(), Notes: req.Notes, TokenHash: hash,
-		ExpiresAt: req.ScheduledAt.UTC().Add(s.Config.LinkTTL)}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	err = s.Store.InTx(ctx, func(tx *store.Store) error {
-		if err := tx.CreateInterview(ctx, iv); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, store.AuditEntry{Actor: "api", Action: "interview.create",
-			Target: fmt.Sprintf("interview:%d", iv.ID), IP: c.ClientIP()})
-	})
-	if err != nil {
-		s.internalError(c, "create interview", err)
+	created, err := s.interviews.Create(ctx, s.actor(c), interview.Input{CandidateName: req.CandidateName,
+		CandidateEmail: req.CandidateEmail, ClaimedCity: req.ClaimedCity, ClaimedCountry: req.ClaimedCountry,
+		ScheduledAt: req.ScheduledAt, Notes: req.Notes})
+	var invalid *interview.InvalidError
+	if errors.As(err, &invalid) {
+		c.AbortWithStatusJSON(http.StatusBadRequest, wire.Error{Error: invalid.Message})
 		return
 	}
-	c.JSON(http.StatusCreated, APIInterviewCreated{ID: iv.ID, JoinURL: s.JoinURL(token), ExpiresAt: iv.ExpiresAt})
-}
-
-// apiInterviewParam loads the interview named by :id or answers 404.
-func (s *Server) apiInterviewParam(c *gin.Context) *models.Interview {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": "no such interview"})
-		return nil
-	}
-	ctx, cancel := s.ctx(c)
-	defer cancel()
-	iv, err := s.Store.Interview(ctx, id)
-	if errors.Is(err, models.ErrNotFound) {
-		c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": "no such interview"})
-		return nil
-	}
 	if err != nil {
-		s.internalError(c, "fetch interview", err)
-		return nil
+		s.interviewError(c, "create interview", err)
+		return
 	}
-	return iv
+	iv := created.Interview
+	c.JSON(http.StatusCreated, wire.InterviewCreated{ID: iv.ID, JoinURL: s.JoinURL(created.Token), ExpiresAt: iv.ExpiresAt})
 }
 
 func (s *Server) apiInterview(c *gin.Context) {
-	iv := s.apiInterviewParam(c)
+	iv := s.interviewFor(c, interview.View)
 	if iv == nil {
 		return
 	}
-	out := APIInterview{ID: iv.ID, Status: string(iv.EffectiveStatus(s.Now())), Signals: []APISignal{}, Challenges: []APIChallenge{}}
+	out := wire.Interview{ID: iv.ID, Status: string(iv.EffectiveStatus(s.Now())), Signals: []wire.Signal{}, Challenges: []wire.Challenge{}}
 	if s.Rooms != nil {
 		if rm, ok := s.Rooms.Get(iv.ID); ok {
 			if sess := rm.Session(); sess != nil {
@@ -222,7 +125,7 @@ func (s *Server) apiInterview(c *gin.Context) {
 	sess, err := s.Store.Session(ctx, iv.ID)
 	switch {
 	case err == nil:
-		out.Session = &APISession{Reason: sess.Reason, StartedAt: sess.StartedAt, EndedAt: sess.EndedAt,
+		out.Session = &wire.Session{Reason: sess.Reason, StartedAt: sess.StartedAt, EndedAt: sess.EndedAt,
 			FramesDecoded: sess.FramesDecoded, FramesAnalysed: sess.FramesAnalysed, FramesDropped: sess.FramesDropped,
 			DecodeErrors: sess.DecodeErrors, KeyframeRequests: sess.KeyframeRequests, AudioChunks: sess.AudioChunks}
 		sigs, err := s.Store.Signals(ctx, iv.ID)
@@ -231,7 +134,7 @@ func (s *Server) apiInterview(c *gin.Context) {
 			return
 		}
 		for _, sg := range sigs {
-			out.Signals = append(out.Signals, APISignal{Kind: sg.Kind, Value: sg.Value, Score: sg.Score, Confidence: sg.Confidence, Reason: sg.Reason})
+			out.Signals = append(out.Signals, wire.Signal{Kind: sg.Kind, Value: sg.Value, Score: sg.Score, Confidence: sg.Confidence, Reason: sg.Reason})
 		}
 	case !errors.Is(err, models.ErrNotFound):
 		s.internalError(c, "fetch session", err)
@@ -243,14 +146,14 @@ func (s *Server) apiInterview(c *gin.Context) {
 		return
 	}
 	for _, ch := range chs {
-		out.Challenges = append(out.Challenges, APIChallenge{Kind: ch.Kind, Outcome: ch.Outcome, Reason: ch.Reason})
+		out.Challenges = append(out.Challenges, wire.Challenge{Kind: ch.Kind, Outcome: ch.Outcome, Reason: ch.Reason})
 	}
 	c.JSON(http.StatusOK, out)
 }
 
 // apiRoom returns the live room of the interview named by :id or answers 409.
 func (s *Server) apiRoom(c *gin.Context) *room.Room {
-	iv := s.apiInterviewParam(c)
+	iv := s.interviewFor(c, interview.Host)
 	if iv == nil {
 		return nil
 	}
@@ -270,7 +173,7 @@ func (s *Server) apiChallenge(c *gin.Context) {
 		return
 	}
 	if err := rm.ChallengeNow(); err != nil {
-		c.AbortWithStatusJSON(http.StatusConflict, gin.H{"error": err.Error()})
+		c.AbortWithStatusJSON(http.StatusConflict, gin.H{"error": room.RefusalReason(err, s.Config.ChallengeLockAfter)})
 		return
 	}
 	s.apiAudit(c, "interview.challenge", rm.ID())
@@ -295,4 +198,19 @@ func (s *Server) apiAudit(c *gin.Context, action string, id int64) {
 	if err := s.Store.Audit(ctx, store.AuditEntry{Actor: "api", Action: action, Target: fmt.Sprintf("interview:%d", id), IP: c.ClientIP()}); err != nil {
 		s.Logger.Warn("audit", "action", action, "err", err)
 	}
+}
+
+// jsonProblem describes in our own words what is wrong with a request body.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("the body is not valid JSON (at byte %d)", syn.Offset)
+	case errors.As(err, &typ) && typ.Field != "":
+		return fmt.Sprintf("field %q must be a JSON %s", typ.Field, typ.Type.Kind())
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the body is empty or cut short"
+	}
+	return "the body does not match the request: unknown field or wrong value (see README, admin API)"
 }

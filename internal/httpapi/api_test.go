@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/livecheck/livecheck/internal/apptest"
-	"github.com/livecheck/livecheck/internal/httpapi"
+	"github.com/livecheck/livecheck/internal/wire"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -77,7 +77,7 @@ func TestAPIInterviews(t *testing.T) {
 	if r.status != http.StatusCreated {
 		t.Fatalf("create: status %d: %s", r.status, r.body)
 	}
-	var created httpapi.APIInterviewCreated
+	var created wire.InterviewCreated
 	if err := json.Unmarshal([]byte(r.body), &created); err != nil || created.ID == 0 || !strings.HasPrefix(created.JoinURL, env.URL+"/join/") {
 		t.Fatalf("create: %+v (%v)", created, err)
 	}
@@ -91,7 +91,7 @@ func TestAPIInterviews(t *testing.T) {
 	}
 
 	r = apiCall(t, env, anon, http.MethodGet, fmt.Sprintf("/api/interviews/%d", created.ID), testAPIToken, "")
-	var got httpapi.APIInterview
+	var got wire.Interview
 	if r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &got) != nil || got.Status != "scheduled" || got.Session != nil || got.Live != nil {
 		t.Fatalf("get: status %d: %s", r.status, r.body)
 	}

@@ -17,12 +17,13 @@ import (
 const (
 	anon      = "anonymous"
 	candidate = "candidate"
-	recruiter = "recruiter"
+	recruiter = "recruiter" // created the interview of each row
+	other     = "other recruiter"
 	reviewer  = "reviewer"
 	admin     = "admin"
 )
 
-var callers = []string{anon, candidate, recruiter, reviewer, admin}
+var callers = []string{anon, candidate, recruiter, other, reviewer, admin}
 
 // expect maps caller → expected status. A route missing here fails the test:
 // every new route must state who may call it.
@@ -51,6 +52,14 @@ func staffOnly(method string, ok int, roles ...string) expect {
 	for _, r := range roles {
 		e[r] = ok
 	}
+	e[other] = e[recruiter]
+	return e
+}
+
+// ownedBy: another recruiter's interview does not exist for a recruiter
+// (issue 13, finding 2: B could read A's interview, issue a link, host, revoke).
+func ownedBy(e expect) expect {
+	e[other] = http.StatusNotFound
 	return e
 }
 
@@ -61,7 +70,7 @@ var Matrix = map[string]expect{
 	"GET /favicon.ico":                 all(http.StatusOK),
 	"GET /static/*filepath":            all(http.StatusOK),
 	"HEAD /static/*filepath":           all(http.StatusOK),
-	"GET /login":                       {anon: 200, candidate: 200, recruiter: 303, reviewer: 303, admin: 303},
+	"GET /login":                       {anon: 200, candidate: 200, recruiter: 303, other: 303, reviewer: 303, admin: 303},
 	"POST /login":                      all(http.StatusUnauthorized), // wrong password for everybody
 	"POST /logout":                     all(http.StatusSeeOther),
 	"GET /setup/:token":                all(http.StatusNotFound), // accounts exist: the set-up link is dead
@@ -69,15 +78,20 @@ var Matrix = map[string]expect{
 	"GET /":                            staffOnly(http.MethodGet, 200, recruiter, reviewer, admin),
 	"GET /interviews/new":              staffOnly(http.MethodGet, 200, recruiter, admin),
 	"POST /interviews":                 staffOnly(http.MethodPost, 303, recruiter, admin),
-	"GET /interviews/:id":              staffOnly(http.MethodGet, 200, recruiter, reviewer, admin),
-	"POST /interviews/:id/resend":      staffOnly(http.MethodPost, 303, recruiter, admin),
-	"POST /interviews/:id/revoke":      staffOnly(http.MethodPost, 303, recruiter, admin),
+	"GET /interviews/:id":              ownedBy(staffOnly(http.MethodGet, 200, recruiter, reviewer, admin)),
+	"POST /interviews/:id/resend":      ownedBy(staffOnly(http.MethodPost, 303, recruiter, admin)),
+	"POST /interviews/:id/revoke":      ownedBy(staffOnly(http.MethodPost, 303, recruiter, admin)),
 	"GET /review":                      staffOnly(http.MethodGet, 200, reviewer, admin),
 	"GET /review/:id":                  staffOnly(http.MethodGet, 404, reviewer, admin), // no finished session yet
 	"POST /review/:id/decision":        staffOnly(http.MethodPost, 409, reviewer, admin),
 	"GET /admin/users":                 staffOnly(http.MethodGet, 200, admin),
 	"POST /admin/users":                staffOnly(http.MethodPost, 303, admin),
 	"POST /admin/users/:id":            staffOnly(http.MethodPost, 303, admin),
+	"POST /admin/sharing":              staffOnly(http.MethodPost, 303, admin),
+	"POST /admin/users/:id/unlock":     staffOnly(http.MethodPost, 303, admin),
+	"POST /login/unlock":               all(http.StatusNotFound), // no SMTP here: an admin unlocks (lockout_test.go covers it with SMTP)
+	"GET /login/unlock/:token":         all(http.StatusNotFound), // not a valid sign-in link
+	"POST /login/unlock/:token":        all(http.StatusNotFound),
 	"GET /admin/audit":                 staffOnly(http.MethodGet, 200, admin),
 	"GET /admin/webhooks":              staffOnly(http.MethodGet, 200, admin),
 	"POST /admin/webhooks":             staffOnly(http.MethodPost, 400, admin), // an http:// URL to loopback is refused
@@ -86,14 +100,14 @@ var Matrix = map[string]expect{
 	"POST /interviews/:id/erase":       staffOnly(http.MethodPost, 303, admin),
 	"GET /join/:token":                 all(http.StatusOK),
 	"POST /join/:token/consent":        all(http.StatusSeeOther),
-	"GET /join/:token/check":           {anon: 303, candidate: 200, recruiter: 303, reviewer: 303, admin: 303},
-	"GET /join/:token/call":            {anon: 303, candidate: 200, recruiter: 303, reviewer: 303, admin: 303},
+	"GET /join/:token/check":           {anon: 303, candidate: 200, recruiter: 303, other: 303, reviewer: 303, admin: 303},
+	"GET /join/:token/call":            {anon: 303, candidate: 200, recruiter: 303, other: 303, reviewer: 303, admin: 303},
 	// Not a WebSocket handshake: an admitted caller gets the upgrader's 400.
-	"GET /ws/join/:token":               {anon: 403, candidate: 400, recruiter: 403, reviewer: 403, admin: 403},
+	"GET /ws/join/:token":               {anon: 403, candidate: 400, recruiter: 403, other: 403, reviewer: 403, admin: 403},
 	"GET /interviews/:id/evidence/:eid": staffOnly(http.MethodGet, 404, reviewer, admin), // no evidence stored: 404 after the permission check
-	"GET /interviews/:id/call":          staffOnly(http.MethodGet, 200, recruiter, admin),
+	"GET /interviews/:id/call":          ownedBy(staffOnly(http.MethodGet, 200, recruiter, admin)),
 	"GET /interviews/:id/observe":       staffOnly(http.MethodGet, 200, reviewer, admin),
-	"GET /ws/interviews/:id":            {anon: 303, candidate: 303, recruiter: 400, reviewer: 403, admin: 400},
+	"GET /ws/interviews/:id":            {anon: 303, candidate: 303, recruiter: 400, other: 404, reviewer: 403, admin: 400},
 	// The admin API is off without LIVECHECK_API_TOKEN (api_test.go covers it on).
 	"POST /api/interviews":               all(http.StatusNotFound),
 	"GET /api/interviews/:id":            all(http.StatusNotFound),
@@ -107,6 +121,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		recruiter: env.CreateUser(models.RoleRecruiter),
 		reviewer:  env.CreateUser(models.RoleReviewer),
 		admin:     env.CreateUser(models.RoleAdmin),
+		other:     env.CreateUser(models.RoleRecruiter),
 	}
 	target := env.CreateUser(models.RoleRecruiter)
 
@@ -131,7 +146,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 			// A fresh interview per call: resend and revoke change the link.
 			iv, token := env.CreateInterview("Matrix Candidate", env.Clock.Now().Add(time.Hour), users[recruiter].ID)
-			path := strings.NewReplacer(":id/", fmt.Sprint(iv.ID)+"/", ":token", token, "*filepath", "app.css", ":eid", "1", ":wid", "999").Replace(pattern)
+			path := strings.NewReplacer("/admin/users/:id/", fmt.Sprintf("/admin/users/%d/", target.ID), ":id/", fmt.Sprint(iv.ID)+"/", ":token", token, "*filepath", "app.css", ":eid", "1", ":wid", "999").Replace(pattern)
 			if strings.HasSuffix(path, ":id") {
 				id := iv.ID
 				if strings.HasPrefix(pattern, "/admin/users/") {
@@ -182,7 +197,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 func formFor(pattern, caller string, i int) url.Values {
 	switch pattern {
 	case "/login":
-		return url.Values{"email": {"nobody@example.test"}, "password": {"wrong password!"}}
+		return url.Values{"email": {fmt.Sprintf("nobody-%d@example.test", i)}, "password": {"wrong password!"}}
 	case "/interviews":
 		return url.Values{"candidate_name": {"Form Candidate"}, "candidate_email": {"form@candidate.test"},
 			"scheduled_at": {"2030-01-02T10:00"}}
@@ -191,6 +206,8 @@ func formFor(pattern, caller string, i int) url.Values {
 			"role": {"reviewer"}, "password": {"a long enough password"}}
 	case "/admin/users/:id":
 		return url.Values{"role": {"reviewer"}}
+	case "/admin/sharing":
+		return url.Values{"sharing": {"own"}}
 	case "/admin/webhooks":
 		return url.Values{"url": {"http://127.0.0.1:1/hook"}}
 	case "/interviews/:id/erase":

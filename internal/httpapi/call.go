@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/livecheck/livecheck/internal/auth"
+	"github.com/livecheck/livecheck/internal/interview"
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/signal"
 	"github.com/livecheck/livecheck/internal/store"
@@ -30,8 +31,12 @@ type CallData struct {
 }
 
 func (s *Server) staffCallPage(mode string) gin.HandlerFunc {
+	action := interview.Host
+	if mode == "observe" {
+		action = interview.Observe
+	}
 	return func(c *gin.Context) {
-		iv := s.interviewByParam(c)
+		iv := s.interviewFor(c, action)
 		if iv == nil {
 			return
 		}
@@ -86,25 +91,16 @@ func (s *Server) candidateWS(c *gin.Context) {
 
 // staffWS is the recruiter's or an observer's signaling socket.
 func (s *Server) staffWS(c *gin.Context) {
-	u := currentUser(c)
-	role := room.RoleHost
+	role, action := room.RoleHost, interview.Host
 	switch c.Query("mode") {
 	case "host":
-		if !auth.Can(u.Role, auth.PermJoinCall) {
-			s.fail(c, http.StatusForbidden, "Not allowed", "Your role cannot host interviews.")
-			return
-		}
 	case "observe":
-		if !auth.Can(u.Role, auth.PermObserveCall) {
-			s.fail(c, http.StatusForbidden, "Not allowed", "Your role cannot observe interviews.")
-			return
-		}
-		role = room.RoleObserver
+		role, action = room.RoleObserver, interview.Observe
 	default:
 		s.fail(c, http.StatusBadRequest, "Bad request", "mode must be host or observe.")
 		return
 	}
-	iv := s.interviewByParam(c)
+	iv := s.interviewFor(c, action) // the role's permission and the interview's scope
 	if iv == nil {
 		return
 	}
@@ -120,18 +116,20 @@ func (s *Server) serveWS(c *gin.Context, iv *models.Interview, role room.Role, a
 		s.fail(c, http.StatusServiceUnavailable, "Unavailable", "Live calls are not enabled on this server.")
 		return
 	}
-	rm, err := s.Rooms.Open(iv.ID, s.Config.MaxLive)
-	if errors.Is(err, room.ErrBusy) {
-		s.busy(c)
-		return
-	}
-	if err != nil {
-		s.fail(c, http.StatusServiceUnavailable, "Unavailable", "The server is shutting down. Try again in a minute.")
-		return
-	}
-	if role == room.RoleCandidate && rm.CandidateBusy(a.BrowserID) {
-		s.refuseSecondDevice(c, iv)
-		return
+	// Refuse what can be refused before the handshake, and open the room only
+	// after it: a failed handshake (no Upgrade header, another origin) must not
+	// leave a room behind (40 of them made every candidate "busy").
+	max := 0 // staff-only rooms do not count against the cap
+	if role == room.RoleCandidate {
+		max = s.Config.MaxLive
+		if s.Rooms.Full(iv.ID, max) {
+			s.busy(c)
+			return
+		}
+		if rm, ok := s.Rooms.Get(iv.ID); ok && rm.CandidateBusy(a.BrowserID) {
+			s.refuseSecondDevice(c, iv)
+			return
+		}
 	}
 	ws, err := upgrader.Upgrade(c.Writer, c.Request, nil)
 	if err != nil {
@@ -139,19 +137,20 @@ func (s *Server) serveWS(c *gin.Context, iv *models.Interview, role room.Role, a
 	}
 	conn := signal.NewConn(ws)
 	defer conn.Close()
+	rm, err := s.Rooms.Open(iv.ID, max)
+	if err != nil {
+		s.signalingError(conn, iv.ID, "open room", err)
+		return
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_ = conn.Send(s.hello(role))
 	peer, err := rm.Join(ctx, role, conn, a)
 	if err != nil {
-		msg := signal.Message{T: signal.TypeError, Error: err.Error()}
 		if errors.Is(err, room.ErrInUse) {
-			msg.T = signal.TypeBusy
 			s.recordRefusal(iv, a)
-		} else if errors.Is(err, room.ErrEnded) {
-			msg.T = signal.TypeEnded
 		}
-		_ = conn.Send(msg)
+		s.signalingError(conn, iv.ID, "join room", err)
 		return
 	}
 	peer.Start()
@@ -159,13 +158,13 @@ func (s *Server) serveWS(c *gin.Context, iv *models.Interview, role room.Role, a
 		go s.pushLive(ctx, conn, rm)
 	}
 	reason := "disconnected"
-	var ml messageLimiter
+	ml := newMessageLimiter()
 	for {
 		b, err := conn.Read(ctx)
 		if err != nil {
 			break
 		}
-		if !ml.allow(time.Now()) {
+		if !ml.Allow(time.Now()) {
 			_ = conn.Send(signal.Message{T: signal.TypeError, Error: "too many signaling messages: slow down"})
 			continue
 		}
@@ -179,6 +178,25 @@ func (s *Server) serveWS(c *gin.Context, iv *models.Interview, role room.Role, a
 		}
 	}
 	peer.Close(reason)
+}
+
+// signalingError tells a signaling client, in words fit for a browser, why it
+// cannot join; the error itself goes to the log only.
+func (s *Server) signalingError(conn *signal.Conn, interviewID int64, what string, err error) {
+	msg := signal.Message{T: signal.TypeError, Error: "The call could not be joined. Try again in a moment."}
+	switch {
+	case errors.Is(err, room.ErrInUse):
+		msg = signal.Message{T: signal.TypeBusy, Error: "This interview link is in use in another browser."}
+	case errors.Is(err, room.ErrEnded):
+		msg = signal.Message{T: signal.TypeEnded, Error: "The interview has ended."}
+	case errors.Is(err, room.ErrBusy):
+		msg.Error = "All interview rooms of this server are in use right now. Try again in a few minutes."
+	case errors.Is(err, room.ErrClosed):
+		msg.Error = "The server is restarting. Try again in a minute."
+	default:
+		s.Logger.Error("signaling: "+what, "interview", interviewID, "err", err)
+	}
+	_ = conn.Send(msg)
 }
 
 // busy answers when the server runs its maximum of live interviews.

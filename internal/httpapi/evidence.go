@@ -8,13 +8,14 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/livecheck/livecheck/internal/interview"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/models"
 )
 
 // evidenceImage serves one evidence JPEG. Every view of biometric evidence is audited.
 func (s *Server) evidenceImage(c *gin.Context) {
-	iv := s.interviewByParam(c)
+	iv := s.interviewFor(c, interview.Evidence)
 	if iv == nil {
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/livecheck/livecheck/internal/auth"
+	"github.com/livecheck/livecheck/internal/interview"
 	"github.com/livecheck/livecheck/internal/mail"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/models"
@@ -35,7 +36,7 @@ func (s *Server) dashboard(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	ivs, err := s.Store.Interviews(ctx, store.InterviewFilter{Search: q})
+	ivs, err := s.interviews.List(ctx, s.actor(c), q)
 	if err != nil {
 		s.internalError(c, "list interviews", err)
 		return
@@ -53,8 +54,9 @@ func (s *Server) newInterviewPage(c *gin.Context) {
 	s.render(c, http.StatusOK, "interview_new", "New interview", gin.H{"Form": f, "DefaultTime": true}, "")
 }
 
-// parseInterviewForm validates the form; msg is shown to the recruiter when it is wrong.
-func parseInterviewForm(c *gin.Context) (f interviewForm, iv *models.Interview, msg string) {
+// parseInterviewForm reads the form; msg is shown to the recruiter when the
+// time cannot be read (the service checks the rest).
+func parseInterviewForm(c *gin.Context) (f interviewForm, in interview.Input, msg string) {
 	f = interviewForm{
 		CandidateName:  strings.TrimSpace(c.PostForm("candidate_name")),
 		CandidateEmail: strings.TrimSpace(c.PostForm("candidate_email")),
@@ -63,57 +65,40 @@ func parseInterviewForm(c *gin.Context) (f interviewForm, iv *models.Interview, 
 		ScheduledAt:    strings.TrimSpace(c.PostForm("scheduled_at")),
 		Notes:          strings.TrimSpace(c.PostForm("notes")),
 	}
-	switch {
-	case f.CandidateName == "" || len(f.CandidateName) > 200:
-		return f, nil, "Enter the candidate's name (at most 200 characters)."
-	case len(f.ClaimedCity) > 120 || len(f.ClaimedCountry) > 120 || len(f.Notes) > 4000:
-		return f, nil, "City and country may have at most 120 characters, notes 4000."
-	}
-	if a, err := stdmail.ParseAddress(f.CandidateEmail); err != nil || a.Address != f.CandidateEmail || len(f.CandidateEmail) > 320 {
-		return f, nil, "Enter a valid e-mail address for the candidate."
-	}
+	in = interview.Input{CandidateName: f.CandidateName, CandidateEmail: f.CandidateEmail, ClaimedCity: f.ClaimedCity,
+		ClaimedCountry: f.ClaimedCountry, Notes: f.Notes}
 	at, err := time.Parse("2006-01-02T15:04", f.ScheduledAt)
 	if utc := strings.TrimSpace(c.PostForm("scheduled_utc")); utc != "" {
 		at, err = time.Parse(time.RFC3339, utc) // the browser converted the recruiter's local time
 	}
 	if err != nil {
 		if at, err = time.Parse(time.RFC3339, f.ScheduledAt); err != nil {
-			return f, nil, "Enter the scheduled time as date and time (UTC)."
+			return f, in, "Enter the scheduled time as date and time (UTC)."
 		}
 	}
-	return f, &models.Interview{
-		CandidateName: f.CandidateName, CandidateEmail: f.CandidateEmail, ClaimedCity: f.ClaimedCity,
-		ClaimedCountry: f.ClaimedCountry, ScheduledAt: at.UTC(), Notes: f.Notes,
-	}, ""
+	in.ScheduledAt = at
+	return f, in, ""
 }
 
 func (s *Server) createInterview(c *gin.Context) {
-	f, iv, msg := parseInterviewForm(c)
+	f, in, msg := parseInterviewForm(c)
 	if msg != "" {
 		s.render(c, http.StatusBadRequest, "interview_new", "New interview", gin.H{"Form": f}, msg)
 		return
 	}
-	u := currentUser(c)
-	token, hash, err := s.Signer.NewJoinToken()
-	if err != nil {
-		s.internalError(c, "join token", err)
-		return
-	}
-	iv.TokenHash, iv.ExpiresAt, iv.CreatedBy = hash, iv.ScheduledAt.Add(s.Config.LinkTTL), u.ID
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	err = s.Store.InTx(ctx, func(tx *store.Store) error {
-		if err := tx.CreateInterview(ctx, iv); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, store.AuditEntry{ActorID: &u.ID, Actor: u.Email, Action: "interview.create",
-			Target: fmt.Sprintf("interview:%d", iv.ID), IP: c.ClientIP()})
-	})
-	if err != nil {
-		s.internalError(c, "create interview", err)
+	created, err := s.interviews.Create(ctx, s.actor(c), in)
+	var invalid *interview.InvalidError
+	if errors.As(err, &invalid) {
+		s.render(c, http.StatusBadRequest, "interview_new", "New interview", gin.H{"Form": f}, invalid.Message)
 		return
 	}
-	s.afterNewLink(c, iv, token, "Interview created.")
+	if err != nil {
+		s.interviewError(c, "create interview", err)
+		return
+	}
+	s.afterNewLink(c, created.Interview, created.Token, "Interview created.")
 }
 
 // afterNewLink e-mails the invite when SMTP is configured, hands the link to the
@@ -168,25 +153,49 @@ Before the call starts you will be told what is recorded and analysed, and asked
 		Target: fmt.Sprintf("interview:%d", iv.ID), IP: c.ClientIP()})
 }
 
-// interviewByParam loads the interview of the :id parameter, or answers 404.
-func (s *Server) interviewByParam(c *gin.Context) *models.Interview {
+// actor is who the request acts for: the signed-in member of staff, or the
+// admin API token (no user).
+func (s *Server) actor(c *gin.Context) interview.Actor {
+	u := currentUser(c)
+	if u == apiUser {
+		u = nil
+	}
+	return interview.Actor{User: u, IP: c.ClientIP()}
+}
+
+// interviewFor loads the interview of the :id parameter if the request's actor
+// may do action with it (internal/interview decides); otherwise it has
+// answered 404 (no such interview, or one out of the actor's scope) or 403.
+func (s *Server) interviewFor(c *gin.Context, action interview.Action) *models.Interview {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
+	if err != nil || id <= 0 {
 		s.fail(c, http.StatusNotFound, "Not found", "There is no such interview.")
 		return nil
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	iv, err := s.Store.Interview(ctx, id)
-	if errors.Is(err, models.ErrNotFound) {
-		s.fail(c, http.StatusNotFound, "Not found", "There is no such interview.")
-		return nil
-	}
+	iv, err := s.interviews.Get(ctx, s.actor(c), id, action)
 	if err != nil {
-		s.internalError(c, "fetch interview", err)
+		s.interviewError(c, "fetch interview", err)
 		return nil
 	}
 	return iv
+}
+
+// interviewError answers for an error of the interview service: 404 for an
+// interview that does not exist or is out of scope, 403 for an action the
+// role does not allow, 409 for one the interview's state does not allow.
+func (s *Server) interviewError(c *gin.Context, what string, err error) {
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		s.fail(c, http.StatusNotFound, "Not found", "There is no such interview.")
+	case errors.Is(err, models.ErrForbidden):
+		s.fail(c, http.StatusForbidden, "Not allowed", "Your role does not allow this.")
+	case errors.Is(err, models.ErrConflict):
+		s.fail(c, http.StatusConflict, "Not possible now", "The interview's state does not allow this.")
+	default:
+		s.internalError(c, what, err)
+	}
 }
 
 // InterviewPageData is what the interview page shows; Extra holds the live
@@ -204,7 +213,7 @@ type InterviewPageData struct {
 }
 
 func (s *Server) interviewPage(c *gin.Context) {
-	iv := s.interviewByParam(c)
+	iv := s.interviewFor(c, interview.View)
 	if iv == nil {
 		return
 	}
@@ -236,65 +245,34 @@ func (s *Server) interviewPage(c *gin.Context) {
 }
 
 func (s *Server) relinkInterview(c *gin.Context) {
-	iv := s.interviewByParam(c)
-	if iv == nil {
-		return
-	}
-	token, hash, err := s.Signer.NewJoinToken()
-	if err != nil {
-		s.internalError(c, "join token", err)
-		return
-	}
-	u := currentUser(c)
-	expires := iv.ScheduledAt.Add(s.Config.LinkTTL)
-	if now := s.Now(); expires.Before(now.Add(s.Config.LinkTTL)) {
-		expires = now.Add(s.Config.LinkTTL) // a new link for a past date is valid LinkTTL from now
-	}
+	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	err = s.Store.InTx(ctx, func(tx *store.Store) error {
-		if err := tx.ReplaceInterviewToken(ctx, iv.ID, hash, expires); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, store.AuditEntry{ActorID: &u.ID, Actor: u.Email, Action: "interview.relink",
-			Target: fmt.Sprintf("interview:%d", iv.ID), IP: c.ClientIP()})
-	})
+	created, err := s.interviews.Relink(ctx, s.actor(c), id)
 	if errors.Is(err, models.ErrConflict) {
 		s.flash(c, "This interview has ended or was revoked: no new link can be issued.")
-		c.Redirect(http.StatusSeeOther, fmt.Sprintf("/interviews/%d", iv.ID))
+		c.Redirect(http.StatusSeeOther, fmt.Sprintf("/interviews/%d", id))
 		return
 	}
 	if err != nil {
-		s.internalError(c, "relink interview", err)
+		s.interviewError(c, "relink interview", err)
 		return
 	}
-	iv.ExpiresAt = expires
-	s.afterNewLink(c, iv, token, "A new link was issued; the previous one no longer works.")
+	s.afterNewLink(c, created.Interview, created.Token, "A new link was issued; the previous one no longer works.")
 }
 
 func (s *Server) revokeInterview(c *gin.Context) {
-	iv := s.interviewByParam(c)
-	if iv == nil {
-		return
-	}
-	u := currentUser(c)
+	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	err := s.Store.InTx(ctx, func(tx *store.Store) error {
-		if err := tx.RevokeInterview(ctx, iv.ID, s.Now()); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, store.AuditEntry{ActorID: &u.ID, Actor: u.Email, Action: "interview.revoke",
-			Target: fmt.Sprintf("interview:%d", iv.ID), IP: c.ClientIP()})
-	})
-	switch {
+	switch err := s.interviews.Revoke(ctx, s.actor(c), id); {
 	case errors.Is(err, models.ErrConflict):
 		s.flash(c, "Only a scheduled interview can be revoked.")
 	case err != nil:
-		s.internalError(c, "revoke interview", err)
+		s.interviewError(c, "revoke interview", err)
 		return
 	default:
 		s.flash(c, "The join link was revoked.")
 	}
-	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/interviews/%d", iv.ID))
+	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/interviews/%d", id))
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/livecheck/livecheck/internal/auth"
+	"github.com/livecheck/livecheck/internal/signal"
 )
 
 // Abuse limits (per client IP unless stated). Each refusal is a 429 with a clear
@@ -53,17 +54,7 @@ func byParam(name string) func(*gin.Context) string {
 	return func(c *gin.Context) string { return name + ":" + c.Param(name) }
 }
 
-// messageLimiter bounds the signaling messages of one socket.
-type messageLimiter struct {
-	n     int
-	start time.Time
-}
-
-// allow reports whether one more message fits in the current window.
-func (m *messageLimiter) allow(now time.Time) bool {
-	if now.Sub(m.start) > signalMsgWin {
-		m.n, m.start = 0, now
-	}
-	m.n++
-	return m.n <= signalMsgLimit
+// newMessageLimiter bounds the signaling messages of one socket.
+func newMessageLimiter() *signal.Limiter {
+	return &signal.Limiter{Max: signalMsgLimit, Window: signalMsgWin}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/livecheck/livecheck/internal/interview"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/webhook"
 	"github.com/livecheck/livecheck/models"
@@ -64,7 +65,7 @@ type verdictReason struct {
 }
 
 func (s *Server) reviewSession(c *gin.Context) {
-	iv := s.interviewByParam(c)
+	iv := s.interviewFor(c, interview.Review)
 	if iv == nil {
 		return
 	}
@@ -172,7 +173,7 @@ func (s *Server) reviewData(c *gin.Context, iv *models.Interview) (*ReviewData, 
 var reviewDecisions = map[string]string{"approve": "approved", "reject": "rejected", "escalate": "escalated"}
 
 func (s *Server) reviewDecide(c *gin.Context) {
-	iv := s.interviewByParam(c)
+	iv := s.interviewFor(c, interview.Review)
 	if iv == nil {
 		return
 	}

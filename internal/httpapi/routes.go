@@ -39,6 +39,9 @@ func (s *Server) routes(r *Router) {
 	r.Public(http.MethodGet, "/login", s.loginPage)
 	r.Public(http.MethodPost, "/login", s.login)
 	r.Public(http.MethodPost, "/logout", s.logout)
+	r.Public(http.MethodPost, "/login/unlock", s.sendUnlockLink)
+	r.Public(http.MethodGet, "/login/unlock/:token", s.unlockPage)
+	r.Public(http.MethodPost, "/login/unlock/:token", s.unlock)
 	r.Public(http.MethodGet, "/setup/:token", s.setupPage)
 	r.Public(http.MethodPost, "/setup/:token", s.setup)
 
@@ -56,6 +59,8 @@ func (s *Server) routes(r *Router) {
 	r.Staff(http.MethodGet, "/admin/users", auth.PermManageUsers, s.usersPage)
 	r.Staff(http.MethodPost, "/admin/users", auth.PermManageUsers, s.createUser)
 	r.Staff(http.MethodPost, "/admin/users/:id", auth.PermManageUsers, s.updateUser)
+	r.Staff(http.MethodPost, "/admin/sharing", auth.PermManageUsers, s.setSharing)
+	r.Staff(http.MethodPost, "/admin/users/:id/unlock", auth.PermManageUsers, s.adminUnlock)
 	r.Staff(http.MethodGet, "/admin/audit", auth.PermViewAudit, s.auditPage)
 	r.Staff(http.MethodGet, "/admin/webhooks", auth.PermManageUsers, s.webhooksPage)
 	r.Staff(http.MethodPost, "/admin/webhooks", auth.PermManageUsers, s.createWebhook)

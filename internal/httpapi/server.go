@@ -17,6 +17,7 @@ import (
 
 	"github.com/livecheck/livecheck/internal/auth"
 	"github.com/livecheck/livecheck/internal/config"
+	"github.com/livecheck/livecheck/internal/interview"
 	"github.com/livecheck/livecheck/internal/mail"
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/store"
@@ -41,10 +42,17 @@ type Deps struct {
 // Server holds the engine and its state.
 type Server struct {
 	Deps
-	engine    *gin.Engine
-	pages     map[string]*template.Template
-	loginIP   *auth.Throttle
-	loginAcct *auth.Throttle
+	engine  *gin.Engine
+	pages   map[string]*template.Template
+	loginIP *auth.Throttle // failed sign-ins per address, any account (spraying)
+	lockout *auth.Lockout  // failed sign-ins per account and source
+	// e-mailed sign-in links: per address, and one per account per 15 minutes
+	unlockIP, unlockAcct *auth.Throttle
+	passwords            *auth.Passwords
+	// interviews decides who sees and acts on which interview, for pages and API alike.
+	interviews *interview.Service
+	// costChecked, when set (tests), learns the bcrypt cost of every sign-in's comparison.
+	costChecked func(cost int)
 
 	limits limiters
 }
@@ -58,10 +66,17 @@ func New(d Deps) (*Server, error) {
 		d.Logger = slog.Default()
 	}
 	s := &Server{
-		Deps:      d,
-		loginIP:   auth.NewThrottle(20, 15*time.Minute, d.Now),
-		loginAcct: auth.NewThrottle(5, 15*time.Minute, d.Now),
-		limits:    newLimiters(d.Config.LimitJoin, d.Config.LimitWS, d.Now),
+		Deps:       d,
+		loginIP:    auth.NewThrottle(20, 15*time.Minute, d.Now),
+		lockout:    auth.NewLockout(d.Now),
+		unlockIP:   auth.NewThrottle(5, 15*time.Minute, d.Now),
+		unlockAcct: auth.NewThrottle(1, 15*time.Minute, d.Now),
+		limits:     newLimiters(d.Config.LimitJoin, d.Config.LimitWS, d.Now),
+	}
+	s.interviews = interview.NewService(d.Store, d.Signer, d.Config.LinkTTL, d.Now)
+	var err error
+	if s.passwords, err = auth.NewPasswords(d.Config.PasswordCost); err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
 	}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
@@ -76,7 +91,7 @@ func New(d Deps) (*Server, error) {
 	if err := e.SetTrustedProxies(proxies); err != nil {
 		return nil, fmt.Errorf("httpapi: trusted proxies: %w", err)
 	}
-	e.Use(s.recoverer(), s.requestLog(), s.securityHeaders(), s.limitBody(1<<20), s.loadUser())
+	e.Use(s.recoverer(), s.requestLog(), s.securityHeaders(), s.limitBody(1<<20), s.refuseBadText(), s.loadUser())
 	e.NoRoute(func(c *gin.Context) {
 		s.fail(c, http.StatusNotFound, "Page not found", "There is nothing at this address.")
 	})

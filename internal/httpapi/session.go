@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -16,11 +18,28 @@ import (
 
 type loginData struct {
 	Next, Email string
+	// Locked: sign-in from this browser is paused; CanMail: a sign-in link can be e-mailed.
+	Locked, CanMail bool
 }
 
-// safeNext keeps post-login redirects on this site.
+// safeNext keeps post-login redirects on this site: next must be an absolute
+// path of printable ASCII without backslashes that does not start with "//".
+// Browsers drop tabs and newlines from URLs and read "\\" as "/", so
+// "/\t/evil.example" and "/\\evil.example" would otherwise leave the site
+// (FuzzSafeNext checks the result as a browser resolves it).
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if next == "" || len(next) > 2000 || next[0] != '/' {
+		return "/"
+	}
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	if strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return "/"
 	}
 	return next
@@ -39,19 +58,19 @@ func (s *Server) login(c *gin.Context) {
 	pw := c.PostForm("password")
 	next := safeNext(c.PostForm("next"))
 	ipKey := "ip:" + c.ClientIP()
-	acctKey := "acct:" + strings.ToLower(email)
 	data := loginData{Next: next, Email: email}
-	for _, key := range []string{ipKey, acctKey} {
-		var th *auth.Throttle = s.loginIP
-		if key == acctKey {
-			th = s.loginAcct
-		}
-		if blocked, wait := th.Blocked(key); blocked {
-			mins := int(wait.Minutes()) + 1
-			s.render(c, http.StatusTooManyRequests, "login", "Sign in", data,
-				fmt.Sprintf("Too many failed sign-in attempts. Try again in about %d minute(s).", mins))
-			return
-		}
+	src, trusted := s.loginSource(c, email)
+	// Password spraying from one address: many accounts. A device an account
+	// signed in from before is not held back by its network's neighbours.
+	if blocked, wait := s.loginIP.Blocked(ipKey); blocked && !trusted {
+		s.renderLocked(c, data, wait)
+		return
+	}
+	// Guessing one account: held back per account and source (auth.Lockout),
+	// so that nobody can lock an account from elsewhere.
+	if wait := s.lockout.Wait(email, src, trusted); wait > 0 {
+		s.renderLocked(c, data, wait)
+		return
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
@@ -64,14 +83,23 @@ func (s *Server) login(c *gin.Context) {
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	if !auth.CheckPassword(hash, pw) || u.Disabled {
-		s.loginIP.Fail(ipKey)
-		s.loginAcct.Fail(acctKey)
-		_ = s.Store.Audit(ctx, store.AuditEntry{Actor: email, Action: "login.failed", IP: c.ClientIP()})
+	ok, cost := s.passwords.Check(hash, pw)
+	if s.costChecked != nil {
+		s.costChecked(cost)
+	}
+	if !ok || u.Disabled {
+		if !trusted {
+			s.loginIP.Fail(ipKey)
+		}
+		wait := s.lockout.Fail(email, src, trusted)
+		_ = s.Store.Audit(ctx, store.AuditEntry{Actor: email, Action: "login.failed", IP: c.ClientIP(),
+			Detail: map[string]any{"trusted_device": trusted, "delay_s": int(wait.Seconds())}})
 		s.render(c, http.StatusUnauthorized, "login", "Sign in", data, "Wrong e-mail or password.")
 		return
 	}
-	s.loginAcct.Reset(acctKey)
+	s.lockout.Succeed(email, src)
+	s.trustDevice(c, u.Email)
+	s.renewStaleHash(ctx, u, pw)
 	if err := s.startSession(c, u); err != nil {
 		s.internalError(c, "create session", err)
 		return
@@ -87,6 +115,22 @@ func landing(u *models.User, next string) string {
 		return "/review"
 	}
 	return next
+}
+
+// renewStaleHash rehashes the password of an account hashed at another cost
+// than the configured one (the cost was changed since), so that its sign-ins
+// take as long as everyone else's. A failure is logged: the sign-in goes on.
+func (s *Server) renewStaleHash(ctx context.Context, u *models.User, pw string) {
+	if !s.passwords.Stale(u.PasswordHash) {
+		return
+	}
+	hash, err := s.passwords.Hash(pw)
+	if err == nil {
+		err = s.Store.SetPasswordHash(ctx, u.ID, hash)
+	}
+	if err != nil {
+		s.Logger.Warn("renew password hash", "user", u.ID, "err", err)
+	}
 }
 
 func (s *Server) startSession(c *gin.Context, u *models.User) error {

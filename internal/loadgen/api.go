@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/livecheck/livecheck/internal/httpapi"
+	"github.com/livecheck/livecheck/internal/wire"
 )
 
 // apiClient calls the server's admin JSON API with the Bearer token.
@@ -58,17 +58,17 @@ func (a *apiClient) do(ctx context.Context, method, path string, in, out any) (i
 	return resp.StatusCode, nil
 }
 
-func (a *apiClient) createInterview(ctx context.Context, name string) (httpapi.APIInterviewCreated, error) {
-	var out httpapi.APIInterviewCreated
+func (a *apiClient) createInterview(ctx context.Context, name string) (wire.InterviewCreated, error) {
+	var out wire.InterviewCreated
 	slug := strings.ToLower(strings.ReplaceAll(name, " ", "."))
-	_, err := a.do(ctx, http.MethodPost, "/api/interviews", httpapi.APIInterviewRequest{
+	_, err := a.do(ctx, http.MethodPost, "/api/interviews", wire.InterviewRequest{
 		CandidateName: name, CandidateEmail: slug + "@loadgen.invalid", ScheduledAt: time.Now().UTC(),
 		Notes: "created by livecheck loadgen"}, &out)
 	return out, err
 }
 
-func (a *apiClient) interview(ctx context.Context, id int64) (httpapi.APIInterview, error) {
-	var out httpapi.APIInterview
+func (a *apiClient) interview(ctx context.Context, id int64) (wire.Interview, error) {
+	var out wire.Interview
 	_, err := a.do(ctx, http.MethodGet, fmt.Sprintf("/api/interviews/%d", id), nil, &out)
 	return out, err
 }

@@ -23,8 +23,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/livecheck/livecheck/internal/httpapi"
 	"github.com/livecheck/livecheck/internal/metrics"
+	"github.com/livecheck/livecheck/internal/wire"
 )
 
 // Config is one load-generator run.
@@ -147,7 +147,7 @@ type sim struct {
 	joinURL string
 	cand    *candidate
 	viewers []*viewer
-	base    httpapi.APIInterview
+	base    wire.Interview
 	err     error
 }
 
@@ -414,12 +414,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 }
 
 type snap struct {
-	interviews map[int64]httpapi.APIInterview
+	interviews map[int64]wire.Interview
 	metrics    metrics.Samples
 }
 
 func snapshot(ctx context.Context, api *apiClient, sims []*sim, metricsURL string, hc *http.Client) (snap, error) {
-	out := snap{interviews: map[int64]httpapi.APIInterview{}}
+	out := snap{interviews: map[int64]wire.Interview{}}
 	var mu sync.Mutex
 	_ = parallel(ctx, 8, len(sims), func(i int) error {
 		got, err := api.interview(ctx, sims[i].id)

@@ -9,51 +9,35 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v3"
+
+	"github.com/livecheck/livecheck/internal/signal"
+	"github.com/livecheck/livecheck/internal/wire"
 )
 
-// ControlMessage is a message from the candidate's page on the "control"
-// DataChannel. Everything in it is a claim of the browser: evidence, never proof.
-type ControlMessage struct {
-	T   string       `json:"t"`             // env | pong | shown
-	ID  string       `json:"id,omitempty"`  // pong: ping id; shown: challenge id
-	Env *Environment `json:"env,omitempty"` // env
-}
-
-// Environment is the candidate page's report about its browser and devices.
-type Environment struct {
-	TimeZone      string   `json:"tz"`
-	TZOffsetMin   int      `json:"tz_offset_min"`
-	Languages     []string `json:"languages"`
-	ScreenW       int      `json:"screen_w"`
-	ScreenH       int      `json:"screen_h"`
-	PixelRatio    float64  `json:"dpr"`
-	Devices       []Device `json:"devices"`
-	WebDriver     bool     `json:"webdriver"`
-	Platform      string   `json:"platform"`
-	HardwareConc  int      `json:"hw_concurrency"`
-	VideoSettings Settings `json:"video"`
-	AudioSettings Settings `json:"audio"`
-}
-
-// Device is one media device as enumerateDevices reported it.
-type Device struct {
-	Kind  string `json:"kind"`
-	Label string `json:"label"`
-}
-
-// Settings are a track's getSettings() values we keep.
-type Settings struct {
-	Label     string  `json:"label"`
-	Width     int     `json:"width,omitempty"`
-	Height    int     `json:"height,omitempty"`
-	FrameRate float64 `json:"frame_rate,omitempty"`
-	Echo      *bool   `json:"echo_cancellation,omitempty"`
-	Noise     *bool   `json:"noise_suppression,omitempty"`
-	AGC       *bool   `json:"auto_gain_control,omitempty"`
-}
+// The control-channel messages are defined in internal/wire (shared with the
+// load generator, which plays candidate pages).
+type (
+	// ControlMessage is a message from the candidate's page.
+	ControlMessage = wire.ControlMessage
+	// Environment is the page's report about its browser and devices.
+	Environment = wire.Environment
+	// Device is one media device as enumerateDevices reported it.
+	Device = wire.Device
+	// Settings are a track's getSettings() values we keep.
+	Settings = wire.Settings
+)
 
 // MaxControlMessage bounds one control-channel message.
 const MaxControlMessage = 16 << 10
+
+// The page sends an env report, a pong every 2 s and one ack per prompt: far
+// below this. More is a flood (46.8k messages in 30 s cost 11 CPU-seconds):
+// the excess is dropped before parsing, counted as evidence, and the page is
+// told once per window.
+const (
+	controlMsgLimit = 60
+	controlMsgWin   = 10 * time.Second
+)
 
 // ErrBadControl wraps every control-message parse failure.
 var ErrBadControl = errors.New("room: bad control message")
@@ -108,8 +92,8 @@ func ParseControl(b []byte) (ControlMessage, error) {
 // control runs the candidate's DataChannel: environment report, pings, and
 // forwarding of acknowledgements to the hooks.
 type control struct {
-	p  *Peer
-	dc *webrtc.DataChannel
+	p    *Peer
+	text func(string) error // sends on the channel
 
 	mu       sync.Mutex
 	env      *Environment
@@ -117,13 +101,15 @@ type control struct {
 	lastRTT  time.Duration
 	rtts     []float64 // ms
 	bad      int
+	dropped  int // messages beyond the rate limit
+	limit    signal.Limiter
 	open     bool
 	stop     chan struct{}
 	stopOnce sync.Once
 }
 
 func newControl(p *Peer, dc *webrtc.DataChannel) *control {
-	c := &control{p: p, dc: dc, pings: map[string]time.Time{}, stop: make(chan struct{})}
+	c := newControlState(p, dc.SendText)
 	dc.OnOpen(func() {
 		c.mu.Lock()
 		c.open = true
@@ -135,6 +121,12 @@ func newControl(p *Peer, dc *webrtc.DataChannel) *control {
 	return c
 }
 
+// newControlState is the channel's state without the channel itself.
+func newControlState(p *Peer, text func(string) error) *control {
+	return &control{p: p, text: text, pings: map[string]time.Time{}, stop: make(chan struct{}),
+		limit: signal.Limiter{Max: controlMsgLimit, Window: controlMsgWin}}
+}
+
 func (c *control) send(b []byte) error {
 	c.mu.Lock()
 	open := c.open
@@ -142,7 +134,7 @@ func (c *control) send(b []byte) error {
 	if !open {
 		return errors.New("room: control channel not open")
 	}
-	return c.dc.SendText(string(b))
+	return c.text(string(b))
 }
 
 func (c *control) pingLoop() {
@@ -161,7 +153,7 @@ func (c *control) pingLoop() {
 			}
 		}
 		c.mu.Unlock()
-		if err := c.dc.SendText(`{"t":"ping","id":"` + id + `"}`); err != nil {
+		if err := c.text(`{"t":"ping","id":"` + id + `"}`); err != nil {
 			return
 		}
 		select {
@@ -174,12 +166,25 @@ func (c *control) pingLoop() {
 
 func (c *control) onMessage(b []byte) {
 	now := time.Now()
+	c.mu.Lock()
+	allowed := c.limit.Allow(now)
+	tell := !allowed && c.limit.First()
+	if !allowed {
+		c.dropped++
+	}
+	c.mu.Unlock()
+	if !allowed {
+		if tell {
+			_ = c.text(`{"t":"error","error":"too many control messages: slow down"}`)
+		}
+		return
+	}
 	m, err := ParseControl(b)
 	if err != nil {
 		c.mu.Lock()
 		c.bad++
 		c.mu.Unlock()
-		_ = c.dc.SendText(`{"t":"error","error":"malformed control message"}`)
+		_ = c.text(`{"t":"error","error":"malformed control message"}`)
 		return
 	}
 	switch m.T {
@@ -217,6 +222,9 @@ func (c *control) environment() map[string]any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := map[string]any{"malformed_control_messages": c.bad}
+	if c.dropped > 0 {
+		out["control_messages_dropped"] = c.dropped
+	}
 	if c.env != nil {
 		b, _ := json.Marshal(c.env)
 		var m map[string]any

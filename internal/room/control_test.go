@@ -67,3 +67,33 @@ func FuzzParseControl(f *testing.F) {
 		}
 	})
 }
+
+// TestControlFloodDropped: finding 8 of the security probe. Control-channel
+// messages had no rate limit (46.8k in 30 s cost 11 CPU-seconds). Beyond the
+// limit they are dropped before parsing, counted in the evidence, and the page
+// is told once per window.
+func TestControlFloodDropped(t *testing.T) {
+	m := NewManager(Config{})
+	p := &Peer{room: newRoom(m, 1), role: RoleCandidate}
+	var replies []string
+	c := newControlState(p, func(s string) error { replies = append(replies, s); return nil })
+	const flood = 1000
+	for i := 0; i < flood; i++ {
+		c.onMessage([]byte(`{"t":"pong","id":"p1"}`))
+	}
+	env := c.environment()
+	if got := env["control_messages_dropped"]; got != flood-controlMsgLimit {
+		t.Fatalf("dropped %v of %d messages, want %d (limit %d per %v)", got, flood, flood-controlMsgLimit, controlMsgLimit, controlMsgWin)
+	}
+	if len(replies) != 1 || !strings.Contains(replies[0], "too many control messages") {
+		t.Fatalf("replies %q: want one notice per window", replies)
+	}
+	// A well-behaved page is never limited.
+	c2 := newControlState(p, func(string) error { return nil })
+	for i := 0; i < controlMsgLimit; i++ {
+		c2.onMessage([]byte(`{"t":"shown","id":"c1"}`))
+	}
+	if _, ok := c2.environment()["control_messages_dropped"]; ok {
+		t.Fatal("messages within the limit were dropped")
+	}
+}

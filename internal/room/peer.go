@@ -11,6 +11,7 @@ import (
 	"github.com/pion/webrtc/v3"
 
 	"github.com/livecheck/livecheck/internal/metrics"
+	"github.com/livecheck/livecheck/internal/netguard"
 	"github.com/livecheck/livecheck/internal/signal"
 )
 
@@ -26,6 +27,7 @@ type Peer struct {
 	conn       Sender
 	pc         *webrtc.PeerConnection
 	attemptKey string
+	cands      *netguard.Filter // which of the client's ICE candidates the server may contact
 
 	negMu   sync.Mutex // serialises offers
 	pending bool       // a renegotiation was requested while an offer was outstanding
@@ -46,7 +48,8 @@ func newPeer(r *Room, role Role, conn Sender) (*Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("room: new peer connection: %w", err)
 	}
-	p := &Peer{room: r, role: role, conn: conn, pc: pc, senders: map[*forwardTrack]*webrtc.RTPSender{}}
+	p := &Peer{room: r, role: role, conn: conn, pc: pc, senders: map[*forwardTrack]*webrtc.RTPSender{},
+		cands: netguard.NewFilter(cfg.RemoteCandidates, cfg.MaxRemoteCandidates)}
 	if role == RoleCandidate || role == RoleHost {
 		for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
 			if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
@@ -229,11 +232,12 @@ func (p *Peer) negotiate() {
 }
 
 // HandleMessage applies one client message. Errors are reported to the client
-// as error messages and never end the call.
+// as error messages in fixed words (details go to the log, never to the
+// browser) and never end the call.
 func (p *Peer) HandleMessage(ctx context.Context, raw []byte) {
 	m, err := signal.Parse(raw)
 	if err != nil {
-		_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: err.Error()})
+		p.refuse("The message was not understood.", err)
 		return
 	}
 	switch m.T {
@@ -241,18 +245,31 @@ func (p *Peer) HandleMessage(ctx context.Context, raw []byte) {
 		p.negMu.Lock()
 		if p.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
 			p.negMu.Unlock()
-			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "unexpected answer: no offer is outstanding"})
+			p.refuse("Unexpected answer: no offer is outstanding.", nil)
 			return
 		}
-		err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
-		again := p.pending
+		// Candidates inside the answer are filtered like trickled ones: the
+		// ICE agent would otherwise send checks to whatever they name.
+		sdp, refused := p.cands.SDP(m.SDP)
+		p.noteRemote(refused...)
+		err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
+		if err != nil && p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
+			// pion cannot roll an offer back: the page gets the outstanding
+			// offer again and may answer it (before, it waited for an offer
+			// that never came). A pending renegotiation stays pending.
+			offer := p.pc.LocalDescription()
+			p.negMu.Unlock()
+			p.refuse("The answer was not accepted; the offer follows again.", err)
+			if offer != nil {
+				_ = p.conn.Send(signal.Message{T: signal.TypeOffer, SDP: offer.SDP})
+			}
+			return
+		}
+		again := p.pending || err != nil // refused after the state changed: offer afresh
 		p.pending = false
 		p.negMu.Unlock()
 		if err != nil {
-			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "answer rejected: " + err.Error()})
-			// Roll back to stable so that a new offer can be made.
-			_ = p.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback})
-			again = true
+			p.refuse("The answer was not accepted; a new offer follows.", err)
 		}
 		if again {
 			p.negotiate()
@@ -263,28 +280,52 @@ func (p *Peer) HandleMessage(ctx context.Context, raw []byte) {
 		if c.Candidate == "" {
 			return // end of candidates
 		}
-		p.mu.Lock()
-		if len(p.remote) < 64 {
-			p.remote = append(p.remote, c.Candidate)
+		p.noteRemote(c.Candidate)
+		if err := p.cands.Allow(c.Candidate); err != nil {
+			// Loopback, private and other non-public addresses, host names and
+			// candidates beyond the cap are never contacted (a connection that
+			// needs them still forms through peer-reflexive candidates, from
+			// the checks the browser sends).
+			p.room.m.cfg.Logger.Debug("room: remote candidate not used", "interview", p.room.id, "role", string(p.role), "why", err)
+			return
 		}
-		p.mu.Unlock()
 		if err := p.pc.AddICECandidate(c); err != nil {
-			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "candidate rejected: " + err.Error()})
+			p.refuse("The candidate was not accepted.", err)
 		}
 	case signal.TypeLeave:
 		p.Close("left")
 	case signal.TypeEnd:
 		if p.role != RoleHost {
-			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "only the recruiter can end the interview"})
+			p.refuse("Only the recruiter can end the interview.", nil)
 			return
 		}
 		p.room.End(EndCompleted)
 	case signal.TypeChallenge:
 		if p.role != RoleHost {
-			_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: "only the recruiter can issue a challenge"})
+			p.refuse("Only the recruiter can issue a challenge.", nil)
 			return
 		}
 		p.room.challengeNowFor(p) // answers with the reason when refused
+	}
+}
+
+// refuse tells the client text; err, when set, is logged with the details.
+func (p *Peer) refuse(text string, err error) {
+	if err != nil {
+		p.room.m.cfg.Logger.Debug("room: client message refused", "interview", p.room.id, "role", string(p.role), "err", err)
+	}
+	_ = p.conn.Send(signal.Message{T: signal.TypeError, Error: text})
+}
+
+// noteRemote keeps the client's candidates, used or not, as evidence for the
+// network checks (at most 64).
+func (p *Peer) noteRemote(cands ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range cands {
+		if len(p.remote) < 64 {
+			p.remote = append(p.remote, c)
+		}
 	}
 }
 

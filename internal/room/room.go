@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v3"
 
 	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/netguard"
 	"github.com/livecheck/livecheck/internal/signal"
 	"github.com/livecheck/livecheck/models"
 )
@@ -86,6 +87,10 @@ type Config struct {
 	// Detectors runs the passive detectors (internal/detect) on every analysed frame and the audio.
 	Detectors bool
 	Hooks     Hooks
+	// RemoteCandidates says which of a client's ICE candidates the server may
+	// contact; MaxRemoteCandidates caps how many per peer (0: 32).
+	RemoteCandidates    netguard.CandidatePolicy
+	MaxRemoteCandidates int
 }
 
 // Manager owns every live room.
@@ -112,6 +117,9 @@ func NewManager(cfg Config) *Manager {
 	if cfg.Grace <= 0 {
 		cfg.Grace = time.Minute
 	}
+	if cfg.MaxRemoteCandidates <= 0 {
+		cfg.MaxRemoteCandidates = 32
+	}
 	return &Manager{cfg: cfg, rooms: map[int64]*Room{}, w: newWriter(cfg.Logger, 30*time.Minute)}
 }
 
@@ -132,31 +140,49 @@ func (m *Manager) Get(interviewID int64) (*Room, bool) {
 // ErrBusy means the server already runs its maximum of live interviews.
 var ErrBusy = errors.New("room: too many live interviews on this server")
 
-// Open returns the room of an interview, creating it when needed, unless max
-// rooms are already live (max <= 0: no cap).
+// Open returns the room of an interview, creating it when needed. With max > 0
+// the room is taken for a candidate, which is refused with ErrBusy when max
+// rooms already hold one; rooms only staff have opened cost no analysis and
+// do not count (max <= 0: staff, no cap).
 func (m *Manager) Open(interviewID int64, max int) (*Room, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return nil, ErrClosed
 	}
-	if r, ok := m.rooms[interviewID]; ok {
-		return r, nil
+	r, ok := m.rooms[interviewID]
+	if max > 0 && (!ok || !r.forCandidate) {
+		if m.candidateRooms() >= max {
+			return nil, ErrBusy
+		}
 	}
-	if max > 0 && len(m.rooms) >= max {
-		return nil, ErrBusy
+	if !ok {
+		r = newRoom(m, interviewID)
+		m.rooms[interviewID] = r
 	}
-	r := newRoom(m, interviewID)
-	m.rooms[interviewID] = r
+	if max > 0 {
+		r.forCandidate = true
+	}
 	return r, nil
 }
 
-// Full reports whether a new room would exceed max.
+// Full reports whether a candidate joining this interview would exceed max.
 func (m *Manager) Full(interviewID int64, max int) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	_, exists := m.rooms[interviewID]
-	return !exists && max > 0 && len(m.rooms) >= max
+	r, ok := m.rooms[interviewID]
+	return max > 0 && !(ok && r.forCandidate) && m.candidateRooms() >= max
+}
+
+// candidateRooms counts the rooms taken for a candidate; m.mu is held.
+func (m *Manager) candidateRooms() int {
+	n := 0
+	for _, r := range m.rooms {
+		if r.forCandidate {
+			n++
+		}
+	}
+	return n
 }
 
 // Live returns the number of rooms.
@@ -204,8 +230,9 @@ const (
 
 // Room is one live interview.
 type Room struct {
-	m  *Manager
-	id int64
+	m            *Manager
+	id           int64
+	forCandidate bool // counted against the cap of live interviews (guarded by m.mu)
 
 	mu               sync.Mutex
 	peers            map[*Peer]struct{}
@@ -275,6 +302,7 @@ func (r *Room) Join(ctx context.Context, role Role, conn Sender, a Attempt) (*Pe
 
 	p, err := newPeer(r, role, conn)
 	if err != nil {
+		r.closeIfUnused()
 		return nil, err
 	}
 	r.mu.Lock()
@@ -358,16 +386,21 @@ func (r *Room) leave(p *Peer, reason string) {
 	r.pushPresence()
 	r.syncTracks()
 	if empty {
-		// Staff opened the call page but no candidate ever came: nothing to store.
-		r.mu.Lock()
-		if len(r.peers) == 0 && !r.started && !r.ended {
-			r.ended = true
-			r.mu.Unlock()
-			r.m.remove(r)
-			return
-		}
-		r.mu.Unlock()
+		r.closeIfUnused()
 	}
+}
+
+// closeIfUnused removes a room nobody is in and no candidate ever joined
+// (staff opened the call page and left, or a join failed): nothing to store.
+func (r *Room) closeIfUnused() {
+	r.mu.Lock()
+	if len(r.peers) == 0 && !r.started && !r.ended {
+		r.ended = true
+		r.mu.Unlock()
+		r.m.remove(r)
+		return
+	}
+	r.mu.Unlock()
 }
 
 // End finishes the interview: peers are told and closed, and the session's

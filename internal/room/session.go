@@ -13,6 +13,7 @@ import (
 	"github.com/livecheck/livecheck/internal/media"
 	"github.com/livecheck/livecheck/internal/metrics"
 	"github.com/livecheck/livecheck/internal/signal"
+	"github.com/livecheck/livecheck/internal/wire"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -317,15 +318,8 @@ func (s *Session) countDecodeError()     { s.mu.Lock(); s.decodeErrors++; s.mu.U
 func (s *Session) countKeyframeRequest() { s.mu.Lock(); s.kfRequests++; s.mu.Unlock() }
 func (s *Session) countAudioError()      { s.mu.Lock(); s.audioErrors++; s.mu.Unlock() }
 
-// Live is a snapshot for the recruiter's page.
-type Live struct {
-	FramesDecoded  uint64  `json:"frames_decoded"`
-	FramesAnalysed uint64  `json:"frames_analysed"`
-	FramesDropped  uint64  `json:"frames_dropped"`
-	FacePresent    float64 `json:"face_present"` // share of the last ~5 s of analysed frames
-	AudioDB        float64 `json:"audio_db"`     // mean level of the last second
-	RTTMs          float64 `json:"rtt_ms"`
-}
+// Live is a snapshot for the recruiter's page and the admin API (internal/wire).
+type Live = wire.Live
 
 // Snapshot returns the live figures.
 func (s *Session) Snapshot() Live {

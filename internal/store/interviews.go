@@ -64,10 +64,39 @@ func (s *Store) InterviewByTokenHash(ctx context.Context, h []byte) (*models.Int
 	return iv, nil
 }
 
+// InterviewScope is the set of interviews someone may see, decided by
+// internal/interview (the one place of that rule): every interview, or those
+// created by OwnerID and, when Team is set, by members of that team.
+type InterviewScope struct {
+	All     bool
+	OwnerID int64
+	Team    string
+}
+
+// inScope is the SQL form of an InterviewScope whose fields are the query
+// parameters $n (All), $n+1 (OwnerID) and $n+2 (Team).
+func inScope(n int) string {
+	return fmt.Sprintf(`($%d OR created_by = $%d OR ($%d <> '' AND created_by IN (SELECT id FROM users WHERE team = $%d)))`, n, n+1, n+2, n+2)
+}
+
+// InterviewInScope returns one interview if it is in scope; models.ErrNotFound
+// otherwise, so that interviews out of scope look like interviews that do not exist.
+func (s *Store) InterviewInScope(ctx context.Context, id int64, sc InterviewScope) (*models.Interview, error) {
+	iv, err := scanInterview(s.db.QueryRow(ctx, `SELECT `+interviewColumns+` FROM interviews WHERE id = $1 AND `+inScope(2),
+		id, sc.All, sc.OwnerID, sc.Team))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to fetch interview: %w", interpretError(err))
+	}
+	return iv, nil
+}
+
 // InterviewFilter narrows the dashboard list.
 type InterviewFilter struct {
 	Search string // matched against name, e-mail, city, country
 	Limit  int
+	// Scope limits the list to what the viewer may see; nil: every interview
+	// (commands and jobs, not requests).
+	Scope *InterviewScope
 }
 
 // Interviews lists interviews newest first.
@@ -75,10 +104,15 @@ func (s *Store) Interviews(ctx context.Context, f InterviewFilter) ([]*models.In
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 200
 	}
+	sc := InterviewScope{All: true}
+	if f.Scope != nil {
+		sc = *f.Scope
+	}
 	pattern := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.TrimSpace(f.Search)) + "%"
 	rows, err := s.db.Query(ctx, `SELECT `+interviewColumns+` FROM interviews
-		WHERE $1 = '%%' OR candidate_name ILIKE $1 OR candidate_email ILIKE $1 OR claimed_city ILIKE $1 OR claimed_country ILIKE $1
-		ORDER BY created_at DESC, id DESC LIMIT $2`, pattern, f.Limit)
+		WHERE ($1 = '%%' OR candidate_name ILIKE $1 OR candidate_email ILIKE $1 OR claimed_city ILIKE $1 OR claimed_country ILIKE $1)
+		AND `+inScope(3)+`
+		ORDER BY created_at DESC, id DESC LIMIT $2`, pattern, f.Limit, sc.All, sc.OwnerID, sc.Team)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to list interviews: %w", err)
 	}

@@ -31,7 +31,7 @@ func (s *Store) CreateAuthSession(ctx context.Context, a *AuthSession) error {
 // SessionUser returns the enabled user owning the session with this token hash,
 // provided the session has not expired at now.
 func (s *Store) SessionUser(ctx context.Context, tokenHash []byte, now time.Time) (*models.User, error) {
-	u, err := scanUser(s.db.QueryRow(ctx, `SELECT u.id, u.email, u.name, u.role, u.password_hash, u.disabled, u.created_at
+	u, err := scanUser(s.db.QueryRow(ctx, `SELECT u.id, u.email, u.name, u.role, u.password_hash, u.disabled, u.created_at, u.team
 		FROM auth_sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.disabled`, tokenHash, now))
 	if err != nil {

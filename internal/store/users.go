@@ -7,12 +7,12 @@ import (
 	"github.com/livecheck/livecheck/models"
 )
 
-const userColumns = `id, email, name, role, password_hash, disabled, created_at`
+const userColumns = `id, email, name, role, password_hash, disabled, created_at, team`
 
 func scanUser(row interface{ Scan(...any) error }) (*models.User, error) {
 	var u models.User
 	var role string
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &role, &u.PasswordHash, &u.Disabled, &u.CreatedAt); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &role, &u.PasswordHash, &u.Disabled, &u.CreatedAt, &u.Team); err != nil {
 		return nil, err
 	}
 	u.Role = models.Role(role)
@@ -21,9 +21,9 @@ func scanUser(row interface{ Scan(...any) error }) (*models.User, error) {
 
 // CreateUser inserts u and sets its ID and CreatedAt. A duplicate e-mail is models.ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, u *models.User) error {
-	err := s.db.QueryRow(ctx, `INSERT INTO users (email, name, role, password_hash, disabled)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id, created_at`,
-		u.Email, u.Name, string(u.Role), u.PasswordHash, u.Disabled).Scan(&u.ID, &u.CreatedAt)
+	err := s.db.QueryRow(ctx, `INSERT INTO users (email, name, role, password_hash, disabled, team)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, created_at`,
+		u.Email, u.Name, string(u.Role), u.PasswordHash, u.Disabled, u.Team).Scan(&u.ID, &u.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("store: unable to create user: %w", interpretError(err))
 	}
@@ -83,6 +83,30 @@ func (s *Store) UpdateUserAccess(ctx context.Context, id int64, role models.Role
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("store: unable to update user: %w", models.ErrNotFound)
+	}
+	return nil
+}
+
+// SetPasswordHash replaces a user's password hash.
+func (s *Store) SetPasswordHash(ctx context.Context, id int64, hash string) error {
+	tag, err := s.db.Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, id, hash)
+	if err != nil {
+		return fmt.Errorf("store: unable to set password: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: unable to set password: %w", models.ErrNotFound)
+	}
+	return nil
+}
+
+// SetUserTeam puts a user in a team ("" for none).
+func (s *Store) SetUserTeam(ctx context.Context, id int64, team string) error {
+	tag, err := s.db.Exec(ctx, `UPDATE users SET team = $2 WHERE id = $1`, id, team)
+	if err != nil {
+		return fmt.Errorf("store: unable to set team: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: unable to set team: %w", models.ErrNotFound)
 	}
 	return nil
 }

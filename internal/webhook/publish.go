@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/netguard"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/models"
 )
@@ -144,6 +145,18 @@ type URLPolicy struct {
 	AllowPrivate bool // loopback, private, link-local and other non-public targets
 }
 
+// URLError says why a webhook URL is refused, in words for the admin; it wraps
+// models.ErrInvalid.
+type URLError struct{ Reason string }
+
+// Error implements error.
+func (e *URLError) Error() string { return "webhook: URL refused: " + e.Reason }
+
+// Unwrap makes errors.Is(err, models.ErrInvalid) hold.
+func (e *URLError) Unwrap() error { return models.ErrInvalid }
+
+func badURL(reason string) error { return &URLError{Reason: reason} }
+
 // ValidateURL checks an admin-supplied webhook URL: absolute, https (or http
 // when allowed), a host, no user:password part (credentials in URLs end up in
 // logs), and, unless allowed, not an IP literal in a non-public range. Host
@@ -151,40 +164,41 @@ type URLPolicy struct {
 func ValidateURL(raw string, p URLPolicy) error {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return fmt.Errorf("%w: webhook URL: %v", models.ErrInvalid, err)
+		return badURL("it cannot be read as a URL")
 	}
 	switch {
 	case u.Scheme != "https" && !(p.AllowHTTP && u.Scheme == "http"):
 		if p.AllowHTTP {
-			return fmt.Errorf("%w: webhook URL must start with https:// or http://", models.ErrInvalid)
+			return badURL("it must start with https:// or http://")
 		}
-		return fmt.Errorf("%w: webhook URL must start with https://", models.ErrInvalid)
+		return badURL("it must start with https://")
 	case u.Host == "" || u.Hostname() == "":
-		return fmt.Errorf("%w: webhook URL has no host", models.ErrInvalid)
+		return badURL("it has no host")
 	case u.User != nil:
-		return fmt.Errorf("%w: webhook URL must not contain a user name or password", models.ErrInvalid)
+		return badURL("it must not contain a user name or password")
 	case len(raw) > 2000:
-		return fmt.Errorf("%w: webhook URL is too long", models.ErrInvalid)
+		return badURL("it is too long")
 	}
-	if a, err := netip.ParseAddr(u.Hostname()); err == nil && !p.AllowPrivate && !publicAddr(a) {
-		return fmt.Errorf("%w: webhook URL points at a non-public address", models.ErrInvalid)
+	host := u.Hostname()
+	a, err := netip.ParseAddr(host)
+	if err != nil && netguard.HostEndsInNumber(host) {
+		// "2130706433", "0x7f000001", "127.1": resolvers read these as IPv4
+		// addresses; only the plain dotted form is judged (and accepted).
+		return badURL("its host is a number: write an IP address in dotted form")
 	}
-	if !p.AllowPrivate && (strings.EqualFold(u.Hostname(), "localhost") || strings.HasSuffix(strings.ToLower(u.Hostname()), ".localhost")) {
-		return fmt.Errorf("%w: webhook URL points at localhost", models.ErrInvalid)
+	if err == nil && !p.AllowPrivate && !publicAddr(a) {
+		return badURL("it points at a non-public address")
+	}
+	if name := strings.ToLower(strings.TrimRight(host, ".")); !p.AllowPrivate && (name == "localhost" || strings.HasSuffix(name, ".localhost")) {
+		return badURL("it points at localhost")
 	}
 	if _, port, err := net.SplitHostPort(u.Host); err == nil && port == "0" {
-		return fmt.Errorf("%w: webhook URL port 0", models.ErrInvalid)
+		return badURL("port 0 cannot be used")
 	}
 	return nil
 }
 
-// cgnat is the carrier-grade NAT range, not reachable from the Internet.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
-
-// publicAddr reports whether a is a public unicast address: not loopback,
-// private (RFC 1918, fc00::/7), link-local (169.254/16: cloud metadata),
-// carrier NAT, multicast or unspecified.
-func publicAddr(a netip.Addr) bool {
-	a = a.Unmap()
-	return a.IsValid() && a.IsGlobalUnicast() && !a.IsPrivate() && !a.IsLoopback() && !a.IsLinkLocalUnicast() && !cgnat.Contains(a)
-}
+// publicAddr reports whether a is a globally reachable unicast address (not
+// loopback, private, link-local — cloud metadata —, carrier NAT, NAT64, 6to4,
+// benchmarking, multicast…): netguard.Public.
+func publicAddr(a netip.Addr) bool { return netguard.Public(a) }

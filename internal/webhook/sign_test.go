@@ -92,14 +92,18 @@ func TestBackoff(t *testing.T) {
 
 func TestValidateURL(t *testing.T) {
 	strict := URLPolicy{}
-	for _, ok := range []string{"https://hooks.example.com/livecheck", "https://203.0.113.10:8443/x?token=y"} {
+	for _, ok := range []string{"https://hooks.example.com/livecheck", "https://81.2.69.142:8443/x?token=y", "https://hooks.example.com./x"} {
 		if err := ValidateURL(ok, strict); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}
 	}
 	for _, bad := range []string{"http://hooks.example.com/", "ftp://x/", "https://", "/relative", "https://user:pw@example.com/",
 		"https://127.0.0.1/", "https://[::1]/", "https://169.254.169.254/latest/meta-data", "https://10.0.0.5/", "https://100.64.1.1/",
-		"https://localhost:8080/", "https://api.localhost/"} {
+		"https://localhost:8080/", "https://api.localhost/",
+		// finding 9 of the security probe: numeric and trailing-dot forms of loopback
+		"https://2130706433/", "https://0x7f000001/", "https://127.1/", "https://0177.0.0.1/", "https://localhost./",
+		"https://LOCALHOST/", "https://[::ffff:127.0.0.1]/", "https://[64:ff9b::7f00:1]/", "https://[2002:7f00:1::1]/",
+		"https://198.18.0.1/", "https://[::7f00:1]/", "https://[fe80::1%25eth0]/"} {
 		if err := ValidateURL(bad, strict); err == nil {
 			t.Errorf("%s must be refused", bad)
 		}
