@@ -7,6 +7,7 @@ import (
 
 	"github.com/livecheck/livecheck/internal/apptest"
 	"github.com/livecheck/livecheck/internal/config"
+	"github.com/livecheck/livecheck/internal/detect"
 	"github.com/livecheck/livecheck/internal/loadgen"
 	"github.com/livecheck/livecheck/internal/media"
 	"github.com/livecheck/livecheck/internal/vision"
@@ -113,6 +114,46 @@ func BenchmarkLiveStreamMeasure(b *testing.B) {
 		if o.FacePresent {
 			found++
 		}
+	}
+	b.ReportMetric(float64(found)/float64(b.N), "face/frame")
+}
+
+// BenchmarkLiveStreamAnalyse is the whole analysis of one frame of the loadgen
+// stream as the server's analysis goroutine does it between challenges: vision
+// (every second frame of 15 fps) and the passive detectors (detect.Suite).
+// Instruction counts of this benchmark (valgrind --tool=callgrind) are the
+// per-frame figures in docs/BENCH.md.
+func BenchmarkLiveStreamAnalyse(b *testing.B) {
+	_, frames := decodedLoadgenVideo(b)
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		b.Fatal(err)
+	}
+	lm, err := vision.LoadLandmarker(cfg.LandmarkModel)
+	if err != nil {
+		b.Skipf("landmark model: %v", err)
+	}
+	an, err := vision.NewAnalyzer(vision.Config{Landmarker: lm, Detector: vision.DetectorConfig{FrontalCascade: cfg.CascadePath}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer an.Close()
+	suite := detect.NewSuite(detect.Config{LiveCapture: true})
+	at := time.Unix(1700000000, 0)
+	found := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f := *frames[(2*i)%len(frames)]
+		f.Capture = at.Add(time.Duration(i) * 2 * time.Second / 15)
+		o, err := an.Measure(&f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if o.FacePresent {
+			found++
+		}
+		suite.Add(&f, o)
 	}
 	b.ReportMetric(float64(found)/float64(b.N), "face/frame")
 }
