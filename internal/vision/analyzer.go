@@ -24,11 +24,12 @@ type Config struct {
 	// NoLandmarks skips landmarks (and so pose, EAR and mouth).
 	NoLandmarks bool
 	// RecheckEvery is how often a full-frame detection re-checks a tracked
-	// face (default 3 s, measured on Frame.Capture; frames without capture
-	// times count 15 fps). Between re-checks the face is re-detected around
-	// its last box, which finds the same face: the full detection costs
-	// about five re-detections and, while the tracked face stays, only
-	// re-aligns the box.
+	// face (default 5 s, measured on Frame.Capture; frames without capture
+	// times count 15 fps) for a larger face elsewhere. Between re-checks the
+	// face is re-detected around its last box, which finds the same face:
+	// a full detection costs ten to fifteen re-detections and, while the
+	// tracked face stays, only re-aligns the box. A face large in the frame
+	// is re-checked at a lower resolution (see detectRecheck).
 	RecheckEvery time.Duration
 	// CascadeEvery is the longest a tracked face goes without a cascade
 	// re-detection (default 250 ms of capture time: every second frame at
@@ -49,7 +50,7 @@ func (c *Config) setDefaults() {
 		c.LandmarkModel = DefaultLandmarkModel
 	}
 	if c.RecheckEvery <= 0 {
-		c.RecheckEvery = 3 * time.Second
+		c.RecheckEvery = 5 * time.Second
 	}
 	if c.CascadeEvery == 0 {
 		c.CascadeEvery = 250 * time.Millisecond
@@ -297,6 +298,9 @@ func (a *Analyzer) measureTracked(f *models.Frame) (models.Observation, bool) {
 		return models.Observation{}, false
 	}
 	var r faceResult
+	// Fitted from the last box, like a cascade frame (a fit started from the
+	// last points' own box carries their shape over: the photo and jitter
+	// detectors lost separation on the devset with it).
 	pts, err := a.fitIn(f.Y, f.Width, f.Height, a.box)
 	if err != nil {
 		return models.Observation{}, false
@@ -412,7 +416,11 @@ func (a *Analyzer) track(gray gocv.Mat, at time.Time) (Detection, bool, error) {
 				dets, err = a.det.DetectRotated(gray, ang)
 			}
 		} else {
-			dets, err = a.det.Detect(gray)
+			if a.have && a.coastN == 0 {
+				dets, err = a.det.detectRecheck(gray, a.box.Dx())
+			} else {
+				dets, err = a.det.Detect(gray)
+			}
 		}
 		if err != nil {
 			return d, false, err

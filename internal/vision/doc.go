@@ -9,8 +9,9 @@
 //     Mat without any copy or colour conversion (the planes are tightly packed,
 //     so stride == width as gocv.NewMatFromBytes requires).
 //   - Face: a Haar cascade (frontalface_alt2, histogram-equalised) runs on a
-//     320-px-wide downscale when there is no track, every RecheckEvery (3 s)
-//     and every third frame of a miss. Otherwise the face is re-detected in
+//     320-px-wide downscale when there is no track, every RecheckEvery (5 s;
+//     a face large in the frame at down to 160 px wide) and every third
+//     frame of a miss. Otherwise the face is re-detected in
 //     an enlarged region around the last box scaled so that the face is about
 //     56 px wide, de-rotated by the last measured roll (cascades only tolerate
 //     about ±15° of tilt). A profile cascade (on the image and its mirror)
