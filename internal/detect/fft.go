@@ -36,13 +36,7 @@ func fft(x, tw []complex128) {
 	if n <= 1 {
 		return
 	}
-	shift := 64 - uint(bits.TrailingZeros(uint(n)))
-	for i := 0; i < n; i++ {
-		j := int(bits.Reverse64(uint64(i)) >> shift)
-		if j > i {
-			x[i], x[j] = x[j], x[i]
-		}
-	}
+	bitReverse(x)
 	for size := 2; size <= n; size <<= 1 {
 		half := size / 2
 		t := tw[half-1 : size-1]
@@ -52,6 +46,19 @@ func fft(x, tw []complex128) {
 				a, b := lo[k], w*hi[k]
 				lo[k], hi[k] = a+b, a-b
 			}
+		}
+	}
+}
+
+// bitReverse puts x (length a power of two) in bit-reversed index order,
+// the input order of the radix-2 butterflies.
+func bitReverse(x []complex128) {
+	n := len(x)
+	shift := 64 - uint(bits.TrailingZeros(uint(n)))
+	for i := 0; i < n; i++ {
+		j := int(bits.Reverse64(uint64(i)) >> shift)
+		if j > i {
+			x[i], x[j] = x[j], x[i]
 		}
 	}
 }

@@ -2,7 +2,6 @@ package detect
 
 import (
 	"math"
-	"math/bits"
 	"math/cmplx"
 	"math/rand/v2"
 	"testing"
@@ -12,13 +11,7 @@ import (
 // factors formed by a running product inside every block.
 func fftOnTheFly(x []complex128) {
 	n := len(x)
-	shift := 64 - uint(bits.TrailingZeros(uint(n)))
-	for i := 0; i < n; i++ {
-		j := int(bits.Reverse64(uint64(i)) >> shift)
-		if j > i {
-			x[i], x[j] = x[j], x[i]
-		}
-	}
+	bitReverse(x)
 	for size := 2; size <= n; size <<= 1 {
 		step := cmplx.Exp(complex(0, -2*math.Pi/float64(size)))
 		for start := 0; start < n; start += size {

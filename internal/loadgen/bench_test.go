@@ -84,11 +84,10 @@ func BenchmarkLiveStreamDecode(b *testing.B) {
 	}
 }
 
-// BenchmarkLiveStreamMeasure is one analysed frame of the loadgen stream, as the
-// server analyses it between challenges (every second frame of 15 fps, one
-// analyser per session, the landmark model shared), with the server's defaults.
-func BenchmarkLiveStreamMeasure(b *testing.B) {
-	_, frames := decodedLoadgenVideo(b)
+// serverAnalyzer is a vision analyser with the server's defaults and the
+// shared landmark model, closed when the benchmark ends.
+func serverAnalyzer(b *testing.B) *vision.Analyzer {
+	b.Helper()
 	cfg, err := config.Load(func(string) string { return "" })
 	if err != nil {
 		b.Fatal(err)
@@ -101,7 +100,16 @@ func BenchmarkLiveStreamMeasure(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer an.Close()
+	b.Cleanup(func() { an.Close() })
+	return an
+}
+
+// BenchmarkLiveStreamMeasure is one analysed frame of the loadgen stream, as the
+// server analyses it between challenges (every second frame of 15 fps, one
+// analyser per session, the landmark model shared), with the server's defaults.
+func BenchmarkLiveStreamMeasure(b *testing.B) {
+	_, frames := decodedLoadgenVideo(b)
+	an := serverAnalyzer(b)
 	found := 0
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -125,19 +133,7 @@ func BenchmarkLiveStreamMeasure(b *testing.B) {
 // per-frame figures in docs/BENCH.md.
 func BenchmarkLiveStreamAnalyse(b *testing.B) {
 	_, frames := decodedLoadgenVideo(b)
-	cfg, err := config.Load(func(string) string { return "" })
-	if err != nil {
-		b.Fatal(err)
-	}
-	lm, err := vision.LoadLandmarker(cfg.LandmarkModel)
-	if err != nil {
-		b.Skipf("landmark model: %v", err)
-	}
-	an, err := vision.NewAnalyzer(vision.Config{Landmarker: lm, Detector: vision.DetectorConfig{FrontalCascade: cfg.CascadePath}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer an.Close()
+	an := serverAnalyzer(b)
 	suite := detect.NewSuite(detect.Config{LiveCapture: true})
 	at := time.Unix(1700000000, 0)
 	found := 0
