@@ -205,13 +205,15 @@ func blockStats(f *models.Frame, r image.Rectangle, stride int, skip func(x, y i
 			}
 			var sum, lap int
 			for y := by; y < by+blockSize; y++ {
-				row := f.Y[y*w:]
-				up := f.Y[(y-1)*w:]
-				dn := f.Y[(y+1)*w:]
-				for x := bx; x < bx+blockSize; x++ {
-					c := int(row[x])
+				// Exact-length rows let the compiler drop the bounds checks.
+				o := y*w + bx
+				row := f.Y[o-1 : o+blockSize+1]
+				up := f.Y[o-w : o-w+blockSize]
+				dn := f.Y[o+w : o+w+blockSize]
+				for i := range blockSize {
+					c := int(row[i+1])
 					sum += c
-					l := int(up[x]) + int(dn[x]) + int(row[x-1]) + int(row[x+1]) - 4*c
+					l := int(up[i]) + int(dn[i]) + int(row[i]) + int(row[i+2]) - 4*c
 					if l < 0 {
 						l = -l
 					}

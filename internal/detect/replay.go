@@ -24,12 +24,14 @@ import (
 type replayDetector struct {
 	every   int
 	thumb   []float64
+	sums    []int     // makeThumb's column sums of one thumbnail row
 	gy, gx  []float64 // thumbnail steps: (T[y+1]+T[y+2]-T[y-1]-T[y-2])/2 and the same along x
 	tw, th  int
 	hannW   []float64
 	ringOf  []int // ring index of each half-plane spectrum bin (-1: not used)
 	ringN   []int
 	fftBuf  []complex128
+	twid    []complex128 // twiddles(specN)
 	col     []complex128
 	cur     []replayCheck
 	allBord []float64
@@ -89,16 +91,32 @@ func (d *replayDetector) makeThumb(f *models.Frame) {
 	}
 	d.thumb = d.thumb[:d.tw*d.th]
 	inv := 1 / float64(k*k)
+	if cap(d.sums) < d.tw {
+		d.sums = make([]int, d.tw)
+	}
+	sums := d.sums[:d.tw]
 	for ty := 0; ty < d.th; ty++ {
-		for tx := 0; tx < d.tw; tx++ {
-			s := 0
-			for y := ty * k; y < ty*k+k; y++ {
-				row := f.Y[y*f.Width+tx*k : y*f.Width+tx*k+k]
-				for _, v := range row {
+		clear(sums)
+		for y := ty * k; y < ty*k+k; y++ {
+			row := f.Y[y*f.Width : y*f.Width+d.tw*k]
+			if k == 4 { // 640 px wide: the common case, unrolled
+				for tx := range sums {
+					q := row[4*tx : 4*tx+4]
+					sums[tx] += int(q[0]) + int(q[1]) + int(q[2]) + int(q[3])
+				}
+				continue
+			}
+			for tx := range sums {
+				s := 0
+				for _, v := range row[tx*k : tx*k+k] {
 					s += int(v)
 				}
+				sums[tx] += s
 			}
-			d.thumb[ty*d.tw+tx] = float64(s) * inv
+		}
+		out := d.thumb[ty*d.tw : ty*d.tw+d.tw]
+		for tx, s := range sums {
+			out[tx] = float64(s) * inv
 		}
 	}
 }
@@ -307,7 +325,7 @@ func (d *replayDetector) spectrum(f *models.Frame, face image.Rectangle) (peak, 
 	x0 := min(max(0, cx-n/2), f.Width-n)
 	y0 := min(max(0, cy-n/2), f.Height-n)
 	if len(d.fftBuf) != n*n {
-		d.fftBuf, d.col = make([]complex128, n*n), make([]complex128, n)
+		d.fftBuf, d.col, d.twid = make([]complex128, n*n), make([]complex128, n), twiddles(n)
 		d.hannW = make([]float64, n)
 		for i := range d.hannW {
 			d.hannW[i] = hann(i, n)
@@ -348,7 +366,7 @@ func (d *replayDetector) spectrum(f *models.Frame, face image.Rectangle) (peak, 
 			d.fftBuf[y*n+x] = complex((float64(row[x])-m)*wy*d.hannW[x], 0)
 		}
 	}
-	fft2(d.fftBuf, n, d.col)
+	fft2(d.fftBuf, n, d.twid, d.col)
 	// Log power per bin and mean per ring.
 	half := n / 2
 	prof := make([]float64, half)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/livecheck/livecheck/internal/apptest"
 	"github.com/livecheck/livecheck/internal/config"
+	"github.com/livecheck/livecheck/internal/detect"
 	"github.com/livecheck/livecheck/internal/loadgen"
 	"github.com/livecheck/livecheck/internal/media"
 	"github.com/livecheck/livecheck/internal/vision"
@@ -83,11 +84,10 @@ func BenchmarkLiveStreamDecode(b *testing.B) {
 	}
 }
 
-// BenchmarkLiveStreamMeasure is one analysed frame of the loadgen stream, as the
-// server analyses it between challenges (every second frame of 15 fps, one
-// analyser per session, the landmark model shared), with the server's defaults.
-func BenchmarkLiveStreamMeasure(b *testing.B) {
-	_, frames := decodedLoadgenVideo(b)
+// serverAnalyzer is a vision analyser with the server's defaults and the
+// shared landmark model, closed when the benchmark ends.
+func serverAnalyzer(b *testing.B) *vision.Analyzer {
+	b.Helper()
 	cfg, err := config.Load(func(string) string { return "" })
 	if err != nil {
 		b.Fatal(err)
@@ -100,7 +100,16 @@ func BenchmarkLiveStreamMeasure(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer an.Close()
+	b.Cleanup(func() { an.Close() })
+	return an
+}
+
+// BenchmarkLiveStreamMeasure is one analysed frame of the loadgen stream, as the
+// server analyses it between challenges (every second frame of 15 fps, one
+// analyser per session, the landmark model shared), with the server's defaults.
+func BenchmarkLiveStreamMeasure(b *testing.B) {
+	_, frames := decodedLoadgenVideo(b)
+	an := serverAnalyzer(b)
 	found := 0
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -113,6 +122,34 @@ func BenchmarkLiveStreamMeasure(b *testing.B) {
 		if o.FacePresent {
 			found++
 		}
+	}
+	b.ReportMetric(float64(found)/float64(b.N), "face/frame")
+}
+
+// BenchmarkLiveStreamAnalyse is the whole analysis of one frame of the loadgen
+// stream as the server's analysis goroutine does it between challenges: vision
+// (every second frame of 15 fps) and the passive detectors (detect.Suite).
+// Instruction counts of this benchmark (valgrind --tool=callgrind) are the
+// per-frame figures in docs/BENCH.md.
+func BenchmarkLiveStreamAnalyse(b *testing.B) {
+	_, frames := decodedLoadgenVideo(b)
+	an := serverAnalyzer(b)
+	suite := detect.NewSuite(detect.Config{LiveCapture: true})
+	at := time.Unix(1700000000, 0)
+	found := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f := *frames[(2*i)%len(frames)]
+		f.Capture = at.Add(time.Duration(i) * 2 * time.Second / 15)
+		o, err := an.Measure(&f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if o.FacePresent {
+			found++
+		}
+		suite.Add(&f, o)
 	}
 	b.ReportMetric(float64(found)/float64(b.N), "face/frame")
 }

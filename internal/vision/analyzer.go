@@ -23,9 +23,21 @@ type Config struct {
 	Landmarker *Landmarker
 	// NoLandmarks skips landmarks (and so pose, EAR and mouth).
 	NoLandmarks bool
-	// DetectEvery is how often (in analysed frames) a full-frame detection
-	// re-checks a tracked face (default 10).
-	DetectEvery int
+	// RecheckEvery is how often a full-frame detection re-checks a tracked
+	// face (default 5 s, measured on Frame.Capture; frames without capture
+	// times count 15 fps) for a larger face elsewhere. Between re-checks the
+	// face is re-detected around its last box, which finds the same face:
+	// a full detection costs ten to fifteen re-detections and, while the
+	// tracked face stays, only re-aligns the box. A face large in the frame
+	// is re-checked at a lower resolution (see detectRecheck).
+	RecheckEvery time.Duration
+	// CascadeEvery is the longest a tracked face goes without a cascade
+	// re-detection (default 250 ms of capture time: every second frame at
+	// 7.5 fps, every fourth at 15 fps). In between, a frame whose face is
+	// unchanged is tracked by its landmarks alone (see Measure); any change
+	// runs the cascade on that frame. Negative: the cascade runs on every
+	// frame.
+	CascadeEvery time.Duration
 	// MaxCoast is how long the last face box is kept when the detector misses
 	// the face (a hand over it, a turn beyond the cascades, or the candidate
 	// leaving); the frames report Coasting. Default 3 s, measured on
@@ -37,8 +49,11 @@ func (c *Config) setDefaults() {
 	if c.LandmarkModel == "" {
 		c.LandmarkModel = DefaultLandmarkModel
 	}
-	if c.DetectEvery <= 0 {
-		c.DetectEvery = 10
+	if c.RecheckEvery <= 0 {
+		c.RecheckEvery = 5 * time.Second
+	}
+	if c.CascadeEvery == 0 {
+		c.CascadeEvery = 250 * time.Millisecond
 	}
 	if c.MaxCoast <= 0 {
 		c.MaxCoast = 3 * time.Second
@@ -59,14 +74,21 @@ type Analyzer struct {
 	frameW    int
 	frameH    int
 	sinceFull int       // frames since the last full-frame detection
+	lastFull  time.Time // capture time of the last full-frame detection
+	lastCasc  time.Time // capture time of the last cascade detection
+	sinceCasc int       // frames since the last cascade detection
+	lastConf  float64   // confidence of the last cascade detection
 	lastSeen  time.Time // capture time of the last detection
 	coastN    int       // frames coasted so far
 	frames    int
+	tracked   int     // frames measured by landmark tracking alone (measureTracked)
 	roll      float64 // last measured roll (degrees)
 	rollOK    bool    // roll is from a recent frame
 
 	prevPose   [3]float64 // upper-face yaw, pitch, roll of the previous frame
 	prevPoseOK bool
+	prevPts    [NumLandmarks][2]float32 // landmarks of the previous frame
+	prevPtsOK  bool                     // the previous frame had a face with landmarks
 
 	// occlusion model
 	ref      faceGrid      // appearance of the clear face (EMA)
@@ -77,6 +99,7 @@ type Analyzer struct {
 	refPose  [3]float64    // upper-face pose the reference was learnt at
 	stale    int           // clear frames at a pose away from the reference
 	cues     occlusionCues // last frame's occlusion cues
+	pend     pendingLearn  // last frame's reference update, applied by commit
 }
 
 // NewAnalyzer loads the cascades and (shared) landmark model. It fails with a
@@ -121,6 +144,8 @@ func (a *Analyzer) Reset() {
 	a.frames = 0
 	a.rollOK = false
 	a.prevPoseOK = false
+	a.prevPtsOK = false
+	a.pend.ok = false
 	a.refN = 0
 	a.stale = 0
 	a.typConf = 0.8
@@ -132,6 +157,17 @@ func (a *Analyzer) Reset() {
 // can; At is f.Capture. Without a face only At and FacePresent=false are
 // set. Errors are returned for malformed frames or a closed analyser; a frame
 // without a face is not an error.
+//
+// Detect rarely, track often: a tracked face that was found by the cascade
+// less than CascadeEvery ago, upright, clear and at the pose the occlusion
+// reference was learnt at, is first followed by its landmarks alone (fitted
+// from the last box; the box moves with the eyes, brows and nose). The frame
+// keeps that result only when it shows nothing the cascade could add: a
+// plausible landmark shape, a steady pose near the reference, the face's
+// appearance grid and skin unchanged against the clear-face reference, and
+// no occlusion. Anything else (a hand coming up, a turn, a jump) discards it
+// and runs the cascade on the same frame, so every changing frame is measured
+// exactly as before.
 func (a *Analyzer) Measure(f *models.Frame) (models.Observation, error) {
 	if err := checkFrame(f); err != nil {
 		return models.Observation{}, err
@@ -144,6 +180,9 @@ func (a *Analyzer) Measure(f *models.Frame) (models.Observation, error) {
 	if a.frameW != f.Width || a.frameH != f.Height {
 		a.resize(f.Width, f.Height)
 	}
+	if o, ok := a.measureTracked(f); ok {
+		return o, nil
+	}
 	gray, err := grayView(f)
 	if err != nil {
 		return obs, fmt.Errorf("vision: wrap Y plane: %w", err)
@@ -155,53 +194,187 @@ func (a *Analyzer) Measure(f *models.Frame) (models.Observation, error) {
 		return obs, err
 	}
 	if !a.have {
+		a.prevPtsOK = false
 		return obs, nil
 	}
-	box := a.box
-	obs.FacePresent = true
-	obs.Face = toRect(box)
-	obs.Scale = float64(box.Dx()) / float64(f.Width)
-	if found {
-		obs.FaceConf = d.Conf
-	} else {
-		obs.Coasting = true
-	}
-
-	shapeRes := -1.0
-	var upper [3]float64 // pose from the upper face only (occlusion cue)
-	upperOK := false
+	var r faceResult
 	if a.lm != nil && found {
 		angle := d.Angle
 		if a.rollOK && math.Abs(a.roll) >= 10 {
 			angle = a.roll
 		}
-		pts, err := a.fitLandmarks(f, gray, box, angle)
-		if err == nil {
-			obs.LandmarksOK = true
-			obs.Landmarks = pts
-			obs.EAR = EyeAspectRatio(&pts)
-			obs.Mouth = MouthOpening(&pts)
-			if hp, ok := EstimatePose(&pts, f.Width, f.Height); ok {
-				obs.PoseOK = true
-				obs.Yaw, obs.Pitch, obs.Roll = hp.Yaw, hp.Pitch, hp.Roll
-				a.roll, a.rollOK = hp.Roll, true
-			}
-			shapeRes = a.lm.shapeResidual(&pts)
-			if up, ok := solvePose(&pts, f.Width, f.Height, upperPoseModel); ok {
-				upper, upperOK = [3]float64{up.Yaw, up.Pitch, up.Roll}, true
-			}
+		if pts, err := a.fitLandmarks(f, gray, a.box, angle); err == nil {
+			r.pts, r.ptsOK = pts, true
 		}
 	}
+	a.measureFace(f, a.box, found, d.Conf, &r)
+	a.commit(&r)
+	return r.obs, nil
+}
 
+// faceResult is one frame's measurement of the tracked face before it is
+// committed to the tracking state.
+type faceResult struct {
+	obs      models.Observation
+	pts      [NumLandmarks][2]float32
+	ptsOK    bool
+	roll     float64 // full-face roll, when rollOK
+	rollOK   bool
+	upper    [3]float64 // upper-face pose (occlusion cue), when upperOK
+	upperOK  bool
+	shapeRes float64 // landmark shape residual, -1 without landmarks
+}
+
+// measureFace fills r.obs for the face at box from r's landmarks (when
+// r.ptsOK), the face region and the occlusion measure. The tracking state and
+// the occlusion reference change only in commit.
+func (a *Analyzer) measureFace(f *models.Frame, box image.Rectangle, found bool, conf float64, r *faceResult) {
+	a.pend.ok = false
+	obs := &r.obs
+	*obs = models.Observation{At: f.Capture, FacePresent: true, Face: toRect(box), Scale: float64(box.Dx()) / float64(f.Width)}
+	if found {
+		obs.FaceConf = conf
+	} else {
+		obs.Coasting = true
+	}
+	r.shapeRes = -1
+	if r.ptsOK {
+		pts := &r.pts
+		obs.LandmarksOK = true
+		obs.Landmarks = *pts
+		obs.EAR = EyeAspectRatio(pts)
+		obs.Mouth = MouthOpening(pts)
+		if hp, ok := EstimatePose(pts, f.Width, f.Height); ok {
+			obs.PoseOK = true
+			obs.Yaw, obs.Pitch, obs.Roll = hp.Yaw, hp.Pitch, hp.Roll
+			r.roll, r.rollOK = hp.Roll, true
+		}
+		r.shapeRes = a.lm.shapeResidual(pts)
+		if up, ok := solvePose(pts, f.Width, f.Height, upperPoseModel); ok {
+			r.upper, r.upperOK = [3]float64{up.Yaw, up.Pitch, up.Roll}, true
+		}
+	}
 	if st, ok := measureRegion(f, innerFace(box)); ok {
 		obs.FaceY, obs.Sharpness = st.Y, st.Sharpness
 		if st.chroma {
 			obs.FaceCb, obs.FaceCr = st.Cb, st.Cr
 		}
-		obs.Occlusion = a.occlusion(f, box, found, d.Conf, st, shapeRes, upper, upperOK)
+		obs.Occlusion = a.occlusion(f, box, found, conf, st, r.shapeRes, r.upper, r.upperOK)
 	}
-	a.prevPose, a.prevPoseOK = upper, upperOK
-	return obs, nil
+}
+
+// commit makes a measured frame the previous one for the next and folds it
+// into the occlusion reference when it was clear.
+func (a *Analyzer) commit(r *faceResult) {
+	a.learnPending()
+	if r.rollOK {
+		a.roll, a.rollOK = r.roll, true
+	}
+	a.prevPose, a.prevPoseOK = r.upper, r.upperOK
+	a.prevPts, a.prevPtsOK = r.pts, r.ptsOK && !r.obs.Coasting
+}
+
+// Limits within which a frame tracked by its landmarks alone is kept (see
+// Measure): head pose within trackPose degrees of the occlusion reference's
+// and of the previous frame's, the box moved by less than trackShift of its
+// width and scaled by less than trackScale, at most trackCells of the
+// appearance grid changed, and the skin fraction at least trackSkin of the
+// reference's.
+const (
+	trackPose  = 6.0
+	trackShift = 0.15
+	trackScale = 0.1
+	trackCells = 0.1
+	trackSkin  = 0.9
+)
+
+// measureTracked measures a frame by following the tracked face with its
+// landmarks, without a cascade (see Measure). ok is false when the frame
+// needs the cascade; then nothing has changed.
+func (a *Analyzer) measureTracked(f *models.Frame) (models.Observation, bool) {
+	if a.cfg.CascadeEvery < 0 || a.lm == nil || !a.have || a.coastN > 0 || a.kind != Frontal || !a.prevPtsOK ||
+		a.refN < 3 || !a.rollOK || math.Abs(a.roll) >= 10 || !a.prevPoseOK ||
+		due(a.lastCasc, a.sinceCasc+1, a.cfg.CascadeEvery, f.Capture) || due(a.lastFull, a.sinceFull+1, a.cfg.RecheckEvery, f.Capture) {
+		return models.Observation{}, false
+	}
+	var r faceResult
+	// Fitted from the last box, like a cascade frame (a fit started from the
+	// last points' own box carries their shape over: the photo and jitter
+	// detectors lost separation on the devset with it).
+	pts, err := a.fitIn(f.Y, f.Width, f.Height, a.box)
+	if err != nil {
+		return models.Observation{}, false
+	}
+	r.pts, r.ptsOK = pts, true
+	box, ok := followBox(a.box, &a.prevPts, &r.pts)
+	if !ok {
+		return models.Observation{}, false
+	}
+	a.measureFace(f, box, true, a.lastConf, &r)
+	o := &r.obs
+	c := a.cues
+	steady := o.PoseOK && r.upperOK && math.Abs(r.roll) < 10
+	for i := 0; steady && i < 2; i++ {
+		steady = math.Abs(r.upper[i]-a.refPose[i]) < trackPose && math.Abs(r.upper[i]-a.prevPose[i]) < trackPose
+	}
+	base := math.Max(0.12, 1.3*a.refShape)
+	if !steady || r.shapeRes < 0 || r.shapeRes > base || c.Change < 0 || c.Change > (trackCells-0.06)/0.44 ||
+		c.Skin > (1-trackSkin)*1.5 || o.Occlusion >= 0.15 {
+		return models.Observation{}, false
+	}
+	a.box = box
+	a.lastSeen = f.Capture
+	a.sinceFull++
+	a.sinceCasc++
+	a.tracked++
+	a.commit(&r)
+	return r.obs, true
+}
+
+// followBox moves box with the face: by the mean displacement of the brow,
+// nose and eye points (which expressions move least) from prev to cur, and
+// scales it by the change of their spread. ok is false for a jump that the
+// cascade should confirm.
+func followBox(box image.Rectangle, prev, cur *[NumLandmarks][2]float32) (image.Rectangle, bool) {
+	const from, to = 17, 48
+	var pcx, pcy, ccx, ccy float64
+	for i := from; i < to; i++ {
+		pcx += float64(prev[i][0])
+		pcy += float64(prev[i][1])
+		ccx += float64(cur[i][0])
+		ccy += float64(cur[i][1])
+	}
+	n := float64(to - from)
+	pcx, pcy, ccx, ccy = pcx/n, pcy/n, ccx/n, ccy/n
+	var ps, cs float64
+	for i := from; i < to; i++ {
+		ps += math.Hypot(float64(prev[i][0])-pcx, float64(prev[i][1])-pcy)
+		cs += math.Hypot(float64(cur[i][0])-ccx, float64(cur[i][1])-ccy)
+	}
+	if ps <= 0 {
+		return box, false
+	}
+	k := cs / ps
+	dx, dy := ccx-pcx, ccy-pcy
+	w := float64(box.Dx())
+	if math.Hypot(dx, dy) > trackShift*w || math.Abs(k-1) > trackScale {
+		return box, false
+	}
+	// The box keeps its offset from the points: scale about their centre.
+	x0 := ccx + k*(float64(box.Min.X)-pcx)
+	y0 := ccy + k*(float64(box.Min.Y)-pcy)
+	x1 := ccx + k*(float64(box.Max.X)-pcx)
+	y1 := ccy + k*(float64(box.Max.Y)-pcy)
+	return image.Rect(int(math.Round(x0)), int(math.Round(y0)), int(math.Round(x1)), int(math.Round(y1))), true
+}
+
+// due reports whether every has passed since last (capture times; without
+// them, frames analysed frames count 15 fps).
+func due(last time.Time, frames int, every time.Duration, at time.Time) bool {
+	if !at.IsZero() && !last.IsZero() {
+		return at.Sub(last) >= every-5*time.Millisecond
+	}
+	return time.Duration(frames)*time.Second/15 >= every-5*time.Millisecond
 }
 
 // resize adapts the tracking state to a new frame size (WebRTC senders
@@ -211,14 +384,14 @@ func (a *Analyzer) resize(w, h int) {
 		sx, sy := float64(w)/float64(a.frameW), float64(h)/float64(a.frameH)
 		b := a.box
 		a.box = image.Rect(int(float64(b.Min.X)*sx), int(float64(b.Min.Y)*sy), int(float64(b.Max.X)*sx), int(float64(b.Max.Y)*sy))
-		a.sinceFull = a.cfg.DetectEvery // re-detect now
+		a.lastFull, a.sinceFull = time.Time{}, 1<<20 // re-detect now
 	}
 	a.frameW, a.frameH = w, h
 	a.refN = 0
 }
 
 // track updates the face box: full-frame detection when there is no track
-// or every DetectEvery frames, re-detection around the last box otherwise
+// or every RecheckEvery, re-detection around the last box otherwise
 // (de-rotated by the last measured roll, since cascades only tolerate about
 // ±15° of roll), and coasting on the last box for up to MaxCoast when both
 // miss.
@@ -226,7 +399,8 @@ func (a *Analyzer) track(gray gocv.Mat, at time.Time) (Detection, bool, error) {
 	var d Detection
 	found := false
 	a.sinceFull++
-	full := !a.have || a.sinceFull > a.cfg.DetectEvery || (a.coastN > 0 && a.coastN%3 == 0)
+	a.sinceCasc++
+	full := !a.have || due(a.lastFull, a.sinceFull, a.cfg.RecheckEvery, at) || (a.coastN > 0 && a.coastN%3 == 0)
 	if full {
 		var dets []Detection
 		var err error
@@ -242,12 +416,16 @@ func (a *Analyzer) track(gray gocv.Mat, at time.Time) (Detection, bool, error) {
 				dets, err = a.det.DetectRotated(gray, ang)
 			}
 		} else {
-			dets, err = a.det.Detect(gray)
+			if a.have && a.coastN == 0 {
+				dets, err = a.det.detectRecheck(gray, a.box.Dx())
+			} else {
+				dets, err = a.det.Detect(gray)
+			}
 		}
 		if err != nil {
 			return d, false, err
 		}
-		a.sinceFull = 0
+		a.sinceFull, a.lastFull = 0, at
 		d, found = a.pick(dets)
 	}
 	if !found && a.have {
@@ -270,6 +448,7 @@ func (a *Analyzer) track(gray gocv.Mat, at time.Time) (Detection, bool, error) {
 	}
 	if found {
 		a.update(d, at)
+		a.lastConf, a.lastCasc, a.sinceCasc = d.Conf, at, 0
 		return d, true, nil
 	}
 	if !a.have {

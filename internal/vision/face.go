@@ -160,7 +160,24 @@ func (d *FaceDetector) Close() error {
 // that finds nothing it runs the profile cascade on the image and its mirror.
 // Boxes are in gray's pixels, largest first.
 func (d *FaceDetector) Detect(gray gocv.Mat) ([]Detection, error) {
-	return d.detectFull(gray, 0, true)
+	return d.detectFull(gray, 0, true, d.cfg.DetectWidth)
+}
+
+// recheckFaceWidth is the width (px) a tracked face gets in the full-frame
+// re-check (Analyzer): wide enough for the cascade's 20 px window to find
+// faces of 70 % of its size, which is all the re-check may switch to.
+const recheckFaceWidth = 48.0
+
+// detectRecheck is Detect for the periodic re-check of a face tracked at
+// width faceW: a face large in the frame is searched at a lower resolution
+// (down to 160 px wide, never above DetectWidth), since the re-check only
+// takes a face overlapping the tracked one or at least 70 % of its size.
+func (d *FaceDetector) detectRecheck(gray gocv.Mat, faceW int) ([]Detection, error) {
+	w := d.cfg.DetectWidth
+	if faceW > 0 {
+		w = min(w, max(160, int(recheckFaceWidth*float64(gray.Cols())/float64(faceW))))
+	}
+	return d.detectFull(gray, 0, true, w)
 }
 
 // DetectRotated runs the frontal cascade only (no profile fallback) on the
@@ -170,16 +187,16 @@ func (d *FaceDetector) Detect(gray gocv.Mat) ([]Detection, error) {
 // same size around the face centre in gray's (unrotated) pixels, largest
 // first; Detection.Angle is angle.
 func (d *FaceDetector) DetectRotated(gray gocv.Mat, angle float64) ([]Detection, error) {
-	return d.detectFull(gray, angle, false)
+	return d.detectFull(gray, angle, false, d.cfg.DetectWidth)
 }
 
-func (d *FaceDetector) detectFull(gray gocv.Mat, angle float64, profile bool) ([]Detection, error) {
+func (d *FaceDetector) detectFull(gray gocv.Mat, angle float64, profile bool, width int) ([]Detection, error) {
 	if err := d.check(gray); err != nil {
 		return nil, err
 	}
 	s := 1.0
-	if gray.Cols() > d.cfg.DetectWidth {
-		s = float64(d.cfg.DetectWidth) / float64(gray.Cols())
+	if gray.Cols() > width {
+		s = float64(width) / float64(gray.Cols())
 	}
 	minW := int(math.Round(d.cfg.MinFace * float64(gray.Cols()) * s))
 	if minW < 20 {

@@ -128,18 +128,40 @@ func (a *Analyzer) occlusion(f *models.Frame, box image.Rectangle, found bool, c
 
 	// Learn the clear face, at the pose the reference holds (a permanent
 	// change of the neutral pose restarts the reference after 150 clear
-	// frames).
+	// frames). The frame is folded in by learnPending once the analyser
+	// keeps its measurement.
 	clear := found && a.kind == Frontal && conf >= 0.7*a.typConf && occ < 0.15 && a.cues.Change < 0.15 &&
 		(!poseOK || math.Abs(pose[0]) < 25 && math.Abs(pose[1]) < 25)
-	if clear && gridOK {
-		if a.refN < 3 || poseDiff < 6 {
-			a.learn(&grid, conf, st, shapeRes, pose, poseOK)
-			a.stale = 0
-		} else if a.stale++; a.stale > 150 {
-			a.refN, a.stale = 0, 0
-		}
-	}
+	a.pend = pendingLearn{ok: clear && gridOK, grid: grid, conf: conf, st: st, shapeRes: shapeRes, pose: pose, poseOK: poseOK, poseDiff: poseDiff}
 	return occ
+}
+
+// pendingLearn is a clear frame waiting to be folded into the reference.
+type pendingLearn struct {
+	ok       bool
+	grid     faceGrid
+	conf     float64
+	st       regionStats
+	shapeRes float64
+	pose     [3]float64
+	poseOK   bool
+	poseDiff float64
+}
+
+// learnPending folds the last frame measured by occlusion into the
+// reference when it was clear.
+func (a *Analyzer) learnPending() {
+	p := &a.pend
+	if !p.ok {
+		return
+	}
+	p.ok = false
+	if a.refN < 3 || p.poseDiff < 6 {
+		a.learn(&p.grid, p.conf, p.st, p.shapeRes, p.pose, p.poseOK)
+		a.stale = 0
+	} else if a.stale++; a.stale > 150 {
+		a.refN, a.stale = 0, 0
+	}
 }
 
 // learn folds a clear frame into the occlusion reference.
