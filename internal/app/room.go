@@ -73,8 +73,8 @@ func roomHooks(st *store.Store, now func() time.Time, vd verdictDeps) room.Hooks
 			_, err := st.StartAttempt(ctx, store.Attempt{InterviewID: id, Key: a.Key, BrowserID: a.BrowserID, IP: a.IP, UserAgent: a.UserAgent, StartedAt: a.At})
 			return err
 		},
-		AttemptEnded: func(ctx context.Context, key string, at time.Time, reason string, env map[string]any) error {
-			return st.EndAttemptByKey(ctx, key, at, reason, env)
+		AttemptEnded: func(ctx context.Context, key string, at time.Time, reason string, r *models.ConnectionReport) error {
+			return st.EndAttemptByKey(ctx, key, at, reason, r)
 		},
 		SessionEnded: func(ctx context.Context, r *room.Result) error {
 			return judgeAndSave(ctx, st, r, vd, now())

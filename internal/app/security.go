@@ -69,13 +69,16 @@ func networkSignals(ctx context.Context, st *store.Store, chk *netsig.Checker, r
 			sess.HTTPIPs = []netip.Addr{ip}
 		}
 		var env *netsig.Environment
-		if a.Environment != nil {
-			if e, err := netsig.EnvironmentFromMap(a.Environment); err == nil {
-				env = &e
-				sess.Env = env
-				sess.RTTs = e.RTTs()
+		var iceRemote []string
+		if r := a.Report; r != nil {
+			env = &netsig.Environment{} // a page that sent no report is judged as reporting nothing
+			if r.Environment != nil {
+				env = r.Environment
 			}
-			sess.ICE = iceReport(a.Environment)
+			sess.Env = env
+			sess.RTTs = r.ControlRTTs()
+			sess.ICE = iceReport(r)
+			iceRemote = r.ICERemote
 		}
 		add(chk.Check(sess))
 		addrs := netsig.ReuseAddresses(sess.HTTPIPs, sess.ICE)
@@ -89,7 +92,7 @@ func networkSignals(ctx context.Context, st *store.Store, chk *netsig.Checker, r
 				fp, fpStrength = afp, strength
 			}
 		}
-		iceJSON, _ := json.Marshal(a.Environment["ice_remote"])
+		iceJSON, _ := json.Marshal(iceRemote)
 		if err := st.SaveAttemptNetwork(ctx, store.AttemptNetwork{AttemptID: a.ID, InterviewID: id, At: a.StartedAt,
 			IPs: addrs, Fingerprint: afp, FPStrength: strength, ICE: iceJSON}); err != nil {
 			return nil, err
@@ -111,24 +114,18 @@ func networkSignals(ctx context.Context, st *store.Store, chk *netsig.Checker, r
 }
 
 // iceReport reads the ICE facts the room stored with an attempt.
-func iceReport(env map[string]any) netsig.ICEReport {
-	var r netsig.ICEReport
-	if list, ok := env["ice_remote"].([]any); ok {
-		for _, v := range list {
-			if s, ok := v.(string); ok {
-				if c, err := netsig.ParseCandidate(s); err == nil {
-					r.Remote = append(r.Remote, c)
-				}
-			}
+func iceReport(r *models.ConnectionReport) netsig.ICEReport {
+	var out netsig.ICEReport
+	for _, s := range r.ICERemote {
+		if c, err := netsig.ParseCandidate(s); err == nil {
+			out.Remote = append(out.Remote, c)
 		}
 	}
-	if s, ok := env["ice_selected"].(string); ok {
-		if p, err := netsig.ParsePairDescription(s); err == nil {
-			if ms, ok := env["ice_rtt_ms"].(float64); ok {
-				p.RTT = time.Duration(ms * float64(time.Millisecond))
-			}
-			r.Selected = &p
+	if r.ICESelected != "" {
+		if p, err := netsig.ParsePairDescription(r.ICESelected); err == nil {
+			p.RTT = time.Duration(r.ICERTTms * float64(time.Millisecond))
+			out.Selected = &p
 		}
 	}
-	return r
+	return out
 }

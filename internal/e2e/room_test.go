@@ -209,11 +209,11 @@ func TestLiveCall(t *testing.T) {
 		t.Errorf("verdict computed from %d signals, %d stored", v.SignalCount, len(sigs))
 	}
 	attempts, _ := env.Store.Attempts(ctx, c.iv.ID)
-	if len(attempts) != 1 || attempts[0].EndedAt == nil || attempts[0].Environment == nil {
+	if len(attempts) != 1 || attempts[0].EndedAt == nil || attempts[0].Report == nil {
 		t.Fatalf("attempts: %+v", attempts)
 	}
-	if tz, _ := attempts[0].Environment["tz"].(string); tz == "" {
-		t.Errorf("the environment report (time zone) was not recorded: %v", attempts[0].Environment)
+	if e := attempts[0].Report.Environment; e == nil || e.TimeZone == "" {
+		t.Errorf("the environment report (time zone) was not recorded: %+v", attempts[0].Report)
 	}
 	// The interview page shows the signals.
 	page := env.NewClient()

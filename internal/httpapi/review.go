@@ -158,11 +158,17 @@ func (s *Server) reviewData(c *gin.Context, iv *models.Interview) (*ReviewData, 
 	for i, a := range d.Attempts {
 		p := fmt.Sprintf("Connection %d: ", i+1)
 		d.Env = append(d.Env, envFact{p + "IP", a.IP}, envFact{p + "browser", a.UserAgent})
-		for _, k := range []string{"tz", "languages", "webdriver", "platform", "screen_w", "screen_h", "devices", "video", "audio"} {
-			if v, ok := a.Environment[k]; ok {
-				b, _ := json.Marshal(v)
-				d.Env = append(d.Env, envFact{p + k, strings.Trim(string(b), `"`)})
-			}
+		if a.Report == nil || a.Report.Environment == nil {
+			continue
+		}
+		e := a.Report.Environment
+		for _, f := range []struct {
+			k string
+			v any
+		}{{"tz", e.TimeZone}, {"languages", e.Languages}, {"webdriver", e.WebDriver}, {"platform", e.Platform},
+			{"screen_w", e.ScreenW}, {"screen_h", e.ScreenH}, {"devices", e.Devices}, {"video", e.Video}, {"audio", e.Audio}} {
+			b, _ := json.Marshal(f.v)
+			d.Env = append(d.Env, envFact{p + f.k, strings.Trim(string(b), `"`)})
 		}
 	}
 	return d, nil

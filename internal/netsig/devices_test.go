@@ -62,7 +62,7 @@ func TestVirtualDevicesMatch(t *testing.T) {
 }
 
 func TestCheckDevices(t *testing.T) {
-	real := []Device{{"videoinput", "FaceTime HD Camera"}, {"audioinput", "MacBook Pro Microphone"}, {"audiooutput", "CABLE Input (VB-Audio Virtual Cable)"}}
+	real := []Device{{Kind: "videoinput", Label: "FaceTime HD Camera"}, {Kind: "audioinput", Label: "MacBook Pro Microphone"}, {Kind: "audiooutput", Label: "CABLE Input (VB-Audio Virtual Cable)"}}
 	find := func(env Environment, kind string) (score, value float64, reason string) {
 		for _, sg := range CheckDevices(env) {
 			if sg.Kind == kind {
@@ -73,7 +73,7 @@ func TestCheckDevices(t *testing.T) {
 		return
 	}
 	t.Run("Clean", func(t *testing.T) {
-		env := Environment{Devices: real, Video: Track{"FaceTime HD Camera"}, Audio: Track{"MacBook Pro Microphone"}}
+		env := Environment{Devices: real, Video: Track{Label: "FaceTime HD Camera"}, Audio: Track{Label: "MacBook Pro Microphone"}}
 		if n := len(CheckDevices(env)); n != 3 {
 			t.Fatalf("%d signals, want one per category", n)
 		}
@@ -84,14 +84,14 @@ func TestCheckDevices(t *testing.T) {
 		}
 	})
 	t.Run("VirtualCameraInUse", func(t *testing.T) {
-		env := Environment{Devices: append(real, Device{"videoinput", "OBS Virtual Camera"}), Video: Track{"OBS Virtual Camera"}, Audio: Track{"MacBook Pro Microphone"}}
+		env := Environment{Devices: append(real, Device{Kind: "videoinput", Label: "OBS Virtual Camera"}), Video: Track{Label: "OBS Virtual Camera"}, Audio: Track{Label: "MacBook Pro Microphone"}}
 		s, v, r := find(env, KindVirtualCamera)
 		if s != 0.85 || v != 1 || !strings.Contains(r, "IN USE") {
 			t.Fatalf("%v %v %s", s, v, r)
 		}
 	})
 	t.Run("InstalledOnly", func(t *testing.T) {
-		env := Environment{Devices: append(real, Device{"videoinput", "OBS Virtual Camera"}), Video: Track{"FaceTime HD Camera"}}
+		env := Environment{Devices: append(real, Device{Kind: "videoinput", Label: "OBS Virtual Camera"}), Video: Track{Label: "FaceTime HD Camera"}}
 		s, v, r := find(env, KindVirtualCamera)
 		if s != 0.2 || v != 0.5 || !strings.Contains(r, "installed") {
 			t.Fatalf("%v %v %s", s, v, r)
@@ -99,7 +99,7 @@ func TestCheckDevices(t *testing.T) {
 	})
 	t.Run("VoiceChangerInUse", func(t *testing.T) {
 		vm := "Microphone (Voicemod Virtual Audio Device (WDM))"
-		env := Environment{Devices: append(real, Device{"audioinput", vm}), Audio: Track{vm}}
+		env := Environment{Devices: append(real, Device{Kind: "audioinput", Label: vm}), Audio: Track{Label: vm}}
 		if s, v, _ := find(env, KindVoiceChanger); s != 0.85 || v != 1 {
 			t.Fatalf("%v %v", s, v)
 		}
@@ -108,14 +108,14 @@ func TestCheckDevices(t *testing.T) {
 		}
 	})
 	t.Run("PhoneWebcamScoresLow", func(t *testing.T) {
-		env := Environment{Video: Track{"e2eSoft iVCam"}}
+		env := Environment{Video: Track{Label: "e2eSoft iVCam"}}
 		if s, v, r := find(env, KindVirtualCamera); s != 0.5 || v != 1 || !strings.Contains(r, "iVCam") {
 			t.Fatalf("%v %v %s", s, v, r)
 		}
 	})
 	t.Run("NoLabels", func(t *testing.T) {
 		// Labels are empty until the page has camera permission: nothing to say.
-		if sgs := CheckDevices(Environment{Devices: []Device{{"videoinput", ""}}}); sgs != nil {
+		if sgs := CheckDevices(Environment{Devices: []Device{{Kind: "videoinput", Label: ""}}}); sgs != nil {
 			t.Fatalf("%+v", sgs)
 		}
 	})

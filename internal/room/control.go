@@ -9,47 +9,16 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v3"
+
+	"github.com/livecheck/livecheck/models"
 )
 
 // ControlMessage is a message from the candidate's page on the "control"
 // DataChannel. Everything in it is a claim of the browser: evidence, never proof.
 type ControlMessage struct {
-	T   string       `json:"t"`             // env | pong | shown
-	ID  string       `json:"id,omitempty"`  // pong: ping id; shown: challenge id
-	Env *Environment `json:"env,omitempty"` // env
-}
-
-// Environment is the candidate page's report about its browser and devices.
-type Environment struct {
-	TimeZone      string   `json:"tz"`
-	TZOffsetMin   int      `json:"tz_offset_min"`
-	Languages     []string `json:"languages"`
-	ScreenW       int      `json:"screen_w"`
-	ScreenH       int      `json:"screen_h"`
-	PixelRatio    float64  `json:"dpr"`
-	Devices       []Device `json:"devices"`
-	WebDriver     bool     `json:"webdriver"`
-	Platform      string   `json:"platform"`
-	HardwareConc  int      `json:"hw_concurrency"`
-	VideoSettings Settings `json:"video"`
-	AudioSettings Settings `json:"audio"`
-}
-
-// Device is one media device as enumerateDevices reported it.
-type Device struct {
-	Kind  string `json:"kind"`
-	Label string `json:"label"`
-}
-
-// Settings are a track's getSettings() values we keep.
-type Settings struct {
-	Label     string  `json:"label"`
-	Width     int     `json:"width,omitempty"`
-	Height    int     `json:"height,omitempty"`
-	FrameRate float64 `json:"frame_rate,omitempty"`
-	Echo      *bool   `json:"echo_cancellation,omitempty"`
-	Noise     *bool   `json:"noise_suppression,omitempty"`
-	AGC       *bool   `json:"auto_gain_control,omitempty"`
+	T   string              `json:"t"`             // env | pong | shown
+	ID  string              `json:"id,omitempty"`  // pong: ping id; shown: challenge id
+	Env *models.Environment `json:"env,omitempty"` // env
 }
 
 // MaxControlMessage bounds one control-channel message.
@@ -92,7 +61,7 @@ func ParseControl(b []byte) (ControlMessage, error) {
 				return ControlMessage{}, fmt.Errorf("%w: device entry too long", ErrBadControl)
 			}
 		}
-		if len(e.VideoSettings.Label) > 256 || len(e.AudioSettings.Label) > 256 {
+		if len(e.Video.Label) > 256 || len(e.Audio.Label) > 256 {
 			return ControlMessage{}, fmt.Errorf("%w: track label too long", ErrBadControl)
 		}
 	case "pong", "shown":
@@ -112,7 +81,7 @@ type control struct {
 	dc *webrtc.DataChannel
 
 	mu       sync.Mutex
-	env      *Environment
+	env      *models.Environment
 	pings    map[string]time.Time
 	lastRTT  time.Duration
 	rtts     []float64 // ms
@@ -213,20 +182,12 @@ func (c *control) rtt() time.Duration {
 	return c.lastRTT
 }
 
-func (c *control) environment() map[string]any {
+func (c *control) environment() *models.ConnectionReport {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := map[string]any{"malformed_control_messages": c.bad}
-	if c.env != nil {
-		b, _ := json.Marshal(c.env)
-		var m map[string]any
-		_ = json.Unmarshal(b, &m)
-		for k, v := range m {
-			out[k] = v
-		}
-	}
+	r := &models.ConnectionReport{Environment: c.env, MalformedControl: c.bad}
 	if len(c.rtts) > 0 {
-		out["control_rtt_ms"] = c.rtts
+		r.ControlRTTms = append([]float64(nil), c.rtts...)
 	}
-	return out
+	return r
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/livecheck/livecheck/internal/metrics"
 	"github.com/livecheck/livecheck/internal/signal"
+	"github.com/livecheck/livecheck/models"
 )
 
 // Sender delivers signaling messages to one client.
@@ -31,8 +32,8 @@ type Peer struct {
 	pending bool       // a renegotiation was requested while an offer was outstanding
 
 	mu      sync.Mutex
-	remote  []string // ICE candidates the client trickled (evidence for network checks)
-	ice     map[string]any
+	remote  []string  // ICE candidates the client trickled (evidence for network checks)
+	ice     iceReport // read when the peer closed
 	senders map[*forwardTrack]*webrtc.RTPSender
 	closed  bool
 	lost    bool // the candidate's media path is disconnected (told to staff)
@@ -317,37 +318,42 @@ func (p *Peer) close(reason string) {
 }
 
 // environment returns what the candidate's page reported about itself, with
-// the ICE facts the server observed.
-func (p *Peer) environment() map[string]any {
-	env := map[string]any{}
+// what the server observed on the connection.
+func (p *Peer) environment() *models.ConnectionReport {
+	r := &models.ConnectionReport{}
 	if p.ctl != nil {
-		env = p.ctl.environment()
+		r = p.ctl.environment()
 	}
 	p.mu.Lock()
-	for k, v := range p.ice {
-		env[k] = v
-	}
+	r.ICERemote, r.ICESelected, r.ICERTTms = p.ice.remote, p.ice.selected, p.ice.rttMs
 	p.mu.Unlock()
-	return env
+	return r
+}
+
+// iceReport holds the ICE facts of a connection, evidence for the network checks.
+type iceReport struct {
+	remote   []string // the client's candidates, trickled and peer-reflexive
+	selected string   // the selected pair
+	rttMs    float64  // its round-trip time (0: unknown)
 }
 
 // iceFacts reads the client's candidates (trickled and peer-reflexive), the
 // selected pair and its round-trip time from the PeerConnection.
-func (p *Peer) iceFacts() map[string]any {
+func (p *Peer) iceFacts() iceReport {
 	p.mu.Lock()
 	remote := append([]string(nil), p.remote...)
 	p.mu.Unlock()
-	out := map[string]any{}
+	var out iceReport
 	if sctp := p.pc.SCTP(); sctp != nil && sctp.Transport() != nil && sctp.Transport().ICETransport() != nil {
 		if pair, err := sctp.Transport().ICETransport().GetSelectedCandidatePair(); err == nil && pair != nil {
-			out["ice_selected"] = pair.String()
+			out.selected = pair.String()
 		}
 	}
 	for _, st := range p.pc.GetStats() {
 		switch s := st.(type) {
 		case webrtc.ICECandidatePairStats:
 			if s.Nominated && s.CurrentRoundTripTime > 0 {
-				out["ice_rtt_ms"] = s.CurrentRoundTripTime * 1000
+				out.rttMs = s.CurrentRoundTripTime * 1000
 			}
 		case webrtc.ICECandidateStats:
 			if s.Type == webrtc.StatsTypeRemoteCandidate && s.CandidateType == webrtc.ICECandidateTypePrflx && len(remote) < 80 {
@@ -356,7 +362,7 @@ func (p *Peer) iceFacts() map[string]any {
 		}
 	}
 	if len(remote) > 0 {
-		out["ice_remote"] = remote
+		out.remote = remote
 	}
 	return out
 }

@@ -46,7 +46,7 @@ type Hooks struct {
 	// AttemptStarted records a candidate connection under a.Key.
 	AttemptStarted func(ctx context.Context, interviewID int64, a Attempt) error
 	// AttemptEnded closes the attempt with this key.
-	AttemptEnded func(ctx context.Context, key string, at time.Time, reason string, env map[string]any) error
+	AttemptEnded func(ctx context.Context, key string, at time.Time, reason string, report *models.ConnectionReport) error
 	// SessionEnded stores the session's results and the final status (one transaction).
 	SessionEnded func(ctx context.Context, r *Result) error
 	// Observation receives every frame measurement (the challenge runner).
