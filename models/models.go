@@ -145,3 +145,35 @@ type Frame struct {
 	Keyframe      bool
 	Seq           uint64 // decode order, starting at 1
 }
+
+// Why a live session ended (stored as the session's reason).
+const (
+	EndCompleted   = "completed"   // the host ended it, or the candidate left and did not return
+	EndInterrupted = "interrupted" // the server shut down during the interview
+)
+
+// Point is one sample of a stored time series: T in milliseconds since the
+// session started, V the value.
+type Point struct {
+	T int64   `json:"t"`
+	V float64 `json:"v"`
+}
+
+// Interval is a stretch of a session, in milliseconds since it started.
+type Interval struct {
+	From int64 `json:"from"`
+	To   int64 `json:"to"`
+}
+
+// Ms is the interval's length in milliseconds.
+func (i Interval) Ms() int64 { return i.To - i.From }
+
+// LiveStats are the figures of a running session shown to the recruiter.
+type LiveStats struct {
+	FramesDecoded  uint64  `json:"frames_decoded"`
+	FramesAnalysed uint64  `json:"frames_analysed"`
+	FramesDropped  uint64  `json:"frames_dropped"`
+	FacePresent    float64 `json:"face_present"` // share of the last ~5 s of analysed frames
+	AudioDB        float64 `json:"audio_db"`     // mean level of the last second
+	RTTMs          float64 `json:"rtt_ms"`
+}

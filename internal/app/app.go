@@ -8,14 +8,17 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/auth"
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/config"
+	"github.com/livecheck/livecheck/internal/detect"
 	"github.com/livecheck/livecheck/internal/httpapi"
 	"github.com/livecheck/livecheck/internal/mail"
 	"github.com/livecheck/livecheck/internal/metrics"
@@ -27,6 +30,7 @@ import (
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/vision"
 	"github.com/livecheck/livecheck/internal/webhook"
+	"github.com/livecheck/livecheck/internal/writeq"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -56,6 +60,8 @@ type App struct {
 	Config   *config.Config
 	Logger   *slog.Logger
 	Rooms    *room.Manager
+	Analysis *analysis.Engine
+	Writes   *writeq.Queue // what live rooms and their analyses store, in order
 	Webhooks *webhook.Worker
 	Purger   *retention.Purger
 
@@ -109,7 +115,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 			return nil, fmt.Errorf("app: challenge settings: %w", err)
 		}
 	}
-	var newAnalyzer func() (room.FrameAnalyzer, error)
+	var newAnalyzer func() (analysis.FrameAnalyzer, error)
 	if !o.NoVideoAnalysis && cfg.Analysis != "decode" { // decode: the benchmark floor, frames decoded but not analysed
 		if newAnalyzer, err = analyzerFactory(cfg); err != nil {
 			return nil, err
@@ -123,11 +129,15 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Webhooks = webhook.NewWorker(st, webhook.Options{Client: webhook.NewClient(10*time.Second, cfg.WebhookPrivate),
 		Now: o.Now, Logger: o.Logger})
 	vd := verdictDeps{checker: checker, reuseDays: cfg.ReuseDays, risk: riskSettings(cfg), baseURL: cfg.BaseURL, notify: a.Webhooks.Notify}
-	a.Rooms = room.NewManager(room.Config{API: api, ICEServers: iceServers, Grace: cfg.RejoinGrace,
-		AnalysisFPS: cfg.AnalysisFPS, Logger: o.Logger, Now: o.Now, NewAnalyzer: newAnalyzer, Hooks: roomHooks(st, o.Now, vd),
-		Detectors:      newAnalyzer != nil,
+	a.Writes = writeq.New(o.Logger, 30*time.Minute)
+	a.Analysis = analysis.New(analysis.Config{AnalysisFPS: cfg.AnalysisFPS, Logger: o.Logger, Now: o.Now,
+		NewAnalyzer: newAnalyzer, Detectors: newAnalyzer != nil, Detect: detect.Config{LiveCapture: true},
 		EncodeEvidence: func(f *models.Frame, r models.Rect) ([]byte, error) { return vision.EncodeFaceJPEG(f, r, 85) },
-		Challenges:     room.ChallengeConfig{Enabled: cfg.Challenges > 0, Plan: plan, LockAfter: cfg.ChallengeLockAfter}})
+		Challenges:     analysis.ChallengeConfig{Enabled: cfg.Challenges > 0, Plan: plan, LockAfter: cfg.ChallengeLockAfter},
+		Gate:           analysis.NewGate(runtime.NumCPU()), Writes: a.Writes, Store: analysisStore(st, o.Now, vd)})
+	a.Rooms = room.NewManager(room.Config{API: api, ICEServers: iceServers, Grace: cfg.RejoinGrace, Logger: o.Logger, Now: o.Now,
+		NewAnalysis: func(id int64, out room.Outlet) room.Analysis { return a.Analysis.Open(id, out) },
+		Writes:      a.Writes, Hooks: roomHooks(st)})
 	metrics.SetLiveInterviews(a.Rooms.Live)
 	a.HTTP, err = httpapi.New(httpapi.Deps{Store: st, Config: cfg, Signer: signer, Mailer: mailer, Logger: o.Logger, Now: o.Now,
 		Rooms: a.Rooms, ICEServers: iceServers})
@@ -161,6 +171,7 @@ func (a *App) Handler() http.Handler { return a.HTTP.Handler() }
 // Shutdown ends live sessions as interrupted, letting them store what they measured.
 func (a *App) Shutdown(ctx context.Context) {
 	a.Rooms.Shutdown(ctx)
+	a.Writes.Close(ctx)
 	if a.cancel != nil {
 		a.cancel()
 	}

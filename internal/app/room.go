@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/config"
 	"github.com/livecheck/livecheck/internal/netsig"
@@ -18,23 +19,9 @@ import (
 	"github.com/livecheck/livecheck/models"
 )
 
-// visionAnalyzer adapts vision.Analyzer to room.FrameAnalyzer.
-type visionAnalyzer struct{ a *vision.Analyzer }
-
-func (v visionAnalyzer) Measure(f *models.Frame) (models.Observation, error) {
-	o, err := v.a.Measure(f)
-	// A coasting track keeps the last box for the challenges, but no face was
-	// actually found on this frame.
-	if o.Coasting {
-		o.FacePresent = false
-	}
-	return o, err
-}
-func (v visionAnalyzer) Close() { _ = v.a.Close() }
-
 // analyzerFactory loads the landmark model once and returns a per-session
 // analyser constructor. A missing model or cascade is a clear start-up error.
-func analyzerFactory(cfg *config.Config) (func() (room.FrameAnalyzer, error), error) {
+func analyzerFactory(cfg *config.Config) (func() (analysis.FrameAnalyzer, error), error) {
 	lm, err := vision.LoadLandmarker(cfg.LandmarkModel)
 	if err != nil {
 		return nil, fmt.Errorf("app: landmark model %s (LIVECHECK_LANDMARK_MODEL; Debian package libdlib-data): %w", cfg.LandmarkModel, err)
@@ -45,16 +32,9 @@ func analyzerFactory(cfg *config.Config) (func() (room.FrameAnalyzer, error), er
 		return nil, fmt.Errorf("app: face cascade %s (LIVECHECK_CASCADE; Debian package opencv-data): %w", cfg.CascadePath, err)
 	}
 	_ = probe.Close()
-	return func() (room.FrameAnalyzer, error) {
-		a, err := vision.NewAnalyzer(vcfg)
-		if err != nil {
-			return nil, err
-		}
-		return visionAnalyzer{a}, nil
-	}, nil
+	return func() (analysis.FrameAnalyzer, error) { return vision.NewAnalyzer(vcfg) }, nil
 }
 
-// roomHooks persist what live rooms report.
 // verdictDeps are what the end of a session needs to judge it.
 type verdictDeps struct {
 	checker   *netsig.Checker
@@ -64,7 +44,8 @@ type verdictDeps struct {
 	notify    func() // wakes the webhook worker after a commit
 }
 
-func roomHooks(st *store.Store, now func() time.Time, vd verdictDeps) room.Hooks {
+// roomHooks persist what live rooms report.
+func roomHooks(st *store.Store) room.Hooks {
 	return room.Hooks{
 		SessionStarted: func(ctx context.Context, id int64, at time.Time) error {
 			return st.SetInterviewStatus(ctx, id, models.StatusLive, at)
@@ -76,7 +57,13 @@ func roomHooks(st *store.Store, now func() time.Time, vd verdictDeps) room.Hooks
 		AttemptEnded: func(ctx context.Context, key string, at time.Time, reason string, r *models.ConnectionReport) error {
 			return st.EndAttemptByKey(ctx, key, at, reason, r)
 		},
-		SessionEnded: func(ctx context.Context, r *room.Result) error {
+	}
+}
+
+// analysisStore persists what live analyses produce.
+func analysisStore(st *store.Store, now func() time.Time, vd verdictDeps) analysis.Store {
+	return analysis.Store{
+		SessionEnded: func(ctx context.Context, r *analysis.Result) error {
 			return judgeAndSave(ctx, st, r, vd, now())
 		},
 		ChallengeResult: func(ctx context.Context, id int64, r challenge.Result, jpeg []byte, jpegAt time.Time) error {
@@ -110,7 +97,7 @@ func saveChallenge(ctx context.Context, st *store.Store, id int64, r challenge.R
 // judgeAndSave adds the network and device signals to the session's own,
 // scores them into a verdict, and stores results, verdict and the webhook event
 // in one transaction. Idempotent: the room's writer retries it.
-func judgeAndSave(ctx context.Context, st *store.Store, r *room.Result, vd verdictDeps, now time.Time) error {
+func judgeAndSave(ctx context.Context, st *store.Store, r *analysis.Result, vd verdictDeps, now time.Time) error {
 	sigs := append([]models.Signal(nil), r.Signals...)
 	if vd.checker != nil {
 		ns, err := networkSignals(ctx, st, vd.checker, vd.reuseDays, r.InterviewID, now)
@@ -124,7 +111,7 @@ func judgeAndSave(ctx context.Context, st *store.Store, r *room.Result, vd verdi
 	if r.Locked || v.Decision == risk.Failed {
 		status = models.StatusFlagged
 	}
-	if r.Reason == room.EndInterrupted {
+	if r.Reason == models.EndInterrupted {
 		status = models.StatusInterrupted
 	}
 	err := st.InTx(ctx, func(tx *store.Store) error {
@@ -160,7 +147,7 @@ func judgeAndSave(ctx context.Context, st *store.Store, r *room.Result, vd verdi
 	return err
 }
 
-func saveResult(ctx context.Context, st *store.Store, r *room.Result, sigs []models.Signal, status models.InterviewStatus) error {
+func saveResult(ctx context.Context, st *store.Store, r *analysis.Result, sigs []models.Signal, status models.InterviewStatus) error {
 	mustJSON := func(v any) json.RawMessage {
 		b, err := json.Marshal(v)
 		if err != nil || string(b) == "null" {
@@ -199,3 +186,6 @@ func saveVerdict(ctx context.Context, tx *store.Store, id int64, v risk.Verdict,
 		ScoringVersion: v.ScoringVersion, ReviewAt: v.ReviewAt, FailAt: v.FailAt, Coverage: v.Coverage, SignalCount: signals,
 		Trigger: store.TriggerSessionEnd, ComputedAt: now})
 }
+
+// The live analysis is what the rooms feed.
+var _ room.Analysis = (*analysis.Session)(nil)

@@ -105,7 +105,7 @@ func startCallOpts(t *testing.T, opts apptest.Options, cand apptest.BrowserOptio
 	return &callSetup{env: env, iv: iv, token: token, recruiter: rctx, candidate: cctx}
 }
 
-func (c *callSetup) session(t *testing.T) *room.Session {
+func (c *callSetup) session(t *testing.T) room.Analysis {
 	r, ok := c.env.App.Rooms.Get(c.iv.ID)
 	if !ok {
 		return nil
@@ -167,7 +167,7 @@ func TestLiveCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pts []room.Point
+	var pts []models.Point
 	if err := json.Unmarshal(series.Points, &pts); err != nil || len(pts) == 0 {
 		t.Fatalf("face series: %v (%d points)", err, len(pts))
 	}
@@ -233,7 +233,7 @@ func TestLiveCall(t *testing.T) {
 func TestRejoinAfterReload(t *testing.T) {
 	c := startCall(t, "30s")
 	env := c.env
-	var first *room.Session
+	var first room.Analysis
 	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
 		first = c.session(t)
 		if first == nil {

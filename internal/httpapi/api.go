@@ -125,12 +125,12 @@ type APIChallenge struct {
 
 // APIInterview is the answer of GET /api/interviews/:id.
 type APIInterview struct {
-	ID         int64          `json:"id"`
-	Status     string         `json:"status"`
-	Live       *room.Live     `json:"live,omitempty"`    // figures of the running session
-	Session    *APISession    `json:"session,omitempty"` // stored once the session ended
-	Signals    []APISignal    `json:"signals"`
-	Challenges []APIChallenge `json:"challenges"`
+	ID         int64             `json:"id"`
+	Status     string            `json:"status"`
+	Live       *models.LiveStats `json:"live,omitempty"`    // figures of the running session
+	Session    *APISession       `json:"session,omitempty"` // stored once the session ended
+	Signals    []APISignal       `json:"signals"`
+	Challenges []APIChallenge    `json:"challenges"`
 }
 
 func (s *Server) apiCreateInterview(c *gin.Context) {

@@ -75,7 +75,7 @@ func ParseControl(b []byte) (ControlMessage, error) {
 }
 
 // control runs the candidate's DataChannel: environment report, pings, and
-// forwarding of acknowledgements to the hooks.
+// forwarding of acknowledgements and round trips to the analysis.
 type control struct {
 	p  *Peer
 	dc *webrtc.DataChannel
@@ -168,11 +168,13 @@ func (c *control) onMessage(b []byte) {
 		c.mu.Unlock()
 	}
 	r := c.p.room
-	if h := r.m.cfg.Hooks.ControlMessage; h != nil {
-		h(r.id, r.m.cfg.Now(), m)
-	}
-	if s := r.Session(); s != nil {
-		s.control(m, now, c.rtt())
+	if a := r.Session(); a != nil {
+		switch m.T {
+		case "shown":
+			a.Shown(m.ID, now)
+		case "pong":
+			a.ControlRTT(r.m.cfg.Now(), c.rtt())
+		}
 	}
 }
 

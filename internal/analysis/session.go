@@ -1,7 +1,8 @@
-package room
+package analysis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -16,26 +17,10 @@ import (
 	"github.com/livecheck/livecheck/models"
 )
 
-// Point is one sample of a time series: T in milliseconds since the session
-// started, V the value.
-type Point struct {
-	T int64   `json:"t"`
-	V float64 `json:"v"`
-}
-
-// Interval is a stretch of the session, in milliseconds since it started.
-type Interval struct {
-	From int64 `json:"from"`
-	To   int64 `json:"to"`
-}
-
-// Ms is the interval's length in milliseconds.
-func (i Interval) Ms() int64 { return i.To - i.From }
-
 // Result is what a session measured, stored when it ends.
 type Result struct {
 	InterviewID      int64
-	Reason           string // completed | interrupted
+	Reason           string // models.EndCompleted | models.EndInterrupted
 	StartedAt        time.Time
 	EndedAt          time.Time
 	FramesDecoded    uint64
@@ -45,12 +30,12 @@ type Result struct {
 	KeyframeRequests uint64
 	AudioChunks      uint64
 	AudioErrors      uint64
-	FacePresence     []Point    // 1 face found, 0 not, per analysed frame
-	Yaw, EAR, Mouth  []Point    // landmark measurements of analysed frames with a face
-	AudioLevel       []Point    // dBFS per 20 ms
-	FaceAbsent       []Interval // ≥ 1 s without a face in the analysed frames
-	CameraOff        []Interval // ≥ 1 s without frames, or black frames
-	RTT              []Point    // control-channel round-trip time, ms
+	FacePresence     []models.Point    // 1 face found, 0 not, per analysed frame
+	Yaw, EAR, Mouth  []models.Point    // landmark measurements of analysed frames with a face
+	AudioLevel       []models.Point    // dBFS per 20 ms
+	FaceAbsent       []models.Interval // ≥ 1 s without a face in the analysed frames
+	CameraOff        []models.Interval // ≥ 1 s without frames, or black frames
+	RTT              []models.Point    // control-channel round-trip time, ms
 	Signals          []models.Signal
 	Locked           bool            // challenges were locked after repeated failures
 	Windows          []detect.Window // the passive detectors' windowed scores
@@ -62,11 +47,15 @@ type frameItem struct {
 	arrival time.Time
 }
 
-// Session accumulates the analysis of one interview across candidate reconnects.
+// Session accumulates the analysis of one interview across candidate
+// reconnects: decoded frames and audio come in (live from the room's media
+// sinks, offline from a file), frames are analysed at the analysis rate (every
+// frame during a challenge), and End summarises and stores the results.
 type Session struct {
 	cfg     Config
 	id      int64
 	started time.Time
+	out     Outlet // nil offline
 	box     *media.Mailbox[*frameItem]
 	pool    sync.Pool
 	ctx     context.Context
@@ -74,10 +63,7 @@ type Session struct {
 	done    chan struct{}
 	ch      *challenges   // nil when challenges are disabled
 	suite   *detect.Suite // passive detectors; nil when disabled
-
-	sendControl func(v any) error
-	staff       func(signal.Message)
-	w           *writer
+	stages  []*stageRun
 
 	mu              sync.Mutex
 	decoded         uint64
@@ -90,11 +76,11 @@ type Session struct {
 	lastFrame       time.Time // capture time of the last decoded frame
 	leftAt          time.Time // when the candidate last disconnected
 	lastAnalysed    time.Time
-	face            []Point
-	yaw, ear, mouth []Point // landmark-derived series (biometric)
-	audio           []Point
-	rtt             []Point
-	cameraOff       []Interval
+	face            []models.Point
+	yaw, ear, mouth []models.Point // landmark-derived series (biometric)
+	audio           []models.Point
+	rtt             []models.Point
+	cameraOff       []models.Interval
 	black           bool
 	blackFrom       time.Time
 	analyserFailed  bool
@@ -103,50 +89,90 @@ type Session struct {
 // MaxSeriesPoints bounds each stored series (4 h of 20 ms audio levels).
 const MaxSeriesPoints = 720000
 
-func newSession(cfg Config, id int64, sendControl func(v any) error, staff func(signal.Message), w *writer) *Session {
-	s := &Session{cfg: cfg, id: id, started: cfg.Now(), done: make(chan struct{}), sendControl: sendControl, staff: staff, w: w}
+func newSession(cfg Config, id int64, out Outlet, live bool) *Session {
+	s := &Session{cfg: cfg, id: id, started: cfg.Now(), done: make(chan struct{}), out: out}
 	s.box = media.NewMailbox[*frameItem](func(it *frameItem) {
-		metrics.FrameDropped("mailbox", s.ch != nil && s.ch.runner.Active()) // replaced by a newer frame: analysis is behind
+		metrics.FrameDropped("mailbox", s.challengeActive()) // replaced by a newer frame: analysis is behind
 		s.pool.Put(it)
 	})
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if cfg.Detectors {
-		s.suite = detect.NewSuite(detect.Config{LiveCapture: true})
+		s.suite = detect.NewSuite(cfg.Detect)
+	}
+	for _, f := range cfg.Stages {
+		st, err := f.New(id)
+		if err != nil {
+			cfg.Logger.Error("analysis: stage unavailable", "interview", id, "stage", f.Name, "err", err)
+			continue
+		}
+		s.stages = append(s.stages, &stageRun{name: f.Name, every: f.Every, stage: st})
 	}
 	if cfg.Challenges.Enabled {
 		ch, err := newChallenges(s)
 		if err != nil {
-			cfg.Logger.Error("room: challenge plan", "interview", id, "err", err)
+			cfg.Logger.Error("analysis: challenge plan", "interview", id, "err", err)
 		} else {
 			s.ch = ch
 			go ch.loop(s.ctx)
 		}
 	}
-	go s.analyse()
+	if live {
+		go s.analyse()
+	} else {
+		close(s.done)
+	}
 	return s
 }
 
-// persist queues a write of this session's results for the manager's writer.
-func (s *Session) persist(what string, store func(ctx context.Context) error) {
-	s.w.add(what, s.id, store)
+// stageRun is a session's instance of a Stage with its sampling.
+type stageRun struct {
+	name  string
+	every time.Duration
+	last  time.Time
+	stage Stage
 }
+
+// persist queues a write of this session's results.
+func (s *Session) persist(what string, store func(ctx context.Context) error) {
+	if s.cfg.Writes != nil {
+		s.cfg.Writes.Add(what, s.id, store)
+	}
+}
+
+// staff sends m to the staff pages of a live session.
+func (s *Session) staff(m signal.Message) {
+	if s.out != nil {
+		s.out.BroadcastStaff(m)
+	}
+}
+
+// challengeActive reports whether a challenge is in progress (then every
+// frame is analysed).
+func (s *Session) challengeActive() bool { return s.ch != nil && s.ch.runner.Active() }
 
 func (s *Session) ms(t time.Time) int64 { return t.Sub(s.started).Milliseconds() }
 
-// frame takes a decoded frame (the decoder keeps its buffers, so it is copied)
-// and hands it to the analyser without ever blocking the RTP reader.
-func (s *Session) frame(f *models.Frame, arrival time.Time) {
+// frameDecoded counts a decoded frame and notes its capture time (camera-off gaps,
+// the detectors' frame timing). Every decoded frame comes through here, live
+// and offline, analysed or not.
+func (s *Session) frameDecoded(f *models.Frame) {
 	s.mu.Lock()
 	s.decoded++
 	if !s.lastFrame.IsZero() && f.Capture.Sub(s.lastFrame) > time.Second {
-		s.cameraOff = append(s.cameraOff, Interval{From: s.ms(s.lastFrame), To: s.ms(f.Capture)})
+		s.cameraOff = append(s.cameraOff, models.Interval{From: s.ms(s.lastFrame), To: s.ms(f.Capture)})
 	}
 	s.lastFrame = f.Capture
 	s.mu.Unlock()
 	if s.suite != nil {
 		s.suite.AddFrameTime(f.Capture)
 	}
+}
 
+// frame takes a decoded live frame (the decoder keeps its buffers, so it is
+// copied) and hands it to the analysis goroutine without ever blocking the
+// RTP reader.
+func (s *Session) frame(f *models.Frame, arrival time.Time) {
+	s.frameDecoded(f)
 	it, _ := s.pool.Get().(*frameItem)
 	if it == nil {
 		it = &frameItem{}
@@ -159,44 +185,55 @@ func (s *Session) frame(f *models.Frame, arrival time.Time) {
 	s.box.Put(it)
 }
 
-// analyse is the session's one analysis goroutine.
+// newAnalyzer creates the session's frame analyser (nil without video analysis).
+func (s *Session) newAnalyzer() FrameAnalyzer {
+	if s.cfg.NewAnalyzer == nil {
+		return nil
+	}
+	an, err := s.cfg.NewAnalyzer()
+	if err != nil {
+		s.cfg.Logger.Error("analysis: frame analyser unavailable", "interview", s.id, "err", err)
+		s.mu.Lock()
+		s.analyserFailed = true
+		s.mu.Unlock()
+		return nil
+	}
+	return an
+}
+
+// due applies the analysis rate: it reports whether a frame captured at t is
+// analysed (always during a challenge), counting the frames it skips.
+func (s *Session) due(t time.Time, active bool) bool {
+	minGap := time.Duration(float64(time.Second) / s.cfg.AnalysisFPS)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !active && !s.lastAnalysed.IsZero() && t.Sub(s.lastAnalysed) < minGap-5*time.Millisecond {
+		s.rateSkipped++
+		return false
+	}
+	s.lastAnalysed = t
+	return true
+}
+
+// analyse is a live session's one analysis goroutine.
 func (s *Session) analyse() {
 	defer close(s.done)
-	var an FrameAnalyzer
-	if s.cfg.NewAnalyzer != nil {
-		var err error
-		if an, err = s.cfg.NewAnalyzer(); err != nil {
-			s.cfg.Logger.Error("room: frame analyser unavailable", "interview", s.id, "err", err)
-			s.mu.Lock()
-			s.analyserFailed = true
-			s.mu.Unlock()
-			an = nil
-		}
-	}
+	an := s.newAnalyzer()
 	if an != nil {
 		defer an.Close()
 	}
-	minGap := time.Duration(float64(time.Second) / s.cfg.AnalysisFPS)
 	for {
 		it, err := s.box.Get(s.ctx)
 		if err != nil {
 			return
 		}
-		active := s.ch != nil && s.ch.runner.Active() // during a challenge every frame is analysed
-		s.mu.Lock()
-		skip := !active && !s.lastAnalysed.IsZero() && it.f.Capture.Sub(s.lastAnalysed) < minGap-5*time.Millisecond
-		if skip {
-			s.rateSkipped++
-		} else {
-			s.lastAnalysed = it.f.Capture
-		}
-		s.mu.Unlock()
-		if skip {
+		active := s.challengeActive() // during a challenge every frame is analysed
+		if !s.due(it.f.Capture, active) {
 			metrics.FrameDropped("rate", false)
 			s.pool.Put(it)
 			continue
 		}
-		if !gate.acquire(s.ctx, active) { // an analysis slot; challenge frames first (gate.go)
+		if !s.cfg.Gate.acquire(s.ctx, active) { // an analysis slot; challenge frames first (gate.go)
 			s.pool.Put(it)
 			return
 		}
@@ -206,25 +243,31 @@ func (s *Session) analyse() {
 			it = newer
 		}
 		t0 := time.Now()
-		s.observe(an, &it.f)
-		gate.release()
+		if err := s.observe(an, &it.f); err != nil {
+			s.cfg.Logger.Warn("analysis: measure frame", "interview", s.id, "err", err)
+		}
+		s.cfg.Gate.release()
 		metrics.FrameObserved(it.f.Capture, t0, active)
 		s.pool.Put(it)
 	}
 }
 
-func (s *Session) observe(an FrameAnalyzer, f *models.Frame) {
+// observe measures one analysed frame and feeds the measurement to the
+// series, the challenges, the detectors and the stages. A frame on which the
+// face tracker only coasts (the detector lost the face; the box is the last
+// one) counts as a frame without a face.
+func (s *Session) observe(an FrameAnalyzer, f *models.Frame) error {
 	meanY := meanLuma(f)
 	var o models.Observation
-	o.At = f.Capture
 	if an != nil {
 		var err error
-		o, err = an.Measure(f)
-		if err != nil {
-			s.cfg.Logger.Warn("room: measure frame", "interview", s.id, "err", err)
-			return
+		if o, err = an.Measure(f); err != nil {
+			return fmt.Errorf("analysis: measure frame %d: %w", f.Seq, err)
 		}
-		o.At = f.Capture
+	}
+	o.At = f.Capture
+	if o.Coasting {
+		o.FacePresent = false
 	}
 	s.mu.Lock()
 	s.analysed++
@@ -234,11 +277,11 @@ func (s *Session) observe(an FrameAnalyzer, f *models.Frame) {
 	}
 	if len(s.face) < MaxSeriesPoints {
 		t := s.ms(f.Capture)
-		s.face = append(s.face, Point{T: t, V: v})
+		s.face = append(s.face, models.Point{T: t, V: v})
 		if o.LandmarksOK && v == 1 {
-			s.yaw = append(s.yaw, Point{T: t, V: math.Round(o.Yaw*10) / 10})
-			s.ear = append(s.ear, Point{T: t, V: math.Round(o.EAR*1000) / 1000})
-			s.mouth = append(s.mouth, Point{T: t, V: math.Round(o.Mouth*1000) / 1000})
+			s.yaw = append(s.yaw, models.Point{T: t, V: math.Round(o.Yaw*10) / 10})
+			s.ear = append(s.ear, models.Point{T: t, V: math.Round(o.EAR*1000) / 1000})
+			s.mouth = append(s.mouth, models.Point{T: t, V: math.Round(o.Mouth*1000) / 1000})
 		}
 	}
 	// A black picture (camera covered or switched off in software) counts as camera off.
@@ -249,7 +292,7 @@ func (s *Session) observe(an FrameAnalyzer, f *models.Frame) {
 	} else if s.black {
 		s.black = false
 		if f.Capture.Sub(s.blackFrom) >= time.Second {
-			s.cameraOff = append(s.cameraOff, Interval{From: s.ms(s.blackFrom), To: s.ms(f.Capture)})
+			s.cameraOff = append(s.cameraOff, models.Interval{From: s.ms(s.blackFrom), To: s.ms(f.Capture)})
 		}
 	}
 	s.mu.Unlock()
@@ -259,9 +302,14 @@ func (s *Session) observe(an FrameAnalyzer, f *models.Frame) {
 	if s.suite != nil {
 		s.suite.Add(f, o)
 	}
-	if h := s.cfg.Hooks.Observation; h != nil {
-		h(s.id, o)
+	for _, st := range s.stages {
+		if st.every > 0 && !st.last.IsZero() && f.Capture.Sub(st.last) < st.every {
+			continue
+		}
+		st.last = f.Capture
+		st.stage.Frame(f, o)
 	}
+	return nil
 }
 
 func meanLuma(f *models.Frame) float64 {
@@ -278,6 +326,29 @@ func meanLuma(f *models.Frame) float64 {
 	return float64(sum) / float64(n)
 }
 
+// audioChunk is the length of one audio level: 20 ms at 48 kHz.
+const audioChunk = 960
+
+// audioDecoded takes decoded 48 kHz mono audio whose first sample was captured at
+// at: the detectors get the samples, the level series and the challenges one
+// level per 20 ms.
+func (s *Session) audioDecoded(at time.Time, pcm []float32) {
+	if s.suite != nil {
+		s.suite.AddAudioFloat(at, pcm)
+	}
+	for off := 0; off < len(pcm); off += audioChunk {
+		end := min(off+audioChunk, len(pcm))
+		var sum float64
+		for _, x := range pcm[off:end] {
+			f := float64(x)
+			sum += f * f
+		}
+		rms := math.Sqrt(sum / float64(end-off))
+		metrics.AudioChunk()
+		s.audioLevel(at.Add(time.Duration(off)*time.Second/48000), rms)
+	}
+}
+
 func (s *Session) audioLevel(at time.Time, rms float64) {
 	db := -100.0
 	if rms > 1e-5 {
@@ -286,52 +357,54 @@ func (s *Session) audioLevel(at time.Time, rms float64) {
 	s.mu.Lock()
 	s.audioChunks++
 	if len(s.audio) < MaxSeriesPoints {
-		s.audio = append(s.audio, Point{T: s.ms(at), V: math.Round(db*10) / 10})
+		s.audio = append(s.audio, models.Point{T: s.ms(at), V: math.Round(db*10) / 10})
 	}
 	s.mu.Unlock()
 	if s.ch != nil {
 		s.ch.runner.Audio(challenge.AudioSample{At: at, RMS: rms})
 	}
-	if h := s.cfg.Hooks.AudioLevel; h != nil {
-		h(s.id, at, rms)
+}
+
+// Shown records the page's acknowledgement, at server time at, that it drew
+// the prompt of challenge id.
+func (s *Session) Shown(id string, at time.Time) {
+	if s.ch != nil {
+		s.ch.shown(id, at)
 	}
 }
 
-func (s *Session) control(m ControlMessage, at time.Time, rtt time.Duration) {
-	if m.T == "shown" && s.ch != nil {
-		s.ch.shown(m.ID, at)
-		return
-	}
-	if m.T != "pong" {
-		return
-	}
+// ControlRTT records a control-channel round trip measured at at.
+func (s *Session) ControlRTT(at time.Time, rtt time.Duration) {
 	s.mu.Lock()
 	if len(s.rtt) < MaxSeriesPoints {
-		s.rtt = append(s.rtt, Point{T: s.ms(s.cfg.Now()), V: float64(rtt.Microseconds()) / 1000})
+		s.rtt = append(s.rtt, models.Point{T: s.ms(at), V: float64(rtt.Microseconds()) / 1000})
 	}
 	s.mu.Unlock()
 }
 
-func (s *Session) countDecodeError()     { s.mu.Lock(); s.decodeErrors++; s.mu.Unlock() }
-func (s *Session) countKeyframeRequest() { s.mu.Lock(); s.kfRequests++; s.mu.Unlock() }
-func (s *Session) countAudioError()      { s.mu.Lock(); s.audioErrors++; s.mu.Unlock() }
+// KeyframeRequested counts a keyframe request sent to the candidate.
+func (s *Session) KeyframeRequested() { s.mu.Lock(); s.kfRequests++; s.mu.Unlock() }
 
-// Live is a snapshot for the recruiter's page.
-type Live struct {
-	FramesDecoded  uint64  `json:"frames_decoded"`
-	FramesAnalysed uint64  `json:"frames_analysed"`
-	FramesDropped  uint64  `json:"frames_dropped"`
-	FacePresent    float64 `json:"face_present"` // share of the last ~5 s of analysed frames
-	AudioDB        float64 `json:"audio_db"`     // mean level of the last second
-	RTTMs          float64 `json:"rtt_ms"`
+// ChallengeNow issues a challenge at once (the recruiter's button).
+func (s *Session) ChallengeNow() error {
+	if s.ch == nil {
+		return ErrNoChallenges
+	}
+	return s.ch.issueNow()
 }
 
+// ErrNoChallenges means challenges are disabled on this server.
+var ErrNoChallenges = errors.New("analysis: challenges are disabled on this server")
+
+func (s *Session) countDecodeError() { s.mu.Lock(); s.decodeErrors++; s.mu.Unlock() }
+func (s *Session) countAudioError()  { s.mu.Lock(); s.audioErrors++; s.mu.Unlock() }
+
 // Snapshot returns the live figures.
-func (s *Session) Snapshot() Live {
+func (s *Session) Snapshot() models.LiveStats {
 	_, boxDropped := s.box.Stats()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l := Live{FramesDecoded: s.decoded, FramesAnalysed: s.analysed, FramesDropped: boxDropped + s.rateSkipped, AudioDB: -100}
+	l := models.LiveStats{FramesDecoded: s.decoded, FramesAnalysed: s.analysed, FramesDropped: boxDropped + s.rateSkipped, AudioDB: -100}
 	if n := len(s.face); n > 0 {
 		from := n - 40
 		if from < 0 {
@@ -360,13 +433,22 @@ func (s *Session) Snapshot() Live {
 	return l
 }
 
+// End stops the analysis, summarises the session and queues its results for
+// storage (Config.Store.SessionEnded through Config.Writes). Call it once,
+// when the interview ends; it returns once the analysis goroutine stopped.
+func (s *Session) End(reason string, at time.Time) {
+	r := s.finish(reason, at)
+	if h := s.cfg.Store.SessionEnded; h != nil {
+		s.persist("session results", func(ctx context.Context) error { return h(ctx, r) })
+	}
+}
+
 // finish stops the analyser and summarises the session.
 func (s *Session) finish(reason string, now time.Time) *Result {
 	s.box.Close()
 	s.cancel()
 	<-s.done
-	put, boxDropped := s.box.Stats()
-	_ = put
+	_, boxDropped := s.box.Stats()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tail := now // the time after the candidate left is not "camera off"
@@ -374,10 +456,10 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 		tail = s.leftAt
 	}
 	if !s.lastFrame.IsZero() && tail.Sub(s.lastFrame) > time.Second {
-		s.cameraOff = append(s.cameraOff, Interval{From: s.ms(s.lastFrame), To: s.ms(tail)})
+		s.cameraOff = append(s.cameraOff, models.Interval{From: s.ms(s.lastFrame), To: s.ms(tail)})
 	}
 	if s.black && now.Sub(s.blackFrom) >= time.Second {
-		s.cameraOff = append(s.cameraOff, Interval{From: s.ms(s.blackFrom), To: s.ms(now)})
+		s.cameraOff = append(s.cameraOff, models.Interval{From: s.ms(s.blackFrom), To: s.ms(now)})
 	}
 	r := &Result{
 		InterviewID: s.id, Reason: reason, StartedAt: s.started, EndedAt: now,
@@ -395,12 +477,15 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 		r.Signals = append(r.Signals, s.ch.signals()...)
 		r.Locked = s.ch.isLocked()
 	}
+	for _, st := range s.stages {
+		r.Signals = append(r.Signals, st.stage.Signals()...)
+	}
 	return r
 }
 
 // absentIntervals finds stretches of at least min where no face was found.
-func absentIntervals(face []Point, min time.Duration) []Interval {
-	var out []Interval
+func absentIntervals(face []models.Point, min time.Duration) []models.Interval {
+	var out []models.Interval
 	start := int64(-1)
 	for i, p := range face {
 		if p.V == 0 && start < 0 {
@@ -409,7 +494,7 @@ func absentIntervals(face []Point, min time.Duration) []Interval {
 		if (p.V != 0 || i == len(face)-1) && start >= 0 {
 			end := p.T
 			if end-start >= min.Milliseconds() {
-				out = append(out, Interval{From: start, To: end})
+				out = append(out, models.Interval{From: start, To: end})
 			}
 			start = -1
 		}
@@ -417,12 +502,12 @@ func absentIntervals(face []Point, min time.Duration) []Interval {
 	return out
 }
 
-func mergeIntervals(in []Interval) []Interval {
+func mergeIntervals(in []models.Interval) []models.Interval {
 	if len(in) == 0 {
 		return nil
 	}
 	sort.Slice(in, func(i, j int) bool { return in[i].From < in[j].From })
-	out := []Interval{in[0]}
+	out := []models.Interval{in[0]}
 	for _, iv := range in[1:] {
 		last := &out[len(out)-1]
 		if iv.From <= last.To {
@@ -436,7 +521,7 @@ func mergeIntervals(in []Interval) []Interval {
 	return out
 }
 
-func sumMs(iv []Interval) int64 {
+func sumMs(iv []models.Interval) int64 {
 	var t int64
 	for _, i := range iv {
 		t += i.Ms()
@@ -494,8 +579,8 @@ func fracScore(part, whole time.Duration) float64 {
 	return math.Min(1, 2*part.Seconds()/whole.Seconds())
 }
 
-// candidateLeft notes when the candidate disconnected.
-func (s *Session) candidateLeft(at time.Time) {
+// CandidateLeft notes when the candidate disconnected.
+func (s *Session) CandidateLeft(at time.Time) {
 	s.mu.Lock()
 	s.leftAt = at
 	s.mu.Unlock()

@@ -1,4 +1,4 @@
-package room
+package analysis
 
 import (
 	"context"
@@ -14,16 +14,6 @@ import (
 	"github.com/livecheck/livecheck/internal/signal"
 	"github.com/livecheck/livecheck/models"
 )
-
-// ChallengeConfig enables randomized liveness challenges in every session.
-type ChallengeConfig struct {
-	Enabled bool
-	// LockAfter stops challenges after this many failures (0: never), so that a
-	// forger cannot retry until one passes; the session then needs review.
-	LockAfter int
-	Plan      challenge.PlanConfig
-	Runner    challenge.RunnerConfig
-}
 
 // evidenceFrame is a JPEG face crop kept while a challenge runs.
 type evidenceFrame struct {
@@ -46,7 +36,7 @@ type challenges struct {
 }
 
 // ErrLocked means the session's challenges are locked for review.
-var ErrLocked = errors.New("room: challenges are locked after repeated failures; the session goes to review")
+var ErrLocked = errors.New("analysis: challenges are locked after repeated failures; the session goes to review")
 
 const maxEvidenceFrames = 90
 
@@ -96,8 +86,8 @@ func (c *challenges) issueNow() error {
 }
 
 func (c *challenges) send(p challenge.Prompt) {
-	if c.s.sendControl == nil || c.s.sendControl(p) != nil {
-		c.s.cfg.Logger.Warn("room: challenge prompt not delivered", "interview", c.s.id, "kind", string(p.Kind))
+	if c.s.out == nil || c.s.out.SendCandidate(p) != nil {
+		c.s.cfg.Logger.Warn("analysis: challenge prompt not delivered", "interview", c.s.id, "kind", string(p.Kind))
 	}
 	b, _ := json.Marshal(map[string]any{"id": p.ID, "kind": p.Kind, "text": p.Text, "issued": c.s.cfg.Now()})
 	c.s.staff(signal.Message{T: "challenge_issued", Data: b})
@@ -106,7 +96,7 @@ func (c *challenges) send(p challenge.Prompt) {
 // shown records the page's display acknowledgement at server time at.
 func (c *challenges) shown(id string, at time.Time) {
 	if err := c.runner.Shown(id, at); err != nil {
-		c.s.cfg.Logger.Debug("room: display ack refused", "interview", c.s.id, "err", err)
+		c.s.cfg.Logger.Debug("analysis: display ack refused", "interview", c.s.id, "err", err)
 	}
 }
 
@@ -173,7 +163,7 @@ func (c *challenges) finish(r challenge.Result) {
 	b, _ := json.Marshal(map[string]any{"id": r.ID, "kind": r.Kind, "outcome": r.Outcome, "reason": r.Reason,
 		"latency_ms": r.OnsetLatency.Milliseconds(), "peak": r.Peak, "unit": r.Unit, "drift": r.Drift})
 	c.s.staff(signal.Message{T: "challenge_result", Data: b})
-	if h := c.s.cfg.Hooks.ChallengeResult; h != nil {
+	if h := c.s.cfg.Store.ChallengeResult; h != nil {
 		c.s.persist("challenge result", func(ctx context.Context) error { return h(ctx, c.s.id, r, jpeg, jpegAt) })
 	}
 }
