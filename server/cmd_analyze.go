@@ -15,7 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/livecheck/livecheck/internal/detect"
+	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/risk"
 	"github.com/livecheck/livecheck/internal/vision"
 )
@@ -89,7 +89,7 @@ type analysisFlags struct {
 }
 
 func (a *analysisFlags) register(fs *flag.FlagSet) {
-	fs.Float64Var(&a.fps, "fps", detect.DefaultFileFPS, "frames analysed per second, as in the live room (negative: every frame)")
+	fs.Float64Var(&a.fps, "fps", analysis.DefaultFileFPS, "frames analysed per second, as in the live room (negative: every frame)")
 	fs.StringVar(&a.landmarks, "landmarks", vision.DefaultLandmarkModel, "dlib 68-point landmark model")
 	fs.StringVar(&a.cascade, "cascade", vision.DefaultFrontalCascade, "OpenCV frontal face cascade")
 	fs.Float64Var(&a.reviewAt, "review-at", risk.DefaultReviewAt, "risk score from which a session goes to review")
@@ -158,14 +158,14 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	opt := detect.FileOptions{Video: *video, Audio: *audio, FPS: af.fps, Vision: vcfg}
+	opt := analysis.FileOptions{Video: *video, Audio: *audio, FPS: af.fps, Vision: vcfg}
 	var bar *progressBar
 	if !af.noProgress && *video != "" {
 		bar = newProgressBar(stderr, "analyzing "+filepath.Base(*video))
 		opt.Progress = bar.update
 	}
 	t0 := time.Now()
-	res, err := detect.AnalyzeFile(ctx, opt)
+	res, err := analysis.AnalyzeFile(ctx, opt)
 	bar.done()
 	if err != nil {
 		return fmt.Errorf("analyze: %w", err)
@@ -199,8 +199,8 @@ func checkReadable(path string) error {
 	return nil
 }
 
-func buildAnalyzeReport(res *detect.FileResult, video, audio string, v risk.Verdict, elapsed time.Duration) analyzeReport {
-	origin := detect.FileEpoch
+func buildAnalyzeReport(res *analysis.FileResult, video, audio string, v risk.Verdict, elapsed time.Duration) analyzeReport {
+	origin := analysis.FileEpoch
 	rel := func(t time.Time) float64 { return math.Round(t.Sub(origin).Seconds()*1000) / 1000 }
 	rep := analyzeReport{Version: analyzeReportVersion, Verdict: v, Features: res.Features,
 		Signals: []analyzeSignal{}, Windows: []analyzeWindow{},

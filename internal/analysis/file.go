@@ -1,4 +1,4 @@
-package detect
+package analysis
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/detect"
 	"github.com/livecheck/livecheck/internal/vision"
 	"github.com/livecheck/livecheck/internal/voice"
 	"github.com/livecheck/livecheck/models"
@@ -26,7 +27,7 @@ type FileOptions struct {
 	// 0 means DefaultFileFPS; a negative value analyses every frame.
 	FPS float64
 	// Suite configures the detectors (LiveCapture stays false for files).
-	Suite Config
+	Suite detect.Config
 	// Vision configures the face analyser. Set Landmarker to share a loaded
 	// model between concurrent analyses.
 	Vision vision.Config
@@ -55,11 +56,11 @@ type FileResult struct {
 	// face_presence when there was video).
 	Signals []models.Signal `json:"signals"`
 	// Windows are the detectors' window scores.
-	Windows []Window `json:"windows"`
+	Windows []detect.Window `json:"windows"`
 	// Features are the detectors' raw session measures.
 	Features map[string]map[string]float64 `json:"features"`
 	// Stats are the detectors' per-frame costs.
-	Stats Stats `json:"stats"`
+	Stats detect.Stats `json:"stats"`
 }
 
 // FileEpoch is the capture time AnalyzeFile gives a file's first frame and
@@ -74,7 +75,7 @@ func AnalyzeFile(ctx context.Context, opt FileOptions) (*FileResult, error) {
 	}
 	cfg := opt.Suite
 	cfg.LiveCapture = false
-	s := NewSuite(cfg)
+	s := detect.NewSuite(cfg)
 	res := &FileResult{}
 	if opt.Audio != "" {
 		sec, err := feedWAV(s, opt.Audio)
@@ -99,7 +100,7 @@ func AnalyzeFile(ctx context.Context, opt FileOptions) (*FileResult, error) {
 	return res, nil
 }
 
-func feedWAV(s *Suite, path string) (float64, error) {
+func feedWAV(s *detect.Suite, path string) (float64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, fmt.Errorf("detect: %w", err)
@@ -121,7 +122,7 @@ func feedWAV(s *Suite, path string) (float64, error) {
 	return float64(len(x)) / voice.SampleRate, nil
 }
 
-func feedVideo(ctx context.Context, s *Suite, opt FileOptions, res *FileResult) error {
+func feedVideo(ctx context.Context, s *detect.Suite, opt FileOptions, res *FileResult) error {
 	src, err := OpenVideo(opt.Video, FileEpoch)
 	if err != nil {
 		return err
@@ -198,6 +199,7 @@ func FacePresenceSignal(faces, analysed int) models.Signal {
 		return models.Signal{Kind: "face_presence", Score: 0.5, Confidence: 0.3, Reason: "no video frame could be analysed"}
 	}
 	ratio := float64(faces) / float64(analysed)
+	round3 := func(x float64) float64 { return math.Round(x*1000) / 1000 }
 	return models.Signal{Kind: "face_presence", Value: round3(ratio), Score: round3(math.Max(0, 0.8-ratio) / 0.8 * 0.5),
 		Confidence: round3(math.Min(1, float64(analysed)/150)),
 		Reason:     fmt.Sprintf("a face was found in %.0f %% of %d analysed frames", ratio*100, analysed)}

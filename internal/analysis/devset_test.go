@@ -1,4 +1,4 @@
-package detect_test
+package analysis_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/detect"
 	"github.com/livecheck/livecheck/internal/eval"
 	"github.com/livecheck/livecheck/internal/vision"
@@ -20,7 +21,7 @@ import (
 // only when LIVECHECK_DEVSET names the devset directory (internal-use media,
 // never copied into the repository).
 //
-//	LIVECHECK_DEVSET=/work/shared/devset go test -run Devset -v ./internal/detect
+//	LIVECHECK_DEVSET=/work/shared/devset go test -run Devset -v ./internal/analysis
 func TestDevsetReport(t *testing.T) {
 	dir := os.Getenv("LIVECHECK_DEVSET")
 	if dir == "" {
@@ -42,7 +43,7 @@ func TestDevsetReport(t *testing.T) {
 	}
 	lines := map[string]string{}
 	res, err := eval.Run(context.Background(), video, 0, func(ctx context.Context, it eval.Item) (eval.Scores, error) {
-		r, err := detect.AnalyzeFile(ctx, detect.FileOptions{Video: it.Path, Vision: vision.Config{Landmarker: lm}})
+		r, err := analysis.AnalyzeFile(ctx, analysis.FileOptions{Video: it.Path, Vision: vision.Config{Landmarker: lm}})
 		if err != nil {
 			return nil, err
 		}
