@@ -73,7 +73,8 @@ type ChallengeConfig struct {
 // Config configures the analysis of every session.
 type Config struct {
 	// AnalysisFPS is the passive analysis rate (frames per second; every
-	// frame is analysed while a challenge runs). Default 8.
+	// frame is analysed while a challenge runs). Default 8; negative: every
+	// frame.
 	AnalysisFPS float64
 	Logger      *slog.Logger
 	Now         func() time.Time
@@ -103,7 +104,7 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.AnalysisFPS <= 0 {
+	if c.AnalysisFPS == 0 {
 		c.AnalysisFPS = 8
 	}
 	return c

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
+	"log/slog"
 	"os"
 	"time"
 
@@ -52,8 +52,10 @@ type FileResult struct {
 	Duration time.Duration `json:"duration_ns"`
 	// AudioSeconds is the length of the audio analysed.
 	AudioSeconds float64 `json:"audio_seconds"`
-	// Signals are the session-level signals (one per detector, plus
-	// face_presence when there was video).
+	// Result is the session's result, as a live session's.
+	Result *Result `json:"-"`
+	// Signals are the session-level signals (the session's own, one per
+	// detector).
 	Signals []models.Signal `json:"signals"`
 	// Windows are the detectors' window scores.
 	Windows []detect.Window `json:"windows"`
@@ -67,15 +69,33 @@ type FileResult struct {
 // first audio sample; window and signal times are relative to it.
 var FileEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// AnalyzeFile runs the live chain on a recording: decode, vision at the
-// analysis rate, the passive detectors, and the voice detectors on the audio.
+// AnalyzeFile runs a recording through the analysis session of the live
+// room: the same frame analysis at the same rate, the same series, detectors
+// and signals, with the file's timing instead of RTP's. The detectors'
+// Config.LiveCapture stays false: a file's timestamps are synthetic.
 func AnalyzeFile(ctx context.Context, opt FileOptions) (*FileResult, error) {
 	if opt.Video == "" && opt.Audio == "" {
-		return nil, errors.New("detect: nothing to analyse (no video and no audio)")
+		return nil, errors.New("analysis: nothing to analyse (no video and no audio)")
 	}
-	cfg := opt.Suite
-	cfg.LiveCapture = false
-	s := detect.NewSuite(cfg)
+	fps := opt.FPS
+	if fps == 0 {
+		fps = DefaultFileFPS
+	}
+	dcfg := opt.Suite
+	dcfg.LiveCapture = false
+	cfg := Config{AnalysisFPS: fps, Detectors: true, Detect: dcfg, Now: func() time.Time { return FileEpoch },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if opt.Video != "" {
+		cfg.NewAnalyzer = func() (FrameAnalyzer, error) {
+			an, err := vision.NewAnalyzer(opt.Vision)
+			if err != nil {
+				return nil, fmt.Errorf("analysis: %w", err)
+			}
+			return an, nil
+		}
+	}
+	s := newSession(cfg.withDefaults(), 0, nil, false)
+	s.hasVideo, s.hasAudio = opt.Video != "", opt.Audio != ""
 	res := &FileResult{}
 	if opt.Audio != "" {
 		sec, err := feedWAV(s, opt.Audio)
@@ -90,59 +110,60 @@ func AnalyzeFile(ctx context.Context, opt FileOptions) (*FileResult, error) {
 			return nil, err
 		}
 	}
-	res.Signals = s.Signals()
-	if opt.Video != "" {
-		res.Signals = append(res.Signals, FacePresenceSignal(res.Faces, res.Analysed))
+	r := s.finish(models.EndCompleted, FileEpoch.Add(res.Duration))
+	res.Result, res.Signals, res.Windows = r, r.Signals, r.Windows
+	res.Analysed = int(r.FramesAnalysed)
+	for _, p := range r.FacePresence {
+		if p.V == 1 {
+			res.Faces++
+		}
 	}
-	res.Windows = s.Windows()
-	res.Features = s.Features()
-	res.Stats = s.Stats()
+	res.Features = s.suite.Features()
+	res.Stats = s.suite.Stats()
 	return res, nil
 }
 
-func feedWAV(s *detect.Suite, path string) (float64, error) {
+// feedWAV decodes a WAV file into the session in chunks of one second.
+func feedWAV(s *Session, path string) (float64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, fmt.Errorf("detect: %w", err)
+		return 0, fmt.Errorf("analysis: %w", err)
 	}
 	defer f.Close()
 	x, rate, err := voice.ReadWAV(f)
 	if err != nil {
-		return 0, fmt.Errorf("detect: %s: not a readable WAV file: %w", path, err)
+		return 0, fmt.Errorf("analysis: %s: not a readable WAV file: %w", path, err)
 	}
 	if rate <= 0 {
-		return 0, fmt.Errorf("detect: %s: invalid sample rate %d", path, rate)
+		return 0, fmt.Errorf("analysis: %s: invalid sample rate %d", path, rate)
 	}
 	if rate != voice.SampleRate {
 		x = voice.Resample(x, rate, voice.SampleRate)
 	}
-	for i := 0; i < len(x); i += voice.FrameSize * 50 {
-		s.AddAudioFloat(FileEpoch, x[i:min(len(x), i+voice.FrameSize*50)])
+	const chunk = voice.FrameSize * 50
+	for i := 0; i < len(x); i += chunk {
+		at := FileEpoch.Add(time.Duration(i) * time.Second / voice.SampleRate)
+		s.audioDecoded(at, x[i:min(len(x), i+chunk)])
 	}
 	return float64(len(x)) / voice.SampleRate, nil
 }
 
-func feedVideo(ctx context.Context, s *detect.Suite, opt FileOptions, res *FileResult) error {
+// feedVideo decodes a recording frame by frame into the session, analysing
+// the frames its rate selects in the caller's goroutine (no mailbox: a file
+// waits for the analysis, nothing is dropped).
+func feedVideo(ctx context.Context, s *Session, opt FileOptions, res *FileResult) error {
 	src, err := OpenVideo(opt.Video, FileEpoch)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
 	res.Source = src.Info()
-	an, err := vision.NewAnalyzer(opt.Vision)
+	an, err := s.cfg.NewAnalyzer()
 	if err != nil {
-		return fmt.Errorf("detect: %w", err)
+		return err
 	}
 	defer an.Close()
-	fps := opt.FPS
-	if fps == 0 {
-		fps = DefaultFileFPS
-	}
-	var minGap time.Duration
-	if fps > 0 {
-		minGap = time.Duration(float64(time.Second)/fps) - 5*time.Millisecond
-	}
-	var first, last, lastAnalysed time.Time
+	var first, last time.Time
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -162,45 +183,23 @@ func feedVideo(ctx context.Context, s *detect.Suite, opt FileOptions, res *FileR
 			first = fr.Capture
 		}
 		last = fr.Capture
-		s.AddFrameTime(fr.Capture)
+		s.frameDecoded(fr)
 		if opt.Progress != nil {
 			opt.Progress(res.Decoded, res.Source.Frames)
 		}
-		if !lastAnalysed.IsZero() && fr.Capture.Sub(lastAnalysed) < minGap {
+		if !s.due(fr.Capture, s.challengeActive()) {
 			continue
 		}
-		lastAnalysed = fr.Capture
-		o, err := an.Measure(fr)
-		if err != nil {
-			return fmt.Errorf("detect: frame %d: %w", res.Decoded, err)
+		if err := s.observe(an, fr); err != nil {
+			return fmt.Errorf("%w (frame %d)", err, res.Decoded)
 		}
-		o.At = fr.Capture
-		res.Analysed++
-		if o.FacePresent && !o.Coasting {
-			res.Faces++
-		}
-		s.Add(fr, o)
 	}
 	if res.Decoded == 0 {
-		return fmt.Errorf("detect: %s: the file holds no video frame", opt.Video)
+		return fmt.Errorf("analysis: %s: the file holds no video frame", opt.Video)
 	}
 	res.Duration = last.Sub(first)
 	if res.Source.FPS > 0 {
 		res.Duration += time.Duration(float64(time.Second) / res.Source.FPS)
 	}
 	return nil
-}
-
-// FacePresenceSignal is the face_presence signal of the live room for a
-// recording: the share of analysed frames with a face (scored as the room
-// scores it, so that live and offline verdicts agree).
-func FacePresenceSignal(faces, analysed int) models.Signal {
-	if analysed == 0 {
-		return models.Signal{Kind: "face_presence", Score: 0.5, Confidence: 0.3, Reason: "no video frame could be analysed"}
-	}
-	ratio := float64(faces) / float64(analysed)
-	round3 := func(x float64) float64 { return math.Round(x*1000) / 1000 }
-	return models.Signal{Kind: "face_presence", Value: round3(ratio), Score: round3(math.Max(0, 0.8-ratio) / 0.8 * 0.5),
-		Confidence: round3(math.Min(1, float64(analysed)/150)),
-		Reason:     fmt.Sprintf("a face was found in %.0f %% of %d analysed frames", ratio*100, analysed)}
 }

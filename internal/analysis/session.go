@@ -39,6 +39,13 @@ type Result struct {
 	Signals          []models.Signal
 	Locked           bool            // challenges were locked after repeated failures
 	Windows          []detect.Window // the passive detectors' windowed scores
+	// Video and Audio say which media the session had: a live session
+	// always both, a recording what was given. Signals about a medium the
+	// session never had are not made.
+	Video, Audio bool
+	// AnalyserUnavailable: the frame analyser could not be created, so no
+	// frame was measured.
+	AnalyserUnavailable bool
 }
 
 // frameItem is a copy of a decoded frame waiting for the analyser.
@@ -52,18 +59,20 @@ type frameItem struct {
 // sinks, offline from a file), frames are analysed at the analysis rate (every
 // frame during a challenge), and End summarises and stores the results.
 type Session struct {
-	cfg     Config
-	id      int64
-	started time.Time
-	out     Outlet // nil offline
-	box     *media.Mailbox[*frameItem]
-	pool    sync.Pool
-	ctx     context.Context
-	cancel  context.CancelFunc
-	done    chan struct{}
-	ch      *challenges   // nil when challenges are disabled
-	suite   *detect.Suite // passive detectors; nil when disabled
-	stages  []*stageRun
+	cfg      Config
+	id       int64
+	started  time.Time
+	out      Outlet // nil offline
+	hasVideo bool   // the session has (or expects) video; see Result.Video
+	hasAudio bool
+	box      *media.Mailbox[*frameItem]
+	pool     sync.Pool
+	ctx      context.Context
+	cancel   context.CancelFunc
+	done     chan struct{}
+	ch       *challenges   // nil when challenges are disabled
+	suite    *detect.Suite // passive detectors; nil when disabled
+	stages   []*stageRun
 
 	mu              sync.Mutex
 	decoded         uint64
@@ -90,7 +99,7 @@ type Session struct {
 const MaxSeriesPoints = 720000
 
 func newSession(cfg Config, id int64, out Outlet, live bool) *Session {
-	s := &Session{cfg: cfg, id: id, started: cfg.Now(), done: make(chan struct{}), out: out}
+	s := &Session{cfg: cfg, id: id, started: cfg.Now(), done: make(chan struct{}), out: out, hasVideo: true, hasAudio: true}
 	s.box = media.NewMailbox[*frameItem](func(it *frameItem) {
 		metrics.FrameDropped("mailbox", s.challengeActive()) // replaced by a newer frame: analysis is behind
 		s.pool.Put(it)
@@ -202,12 +211,13 @@ func (s *Session) newAnalyzer() FrameAnalyzer {
 }
 
 // due applies the analysis rate: it reports whether a frame captured at t is
-// analysed (always during a challenge), counting the frames it skips.
+// analysed (always during a challenge, and with a negative rate), counting
+// the frames it skips.
 func (s *Session) due(t time.Time, active bool) bool {
 	minGap := time.Duration(float64(time.Second) / s.cfg.AnalysisFPS)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !active && !s.lastAnalysed.IsZero() && t.Sub(s.lastAnalysed) < minGap-5*time.Millisecond {
+	if !active && s.cfg.AnalysisFPS > 0 && !s.lastAnalysed.IsZero() && t.Sub(s.lastAnalysed) < minGap-5*time.Millisecond {
 		s.rateSkipped++
 		return false
 	}
@@ -467,6 +477,7 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 		DecodeErrors: s.decodeErrors, KeyframeRequests: s.kfRequests, AudioChunks: s.audioChunks, AudioErrors: s.audioErrors,
 		FacePresence: s.face, AudioLevel: s.audio, RTT: s.rtt, Yaw: s.yaw, EAR: s.ear, Mouth: s.mouth,
 		FaceAbsent: absentIntervals(s.face, time.Second), CameraOff: mergeIntervals(s.cameraOff),
+		Video: s.hasVideo, Audio: s.hasAudio, AnalyserUnavailable: s.analyserFailed,
 	}
 	r.Signals = s.signals(r)
 	if s.suite != nil {
@@ -533,25 +544,30 @@ func sumMs(iv []models.Interval) int64 {
 func (s *Session) signals(r *Result) []models.Signal {
 	var out []models.Signal
 	dur := r.EndedAt.Sub(r.StartedAt)
-	if r.FramesAnalysed > 0 {
-		var present float64
-		for _, p := range r.FacePresence {
-			present += p.V
+	if r.Video {
+		if r.FramesAnalysed > 0 {
+			var present float64
+			for _, p := range r.FacePresence {
+				present += p.V
+			}
+			ratio := present / float64(len(r.FacePresence))
+			out = append(out, models.Signal{Kind: "face_presence", Value: round3(ratio), Score: round3(math.Max(0, 0.8-ratio) / 0.8 * 0.5),
+				Confidence: round3(math.Min(1, float64(r.FramesAnalysed)/150)),
+				Reason:     fmt.Sprintf("a face was found in %.0f %% of %d analysed frames", ratio*100, r.FramesAnalysed)})
+		} else if !r.AnalyserUnavailable {
+			out = append(out, models.Signal{Kind: "face_presence", Value: 0, Score: 0.5, Confidence: 0.3,
+				Reason: "no video frame could be analysed"})
 		}
-		ratio := present / float64(len(r.FacePresence))
-		conf := math.Min(1, float64(r.FramesAnalysed)/150)
-		out = append(out, models.Signal{Kind: "face_presence", Value: ratio, Score: math.Max(0, 0.8-ratio) / 0.8 * 0.5,
-			Confidence: conf, Reason: fmt.Sprintf("a face was found in %.0f %% of %d analysed frames", ratio*100, r.FramesAnalysed)})
-	} else if !s.analyserFailed {
-		out = append(out, models.Signal{Kind: "face_presence", Value: 0, Score: 0.5, Confidence: 0.3,
-			Reason: "no video frame could be analysed"})
+		absent := time.Duration(sumMs(r.FaceAbsent)) * time.Millisecond
+		out = append(out, models.Signal{Kind: "face_absent", Value: absent.Seconds(), Score: fracScore(absent, dur), Confidence: 0.8,
+			Reason: fmt.Sprintf("no face for %s in %d interval(s) of at least 1 s", absent.Round(100*time.Millisecond), len(r.FaceAbsent))})
+		off := time.Duration(sumMs(r.CameraOff)) * time.Millisecond
+		out = append(out, models.Signal{Kind: "camera_off", Value: off.Seconds(), Score: fracScore(off, dur), Confidence: 0.9,
+			Reason: fmt.Sprintf("camera off or black for %s in %d interval(s)", off.Round(100*time.Millisecond), len(r.CameraOff))})
 	}
-	absent := time.Duration(sumMs(r.FaceAbsent)) * time.Millisecond
-	out = append(out, models.Signal{Kind: "face_absent", Value: absent.Seconds(), Score: fracScore(absent, dur), Confidence: 0.8,
-		Reason: fmt.Sprintf("no face for %s in %d interval(s) of at least 1 s", absent.Round(100*time.Millisecond), len(r.FaceAbsent))})
-	off := time.Duration(sumMs(r.CameraOff)) * time.Millisecond
-	out = append(out, models.Signal{Kind: "camera_off", Value: off.Seconds(), Score: fracScore(off, dur), Confidence: 0.9,
-		Reason: fmt.Sprintf("camera off or black for %s in %d interval(s)", off.Round(100*time.Millisecond), len(r.CameraOff))})
+	if !r.Audio {
+		return out
+	}
 	if len(r.AudioLevel) > 0 {
 		var sum float64
 		silent := 0
@@ -570,6 +586,9 @@ func (s *Session) signals(r *Result) []models.Signal {
 	}
 	return out
 }
+
+// round3 rounds to three decimals, as every detector's signal is.
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 // fracScore maps the share of the session spent in a state to a 0..1 score.
 func fracScore(part, whole time.Duration) float64 {
