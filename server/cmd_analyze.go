@@ -17,7 +17,9 @@ import (
 
 	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/risk"
+	"github.com/livecheck/livecheck/internal/verdict"
 	"github.com/livecheck/livecheck/internal/vision"
+	"github.com/livecheck/livecheck/models"
 )
 
 // analyzeReportVersion is the version of the JSON shape documented in
@@ -170,7 +172,8 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
-	rep := buildAnalyzeReport(res, *video, *audio, risk.Score(res.Signals, st), time.Since(t0))
+	sigs, v := verdict.Of(res.Result, st)
+	rep := buildAnalyzeReport(res, *video, *audio, sigs, v, time.Since(t0))
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -199,7 +202,7 @@ func checkReadable(path string) error {
 	return nil
 }
 
-func buildAnalyzeReport(res *analysis.FileResult, video, audio string, v risk.Verdict, elapsed time.Duration) analyzeReport {
+func buildAnalyzeReport(res *analysis.FileResult, video, audio string, sigs []models.Signal, v risk.Verdict, elapsed time.Duration) analyzeReport {
 	origin := analysis.FileEpoch
 	rel := func(t time.Time) float64 { return math.Round(t.Sub(origin).Seconds()*1000) / 1000 }
 	rep := analyzeReport{Version: analyzeReportVersion, Verdict: v, Features: res.Features,
@@ -216,7 +219,7 @@ func buildAnalyzeReport(res *analysis.FileResult, video, audio string, v risk.Ve
 	if audio != "" {
 		rep.Audio = &analyzeAudio{Path: audio, Seconds: math.Round(res.AudioSeconds*1000) / 1000}
 	}
-	for _, sg := range res.Signals {
+	for _, sg := range sigs {
 		as := analyzeSignal{Kind: sg.Kind, Score: sg.Score, Confidence: sg.Confidence, Value: sg.Value, Reason: sg.Reason}
 		if !sg.At.IsZero() {
 			at := rel(sg.At)

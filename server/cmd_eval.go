@@ -16,6 +16,7 @@ import (
 	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/eval"
 	"github.com/livecheck/livecheck/internal/risk"
+	"github.com/livecheck/livecheck/internal/verdict"
 	"github.com/livecheck/livecheck/internal/vision"
 )
 
@@ -177,9 +178,9 @@ func chainScorer(vcfg vision.Config, fps float64) evalScorer {
 		if err != nil {
 			return nil, err
 		}
-		v := risk.Score(res.Signals, st)
+		sigs, v := verdict.Of(res.Result, st)
 		sc := eval.Scores{evalDetector: v.Score / 100}
-		for _, sg := range res.Signals {
+		for _, sg := range sigs {
 			if sg.Confidence > 0 || sg.Score > 0 {
 				sc[sg.Kind] = sg.Score
 			}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,15 +13,13 @@ import (
 	"github.com/livecheck/livecheck/internal/config"
 	"github.com/livecheck/livecheck/internal/risk"
 	"github.com/livecheck/livecheck/internal/store"
-	"github.com/livecheck/livecheck/models"
+	"github.com/livecheck/livecheck/internal/verdict"
 )
 
 // rescoreStore is what rescore needs from the store.
 type rescoreStore interface {
-	Signals(ctx context.Context, interviewID int64) ([]models.Signal, error)
+	verdict.RescoreStore
 	InterviewsWithSignals(ctx context.Context) ([]int64, error)
-	LatestVerdict(ctx context.Context, interviewID int64) (*store.Verdict, error)
-	SaveVerdict(ctx context.Context, v *store.Verdict) error
 }
 
 var _ rescoreStore = (*store.Store)(nil)
@@ -89,45 +86,27 @@ func rescore(ctx context.Context, db rescoreStore, ids []int64, all, dry bool, s
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		sigs, err := db.Signals(ctx, id)
+		r, err := verdict.Rescore(ctx, db, id, st, dry)
 		if err != nil {
-			return fmt.Errorf("rescore: interview %d: %w", id, err)
+			return fmt.Errorf("rescore: %w", err)
 		}
-		if len(sigs) == 0 {
+		if r.Signals == 0 {
 			fmt.Fprintf(stdout, "interview %d: no stored signals, skipped\n", id)
 			continue
 		}
-		v := risk.Score(sigs, st)
+		v := r.Verdict
 		was := "no earlier verdict"
-		prev, err := db.LatestVerdict(ctx, id)
-		switch {
-		case err == nil:
+		if prev := r.Previous; prev != nil {
 			was = fmt.Sprintf("was %.1f %s (%s)", prev.Score, prev.Decision, prev.ScoringVersion)
-			if prev.Decision != string(v.Decision) {
-				changed++
-			}
-		case errors.Is(err, models.ErrNotFound):
+		}
+		if r.Previous == nil || r.Previous.Decision != string(v.Decision) {
 			changed++
-		default:
-			return fmt.Errorf("rescore: interview %d: %w", id, err)
 		}
 		top := ""
 		if len(v.Reasons) > 0 {
 			top = "; top reason: " + v.Reasons[0].Kind
 		}
-		fmt.Fprintf(stdout, "interview %d: %.1f %s (%s, %d signals; %s)%s\n", id, v.Score, v.Decision, v.ScoringVersion, len(sigs), was, top)
-		if dry {
-			continue
-		}
-		reasons, err := json.Marshal(v.Reasons)
-		if err != nil {
-			return fmt.Errorf("rescore: interview %d: %w", id, err)
-		}
-		if err := db.SaveVerdict(ctx, &store.Verdict{InterviewID: id, Score: v.Score, Decision: string(v.Decision), Reasons: reasons,
-			ScoringVersion: v.ScoringVersion, ReviewAt: v.ReviewAt, FailAt: v.FailAt, Coverage: v.Coverage, SignalCount: len(sigs),
-			Trigger: store.TriggerRescore}); err != nil {
-			return fmt.Errorf("rescore: interview %d: %w", id, err)
-		}
+		fmt.Fprintf(stdout, "interview %d: %.1f %s (%s, %d signals; %s)%s\n", id, v.Score, v.Decision, v.ScoringVersion, r.Signals, was, top)
 	}
 	verb := "stored"
 	if dry {

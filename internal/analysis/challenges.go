@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -174,29 +173,10 @@ func (c *challenges) isLocked() bool {
 	return c.locked
 }
 
-// signals summarises the challenges for the risk engine.
-func (c *challenges) signals() []models.Signal {
+// outcome returns the verified challenges, the failures and whether
+// challenges were locked.
+func (c *challenges) outcome() ([]challenge.Result, int, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []models.Signal
-	if c.locked {
-		out = append(out, models.Signal{Kind: "challenges_locked", Value: float64(c.failed), Score: 1, Confidence: 0.9,
-			Reason: fmt.Sprintf("challenges stopped after %d failures: the session needs review", c.failed)})
-	}
-	for _, r := range c.results {
-		sg := models.Signal{Kind: "challenge_" + string(r.Kind), At: r.Issued, Value: r.Peak}
-		switch r.Outcome {
-		case challenge.OutcomePassed:
-			sg.Score, sg.Confidence = 0, 0.8
-			sg.Reason = string(r.Kind) + " passed"
-		case challenge.OutcomeFailed:
-			sg.Score, sg.Confidence = 1, 0.8
-			sg.Reason = string(r.Kind) + " failed: " + r.Reason
-		default:
-			sg.Score, sg.Confidence = 0.3, 0.2
-			sg.Reason = string(r.Kind) + " inconclusive: " + r.Reason
-		}
-		out = append(out, sg)
-	}
-	return out
+	return append([]challenge.Result(nil), c.results...), c.failed, c.locked
 }

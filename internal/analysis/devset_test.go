@@ -12,6 +12,7 @@ import (
 	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/detect"
 	"github.com/livecheck/livecheck/internal/eval"
+	"github.com/livecheck/livecheck/internal/verdict"
 	"github.com/livecheck/livecheck/internal/vision"
 )
 
@@ -50,7 +51,7 @@ func TestDevsetReport(t *testing.T) {
 		sc := eval.Scores{}
 		var b strings.Builder
 		fmt.Fprintf(&b, "%-34s %-11s faces %3d/%3d |", filepath.Base(it.File), it.Label, r.Faces, r.Analysed)
-		for _, sg := range r.Signals {
+		for _, sg := range verdict.Signals(r.Result) {
 			sc[sg.Kind] = sg.Score
 			fmt.Fprintf(&b, " %s %.2f/%.2f", short(sg.Kind), sg.Score, sg.Confidence)
 		}

@@ -52,11 +52,9 @@ type FileResult struct {
 	Duration time.Duration `json:"duration_ns"`
 	// AudioSeconds is the length of the audio analysed.
 	AudioSeconds float64 `json:"audio_seconds"`
-	// Result is the session's result, as a live session's.
+	// Result is the session's result, as a live session's (internal/verdict
+	// maps it to signals).
 	Result *Result `json:"-"`
-	// Signals are the session-level signals (the session's own, one per
-	// detector).
-	Signals []models.Signal `json:"signals"`
 	// Windows are the detectors' window scores.
 	Windows []detect.Window `json:"windows"`
 	// Features are the detectors' raw session measures.
@@ -111,7 +109,7 @@ func AnalyzeFile(ctx context.Context, opt FileOptions) (*FileResult, error) {
 		}
 	}
 	r := s.finish(models.EndCompleted, FileEpoch.Add(res.Duration))
-	res.Result, res.Signals, res.Windows = r, r.Signals, r.Windows
+	res.Result, res.Windows = r, r.Windows
 	res.Analysed = int(r.FramesAnalysed)
 	for _, p := range r.FacePresence {
 		if p.V == 1 {

@@ -36,9 +36,17 @@ type Result struct {
 	FaceAbsent       []models.Interval // ≥ 1 s without a face in the analysed frames
 	CameraOff        []models.Interval // ≥ 1 s without frames, or black frames
 	RTT              []models.Point    // control-channel round-trip time, ms
-	Signals          []models.Signal
-	Locked           bool            // challenges were locked after repeated failures
-	Windows          []detect.Window // the passive detectors' windowed scores
+	// DetectorSignals are the passive detectors' session signals, one per
+	// detector that ran; Windows their windowed scores.
+	DetectorSignals []models.Signal
+	Windows         []detect.Window
+	// Challenges are the verified challenges, in order; Locked says that
+	// challenges stopped after ChallengeFailures failures.
+	Challenges        []challenge.Result
+	ChallengeFailures int
+	Locked            bool
+	// StageSignals are the further stages' signals (Config.Stages).
+	StageSignals []models.Signal
 	// Video and Audio say which media the session had: a live session
 	// always both, a recording what was given. Signals about a medium the
 	// session never had are not made.
@@ -479,17 +487,15 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 		FaceAbsent: absentIntervals(s.face, time.Second), CameraOff: mergeIntervals(s.cameraOff),
 		Video: s.hasVideo, Audio: s.hasAudio, AnalyserUnavailable: s.analyserFailed,
 	}
-	r.Signals = s.signals(r)
 	if s.suite != nil {
-		r.Signals = append(r.Signals, s.suite.Signals()...)
+		r.DetectorSignals = s.suite.Signals()
 		r.Windows = s.suite.Windows()
 	}
 	if s.ch != nil {
-		r.Signals = append(r.Signals, s.ch.signals()...)
-		r.Locked = s.ch.isLocked()
+		r.Challenges, r.ChallengeFailures, r.Locked = s.ch.outcome()
 	}
 	for _, st := range s.stages {
-		r.Signals = append(r.Signals, st.stage.Signals()...)
+		r.StageSignals = append(r.StageSignals, st.stage.Signals()...)
 	}
 	return r
 }
@@ -530,72 +536,6 @@ func mergeIntervals(in []models.Interval) []models.Interval {
 		out = append(out, iv)
 	}
 	return out
-}
-
-func sumMs(iv []models.Interval) int64 {
-	var t int64
-	for _, i := range iv {
-		t += i.Ms()
-	}
-	return t
-}
-
-// signals turns the session's first measurements into evidence for the risk engine.
-func (s *Session) signals(r *Result) []models.Signal {
-	var out []models.Signal
-	dur := r.EndedAt.Sub(r.StartedAt)
-	if r.Video {
-		if r.FramesAnalysed > 0 {
-			var present float64
-			for _, p := range r.FacePresence {
-				present += p.V
-			}
-			ratio := present / float64(len(r.FacePresence))
-			out = append(out, models.Signal{Kind: "face_presence", Value: round3(ratio), Score: round3(math.Max(0, 0.8-ratio) / 0.8 * 0.5),
-				Confidence: round3(math.Min(1, float64(r.FramesAnalysed)/150)),
-				Reason:     fmt.Sprintf("a face was found in %.0f %% of %d analysed frames", ratio*100, r.FramesAnalysed)})
-		} else if !r.AnalyserUnavailable {
-			out = append(out, models.Signal{Kind: "face_presence", Value: 0, Score: 0.5, Confidence: 0.3,
-				Reason: "no video frame could be analysed"})
-		}
-		absent := time.Duration(sumMs(r.FaceAbsent)) * time.Millisecond
-		out = append(out, models.Signal{Kind: "face_absent", Value: absent.Seconds(), Score: fracScore(absent, dur), Confidence: 0.8,
-			Reason: fmt.Sprintf("no face for %s in %d interval(s) of at least 1 s", absent.Round(100*time.Millisecond), len(r.FaceAbsent))})
-		off := time.Duration(sumMs(r.CameraOff)) * time.Millisecond
-		out = append(out, models.Signal{Kind: "camera_off", Value: off.Seconds(), Score: fracScore(off, dur), Confidence: 0.9,
-			Reason: fmt.Sprintf("camera off or black for %s in %d interval(s)", off.Round(100*time.Millisecond), len(r.CameraOff))})
-	}
-	if !r.Audio {
-		return out
-	}
-	if len(r.AudioLevel) > 0 {
-		var sum float64
-		silent := 0
-		for _, p := range r.AudioLevel {
-			sum += p.V
-			if p.V < -50 {
-				silent++
-			}
-		}
-		mean := sum / float64(len(r.AudioLevel))
-		out = append(out, models.Signal{Kind: "audio_level", Value: mean, Score: 0, Confidence: 0.9,
-			Reason: fmt.Sprintf("mean level %.1f dBFS over %d chunks of 20 ms; %.0f %% below -50 dBFS", mean, len(r.AudioLevel),
-				100*float64(silent)/float64(len(r.AudioLevel)))})
-	} else {
-		out = append(out, models.Signal{Kind: "audio_level", Value: -100, Score: 0.3, Confidence: 0.5, Reason: "no audio was received"})
-	}
-	return out
-}
-
-// round3 rounds to three decimals, as every detector's signal is.
-func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
-
-// fracScore maps the share of the session spent in a state to a 0..1 score.
-func fracScore(part, whole time.Duration) float64 {
-	if whole <= 0 {
-		return 0
-	}
-	return math.Min(1, 2*part.Seconds()/whole.Seconds())
 }
 
 // CandidateLeft notes when the candidate disconnected.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/rtc"
 	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/internal/verdict"
 	"github.com/livecheck/livecheck/internal/vision"
 	"github.com/livecheck/livecheck/internal/webhook"
 	"github.com/livecheck/livecheck/internal/writeq"
@@ -128,13 +130,15 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.geo = geo
 	a.Webhooks = webhook.NewWorker(st, webhook.Options{Client: webhook.NewClient(10*time.Second, cfg.WebhookPrivate),
 		Now: o.Now, Logger: o.Logger})
-	vd := verdictDeps{checker: checker, reuseDays: cfg.ReuseDays, risk: riskSettings(cfg), baseURL: cfg.BaseURL, notify: a.Webhooks.Notify}
+	judge := verdict.NewJudge(verdict.Config{Store: st, Checker: checker, ReuseDays: cfg.ReuseDays, Risk: riskSettings(cfg),
+		BaseURL: cfg.BaseURL, Notify: a.Webhooks.Notify, Now: o.Now})
 	a.Writes = writeq.New(o.Logger, 30*time.Minute)
 	a.Analysis = analysis.New(analysis.Config{AnalysisFPS: cfg.AnalysisFPS, Logger: o.Logger, Now: o.Now,
 		NewAnalyzer: newAnalyzer, Detectors: newAnalyzer != nil, Detect: detect.Config{LiveCapture: true},
 		EncodeEvidence: func(f *models.Frame, r models.Rect) ([]byte, error) { return vision.EncodeFaceJPEG(f, r, 85) },
 		Challenges:     analysis.ChallengeConfig{Enabled: cfg.Challenges > 0, Plan: plan, LockAfter: cfg.ChallengeLockAfter},
-		Gate:           analysis.NewGate(runtime.NumCPU()), Writes: a.Writes, Store: analysisStore(st, o.Now, vd)})
+		Gate:           analysis.NewGate(runtime.NumCPU()), Writes: a.Writes,
+		Store: analysis.Store{SessionEnded: judge.SessionEnded, ChallengeResult: judge.ChallengeResult}})
 	a.Rooms = room.NewManager(room.Config{API: api, ICEServers: iceServers, Grace: cfg.RejoinGrace, Logger: o.Logger, Now: o.Now,
 		NewAnalysis: func(id int64, out room.Outlet) room.Analysis { return a.Analysis.Open(id, out) },
 		Writes:      a.Writes, Hooks: roomHooks(st)})
@@ -217,4 +221,24 @@ func riskSettings(cfg *config.Config) risk.Settings {
 	st := risk.DefaultSettings()
 	st.ReviewAt, st.FailAt = cfg.RiskReviewAt, cfg.RiskFailAt
 	return st
+}
+
+// netChecker builds the network/device checker from the settings.
+func netChecker(cfg *config.Config) (*netsig.Checker, *netsig.GeoIP, error) {
+	var server *netsig.Coord
+	if loc := strings.TrimSpace(cfg.ServerLocation); loc != "" {
+		if c, err := netsig.ParseCoord(loc); err == nil {
+			server = &c
+		} else if city, ok := netsig.LookupCity(loc, ""); ok {
+			c := city.Coord
+			server = &c
+		} else {
+			return nil, nil, fmt.Errorf("app: LIVECHECK_SERVER_LOCATION %q is neither \"lat,lon\" nor a known city", loc)
+		}
+	}
+	geo, err := netsig.OpenGeoIP(netsig.GeoIPPaths{City: cfg.GeoIPCity, ASN: cfg.GeoIPASN, Anonymous: cfg.GeoIPAnonymous})
+	if err != nil {
+		return nil, nil, fmt.Errorf("app: GeoIP databases: %w", err)
+	}
+	return netsig.NewChecker(netsig.Config{Server: server, GeoIP: geo}), geo, nil
 }

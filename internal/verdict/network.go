@@ -1,43 +1,21 @@
-package app
+package verdict
 
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
-	"github.com/livecheck/livecheck/internal/config"
 	"github.com/livecheck/livecheck/internal/netsig"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/models"
 )
 
-// netChecker builds the network/device checker from the settings.
-func netChecker(cfg *config.Config) (*netsig.Checker, *netsig.GeoIP, error) {
-	var server *netsig.Coord
-	if loc := strings.TrimSpace(cfg.ServerLocation); loc != "" {
-		if c, err := netsig.ParseCoord(loc); err == nil {
-			server = &c
-		} else if city, ok := netsig.LookupCity(loc, ""); ok {
-			c := city.Coord
-			server = &c
-		} else {
-			return nil, nil, fmt.Errorf("app: LIVECHECK_SERVER_LOCATION %q is neither \"lat,lon\" nor a known city", loc)
-		}
-	}
-	geo, err := netsig.OpenGeoIP(netsig.GeoIPPaths{City: cfg.GeoIPCity, ASN: cfg.GeoIPASN, Anonymous: cfg.GeoIPAnonymous})
-	if err != nil {
-		return nil, nil, fmt.Errorf("app: GeoIP databases: %w", err)
-	}
-	return netsig.NewChecker(netsig.Config{Server: server, GeoIP: geo}), geo, nil
-}
-
-// networkSignals examines every candidate connection of an interview: network
+// NetworkSignals examines every candidate connection of an interview: network
 // and device checks, device fingerprints (stored for later reuse checks) and
-// reuse of IPs, browsers and devices by other candidates. Idempotent.
-func networkSignals(ctx context.Context, st *store.Store, chk *netsig.Checker, reuseDays int, id int64, now time.Time) ([]models.Signal, error) {
+// reuse of IPs, browsers and devices by other candidates within reuseDays.
+// Idempotent.
+func NetworkSignals(ctx context.Context, st *store.Store, chk *netsig.Checker, reuseDays int, id int64, now time.Time) ([]models.Signal, error) {
 	iv, err := st.Interview(ctx, id)
 	if err != nil {
 		return nil, err
