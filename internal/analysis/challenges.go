@@ -50,6 +50,7 @@ func newChallenges(s *Session) (*challenges, error) {
 
 // loop issues due prompts and collects results until ctx ends.
 func (c *challenges) loop(ctx context.Context) {
+	defer c.s.guard("challenges")
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for {

@@ -109,6 +109,9 @@ func AnalyzeFile(ctx context.Context, opt FileOptions) (*FileResult, error) {
 		}
 	}
 	r := s.finish(models.EndCompleted, FileEpoch.Add(res.Duration))
+	if r.Failure != "" {
+		return nil, fmt.Errorf("analysis: internal error in the %s; the recording was not judged", r.Failure)
+	}
 	res.Result, res.Windows = r, r.Windows
 	res.Analysed = int(r.FramesAnalysed)
 	for _, p := range r.FacePresence {
@@ -188,7 +191,7 @@ func feedVideo(ctx context.Context, s *Session, opt FileOptions, res *FileResult
 		if !s.due(fr.Capture, s.challengeActive()) {
 			continue
 		}
-		if err := s.observe(an, fr); err != nil {
+		if err := observeFile(s, an, fr); err != nil {
 			return fmt.Errorf("%w (frame %d)", err, res.Decoded)
 		}
 	}
@@ -198,6 +201,24 @@ func feedVideo(ctx context.Context, s *Session, opt FileOptions, res *FileResult
 	res.Duration = last.Sub(first)
 	if res.Source.FPS > 0 {
 		res.Duration += time.Duration(float64(time.Second) / res.Source.FPS)
+	}
+	return nil
+}
+
+// observeFile is the session's observe for a recording: an internal error
+// (a panic) stops the analysis with an error instead of the process.
+func observeFile(s *Session, an FrameAnalyzer, f *models.Frame) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.fail("frame analysis", v)
+			err = fmt.Errorf("analysis: internal error in the frame analysis: %v", v)
+		}
+	}()
+	if err := s.observe(an, f); err != nil {
+		return err
+	}
+	if s.failed.Load() {
+		return fmt.Errorf("analysis: internal error in the %s", s.failure)
 	}
 	return nil
 }

@@ -61,6 +61,10 @@ func (v *videoPipe) keyframe() {
 }
 
 func (v *videoPipe) WriteRTP(pkt *rtp.Packet, arrival time.Time) {
+	if v.sess.failed.Load() {
+		return
+	}
+	defer v.sess.guard("video decoding")
 	frames, needKF := v.asm.Push(pkt, arrival)
 	metrics.FramesReceived(len(frames))
 	if needKF {
@@ -103,9 +107,10 @@ type audioPipe struct {
 }
 
 func (a *audioPipe) WriteRTP(pkt *rtp.Packet, arrival time.Time) {
-	if len(pkt.Payload) == 0 { // padding and bandwidth probes
+	if len(pkt.Payload) == 0 || a.sess.failed.Load() { // padding and bandwidth probes; or no analysis any more
 		return
 	}
+	defer a.sess.guard("audio decoding")
 	n, err := a.dec.DecodeTo(pkt.Payload, a.pcm)
 	if err != nil || n == 0 {
 		a.sess.countAudioError()

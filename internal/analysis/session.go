@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/livecheck/livecheck/internal/challenge"
@@ -54,6 +56,11 @@ type Result struct {
 	// AnalyserUnavailable: the frame analyser could not be created, so no
 	// frame was measured.
 	AnalyserUnavailable bool
+	// Failure names the part whose internal error (a panic) stopped the
+	// session's analysis at FailedAt; empty when nothing failed. What was
+	// measured before is kept.
+	Failure  string
+	FailedAt time.Time
 }
 
 // frameItem is a copy of a decoded frame waiting for the analyser.
@@ -101,6 +108,9 @@ type Session struct {
 	black           bool
 	blackFrom       time.Time
 	analyserFailed  bool
+	failure         string    // the part that failed (see Result.Failure)
+	failedAt        time.Time // when, on the session's clock
+	failed          atomic.Bool
 }
 
 // MaxSeriesPoints bounds each stored series (4 h of 20 ms audio levels).
@@ -169,12 +179,50 @@ func (s *Session) challengeActive() bool { return s.ch != nil && s.ch.runner.Act
 
 func (s *Session) ms(t time.Time) int64 { return t.Sub(s.started).Milliseconds() }
 
+// guard, deferred by every entry point into the session's analysis, turns a
+// panic into the end of this session's analysis: logged with its stack,
+// recorded for the result (Result.Failure), and never the end of the
+// process or of another session.
+func (s *Session) guard(part string) {
+	if v := recover(); v != nil {
+		s.fail(part, v)
+	}
+}
+
+// fail records the first failure and stops the analysis: later frames and
+// audio are only counted, no challenge is issued any more.
+func (s *Session) fail(part string, v any) {
+	s.cfg.Logger.Error("analysis: internal error; this session's analysis stops", "interview", s.id, "part", part,
+		"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	s.mu.Lock()
+	if s.failure == "" {
+		s.failure, s.failedAt = part, s.cfg.Now()
+	}
+	s.mu.Unlock()
+	first := !s.failed.Swap(true)
+	s.cancel()
+	if first {
+		s.staff(signal.Message{T: "analysis_stopped", Data: []byte(`{"reason":"internal error"}`)})
+	}
+}
+
+// safely runs one part of the session's summary; a panic skips that part
+// and is recorded like any other failure.
+func (s *Session) safely(part string, f func()) {
+	defer s.guard(part)
+	f()
+}
+
 // frameDecoded counts a decoded frame and notes its capture time (camera-off gaps,
 // the detectors' frame timing). Every decoded frame comes through here, live
 // and offline, analysed or not.
 func (s *Session) frameDecoded(f *models.Frame) {
 	s.mu.Lock()
 	s.decoded++
+	if s.failed.Load() {
+		s.mu.Unlock()
+		return
+	}
 	if !s.lastFrame.IsZero() && f.Capture.Sub(s.lastFrame) > time.Second {
 		s.cameraOff = append(s.cameraOff, models.Interval{From: s.ms(s.lastFrame), To: s.ms(f.Capture)})
 	}
@@ -190,6 +238,9 @@ func (s *Session) frameDecoded(f *models.Frame) {
 // RTP reader.
 func (s *Session) frame(f *models.Frame, arrival time.Time) {
 	s.frameDecoded(f)
+	if s.failed.Load() {
+		return
+	}
 	it, _ := s.pool.Get().(*frameItem)
 	if it == nil {
 		it = &frameItem{}
@@ -236,6 +287,7 @@ func (s *Session) due(t time.Time, active bool) bool {
 // analyse is a live session's one analysis goroutine.
 func (s *Session) analyse() {
 	defer close(s.done)
+	defer s.guard("frame analysis")
 	an := s.newAnalyzer()
 	if an != nil {
 		defer an.Close()
@@ -261,13 +313,19 @@ func (s *Session) analyse() {
 			it = newer
 		}
 		t0 := time.Now()
-		if err := s.observe(an, &it.f); err != nil {
+		if err := s.observeGated(an, &it.f); err != nil {
 			s.cfg.Logger.Warn("analysis: measure frame", "interview", s.id, "err", err)
 		}
-		s.cfg.Gate.release()
 		metrics.FrameObserved(it.f.Capture, t0, active)
 		s.pool.Put(it)
 	}
+}
+
+// observeGated is observe holding an analysis slot, which it gives back
+// whatever happens.
+func (s *Session) observeGated(an FrameAnalyzer, f *models.Frame) error {
+	defer s.cfg.Gate.release()
+	return s.observe(an, f)
 }
 
 // observe measures one analysed frame and feeds the measurement to the
@@ -325,9 +383,15 @@ func (s *Session) observe(an FrameAnalyzer, f *models.Frame) error {
 			continue
 		}
 		st.last = f.Capture
-		st.stage.Frame(f, o)
+		s.stageFrame(st, f, o)
 	}
 	return nil
+}
+
+// stageFrame feeds one stage; a panic there ends the analysis, named after the stage.
+func (s *Session) stageFrame(st *stageRun, f *models.Frame, o models.Observation) {
+	defer s.guard("stage " + st.name)
+	st.stage.Frame(f, o)
 }
 
 func meanLuma(f *models.Frame) float64 {
@@ -351,6 +415,9 @@ const audioChunk = 960
 // at: the detectors get the samples, the level series and the challenges one
 // level per 20 ms.
 func (s *Session) audioDecoded(at time.Time, pcm []float32) {
+	if s.failed.Load() {
+		return
+	}
 	if s.suite != nil {
 		s.suite.AddAudioFloat(at, pcm)
 	}
@@ -386,7 +453,8 @@ func (s *Session) audioLevel(at time.Time, rms float64) {
 // Shown records the page's acknowledgement, at server time at, that it drew
 // the prompt of challenge id.
 func (s *Session) Shown(id string, at time.Time) {
-	if s.ch != nil {
+	defer s.guard("challenges")
+	if s.ch != nil && !s.failed.Load() {
 		s.ch.shown(id, at)
 	}
 }
@@ -404,15 +472,27 @@ func (s *Session) ControlRTT(at time.Time, rtt time.Duration) {
 func (s *Session) KeyframeRequested() { s.mu.Lock(); s.kfRequests++; s.mu.Unlock() }
 
 // ChallengeNow issues a challenge at once (the recruiter's button).
-func (s *Session) ChallengeNow() error {
+func (s *Session) ChallengeNow() (err error) {
 	if s.ch == nil {
 		return ErrNoChallenges
 	}
+	if s.failed.Load() {
+		return ErrStopped
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			s.fail("challenges", v)
+			err = ErrStopped
+		}
+	}()
 	return s.ch.issueNow()
 }
 
 // ErrNoChallenges means challenges are disabled on this server.
 var ErrNoChallenges = errors.New("analysis: challenges are disabled on this server")
+
+// ErrStopped means the session's analysis stopped after an internal error.
+var ErrStopped = errors.New("analysis: this session's analysis stopped after an internal error")
 
 func (s *Session) countDecodeError() { s.mu.Lock(); s.decodeErrors++; s.mu.Unlock() }
 func (s *Session) countAudioError()  { s.mu.Lock(); s.audioErrors++; s.mu.Unlock() }
@@ -487,16 +567,18 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 		FaceAbsent: absentIntervals(s.face, time.Second), CameraOff: mergeIntervals(s.cameraOff),
 		Video: s.hasVideo, Audio: s.hasAudio, AnalyserUnavailable: s.analyserFailed,
 	}
+	s.mu.Unlock() // the parts below may fail (and record it)
 	if s.suite != nil {
-		r.DetectorSignals = s.suite.Signals()
-		r.Windows = s.suite.Windows()
+		s.safely("passive detectors", func() { r.DetectorSignals, r.Windows = s.suite.Signals(), s.suite.Windows() })
 	}
 	if s.ch != nil {
 		r.Challenges, r.ChallengeFailures, r.Locked = s.ch.outcome()
 	}
 	for _, st := range s.stages {
-		r.StageSignals = append(r.StageSignals, st.stage.Signals()...)
+		s.safely("stage "+st.name, func() { r.StageSignals = append(r.StageSignals, st.stage.Signals()...) })
 	}
+	s.mu.Lock()
+	r.Failure, r.FailedAt = s.failure, s.failedAt
 	return r
 }
 

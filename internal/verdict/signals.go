@@ -19,8 +19,19 @@ func Signals(r *analysis.Result) []models.Signal {
 	out := sessionSignals(r)
 	out = append(out, r.DetectorSignals...)
 	out = append(out, challengeSignals(r)...)
-	return append(out, r.StageSignals...)
+	out = append(out, r.StageSignals...)
+	if r.Failure != "" {
+		out = append(out, models.Signal{Kind: KindAnalysisError, Score: 1, Confidence: 1, At: r.FailedAt,
+			Reason: fmt.Sprintf("the analysis stopped after an internal error in the %s, %s into the session: "+
+				"the verdict covers only what was measured before, and the session needs review",
+				r.Failure, r.FailedAt.Sub(r.StartedAt).Round(time.Second))})
+	}
+	return out
 }
+
+// KindAnalysisError is the signal of a session whose analysis stopped after
+// an internal error (its weight sends the session to review).
+const KindAnalysisError = "analysis_error"
 
 // sessionSignals turns the session's own measurements into evidence: face
 // presence, stretches without a face, camera off, audio level. No signal is

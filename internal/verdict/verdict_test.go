@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,5 +169,28 @@ func TestSessionEndedStoresOnce(t *testing.T) {
 	vs, err = st.Verdicts(ctx, iv.ID)
 	if err != nil || len(vs) != 2 || vs[0].Trigger == vs[1].Trigger {
 		t.Fatalf("after rescore: %d verdicts (%v), want the session's and the rescore's", len(vs), err)
+	}
+}
+
+// TestFailedAnalysisGoesToReview: a session whose analysis stopped after an
+// internal error keeps its evidence and says so, and is never verified on
+// the part that was measured.
+func TestFailedAnalysisGoesToReview(t *testing.T) {
+	r := &analysis.Result{InterviewID: 1, Reason: models.EndCompleted, StartedAt: t0, EndedAt: t0.Add(time.Minute), Video: true, Audio: true,
+		FramesAnalysed: 300, FacePresence: make([]models.Point, 300), AudioLevel: []models.Point{{V: -20}}}
+	for i := range r.FacePresence {
+		r.FacePresence[i] = models.Point{T: int64(i) * 100, V: 1}
+	}
+	if _, v := verdict.Of(r, risk.DefaultSettings()); v.Decision != risk.Verified {
+		t.Fatalf("the clean session is %s (%.1f), want verified: the test needs a clean baseline", v.Decision, v.Score)
+	}
+	r.Failure, r.FailedAt = "passive detectors", t0.Add(20*time.Second)
+	sigs, v := verdict.Of(r, risk.DefaultSettings())
+	sg, ok := find(sigs, verdict.KindAnalysisError)
+	if !ok || sg.Score != 1 || !strings.Contains(sg.Reason, "passive detectors, 20s into the session") {
+		t.Fatalf("analysis_error signal %+v %v", sg, ok)
+	}
+	if v.Decision == risk.Verified {
+		t.Errorf("a session whose analysis failed is %s (%.1f)", v.Decision, v.Score)
 	}
 }
