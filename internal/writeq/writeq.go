@@ -19,6 +19,8 @@ type Queue struct {
 	log     *slog.Logger
 	jobs    chan writeJob
 	wg      sync.WaitGroup
+	stop    context.Context // cancelled when Close gives up waiting: no more retries
+	abandon context.CancelFunc
 	mu      sync.Mutex
 	dropped uint64
 	retries uint64
@@ -40,13 +42,15 @@ const MaxPending = 20000
 // New starts a queue whose writes are retried for at most giveUp each.
 func New(log *slog.Logger, giveUp time.Duration) *Queue {
 	w := &Queue{log: log, jobs: make(chan writeJob, MaxPending), giveUp: giveUp}
+	w.stop, w.abandon = context.WithCancel(context.Background())
 	w.wg.Add(1)
 	go w.run()
 	return w
 }
 
 // Add queues a write of what for an interview; it never blocks. fn must be
-// idempotent: it is retried until it succeeds or the queue gives up.
+// idempotent (it is retried until it succeeds or the queue gives up) and
+// must honour its context (it is cancelled at shutdown).
 func (w *Queue) Add(what string, interviewID int64, fn func(ctx context.Context) error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -66,36 +70,58 @@ func (w *Queue) Add(what string, interviewID int64, fn func(ctx context.Context)
 func (w *Queue) run() {
 	defer w.wg.Done()
 	for j := range w.jobs {
-		backoff := 100 * time.Millisecond
-		deadline := time.Now().Add(w.giveUp)
-		for attempt := 1; ; attempt++ {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err := j.fn(ctx)
-			cancel()
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				w.log.Error("writeq: giving up a write", "what", j.what, "interview", j.id, "attempts", attempt, "err", err)
-				w.mu.Lock()
-				w.dropped++
-				w.mu.Unlock()
-				break
-			}
-			w.mu.Lock()
-			w.retries++
-			w.mu.Unlock()
-			w.log.Warn("writeq: write failed, retrying", "what", j.what, "interview", j.id, "attempt", attempt, "err", err)
-			time.Sleep(backoff)
-			if backoff < 5*time.Second {
-				backoff *= 2
-			}
+		w.write(j)
+	}
+}
+
+// write runs one job until it succeeds, the queue gives up on it (giveUp),
+// or the queue is abandoned at shutdown; the last two lose the write, loudly.
+func (w *Queue) write(j writeJob) {
+	backoff := 100 * time.Millisecond
+	deadline := time.Now().Add(w.giveUp)
+	for attempt := 1; ; attempt++ {
+		if w.stop.Err() != nil {
+			w.lose(j, "shutdown before the write was stored, result lost", attempt-1, nil)
+			return
+		}
+		ctx, cancel := context.WithTimeout(w.stop, 30*time.Second)
+		err := j.fn(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.lose(j, "giving up a write", attempt, err)
+			return
+		}
+		w.mu.Lock()
+		w.retries++
+		w.mu.Unlock()
+		w.log.Warn("writeq: write failed, retrying", "what", j.what, "interview", j.id, "attempt", attempt, "err", err)
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-w.stop.Done():
+			t.Stop()
+		}
+		if backoff < 5*time.Second {
+			backoff *= 2
 		}
 	}
 }
 
-// Close stops accepting writes and waits until every queued write is done
-// or ctx ends. Idempotent.
+func (w *Queue) lose(j writeJob, msg string, attempts int, err error) {
+	w.mu.Lock()
+	w.dropped++
+	w.mu.Unlock()
+	w.log.Error("writeq: "+msg, "what", j.what, "interview", j.id, "attempts", attempts, "err", err)
+}
+
+// Close stops accepting writes and waits until every queued write is done.
+// When ctx ends first, retrying stops: the write in progress gets a cancelled
+// context, and it and every write still queued are lost (counted in Dropped
+// and logged). Close returns once the writer goroutine has stopped.
+// Idempotent.
 func (w *Queue) Close(ctx context.Context) {
 	w.once.Do(func() {
 		w.mu.Lock()
@@ -105,10 +131,13 @@ func (w *Queue) Close(ctx context.Context) {
 	})
 	done := make(chan struct{})
 	go func() { w.wg.Wait(); close(done) }()
+	defer w.abandon()
 	select {
 	case <-done:
 	case <-ctx.Done():
 		w.log.Error("writeq: shutdown before every result was stored", "pending", len(w.jobs))
+		w.abandon()
+		<-done
 	}
 }
 
