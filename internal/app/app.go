@@ -84,7 +84,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if p, ok := o.DB.(*pgxpool.Pool); ok {
 		metrics.SetPool(p) // pool statistics and a ping on every scrape of /metrics
 	}
-	st := store.New(metrics.DB(o.DB)) // every statement timed in livecheck_db_query_seconds
+	st := store.New(o.DB)
 	secret, err := signingSecret(ctx, cfg, st)
 	if err != nil {
 		return nil, err
