@@ -130,3 +130,55 @@ func TestPanicEndsOnlyThatSessionsAnalysis(t *testing.T) {
 		t.Errorf("the gate has %d free slots after the panic, want 1", g.free)
 	}
 }
+
+// TestSessionEndSummarises drives a live session with frames whose timing
+// has a pause and a black stretch, a round trip and a keyframe request, the
+// candidate leaving, and checks the result End stores once through the
+// write queue: counters, camera-off intervals (the pause and the black
+// picture, not the time after the candidate left), the face-absent stretch.
+func TestSessionEndSummarises(t *testing.T) {
+	t0 := time.Date(2030, 1, 2, 10, 0, 0, 0, time.UTC)
+	stored := make(chan *Result, 2)
+	w := writeq.New(quietLogger(), time.Minute)
+	e := New(Config{AnalysisFPS: -1, Logger: quietLogger(), Now: func() time.Time { return t0 }, Writes: w,
+		Store: Store{SessionEnded: func(_ context.Context, r *Result) error { stored <- r; return nil }}})
+	s := e.Open(5, nil)
+	n := uint64(0)
+	send := func(from, to time.Duration, luma byte) {
+		for d := from; d < to; d += 100 * time.Millisecond {
+			n++
+			f := grey(64, 48, t0.Add(d), n)
+			for i := range f.Y {
+				f.Y[i] = luma
+			}
+			s.frame(f, f.Capture)
+			waitFor(t, "the frame's analysis", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.analysed == n })
+		}
+	}
+	send(0, 2*time.Second, 120)             // 0–1.9 s
+	send(5*time.Second, 7*time.Second, 0)   // after a 3 s pause: 2 s of black
+	send(7*time.Second, 8*time.Second, 120) // picture back until 7.9 s
+	s.ControlRTT(t0.Add(3*time.Second), 42*time.Millisecond)
+	s.KeyframeRequested()
+	s.CandidateLeft(t0.Add(8500 * time.Millisecond))
+	s.End(models.EndCompleted, t0.Add(20*time.Second))
+	w.Close(context.Background())
+	r := <-stored
+	if len(stored) != 0 {
+		t.Fatal("results stored twice")
+	}
+	if r.Reason != models.EndCompleted || r.FramesDecoded != 50 || r.FramesAnalysed != 50 || r.KeyframeRequests != 1 ||
+		len(r.RTT) != 1 || r.RTT[0] != (models.Point{T: 3000, V: 42}) {
+		t.Fatalf("result %+v", r)
+	}
+	// The pause (last frame 1.9 s, next 5 s) and the black picture (5 s until the picture at 7 s) merge.
+	if fmt.Sprint(r.CameraOff) != fmt.Sprint([]models.Interval{{From: 1900, To: 7000}}) {
+		t.Errorf("camera off %v, want the pause and the black stretch (1.9–7 s), nothing after the candidate left", r.CameraOff)
+	}
+	if len(r.FaceAbsent) != 1 || r.FaceAbsent[0].From != 0 || r.FaceAbsent[0].To != 7900 {
+		t.Errorf("face absent %v, want 0–7.9 s (no analyser: no face)", r.FaceAbsent)
+	}
+	if !r.Video || !r.Audio || r.Failure != "" || !r.StartedAt.Equal(t0) {
+		t.Errorf("result frame %+v", r)
+	}
+}

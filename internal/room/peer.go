@@ -30,6 +30,7 @@ type Peer struct {
 
 	negMu   sync.Mutex // serialises offers
 	pending bool       // a renegotiation was requested while an offer was outstanding
+	offered bool       // an offer was sent
 
 	mu      sync.Mutex
 	remote  []string  // ICE candidates the client trickled (evidence for network checks)
@@ -130,8 +131,17 @@ func newPeer(r *Room, role Role, conn Sender) (*Peer, error) {
 // Role is the participant's role.
 func (p *Peer) Role() Role { return p.role }
 
-// Start sends the first offer.
-func (p *Peer) Start() { p.negotiate() }
+// Start sends the first offer, unless joining already made one (the room's
+// tracks were added to the peer): a second offer at once would only make the
+// client renegotiate for nothing.
+func (p *Peer) Start() {
+	p.negMu.Lock()
+	offered := p.offered
+	p.negMu.Unlock()
+	if !offered {
+		p.negotiate()
+	}
+}
 
 func (p *Peer) trackList() []*forwardTrack {
 	p.mu.Lock()
@@ -225,6 +235,7 @@ func (p *Peer) negotiate() {
 		p.room.m.cfg.Logger.Warn("room: set local description", "err", err)
 		return
 	}
+	p.offered = true
 	_ = p.conn.Send(signal.Message{T: signal.TypeOffer, SDP: offer.SDP})
 }
 
