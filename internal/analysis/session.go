@@ -503,32 +503,29 @@ func (s *Session) Snapshot() models.LiveStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l := models.LiveStats{FramesDecoded: s.decoded, FramesAnalysed: s.analysed, FramesDropped: boxDropped + s.rateSkipped, AudioDB: -100}
-	if n := len(s.face); n > 0 {
-		from := n - 40
-		if from < 0 {
-			from = 0
-		}
-		var sum float64
-		for _, p := range s.face[from:] {
-			sum += p.V
-		}
-		l.FacePresent = sum / float64(n-from)
+	if len(s.face) > 0 {
+		l.FacePresent = meanOfLast(s.face, 40) // ~5 s of analysed frames
 	}
-	if n := len(s.audio); n > 0 {
-		from := n - 50
-		if from < 0 {
-			from = 0
-		}
-		var sum float64
-		for _, p := range s.audio[from:] {
-			sum += p.V
-		}
-		l.AudioDB = sum / float64(n-from)
+	if len(s.audio) > 0 {
+		l.AudioDB = meanOfLast(s.audio, 50) // 1 s of 20 ms levels
 	}
 	if n := len(s.rtt); n > 0 {
 		l.RTTMs = s.rtt[n-1].V
 	}
 	return l
+}
+
+// meanOfLast is the mean value of the last n points of a series (0 for none).
+func meanOfLast(pts []models.Point, n int) float64 {
+	pts = pts[max(0, len(pts)-n):]
+	if len(pts) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, p := range pts {
+		sum += p.V
+	}
+	return sum / float64(len(pts))
 }
 
 // End stops the analysis, summarises the session and queues its results for
