@@ -20,6 +20,9 @@ var (
 	ErrRevoked = errors.New("revoked")
 	// ErrInvalid means the input is malformed.
 	ErrInvalid = errors.New("invalid input")
+	// ErrLocked means the action is refused until a person reviews the case
+	// (a session's challenges after repeated failures).
+	ErrLocked = errors.New("locked")
 )
 
 // Role is a staff account's role.
@@ -150,3 +153,25 @@ type Frame struct {
 	Keyframe      bool
 	Seq           uint64 // decode order, starting at 1
 }
+
+// Why a live session ended (stored as the session's reason).
+const (
+	EndCompleted   = "completed"   // the host ended it, or the candidate left and did not return
+	EndInterrupted = "interrupted" // the server shut down during the interview
+)
+
+// Point is one sample of a stored time series: T in milliseconds since the
+// session started, V the value.
+type Point struct {
+	T int64   `json:"t"`
+	V float64 `json:"v"`
+}
+
+// Interval is a stretch of a session, in milliseconds since it started.
+type Interval struct {
+	From int64 `json:"from"`
+	To   int64 `json:"to"`
+}
+
+// Ms is the interval's length in milliseconds.
+func (i Interval) Ms() int64 { return i.To - i.From }

@@ -94,7 +94,7 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 
 // openDB connects and applies the migrations.
 func openDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*pgxpool.Pool, error) {
-	pool, err := store.Open(ctx, cfg.DatabaseURL)
+	pool, err := store.Open(ctx, cfg.DatabaseURL, metrics.TraceQueries) // every statement timed in livecheck_db_query_seconds
 	if err != nil {
 		return nil, err
 	}

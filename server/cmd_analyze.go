@@ -15,9 +15,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/livecheck/livecheck/internal/detect"
+	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/risk"
+	"github.com/livecheck/livecheck/internal/verdict"
 	"github.com/livecheck/livecheck/internal/vision"
+	"github.com/livecheck/livecheck/models"
 )
 
 // analyzeReportVersion is the version of the JSON shape documented in
@@ -90,7 +92,7 @@ type analysisFlags struct {
 }
 
 func (a *analysisFlags) register(fs *flag.FlagSet) {
-	fs.Float64Var(&a.fps, "fps", detect.DefaultFileFPS, "frames analysed per second, as in the live room (negative: every frame)")
+	fs.Float64Var(&a.fps, "fps", analysis.DefaultFileFPS, "frames analysed per second, as in the live room (negative: every frame)")
 	fs.StringVar(&a.landmarks, "landmarks", vision.DefaultLandmarkModel, "dlib 68-point landmark model")
 	fs.StringVar(&a.cascade, "cascade", vision.DefaultFrontalCascade, "OpenCV frontal face cascade")
 	fs.Float64Var(&a.reviewAt, "review-at", risk.DefaultReviewAt, "risk score from which a session goes to review")
@@ -154,7 +156,7 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) error {
 	if *video != "" {
 		// Refuse what cannot be read (oversized frames, unknown codecs) before
 		// the models are loaded.
-		src, err := detect.OpenVideo(*video, detect.FileEpoch)
+		src, err := analysis.OpenVideo(*video, analysis.FileEpoch)
 		if err != nil {
 			return fmt.Errorf("analyze: %w", err)
 		}
@@ -168,19 +170,20 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	opt := detect.FileOptions{Video: *video, Audio: *audio, FPS: af.fps, Vision: vcfg}
+	opt := analysis.FileOptions{Video: *video, Audio: *audio, FPS: af.fps, Vision: vcfg}
 	var bar *progressBar
 	if !af.noProgress && *video != "" {
 		bar = newProgressBar(stderr, "analyzing "+filepath.Base(*video))
 		opt.Progress = bar.update
 	}
 	t0 := time.Now()
-	res, err := detect.AnalyzeFile(ctx, opt)
+	res, err := analysis.AnalyzeFile(ctx, opt)
 	bar.done()
 	if err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
-	rep := buildAnalyzeReport(res, *video, *audio, risk.Score(res.Signals, st), time.Since(t0))
+	sigs, v := verdict.Of(res.Result, st)
+	rep := buildAnalyzeReport(res, *video, *audio, sigs, v, time.Since(t0))
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -209,8 +212,8 @@ func checkReadable(path string) error {
 	return nil
 }
 
-func buildAnalyzeReport(res *detect.FileResult, video, audio string, v risk.Verdict, elapsed time.Duration) analyzeReport {
-	origin := detect.FileEpoch
+func buildAnalyzeReport(res *analysis.FileResult, video, audio string, sigs []models.Signal, v risk.Verdict, elapsed time.Duration) analyzeReport {
+	origin := analysis.FileEpoch
 	rel := func(t time.Time) float64 { return math.Round(t.Sub(origin).Seconds()*1000) / 1000 }
 	rep := analyzeReport{Version: analyzeReportVersion, Verdict: v, Features: res.Features,
 		Signals: []analyzeSignal{}, Windows: []analyzeWindow{},
@@ -226,7 +229,7 @@ func buildAnalyzeReport(res *detect.FileResult, video, audio string, v risk.Verd
 	if audio != "" {
 		rep.Audio = &analyzeAudio{Path: audio, Seconds: math.Round(res.AudioSeconds*1000) / 1000}
 	}
-	for _, sg := range res.Signals {
+	for _, sg := range sigs {
 		as := analyzeSignal{Kind: sg.Kind, Score: sg.Score, Confidence: sg.Confidence, Value: sg.Value, Reason: sg.Reason}
 		if !sg.At.IsZero() {
 			at := rel(sg.At)

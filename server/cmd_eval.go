@@ -13,9 +13,10 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/livecheck/livecheck/internal/detect"
+	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/eval"
 	"github.com/livecheck/livecheck/internal/risk"
+	"github.com/livecheck/livecheck/internal/verdict"
 	"github.com/livecheck/livecheck/internal/vision"
 )
 
@@ -43,7 +44,7 @@ type evalOutput struct {
 }
 
 // runEval is cmdEval with the scorer injectable (nil means the real chain:
-// detect.AnalyzeFile and risk.Score), so tests can check the command's
+// analysis.AnalyzeFile and risk.Score), so tests can check the command's
 // metrics path with known scores.
 func runEval(args []string, stdout, stderr io.Writer, scorer evalScorer) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
@@ -160,11 +161,11 @@ func runEval(args []string, stdout, stderr io.Writer, scorer evalScorer) error {
 }
 
 // chainScorer scores an item with the live chain: video items through
-// detect.AnalyzeFile (vision and the passive detectors), audio items through
+// analysis.AnalyzeFile (vision and the passive detectors), audio items through
 // the voice detectors, then the risk engine.
 func chainScorer(vcfg vision.Config, fps float64) evalScorer {
 	return func(ctx context.Context, it eval.Item, st risk.Settings) (eval.Scores, error) {
-		opt := detect.FileOptions{FPS: fps, Vision: vcfg}
+		opt := analysis.FileOptions{FPS: fps, Vision: vcfg}
 		switch it.Kind {
 		case eval.Video:
 			opt.Video = it.Path
@@ -173,13 +174,13 @@ func chainScorer(vcfg vision.Config, fps float64) evalScorer {
 		default:
 			return nil, fmt.Errorf("unknown modality %q", it.Kind)
 		}
-		res, err := detect.AnalyzeFile(ctx, opt)
+		res, err := analysis.AnalyzeFile(ctx, opt)
 		if err != nil {
 			return nil, err
 		}
-		v := risk.Score(res.Signals, st)
+		sigs, v := verdict.Of(res.Result, st)
 		sc := eval.Scores{evalDetector: v.Score / 100}
-		for _, sg := range res.Signals {
+		for _, sg := range sigs {
 			if sg.Confidence > 0 || sg.Score > 0 {
 				sc[sg.Kind] = sg.Score
 			}

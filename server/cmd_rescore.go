@@ -17,11 +17,12 @@ import (
 	rescorepkg "github.com/livecheck/livecheck/internal/rescore"
 	"github.com/livecheck/livecheck/internal/risk"
 	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/internal/verdict"
 )
 
 // rescoreStore is what rescore needs from the store.
 type rescoreStore interface {
-	rescorepkg.Store
+	verdict.RescoreStore
 	InterviewsWithSignals(ctx context.Context) ([]int64, error)
 }
 
@@ -96,13 +97,13 @@ func rescore(ctx context.Context, db rescoreStore, ids []int64, all, dry bool, s
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		r, err := rescorepkg.Interview(ctx, db, id, st, dry)
-		if errors.Is(err, rescorepkg.ErrNoSignals) {
+		r, err := verdict.Rescore(ctx, db, id, st, dry)
+		if err != nil {
+			return fmt.Errorf("rescore: %w", err)
+		}
+		if r.Signals == 0 {
 			fmt.Fprintf(stdout, "interview %d: no stored signals, skipped\n", id)
 			continue
-		}
-		if err != nil {
-			return err
 		}
 		was := "no earlier verdict"
 		if r.Previous != nil {

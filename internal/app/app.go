@@ -8,15 +8,19 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/auth"
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/cluster"
 	"github.com/livecheck/livecheck/internal/config"
+	"github.com/livecheck/livecheck/internal/detect"
 	"github.com/livecheck/livecheck/internal/httpapi"
 	"github.com/livecheck/livecheck/internal/jobs"
 	"github.com/livecheck/livecheck/internal/mail"
@@ -27,7 +31,9 @@ import (
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/rtc"
 	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/internal/verdict"
 	"github.com/livecheck/livecheck/internal/vision"
+	"github.com/livecheck/livecheck/internal/writeq"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -51,14 +57,16 @@ type Options struct {
 
 // App is the wired server.
 type App struct {
-	Store  *store.Store
-	Signer *auth.Signer
-	HTTP   *httpapi.Server
-	Config *config.Config
-	Logger *slog.Logger
-	Rooms  *room.Manager
-	Jobs   *jobs.Queue   // River: webhook deliveries, purge, reaper
-	Node   *cluster.Node // this node's registration and leases
+	Store    *store.Store
+	Signer   *auth.Signer
+	HTTP     *httpapi.Server
+	Config   *config.Config
+	Logger   *slog.Logger
+	Rooms    *room.Manager
+	Analysis *analysis.Engine
+	Writes   *writeq.Queue // what live rooms and their analyses store, in order
+	Jobs     *jobs.Queue   // River: webhook deliveries, purge, reaper
+	Node     *cluster.Node // this node's registration and leases
 
 	bgw    *background
 	geo    *netsig.GeoIP
@@ -78,7 +86,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if p, ok := o.DB.(*pgxpool.Pool); ok {
 		metrics.SetPool(p) // pool statistics and a ping on every scrape of /metrics
 	}
-	st := store.New(metrics.DB(o.DB)) // every statement timed in livecheck_db_query_seconds
+	st := store.New(o.DB)
 	secret, err := signingSecret(ctx, cfg, st)
 	if err != nil {
 		return nil, err
@@ -118,7 +126,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 			return nil, fmt.Errorf("app: challenge settings: %w", err)
 		}
 	}
-	var newAnalyzer func() (room.FrameAnalyzer, error)
+	var newAnalyzer func() (analysis.FrameAnalyzer, error)
 	if !o.NoVideoAnalysis && cfg.Analysis != "decode" { // decode: the benchmark floor, frames decoded but not analysed
 		if newAnalyzer, err = analyzerFactory(cfg); err != nil {
 			return nil, err
@@ -129,13 +137,20 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.geo = geo
-	vd := verdictDeps{checker: checker, reuseDays: cfg.ReuseDays, risk: riskSettings(cfg), baseURL: cfg.BaseURL}
-	a.Rooms = room.NewManager(room.Config{API: api, ICEServers: iceServers, Grace: cfg.RejoinGrace,
-		AnalysisFPS: cfg.AnalysisFPS, Logger: o.Logger, Now: o.Now, NewAnalyzer: newAnalyzer, Hooks: leasedHooks(roomHooks(st, o.Now, vd), a.Node, o.Logger),
-		Detectors:        newAnalyzer != nil,
-		RemoteCandidates: netguard.CandidatePolicy{AllowPrivate: cfg.ICEAllowPrivate},
-		EncodeEvidence:   func(f *models.Frame, r models.Rect) ([]byte, error) { return vision.EncodeFaceJPEG(f, r, 85) },
-		Challenges:       room.ChallengeConfig{Enabled: cfg.Challenges > 0, Plan: plan, LockAfter: cfg.ChallengeLockAfter}})
+	judge := verdict.NewJudge(verdict.Config{Store: st, Checker: checker, ReuseDays: cfg.ReuseDays, Risk: riskSettings(cfg),
+		BaseURL: cfg.BaseURL, Now: o.Now})
+	hooks, stored := leased(roomHooks(st), analysisStore(st, judge), a.Node, o.Logger)
+	a.Writes = writeq.New(o.Logger, 30*time.Minute)
+	a.Analysis = analysis.New(analysis.Config{AnalysisFPS: cfg.AnalysisFPS, Logger: o.Logger, Now: o.Now,
+		NewAnalyzer: newAnalyzer, Detectors: newAnalyzer != nil, Detect: detect.Config{LiveCapture: true},
+		EncodeEvidence: func(f *models.Frame, r models.Rect) ([]byte, error) { return vision.EncodeFaceJPEG(f, r, 85) },
+		Challenges:     analysis.ChallengeConfig{Enabled: cfg.Challenges > 0, Plan: plan, LockAfter: cfg.ChallengeLockAfter},
+		Gate:           analysis.NewGate(runtime.NumCPU()), Writes: a.Writes, Store: stored})
+	a.Rooms = room.NewManager(room.Config{API: api, ICEServers: iceServers, Grace: cfg.RejoinGrace, Logger: o.Logger, Now: o.Now,
+		NewAnalysis: func(id int64, out room.Outlet) room.Analysis { return a.Analysis.Open(id, out) },
+		Challenges:  a.Analysis.ChallengeState(),
+		Writes:      a.Writes, Hooks: hooks,
+		RemoteCandidates: netguard.CandidatePolicy{AllowPrivate: cfg.ICEAllowPrivate}})
 	metrics.SetLiveInterviews(a.Rooms.Live)
 	a.HTTP, err = httpapi.New(httpapi.Deps{Store: st, Config: cfg, Signer: signer, Mailer: mailer, Logger: o.Logger, Now: o.Now,
 		Rooms: a.Rooms, ICEServers: iceServers})
@@ -171,6 +186,7 @@ func (a *App) Handler() http.Handler { return a.HTTP.Handler() }
 // Shutdown ends live sessions as interrupted, letting them store what they measured.
 func (a *App) Shutdown(ctx context.Context) {
 	a.Rooms.Shutdown(ctx)
+	a.Writes.Close(ctx)
 	if a.cancel != nil {
 		a.cancel()
 	}
@@ -219,4 +235,24 @@ func riskSettings(cfg *config.Config) risk.Settings {
 	st := risk.DefaultSettings()
 	st.ReviewAt, st.FailAt = cfg.RiskReviewAt, cfg.RiskFailAt
 	return st
+}
+
+// netChecker builds the network/device checker from the settings.
+func netChecker(cfg *config.Config) (*netsig.Checker, *netsig.GeoIP, error) {
+	var server *netsig.Coord
+	if loc := strings.TrimSpace(cfg.ServerLocation); loc != "" {
+		if c, err := netsig.ParseCoord(loc); err == nil {
+			server = &c
+		} else if city, ok := netsig.LookupCity(loc, ""); ok {
+			c := city.Coord
+			server = &c
+		} else {
+			return nil, nil, fmt.Errorf("app: LIVECHECK_SERVER_LOCATION %q is neither \"lat,lon\" nor a known city", loc)
+		}
+	}
+	geo, err := netsig.OpenGeoIP(netsig.GeoIPPaths{City: cfg.GeoIPCity, ASN: cfg.GeoIPASN, Anonymous: cfg.GeoIPAnonymous})
+	if err != nil {
+		return nil, nil, fmt.Errorf("app: GeoIP databases: %w", err)
+	}
+	return netsig.NewChecker(netsig.Config{Server: server, GeoIP: geo}), geo, nil
 }

@@ -5,14 +5,14 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/livecheck/livecheck/internal/room"
+	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/store"
 )
 
 // auditSessionEnd records in the audit log that a session ended and was stored
 // (whoever or whatever ended it: the recruiter, the candidate not coming back,
-// a shutdown). Once per session, although the room's writer may retry.
-func auditSessionEnd(ctx context.Context, st *store.Store, r *room.Result) error {
+// a shutdown). Once per session, although the write queue may retry.
+func auditSessionEnd(ctx context.Context, st *store.Store, r *analysis.Result) error {
 	return st.AuditOnce(ctx, store.AuditEntry{Actor: "system", Action: "session.end", Target: fmt.Sprintf("interview:%d", r.InterviewID),
 		Detail: map[string]any{"session": r.StartedAt.UTC().Format(time.RFC3339Nano), "reason": r.Reason,
 			"duration_s": int(r.EndedAt.Sub(r.StartedAt).Seconds())}}, "session")

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/cluster"
 	"github.com/livecheck/livecheck/internal/config"
 	"github.com/livecheck/livecheck/internal/jobs"
@@ -82,12 +83,13 @@ func mediaAddress(cfg *config.Config) string {
 	return fmt.Sprintf("%s udp %d-%d", host, cfg.UDPPortMin, cfg.UDPPortMax)
 }
 
-// leasedHooks make the node hold the lease of every interview live on it:
-// taken before the interview is marked live, released after its session is
-// stored. A lease held by another live node is logged (routing joins to the
-// owner is the job of the join handler).
-func leasedHooks(h room.Hooks, node *cluster.Node, log *slog.Logger) room.Hooks {
-	started, ended := h.SessionStarted, h.SessionEnded
+// leased makes the node hold the lease of every interview live on it: taken
+// before the interview is marked live (the room's SessionStarted), released
+// after its session is stored (the analysis's SessionEnded). A lease held by
+// another live node is logged (routing joins to the owner is the job of the
+// join handler).
+func leased(h room.Hooks, s analysis.Store, node *cluster.Node, log *slog.Logger) (room.Hooks, analysis.Store) {
+	started, ended := h.SessionStarted, s.SessionEnded
 	h.SessionStarted = func(ctx context.Context, id int64, at time.Time) error {
 		if err := node.Acquire(ctx, id); errors.Is(err, store.ErrLeaseHeld) {
 			log.Warn("interview live on this node is leased by another", "interview", id, "err", err)
@@ -96,11 +98,11 @@ func leasedHooks(h room.Hooks, node *cluster.Node, log *slog.Logger) room.Hooks 
 		}
 		return started(ctx, id, at)
 	}
-	h.SessionEnded = func(ctx context.Context, r *room.Result) error {
+	s.SessionEnded = func(ctx context.Context, r *analysis.Result) error {
 		if err := ended(ctx, r); err != nil {
 			return err
 		}
 		return node.Release(ctx, r.InterviewID)
 	}
-	return h
+	return h, s
 }

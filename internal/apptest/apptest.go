@@ -26,6 +26,7 @@ import (
 	"github.com/livecheck/livecheck/internal/config"
 	"github.com/livecheck/livecheck/internal/jobs"
 	"github.com/livecheck/livecheck/internal/mail"
+	"github.com/livecheck/livecheck/internal/metrics"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/store/pgtest"
 	"github.com/livecheck/livecheck/migrations"
@@ -123,7 +124,7 @@ func New(t testing.TB, o Options) *Env {
 	}
 	var db store.DBTX
 	if o.DatabaseURL != "" {
-		p, err := store.Open(context.Background(), o.DatabaseURL)
+		p, err := store.Open(context.Background(), o.DatabaseURL, metrics.TraceQueries)
 		if err != nil {
 			t.Fatalf("apptest: %v", err)
 		}
@@ -136,7 +137,7 @@ func New(t testing.TB, o Options) *Env {
 		}
 		db = p
 	} else {
-		db = pgtest.Schema(t)
+		db = pgtest.Schema(t, metrics.TraceQueries)
 	}
 	clock := &Clock{}
 	logs := &LogBuffer{}

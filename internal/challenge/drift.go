@@ -3,6 +3,7 @@ package challenge
 import (
 	"math"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -106,7 +107,7 @@ func medianShape(obs []models.Observation) ([]point, bool) {
 		for f, s := range all {
 			xs[f], ys[f] = s[k].x, s[k].y
 		}
-		out[k] = point{percentile(xs, 50), percentile(ys, 50)}
+		out[k] = point{dsp.Median(xs), dsp.Median(ys)}
 	}
 	return out, true
 }

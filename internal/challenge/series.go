@@ -1,7 +1,6 @@
 package challenge
 
 import (
-	"math"
 	"slices"
 	"time"
 )
@@ -10,19 +9,6 @@ import (
 type sample struct {
 	t time.Time
 	v float64
-}
-
-// percentile returns the p-th percentile (0..100) of vals by linear interpolation; 0 for none.
-func percentile(vals []float64, p float64) float64 {
-	if len(vals) == 0 {
-		return 0
-	}
-	s := slices.Clone(vals)
-	slices.Sort(s)
-	pos := p / 100 * float64(len(s)-1)
-	lo := int(math.Floor(pos))
-	hi := min(lo+1, len(s)-1)
-	return s[lo] + (s[hi]-s[lo])*(pos-float64(lo))
 }
 
 // values returns the values of s.
@@ -51,58 +37,6 @@ func median3(s []sample) []sample {
 	for i := 1; i+1 < len(s); i++ {
 		a, b, c := s[i-1].v, s[i].v, s[i+1].v
 		out[i].v = max(min(a, b), min(max(a, b), c))
-	}
-	return out
-}
-
-// pearson returns the correlation of x and y; ok is false when either is constant or too short.
-func pearson(x, y []float64) (r float64, ok bool) {
-	n := len(x)
-	if n < 3 || len(y) != n {
-		return 0, false
-	}
-	var mx, my float64
-	for i := range n {
-		mx += x[i]
-		my += y[i]
-	}
-	mx /= float64(n)
-	my /= float64(n)
-	var sxy, sxx, syy float64
-	for i := range n {
-		dx, dy := x[i]-mx, y[i]-my
-		sxy += dx * dy
-		sxx += dx * dx
-		syy += dy * dy
-	}
-	if sxx <= 1e-12 || syy <= 1e-12 {
-		return 0, false
-	}
-	return sxy / math.Sqrt(sxx*syy), true
-}
-
-// detrend removes the least-squares line through (t, y) from y.
-func detrend(t, y []float64) []float64 {
-	n := float64(len(y))
-	out := slices.Clone(y)
-	if len(y) < 3 {
-		return out
-	}
-	var st, sy, stt, sty float64
-	for i := range y {
-		st += t[i]
-		sy += y[i]
-		stt += t[i] * t[i]
-		sty += t[i] * y[i]
-	}
-	den := n*stt - st*st
-	if den == 0 {
-		return out
-	}
-	b := (n*sty - st*sy) / den
-	a := (sy - b*st) / n
-	for i := range out {
-		out[i] -= a + b*t[i]
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -425,7 +426,7 @@ func (c *vctx) precheck() (verdict, bool) {
 		return inconclusive(ReasonNoVideo), false
 	case float64(present) < c.th.MinFaceFraction*float64(n):
 		return inconclusive(ReasonFaceLost), false
-	case percentile(lumas, 50) < c.th.MinFaceY:
+	case dsp.Median(lumas) < c.th.MinFaceY:
 		return inconclusive(ReasonTooDark), false
 	}
 	return verdict{}, true

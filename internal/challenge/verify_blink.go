@@ -3,6 +3,7 @@ package challenge
 import (
 	"time"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -70,7 +71,7 @@ func (c *vctx) blink() verdict {
 	if len(base) < 5 {
 		base = values(s)
 	}
-	open := percentile(base, 80)
+	open := dsp.Quantile(base, 0.8)
 	if len(s) == 0 || open < minOpenEAR {
 		return inconclusive(ReasonEyesUnmeasurable)
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -52,7 +53,7 @@ func (c *vctx) coverRef() coverRef {
 	if len(cbs) < 3 {
 		return coverRef{}
 	}
-	return coverRef{percentile(cbs, 50), percentile(crs, 50), true}
+	return coverRef{dsp.Median(cbs), dsp.Median(crs), true}
 }
 
 func (c *vctx) coverState(o models.Observation, ref coverRef) frameState {

@@ -4,6 +4,8 @@ import (
 	"math"
 	"sort"
 	"time"
+
+	"github.com/livecheck/livecheck/internal/dsp"
 )
 
 // read_digits verification, from the audio loudness envelope and the mouth opening.
@@ -86,7 +88,7 @@ func (c *vctx) envelope(floor float64) envelope {
 	for i := 1; i < len(c.audio); i++ {
 		gaps = append(gaps, float64(c.audio[i].At.Sub(c.audio[i-1].At)))
 	}
-	halfChunk := time.Duration(percentile(gaps, 50) / 2)
+	halfChunk := time.Duration(dsp.Median(gaps) / 2)
 	j := 0
 	var sum float64
 	var tsum time.Duration
@@ -147,7 +149,7 @@ func (c *vctx) digits() verdict {
 			base = append(base, a.RMS)
 		}
 	}
-	floor := percentile(base, 20)
+	floor := dsp.Quantile(base, 0.2)
 	level := math.Max(floor*math.Pow(10, c.th.SpeechAboveFloorDB/20), c.th.SpeechMinRMS)
 	metrics := map[string]float64{"noise_floor": floor, "speech_level": level}
 
@@ -258,9 +260,9 @@ func lipCorr(mouth []sample, env envelope, d time.Duration, sc *lipScratch) (lip
 	if len(x) < minLipPairs {
 		return ls, false
 	}
-	level, ok1 := pearson(x, y)
+	level, ok1 := dsp.Pearson(x, y)
 	sc.dx, sc.dy = appendDiffs(sc.dx[:0], x), appendDiffs(sc.dy[:0], y)
-	diff, ok2 := pearson(sc.dx, sc.dy)
+	diff, ok2 := dsp.Pearson(sc.dx, sc.dy)
 	if !ok1 || !ok2 {
 		return ls, false
 	}

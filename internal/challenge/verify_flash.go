@@ -2,8 +2,11 @@ package challenge
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"time"
+
+	"github.com/livecheck/livecheck/internal/dsp"
 )
 
 // Flash verification. The page shows Colors[i] from ack + i·step (fade variant: a linear
@@ -97,7 +100,7 @@ func stackedCorr(pairs ...[2][]float64) (float64, bool) {
 		x = append(x, centred(p[0])...)
 		y = append(y, centred(p[1])...)
 	}
-	return pearson(x, y)
+	return dsp.Pearson(x, y)
 }
 
 func centred(v []float64) []float64 {
@@ -144,16 +147,19 @@ func flashAt(frames []flashFrame, cols []ycc, step time.Duration, fade bool, lag
 	if len(ts) < minFlashFrames {
 		return fs
 	}
-	dcb, dcr := detrend(ts, ocb), detrend(ts, ocr)
+	dcb, dcr, dy := slices.Clone(ocb), slices.Clone(ocr), slices.Clone(oy)
+	dsp.Detrend(ts, dcb)
+	dsp.Detrend(ts, dcr)
+	dsp.Detrend(ts, dy)
 	level, ok1 := stackedCorr([2][]float64{dcb, ecb}, [2][]float64{dcr, ecr})
 	diff, ok2 := stackedCorr([2][]float64{diffs(ocb, k), diffs(ecb, k)}, [2][]float64{diffs(ocr, k), diffs(ecr, k)})
 	if !ok1 || !ok2 {
 		return fs
 	}
 	fs.level, fs.diff, fs.scored = level, diff, true
-	fs.cb, _ = pearson(dcb, ecb)
-	fs.cr, _ = pearson(dcr, ecr)
-	fs.y, _ = pearson(detrend(ts, oy), ey)
+	fs.cb, _ = dsp.Pearson(dcb, ecb)
+	fs.cr, _ = dsp.Pearson(dcr, ecr)
+	fs.y, _ = dsp.Pearson(dy, ey)
 	best := -1.0
 	for i := range dcb {
 		if d := math.Hypot(dcb[i], dcr[i]); d > best {
@@ -191,7 +197,7 @@ func (c *vctx) flash() verdict {
 		frames = append(frames, flashFrame{at: o.At, u: u, y: o.FaceY, cb: o.FaceCb, cr: o.FaceCr})
 	}
 	// Exposure ≈ one frame interval, within reason.
-	interval := time.Duration(percentile(gaps, 50))
+	interval := time.Duration(dsp.Median(gaps))
 	expo := max(20*time.Millisecond, min(100*time.Millisecond, interval))
 	k := 1 // changes over about a quarter step: one frame for flashes, several for fades
 	if interval > 0 {

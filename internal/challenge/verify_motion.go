@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -118,7 +119,7 @@ func (c *vctx) signal(m motionSignal) (s []sample, neutral float64, baseN int, o
 	baseN = len(base)
 	switch {
 	case baseN >= 3:
-		neutral = percentile(base, 20)
+		neutral = dsp.Quantile(base, 0.2)
 	case m.ratio:
 		return nil, 0, baseN, false
 	}

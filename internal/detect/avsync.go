@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/internal/voice"
 	"github.com/livecheck/livecheck/models"
 )
@@ -173,7 +174,7 @@ func (a *avSync) signal() models.Signal {
 	for i, r := range res {
 		offsets[i] = float64(r.offset.Milliseconds())
 	}
-	off := median(offsets)
+	off := dsp.Median(offsets)
 	speechSec := sumW * 0.02
 	rel := saturate(speechSec, 6)
 	sg.Value = off
@@ -181,8 +182,8 @@ func (a *avSync) signal() models.Signal {
 	switch {
 	case corr >= avGoodCorr:
 		dev := math.Abs(off) - float64(avTolerance.Milliseconds())
-		sg.Score = clamp01(sigmoid(dev, 120, 40))
-		sg.Confidence = 0.7 * rel * clamp01((corr-0.15)/0.35)
+		sg.Score = dsp.Clamp01(sigmoid(dev, 120, 40))
+		sg.Confidence = 0.7 * rel * dsp.Clamp01((corr-0.15)/0.35)
 		if sg.Score >= 0.5 {
 			sg.Reason = fmt.Sprintf("audio is %+d ms out of step with the lips (correlation %.2f over %.0f s of speech)", int(off), corr, speechSec)
 		} else {
@@ -190,7 +191,7 @@ func (a *avSync) signal() models.Signal {
 		}
 	default:
 		// Weak or no correlation: the lips do not follow the voice.
-		sg.Score = clamp01((avGoodCorr - corr) / 0.3)
+		sg.Score = dsp.Clamp01((avGoodCorr - corr) / 0.3)
 		sg.Confidence = 0.35 * rel
 		sg.Reason = fmt.Sprintf("lips barely follow the voice (correlation %.2f over %.0f s of speech)", corr, speechSec)
 	}

@@ -7,7 +7,8 @@
 //
 // # Use
 //
-// One Suite per session, fed with what the live room already has:
+// One Suite per session, fed by internal/analysis's session (live and
+// offline alike) with what it already has:
 //
 //	s := detect.NewSuite(detect.Config{LiveCapture: true})
 //	// decode goroutine, every decoded frame (cheap):
@@ -21,9 +22,10 @@
 //	windows := s.Windows() // per-detector timeline, for reviewers
 //
 // A Suite is safe for concurrent use (video and audio take separate locks)
-// and never keeps a frame past Add. Offline, AnalyzeFile runs the same chain
-// on a recording (OpenVideo reads .ivf, .y4m and, through OpenCV's FFmpeg
-// backend, .mp4/.webm/.gif/.mkv/.mov/.avi).
+// and never keeps a frame past Add. The package is pure Go on frames and
+// observations: it decodes nothing and measures no faces itself (that is
+// internal/media's and internal/vision's work, driven by internal/analysis,
+// whose AnalyzeFile runs the same chain on a recording).
 //
 // # Detectors and signal kinds
 //

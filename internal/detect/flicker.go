@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -88,7 +89,7 @@ func (d *flickerDetector) add(fc *frameCtx) {
 			d.nhist = 0
 			return
 		}
-		d.bgDrift += median(diffs)
+		d.bgDrift += dsp.Median(diffs)
 	}
 	if !fc.usable() {
 		d.nhist = 0
@@ -188,7 +189,7 @@ func (d *flickerDetector) signal(ws []Window) models.Signal {
 }
 
 func (d *flickerDetector) features() map[string]float64 {
-	return map[string]float64{"rms_y": robustRMS(d.all), "rms_c": robustRMS(d.allC), "raw_rms_y": rms(d.all), "n": float64(len(d.all))}
+	return map[string]float64{"rms_y": robustRMS(d.all), "rms_c": robustRMS(d.allC), "raw_rms_y": dsp.RMS(d.all), "n": float64(len(d.all))}
 }
 
 // robustRMS estimates the RMS of a zero-centred series from its median
@@ -198,7 +199,7 @@ func robustRMS(x []float64) float64 {
 	if len(x) == 0 {
 		return 0
 	}
-	return 1.4826 * quantile(absAll(x), 0.5)
+	return 1.4826 * dsp.Quantile(absAll(x), 0.5)
 }
 
 func absAll(x []float64) []float64 {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -270,5 +271,5 @@ func lapQuantile(bs []block, q float64, scratch []float64) (float64, int, []floa
 	if len(scratch) == 0 {
 		return 0, 0, scratch
 	}
-	return quantile(scratch, q), len(scratch), scratch
+	return dsp.Quantile(scratch, q), len(scratch), scratch
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -75,7 +76,7 @@ func (d *jitterDetector) add(fc *frameCtx) {
 		acc[i] = math.Hypot(ax, ay)
 	}
 	gap := e.t.Sub(a.t).Seconds() / 2 * 15 // frame gap in 1/15 s
-	j := 1000 * median(acc[:]) / math.Sqrt(math.Max(gap, 0.5))
+	j := 1000 * dsp.Median(acc[:]) / math.Sqrt(math.Max(gap, 0.5))
 	d.cur = append(d.cur, j)
 	if len(d.all) < maxSessionSamples {
 		d.all = append(d.all, j)
@@ -92,7 +93,7 @@ func (d *jitterDetector) score() (windowScore, bool) {
 	if len(d.cur) < 5 {
 		return windowScore{}, false
 	}
-	m := median(d.cur)
+	m := dsp.Median(d.cur)
 	return windowScore{Score: sigmoid(m, jitterMid, jitterWidth), Confidence: 0.6 * saturate(float64(len(d.cur)), 10), Value: m}, true
 }
 
@@ -100,7 +101,7 @@ func (d *jitterDetector) reset() { d.cur = d.cur[:0] }
 
 func (d *jitterDetector) signal(ws []Window) models.Signal {
 	score, conf, top, flagged := aggregate(ws, 0.5)
-	m := median(d.all)
+	m := dsp.Median(d.all)
 	sg := models.Signal{Score: score, Confidence: conf, Value: m, At: top.From}
 	switch {
 	case len(ws) == 0:
@@ -114,5 +115,5 @@ func (d *jitterDetector) signal(ws []Window) models.Signal {
 }
 
 func (d *jitterDetector) features() map[string]float64 {
-	return map[string]float64{"median": median(d.all), "p75": quantile(d.all, 0.75), "n": float64(len(d.all))}
+	return map[string]float64{"median": dsp.Median(d.all), "p75": dsp.Quantile(d.all, 0.75), "n": float64(len(d.all))}
 }

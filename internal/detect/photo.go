@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -90,16 +91,16 @@ func (d *photoDetector) measure() (photoWindow, bool) {
 		res = append(res, 1000*r/iod)
 		mot = append(mot, 1000*m/iod)
 	}
-	pw.nonRigid = quantile(res, 0.9)
-	pw.motion = quantile(mot, 0.9)
+	pw.nonRigid = dsp.Quantile(res, 0.9)
+	pw.motion = dsp.Quantile(mot, 0.9)
 	ears, mouths, brows := make([]float64, len(w)), make([]float64, len(w)), make([]float64, len(w))
 	for i, s := range w {
 		ears[i], mouths[i], brows[i] = s.ear, s.mouth, s.brow
 	}
-	me := median(ears)
+	me := dsp.Median(ears)
 	if me > 0 {
-		pw.blink = quantile(ears, 0.0) < 0.7*me
-		pw.expr = stddev(ears)/me + stddev(mouths)/0.05 + stddev(brows)/0.02
+		pw.blink = dsp.Quantile(ears, 0.0) < 0.7*me
+		pw.expr = dsp.StdDev(ears)/me + dsp.StdDev(mouths)/0.05 + dsp.StdDev(brows)/0.02
 	}
 	return pw, true
 }
@@ -128,8 +129,8 @@ func affineResidual(a, b *[photoPoints][2]float64) (resid, disp float64) {
 			vy[r] += row[r] * b[i][1]
 		}
 	}
-	ax, ok1 := solve3(m, vx)
-	ay, ok2 := solve3(m, vy)
+	ax, ok1 := dsp.Solve3(m, vx, 1e-9)
+	ay, ok2 := dsp.Solve3(m, vy, 1e-9)
 	if !ok1 || !ok2 {
 		return math.Inf(1), 0
 	}
@@ -143,39 +144,6 @@ func affineResidual(a, b *[photoPoints][2]float64) (resid, disp float64) {
 		sd += dx*dx + dy*dy
 	}
 	return math.Sqrt(se / photoPoints), math.Sqrt(sd / photoPoints)
-}
-
-// solve3 solves m·x = v by Gaussian elimination with partial pivoting.
-func solve3(m [3][3]float64, v [3]float64) ([3]float64, bool) {
-	for c := 0; c < 3; c++ {
-		p := c
-		for r := c + 1; r < 3; r++ {
-			if math.Abs(m[r][c]) > math.Abs(m[p][c]) {
-				p = r
-			}
-		}
-		if math.Abs(m[p][c]) < 1e-9 {
-			return v, false
-		}
-		m[c], m[p] = m[p], m[c]
-		v[c], v[p] = v[p], v[c]
-		for r := c + 1; r < 3; r++ {
-			f := m[r][c] / m[c][c]
-			for k := c; k < 3; k++ {
-				m[r][k] -= f * m[c][k]
-			}
-			v[r] -= f * v[c]
-		}
-	}
-	var x [3]float64
-	for r := 2; r >= 0; r-- {
-		s := v[r]
-		for k := r + 1; k < 3; k++ {
-			s -= m[r][k] * x[k]
-		}
-		x[r] = s / m[r][r]
-	}
-	return x, true
 }
 
 // Photo thresholds.
@@ -218,7 +186,7 @@ func (d *photoDetector) signal(ws []Window) models.Signal {
 	for _, pw := range d.windows() {
 		vals = append(vals, pw.nonRigid)
 	}
-	m := median(vals)
+	m := dsp.Median(vals)
 	sg := models.Signal{Score: score, Confidence: conf, Value: m, At: top.From}
 	switch {
 	case len(ws) == 0:
@@ -250,6 +218,6 @@ func (d *photoDetector) features() map[string]float64 {
 			blinks++
 		}
 	}
-	return map[string]float64{"windows": float64(len(ws)), "nonrigid": median(nr), "nonrigid_min": quantile(nr, 0),
-		"motion": median(mo), "expr": median(ex), "expr_min": quantile(ex, 0), "blink_windows": float64(blinks)}
+	return map[string]float64{"windows": float64(len(ws)), "nonrigid": dsp.Median(nr), "nonrigid_min": dsp.Quantile(nr, 0),
+		"motion": dsp.Median(mo), "expr": dsp.Median(ex), "expr_min": dsp.Quantile(ex, 0), "blink_windows": float64(blinks)}
 }

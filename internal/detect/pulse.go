@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -95,7 +96,7 @@ func (d *pulseDetector) measure() (snr, bpm float64, ok bool) {
 		s1[i] = g - b
 		s2[i] = -2*r + g + b
 	}
-	a := stddev(s1) / math.Max(stddev(s2), 1e-9)
+	a := dsp.StdDev(s1) / math.Max(dsp.StdDev(s2), 1e-9)
 	h := make([]float64, n)
 	ts := make([]float64, n)
 	for i := range h {
@@ -103,7 +104,7 @@ func (d *pulseDetector) measure() (snr, bpm float64, ok bool) {
 		ts[i] = d.buf[i].t.Sub(d.buf[0].t).Seconds()
 	}
 	// Detrend (least-squares line).
-	detrend(ts, h)
+	dsp.Detrend(ts, h)
 	// Power on a 0.02 Hz grid from 0.5 to 4 Hz (non-uniform DFT).
 	type fp struct{ f, p float64 }
 	var spec []fp
@@ -139,23 +140,6 @@ func (d *pulseDetector) measure() (snr, bpm float64, ok bool) {
 	return 10 * math.Log10(sig/(tot-sig)), 60 * f0, true
 }
 
-func detrend(t, x []float64) {
-	n := float64(len(x))
-	var st, sx, stt, stx float64
-	for i := range x {
-		st, sx, stt, stx = st+t[i], sx+x[i], stt+t[i]*t[i], stx+t[i]*x[i]
-	}
-	den := n*stt - st*st
-	if den == 0 {
-		return
-	}
-	b := (n*stx - st*sx) / den
-	a := (sx - b*st) / n
-	for i := range x {
-		x[i] -= a + b*t[i]
-	}
-}
-
 // Pulse thresholds (SNR in dB): no clear pulse below about -6 dB.
 const (
 	pulseSNRMid   = -6.0
@@ -185,7 +169,7 @@ func (d *pulseDetector) signal(ws []Window) models.Signal {
 	if snr, _, ok := d.measure(); ok {
 		snrs = append(snrs, snr)
 	}
-	m := median(snrs)
+	m := dsp.Median(snrs)
 	sg := models.Signal{Score: score, Confidence: conf, Value: m, At: top.From}
 	switch {
 	case len(ws) == 0:

@@ -5,6 +5,7 @@ import (
 	"image"
 	"math"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -30,9 +31,9 @@ type replayDetector struct {
 	hannW   []float64
 	ringOf  []int // ring index of each half-plane spectrum bin (-1: not used)
 	ringN   []int
-	fftBuf  []complex128
-	twid    []complex128 // twiddles(specN)
-	col     []complex128
+	fft     *dsp.FFT
+	re, im  []float64 // the spectrum's n x n patch, then its transform
+	scratch []float64
 	cur     []replayCheck
 	allBord []float64
 	allMoir []float64
@@ -303,7 +304,7 @@ func (d *replayDetector) bestLine(a0, a1, p0, p1 int, centre float64, horiz bool
 			}
 		}
 	}
-	if mean(outside) < 24 && stddev(outside) < 2 {
+	if dsp.Mean(outside) < 24 && dsp.StdDev(outside) < 2 {
 		return false, 0
 	}
 	return true, math.Abs(bestSlope)
@@ -324,8 +325,9 @@ func (d *replayDetector) spectrum(f *models.Frame, face image.Rectangle) (peak, 
 	cx, cy := (face.Min.X+face.Max.X)/2, (face.Min.Y+face.Max.Y)/2
 	x0 := min(max(0, cx-n/2), f.Width-n)
 	y0 := min(max(0, cy-n/2), f.Height-n)
-	if len(d.fftBuf) != n*n {
-		d.fftBuf, d.col, d.twid = make([]complex128, n*n), make([]complex128, n), twiddles(n)
+	if d.fft == nil {
+		d.fft = dsp.NewFFT(n)
+		d.re, d.im, d.scratch = make([]float64, n*n), make([]float64, n*n), make([]float64, 2*n)
 		d.hannW = make([]float64, n)
 		for i := range d.hannW {
 			d.hannW[i] = hann(i, n)
@@ -363,10 +365,10 @@ func (d *replayDetector) spectrum(f *models.Frame, face image.Rectangle) (peak, 
 		wy := d.hannW[y]
 		row := f.Y[(y0+y)*f.Width+x0:]
 		for x := 0; x < n; x++ {
-			d.fftBuf[y*n+x] = complex((float64(row[x])-m)*wy*d.hannW[x], 0)
+			d.re[y*n+x], d.im[y*n+x] = (float64(row[x])-m)*wy*d.hannW[x], 0
 		}
 	}
-	fft2(d.fftBuf, n, d.twid, d.col)
+	d.fft.Transform2D(d.re, d.im, d.scratch)
 	// Log power per bin and mean per ring.
 	half := n / 2
 	prof := make([]float64, half)
@@ -374,9 +376,8 @@ func (d *replayDetector) spectrum(f *models.Frame, face image.Rectangle) (peak, 
 		if r < 0 {
 			continue
 		}
-		c := d.fftBuf[k]
-		p := math.Log10(real(c)*real(c) + imag(c)*imag(c) + 1e-9)
-		d.fftBuf[k] = complex(p, 0) // keep the log power for the peak search
+		p := math.Log10(d.re[k]*d.re[k] + d.im[k]*d.im[k] + 1e-9)
+		d.re[k] = p // keep the log power for the peak search
 		prof[r] += p
 	}
 	for r := 3; r < half; r++ {
@@ -386,7 +387,7 @@ func (d *replayDetector) spectrum(f *models.Frame, face image.Rectangle) (peak, 
 	}
 	for k, r := range d.ringOf {
 		if r >= 6 {
-			if v := real(d.fftBuf[k]) - prof[r]; v > peak {
+			if v := d.re[k] - prof[r]; v > peak {
 				peak = v
 			}
 		}
@@ -443,14 +444,14 @@ func (d *replayDetector) reset() { d.cur = d.cur[:0] }
 
 func (d *replayDetector) signal(ws []Window) models.Signal {
 	score, conf, top, flagged := aggregate(ws, 0.85)
-	sides := mean(d.allBord)
+	sides := dsp.Mean(d.allBord)
 	sg := models.Signal{Score: score, Confidence: conf, Value: sides, At: top.From}
 	switch {
 	case len(ws) == 0:
 		sg.Reason = "replay check not possible (no face to anchor the screen search)"
 	case score >= 0.5:
 		sg.Reason = fmt.Sprintf("looks like a screen being filmed: %.1f border sides around the face on average, moiré peak %.1f (%d of %d windows)",
-			sides, median(d.allMoir), flagged, len(ws))
+			sides, dsp.Median(d.allMoir), flagged, len(ws))
 	default:
 		sg.Reason = fmt.Sprintf("no screen border or moiré found (%.1f border sides on average)", sides)
 	}
@@ -458,6 +459,6 @@ func (d *replayDetector) signal(ws []Window) models.Signal {
 }
 
 func (d *replayDetector) features() map[string]float64 {
-	return map[string]float64{"sides": mean(d.allBord), "sides_p75": quantile(d.allBord, 0.75), "peak": median(d.allMoir), "peak_p90": quantile(d.allMoir, 0.9),
-		"bump": median(d.allRing), "bump_p90": quantile(d.allRing, 0.9), "luma_range": median(d.allRng), "checks": float64(len(d.allBord))}
+	return map[string]float64{"sides": dsp.Mean(d.allBord), "sides_p75": dsp.Quantile(d.allBord, 0.75), "peak": dsp.Median(d.allMoir), "peak_p90": dsp.Quantile(d.allMoir, 0.9),
+		"bump": dsp.Median(d.allRing), "bump_p90": dsp.Quantile(d.allRing, 0.9), "luma_range": dsp.Median(d.allRng), "checks": float64(len(d.allBord))}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -205,8 +206,8 @@ func (d *seamDetector) add(fc *frameCtx) {
 		if len(d.exc) < seamSamples/3 {
 			return
 		}
-		lv[l] = median(d.exc)
-		lt[l] = median(d.texs)
+		lv[l] = dsp.Median(d.exc)
+		lt[l] = dsp.Median(d.texs)
 	}
 	for l := range lv {
 		d.sum[l] += lv[l]
@@ -262,7 +263,7 @@ func (d *seamDetector) signal(ws []Window) models.Signal {
 	for _, w := range ws {
 		vals = append(vals, w.Value)
 	}
-	m := median(vals)
+	m := dsp.Median(vals)
 	sg := models.Signal{Score: score, Confidence: conf, Value: m, At: top.From}
 	switch {
 	case len(ws) == 0:
@@ -285,5 +286,5 @@ func (d *seamDetector) features() map[string]float64 {
 	if !math.IsNaN(exc) {
 		vals, texs = append(vals, exc), append(texs, tex)
 	}
-	return map[string]float64{"seam": median(vals), "seam_max": quantile(vals, 1), "texture_step": median(texs)}
+	return map[string]float64{"seam": dsp.Median(vals), "seam_max": dsp.Quantile(vals, 1), "texture_step": dsp.Median(texs)}
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/internal/voice"
 	"github.com/livecheck/livecheck/models"
 )
@@ -188,8 +189,8 @@ func (s *Suite) closeWindowLocked() {
 }
 
 func (s *Suite) window(kind string, ws windowScore) Window {
-	return Window{Kind: kind, From: s.winFirst, To: s.winLast, Score: round3(clamp01(ws.Score)),
-		Confidence: round3(clamp01(ws.Confidence)), Value: round3(ws.Value)}
+	return Window{Kind: kind, From: s.winFirst, To: s.winLast, Score: round3(dsp.Clamp01(ws.Score)),
+		Confidence: round3(dsp.Clamp01(ws.Confidence)), Value: round3(ws.Value)}
 }
 
 // partialLocked returns the closed windows of kind plus the current window
@@ -234,7 +235,7 @@ func (s *Suite) Signals() []models.Signal {
 	for _, d := range s.dets {
 		sg := d.signal(s.windowsLocked(d))
 		sg.Kind = d.kind()
-		sg.Score, sg.Confidence, sg.Value = round3(clamp01(sg.Score)), round3(clamp01(sg.Confidence)), round3(sg.Value)
+		sg.Score, sg.Confidence, sg.Value = round3(dsp.Clamp01(sg.Score)), round3(dsp.Clamp01(sg.Confidence)), round3(sg.Value)
 		out = append(out, sg)
 	}
 	s.vmu.Unlock()

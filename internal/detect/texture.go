@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -71,7 +72,7 @@ func (d *textureDetector) score() (windowScore, bool) {
 	if len(d.ratios) < 3 {
 		return windowScore{}, false
 	}
-	m := median(d.ratios)
+	m := dsp.Median(d.ratios)
 	return windowScore{
 		Score:      sigmoid(-m, -textureMid, textureWidth),
 		Confidence: 0.8 * saturate(float64(len(d.ratios)), 8),
@@ -83,7 +84,7 @@ func (d *textureDetector) reset() { d.ratios = d.ratios[:0] }
 
 func (d *textureDetector) signal(ws []Window) models.Signal {
 	score, conf, top, flagged := aggregate(ws, 0.7)
-	m := median(d.all)
+	m := dsp.Median(d.all)
 	sg := models.Signal{Score: score, Confidence: conf, Value: m, At: top.From}
 	switch {
 	case len(ws) == 0:
@@ -97,5 +98,5 @@ func (d *textureDetector) signal(ws []Window) models.Signal {
 }
 
 func (d *textureDetector) features() map[string]float64 {
-	return map[string]float64{"log_ratio_median": median(d.all), "log_ratio_p25": quantile(d.all, 0.25), "frames": float64(len(d.all))}
+	return map[string]float64{"log_ratio_median": dsp.Median(d.all), "log_ratio_p25": dsp.Quantile(d.all, 0.25), "frames": float64(len(d.all))}
 }

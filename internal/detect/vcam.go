@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -78,7 +79,7 @@ func (d *vcamDetector) add(fc *frameCtx) {
 		}
 	}
 	if len(d.scratch) >= 20 {
-		v := quantile(d.scratch, 0.1)
+		v := dsp.Quantile(d.scratch, 0.1)
 		d.noise = append(d.noise, v)
 		if len(d.allNoise) < maxSessionSamples {
 			d.allNoise = append(d.allNoise, v)
@@ -121,7 +122,7 @@ func (d *vcamDetector) regularity() (float64, int) {
 	if n < 30 {
 		return 0, n
 	}
-	med := median(d.intervals)
+	med := dsp.Median(d.intervals)
 	reg := 0
 	for _, iv := range d.intervals {
 		if math.Abs(iv-med) <= 0.25 {
@@ -142,14 +143,14 @@ const (
 func (d *vcamDetector) cues(noise []float64, rep, cmp int) (score, conf, value float64) {
 	var noiseEv, noiseRel float64
 	if len(noise) >= 3 {
-		nf := median(noise)
+		nf := dsp.Median(noise)
 		noiseEv = sigmoid(-nf, -vcamNoiseMid, vcamNoiseWidth)
 		noiseRel = saturate(float64(len(noise)), 5)
 		value = nf
 	}
 	var repEv, repRel float64
 	if cmp >= 5 {
-		repEv = clamp01((float64(rep)/float64(cmp) - 0.05) / 0.2)
+		repEv = dsp.Clamp01((float64(rep)/float64(cmp) - 0.05) / 0.2)
 		repRel = saturate(float64(cmp), 10)
 	}
 	var regEv, regRel float64
@@ -200,7 +201,7 @@ func (d *vcamDetector) signal(ws []Window) models.Signal {
 	if s >= 0.5 {
 		verdict = "looks like a virtual camera"
 	}
-	sg.Reason = fmt.Sprintf("%s: %s; background noise floor %.2f; %.0f %% repeated frames", verdict, timing, median(d.allNoise), rep)
+	sg.Reason = fmt.Sprintf("%s: %s; background noise floor %.2f; %.0f %% repeated frames", verdict, timing, dsp.Median(d.allNoise), rep)
 	return sg
 }
 
@@ -210,5 +211,5 @@ func (d *vcamDetector) features() map[string]float64 {
 	if d.compared > 0 {
 		rep = float64(d.repeats) / float64(d.compared)
 	}
-	return map[string]float64{"noise_floor": median(d.allNoise), "repeats": rep, "regular": reg, "intervals": float64(n)}
+	return map[string]float64{"noise_floor": dsp.Median(d.allNoise), "repeats": rep, "regular": reg, "intervals": float64(n)}
 }

@@ -26,7 +26,7 @@ import (
 func TestPostgresRestartDuringInterview(t *testing.T) {
 	pg := apptest.StartPostgres(t)
 	c := startCallOpts(t, apptest.Options{DatabaseURL: pg.URL, Env: map[string]string{"LIVECHECK_REJOIN_GRACE": "1s"}}, apptest.BrowserOptions{})
-	var sess *room.Session
+	var sess room.Analysis
 	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
 		sess = c.session(t)
 		return sess != nil && sess.Snapshot().FramesAnalysed > 20, "waiting for analysis"
@@ -43,7 +43,7 @@ func TestPostgresRestartDuringInterview(t *testing.T) {
 	}
 	// The room ends after the grace period and its writes fail and are retried.
 	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
-		st := c.env.App.Rooms.WriterStats()
+		st := c.env.App.Writes.Stats()
 		return st.Retries >= 2 && st.Pending >= 1, fmt.Sprintf("writer %+v", st)
 	})
 	// The room has ended (after the grace period) while the database is down.
@@ -58,10 +58,10 @@ func TestPostgresRestartDuringInterview(t *testing.T) {
 	apptest.Eventually(t, 90*time.Second, func() (bool, string) {
 		var err error
 		stored, err = c.env.Store.Session(ctx, c.iv.ID)
-		return err == nil, fmt.Sprintf("session not stored after the database came back: %v (writer %+v)", err, c.env.App.Rooms.WriterStats())
+		return err == nil, fmt.Sprintf("session not stored after the database came back: %v (writer %+v)", err, c.env.App.Writes.Stats())
 	})
 	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
-		st := c.env.App.Rooms.WriterStats()
+		st := c.env.App.Writes.Stats()
 		return st.Pending == 0, fmt.Sprintf("writer %+v", st)
 	})
 	if stored.FramesDecoded != int64(final.FramesDecoded) || stored.FramesAnalysed != int64(final.FramesAnalysed) {
@@ -101,7 +101,7 @@ func TestPostgresRestartDuringInterview(t *testing.T) {
 		t.Fatalf("attempt after the outage: %+v", atts)
 	}
 	checkFinalStatus(t, c.env, c.iv.ID)
-	if st := c.env.App.Rooms.WriterStats(); st.Dropped != 0 {
+	if st := c.env.App.Writes.Stats(); st.Dropped != 0 {
 		t.Errorf("writes dropped: %+v", st)
 	}
 }
@@ -233,14 +233,14 @@ func TestCandidateNetworkDropped(t *testing.T) {
 		t.Fatalf("candidate joins from the namespace: %v", err)
 	}
 	ctx := context.Background()
-	session := func() *room.Session {
+	session := func() room.Analysis {
 		r, ok := env.App.Rooms.Get(iv.ID)
 		if !ok {
 			return nil
 		}
 		return r.Session()
 	}
-	var first *room.Session
+	var first room.Analysis
 	// continues waits until the first session, still the room's, has decoded
 	// 60 more frames than it had at a drop.
 	continues := func(atDrop uint64) {

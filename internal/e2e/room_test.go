@@ -113,7 +113,7 @@ func signIn(env *apptest.Env, u *models.User) chromedp.Action[chromedp.Void] {
 	)
 }
 
-func (c *callSetup) session(t *testing.T) *room.Session {
+func (c *callSetup) session(t *testing.T) room.Analysis {
 	r, ok := c.env.App.Rooms.Get(c.iv.ID)
 	if !ok {
 		return nil
@@ -175,7 +175,7 @@ func TestLiveCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pts []room.Point
+	var pts []models.Point
 	if err := json.Unmarshal(series.Points, &pts); err != nil || len(pts) == 0 {
 		t.Fatalf("face series: %v (%d points)", err, len(pts))
 	}
@@ -217,11 +217,11 @@ func TestLiveCall(t *testing.T) {
 		t.Errorf("verdict computed from %d signals, %d stored", v.SignalCount, len(sigs))
 	}
 	attempts, _ := env.Store.Attempts(ctx, c.iv.ID)
-	if len(attempts) != 1 || attempts[0].EndedAt == nil || attempts[0].Environment == nil {
+	if len(attempts) != 1 || attempts[0].EndedAt == nil || attempts[0].Report == nil {
 		t.Fatalf("attempts: %+v", attempts)
 	}
-	if tz, _ := attempts[0].Environment["tz"].(string); tz == "" {
-		t.Errorf("the environment report (time zone) was not recorded: %v", attempts[0].Environment)
+	if e := attempts[0].Report.Environment; e == nil || e.TimeZone == "" {
+		t.Errorf("the environment report (time zone) was not recorded: %+v", attempts[0].Report)
 	}
 	// The interview page shows the signals.
 	page := env.NewClient()
@@ -241,7 +241,7 @@ func TestLiveCall(t *testing.T) {
 func TestRejoinAfterReload(t *testing.T) {
 	c := startCall(t, "30s")
 	env := c.env
-	var first *room.Session
+	var first room.Analysis
 	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
 		first = c.session(t)
 		if first == nil {

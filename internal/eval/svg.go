@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"strings"
+
+	"github.com/livecheck/livecheck/internal/dsp"
 )
 
 // Curve is one ROC curve to plot.
@@ -71,7 +73,7 @@ func WriteROCSVG(w io.Writer, title string, curves []Curve) error {
 			if j > 0 {
 				pts.WriteByte(' ')
 			}
-			fmt.Fprintf(&pts, "%.2f,%.2f", x(clamp01(p.BPCER)), y(clamp01(1-p.APCER)))
+			fmt.Fprintf(&pts, "%.2f,%.2f", x(dsp.Clamp01(p.BPCER)), y(dsp.Clamp01(1-p.APCER)))
 		}
 		fmt.Fprintf(bw, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`+"\n", color, pts.String())
 		label := c.Name
@@ -84,13 +86,6 @@ func WriteROCSVG(w io.Writer, title string, curves []Curve) error {
 	}
 	fmt.Fprintln(bw, `</svg>`)
 	return bw.Flush()
-}
-
-func clamp01(v float64) float64 {
-	if math.IsNaN(v) {
-		return 0
-	}
-	return math.Max(0, math.Min(1, v))
 }
 
 func esc(s string) string {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/livecheck/livecheck/internal/detect"
+	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/eval"
 	"github.com/livecheck/livecheck/internal/vision"
 )
@@ -62,7 +62,7 @@ func devsetDump(t *testing.T, dir, cache string) []devClip {
 	clips := make([]devClip, len(video))
 	_, err = eval.Run(context.Background(), video, 2, func(ctx context.Context, it eval.Item) (eval.Scores, error) {
 		c := devClip{Name: strings.TrimSuffix(filepath.Base(it.File), ".ivf"), Label: string(it.Label), Source: it.Extra["source"], Rejected: map[string]int{}}
-		src, err := detect.OpenVideo(it.Path, detect.FileEpoch)
+		src, err := analysis.OpenVideo(it.Path, analysis.FileEpoch)
 		if err != nil {
 			return nil, err
 		}
@@ -81,7 +81,7 @@ func devsetDump(t *testing.T, dir, cache string) []devClip {
 			if err != nil {
 				break
 			}
-			ts := f.Capture.Sub(detect.FileEpoch).Seconds()
+			ts := f.Capture.Sub(analysis.FileEpoch).Seconds()
 			if last >= 0 && ts-last < 0.12 {
 				continue
 			}
@@ -176,9 +176,9 @@ func TestDevsetSwitchVideos(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := NewSession(m, SessionConfig{})
-		var last, switchAt, lastAnalysed = detect.FileEpoch, detect.FileEpoch, detect.FileEpoch
+		var last, switchAt, lastAnalysed = analysis.FileEpoch, analysis.FileEpoch, analysis.FileEpoch
 		for part, it := range []eval.Item{a, b} {
-			src, err := detect.OpenVideo(it.Path, last)
+			src, err := analysis.OpenVideo(it.Path, last)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -191,7 +191,7 @@ func TestDevsetSwitchVideos(t *testing.T) {
 					break
 				}
 				last = f.Capture.Add(time.Second / 15)
-				if f.Capture.Sub(lastAnalysed) < 120*time.Millisecond && !lastAnalysed.Equal(detect.FileEpoch) {
+				if f.Capture.Sub(lastAnalysed) < 120*time.Millisecond && !lastAnalysed.Equal(analysis.FileEpoch) {
 					continue
 				}
 				lastAnalysed = f.Capture
@@ -212,7 +212,7 @@ func TestDevsetSwitchVideos(t *testing.T) {
 		found := false
 		for _, c := range s.Changes() {
 			t.Logf("  change: before %.1f s (yaw %.0f) after %.1f s (yaw %.0f, pitch %.0f, sharpness %.0f, eyes %.0f px), distance %.2f",
-				c.Before.At.Sub(detect.FileEpoch).Seconds(), c.Before.Yaw, c.After.At.Sub(detect.FileEpoch).Seconds(), c.After.Yaw, c.After.Pitch,
+				c.Before.At.Sub(analysis.FileEpoch).Seconds(), c.Before.Yaw, c.After.At.Sub(analysis.FileEpoch).Seconds(), c.After.Yaw, c.After.Pitch,
 				c.After.Sharpness, c.After.EyeDistance, c.Distance)
 			switch {
 			case c.After.At.Before(switchAt):
@@ -223,7 +223,7 @@ func TestDevsetSwitchVideos(t *testing.T) {
 			}
 		}
 		t.Logf("%s → %s: switch at %.1f s, changes %d, flagged %v", filepath.Base(a.File), filepath.Base(b.File),
-			switchAt.Sub(detect.FileEpoch).Seconds(), len(s.Changes()), found)
+			switchAt.Sub(analysis.FileEpoch).Seconds(), len(s.Changes()), found)
 	}
 	t.Logf("video switches: %d of %d flagged within 4 s of the join; %d changes before a join", hits, len(gen), early)
 }

@@ -248,7 +248,7 @@ func (s *Server) interviewRoomExtras(c *gin.Context, iv *models.Interview, extra
 	}
 	if sess != nil {
 		extra["Session"] = sess
-		var fa, co []room.Interval
+		var fa, co []models.Interval
 		_ = json.Unmarshal(sess.FaceAbsent, &fa)
 		_ = json.Unmarshal(sess.CameraOff, &co)
 		extra["FaceAbsent"], extra["CameraOff"] = fa, co

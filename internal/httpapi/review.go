@@ -161,10 +161,16 @@ func (s *Server) reviewData(c *gin.Context, iv *models.Interview) (*ReviewData, 
 	for i, a := range d.Attempts {
 		p := fmt.Sprintf("Connection %d: ", i+1)
 		d.Env = append(d.Env, envFact{p + "IP", a.IP}, envFact{p + "browser", a.UserAgent})
-		for _, k := range []string{"tz", "languages", "webdriver", "platform", "screen_w", "screen_h", "devices", "video", "audio"} {
-			if v, ok := a.Environment[k]; ok {
-				d.Env = append(d.Env, envFact{p + k, envValue(k, v)})
-			}
+		if a.Report == nil || a.Report.Environment == nil {
+			continue
+		}
+		e := a.Report.Environment
+		for _, f := range []struct {
+			k string
+			v any
+		}{{"tz", e.TimeZone}, {"languages", e.Languages}, {"webdriver", e.WebDriver}, {"platform", e.Platform},
+			{"screen_w", e.ScreenW}, {"screen_h", e.ScreenH}, {"devices", e.Devices}, {"video", e.Video}, {"audio", e.Audio}} {
+			d.Env = append(d.Env, envFact{p + f.k, envValue(f.k, f.v)})
 		}
 	}
 	return d, nil
@@ -211,40 +217,30 @@ func (s *Server) reviewDecide(c *gin.Context) {
 }
 
 // envValue writes a browser-reported fact for people: device lists as labels
-// with their kind, tracks as label and format, other values as they came.
+// with their kind, the camera track as label and format, other values as
+// they came.
 func envValue(k string, v any) string {
 	kinds := map[string]string{"videoinput": "camera", "audioinput": "microphone", "audiooutput": "speaker"}
-	switch k {
-	case "devices":
-		if list, ok := v.([]any); ok {
-			parts := make([]string, 0, len(list))
-			for _, it := range list {
-				m, _ := it.(map[string]any)
-				label, _ := m["label"].(string)
-				kind, _ := m["kind"].(string)
-				if label == "" {
-					label = "(no label)"
-				}
-				if n := kinds[kind]; n != "" {
-					kind = n
-				}
-				parts = append(parts, label+" ("+kind+")")
+	switch v := v.(type) {
+	case []models.Device:
+		parts := make([]string, 0, len(v))
+		for _, d := range v {
+			label, kind := d.Label, d.Kind
+			if label == "" {
+				label = "(no label)"
 			}
-			return strings.Join(parts, "; ")
-		}
-	case "video":
-		if m, ok := v.(map[string]any); ok {
-			label, _ := m["label"].(string)
-			return fmt.Sprintf("%s · %v×%v · %v fps", label, m["width"], m["height"], m["frame_rate"])
-		}
-	case "languages":
-		if list, ok := v.([]any); ok {
-			parts := make([]string, 0, len(list))
-			for _, l := range list {
-				parts = append(parts, fmt.Sprint(l))
+			if n := kinds[kind]; n != "" {
+				kind = n
 			}
-			return strings.Join(parts, ", ")
+			parts = append(parts, label+" ("+kind+")")
 		}
+		return strings.Join(parts, "; ")
+	case models.TrackSettings:
+		if k == "video" {
+			return fmt.Sprintf("%s · %d×%d · %v fps", v.Label, v.Width, v.Height, v.FrameRate)
+		}
+	case []string:
+		return strings.Join(v, ", ")
 	}
 	b, _ := json.Marshal(v)
 	return strings.Trim(string(b), `"`)

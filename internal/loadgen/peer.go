@@ -25,7 +25,7 @@ import (
 
 	"github.com/livecheck/livecheck/internal/rtc"
 	"github.com/livecheck/livecheck/internal/signal"
-	"github.com/livecheck/livecheck/internal/wire"
+	"github.com/livecheck/livecheck/models"
 )
 
 // newAPI returns the pion API of the simulated browsers: VP8 and Opus with the
@@ -344,12 +344,12 @@ func (cd *candidate) readRTCP(s *webrtc.RTPSender, video bool) {
 }
 
 func (cd *candidate) envMessage() string {
-	b, _ := json.Marshal(map[string]any{"t": "env", "env": wire.Environment{
+	b, _ := json.Marshal(map[string]any{"t": "env", "env": models.Environment{
 		TimeZone: "UTC", Languages: []string{"en-US"}, ScreenW: 1920, ScreenH: 1080, PixelRatio: 1,
-		Devices:   []wire.Device{{Kind: "videoinput", Label: "livecheck loadgen camera"}, {Kind: "audioinput", Label: "livecheck loadgen microphone"}},
+		Devices:   []models.Device{{Kind: "videoinput", Label: "livecheck loadgen camera"}, {Kind: "audioinput", Label: "livecheck loadgen microphone"}},
 		WebDriver: true, Platform: "Linux x86_64", HardwareConc: runtime.NumCPU(),
-		VideoSettings: wire.Settings{Label: "livecheck loadgen camera", Width: cd.m.Width, Height: cd.m.Height, FrameRate: cd.m.FPS()},
-		AudioSettings: wire.Settings{Label: "livecheck loadgen microphone"},
+		Video: models.TrackSettings{Label: "livecheck loadgen camera", Width: cd.m.Width, Height: cd.m.Height, FrameRate: cd.m.FPS()},
+		Audio: models.TrackSettings{Label: "livecheck loadgen microphone"},
 	}})
 	return string(b)
 }

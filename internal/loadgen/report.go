@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/livecheck/livecheck/internal/dsp"
 )
 
 func f0(v float64) string {
@@ -185,7 +187,7 @@ func Project(reps []Report, cores int, passiveFPS, inputFPS, challengeShare floa
 	if len(floors) == 0 || len(perFrame) == 0 || cores <= 0 {
 		return p, false
 	}
-	p = Projection{FloorPerInterview: median(floors), PerAnalysedFPS: median(perFrame), PassiveFPS: passiveFPS, Cores: cores,
+	p = Projection{FloorPerInterview: dsp.Median(floors), PerAnalysedFPS: dsp.Median(perFrame), PassiveFPS: passiveFPS, Cores: cores,
 		ChallengeShare: challengeShare}
 	p.PerInterview = p.FloorPerInterview + passiveFPS*p.PerAnalysedFPS
 	p.Interviews = float64(cores) * 100 / p.PerInterview
@@ -203,15 +205,6 @@ func (p Projection) Print(w io.Writer) {
 		"about %.0f interviews on %d dedicated cores, %.0f with %.0f %% of the time in challenges (every frame analysed), before the load generator's share.\n",
 		p.FloorPerInterview, p.PerAnalysedFPS, p.PerAnalysedFPS*10, p.PassiveFPS, p.PerInterview, p.Ratio,
 		p.Interviews, p.Cores, p.InterviewsWithCh, p.ChallengeShare*100)
-}
-
-func median(v []float64) float64 {
-	sort.Float64s(v)
-	n := len(v)
-	if n%2 == 1 {
-		return v[n/2]
-	}
-	return (v[n/2-1] + v[n/2]) / 2
 }
 
 func firstField(s string) string {

@@ -6,101 +6,48 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// DBTX is the store's connection interface (store.DBTX), repeated here so that
-// this package does not import the store.
-type DBTX interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Begin(ctx context.Context) (pgx.Tx, error)
+// TraceQueries makes a pool record every statement's round trip in
+// livecheck_db_query_seconds{op}, op being the statement's verb (select,
+// insert, update, delete, with, ..., begin, commit, rollback): pass it to
+// store.Open. pgx calls the tracer around each statement, from its start
+// until its result was read.
+func TraceQueries(cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = queryTracer{} }
+
+// queryTracer is a pgx.QueryTracer.
+type queryTracer struct{}
+
+var _ pgx.QueryTracer = queryTracer{}
+
+type traceKey struct{}
+
+type traceStart struct {
+	op string
+	at time.Time
 }
 
-// DB wraps a store connection so that every statement's round trip is
-// recorded in livecheck_db_query_seconds{op}, op being the statement's verb
-// (select, insert, update, delete, with, ...), begin or commit. Query times the
-// round trip to the first result; QueryRow until the row is scanned.
-func DB(db DBTX) DBTX { return timedDB{db} }
+func (queryTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	return context.WithValue(ctx, traceKey{}, traceStart{op: verb(d.SQL), at: time.Now()})
+}
 
-type timedDB struct{ db DBTX }
+func (queryTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
+	if s, ok := ctx.Value(traceKey{}).(traceStart); ok {
+		ObserveDB(s.op, s.at)
+	}
+}
 
 func verb(sql string) string {
 	sql = strings.TrimLeft(sql, " \t\r\n(")
-	i := strings.IndexAny(sql, " \t\r\n(")
+	i := strings.IndexAny(sql, " \t\r\n(;")
 	if i < 0 {
 		i = len(sql)
 	}
 	switch v := strings.ToLower(sql[:i]); v {
-	case "select", "insert", "update", "delete", "with", "create", "alter", "drop", "lock", "set":
+	case "select", "insert", "update", "delete", "with", "create", "alter", "drop", "lock", "set",
+		"begin", "commit", "rollback", "savepoint", "release":
 		return v
 	}
 	return "other"
-}
-
-func (t timedDB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	start := time.Now()
-	tag, err := t.db.Exec(ctx, sql, args...)
-	ObserveDB(verb(sql), start)
-	return tag, err
-}
-
-func (t timedDB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	start := time.Now()
-	rows, err := t.db.Query(ctx, sql, args...)
-	ObserveDB(verb(sql), start)
-	return rows, err
-}
-
-func (t timedDB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	start := time.Now()
-	return timedRow{row: t.db.QueryRow(ctx, sql, args...), op: verb(sql), start: start}
-}
-
-func (t timedDB) Begin(ctx context.Context) (pgx.Tx, error) {
-	start := time.Now()
-	tx, err := t.db.Begin(ctx)
-	ObserveDB("begin", start)
-	if err != nil {
-		return nil, err
-	}
-	return timedTx{Tx: tx}, nil
-}
-
-// timedRow defers the measurement to Scan, where pgx waits for the row.
-type timedRow struct {
-	row   pgx.Row
-	op    string
-	start time.Time
-}
-
-func (r timedRow) Scan(dest ...any) error {
-	err := r.row.Scan(dest...)
-	ObserveDB(r.op, r.start)
-	return err
-}
-
-// timedTx times the statements of a transaction and its commit.
-type timedTx struct{ pgx.Tx }
-
-func (t timedTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	return timedDB{t.Tx}.Exec(ctx, sql, args...)
-}
-
-func (t timedTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	return timedDB{t.Tx}.Query(ctx, sql, args...)
-}
-
-func (t timedTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return timedDB{t.Tx}.QueryRow(ctx, sql, args...)
-}
-
-func (t timedTx) Begin(ctx context.Context) (pgx.Tx, error) { return timedDB{t.Tx}.Begin(ctx) }
-
-func (t timedTx) Commit(ctx context.Context) error {
-	start := time.Now()
-	err := t.Tx.Commit(ctx)
-	ObserveDB("commit", start)
-	return err
 }

@@ -89,7 +89,7 @@ func TestVirtualDevicesMatch(t *testing.T) {
 }
 
 func TestCheckDevices(t *testing.T) {
-	real := []Device{{"videoinput", "FaceTime HD Camera"}, {"audioinput", "MacBook Pro Microphone"}, {"audiooutput", "CABLE Input (VB-Audio Virtual Cable)"}}
+	real := []Device{{Kind: "videoinput", Label: "FaceTime HD Camera"}, {Kind: "audioinput", Label: "MacBook Pro Microphone"}, {Kind: "audiooutput", Label: "CABLE Input (VB-Audio Virtual Cable)"}}
 	find := func(env Environment, kind string) (score, value float64, reason string) {
 		for _, sg := range CheckDevices(env) {
 			if sg.Kind == kind {
@@ -100,7 +100,7 @@ func TestCheckDevices(t *testing.T) {
 		return
 	}
 	t.Run("Clean", func(t *testing.T) {
-		env := Environment{Devices: real, Video: Track{"FaceTime HD Camera"}, Audio: Track{"MacBook Pro Microphone"}}
+		env := Environment{Devices: real, Video: Track{Label: "FaceTime HD Camera"}, Audio: Track{Label: "MacBook Pro Microphone"}}
 		if n := len(CheckDevices(env)); n != 3 {
 			t.Fatalf("%d signals, want one per category", n)
 		}
@@ -111,14 +111,14 @@ func TestCheckDevices(t *testing.T) {
 		}
 	})
 	t.Run("VirtualCameraInUse", func(t *testing.T) {
-		env := Environment{Devices: append(real, Device{"videoinput", "OBS Virtual Camera"}), Video: Track{"OBS Virtual Camera"}, Audio: Track{"MacBook Pro Microphone"}}
+		env := Environment{Devices: append(real, Device{Kind: "videoinput", Label: "OBS Virtual Camera"}), Video: Track{Label: "OBS Virtual Camera"}, Audio: Track{Label: "MacBook Pro Microphone"}}
 		s, v, r := find(env, KindVirtualCamera)
 		if s != 0.85 || v != 1 || !strings.Contains(r, "IN USE") {
 			t.Fatalf("%v %v %s", s, v, r)
 		}
 	})
 	t.Run("InstalledOnly", func(t *testing.T) {
-		env := Environment{Devices: append(real, Device{"videoinput", "OBS Virtual Camera"}), Video: Track{"FaceTime HD Camera"}}
+		env := Environment{Devices: append(real, Device{Kind: "videoinput", Label: "OBS Virtual Camera"}), Video: Track{Label: "FaceTime HD Camera"}}
 		s, v, r := find(env, KindVirtualCamera)
 		if s != 0.2 || v != 0.5 || !strings.Contains(r, "installed") {
 			t.Fatalf("%v %v %s", s, v, r)
@@ -126,7 +126,7 @@ func TestCheckDevices(t *testing.T) {
 	})
 	t.Run("VoiceChangerInUse", func(t *testing.T) {
 		vm := "Microphone (Voicemod Virtual Audio Device (WDM))"
-		env := Environment{Devices: append(real, Device{"audioinput", vm}), Audio: Track{vm}}
+		env := Environment{Devices: append(real, Device{Kind: "audioinput", Label: vm}), Audio: Track{Label: vm}}
 		if s, v, _ := find(env, KindVoiceChanger); s != 0.85 || v != 1 {
 			t.Fatalf("%v %v", s, v)
 		}
@@ -135,7 +135,7 @@ func TestCheckDevices(t *testing.T) {
 		}
 	})
 	t.Run("PhoneWebcamScoresLow", func(t *testing.T) {
-		env := Environment{Video: Track{"e2eSoft iVCam"}}
+		env := Environment{Video: Track{Label: "e2eSoft iVCam"}}
 		if s, v, r := find(env, KindVirtualCamera); s != 0.5 || v != 1 || !strings.Contains(r, "iVCam") {
 			t.Fatalf("%v %v %s", s, v, r)
 		}
@@ -143,7 +143,7 @@ func TestCheckDevices(t *testing.T) {
 	t.Run("AutomatedBrowserInjectsFiles", func(t *testing.T) {
 		// A headless Chromium told to play files as camera and microphone.
 		cam, mic := "/tmp/livecheck-fixtures/3f9c0a1e2b4d5c6f.y4m", "Fake Default Audio Input"
-		env := Environment{Devices: []Device{{"videoinput", cam}, {"audioinput", mic}}, Video: Track{cam}, Audio: Track{mic}}
+		env := Environment{Devices: []Device{{Kind: "videoinput", Label: cam}, {Kind: "audioinput", Label: mic}}, Video: Track{Label: cam}, Audio: Track{Label: mic}}
 		if s, v, r := find(env, KindVirtualCamera); s < 0.9 || v != 1 || !strings.Contains(r, "media file") || strings.Contains(r, "No known") {
 			t.Fatalf("camera: %v %v %s", s, v, r)
 		}
@@ -153,7 +153,7 @@ func TestCheckDevices(t *testing.T) {
 	})
 	t.Run("NoLabels", func(t *testing.T) {
 		// Labels are empty until the page has camera permission: nothing to say.
-		if sgs := CheckDevices(Environment{Devices: []Device{{"videoinput", ""}}}); sgs != nil {
+		if sgs := CheckDevices(Environment{Devices: []Device{{Kind: "videoinput", Label: ""}}}); sgs != nil {
 			t.Fatalf("%+v", sgs)
 		}
 	})

@@ -1,7 +1,6 @@
 package netsig
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -12,67 +11,15 @@ import (
 	"github.com/livecheck/livecheck/models"
 )
 
-// Environment is the candidate page's report about its browser and devices,
-// with the JSON names of internal/room's Environment (the shape stored in
-// attempts.environment). Every field is a claim of the browser.
-type Environment struct {
-	TimeZone     string   `json:"tz"`
-	TZOffsetMin  int      `json:"tz_offset_min"` // minutes east of UTC (-Date.getTimezoneOffset())
-	Languages    []string `json:"languages"`
-	ScreenW      int      `json:"screen_w"`
-	ScreenH      int      `json:"screen_h"`
-	PixelRatio   float64  `json:"dpr"`
-	Devices      []Device `json:"devices"`
-	WebDriver    bool     `json:"webdriver"`
-	Platform     string   `json:"platform"`
-	HardwareConc int      `json:"hw_concurrency"`
-	Video        Track    `json:"video"`
-	Audio        Track    `json:"audio"`
-	// ControlRTTms are the control-channel ping round trips the server measured
-	// (added to the stored report by internal/room), in milliseconds.
-	ControlRTTms []float64 `json:"control_rtt_ms,omitempty"`
-}
-
-// RTTs returns ControlRTTms as durations, for Session.RTTs.
-func (e Environment) RTTs() []time.Duration {
-	out := make([]time.Duration, 0, len(e.ControlRTTms))
-	for _, v := range e.ControlRTTms {
-		if v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
-			out = append(out, time.Duration(v*float64(time.Millisecond)))
-		}
-	}
-	return out
-}
+// Environment is the candidate page's report about its browser and devices
+// (defined once, in models). Every field is a claim of the browser.
+type Environment = models.Environment
 
 // Device is one entry of enumerateDevices().
-type Device struct {
-	Kind  string `json:"kind"` // videoinput | audioinput | audiooutput
-	Label string `json:"label"`
-}
+type Device = models.Device
 
-// Track is the label of the camera or microphone track actually in use.
-type Track struct {
-	Label string `json:"label"`
-}
-
-// ParseEnvironment decodes a stored environment report (attempts.environment);
-// unknown keys are ignored.
-func ParseEnvironment(raw []byte) (Environment, error) {
-	var e Environment
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return Environment{}, fmt.Errorf("netsig: environment: %w", err)
-	}
-	return e, nil
-}
-
-// EnvironmentFromMap converts the map form the store returns (store.Attempt.Environment).
-func EnvironmentFromMap(m map[string]any) (Environment, error) {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return Environment{}, fmt.Errorf("netsig: environment: %w", err)
-	}
-	return ParseEnvironment(b)
-}
+// Track is the camera or microphone track actually in use.
+type Track = models.TrackSettings
 
 // genericZone reports whether tz is a location-free zone (UTC, Etc/GMT+3):
 // what privacy-hardened browsers (Tor Browser, Firefox resistFingerprinting),

@@ -196,7 +196,7 @@ func TestCheckerSession(t *testing.T) {
 
 	t.Run("Honest", func(t *testing.T) {
 		env := &Environment{TimeZone: "America/New_York", TZOffsetMin: -300, Languages: []string{"en-US"}, Platform: "Win32",
-			Devices: []Device{{"videoinput", "Integrated Webcam"}}, Video: Track{"Integrated Webcam"}}
+			Devices: []Device{{Kind: "videoinput", Label: "Integrated Webcam"}}, Video: Track{Label: "Integrated Webcam"}}
 		ice := ICEReport{Remote: []Candidate{mustCand(t, "candidate:2 1 udp 1677729535 203.0.113.7 61234 typ srflx")}}
 		ice.Selected = &Pair{Remote: ice.Remote[0], RTT: 92 * time.Millisecond}
 		m := byKind(ck.Check(Session{ClaimedCity: "New York", ClaimedCountry: "US", HTTPIPs: addrs("203.0.113.7"), ICE: ice,
@@ -221,7 +221,7 @@ func TestCheckerSession(t *testing.T) {
 		// Claims New York; page via a "New York" VPN exit that answers in 12 ms from
 		// Frankfurt; the browser runs on Shenyang time with Korean first; a virtual camera.
 		env := &Environment{TimeZone: "Asia/Shanghai", TZOffsetMin: 480, Languages: []string{"ko-KR", "en-US"}, WebDriver: true,
-			Devices: []Device{{"videoinput", "OBS Virtual Camera"}}, Video: Track{"OBS Virtual Camera"}}
+			Devices: []Device{{Kind: "videoinput", Label: "OBS Virtual Camera"}}, Video: Track{Label: "OBS Virtual Camera"}}
 		ice := ICEReport{Remote: []Candidate{mustCand(t, "candidate:2 1 udp 1677729535 198.51.100.9 61234 typ srflx")}}
 		ice.Selected = &Pair{Remote: ice.Remote[0]}
 		m := byKind(ck.Check(Session{ClaimedCity: "New York", ClaimedCountry: "US", HTTPIPs: addrs("198.51.100.9"), ICE: ice,

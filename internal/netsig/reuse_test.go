@@ -11,8 +11,8 @@ import (
 func laptop() Environment {
 	return Environment{TimeZone: "America/New_York", Languages: []string{"en-US"}, ScreenW: 1920, ScreenH: 1080, PixelRatio: 1,
 		HardwareConc: 8, Platform: "Win32", Devices: []Device{
-			{"videoinput", "HD Pro Webcam C920 (046d:082d)"}, {"audioinput", "Default - Headset Microphone (Jabra EVOLVE 20 MS)"},
-			{"audioinput", "Headset Microphone (Jabra EVOLVE 20 MS)"}, {"audiooutput", "Speakers (Realtek(R) Audio)"}}}
+			{Kind: "videoinput", Label: "HD Pro Webcam C920 (046d:082d)"}, {Kind: "audioinput", Label: "Default - Headset Microphone (Jabra EVOLVE 20 MS)"},
+			{Kind: "audioinput", Label: "Headset Microphone (Jabra EVOLVE 20 MS)"}, {Kind: "audiooutput", Label: "Speakers (Realtek(R) Audio)"}}}
 }
 
 const ua126 = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"

@@ -1,11 +1,11 @@
-// Package rescore recomputes an interview's verdict from its stored signals
-// with the current scoring rules, from the command line (livecheck rescore)
-// or as a River job worked by any node (livecheck rescore --queue).
+// Package rescore is the River job that recomputes an interview's verdict
+// from its stored signals with the current scoring rules (verdict.Rescore,
+// as livecheck rescore does in place), worked by any node (livecheck rescore
+// --queue).
 package rescore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,67 +14,12 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/livecheck/livecheck/internal/risk"
-	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/internal/verdict"
 	"github.com/livecheck/livecheck/models"
 )
 
-// ErrNoSignals is returned for an interview without stored signals.
+// ErrNoSignals cancels the job of an interview without stored signals.
 var ErrNoSignals = errors.New("rescore: no stored signals")
-
-// Store is what re-scoring needs; *store.Store satisfies it.
-type Store interface {
-	Signals(ctx context.Context, interviewID int64) ([]models.Signal, error)
-	LatestVerdict(ctx context.Context, interviewID int64) (*store.Verdict, error)
-	SaveVerdict(ctx context.Context, v *store.Verdict) error
-}
-
-var _ Store = (*store.Store)(nil)
-
-// Result is one interview re-scored.
-type Result struct {
-	Verdict  risk.Verdict
-	Signals  int
-	Previous *store.Verdict // nil when the interview had no verdict
-}
-
-// Changed reports whether the decision differs from the previous verdict's.
-func (r *Result) Changed() bool {
-	return r.Previous == nil || r.Previous.Decision != string(r.Verdict.Decision)
-}
-
-// Interview recomputes interview id's verdict with settings and, unless
-// dry, stores it as a new verdict (trigger "rescore"; earlier verdicts stay as
-// history).
-func Interview(ctx context.Context, st Store, id int64, settings risk.Settings, dry bool) (*Result, error) {
-	sigs, err := st.Signals(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("rescore: interview %d: %w", id, err)
-	}
-	if len(sigs) == 0 {
-		return nil, fmt.Errorf("rescore: interview %d: %w", id, ErrNoSignals)
-	}
-	r := &Result{Verdict: risk.Score(sigs, settings), Signals: len(sigs)}
-	switch prev, err := st.LatestVerdict(ctx, id); {
-	case err == nil:
-		r.Previous = prev
-	case !errors.Is(err, models.ErrNotFound):
-		return nil, fmt.Errorf("rescore: interview %d: %w", id, err)
-	}
-	if dry {
-		return r, nil
-	}
-	v := r.Verdict
-	reasons, err := json.Marshal(v.Reasons)
-	if err != nil {
-		return nil, fmt.Errorf("rescore: interview %d: %w", id, err)
-	}
-	if err := st.SaveVerdict(ctx, &store.Verdict{InterviewID: id, Score: v.Score, Decision: string(v.Decision), Reasons: reasons,
-		ScoringVersion: v.ScoringVersion, ReviewAt: v.ReviewAt, FailAt: v.FailAt, Coverage: v.Coverage, SignalCount: len(sigs),
-		Trigger: store.TriggerRescore}); err != nil {
-		return nil, fmt.Errorf("rescore: interview %d: %w", id, err)
-	}
-	return r, nil
-}
 
 // Args is the River job that re-scores one interview with the given thresholds.
 type Args struct {
@@ -97,7 +42,7 @@ func (a Args) Settings() risk.Settings {
 // Worker works rescore jobs.
 type Worker struct {
 	river.WorkerDefaults[Args]
-	St     Store
+	St     verdict.RescoreStore
 	Logger *slog.Logger // discard when nil
 }
 
@@ -108,12 +53,15 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	if err := st.Validate(); err != nil {
 		return river.JobCancel(fmt.Errorf("rescore: %w", err))
 	}
-	r, err := Interview(ctx, w.St, job.Args.InterviewID, st, false)
-	if errors.Is(err, ErrNoSignals) || errors.Is(err, models.ErrNotFound) {
+	r, err := verdict.Rescore(ctx, w.St, job.Args.InterviewID, st, false)
+	if errors.Is(err, models.ErrNotFound) {
 		return river.JobCancel(err)
 	}
 	if err != nil {
 		return err
+	}
+	if r.Signals == 0 {
+		return river.JobCancel(fmt.Errorf("rescore: interview %d: %w", job.Args.InterviewID, ErrNoSignals))
 	}
 	log := w.Logger
 	if log == nil {

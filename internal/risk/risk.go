@@ -47,6 +47,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -200,12 +201,12 @@ func Score(signals []models.Signal, st Settings) Verdict {
 			byKind[sg.Kind] = k
 			kinds = append(kinds, k)
 		}
-		e := clamp01(sg.Score) * clamp01(sg.Confidence)
+		e := dsp.Clamp01(sg.Score) * dsp.Clamp01(sg.Confidence)
 		k.ev = append(k.ev, e)
 		k.logs = append(k.logs, -math.Log1p(-math.Min(e, 1-1e-9)))
 		k.idx = append(k.idx, i)
 		if IsLiveness(sg.Kind) {
-			coverage = math.Max(coverage, clamp01(sg.Confidence))
+			coverage = math.Max(coverage, dsp.Clamp01(sg.Confidence))
 		}
 	}
 	var sumLog float64
@@ -277,11 +278,4 @@ func compareSignals(a, b models.Signal) int {
 		cmp.Compare(a.Value, b.Value),
 		strings.Compare(a.Reason, b.Reason),
 	)
-}
-
-func clamp01(x float64) float64 {
-	if math.IsNaN(x) {
-		return 0
-	}
-	return math.Max(0, math.Min(1, x))
 }

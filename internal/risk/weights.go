@@ -23,8 +23,8 @@ type KindInfo struct {
 // Kinds is the weight table of ScoringVersion. Exact kinds win over
 // prefixes; kinds not in the table weigh DefaultWeight.
 var Kinds = []KindInfo{
-	// Challenges (internal/room): one signal per challenge, Score 1 failed, 0 passed.
-	{"challenge_", 0.8, true, "room (challenges)", "an active liveness challenge failed (or, weakly, was inconclusive)"},
+	// Challenges (internal/analysis): one signal per challenge, Score 1 failed, 0 passed.
+	{"challenge_", 0.8, true, "analysis (challenges)", "an active liveness challenge failed (or, weakly, was inconclusive)"},
 	// Passive video detectors (internal/detect).
 	{"photo", 0.7, true, "detect", "the face moves like a flat picture: rigid landmarks, no blink, no expression"},
 	{"replay", 0.7, true, "detect", "a screen is being filmed: border around the face, moiré, compressed gamut"},
@@ -37,11 +37,13 @@ var Kinds = []KindInfo{
 	// Audio (internal/voice via internal/detect).
 	{"synthetic_voice", 0.7, true, "voice", "the voice looks synthetic (TTS, vocoder)"},
 	{"av_sync", 0.4, false, "detect", "the lips and the voice are out of step or unrelated"},
-	// Room measurements (internal/room).
-	{"face_presence", 0.3, true, "room", "no face in much of the analysed video"},
-	{"face_absent", 0.25, false, "room", "long stretches without a face"},
-	{"camera_off", 0.25, false, "room", "camera off or black for long stretches"},
-	{"audio_level", 0.15, false, "room", "no audio received"},
+	// The analysis session's own measurements (internal/analysis, mapped by internal/verdict).
+	{"face_presence", 0.3, true, "analysis", "no face in much of the analysed video"},
+	{"face_absent", 0.25, false, "analysis", "long stretches without a face"},
+	{"camera_off", 0.25, false, "analysis", "camera off or black for long stretches"},
+	{"audio_level", 0.15, false, "analysis", "no audio received"},
+	// The analysis itself (internal/analysis, internal/verdict).
+	{"analysis_error", 0.3, false, "analysis", "the analysis stopped after an internal error: the verdict covers only part of the session"},
 	// Environment, device and network facts (internal/netsig; browser claims
 	// are evidence, not proof). The net_, env_, device_ and reuse_ prefixes
 	// cover kinds added there later.

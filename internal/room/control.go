@@ -12,20 +12,12 @@ import (
 
 	"github.com/livecheck/livecheck/internal/signal"
 	"github.com/livecheck/livecheck/internal/wire"
+	"github.com/livecheck/livecheck/models"
 )
 
-// The control-channel messages are defined in internal/wire (shared with the
-// load generator, which plays candidate pages).
-type (
-	// ControlMessage is a message from the candidate's page.
-	ControlMessage = wire.ControlMessage
-	// Environment is the page's report about its browser and devices.
-	Environment = wire.Environment
-	// Device is one media device as enumerateDevices reported it.
-	Device = wire.Device
-	// Settings are a track's getSettings() values we keep.
-	Settings = wire.Settings
-)
+// ControlMessage is a message from the candidate's page, defined in
+// internal/wire (shared with the load generator, which plays candidate pages).
+type ControlMessage = wire.ControlMessage
 
 // MaxControlMessage bounds one control-channel message.
 const MaxControlMessage = 16 << 10
@@ -76,7 +68,7 @@ func ParseControl(b []byte) (ControlMessage, error) {
 				return ControlMessage{}, fmt.Errorf("%w: device entry too long", ErrBadControl)
 			}
 		}
-		if len(e.VideoSettings.Label) > 256 || len(e.AudioSettings.Label) > 256 {
+		if len(e.Video.Label) > 256 || len(e.Audio.Label) > 256 {
 			return ControlMessage{}, fmt.Errorf("%w: track label too long", ErrBadControl)
 		}
 	case "pong", "shown":
@@ -90,13 +82,13 @@ func ParseControl(b []byte) (ControlMessage, error) {
 }
 
 // control runs the candidate's DataChannel: environment report, pings, and
-// forwarding of acknowledgements to the hooks.
+// forwarding of acknowledgements and round trips to the analysis.
 type control struct {
 	p    *Peer
 	text func(string) error // sends on the channel
 
 	mu       sync.Mutex
-	env      *Environment
+	env      *models.Environment
 	pings    map[string]time.Time
 	lastRTT  time.Duration
 	rtts     []float64 // ms
@@ -204,11 +196,13 @@ func (c *control) onMessage(b []byte) {
 		c.mu.Unlock()
 	}
 	r := c.p.room
-	if h := r.m.cfg.Hooks.ControlMessage; h != nil {
-		h(r.id, r.m.cfg.Now(), m)
-	}
-	if s := r.Session(); s != nil {
-		s.control(m, now, c.rtt())
+	if a := r.Session(); a != nil {
+		switch m.T {
+		case "shown":
+			a.Shown(m.ID, now)
+		case "pong":
+			a.ControlRTT(r.m.cfg.Now(), c.rtt())
+		}
 	}
 }
 
@@ -218,23 +212,12 @@ func (c *control) rtt() time.Duration {
 	return c.lastRTT
 }
 
-func (c *control) environment() map[string]any {
+func (c *control) environment() *models.ConnectionReport {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := map[string]any{"malformed_control_messages": c.bad}
-	if c.dropped > 0 {
-		out["control_messages_dropped"] = c.dropped
-	}
-	if c.env != nil {
-		b, _ := json.Marshal(c.env)
-		var m map[string]any
-		_ = json.Unmarshal(b, &m)
-		for k, v := range m {
-			out[k] = v
-		}
-	}
+	r := &models.ConnectionReport{Environment: c.env, MalformedControl: c.bad, ControlDropped: c.dropped}
 	if len(c.rtts) > 0 {
-		out["control_rtt_ms"] = c.rtts
+		r.ControlRTTms = append([]float64(nil), c.rtts...)
 	}
-	return out
+	return r
 }

@@ -81,8 +81,7 @@ func TestControlFloodDropped(t *testing.T) {
 	for i := 0; i < flood; i++ {
 		c.onMessage([]byte(`{"t":"pong","id":"p1"}`))
 	}
-	env := c.environment()
-	if got := env["control_messages_dropped"]; got != flood-controlMsgLimit {
+	if got := c.environment().ControlDropped; got != flood-controlMsgLimit {
 		t.Fatalf("dropped %v of %d messages, want %d (limit %d per %v)", got, flood, flood-controlMsgLimit, controlMsgLimit, controlMsgWin)
 	}
 	if len(replies) != 1 || !strings.Contains(replies[0], "too many control messages") {
@@ -93,7 +92,7 @@ func TestControlFloodDropped(t *testing.T) {
 	for i := 0; i < controlMsgLimit; i++ {
 		c2.onMessage([]byte(`{"t":"shown","id":"c1"}`))
 	}
-	if _, ok := c2.environment()["control_messages_dropped"]; ok {
+	if c2.environment().ControlDropped != 0 {
 		t.Fatal("messages within the limit were dropped")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/livecheck/livecheck/internal/metrics"
 	"github.com/livecheck/livecheck/internal/netguard"
 	"github.com/livecheck/livecheck/internal/signal"
+	"github.com/livecheck/livecheck/models"
 )
 
 // Sender delivers signaling messages to one client.
@@ -31,10 +32,11 @@ type Peer struct {
 
 	negMu   sync.Mutex // serialises offers
 	pending bool       // a renegotiation was requested while an offer was outstanding
+	offered bool       // an offer was sent
 
 	mu      sync.Mutex
-	remote  []string // ICE candidates the client trickled (evidence for network checks)
-	ice     map[string]any
+	remote  []string  // ICE candidates the client trickled (evidence for network checks)
+	ice     iceReport // read when the peer closed
 	senders map[*forwardTrack]*webrtc.RTPSender
 	closed  bool
 	lost    bool // the candidate's media path is disconnected (told to staff)
@@ -133,8 +135,17 @@ func newPeer(r *Room, role Role, conn Sender) (*Peer, error) {
 // Role is the participant's role.
 func (p *Peer) Role() Role { return p.role }
 
-// Start sends the first offer.
-func (p *Peer) Start() { p.negotiate() }
+// Start sends the first offer, unless joining already made one (the room's
+// tracks were added to the peer): a second offer at once would only make the
+// client renegotiate for nothing.
+func (p *Peer) Start() {
+	p.negMu.Lock()
+	offered := p.offered
+	p.negMu.Unlock()
+	if !offered {
+		p.negotiate()
+	}
+}
 
 func (p *Peer) trackList() []*forwardTrack {
 	p.mu.Lock()
@@ -228,6 +239,7 @@ func (p *Peer) negotiate() {
 		p.room.m.cfg.Logger.Warn("room: set local description", "err", err)
 		return
 	}
+	p.offered = true
 	_ = p.conn.Send(signal.Message{T: signal.TypeOffer, SDP: offer.SDP})
 }
 
@@ -357,37 +369,42 @@ func (p *Peer) close(reason string) {
 }
 
 // environment returns what the candidate's page reported about itself, with
-// the ICE facts the server observed.
-func (p *Peer) environment() map[string]any {
-	env := map[string]any{}
+// what the server observed on the connection.
+func (p *Peer) environment() *models.ConnectionReport {
+	r := &models.ConnectionReport{}
 	if p.ctl != nil {
-		env = p.ctl.environment()
+		r = p.ctl.environment()
 	}
 	p.mu.Lock()
-	for k, v := range p.ice {
-		env[k] = v
-	}
+	r.ICERemote, r.ICESelected, r.ICERTTms = p.ice.remote, p.ice.selected, p.ice.rttMs
 	p.mu.Unlock()
-	return env
+	return r
+}
+
+// iceReport holds the ICE facts of a connection, evidence for the network checks.
+type iceReport struct {
+	remote   []string // the client's candidates, trickled and peer-reflexive
+	selected string   // the selected pair
+	rttMs    float64  // its round-trip time (0: unknown)
 }
 
 // iceFacts reads the client's candidates (trickled and peer-reflexive), the
 // selected pair and its round-trip time from the PeerConnection.
-func (p *Peer) iceFacts() map[string]any {
+func (p *Peer) iceFacts() iceReport {
 	p.mu.Lock()
 	remote := append([]string(nil), p.remote...)
 	p.mu.Unlock()
-	out := map[string]any{}
+	var out iceReport
 	if sctp := p.pc.SCTP(); sctp != nil && sctp.Transport() != nil && sctp.Transport().ICETransport() != nil {
 		if pair, err := sctp.Transport().ICETransport().GetSelectedCandidatePair(); err == nil && pair != nil {
-			out["ice_selected"] = pair.String()
+			out.selected = pair.String()
 		}
 	}
 	for _, st := range p.pc.GetStats() {
 		switch s := st.(type) {
 		case webrtc.ICECandidatePairStats:
 			if s.Nominated && s.CurrentRoundTripTime > 0 {
-				out["ice_rtt_ms"] = s.CurrentRoundTripTime * 1000
+				out.rttMs = s.CurrentRoundTripTime * 1000
 			}
 		case webrtc.ICECandidateStats:
 			if s.Type == webrtc.StatsTypeRemoteCandidate && s.CandidateType == webrtc.ICECandidateTypePrflx && len(remote) < 80 {
@@ -396,7 +413,7 @@ func (p *Peer) iceFacts() map[string]any {
 		}
 	}
 	if len(remote) > 0 {
-		out["ice_remote"] = remote
+		out.remote = remote
 	}
 	return out
 }

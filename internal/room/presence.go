@@ -49,11 +49,11 @@ func (r *Room) Presence() Presence {
 	for p := range r.peers {
 		peers = append(peers, p)
 	}
-	cand, seen, sess := r.candidate, r.started, r.session
+	cand, seen, since := r.candidate, r.started, r.startedAt
 	r.mu.Unlock()
 	pr := Presence{Candidate: PresenceAbsent, Host: PresenceAbsent, CandidateSeen: seen}
-	if sess != nil {
-		pr.ElapsedMS = r.m.cfg.Now().Sub(sess.started).Milliseconds()
+	if seen {
+		pr.ElapsedMS = r.m.cfg.Now().Sub(since).Milliseconds()
 	}
 	if cand != nil {
 		pr.Candidate = cand.presence()

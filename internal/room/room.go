@@ -1,7 +1,9 @@
 // Package room runs live interviews: one room per interview, one pion
 // PeerConnection per participant, the candidate's media relayed to staff (and
-// the recruiter's to the candidate) without transcoding, and the candidate's
-// media decoded into the analysis pipeline. The server is always the offerer.
+// the recruiter's to the candidate) without transcoding, the candidate's
+// control channel, and every packet of the candidate's tracks handed to the
+// interview's Analysis (internal/analysis, injected). The server is always
+// the offerer.
 package room
 
 import (
@@ -15,9 +17,11 @@ import (
 
 	"github.com/pion/webrtc/v3"
 
-	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/media"
 	"github.com/livecheck/livecheck/internal/netguard"
 	"github.com/livecheck/livecheck/internal/signal"
+	"github.com/livecheck/livecheck/internal/wire"
+	"github.com/livecheck/livecheck/internal/writeq"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -31,34 +35,60 @@ const (
 	RoleObserver  Role = "observer" // a reviewer: receives only
 )
 
-// FrameAnalyzer measures one decoded frame. One per session; not shared.
-type FrameAnalyzer interface {
-	Measure(f *models.Frame) (models.Observation, error)
-	Close()
+// Analysis is what a room feeds with its candidate's media and control
+// messages: one per interview, across reconnects. internal/analysis.Session
+// implements it; Config.NewAnalysis makes it.
+type Analysis interface {
+	// Track returns the sink of one of the candidate's published tracks.
+	Track(t media.TrackInfo) (media.PacketSink, error)
+	// Shown reports the page's acknowledgement, at server time at, that it
+	// drew the prompt of challenge id.
+	Shown(id string, at time.Time)
+	// ControlRTT reports a control-channel round trip measured at at.
+	ControlRTT(at time.Time, rtt time.Duration)
+	// KeyframeRequested counts a keyframe request sent to the candidate.
+	KeyframeRequested()
+	// CandidateLeft notes when the candidate disconnected.
+	CandidateLeft(at time.Time)
+	// ChallengeNow issues a challenge at once (the recruiter's button). A
+	// challenge in progress is refused with an error wrapping
+	// models.ErrConflict, locked challenges with one wrapping
+	// models.ErrLocked (RefusalReason).
+	ChallengeNow() error
+	// ChallengeState returns what the recruiter's call bar shows about the
+	// session's challenges.
+	ChallengeState() wire.ChallengeState
+	// AvoidFlashes honours the candidate's choice of no flashing for the
+	// rest of the session.
+	AvoidFlashes()
+	// Snapshot returns the live figures shown to staff.
+	Snapshot() wire.Live
+	// End stops the analysis and stores its results; called once.
+	End(reason string, at time.Time)
 }
 
-// Hooks connect a room to the rest of the application without importing it.
-type Hooks struct {
-	// Every hook that writes is called from one writer goroutine, in order, and
-	// retried with backoff until it succeeds: it must be idempotent.
+// Outlet is how an Analysis talks back to a room's participants. *Room
+// implements it.
+type Outlet interface {
+	SendCandidate(v any) error
+	BroadcastStaff(m signal.Message)
+	// ChallengeChanged says that a challenge was issued or verified: the
+	// staff pages get the new challenge state.
+	ChallengeChanged()
+}
 
+var _ Outlet = (*Room)(nil)
+
+// Hooks connect a room to the rest of the application without importing it.
+// Every hook is called from the write queue (Config.Writes), in order, and
+// retried with backoff until it succeeds: it must be idempotent.
+type Hooks struct {
 	// SessionStarted is called when the candidate first connects (status → live).
 	SessionStarted func(ctx context.Context, interviewID int64, at time.Time) error
 	// AttemptStarted records a candidate connection under a.Key.
 	AttemptStarted func(ctx context.Context, interviewID int64, a Attempt) error
 	// AttemptEnded closes the attempt with this key.
-	AttemptEnded func(ctx context.Context, key string, at time.Time, reason string, env map[string]any) error
-	// SessionEnded stores the session's results and the final status (one transaction).
-	SessionEnded func(ctx context.Context, r *Result) error
-	// Observation receives every frame measurement (the challenge runner).
-	Observation func(interviewID int64, o models.Observation)
-	// AudioLevel receives every 20 ms audio level.
-	AudioLevel func(interviewID int64, at time.Time, rms float64)
-	// ControlMessage receives every valid control-channel message from the candidate's page.
-	ControlMessage func(interviewID int64, at time.Time, msg ControlMessage)
-	// ChallengeResult stores a verified challenge and its evidence image (JPEG, may be nil).
-	// Retried with backoff like SessionEnded.
-	ChallengeResult func(ctx context.Context, interviewID int64, r challenge.Result, jpeg []byte, jpegAt time.Time) error
+	AttemptEnded func(ctx context.Context, key string, at time.Time, reason string, report *models.ConnectionReport) error
 }
 
 // Attempt describes one candidate connection.
@@ -73,20 +103,22 @@ type Attempt struct {
 
 // Config configures the manager.
 type Config struct {
-	API         *webrtc.API
-	ICEServers  []webrtc.ICEServer
-	Grace       time.Duration // how long a dropped candidate may rejoin
-	AnalysisFPS float64       // analysed frames per second
-	Logger      *slog.Logger
-	Now         func() time.Time
-	// NewAnalyzer creates the per-session frame analyser; nil disables video analysis.
-	NewAnalyzer func() (FrameAnalyzer, error)
-	// EncodeEvidence makes the JPEG face crop kept as challenge evidence.
-	EncodeEvidence func(f *models.Frame, face models.Rect) ([]byte, error)
-	Challenges     ChallengeConfig
-	// Detectors runs the passive detectors (internal/detect) on every analysed frame and the audio.
-	Detectors bool
-	Hooks     Hooks
+	API        *webrtc.API
+	ICEServers []webrtc.ICEServer
+	Grace      time.Duration // how long a dropped candidate may rejoin
+	Logger     *slog.Logger
+	Now        func() time.Time
+	// NewAnalysis makes the analysis of an interview when its candidate first
+	// joins; nil: the candidate's media is only relayed.
+	NewAnalysis func(interviewID int64, out Outlet) Analysis
+	// Challenges is what the staff pages show of challenges before the
+	// candidate joined (the analysis's plan: enabled, lock limit, count);
+	// zero: challenges are off.
+	Challenges wire.ChallengeState
+	// Writes is the write queue of the hooks; the manager makes and closes
+	// its own when nil.
+	Writes *writeq.Queue
+	Hooks  Hooks
 	// RemoteCandidates says which of a client's ICE candidates the server may
 	// contact; MaxRemoteCandidates caps how many per peer (0: 32).
 	RemoteCandidates    netguard.CandidatePolicy
@@ -96,7 +128,8 @@ type Config struct {
 // Manager owns every live room.
 type Manager struct {
 	cfg    Config
-	w      *writer
+	w      *writeq.Queue
+	ownW   bool // w was made (and is closed) by the manager
 	mu     sync.Mutex
 	rooms  map[int64]*Room
 	wg     sync.WaitGroup
@@ -111,20 +144,18 @@ func NewManager(cfg Config) *Manager {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.AnalysisFPS <= 0 {
-		cfg.AnalysisFPS = 8
-	}
 	if cfg.Grace <= 0 {
 		cfg.Grace = time.Minute
 	}
 	if cfg.MaxRemoteCandidates <= 0 {
 		cfg.MaxRemoteCandidates = 32
 	}
-	return &Manager{cfg: cfg, rooms: map[int64]*Room{}, w: newWriter(cfg.Logger, 30*time.Minute)}
+	m := &Manager{cfg: cfg, rooms: map[int64]*Room{}, w: cfg.Writes}
+	if m.w == nil {
+		m.w, m.ownW = writeq.New(cfg.Logger, 30*time.Minute), true
+	}
+	return m
 }
-
-// WriterStats reports the persistence queue.
-func (m *Manager) WriterStats() WriterStats { return m.w.stats() }
 
 // ErrClosed is returned when the manager is shutting down.
 var ErrClosed = errors.New("room: server is shutting down")
@@ -200,8 +231,9 @@ func (m *Manager) remove(r *Room) {
 	m.mu.Unlock()
 }
 
-// Shutdown ends every room with reason "interrupted", storing what each measured,
-// and waits for the stores to finish or ctx to end.
+// Shutdown ends every room with reason "interrupted", letting each analysis
+// store what it measured, and waits for the analyses to end (and its own
+// write queue, if it made one, to drain) or ctx to end.
 func (m *Manager) Shutdown(ctx context.Context) {
 	m.mu.Lock()
 	m.closed = true
@@ -219,13 +251,15 @@ func (m *Manager) Shutdown(ctx context.Context) {
 	case <-done:
 	case <-ctx.Done():
 	}
-	m.w.close(ctx)
+	if m.ownW {
+		m.w.Close(ctx)
+	}
 }
 
 // End reasons.
 const (
-	EndCompleted   = "completed"   // the host ended it, or the candidate left and did not return
-	EndInterrupted = "interrupted" // the server shut down during the interview
+	EndCompleted   = models.EndCompleted   // the host ended it, or the candidate left and did not return
+	EndInterrupted = models.EndInterrupted // the server shut down during the interview
 )
 
 // Room is one live interview.
@@ -239,10 +273,11 @@ type Room struct {
 	candidate        *Peer
 	candidateBrowser string
 	tracks           map[*forwardTrack]struct{}
-	session          *Session
+	analysis         Analysis
 	grace            *time.Timer
 	ended            bool
-	started          bool
+	started          bool       // the candidate joined at least once
+	startedAt        time.Time  // when the candidate first joined (the call's elapsed time)
 	presMu           sync.Mutex // serialises presence pushes (presence.go)
 }
 
@@ -266,11 +301,12 @@ func (r *Room) CandidateBusy(browserID string) bool {
 	return r.candidate != nil && r.candidateBrowser != browserID
 }
 
-// Session returns the analysis session (nil before the candidate joined).
-func (r *Room) Session() *Session {
+// Session returns the interview's analysis (nil before the candidate joined,
+// or without analysis).
+func (r *Room) Session() Analysis {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.session
+	return r.analysis
 }
 
 // Join adds a participant. conn carries signaling; the returned peer must be
@@ -315,16 +351,17 @@ func (r *Room) Join(ctx context.Context, role Role, conn Sender, a Attempt) (*Pe
 	first := false
 	if role == RoleCandidate {
 		r.candidate, r.candidateBrowser = p, a.BrowserID
-		if r.session == nil {
-			r.session = newSession(r.m.cfg, r.id, r.sendCandidate, r.BroadcastStaff, r.m.w)
-			r.session.setOnChallenge(r.pushChallengeState)
+		if r.analysis == nil && r.m.cfg.NewAnalysis != nil {
+			r.analysis = r.m.cfg.NewAnalysis(r.id, r)
 			r.m.wg.Add(1)
 		}
-		if a.NoFlash {
-			r.session.avoidFlashes()
+		if a.NoFlash && r.analysis != nil {
+			r.analysis.AvoidFlashes()
 		}
 		first = !r.started
-		r.started = true
+		if first {
+			r.started, r.startedAt = true, r.m.cfg.Now()
+		}
 	}
 	r.mu.Unlock()
 
@@ -332,12 +369,12 @@ func (r *Room) Join(ctx context.Context, role Role, conn Sender, a Attempt) (*Pe
 	if role == RoleCandidate {
 		now := r.m.cfg.Now()
 		if first && h.SessionStarted != nil {
-			r.m.w.add("session start", r.id, func(ctx context.Context) error { return h.SessionStarted(ctx, r.id, now) })
+			r.m.w.Add("session start", r.id, func(ctx context.Context) error { return h.SessionStarted(ctx, r.id, now) })
 		}
 		if h.AttemptStarted != nil {
 			a.Key = newKey()
 			p.attemptKey = a.Key
-			r.m.w.add("attempt start", r.id, func(ctx context.Context) error { return h.AttemptStarted(ctx, r.id, a) })
+			r.m.w.Add("attempt start", r.id, func(ctx context.Context) error { return h.AttemptStarted(ctx, r.id, a) })
 		}
 		r.broadcast(signal.Message{T: signal.TypePeer, Data: []byte(`{"event":"candidate_joined"}`)}, p)
 	}
@@ -365,8 +402,8 @@ func (r *Room) leave(p *Peer, reason string) {
 	wasCandidate := r.candidate == p
 	if wasCandidate {
 		r.candidate = nil
-		if r.session != nil {
-			r.session.candidateLeft(r.m.cfg.Now())
+		if r.analysis != nil {
+			r.analysis.CandidateLeft(r.m.cfg.Now())
 		}
 		if !r.ended && reason != "replaced" {
 			r.grace = time.AfterFunc(r.m.cfg.Grace, func() { r.End(EndCompleted) })
@@ -376,8 +413,8 @@ func (r *Room) leave(p *Peer, reason string) {
 	r.mu.Unlock()
 	if wasCandidate {
 		if h := r.m.cfg.Hooks.AttemptEnded; h != nil && p.attemptKey != "" {
-			key, env, at := p.attemptKey, p.environment(), r.m.cfg.Now()
-			r.m.w.add("attempt end", r.id, func(ctx context.Context) error { return h(ctx, key, at, reason, env) })
+			key, report, at := p.attemptKey, p.environment(), r.m.cfg.Now()
+			r.m.w.Add("attempt end", r.id, func(ctx context.Context) error { return h(ctx, key, at, reason, report) })
 		}
 		if reason != "replaced" {
 			r.broadcast(signal.Message{T: signal.TypePeer, Data: []byte(`{"event":"candidate_left"}`)}, nil)
@@ -403,8 +440,8 @@ func (r *Room) closeIfUnused() {
 	r.mu.Unlock()
 }
 
-// End finishes the interview: peers are told and closed, and the session's
-// results are stored (with retries) in the background.
+// End finishes the interview: peers are told and closed, and the analysis
+// ends and stores its results (with retries) in the background.
 func (r *Room) End(reason string) {
 	r.mu.Lock()
 	if r.ended {
@@ -419,28 +456,20 @@ func (r *Room) End(reason string) {
 	for p := range r.peers {
 		peers = append(peers, p)
 	}
-	sess := r.session
+	a := r.analysis
 	r.mu.Unlock()
 	for _, p := range peers {
 		_ = p.conn.Send(signal.Message{T: signal.TypeEnded, Data: []byte(`{"reason":"` + reason + `"}`)})
 		p.close("ended")
 	}
 	r.m.remove(r)
-	if sess == nil {
+	if a == nil {
 		return
 	}
 	go func() {
 		defer r.m.wg.Done()
-		res := sess.finish(reason, r.m.cfg.Now())
-		r.storeResult(res)
+		a.End(reason, r.m.cfg.Now())
 	}()
-}
-
-// storeResult queues the session's results for the writer.
-func (r *Room) storeResult(res *Result) {
-	if h := r.m.cfg.Hooks.SessionEnded; h != nil {
-		r.m.w.add("session results", r.id, func(ctx context.Context) error { return h(ctx, res) })
-	}
 }
 
 // broadcast sends m to every peer except skip.
@@ -473,8 +502,8 @@ func (r *Room) BroadcastStaff(m signal.Message) {
 	}
 }
 
-// sendCandidate sends v to the candidate's page over the control channel.
-func (r *Room) sendCandidate(v any) error {
+// SendCandidate sends v to the candidate's page over the control channel.
+func (r *Room) SendCandidate(v any) error {
 	r.mu.Lock()
 	p := r.candidate
 	r.mu.Unlock()
@@ -492,11 +521,11 @@ func (r *Room) ChallengeNow() error {
 	if err := r.canChallenge(); err != nil {
 		return err
 	}
-	s := r.Session()
-	if s == nil || s.ch == nil {
+	a := r.Session()
+	if a == nil {
 		return ErrNoCandidate
 	}
-	return s.ch.issueNow()
+	return a.ChallengeNow()
 }
 
 // receives reports whether a peer of role `to` gets tracks published by `from`.

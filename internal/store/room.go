@@ -76,7 +76,7 @@ type Attempt struct {
 	StartedAt   time.Time
 	EndedAt     *time.Time
 	EndReason   *string
-	Environment map[string]any
+	Report      *models.ConnectionReport // nil until the connection ended
 }
 
 // StartAttempt records a candidate connection and returns its id. With a key,
@@ -97,20 +97,20 @@ func (s *Store) StartAttempt(ctx context.Context, a Attempt) (int64, error) {
 }
 
 // EndAttemptByKey closes the attempt with this key.
-func (s *Store) EndAttemptByKey(ctx context.Context, key string, at time.Time, reason string, env map[string]any) error {
+func (s *Store) EndAttemptByKey(ctx context.Context, key string, at time.Time, reason string, r *models.ConnectionReport) error {
 	var id int64
 	if err := s.db.QueryRow(ctx, `SELECT id FROM attempts WHERE key = $1`, key).Scan(&id); err != nil {
 		return fmt.Errorf("store: unable to find attempt: %w", interpretError(err))
 	}
-	return s.EndAttempt(ctx, id, at, reason, env)
+	return s.EndAttempt(ctx, id, at, reason, r)
 }
 
-// EndAttempt closes an attempt with its reason and the browser's environment report.
-func (s *Store) EndAttempt(ctx context.Context, id int64, at time.Time, reason string, env map[string]any) error {
+// EndAttempt closes an attempt with its reason and the connection's report.
+func (s *Store) EndAttempt(ctx context.Context, id int64, at time.Time, reason string, r *models.ConnectionReport) error {
 	var envJSON []byte
-	if env != nil {
+	if r != nil {
 		var err error
-		if envJSON, err = json.Marshal(env); err != nil {
+		if envJSON, err = json.Marshal(r); err != nil {
 			return fmt.Errorf("store: attempt environment: %w", err)
 		}
 	}
@@ -137,7 +137,10 @@ func (s *Store) Attempts(ctx context.Context, interviewID int64) ([]Attempt, err
 			return nil, err
 		}
 		if env != nil {
-			_ = json.Unmarshal(env, &a.Environment)
+			var r models.ConnectionReport
+			if json.Unmarshal(env, &r) == nil {
+				a.Report = &r
+			}
 		}
 		out = append(out, a)
 	}

@@ -37,11 +37,15 @@ type Store struct {
 // New returns a store on db.
 func New(db DBTX) *Store { return &Store{db: db} }
 
-// Open connects a pool to url and checks that the database answers.
-func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
+// Open connects a pool to url, configured further by configure (a query
+// tracer, for example), and checks that the database answers.
+func Open(ctx context.Context, url string, configure ...func(*pgxpool.Config)) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("store: invalid database URL: %w", err)
+	}
+	for _, c := range configure {
+		c(cfg)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

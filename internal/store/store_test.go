@@ -3,8 +3,10 @@ package store_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/livecheck/livecheck/internal/store"
@@ -221,5 +223,58 @@ func TestInTxRollsBack(t *testing.T) {
 	}
 	if _, err := st.UserByEmail(ctx, "gone@example.test"); !errors.Is(err, models.ErrNotFound) {
 		t.Fatal("work of a failed transaction must be rolled back")
+	}
+}
+
+// TestMigrateRefusesEditedMigration: an applied migration whose file changed
+// stops Migrate (the server refuses to start) and nothing is applied; a
+// database migrated before checksums were recorded gets them on the next
+// start.
+func TestMigrateRefusesEditedMigration(t *testing.T) {
+	st, tx := pgtest.Tx(t)
+	ctx := context.Background()
+	if _, err := st.Migrate(ctx, migrations.FS); err != nil {
+		t.Fatal(err)
+	}
+	edited := fstest.MapFS{}
+	entries, err := fs.Glob(migrations.FS, "*.up.sql")
+	if err != nil || len(entries) < 2 {
+		t.Fatalf("migrations: %v %v", entries, err)
+	}
+	for _, name := range entries {
+		b, _ := fs.ReadFile(migrations.FS, name)
+		edited[name] = &fstest.MapFile{Data: b}
+	}
+	edited[entries[1]].Data = append(append([]byte(nil), edited[entries[1]].Data...), []byte("\n-- a later edit\n")...)
+	edited["999_new.up.sql"] = &fstest.MapFile{Data: []byte(`CREATE TABLE migrate_edit_test (x int);`)}
+	applied, err := st.Migrate(ctx, edited)
+	if !errors.Is(err, store.ErrMigrationEdited) || len(applied) != 0 || !strings.Contains(err.Error(), strings.TrimSuffix(entries[1], ".up.sql")) {
+		t.Fatalf("edited migration: applied %v, err %v", applied, err)
+	}
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT to_regclass('migrate_edit_test') IS NOT NULL`).Scan(&exists); err != nil || exists {
+		t.Fatalf("a migration after the edited one was applied (%v)", err)
+	}
+	// Rows recorded before checksums existed are filled in from the files.
+	if _, err := tx.Exec(ctx, `UPDATE schema_migrations SET checksum = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Migrate(ctx, migrations.FS); err != nil {
+		t.Fatal(err)
+	}
+	migs, err := store.LoadMigrations(migrations.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions := make([]int, len(migs))
+	for i, m := range migs {
+		versions[i] = m.Version
+	}
+	var missing int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE checksum IS NULL AND version = ANY($1)`, versions).Scan(&missing); err != nil || missing != 0 {
+		t.Fatalf("%d migrations without checksum after a start (%v)", missing, err)
+	}
+	if _, err := st.Migrate(ctx, edited); !errors.Is(err, store.ErrMigrationEdited) {
+		t.Fatalf("after the backfill the edit must still be refused: %v", err)
 	}
 }

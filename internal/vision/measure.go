@@ -3,8 +3,8 @@ package vision
 import (
 	"image"
 	"math"
-	"sort"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -209,9 +209,9 @@ func changedCells(g, ref *faceGrid) float64 {
 		dCr[k] = g.Cr[k] - ref.Cr[k]
 		rG[k] = (g.Grad[k] + 2) / (ref.Grad[k] + 2)
 	}
-	mY, mCb, mCr, mG := median(dY[:]), median(dCb[:]), median(dCr[:]), median(rG[:])
+	mY, mCb, mCr, mG := dsp.Median(dY[:]), dsp.Median(dCb[:]), dsp.Median(dCr[:]), dsp.Median(rG[:])
 	// Typical local contrast of the reference, for a scale-free Y threshold.
-	refMean := mean(ref.Y[:])
+	refMean := dsp.Mean(ref.Y[:])
 	var spread float64
 	for k := 0; k < n; k++ {
 		spread += math.Abs(ref.Y[k] - refMean)
@@ -251,24 +251,4 @@ func changedCells(g, ref *faceGrid) float64 {
 		}
 	}
 	return float64(changed) / n
-}
-
-func median(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	m := len(s) / 2
-	if len(s)%2 == 1 {
-		return s[m]
-	}
-	return (s[m-1] + s[m]) / 2
-}
-
-func clamp01(v float64) float64 {
-	if v < 0 || math.IsNaN(v) {
-		return 0
-	}
-	if v > 1 {
-		return 1
-	}
-	return v
 }

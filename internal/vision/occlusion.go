@@ -4,6 +4,7 @@ import (
 	"image"
 	"math"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -48,8 +49,8 @@ func (a *Analyzer) occlusion(f *models.Frame, box image.Rectangle, found bool, c
 	var sum, wsum float64
 	a.cues = occlusionCues{Detector: -1, Change: -1, Skin: -1, Shape: -1}
 	add := func(w, v float64, cue *float64) {
-		*cue = clamp01(v)
-		sum += w * clamp01(v)
+		*cue = dsp.Clamp01(v)
+		sum += w * dsp.Clamp01(v)
 		wsum += w
 	}
 
@@ -68,7 +69,7 @@ func (a *Analyzer) occlusion(f *models.Frame, box image.Rectangle, found bool, c
 			smooth = smooth && math.Abs(pose[i]-a.prevPose[i]) < 12
 		}
 		if smooth {
-			poseDiscount = 1 - clamp01((poseDiff-5)/15)
+			poseDiscount = 1 - dsp.Clamp01((poseDiff-5)/15)
 		}
 	}
 
@@ -98,7 +99,7 @@ func (a *Analyzer) occlusion(f *models.Frame, box image.Rectangle, found bool, c
 			add(wChange*poseDiscount, (changedCells(&grid, &a.ref)-0.06)/0.44, &a.cues.Change)
 		}
 		if grid.chroma && a.ref.chroma {
-			chromaShift = math.Abs(mean(grid.Cb[:])-mean(a.ref.Cb[:])) + math.Abs(mean(grid.Cr[:])-mean(a.ref.Cr[:]))
+			chromaShift = math.Abs(dsp.Mean(grid.Cb[:])-dsp.Mean(a.ref.Cb[:])) + math.Abs(dsp.Mean(grid.Cr[:])-dsp.Mean(a.ref.Cr[:]))
 		}
 	}
 
@@ -203,17 +204,6 @@ func (a *Analyzer) learn(g *faceGrid, conf float64, st regionStats, shapeRes flo
 		}
 		a.refShape += k * (shapeRes - a.refShape)
 	}
-}
-
-func mean(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	var s float64
-	for _, x := range v {
-		s += x
-	}
-	return s / float64(len(v))
 }
 
 // occlusionCues are the cue values of the last frame (-1: not available),

@@ -1,6 +1,10 @@
 package vision
 
-import "math"
+import (
+	"math"
+
+	"github.com/livecheck/livecheck/internal/dsp"
+)
 
 // Head pose from 2D landmarks.
 //
@@ -154,7 +158,7 @@ func solvePose(pts *[NumLandmarks][2]float32, width, height int, model []posePoi
 				}
 				M[a][a] += lambda * (A[a][a] + 1e-9)
 			}
-			step, ok := solve6(M, g)
+			step, ok := dsp.Solve6(M, g, 1e-15)
 			if !ok {
 				lambda *= 10
 				continue
@@ -243,38 +247,4 @@ func normalize(v [3]float64) [3]float64 {
 		return [3]float64{0, 0, 1}
 	}
 	return [3]float64{v[0] / n, v[1] / n, v[2] / n}
-}
-
-// solve6 solves M x = b by Gaussian elimination with partial pivoting.
-func solve6(M [6][6]float64, b [6]float64) ([6]float64, bool) {
-	const n = 6
-	for c := 0; c < n; c++ {
-		piv := c
-		for r := c + 1; r < n; r++ {
-			if math.Abs(M[r][c]) > math.Abs(M[piv][c]) {
-				piv = r
-			}
-		}
-		if math.Abs(M[piv][c]) < 1e-15 {
-			return b, false
-		}
-		M[c], M[piv] = M[piv], M[c]
-		b[c], b[piv] = b[piv], b[c]
-		for r := c + 1; r < n; r++ {
-			k := M[r][c] / M[c][c]
-			for j := c; j < n; j++ {
-				M[r][j] -= k * M[c][j]
-			}
-			b[r] -= k * b[c]
-		}
-	}
-	var x [6]float64
-	for r := n - 1; r >= 0; r-- {
-		s := b[r]
-		for j := r + 1; j < n; j++ {
-			s -= M[r][j] * x[j]
-		}
-		x[r] = s / M[r][r]
-	}
-	return x, true
 }

@@ -3,6 +3,8 @@ package voice
 import (
 	"math"
 	"time"
+
+	"github.com/livecheck/livecheck/internal/dsp"
 )
 
 // Frame is the streaming result for one 20 ms frame.
@@ -63,7 +65,7 @@ type Analyzer struct {
 	levelHead int
 
 	// spectra
-	fft    *fftPlan
+	fft    *dsp.FFT
 	window []float64
 	re, im []float64
 	power  []float64
@@ -87,7 +89,7 @@ type Analyzer struct {
 func NewAnalyzer(start time.Time) *Analyzer {
 	a := &Analyzer{
 		start:  start,
-		fft:    newFFT(spectrumSize),
+		fft:    dsp.NewFFT(spectrumSize),
 		window: make([]float64, FrameSize),
 		re:     make([]float64, spectrumSize),
 		im:     make([]float64, spectrumSize),
@@ -226,7 +228,7 @@ func (a *Analyzer) spectrum(x []float32) {
 			a.re[i] = 0
 		}
 	}
-	a.fft.transform(a.re, a.im)
+	a.fft.Transform(a.re, a.im)
 	for k := range a.power {
 		a.power[k] = a.re[k]*a.re[k] + a.im[k]*a.im[k]
 	}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/livecheck/livecheck/internal/dsp"
 )
 
 // TimedValue is one sample of a time series on the server clock, such as the
@@ -71,7 +73,7 @@ func AVOffset(mouth []TimedValue, envelope []TimedValue) (offset time.Duration, 
 		if hi-lo < minPts {
 			return 0, 0, false
 		}
-		c, good := pearson(m[lo:hi], e[lo+lag:hi+lag])
+		c, good := dsp.Pearson(m[lo:hi], e[lo+lag:hi+lag])
 		if !good {
 			continue // one side constant at this lag: correlation 0
 		}
@@ -141,27 +143,4 @@ func resampleGrid(v []TimedValue, start time.Time, n int) []float64 {
 		out[i] = v[j].Value + fr*(v[j+1].Value-v[j].Value)
 	}
 	return out
-}
-
-// pearson returns the correlation coefficient of x and y (equal lengths) and
-// false when either is constant.
-func pearson(x, y []float64) (float64, bool) {
-	var mx, my float64
-	for i := range x {
-		mx += x[i]
-		my += y[i]
-	}
-	mx /= float64(len(x))
-	my /= float64(len(y))
-	var sxy, sxx, syy float64
-	for i := range x {
-		a, b := x[i]-mx, y[i]-my
-		sxy += a * b
-		sxx += a * a
-		syy += b * b
-	}
-	if sxx <= 1e-18 || syy <= 1e-18 {
-		return 0, false
-	}
-	return sxy / math.Sqrt(sxx*syy), true
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/livecheck/livecheck/internal/dsp"
 )
 
 // Stat summarises one per-frame feature over the frames it was measured on.
@@ -140,7 +142,7 @@ type accumulator struct {
 	cycleFrames int
 
 	env        []float64 // fine log-energy envelope of the current speech run
-	modFFT     *fftPlan
+	modFFT     *dsp.FFT
 	modWin     []float64
 	modRe      []float64
 	modIm      []float64
@@ -150,7 +152,7 @@ type accumulator struct {
 
 func (c *accumulator) init() {
 	c.ltas = make([]float64, spectrumSize/2+1)
-	c.modFFT = newFFT(modSize)
+	c.modFFT = dsp.NewFFT(modSize)
 	c.modWin = make([]float64, modSize)
 	for i := range c.modWin {
 		c.modWin[i] = 0.5 - 0.5*math.Cos(2*math.Pi*(float64(i)+0.5)/modSize)
@@ -235,7 +237,7 @@ func (c *accumulator) modWindow(e []float64) {
 		c.modRe[i] = (v - mean) * c.modWin[i]
 		c.modIm[i] = 0
 	}
-	c.modFFT.transform(c.modRe, c.modIm)
+	c.modFFT.Transform(c.modRe, c.modIm)
 	var band float64
 	for k := modLoBin; k <= modHiBin; k++ {
 		band += c.modRe[k]*c.modRe[k] + c.modIm[k]*c.modIm[k]

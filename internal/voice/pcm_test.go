@@ -4,30 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
-	"math/cmplx"
 	"testing"
 )
-
-func TestFFTMatchesDFT(t *testing.T) {
-	const n = 64
-	p := newFFT(n)
-	re, im := make([]float64, n), make([]float64, n)
-	x := make([]complex128, n)
-	for i := range x {
-		x[i] = complex(math.Sin(float64(i)*0.7)+float64(i%5), math.Cos(float64(i)*1.3))
-		re[i], im[i] = real(x[i]), imag(x[i])
-	}
-	p.transform(re, im)
-	for k := range n {
-		var want complex128
-		for j := range n {
-			want += x[j] * cmplx.Exp(complex(0, -2*math.Pi*float64(j*k)/n))
-		}
-		if cmplx.Abs(want-complex(re[k], im[k])) > 1e-9 {
-			t.Fatalf("bin %d: got %v want %v", k, complex(re[k], im[k]), want)
-		}
-	}
-}
 
 func TestResample(t *testing.T) {
 	// 1 kHz at 22.05 kHz → 48 kHz keeps frequency and amplitude.

@@ -1,6 +1,8 @@
 package voice
 
-import "math"
+import (
+	"math"
+)
 
 // pitch runs YIN (de Cheveigné & Kawahara 2002) on the last 40 ms of the
 // 16 kHz signal: cumulative-mean-normalised difference, absolute threshold
@@ -33,14 +35,14 @@ func (a *Analyzer) pitch() (hz float64, ok bool) {
 			re2[i] = x[i]
 		}
 	}
-	a.fft.transform(re1, im1)
-	a.fft.transform(re2, im2)
+	a.fft.Transform(re1, im1)
+	a.fft.Transform(re2, im2)
 	for k := range re1 { // conj(X1)·X2, conjugated again for the inverse via forward FFT
 		r := re1[k]*re2[k] + im1[k]*im2[k]
 		i := re1[k]*im2[k] - im1[k]*re2[k]
 		re1[k], im1[k] = r, -i
 	}
-	a.fft.transform(re1, im1) // re1[τ]·(1/n) = r(τ)
+	a.fft.Transform(re1, im1) // re1[τ]·(1/n) = r(τ)
 	inv := 1 / float64(len(re1))
 	var e0 float64
 	for j := range w {

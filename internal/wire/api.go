@@ -1,7 +1,8 @@
 // Package wire holds the JSON shapes livecheck exchanges with its clients: the
-// admin API (/api/...) and the candidate page's control-channel messages. It
-// depends on nothing else of livecheck, so that clients such as the load
-// generator use the server's contract without importing the server.
+// admin API (/api/...), the candidate page's control-channel messages and
+// the challenge state pushed to the staff pages. It depends on nothing else of
+// livecheck but the shared models, so that clients such as the load generator
+// use the server's contract without importing the server.
 package wire
 
 import "time"

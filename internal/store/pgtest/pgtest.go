@@ -71,7 +71,7 @@ func Tx(t testing.TB) (*store.Store, pgx.Tx) {
 // Schema creates a fresh schema with every migration applied and returns a pool whose
 // connections use it; the schema is dropped when the test ends. Use it for tests that
 // run a whole server, where work is committed from many goroutines.
-func Schema(t testing.TB) *pgxpool.Pool {
+func Schema(t testing.TB, configure ...func(*pgxpool.Config)) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
 	base := Pool(t)
@@ -87,6 +87,9 @@ func Schema(t testing.TB) *pgxpool.Pool {
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = name
 	cfg.MaxConns = 8
+	for _, c := range configure {
+		c(cfg)
+	}
 	p, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatalf("pgtest: pool: %v", err)

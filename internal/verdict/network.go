@@ -1,43 +1,21 @@
-package app
+package verdict
 
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
-	"github.com/livecheck/livecheck/internal/config"
 	"github.com/livecheck/livecheck/internal/netsig"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/models"
 )
 
-// netChecker builds the network/device checker from the settings.
-func netChecker(cfg *config.Config) (*netsig.Checker, *netsig.GeoIP, error) {
-	var server *netsig.Coord
-	if loc := strings.TrimSpace(cfg.ServerLocation); loc != "" {
-		if c, err := netsig.ParseCoord(loc); err == nil {
-			server = &c
-		} else if city, ok := netsig.LookupCity(loc, ""); ok {
-			c := city.Coord
-			server = &c
-		} else {
-			return nil, nil, fmt.Errorf("app: LIVECHECK_SERVER_LOCATION %q is neither \"lat,lon\" nor a known city", loc)
-		}
-	}
-	geo, err := netsig.OpenGeoIP(netsig.GeoIPPaths{City: cfg.GeoIPCity, ASN: cfg.GeoIPASN, Anonymous: cfg.GeoIPAnonymous})
-	if err != nil {
-		return nil, nil, fmt.Errorf("app: GeoIP databases: %w", err)
-	}
-	return netsig.NewChecker(netsig.Config{Server: server, GeoIP: geo}), geo, nil
-}
-
-// networkSignals examines every candidate connection of an interview: network
+// NetworkSignals examines every candidate connection of an interview: network
 // and device checks, device fingerprints (stored for later reuse checks) and
-// reuse of IPs, browsers and devices by other candidates. Idempotent.
-func networkSignals(ctx context.Context, st *store.Store, chk *netsig.Checker, reuseDays int, id int64, now time.Time) ([]models.Signal, error) {
+// reuse of IPs, browsers and devices by other candidates within reuseDays.
+// Idempotent.
+func NetworkSignals(ctx context.Context, st *store.Store, chk *netsig.Checker, reuseDays int, id int64, now time.Time) ([]models.Signal, error) {
 	iv, err := st.Interview(ctx, id)
 	if err != nil {
 		return nil, err
@@ -69,13 +47,16 @@ func networkSignals(ctx context.Context, st *store.Store, chk *netsig.Checker, r
 			sess.HTTPIPs = []netip.Addr{ip}
 		}
 		var env *netsig.Environment
-		if a.Environment != nil {
-			if e, err := netsig.EnvironmentFromMap(a.Environment); err == nil {
-				env = &e
-				sess.Env = env
-				sess.RTTs = e.RTTs()
+		var iceRemote []string
+		if r := a.Report; r != nil {
+			env = &netsig.Environment{} // a page that sent no report is judged as reporting nothing
+			if r.Environment != nil {
+				env = r.Environment
 			}
-			sess.ICE = iceReport(a.Environment)
+			sess.Env = env
+			sess.RTTs = r.ControlRTTs()
+			sess.ICE = iceReport(r)
+			iceRemote = r.ICERemote
 		}
 		add(chk.Check(sess))
 		addrs := netsig.ReuseAddresses(sess.HTTPIPs, sess.ICE)
@@ -89,7 +70,7 @@ func networkSignals(ctx context.Context, st *store.Store, chk *netsig.Checker, r
 				fp, fpStrength = afp, strength
 			}
 		}
-		iceJSON, _ := json.Marshal(a.Environment["ice_remote"])
+		iceJSON, _ := json.Marshal(iceRemote)
 		if err := st.SaveAttemptNetwork(ctx, store.AttemptNetwork{AttemptID: a.ID, InterviewID: id, At: a.StartedAt,
 			IPs: addrs, Fingerprint: afp, FPStrength: strength, ICE: iceJSON}); err != nil {
 			return nil, err
@@ -111,24 +92,18 @@ func networkSignals(ctx context.Context, st *store.Store, chk *netsig.Checker, r
 }
 
 // iceReport reads the ICE facts the room stored with an attempt.
-func iceReport(env map[string]any) netsig.ICEReport {
-	var r netsig.ICEReport
-	if list, ok := env["ice_remote"].([]any); ok {
-		for _, v := range list {
-			if s, ok := v.(string); ok {
-				if c, err := netsig.ParseCandidate(s); err == nil {
-					r.Remote = append(r.Remote, c)
-				}
-			}
+func iceReport(r *models.ConnectionReport) netsig.ICEReport {
+	var out netsig.ICEReport
+	for _, s := range r.ICERemote {
+		if c, err := netsig.ParseCandidate(s); err == nil {
+			out.Remote = append(out.Remote, c)
 		}
 	}
-	if s, ok := env["ice_selected"].(string); ok {
-		if p, err := netsig.ParsePairDescription(s); err == nil {
-			if ms, ok := env["ice_rtt_ms"].(float64); ok {
-				p.RTT = time.Duration(ms * float64(time.Millisecond))
-			}
-			r.Selected = &p
+	if r.ICESelected != "" {
+		if p, err := netsig.ParsePairDescription(r.ICESelected); err == nil {
+			p.RTT = time.Duration(r.ICERTTms * float64(time.Millisecond))
+			out.Selected = &p
 		}
 	}
-	return r
+	return out
 }

@@ -1,4 +1,4 @@
-package detect_test
+package analysis_test
 
 import (
 	"context"
@@ -9,8 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/detect"
 	"github.com/livecheck/livecheck/internal/eval"
+	"github.com/livecheck/livecheck/internal/verdict"
 	"github.com/livecheck/livecheck/internal/vision"
 )
 
@@ -20,7 +22,7 @@ import (
 // only when LIVECHECK_DEVSET names the devset directory (internal-use media,
 // never copied into the repository).
 //
-//	LIVECHECK_DEVSET=/work/shared/devset go test -run Devset -v ./internal/detect
+//	LIVECHECK_DEVSET=/work/shared/devset go test -run Devset -v ./internal/analysis
 func TestDevsetReport(t *testing.T) {
 	dir := os.Getenv("LIVECHECK_DEVSET")
 	if dir == "" {
@@ -42,14 +44,14 @@ func TestDevsetReport(t *testing.T) {
 	}
 	lines := map[string]string{}
 	res, err := eval.Run(context.Background(), video, 0, func(ctx context.Context, it eval.Item) (eval.Scores, error) {
-		r, err := detect.AnalyzeFile(ctx, detect.FileOptions{Video: it.Path, Vision: vision.Config{Landmarker: lm}})
+		r, err := analysis.AnalyzeFile(ctx, analysis.FileOptions{Video: it.Path, Vision: vision.Config{Landmarker: lm}})
 		if err != nil {
 			return nil, err
 		}
 		sc := eval.Scores{}
 		var b strings.Builder
 		fmt.Fprintf(&b, "%-34s %-11s faces %3d/%3d |", filepath.Base(it.File), it.Label, r.Faces, r.Analysed)
-		for _, sg := range r.Signals {
+		for _, sg := range verdict.Signals(r.Result) {
 			sc[sg.Kind] = sg.Score
 			fmt.Fprintf(&b, " %s %.2f/%.2f", short(sg.Kind), sg.Score, sg.Confidence)
 		}

@@ -1,10 +1,9 @@
-package room
+package analysis
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -12,18 +11,9 @@ import (
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/metrics"
 	"github.com/livecheck/livecheck/internal/signal"
+	"github.com/livecheck/livecheck/internal/wire"
 	"github.com/livecheck/livecheck/models"
 )
-
-// ChallengeConfig enables randomized liveness challenges in every session.
-type ChallengeConfig struct {
-	Enabled bool
-	// LockAfter stops challenges after this many failures (0: never), so that a
-	// forger cannot retry until one passes; the session then needs review.
-	LockAfter int
-	Plan      challenge.PlanConfig
-	Runner    challenge.RunnerConfig
-}
 
 // evidenceFrame is a JPEG face crop kept while a challenge runs.
 type evidenceFrame struct {
@@ -46,7 +36,7 @@ type challenges struct {
 }
 
 // ErrLocked means the session's challenges are locked for review.
-var ErrLocked = errors.New("room: challenges are locked after repeated failures; the session goes to review")
+var ErrLocked = fmt.Errorf("analysis: challenges are locked after repeated failures; the session goes to review: %w", models.ErrLocked)
 
 const maxEvidenceFrames = 90
 
@@ -61,6 +51,7 @@ func newChallenges(s *Session) (*challenges, error) {
 
 // loop issues due prompts and collects results until ctx ends.
 func (c *challenges) loop(ctx context.Context) {
+	defer c.s.guard("challenges")
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -96,8 +87,8 @@ func (c *challenges) issueNow() error {
 }
 
 func (c *challenges) send(p challenge.Prompt) {
-	if c.s.sendControl == nil || c.s.sendControl(p) != nil {
-		c.s.cfg.Logger.Warn("room: challenge prompt not delivered", "interview", c.s.id, "kind", string(p.Kind))
+	if c.s.out == nil || c.s.out.SendCandidate(p) != nil {
+		c.s.cfg.Logger.Warn("analysis: challenge prompt not delivered", "interview", c.s.id, "kind", string(p.Kind))
 	}
 	b, _ := json.Marshal(map[string]any{"id": p.ID, "kind": p.Kind, "text": p.Text, "issued": c.s.cfg.Now()})
 	c.s.staff(signal.Message{T: "challenge_issued", Data: b})
@@ -107,7 +98,7 @@ func (c *challenges) send(p challenge.Prompt) {
 // shown records the page's display acknowledgement at server time at.
 func (c *challenges) shown(id string, at time.Time) {
 	if err := c.runner.Shown(id, at); err != nil {
-		c.s.cfg.Logger.Debug("room: display ack refused", "interview", c.s.id, "err", err)
+		c.s.cfg.Logger.Debug("analysis: display ack refused", "interview", c.s.id, "err", err)
 	}
 }
 
@@ -175,7 +166,7 @@ func (c *challenges) finish(r challenge.Result) {
 		"latency_ms": r.OnsetLatency.Milliseconds(), "peak": r.Peak, "unit": r.Unit, "drift": r.Drift})
 	c.s.staff(signal.Message{T: "challenge_result", Data: b})
 	c.s.challengeChanged()
-	if h := c.s.cfg.Hooks.ChallengeResult; h != nil {
+	if h := c.s.cfg.Store.ChallengeResult; h != nil {
 		c.s.persist("challenge result", func(ctx context.Context) error { return h(ctx, c.s.id, r, jpeg, jpegAt) })
 	}
 }
@@ -186,29 +177,60 @@ func (c *challenges) isLocked() bool {
 	return c.locked
 }
 
-// signals summarises the challenges for the risk engine.
-func (c *challenges) signals() []models.Signal {
+// outcome returns the verified challenges, the failures and whether
+// challenges were locked.
+func (c *challenges) outcome() ([]challenge.Result, int, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []models.Signal
-	if c.locked {
-		out = append(out, models.Signal{Kind: "challenges_locked", Value: float64(c.failed), Score: 1, Confidence: 0.9,
-			Reason: fmt.Sprintf("challenges stopped after %d failures: the session needs review", c.failed)})
-	}
-	for _, r := range c.results {
-		sg := models.Signal{Kind: "challenge_" + string(r.Kind), At: r.Issued, Value: r.Peak}
-		switch r.Outcome {
-		case challenge.OutcomePassed:
-			sg.Score, sg.Confidence = 0, 0.8
-			sg.Reason = string(r.Kind) + " passed"
-		case challenge.OutcomeFailed:
-			sg.Score, sg.Confidence = 1, 0.8
-			sg.Reason = string(r.Kind) + " failed: " + r.Reason
-		default:
-			sg.Score, sg.Confidence = 0.3, 0.2
-			sg.Reason = string(r.Kind) + " inconclusive: " + r.Reason
+	return append([]challenge.Result(nil), c.results...), c.failed, c.locked
+}
+
+// plannedChallenges is the challenge state of a session whose challenges
+// have not started (or could not be planned): what the configuration plans.
+func plannedChallenges(cc ChallengeConfig) wire.ChallengeState {
+	st := wire.ChallengeState{Enabled: cc.Enabled, LockAfter: cc.LockAfter}
+	if cc.Enabled {
+		st.Remaining = cc.Plan.Count
+		if st.Remaining == 0 {
+			st.Remaining = challenge.DefaultCount
 		}
-		out = append(out, sg)
 	}
-	return out
+	return st
+}
+
+// ChallengeState returns what the recruiter's call bar shows about the
+// session's challenges: the one running, failures, lock, what remains and
+// the candidate's no-flash choice.
+func (s *Session) ChallengeState() wire.ChallengeState {
+	if s.ch == nil {
+		return plannedChallenges(s.cfg.Challenges)
+	}
+	st := wire.ChallengeState{Enabled: s.cfg.Challenges.Enabled, LockAfter: s.cfg.Challenges.LockAfter}
+	rs := s.ch.runner.State()
+	st.Remaining, st.NoFlash = rs.Remaining, rs.Photosensitive
+	if a := rs.Active; a != nil {
+		st.Running = &wire.RunningChallenge{ID: a.ID, Kind: string(a.Kind), Text: a.Text, DeadlineMS: a.Deadline.Milliseconds(), Issued: rs.Issued}
+	}
+	s.ch.mu.Lock()
+	st.Locked, st.Failed = s.ch.locked, s.ch.failed
+	s.ch.mu.Unlock()
+	return st
+}
+
+// AvoidFlashes honours the candidate's choice of no flashing for the rest of
+// the session: flash challenges still planned become slow colour fades.
+func (s *Session) AvoidFlashes() {
+	if s.ch == nil {
+		return
+	}
+	if _, err := s.ch.runner.AvoidFlashes(); err != nil {
+		s.cfg.Logger.Error("analysis: no-flash choice not applied", "interview", s.id, "err", err)
+	}
+}
+
+// challengeChanged tells the staff pages that a challenge was issued or verified.
+func (s *Session) challengeChanged() {
+	if s.out != nil {
+		s.out.ChallengeChanged()
+	}
 }

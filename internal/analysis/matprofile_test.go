@@ -1,6 +1,6 @@
 //go:build matprofile
 
-package detect
+package analysis
 
 import (
 	"bytes"
@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/livecheck/livecheck/internal/vision/visiontest"
 )
 
-// Run with: go test -tags matprofile ./internal/detect/
+// Run with: go test -tags matprofile ./internal/analysis/
 // gocv then records every Mat created and not yet closed.
 
 // TestMatProfileCaptureSource reads a recording through OpenCV's FFmpeg
@@ -25,7 +27,7 @@ func TestMatProfileCaptureSource(t *testing.T) {
 		t.Skip("ffmpeg not installed")
 	}
 	avi := filepath.Join(t.TempDir(), "still.avi")
-	if out, err := exec.Command("ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-i", filepath.Join(facesDir, "astronaut.png"),
+	if out, err := exec.Command("ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-i", filepath.Join(visiontest.FacesDir, "astronaut.png"),
 		"-t", "1", "-r", "10", "-vf", "scale=320:320,format=yuv420p", "-c:v", "mpeg4", avi).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v: %s", err, out)
 	}

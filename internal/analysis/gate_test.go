@@ -1,4 +1,4 @@
-package room
+package analysis
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 )
 
 func TestAnalysisGatePriorityAndCancel(t *testing.T) {
-	g := &analysisGate{free: 1}
+	g := NewGate(1)
 	ctx := context.Background()
 	if !g.acquire(ctx, false) {
 		t.Fatal("first acquire")
@@ -50,7 +50,7 @@ func TestAnalysisGatePriorityAndCancel(t *testing.T) {
 	}
 }
 
-func waitQueued(t *testing.T, g *analysisGate, hi, lo int) {
+func waitQueued(t *testing.T, g *Gate, hi, lo int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -1,14 +1,15 @@
-package detect
+package analysis
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"math"
+	"log/slog"
 	"os"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/detect"
 	"github.com/livecheck/livecheck/internal/media"
 	"github.com/livecheck/livecheck/internal/vision"
 	"github.com/livecheck/livecheck/internal/voice"
@@ -27,7 +28,7 @@ type FileOptions struct {
 	// 0 means DefaultFileFPS; a negative value analyses every frame.
 	FPS float64
 	// Suite configures the detectors (LiveCapture stays false for files).
-	Suite Config
+	Suite detect.Config
 	// Vision configures the face analyser. Set Landmarker to share a loaded
 	// model between concurrent analyses.
 	Vision vision.Config
@@ -52,15 +53,15 @@ type FileResult struct {
 	Duration time.Duration `json:"duration_ns"`
 	// AudioSeconds is the length of the audio analysed.
 	AudioSeconds float64 `json:"audio_seconds"`
-	// Signals are the session-level signals (one per detector, plus
-	// face_presence when there was video).
-	Signals []models.Signal `json:"signals"`
+	// Result is the session's result, as a live session's (internal/verdict
+	// maps it to signals).
+	Result *Result `json:"-"`
 	// Windows are the detectors' window scores.
-	Windows []Window `json:"windows"`
+	Windows []detect.Window `json:"windows"`
 	// Features are the detectors' raw session measures.
 	Features map[string]map[string]float64 `json:"features"`
 	// Stats are the detectors' per-frame costs.
-	Stats Stats `json:"stats"`
+	Stats detect.Stats `json:"stats"`
 	// Damaged says why decoding stopped before the end of the video (a
 	// truncated or corrupt tail); the frames before it were analysed.
 	Damaged string `json:"damaged,omitempty"`
@@ -70,15 +71,33 @@ type FileResult struct {
 // first audio sample; window and signal times are relative to it.
 var FileEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// AnalyzeFile runs the live chain on a recording: decode, vision at the
-// analysis rate, the passive detectors, and the voice detectors on the audio.
+// AnalyzeFile runs a recording through the analysis session of the live
+// room: the same frame analysis at the same rate, the same series, detectors
+// and signals, with the file's timing instead of RTP's. The detectors'
+// Config.LiveCapture stays false: a file's timestamps are synthetic.
 func AnalyzeFile(ctx context.Context, opt FileOptions) (*FileResult, error) {
 	if opt.Video == "" && opt.Audio == "" {
-		return nil, errors.New("detect: nothing to analyse (no video and no audio)")
+		return nil, errors.New("analysis: nothing to analyse (no video and no audio)")
 	}
-	cfg := opt.Suite
-	cfg.LiveCapture = false
-	s := NewSuite(cfg)
+	fps := opt.FPS
+	if fps == 0 {
+		fps = DefaultFileFPS
+	}
+	dcfg := opt.Suite
+	dcfg.LiveCapture = false
+	cfg := Config{AnalysisFPS: fps, Detectors: true, Detect: dcfg, Now: func() time.Time { return FileEpoch },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if opt.Video != "" {
+		cfg.NewAnalyzer = func() (FrameAnalyzer, error) {
+			an, err := vision.NewAnalyzer(opt.Vision)
+			if err != nil {
+				return nil, fmt.Errorf("analysis: %w", err)
+			}
+			return an, nil
+		}
+	}
+	s := newSession(cfg.withDefaults(), 0, nil, false)
+	s.hasVideo, s.hasAudio = opt.Video != "", opt.Audio != ""
 	res := &FileResult{}
 	if opt.Audio != "" {
 		sec, err := feedWAV(s, opt.Audio)
@@ -93,59 +112,63 @@ func AnalyzeFile(ctx context.Context, opt FileOptions) (*FileResult, error) {
 			return nil, err
 		}
 	}
-	res.Signals = s.Signals()
-	if opt.Video != "" {
-		res.Signals = append(res.Signals, FacePresenceSignal(res.Faces, res.Analysed))
+	r := s.finish(models.EndCompleted, FileEpoch.Add(res.Duration))
+	if r.Failure != "" {
+		return nil, fmt.Errorf("analysis: internal error in the %s; the recording was not judged", r.Failure)
 	}
-	res.Windows = s.Windows()
-	res.Features = s.Features()
-	res.Stats = s.Stats()
+	res.Result, res.Windows = r, r.Windows
+	res.Analysed = int(r.FramesAnalysed)
+	for _, p := range r.FacePresence {
+		if p.V == 1 {
+			res.Faces++
+		}
+	}
+	res.Features = s.suite.Features()
+	res.Stats = s.suite.Stats()
 	return res, nil
 }
 
-func feedWAV(s *Suite, path string) (float64, error) {
+// feedWAV decodes a WAV file into the session in chunks of one second.
+func feedWAV(s *Session, path string) (float64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, fmt.Errorf("detect: %w", err)
+		return 0, fmt.Errorf("analysis: %w", err)
 	}
 	defer f.Close()
 	x, rate, err := voice.ReadWAV(f)
 	if err != nil {
-		return 0, fmt.Errorf("detect: %s: not a readable WAV file: %w", path, err)
+		return 0, fmt.Errorf("analysis: %s: not a readable WAV file: %w", path, err)
 	}
 	if rate <= 0 {
-		return 0, fmt.Errorf("detect: %s: invalid sample rate %d", path, rate)
+		return 0, fmt.Errorf("analysis: %s: invalid sample rate %d", path, rate)
 	}
 	if rate != voice.SampleRate {
 		x = voice.Resample(x, rate, voice.SampleRate)
 	}
-	for i := 0; i < len(x); i += voice.FrameSize * 50 {
-		s.AddAudioFloat(FileEpoch, x[i:min(len(x), i+voice.FrameSize*50)])
+	const chunk = voice.FrameSize * 50
+	for i := 0; i < len(x); i += chunk {
+		at := FileEpoch.Add(time.Duration(i) * time.Second / voice.SampleRate)
+		s.audioDecoded(at, x[i:min(len(x), i+chunk)])
 	}
 	return float64(len(x)) / voice.SampleRate, nil
 }
 
-func feedVideo(ctx context.Context, s *Suite, opt FileOptions, res *FileResult) error {
+// feedVideo decodes a recording frame by frame into the session, analysing
+// the frames its rate selects in the caller's goroutine (no mailbox: a file
+// waits for the analysis, nothing is dropped).
+func feedVideo(ctx context.Context, s *Session, opt FileOptions, res *FileResult) error {
 	src, err := OpenVideo(opt.Video, FileEpoch)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
 	res.Source = src.Info()
-	an, err := vision.NewAnalyzer(opt.Vision)
+	an, err := s.cfg.NewAnalyzer()
 	if err != nil {
-		return fmt.Errorf("detect: %w", err)
+		return err
 	}
 	defer an.Close()
-	fps := opt.FPS
-	if fps == 0 {
-		fps = DefaultFileFPS
-	}
-	var minGap time.Duration
-	if fps > 0 {
-		minGap = time.Duration(float64(time.Second)/fps) - 5*time.Millisecond
-	}
-	var first, last, lastAnalysed time.Time
+	var first, last time.Time
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -171,27 +194,19 @@ func feedVideo(ctx context.Context, s *Suite, opt FileOptions, res *FileResult) 
 			first = fr.Capture
 		}
 		last = fr.Capture
-		s.AddFrameTime(fr.Capture)
+		s.frameDecoded(fr)
 		if opt.Progress != nil {
 			opt.Progress(res.Decoded, res.Source.Frames)
 		}
-		if !lastAnalysed.IsZero() && fr.Capture.Sub(lastAnalysed) < minGap {
+		if !s.due(fr.Capture, s.challengeActive()) {
 			continue
 		}
-		lastAnalysed = fr.Capture
-		o, err := an.Measure(fr)
-		if err != nil {
-			return fmt.Errorf("detect: frame %d: %w", res.Decoded, err)
+		if err := observeFile(s, an, fr); err != nil {
+			return fmt.Errorf("%w (frame %d)", err, res.Decoded)
 		}
-		o.At = fr.Capture
-		res.Analysed++
-		if o.FacePresent && !o.Coasting {
-			res.Faces++
-		}
-		s.Add(fr, o)
 	}
 	if res.Decoded == 0 {
-		return fmt.Errorf("detect: %s: the file holds no video frame", opt.Video)
+		return fmt.Errorf("analysis: %s: the file holds no video frame", opt.Video)
 	}
 	res.Duration = last.Sub(first)
 	if res.Source.FPS > 0 {
@@ -200,15 +215,20 @@ func feedVideo(ctx context.Context, s *Suite, opt FileOptions, res *FileResult) 
 	return nil
 }
 
-// FacePresenceSignal is the face_presence signal of the live room for a
-// recording: the share of analysed frames with a face (scored as the room
-// scores it, so that live and offline verdicts agree).
-func FacePresenceSignal(faces, analysed int) models.Signal {
-	if analysed == 0 {
-		return models.Signal{Kind: "face_presence", Score: 0.5, Confidence: 0.3, Reason: "no video frame could be analysed"}
+// observeFile is the session's observe for a recording: an internal error
+// (a panic) stops the analysis with an error instead of the process.
+func observeFile(s *Session, an FrameAnalyzer, f *models.Frame) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.fail("frame analysis", v)
+			err = fmt.Errorf("analysis: internal error in the frame analysis: %v", v)
+		}
+	}()
+	if err := s.observe(an, f); err != nil {
+		return err
 	}
-	ratio := float64(faces) / float64(analysed)
-	return models.Signal{Kind: "face_presence", Value: round3(ratio), Score: round3(math.Max(0, 0.8-ratio) / 0.8 * 0.5),
-		Confidence: round3(math.Min(1, float64(analysed)/150)),
-		Reason:     fmt.Sprintf("a face was found in %.0f %% of %d analysed frames", ratio*100, analysed)}
+	if s.failed.Load() {
+		return fmt.Errorf("analysis: internal error in the %s", s.failure)
+	}
+	return nil
 }

@@ -1,12 +1,11 @@
-package room
+package analysis
 
 import (
 	"context"
-	"runtime"
 	"sync"
 )
 
-// analysisGate bounds how many frames are analysed at once across all sessions
+// Gate bounds how many frames are analysed at once across all sessions
 // and serves sessions in a challenge first. Without it every session's
 // analysis goroutine runs its cgo vision call at once: with 20 sessions on two
 // cores each frame took ~20x its CPU time, decoding (which must keep up) and
@@ -16,15 +15,26 @@ import (
 // 5–50 ms → 1.5 ms, frames dropped during challenges 76–80 % → 26–34 %, for the
 // same analysed throughput. Waiting sessions keep only their latest frame (the
 // mailbox), and take a fresher one when it arrived meanwhile.
-type analysisGate struct {
+//
+// One Gate is shared by every session of a server (Config.Gate); a nil Gate
+// does not bound anything.
+type Gate struct {
 	mu     sync.Mutex
 	free   int
 	hi, lo []chan struct{}
 }
 
-var gate = &analysisGate{free: runtime.NumCPU()}
+// NewGate returns a gate with slots analysis slots (at least one); the
+// server uses one per CPU.
+func NewGate(slots int) *Gate {
+	return &Gate{free: max(1, slots)}
+}
 
-func (g *analysisGate) acquire(ctx context.Context, high bool) bool {
+// acquire waits for a slot, high-priority waiters first; false when ctx ended.
+func (g *Gate) acquire(ctx context.Context, high bool) bool {
+	if g == nil {
+		return ctx.Err() == nil
+	}
 	g.mu.Lock()
 	if g.free > 0 {
 		g.free--
@@ -62,7 +72,11 @@ func remove(q *[]chan struct{}, ch chan struct{}) bool {
 	return false
 }
 
-func (g *analysisGate) release() {
+// release returns a slot, to the first high-priority waiter if any.
+func (g *Gate) release() {
+	if g == nil {
+		return
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch {

@@ -1,0 +1,124 @@
+package analysis
+
+import (
+	"errors"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+
+	"github.com/livecheck/livecheck/internal/media"
+	"github.com/livecheck/livecheck/internal/metrics"
+	"github.com/livecheck/livecheck/internal/voice"
+)
+
+// Track returns the sink that decodes one of the candidate's tracks into the
+// session: every VP8 frame, or the Opus audio.
+func (s *Session) Track(t media.TrackInfo) (media.PacketSink, error) {
+	tc := trackClock{clock: media.NewClock(t.ClockRate), ssrc: t.SSRC}
+	if t.Video {
+		dec, err := media.NewVP8Decoder()
+		if err != nil {
+			return nil, err
+		}
+		return &videoPipe{trackClock: tc, sess: s, asm: media.NewVP8Assembler(media.VP8AssemblerConfig{}), dec: dec,
+			requestKeyframe: t.RequestKeyframe}, nil
+	}
+	dec, err := media.NewOpusDecoder()
+	if err != nil {
+		return nil, err
+	}
+	return &audioPipe{trackClock: tc, sess: s, dec: dec, pcm: make([]int16, 5760)}, nil
+}
+
+// trackClock turns RTP timestamps into capture times: the sender reports'
+// mapping, anchored to arrival (anchor.go).
+type trackClock struct {
+	clock *media.Clock
+	ssrc  uint32
+	anc   anchor // used by the single RTP reader goroutine only
+}
+
+func (c *trackClock) WriteRTCP(pkts []rtcp.Packet) { c.clock.HandleRTCP(pkts, c.ssrc) }
+
+func (c *trackClock) capture(rtpTS uint32, arrival time.Time) time.Time {
+	return c.anc.capture(c.clock.CaptureTime(rtpTS, arrival), arrival)
+}
+
+// videoPipe assembles and decodes every VP8 frame of the candidate's video.
+type videoPipe struct {
+	trackClock
+	sess            *Session
+	asm             *media.VP8Assembler
+	dec             *media.VP8Decoder
+	requestKeyframe func()
+}
+
+func (v *videoPipe) keyframe() {
+	if v.requestKeyframe != nil {
+		v.requestKeyframe()
+	}
+}
+
+func (v *videoPipe) WriteRTP(pkt *rtp.Packet, arrival time.Time) {
+	if v.sess.failed.Load() {
+		return
+	}
+	defer v.sess.guard("video decoding")
+	frames, needKF := v.asm.Push(pkt, arrival)
+	metrics.FramesReceived(len(frames))
+	if needKF {
+		v.keyframe()
+	}
+	for _, af := range frames {
+		capture := v.capture(af.RTPTimestamp, af.FirstArrival)
+		t0 := time.Now()
+		f, err := v.dec.Decode(af.Data, capture)
+		if errors.Is(err, media.ErrNoFrame) {
+			continue
+		}
+		if err != nil {
+			v.sess.countDecodeError()
+			metrics.FrameDropped("decode_error", false)
+			v.keyframe()
+			continue
+		}
+		if f == nil {
+			continue
+		}
+		metrics.FrameDecoded(t0)
+		v.sess.frame(f, arrival)
+		v.dec.Release(f)
+	}
+}
+
+func (v *videoPipe) Close() {
+	metrics.FramesLost(v.asm.Stats().FramesLost)
+	_ = v.dec.Close()
+}
+
+// audioPipe decodes the candidate's Opus into 48 kHz PCM for the session.
+type audioPipe struct {
+	trackClock
+	sess *Session
+	dec  *media.OpusDecoder
+	pcm  []int16
+	f32  []float32
+}
+
+func (a *audioPipe) WriteRTP(pkt *rtp.Packet, arrival time.Time) {
+	if len(pkt.Payload) == 0 || a.sess.failed.Load() { // padding and bandwidth probes; or no analysis any more
+		return
+	}
+	defer a.sess.guard("audio decoding")
+	n, err := a.dec.DecodeTo(pkt.Payload, a.pcm)
+	if err != nil || n == 0 {
+		a.sess.countAudioError()
+		metrics.AudioError()
+		return
+	}
+	a.f32 = voice.Int16ToFloat32(a.f32[:0], a.pcm[:n])
+	a.sess.audioDecoded(a.capture(pkt.Timestamp, arrival), a.f32)
+}
+
+func (a *audioPipe) Close() { _ = a.dec.Close() }

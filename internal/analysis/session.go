@@ -1,0 +1,628 @@
+package analysis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime/debug"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/detect"
+	"github.com/livecheck/livecheck/internal/media"
+	"github.com/livecheck/livecheck/internal/metrics"
+	"github.com/livecheck/livecheck/internal/signal"
+	"github.com/livecheck/livecheck/internal/wire"
+	"github.com/livecheck/livecheck/models"
+)
+
+// Result is what a session measured, stored when it ends.
+type Result struct {
+	InterviewID      int64
+	Reason           string // models.EndCompleted | models.EndInterrupted
+	StartedAt        time.Time
+	EndedAt          time.Time
+	FramesDecoded    uint64
+	FramesAnalysed   uint64
+	FramesDropped    uint64 // dropped from analysis (stale in the mailbox or above the analysis rate)
+	DecodeErrors     uint64
+	KeyframeRequests uint64
+	AudioChunks      uint64
+	AudioErrors      uint64
+	FacePresence     []models.Point    // 1 face found, 0 not, per analysed frame
+	Yaw, EAR, Mouth  []models.Point    // landmark measurements of analysed frames with a face
+	AudioLevel       []models.Point    // dBFS per 20 ms
+	FaceAbsent       []models.Interval // ≥ 1 s without a face in the analysed frames
+	CameraOff        []models.Interval // ≥ 1 s without frames, or black frames
+	RTT              []models.Point    // control-channel round-trip time, ms
+	// DetectorSignals are the passive detectors' session signals, one per
+	// detector that ran; Windows their windowed scores.
+	DetectorSignals []models.Signal
+	Windows         []detect.Window
+	// Challenges are the verified challenges, in order; Locked says that
+	// challenges stopped after ChallengeFailures failures.
+	Challenges        []challenge.Result
+	ChallengeFailures int
+	Locked            bool
+	// StageSignals are the further stages' signals (Config.Stages).
+	StageSignals []models.Signal
+	// Video and Audio say which media the session had: a live session
+	// always both, a recording what was given. Signals about a medium the
+	// session never had are not made.
+	Video, Audio bool
+	// AnalyserUnavailable: the frame analyser could not be created, so no
+	// frame was measured.
+	AnalyserUnavailable bool
+	// Failure names the part whose internal error (a panic) stopped the
+	// session's analysis at FailedAt; empty when nothing failed. What was
+	// measured before is kept.
+	Failure  string
+	FailedAt time.Time
+}
+
+// frameItem is a copy of a decoded frame waiting for the analyser.
+type frameItem struct {
+	f       models.Frame
+	arrival time.Time
+}
+
+// Session accumulates the analysis of one interview across candidate
+// reconnects: decoded frames and audio come in (live from the room's media
+// sinks, offline from a file), frames are analysed at the analysis rate (every
+// frame during a challenge), and End summarises and stores the results.
+type Session struct {
+	cfg      Config
+	id       int64
+	started  time.Time
+	out      Outlet // nil offline
+	hasVideo bool   // the session has (or expects) video; see Result.Video
+	hasAudio bool
+	box      *media.Mailbox[*frameItem]
+	pool     sync.Pool
+	ctx      context.Context
+	cancel   context.CancelFunc
+	done     chan struct{}
+	ch       *challenges   // nil when challenges are disabled
+	suite    *detect.Suite // passive detectors; nil when disabled
+	stages   []*stageRun
+
+	mu              sync.Mutex
+	decoded         uint64
+	analysed        uint64
+	rateSkipped     uint64
+	decodeErrors    uint64
+	kfRequests      uint64
+	audioChunks     uint64
+	audioErrors     uint64
+	lastFrame       time.Time // capture time of the last decoded frame
+	leftAt          time.Time // when the candidate last disconnected
+	lastAnalysed    time.Time
+	face            []models.Point
+	yaw, ear, mouth []models.Point // landmark-derived series (biometric)
+	audio           []models.Point
+	rtt             []models.Point
+	cameraOff       []models.Interval
+	black           bool
+	blackFrom       time.Time
+	analyserFailed  bool
+	failure         string    // the part that failed (see Result.Failure)
+	failedAt        time.Time // when, on the session's clock
+	failed          atomic.Bool
+}
+
+// MaxSeriesPoints bounds each stored series (4 h of 20 ms audio levels).
+const MaxSeriesPoints = 720000
+
+func newSession(cfg Config, id int64, out Outlet, live bool) *Session {
+	s := &Session{cfg: cfg, id: id, started: cfg.Now(), done: make(chan struct{}), out: out, hasVideo: true, hasAudio: true}
+	s.box = media.NewMailbox[*frameItem](func(it *frameItem) {
+		metrics.FrameDropped("mailbox", s.challengeActive()) // replaced by a newer frame: analysis is behind
+		s.pool.Put(it)
+	})
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if cfg.Detectors {
+		s.suite = detect.NewSuite(cfg.Detect)
+	}
+	for _, f := range cfg.Stages {
+		st, err := f.New(id)
+		if err != nil {
+			cfg.Logger.Error("analysis: stage unavailable", "interview", id, "stage", f.Name, "err", err)
+			continue
+		}
+		s.stages = append(s.stages, &stageRun{name: f.Name, every: f.Every, stage: st})
+	}
+	if cfg.Challenges.Enabled {
+		ch, err := newChallenges(s)
+		if err != nil {
+			cfg.Logger.Error("analysis: challenge plan", "interview", id, "err", err)
+		} else {
+			s.ch = ch
+			go ch.loop(s.ctx)
+		}
+	}
+	if live {
+		go s.analyse()
+	} else {
+		close(s.done)
+	}
+	return s
+}
+
+// stageRun is a session's instance of a Stage with its sampling.
+type stageRun struct {
+	name  string
+	every time.Duration
+	last  time.Time
+	stage Stage
+}
+
+// persist queues a write of this session's results.
+func (s *Session) persist(what string, store func(ctx context.Context) error) {
+	if s.cfg.Writes != nil {
+		s.cfg.Writes.Add(what, s.id, store)
+	}
+}
+
+// staff sends m to the staff pages of a live session.
+func (s *Session) staff(m signal.Message) {
+	if s.out != nil {
+		s.out.BroadcastStaff(m)
+	}
+}
+
+// challengeActive reports whether a challenge is in progress (then every
+// frame is analysed).
+func (s *Session) challengeActive() bool { return s.ch != nil && s.ch.runner.Active() }
+
+func (s *Session) ms(t time.Time) int64 { return t.Sub(s.started).Milliseconds() }
+
+// guard, deferred by every entry point into the session's analysis, turns a
+// panic into the end of this session's analysis: logged with its stack,
+// recorded for the result (Result.Failure), and never the end of the
+// process or of another session.
+func (s *Session) guard(part string) {
+	if v := recover(); v != nil {
+		s.fail(part, v)
+	}
+}
+
+// fail records the first failure and stops the analysis: later frames and
+// audio are only counted, no challenge is issued any more.
+func (s *Session) fail(part string, v any) {
+	s.cfg.Logger.Error("analysis: internal error; this session's analysis stops", "interview", s.id, "part", part,
+		"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	s.mu.Lock()
+	if s.failure == "" {
+		s.failure, s.failedAt = part, s.cfg.Now()
+	}
+	s.mu.Unlock()
+	first := !s.failed.Swap(true)
+	s.cancel()
+	if first {
+		s.staff(signal.Message{T: "analysis_stopped", Data: []byte(`{"reason":"internal error"}`)})
+	}
+}
+
+// safely runs one part of the session's summary; a panic skips that part
+// and is recorded like any other failure.
+func (s *Session) safely(part string, f func()) {
+	defer s.guard(part)
+	f()
+}
+
+// frameDecoded counts a decoded frame and notes its capture time (camera-off gaps,
+// the detectors' frame timing). Every decoded frame comes through here, live
+// and offline, analysed or not.
+func (s *Session) frameDecoded(f *models.Frame) {
+	s.mu.Lock()
+	s.decoded++
+	if s.failed.Load() {
+		s.mu.Unlock()
+		return
+	}
+	if !s.lastFrame.IsZero() && f.Capture.Sub(s.lastFrame) > time.Second {
+		s.cameraOff = append(s.cameraOff, models.Interval{From: s.ms(s.lastFrame), To: s.ms(f.Capture)})
+	}
+	s.lastFrame = f.Capture
+	s.mu.Unlock()
+	if s.suite != nil {
+		s.suite.AddFrameTime(f.Capture)
+	}
+}
+
+// frame takes a decoded live frame (the decoder keeps its buffers, so it is
+// copied) and hands it to the analysis goroutine without ever blocking the
+// RTP reader.
+func (s *Session) frame(f *models.Frame, arrival time.Time) {
+	s.frameDecoded(f)
+	if s.failed.Load() {
+		return
+	}
+	it, _ := s.pool.Get().(*frameItem)
+	if it == nil {
+		it = &frameItem{}
+	}
+	it.f.Width, it.f.Height, it.f.Capture, it.f.Keyframe, it.f.Seq = f.Width, f.Height, f.Capture, f.Keyframe, f.Seq
+	it.f.Y = append(it.f.Y[:0], f.Y...)
+	it.f.U = append(it.f.U[:0], f.U...)
+	it.f.V = append(it.f.V[:0], f.V...)
+	it.arrival = arrival
+	s.box.Put(it)
+}
+
+// newAnalyzer creates the session's frame analyser (nil without video analysis).
+func (s *Session) newAnalyzer() FrameAnalyzer {
+	if s.cfg.NewAnalyzer == nil {
+		return nil
+	}
+	an, err := s.cfg.NewAnalyzer()
+	if err != nil {
+		s.cfg.Logger.Error("analysis: frame analyser unavailable", "interview", s.id, "err", err)
+		s.mu.Lock()
+		s.analyserFailed = true
+		s.mu.Unlock()
+		return nil
+	}
+	return an
+}
+
+// due applies the analysis rate: it reports whether a frame captured at t is
+// analysed (always during a challenge, and with a negative rate), counting
+// the frames it skips.
+func (s *Session) due(t time.Time, active bool) bool {
+	minGap := time.Duration(float64(time.Second) / s.cfg.AnalysisFPS)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !active && s.cfg.AnalysisFPS > 0 && !s.lastAnalysed.IsZero() && t.Sub(s.lastAnalysed) < minGap-5*time.Millisecond {
+		s.rateSkipped++
+		return false
+	}
+	s.lastAnalysed = t
+	return true
+}
+
+// analyse is a live session's one analysis goroutine.
+func (s *Session) analyse() {
+	defer close(s.done)
+	defer s.guard("frame analysis")
+	an := s.newAnalyzer()
+	if an != nil {
+		defer an.Close()
+	}
+	for {
+		it, err := s.box.Get(s.ctx)
+		if err != nil {
+			return
+		}
+		active := s.challengeActive() // during a challenge every frame is analysed
+		if !s.due(it.f.Capture, active) {
+			metrics.FrameDropped("rate", false)
+			s.pool.Put(it)
+			continue
+		}
+		if !s.cfg.Gate.acquire(s.ctx, active) { // an analysis slot; challenge frames first (gate.go)
+			s.pool.Put(it)
+			return
+		}
+		if newer, ok := s.box.TryGet(); ok { // a fresher frame arrived while waiting: analyse that one
+			metrics.FrameDropped("mailbox", active)
+			s.pool.Put(it)
+			it = newer
+		}
+		t0 := time.Now()
+		if err := s.observeGated(an, &it.f); err != nil {
+			s.cfg.Logger.Warn("analysis: measure frame", "interview", s.id, "err", err)
+		}
+		metrics.FrameObserved(it.f.Capture, t0, active)
+		s.pool.Put(it)
+	}
+}
+
+// observeGated is observe holding an analysis slot, which it gives back
+// whatever happens.
+func (s *Session) observeGated(an FrameAnalyzer, f *models.Frame) error {
+	defer s.cfg.Gate.release()
+	return s.observe(an, f)
+}
+
+// observe measures one analysed frame and feeds the measurement to the
+// series, the challenges, the detectors and the stages. A frame on which the
+// face tracker only coasts (the detector lost the face; the box is the last
+// one) counts as a frame without a face.
+func (s *Session) observe(an FrameAnalyzer, f *models.Frame) error {
+	meanY := meanLuma(f)
+	var o models.Observation
+	if an != nil {
+		var err error
+		if o, err = an.Measure(f); err != nil {
+			return fmt.Errorf("analysis: measure frame %d: %w", f.Seq, err)
+		}
+	}
+	o.At = f.Capture
+	if o.Coasting {
+		o.FacePresent = false
+	}
+	s.mu.Lock()
+	s.analysed++
+	v := 0.0
+	if o.FacePresent {
+		v = 1
+	}
+	if len(s.face) < MaxSeriesPoints {
+		t := s.ms(f.Capture)
+		s.face = append(s.face, models.Point{T: t, V: v})
+		if o.LandmarksOK && v == 1 {
+			s.yaw = append(s.yaw, models.Point{T: t, V: math.Round(o.Yaw*10) / 10})
+			s.ear = append(s.ear, models.Point{T: t, V: math.Round(o.EAR*1000) / 1000})
+			s.mouth = append(s.mouth, models.Point{T: t, V: math.Round(o.Mouth*1000) / 1000})
+		}
+	}
+	// A black picture (camera covered or switched off in software) counts as camera off.
+	if meanY < 16 {
+		if !s.black {
+			s.black, s.blackFrom = true, f.Capture
+		}
+	} else if s.black {
+		s.black = false
+		if f.Capture.Sub(s.blackFrom) >= time.Second {
+			s.cameraOff = append(s.cameraOff, models.Interval{From: s.ms(s.blackFrom), To: s.ms(f.Capture)})
+		}
+	}
+	s.mu.Unlock()
+	if s.ch != nil {
+		s.ch.observe(f, o)
+	}
+	if s.suite != nil {
+		s.suite.Add(f, o)
+	}
+	for _, st := range s.stages {
+		if st.every > 0 && !st.last.IsZero() && f.Capture.Sub(st.last) < st.every {
+			continue
+		}
+		st.last = f.Capture
+		s.stageFrame(st, f, o)
+	}
+	return nil
+}
+
+// stageFrame feeds one stage; a panic there ends the analysis, named after the stage.
+func (s *Session) stageFrame(st *stageRun, f *models.Frame, o models.Observation) {
+	defer s.guard("stage " + st.name)
+	st.stage.Frame(f, o)
+}
+
+func meanLuma(f *models.Frame) float64 {
+	if len(f.Y) == 0 {
+		return 0
+	}
+	var sum uint64
+	step := 7 // a sparse sample is plenty for "is the picture black"
+	n := 0
+	for i := 0; i < len(f.Y); i += step {
+		sum += uint64(f.Y[i])
+		n++
+	}
+	return float64(sum) / float64(n)
+}
+
+// audioChunk is the length of one audio level: 20 ms at 48 kHz.
+const audioChunk = 960
+
+// audioDecoded takes decoded 48 kHz mono audio whose first sample was captured at
+// at: the detectors get the samples, the level series and the challenges one
+// level per 20 ms.
+func (s *Session) audioDecoded(at time.Time, pcm []float32) {
+	if s.failed.Load() {
+		return
+	}
+	if s.suite != nil {
+		s.suite.AddAudioFloat(at, pcm)
+	}
+	for off := 0; off < len(pcm); off += audioChunk {
+		end := min(off+audioChunk, len(pcm))
+		var sum float64
+		for _, x := range pcm[off:end] {
+			f := float64(x)
+			sum += f * f
+		}
+		rms := math.Sqrt(sum / float64(end-off))
+		metrics.AudioChunk()
+		s.audioLevel(at.Add(time.Duration(off)*time.Second/48000), rms)
+	}
+}
+
+func (s *Session) audioLevel(at time.Time, rms float64) {
+	db := -100.0
+	if rms > 1e-5 {
+		db = 20 * math.Log10(rms)
+	}
+	s.mu.Lock()
+	s.audioChunks++
+	if len(s.audio) < MaxSeriesPoints {
+		s.audio = append(s.audio, models.Point{T: s.ms(at), V: math.Round(db*10) / 10})
+	}
+	s.mu.Unlock()
+	if s.ch != nil {
+		s.ch.runner.Audio(challenge.AudioSample{At: at, RMS: rms})
+	}
+}
+
+// Shown records the page's acknowledgement, at server time at, that it drew
+// the prompt of challenge id.
+func (s *Session) Shown(id string, at time.Time) {
+	defer s.guard("challenges")
+	if s.ch != nil && !s.failed.Load() {
+		s.ch.shown(id, at)
+	}
+}
+
+// ControlRTT records a control-channel round trip measured at at.
+func (s *Session) ControlRTT(at time.Time, rtt time.Duration) {
+	s.mu.Lock()
+	if len(s.rtt) < MaxSeriesPoints {
+		s.rtt = append(s.rtt, models.Point{T: s.ms(at), V: float64(rtt.Microseconds()) / 1000})
+	}
+	s.mu.Unlock()
+}
+
+// KeyframeRequested counts a keyframe request sent to the candidate.
+func (s *Session) KeyframeRequested() { s.mu.Lock(); s.kfRequests++; s.mu.Unlock() }
+
+// ChallengeNow issues a challenge at once (the recruiter's button). A
+// challenge in progress is refused with challenge.ErrBusy (a
+// models.ErrConflict), locked challenges with ErrLocked (a models.ErrLocked).
+func (s *Session) ChallengeNow() (err error) {
+	if s.ch == nil {
+		return ErrNoChallenges
+	}
+	if s.failed.Load() {
+		return ErrStopped
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			s.fail("challenges", v)
+			err = ErrStopped
+		}
+	}()
+	return s.ch.issueNow()
+}
+
+// ErrNoChallenges means challenges are disabled on this server.
+var ErrNoChallenges = errors.New("analysis: challenges are disabled on this server")
+
+// ErrStopped means the session's analysis stopped after an internal error.
+var ErrStopped = errors.New("analysis: this session's analysis stopped after an internal error")
+
+func (s *Session) countDecodeError() { s.mu.Lock(); s.decodeErrors++; s.mu.Unlock() }
+func (s *Session) countAudioError()  { s.mu.Lock(); s.audioErrors++; s.mu.Unlock() }
+
+// Snapshot returns the live figures.
+func (s *Session) Snapshot() wire.Live {
+	_, boxDropped := s.box.Stats()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := wire.Live{FramesDecoded: s.decoded, FramesAnalysed: s.analysed, FramesDropped: boxDropped + s.rateSkipped, AudioDB: -100}
+	if len(s.face) > 0 {
+		l.FacePresent = meanOfLast(s.face, 40) // ~5 s of analysed frames
+	}
+	if len(s.audio) > 0 {
+		l.AudioDB = meanOfLast(s.audio, 50) // 1 s of 20 ms levels
+	}
+	if n := len(s.rtt); n > 0 {
+		l.RTTMs = s.rtt[n-1].V
+	}
+	return l
+}
+
+// meanOfLast is the mean value of the last n points of a series (0 for none).
+func meanOfLast(pts []models.Point, n int) float64 {
+	pts = pts[max(0, len(pts)-n):]
+	if len(pts) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, p := range pts {
+		sum += p.V
+	}
+	return sum / float64(len(pts))
+}
+
+// End stops the analysis, summarises the session and queues its results for
+// storage (Config.Store.SessionEnded through Config.Writes). Call it once,
+// when the interview ends; it returns once the analysis goroutine stopped.
+func (s *Session) End(reason string, at time.Time) {
+	r := s.finish(reason, at)
+	if h := s.cfg.Store.SessionEnded; h != nil {
+		s.persist("session results", func(ctx context.Context) error { return h(ctx, r) })
+	}
+}
+
+// finish stops the analyser and summarises the session.
+func (s *Session) finish(reason string, now time.Time) *Result {
+	s.box.Close()
+	s.cancel()
+	<-s.done
+	_, boxDropped := s.box.Stats()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tail := now // the time after the candidate left is not "camera off"
+	if !s.leftAt.IsZero() && s.leftAt.Before(tail) {
+		tail = s.leftAt
+	}
+	if !s.lastFrame.IsZero() && tail.Sub(s.lastFrame) > time.Second {
+		s.cameraOff = append(s.cameraOff, models.Interval{From: s.ms(s.lastFrame), To: s.ms(tail)})
+	}
+	if s.black && now.Sub(s.blackFrom) >= time.Second {
+		s.cameraOff = append(s.cameraOff, models.Interval{From: s.ms(s.blackFrom), To: s.ms(now)})
+	}
+	r := &Result{
+		InterviewID: s.id, Reason: reason, StartedAt: s.started, EndedAt: now,
+		FramesDecoded: s.decoded, FramesAnalysed: s.analysed, FramesDropped: boxDropped + s.rateSkipped,
+		DecodeErrors: s.decodeErrors, KeyframeRequests: s.kfRequests, AudioChunks: s.audioChunks, AudioErrors: s.audioErrors,
+		FacePresence: s.face, AudioLevel: s.audio, RTT: s.rtt, Yaw: s.yaw, EAR: s.ear, Mouth: s.mouth,
+		FaceAbsent: absentIntervals(s.face, time.Second), CameraOff: mergeIntervals(s.cameraOff),
+		Video: s.hasVideo, Audio: s.hasAudio, AnalyserUnavailable: s.analyserFailed,
+	}
+	s.mu.Unlock() // the parts below may fail (and record it)
+	if s.suite != nil {
+		s.safely("passive detectors", func() { r.DetectorSignals, r.Windows = s.suite.Signals(), s.suite.Windows() })
+	}
+	if s.ch != nil {
+		r.Challenges, r.ChallengeFailures, r.Locked = s.ch.outcome()
+	}
+	for _, st := range s.stages {
+		s.safely("stage "+st.name, func() { r.StageSignals = append(r.StageSignals, st.stage.Signals()...) })
+	}
+	s.mu.Lock()
+	r.Failure, r.FailedAt = s.failure, s.failedAt
+	return r
+}
+
+// absentIntervals finds stretches of at least min where no face was found.
+func absentIntervals(face []models.Point, min time.Duration) []models.Interval {
+	var out []models.Interval
+	start := int64(-1)
+	for i, p := range face {
+		if p.V == 0 && start < 0 {
+			start = p.T
+		}
+		if (p.V != 0 || i == len(face)-1) && start >= 0 {
+			end := p.T
+			if end-start >= min.Milliseconds() {
+				out = append(out, models.Interval{From: start, To: end})
+			}
+			start = -1
+		}
+	}
+	return out
+}
+
+func mergeIntervals(in []models.Interval) []models.Interval {
+	if len(in) == 0 {
+		return nil
+	}
+	sort.Slice(in, func(i, j int) bool { return in[i].From < in[j].From })
+	out := []models.Interval{in[0]}
+	for _, iv := range in[1:] {
+		last := &out[len(out)-1]
+		if iv.From <= last.To {
+			if iv.To > last.To {
+				last.To = iv.To
+			}
+			continue
+		}
+		out = append(out, iv)
+	}
+	return out
+}
+
+// CandidateLeft notes when the candidate disconnected.
+func (s *Session) CandidateLeft(at time.Time) {
+	s.mu.Lock()
+	s.leftAt = at
+	s.mu.Unlock()
+}

@@ -1,0 +1,128 @@
+package verdict
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/analysis"
+	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/models"
+)
+
+// Signals maps everything a session measured to evidence for the risk
+// engine, in the order it is stored: the session's own signals, the passive
+// detectors', the challenges', then the further stages'. It is the one
+// mapping of the live room (before the network signals are added), of
+// livecheck analyze and of livecheck eval.
+func Signals(r *analysis.Result) []models.Signal {
+	out := sessionSignals(r)
+	out = append(out, r.DetectorSignals...)
+	out = append(out, challengeSignals(r)...)
+	out = append(out, r.StageSignals...)
+	if r.Failure != "" {
+		out = append(out, models.Signal{Kind: KindAnalysisError, Score: 1, Confidence: 1, At: r.FailedAt,
+			Reason: fmt.Sprintf("the analysis stopped after an internal error in the %s, %s into the session: "+
+				"the verdict covers only what was measured before, and the session needs review",
+				r.Failure, r.FailedAt.Sub(r.StartedAt).Round(time.Second))})
+	}
+	return out
+}
+
+// KindAnalysisError is the signal of a session whose analysis stopped after
+// an internal error (its weight sends the session to review).
+const KindAnalysisError = "analysis_error"
+
+// sessionSignals turns the session's own measurements into evidence: face
+// presence, stretches without a face, camera off, audio level. No signal is
+// made about a medium the session never had (a recording without sound).
+func sessionSignals(r *analysis.Result) []models.Signal {
+	var out []models.Signal
+	dur := r.EndedAt.Sub(r.StartedAt)
+	if r.Video {
+		if r.FramesAnalysed > 0 {
+			var present float64
+			for _, p := range r.FacePresence {
+				present += p.V
+			}
+			ratio := present / float64(len(r.FacePresence))
+			out = append(out, models.Signal{Kind: "face_presence", Value: round3(ratio), Score: round3(math.Max(0, 0.8-ratio) / 0.8 * 0.5),
+				Confidence: round3(math.Min(1, float64(r.FramesAnalysed)/150)),
+				Reason:     fmt.Sprintf("a face was found in %.0f %% of %d analysed frames", ratio*100, r.FramesAnalysed)})
+		} else if !r.AnalyserUnavailable {
+			out = append(out, models.Signal{Kind: "face_presence", Value: 0, Score: 0.5, Confidence: 0.3,
+				Reason: "no video frame could be analysed"})
+		}
+		absent := time.Duration(sumMs(r.FaceAbsent)) * time.Millisecond
+		out = append(out, models.Signal{Kind: "face_absent", Value: absent.Seconds(), Score: fracScore(absent, dur), Confidence: 0.8,
+			Reason: fmt.Sprintf("no face for %s in %d interval(s) of at least 1 s", absent.Round(100*time.Millisecond), len(r.FaceAbsent))})
+		off := time.Duration(sumMs(r.CameraOff)) * time.Millisecond
+		out = append(out, models.Signal{Kind: "camera_off", Value: off.Seconds(), Score: fracScore(off, dur), Confidence: 0.9,
+			Reason: fmt.Sprintf("camera off or black for %s in %d interval(s)", off.Round(100*time.Millisecond), len(r.CameraOff))})
+	}
+	if !r.Audio {
+		return out
+	}
+	if len(r.AudioLevel) > 0 {
+		var sum float64
+		silent := 0
+		for _, p := range r.AudioLevel {
+			sum += p.V
+			if p.V < -50 {
+				silent++
+			}
+		}
+		mean := sum / float64(len(r.AudioLevel))
+		out = append(out, models.Signal{Kind: "audio_level", Value: mean, Score: 0, Confidence: 0.9,
+			Reason: fmt.Sprintf("mean level %.1f dBFS over %d chunks of 20 ms; %.0f %% below -50 dBFS", mean, len(r.AudioLevel),
+				100*float64(silent)/float64(len(r.AudioLevel)))})
+	} else {
+		out = append(out, models.Signal{Kind: "audio_level", Value: -100, Score: 0.3, Confidence: 0.5, Reason: "no audio was received"})
+	}
+	return out
+}
+
+// round3 rounds to three decimals, as every detector's signal is.
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// fracScore maps the share of the session spent in a state to a 0..1 score.
+func fracScore(part, whole time.Duration) float64 {
+	if whole <= 0 {
+		return 0
+	}
+	return math.Min(1, 2*part.Seconds()/whole.Seconds())
+}
+
+func sumMs(iv []models.Interval) int64 {
+	var t int64
+	for _, i := range iv {
+		t += i.Ms()
+	}
+	return t
+}
+
+// challengeSignals makes one signal per verified challenge, and one more when
+// challenges were locked after repeated failures.
+func challengeSignals(res *analysis.Result) []models.Signal {
+	var out []models.Signal
+	if res.Locked {
+		out = append(out, models.Signal{Kind: "challenges_locked", Value: float64(res.ChallengeFailures), Score: 1, Confidence: 0.9,
+			Reason: fmt.Sprintf("challenges stopped after %d failures: the session needs review", res.ChallengeFailures)})
+	}
+	for _, r := range res.Challenges {
+		sg := models.Signal{Kind: "challenge_" + string(r.Kind), At: r.Issued, Value: r.Peak}
+		switch r.Outcome {
+		case challenge.OutcomePassed:
+			sg.Score, sg.Confidence = 0, 0.8
+			sg.Reason = string(r.Kind) + " passed"
+		case challenge.OutcomeFailed:
+			sg.Score, sg.Confidence = 1, 0.8
+			sg.Reason = string(r.Kind) + " failed: " + r.Reason
+		default:
+			sg.Score, sg.Confidence = 0.3, 0.2
+			sg.Reason = string(r.Kind) + " inconclusive: " + r.Reason
+		}
+		out = append(out, sg)
+	}
+	return out
+}

@@ -1,0 +1,198 @@
+package verdict_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/analysis"
+	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/jobs"
+	"github.com/livecheck/livecheck/internal/risk"
+	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/internal/store/pgtest"
+	"github.com/livecheck/livecheck/internal/verdict"
+	"github.com/livecheck/livecheck/models"
+)
+
+var t0 = time.Date(2030, 1, 2, 10, 0, 0, 0, time.UTC)
+
+// result is a 10 s session: a face in 3 of 4 analysed frames, 2 s without
+// one, one passed and one failed challenge, challenges locked, one detector
+// signal and one further stage's.
+func result(id int64) *analysis.Result {
+	r := &analysis.Result{InterviewID: id, Reason: models.EndCompleted, StartedAt: t0, EndedAt: t0.Add(10 * time.Second),
+		FramesDecoded: 100, FramesAnalysed: 4, Video: true, Audio: true,
+		FacePresence:    []models.Point{{T: 0, V: 1}, {T: 1000, V: 0}, {T: 3000, V: 1}, {T: 4000, V: 1}},
+		FaceAbsent:      []models.Interval{{From: 1000, To: 3000}},
+		AudioLevel:      []models.Point{{T: 0, V: -20}, {T: 20, V: -60}},
+		DetectorSignals: []models.Signal{{Kind: "seam", Score: 0.2, Confidence: 0.5, Reason: "x"}},
+		Challenges: []challenge.Result{
+			{ID: "a", Kind: challenge.KindBlink, Outcome: challenge.OutcomePassed, Issued: t0.Add(time.Second), Peak: 0.1},
+			{ID: "b", Kind: challenge.KindTurnHead, Outcome: challenge.OutcomeFailed, Reason: "no turn", Issued: t0.Add(5 * time.Second)},
+		},
+		ChallengeFailures: 1, Locked: true,
+		StageSignals: []models.Signal{{Kind: "face_match", Score: 0, Confidence: 0.9, Reason: "same face"}},
+	}
+	return r
+}
+
+func TestSignalsMapEverySource(t *testing.T) {
+	sigs := verdict.Signals(result(1))
+	var kinds []string
+	byKind := map[string]models.Signal{}
+	for _, sg := range sigs {
+		kinds = append(kinds, sg.Kind)
+		byKind[sg.Kind] = sg
+	}
+	want := []string{"face_presence", "face_absent", "camera_off", "audio_level", "seam", "challenges_locked",
+		"challenge_blink", "challenge_turn_head", "face_match"}
+	if len(kinds) != len(want) {
+		t.Fatalf("kinds %v, want %v", kinds, want)
+	}
+	for i := range want {
+		if kinds[i] != want[i] {
+			t.Fatalf("kinds %v, want %v (in this order)", kinds, want)
+		}
+	}
+	if fp := byKind["face_presence"]; fp.Value != 0.75 || fp.Score != 0.031 || fp.Confidence != 0.027 {
+		t.Errorf("face_presence %+v", fp)
+	}
+	if fa := byKind["face_absent"]; fa.Value != 2 || fa.Score != 0.4 {
+		t.Errorf("face_absent %+v: 2 s of 10 scores 2·0.2", fa)
+	}
+	if tf := byKind["challenge_turn_head"]; tf.Score != 1 || tf.Reason != "turn_head failed: no turn" {
+		t.Errorf("failed challenge %+v", tf)
+	}
+	if al := byKind["audio_level"]; al.Value != -40 || al.Score != 0 {
+		t.Errorf("audio_level %+v", al)
+	}
+
+	// A recording without sound gets no audio signal; one without video none about the face.
+	r := result(1)
+	r.Audio = false
+	for _, sg := range verdict.Signals(r) {
+		if sg.Kind == "audio_level" {
+			t.Error("audio_level made for a session without audio")
+		}
+	}
+	r = result(1)
+	r.Video, r.FacePresence, r.FramesAnalysed = false, nil, 0
+	for _, sg := range verdict.Signals(r) {
+		if sg.Kind == "face_presence" || sg.Kind == "face_absent" || sg.Kind == "camera_off" {
+			t.Errorf("%s made for a session without video", sg.Kind)
+		}
+	}
+	// A live session whose video never arrived is suspicious; one whose analyser could not start is not judged on it.
+	r = result(1)
+	r.FacePresence, r.FramesAnalysed = nil, 0
+	if fp, ok := find(verdict.Signals(r), "face_presence"); !ok || fp.Score != 0.5 {
+		t.Errorf("no analysed frame: %+v %v", fp, ok)
+	}
+	r.AnalyserUnavailable = true
+	if _, ok := find(verdict.Signals(r), "face_presence"); ok {
+		t.Error("face_presence made although the analyser was unavailable")
+	}
+}
+
+func find(sigs []models.Signal, kind string) (models.Signal, bool) {
+	for _, sg := range sigs {
+		if sg.Kind == kind {
+			return sg, true
+		}
+	}
+	return models.Signal{}, false
+}
+
+func TestStatus(t *testing.T) {
+	r := result(1)
+	if s := verdict.Status(r, risk.Verdict{Decision: risk.Verified}); s != models.StatusFlagged {
+		t.Errorf("locked challenges: %s, want flagged", s)
+	}
+	r.Locked = false
+	if s := verdict.Status(r, risk.Verdict{Decision: risk.Review}); s != models.StatusCompleted {
+		t.Errorf("review: %s, want completed", s)
+	}
+	if s := verdict.Status(r, risk.Verdict{Decision: risk.Failed}); s != models.StatusFlagged {
+		t.Errorf("failed: %s, want flagged", s)
+	}
+	r.Reason = models.EndInterrupted
+	if s := verdict.Status(r, risk.Verdict{Decision: risk.Failed}); s != models.StatusInterrupted {
+		t.Errorf("interrupted: %s", s)
+	}
+}
+
+// TestSessionEndedStoresOnce runs the live judgement against Postgres twice,
+// as the write queue does when a commit's answer is lost: one session, one
+// verdict, the signals of the first computation, the flagged status.
+func TestSessionEndedStoresOnce(t *testing.T) {
+	st, _ := pgtest.Tx(t)
+	ctx := context.Background()
+	var h [16]byte
+	_, _ = rand.Read(h[:])
+	iv := &models.Interview{CandidateName: "Verdict Test", CandidateEmail: "verdict@candidate.test", ClaimedCity: "Lisbon",
+		ClaimedCountry: "Portugal", ScheduledAt: t0, TokenHash: []byte(hex.EncodeToString(h[:])), ExpiresAt: t0.Add(72 * time.Hour)}
+	if err := st.CreateInterview(ctx, iv); err != nil {
+		t.Fatal(err)
+	}
+	q, err := jobs.New(pgtest.Pool(t), jobs.Config{}) // insert-only: webhook deliveries are queued in the verdict's transaction
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = st.WithJobs(q)
+	j := verdict.NewJudge(verdict.Config{Store: st, Risk: risk.DefaultSettings(), BaseURL: "http://x",
+		Now: func() time.Time { return t0.Add(11 * time.Second) }})
+	r := result(iv.ID)
+	for range 2 {
+		if err := j.SessionEnded(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vs, err := st.Verdicts(ctx, iv.ID)
+	if err != nil || len(vs) != 1 || vs[0].Trigger != store.TriggerSessionEnd {
+		t.Fatalf("verdicts after a retried judgement: %v %+v", err, vs)
+	}
+	sigs, err := st.Signals(ctx, iv.ID)
+	if err != nil || len(sigs) != len(verdict.Signals(r)) || vs[0].SignalCount != len(sigs) {
+		t.Fatalf("signals %d (%v), verdict counted %d, mapped %d", len(sigs), err, vs[0].SignalCount, len(verdict.Signals(r)))
+	}
+	got, err := st.Interview(ctx, iv.ID)
+	if err != nil || got.Status != models.StatusFlagged {
+		t.Fatalf("status %v %v, want flagged (challenges locked)", got, err)
+	}
+	// Rescore reads the stored signals back and scores them the same way.
+	re, err := verdict.Rescore(ctx, st, iv.ID, risk.DefaultSettings(), false)
+	if err != nil || re.Previous == nil || re.Verdict.Score != vs[0].Score || re.Signals != len(sigs) {
+		t.Fatalf("rescore %+v %v, stored %.1f", re, err, vs[0].Score)
+	}
+	vs, err = st.Verdicts(ctx, iv.ID)
+	if err != nil || len(vs) != 2 || vs[0].Trigger == vs[1].Trigger {
+		t.Fatalf("after rescore: %d verdicts (%v), want the session's and the rescore's", len(vs), err)
+	}
+}
+
+// TestFailedAnalysisGoesToReview: a session whose analysis stopped after an
+// internal error keeps its evidence and says so, and is never verified on
+// the part that was measured.
+func TestFailedAnalysisGoesToReview(t *testing.T) {
+	r := &analysis.Result{InterviewID: 1, Reason: models.EndCompleted, StartedAt: t0, EndedAt: t0.Add(time.Minute), Video: true, Audio: true,
+		FramesAnalysed: 300, FacePresence: make([]models.Point, 300), AudioLevel: []models.Point{{V: -20}}}
+	for i := range r.FacePresence {
+		r.FacePresence[i] = models.Point{T: int64(i) * 100, V: 1}
+	}
+	if _, v := verdict.Of(r, risk.DefaultSettings()); v.Decision != risk.Verified {
+		t.Fatalf("the clean session is %s (%.1f), want verified: the test needs a clean baseline", v.Decision, v.Score)
+	}
+	r.Failure, r.FailedAt = "passive detectors", t0.Add(20*time.Second)
+	sigs, v := verdict.Of(r, risk.DefaultSettings())
+	sg, ok := find(sigs, verdict.KindAnalysisError)
+	if !ok || sg.Score != 1 || !strings.Contains(sg.Reason, "passive detectors, 20s into the session") {
+		t.Fatalf("analysis_error signal %+v %v", sg, ok)
+	}
+	if v.Decision == risk.Verified {
+		t.Errorf("a session whose analysis failed is %s (%.1f)", v.Decision, v.Score)
+	}
+}
