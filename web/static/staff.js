@@ -136,9 +136,11 @@ async function staffCall(root) {
       const d = m.data || {};
       switch (m.t) {
         case "presence":
+          // A refusal about the candidate's connection is over when that connection changes
+          // (not when only the recruiter's own connection does).
+          if (d.candidate !== presence.candidate && d.candidate !== "connected") refusal = "";
           presence = d;
           if (d.elapsed_ms !== undefined && d.candidate_seen) timerBase = performance.now() - d.elapsed_ms;
-          if (d.candidate !== "connected") refusal = "";
           render();
           break;
         case "challenge_state":
