@@ -51,6 +51,9 @@ func (s *Server) routes(r *Router) {
 	r.Staff(http.MethodGet, "/interviews/:id", auth.PermViewInterviews, s.interviewPage)
 	r.Staff(http.MethodPost, "/interviews/:id/resend", auth.PermManageInterviews, s.relinkInterview)
 	r.Staff(http.MethodPost, "/interviews/:id/revoke", auth.PermManageInterviews, s.revokeInterview)
+	r.Staff(http.MethodPost, "/interviews/:id/reference", auth.PermManageInterviews, s.attachReference)
+	r.Staff(http.MethodPost, "/interviews/:id/reference/delete", auth.PermManageInterviews, s.removeReference)
+	r.Staff(http.MethodGet, "/interviews/:id/reference", auth.PermViewEvidence, s.referenceImage)
 
 	r.Staff(http.MethodGet, "/review", auth.PermReview, s.reviewQueue)
 	r.Staff(http.MethodGet, "/review/:id", auth.PermReview, s.reviewSession)
