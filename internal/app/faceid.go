@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 
@@ -62,6 +63,18 @@ func (r *referenceReader) load() error {
 		return interview.ErrNoFaceModel
 	}
 	return nil
+}
+
+// faceModelInstalled reports whether the face recogniser's file is where
+// the configuration says: then sessions compare faces, and candidates are
+// told so in the consent notice.
+func faceModelInstalled(cfg *config.Config) bool {
+	path := cfg.FaceModel
+	if path == "" {
+		path = faceid.DefaultModelPath()
+	}
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // ReadReference implements interview.PhotoReader.

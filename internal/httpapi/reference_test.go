@@ -275,3 +275,59 @@ func section(body, marker string) string {
 	}
 	return "(no " + marker + ")"
 }
+
+// TestConsentNamesFaceComparison: the candidate's notice names the
+// comparison with the reference photo once one is attached (and the
+// comparison across the organisation's interviews when the face model is
+// installed); a photo attached after the candidate agreed sends them back
+// to the notice, and their new consent records the notice that named it.
+func TestConsentNamesFaceComparison(t *testing.T) {
+	env := apptest.New(t, apptest.Options{})
+	owner := env.CreateUser(models.RoleRecruiter)
+	iv, token := env.CreateInterview("Consent Face", env.Clock.Now().Add(1e12), owner.ID)
+	cand := env.NewClient()
+	page := cand.Get("/join/" + token)
+	if strings.Contains(page.Body, "reference photo") {
+		t.Fatalf("the notice names a reference photo that does not exist: %s", section(page.Body, `id="notice-face"`))
+	}
+	if r := cand.Post("/join/"+token+"/consent", map[string][]string{"decision": {"given"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("consent: %d", r.Status)
+	}
+	if r := cand.Get("/join/" + token + "/check"); r.Status != http.StatusOK {
+		t.Fatalf("check after consent: %d", r.Status)
+	}
+
+	rc := env.NewClient()
+	rc.Login(owner)
+	if r := rc.Upload(fmt.Sprintf("/interviews/%d/reference", iv.ID), nil, "photo", "obama.jpg", readFace(t, "obama.jpg")); r.Status != http.StatusSeeOther {
+		t.Fatalf("attach: %d", r.Status)
+	}
+	if r := cand.Get("/join/" + token + "/check"); r.Status != http.StatusSeeOther {
+		t.Fatalf("a consent that did not name the reference photo still opens the camera check: %d", r.Status)
+	}
+	page = cand.Get("/join/" + token)
+	notice := section(page.Body, `id="notice-face"`)
+	if !strings.Contains(page.Body, `id="notice-changed"`) || !strings.Contains(notice, "reference photo") || !strings.Contains(page.Body, `id="consent-decline"`) {
+		t.Fatalf("the notice after a photo was attached: %s", notice)
+	}
+	if !strings.Contains(notice, "interviews of the last") {
+		t.Fatalf("the notice does not name the comparison across interviews (face model installed): %s", notice)
+	}
+	if r := cand.Post("/join/"+token+"/consent", map[string][]string{"decision": {"given"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("consent again: %d", r.Status)
+	}
+	if r := cand.Get("/join/" + token + "/check"); r.Status != http.StatusOK {
+		t.Fatalf("check after the new consent: %d", r.Status)
+	}
+	cons, err := env.Store.Consents(context.Background(), iv.ID)
+	if err != nil || len(cons) != 2 {
+		t.Fatalf("consents: %v %v", cons, err)
+	}
+	var notices []string
+	for _, c := range cons {
+		notices = append(notices, c.Notice)
+	}
+	if !strings.Contains(strings.Join(notices, " "), "+reference") || strings.Count(strings.Join(notices, " "), "+reference") != 1 {
+		t.Fatalf("stored notices %v: exactly the second must name the reference photo", notices)
+	}
+}

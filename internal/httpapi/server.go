@@ -39,6 +39,9 @@ type Deps struct {
 	ICEServers []webrtc.ICEServer
 	// Photos reads uploaded reference photos; nil refuses them (no face model).
 	Photos interview.PhotoReader
+	// FaceIdentity tells candidates that their face is compared across the
+	// organisation's interviews (the face model is installed).
+	FaceIdentity bool
 }
 
 // Server holds the engine and its state.
