@@ -88,24 +88,27 @@ var Matrix = map[string]expect{
 	"GET /review":                           staffOnly(http.MethodGet, 200, reviewer, admin),
 	"GET /review/:id":                       staffOnly(http.MethodGet, 404, reviewer, admin), // no finished session yet
 	"POST /review/:id/decision":             staffOnly(http.MethodPost, 409, reviewer, admin),
-	"GET /admin/users":                      staffOnly(http.MethodGet, 200, admin),
-	"POST /admin/users":                     staffOnly(http.MethodPost, 303, admin),
-	"POST /admin/users/:id":                 staffOnly(http.MethodPost, 303, admin),
-	"POST /admin/sharing":                   staffOnly(http.MethodPost, 303, admin),
-	"POST /admin/users/:id/unlock":          staffOnly(http.MethodPost, 303, admin),
-	"POST /login/unlock":                    all(http.StatusNotFound), // no SMTP here: an admin unlocks (lockout_test.go covers it with SMTP)
-	"GET /login/unlock/:token":              all(http.StatusNotFound), // not a valid sign-in link
-	"POST /login/unlock/:token":             all(http.StatusNotFound),
-	"GET /admin/audit":                      staffOnly(http.MethodGet, 200, admin),
-	"GET /admin/webhooks":                   staffOnly(http.MethodGet, 200, admin),
-	"POST /admin/webhooks":                  staffOnly(http.MethodPost, 400, admin), // an http:// URL to loopback is refused
-	"POST /admin/webhooks/:wid/delete":      staffOnly(http.MethodPost, 404, admin),
-	"GET /interviews/:id/export":            staffOnly(http.MethodGet, 200, admin),
-	"POST /interviews/:id/erase":            staffOnly(http.MethodPost, 303, admin),
-	"GET /join/:token":                      all(http.StatusOK),
-	"POST /join/:token/consent":             all(http.StatusSeeOther),
-	"GET /join/:token/check":                {anon: 303, candidate: 200, recruiter: 303, other: 303, reviewer: 303, admin: 303},
-	"GET /join/:token/call":                 {anon: 303, candidate: 200, recruiter: 303, other: 303, reviewer: 303, admin: 303},
+	// No "other" interview in the form: 400 for those who may mark.
+	"POST /review/:id/identity/mark":   staffOnly(http.MethodPost, 400, reviewer, admin),
+	"POST /review/:id/identity/unmark": staffOnly(http.MethodPost, 400, reviewer, admin),
+	"GET /admin/users":                 staffOnly(http.MethodGet, 200, admin),
+	"POST /admin/users":                staffOnly(http.MethodPost, 303, admin),
+	"POST /admin/users/:id":            staffOnly(http.MethodPost, 303, admin),
+	"POST /admin/sharing":              staffOnly(http.MethodPost, 303, admin),
+	"POST /admin/users/:id/unlock":     staffOnly(http.MethodPost, 303, admin),
+	"POST /login/unlock":               all(http.StatusNotFound), // no SMTP here: an admin unlocks (lockout_test.go covers it with SMTP)
+	"GET /login/unlock/:token":         all(http.StatusNotFound), // not a valid sign-in link
+	"POST /login/unlock/:token":        all(http.StatusNotFound),
+	"GET /admin/audit":                 staffOnly(http.MethodGet, 200, admin),
+	"GET /admin/webhooks":              staffOnly(http.MethodGet, 200, admin),
+	"POST /admin/webhooks":             staffOnly(http.MethodPost, 400, admin), // an http:// URL to loopback is refused
+	"POST /admin/webhooks/:wid/delete": staffOnly(http.MethodPost, 404, admin),
+	"GET /interviews/:id/export":       staffOnly(http.MethodGet, 200, admin),
+	"POST /interviews/:id/erase":       staffOnly(http.MethodPost, 303, admin),
+	"GET /join/:token":                 all(http.StatusOK),
+	"POST /join/:token/consent":        all(http.StatusSeeOther),
+	"GET /join/:token/check":           {anon: 303, candidate: 200, recruiter: 303, other: 303, reviewer: 303, admin: 303},
+	"GET /join/:token/call":            {anon: 303, candidate: 200, recruiter: 303, other: 303, reviewer: 303, admin: 303},
 	// Not a WebSocket handshake: an admitted caller gets the upgrader's 400.
 	"GET /ws/join/:token":               {anon: 403, candidate: 400, recruiter: 403, other: 403, reviewer: 403, admin: 403},
 	"GET /interviews/:id/evidence/:eid": staffOnly(http.MethodGet, 404, reviewer, admin), // no evidence stored: 404 after the permission check

@@ -58,6 +58,8 @@ func (s *Server) routes(r *Router) {
 	r.Staff(http.MethodGet, "/review", auth.PermReview, s.reviewQueue)
 	r.Staff(http.MethodGet, "/review/:id", auth.PermReview, s.reviewSession)
 	r.Staff(http.MethodPost, "/review/:id/decision", auth.PermReview, s.reviewDecide)
+	r.Staff(http.MethodPost, "/review/:id/identity/mark", auth.PermReview, s.identityMark(false))
+	r.Staff(http.MethodPost, "/review/:id/identity/unmark", auth.PermReview, s.identityMark(true))
 
 	r.Staff(http.MethodGet, "/admin/users", auth.PermManageUsers, s.usersPage)
 	r.Staff(http.MethodPost, "/admin/users", auth.PermManageUsers, s.createUser)
