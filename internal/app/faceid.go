@@ -33,25 +33,33 @@ type referenceReader struct {
 
 var _ interview.PhotoReader = (*referenceReader)(nil)
 
-func newReferenceReader(cfg *config.Config, logger *slog.Logger) *referenceReader {
-	return &referenceReader{cfg: cfg, logger: logger}
+// newReferenceReader returns the reader; model, when not nil, is the face
+// recogniser the app already loaded (shared: only the landmark model is
+// then loaded on the first upload).
+func newReferenceReader(cfg *config.Config, logger *slog.Logger, model *faceid.Model) *referenceReader {
+	return &referenceReader{cfg: cfg, logger: logger, model: model}
 }
 
 func (r *referenceReader) load() error {
 	r.once.Do(func() {
-		path := r.cfg.FaceModel
-		if path == "" {
-			path = faceid.DefaultModelPath()
-		}
-		m, err := faceid.LoadModel(path, 1)
-		if err != nil {
-			r.err = err
-			r.logger.Error("reference photos are unavailable: face model", "err", err)
-			return
+		m := r.model
+		if m == nil {
+			path := r.cfg.FaceModel
+			if path == "" {
+				path = faceid.DefaultModelPath()
+			}
+			var err error
+			if m, err = faceid.LoadModel(path, 1); err != nil {
+				r.err = err
+				r.logger.Error("reference photos are unavailable: face model", "err", err)
+				return
+			}
 		}
 		lm, err := vision.LoadLandmarker(r.cfg.LandmarkModel)
 		if err != nil {
-			m.Close()
+			if m != r.model {
+				m.Close()
+			}
 			r.err = err
 			r.logger.Error("reference photos are unavailable: landmark model", "path", r.cfg.LandmarkModel, "err", err)
 			return

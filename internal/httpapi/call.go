@@ -81,7 +81,7 @@ func (s *Server) candidateWS(c *gin.Context) {
 		s.internalError(c, "consent lookup", err)
 		return
 	}
-	if con == nil || con.Decision != "given" {
+	if con == nil || con.Decision != "given" || !consentCovers(con.Notice, s.hasReference(c, iv)) {
 		s.fail(c, http.StatusForbidden, "Consent required", "Consent is required before the call.")
 		return
 	}
