@@ -173,6 +173,12 @@ func TestReferencePhoto(t *testing.T) {
 		t.Fatalf("viewing a removed photo: %d", r.Status)
 	}
 
+	if err := env.Store.SetInterviewStatus(ctx, iv.ID, models.StatusLive, env.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if r := rc.Upload(path, nil, "photo", "obama.jpg", obama); r.Status != http.StatusConflict || !strings.Contains(r.Body, "while the interview is live") {
+		t.Errorf("attaching during the call: %d %.200s", r.Status, pageError(r.Body))
+	}
 	entries, err := env.Store.AuditLog(ctx, fmt.Sprintf("interview:%d", iv.ID), 50)
 	if err != nil {
 		t.Fatal(err)
