@@ -61,8 +61,9 @@ type IdentitySeed struct {
 // identity_change_before/after, "identity change 1: …"), the face matches
 // interview other's (whose finished session gets an identity_face image),
 // and it does not match the reference photo (reference only when the
-// interview has one: no photo, no signal). Then the verdict, as
-// risk.Score makes it. For tests of what people see before the live
+// interview has one: no photo, no signal). Both sessions' face templates
+// are stored with the descriptors the reuse reason was computed from. Then
+// the verdict, as risk.Score makes it. For tests of what people see before the live
 // identity path stores these itself.
 func (e *Env) SeedIdentitySession(iv *models.Interview, other *models.Interview, faces IdentityFaces, reference bool) IdentitySeed {
 	e.T.Helper()
@@ -114,6 +115,14 @@ func (e *Env) SeedIdentitySession(iv *models.Interview, other *models.Interview,
 		if *ev.dst, err = e.Store.AddEvidence(ctx, store.Evidence{InterviewID: iv.ID, Kind: ev.kind, At: start.Add(ev.at), Reason: ev.why, JPEG: ev.jpeg}); err != nil {
 			e.T.Fatalf("apptest: %v", err)
 		}
+	}
+	// The sessions' templates, as the live path stores them: the
+	// descriptors the reuse reason was computed from.
+	if err := e.Store.SaveFaceTemplates(ctx, []store.FaceTemplate{
+		{InterviewID: other.ID, SessionStarted: oStart, Model: faceid.ModelName, Descriptor: append([]float32{}, near[:]...), Samples: 30, Main: true, At: oStart.Add(10 * time.Minute)},
+		{InterviewID: iv.ID, SessionStarted: start, Model: faceid.ModelName, Descriptor: append([]float32{}, self[:]...), Samples: 24, Main: true, At: end},
+	}); err != nil {
+		e.T.Fatalf("apptest: templates: %v", err)
 	}
 	v := risk.Score(sigs, risk.DefaultSettings())
 	reasons, _ := json.Marshal(v.Reasons)
