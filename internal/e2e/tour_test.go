@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -337,6 +338,34 @@ func TestTour(t *testing.T) {
 	staff.shot("interview-declined", 0)
 	staff.do(chromedp.Navigate(env.URL+"/"), chromedp.WaitVisible(chromedp.CSS("table.list")))
 	staff.shot("dashboard", 0)
+
+	// Face identity: the reference photo on the interview page, the notice
+	// that names it, the reviewer's "who was on camera" (reasons stored
+	// through the store, see TestIdentityInTheBrowser).
+	iv3, token3 := env.CreateInterview("Dorothy Vaughan", env.Clock.Now().Add(3*time.Hour), rec.ID)
+	earlier, _ := env.CreateInterview("Annie Easley", env.Clock.Now().AddDate(0, 0, -10), rec.ID)
+	photo, err := filepath.Abs("../../testdata/faces/obama.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff.do(chromedp.Navigate(fmt.Sprintf("%s/interviews/%d", env.URL, iv3.ID)), chromedp.WaitVisible(chromedp.CSS("#reference-photo")),
+		chromedp.SetUploadFiles(chromedp.CSS("#reference-photo"), []string{photo}), chromedp.Click(chromedp.CSS("#reference-attach")))
+	staff.tab().waitText("#reference-state", "A reference photo is attached", 60*time.Second)
+	staff.shot("interview-reference", 0)
+	other.do(chromedp.Navigate(env.URL+"/join/"+token3), chromedp.WaitVisible(chromedp.CSS("#notice-face")))
+	other.shot("join-consent-face", 0)
+	const faces = "../../testdata/faces/"
+	env.SeedIdentitySession(iv3, earlier, apptest.IdentityFaces{
+		Main:   apptest.FaceCrop(t, faces+"astronaut.png", image.Rect(150, 30, 330, 210)),
+		Before: apptest.FaceCrop(t, faces+"astronaut.png", image.Rect(150, 30, 330, 210)),
+		After:  apptest.FaceCrop(t, faces+"obama.jpg", image.Rect(300, 120, 620, 440)),
+		Other:  apptest.FaceCrop(t, faces+"astronaut.png", image.Rect(140, 20, 340, 220)),
+	}, true)
+	rev.do(chromedp.Navigate(fmt.Sprintf("%s/review/%d", env.URL, iv3.ID)), chromedp.WaitVisible(chromedp.CSS("#identity")))
+	if err := apptest.WaitLoaded(rev.ctx); err != nil {
+		t.Fatal(err)
+	}
+	rev.shot("review-identity", 0)
 
 	// The administrator's pages.
 	adm := newTourTab(t, apptest.NewTab(t, bctx), "admin", dir)
