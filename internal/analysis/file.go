@@ -32,6 +32,9 @@ type FileOptions struct {
 	// Vision configures the face analyser. Set Landmarker to share a loaded
 	// model between concurrent analyses.
 	Vision vision.Config
+	// Identity adds the face-identity stage (Identity.Model set: a loaded
+	// *faceid.Model, shareable between concurrent analyses).
+	Identity IdentityConfig
 	// Progress, when set, is called after each decoded frame with the count
 	// so far and the container's frame count (0 when unknown).
 	Progress func(done, total int)
@@ -86,7 +89,7 @@ func AnalyzeFile(ctx context.Context, opt FileOptions) (*FileResult, error) {
 	dcfg := opt.Suite
 	dcfg.LiveCapture = false
 	cfg := Config{AnalysisFPS: fps, Detectors: true, Detect: dcfg, Now: func() time.Time { return FileEpoch },
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Identity: opt.Identity}
 	if opt.Video != "" {
 		cfg.NewAnalyzer = func() (FrameAnalyzer, error) {
 			an, err := vision.NewAnalyzer(opt.Vision)
