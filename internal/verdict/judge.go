@@ -30,7 +30,8 @@ type Config struct {
 	Store *store.Store
 	// Checker runs the network and device checks; nil: none.
 	Checker *netsig.Checker
-	// ReuseDays is how far back reuse by other candidates is looked for.
+	// ReuseDays is how far back reuse by other candidates (addresses,
+	// devices, faces) is looked for; 0: DefaultReuseDays for faces.
 	ReuseDays int
 	Risk      risk.Settings
 	// BaseURL makes the review link of the webhook event.
@@ -97,10 +98,23 @@ func (j *Judge) SessionEnded(ctx context.Context, r *analysis.Result) error {
 		}
 		sigs = append(sigs, ns...)
 	}
+	if r.Identity != nil {
+		ref, others, err := identityInputs(ctx, j.cfg.Store, r.InterviewID, r.Identity.Model, now.AddDate(0, 0, -j.reuseDays()))
+		if err != nil {
+			return err
+		}
+		sigs = append(sigs, IdentitySignals(r.Identity, ref, others)...)
+	}
 	v := risk.Score(sigs, j.cfg.Risk)
 	status := Status(r, v)
 	return j.cfg.Store.InTx(ctx, func(tx *store.Store) error {
 		if err := saveResult(ctx, tx, r, sigs, status); err != nil {
+			return err
+		}
+		if err := tx.SaveFaceTemplates(ctx, identityTemplates(r)); err != nil {
+			return err
+		}
+		if err := tx.SaveSessionEvidence(ctx, identityEvidence(r)); err != nil {
 			return err
 		}
 		if err := saveVerdict(ctx, tx, r.InterviewID, v, len(sigs), r.EndedAt.Truncate(time.Microsecond)); err != nil {
@@ -126,6 +140,14 @@ func (j *Judge) SessionEnded(ctx context.Context, r *analysis.Result) error {
 			ScoringVersion: v.ScoringVersion, URL: fmt.Sprintf("%s/review/%d", j.cfg.BaseURL, r.InterviewID)}, now)
 		return err
 	})
+}
+
+// reuseDays is the look-back window of the face reuse check.
+func (j *Judge) reuseDays() int {
+	if j.cfg.ReuseDays <= 0 {
+		return DefaultReuseDays
+	}
+	return j.cfg.ReuseDays
 }
 
 // Status is the interview's status after a session with verdict v: flagged
