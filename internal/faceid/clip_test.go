@@ -76,4 +76,3 @@ func (c *ivfClip) Close() error {
 	c.dec.Close()
 	return c.f.Close()
 }
-
