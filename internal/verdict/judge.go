@@ -16,6 +16,7 @@ import (
 
 	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/faceid"
 	"github.com/livecheck/livecheck/internal/netsig"
 	"github.com/livecheck/livecheck/internal/risk"
 	"github.com/livecheck/livecheck/internal/store"
@@ -56,6 +57,14 @@ func NewJudge(cfg Config) *Judge {
 // facts), with the signals it was computed from.
 func Of(r *analysis.Result, st risk.Settings) ([]models.Signal, risk.Verdict) {
 	sigs := Signals(r)
+	return sigs, risk.Score(sigs, st)
+}
+
+// OfRecording is Of with the identity comparison a recording can have: the
+// reference photo's descriptor (nil: none, no identity_reference signal).
+// `livecheck analyze --reference` uses it.
+func OfRecording(r *analysis.Result, ref *faceid.Descriptor, st risk.Settings) ([]models.Signal, risk.Verdict) {
+	sigs := append(Signals(r), IdentitySignals(r.Identity, ref, nil)...)
 	return sigs, risk.Score(sigs, st)
 }
 
