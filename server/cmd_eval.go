@@ -262,7 +262,7 @@ func (e *identityEval) add(it eval.Item, res *analysis.FileResult) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if it.Extra[joinedColumn] != "" {
-		var out eval.SwitchOutcome
+		out := eval.SwitchOutcome{Item: it.File}
 		if len(res.Joins) == 1 && rep != nil {
 			join := res.Joins[0]
 			for _, c := range rep.Changes {

@@ -68,11 +68,15 @@ type IdentityReport struct {
 	Flagged  int    `json:"switches_flagged"`
 	Early    int    `json:"switches_early_change"`
 	Share    Number `json:"switch_share_flagged"`
+	// SwitchItems are the joined items' outcomes.
+	SwitchItems []SwitchOutcome `json:"switch_items"`
 }
 
 // SwitchOutcome is one joined item's result.
 type SwitchOutcome struct {
-	Flagged, Early bool
+	Item    string `json:"item"` // the two files, joined by "+"
+	Flagged bool   `json:"flagged"`
+	Early   bool   `json:"early_change"`
 }
 
 // EvaluateIdentity computes the identity report from the items' templates
@@ -109,6 +113,7 @@ func EvaluateIdentity(ts []IdentityTemplate, switches []SwitchOutcome) IdentityR
 		sort.Float64s(diff)
 		r.SameMax, r.DiffMin = Number(same[len(same)-1]), Number(diff[0])
 	}
+	r.SwitchItems = append([]SwitchOutcome{}, switches...)
 	for _, s := range switches {
 		r.Switches++
 		if s.Flagged {
