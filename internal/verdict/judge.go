@@ -1,6 +1,8 @@
 // Package verdict judges interviews: it maps what an analysis session
 // measured to signals (Signals), adds the network and device signals of a
-// live interview (NetworkSignals), scores them with internal/risk, and stores
+// live interview (NetworkSignals) and the identity comparisons with other
+// candidates and the reference photo (identity.go), scores them with
+// internal/risk, and stores
 // a live session's results, verdict, detector windows, final status and
 // webhook event in one transaction (Judge). livecheck analyze and eval use
 // Of, livecheck rescore uses Rescore: the same mapping and scoring
