@@ -36,9 +36,9 @@ log() { printf '==> %s\n' "$*" >&2; }
 export OPENCV_FOR_THREADS_NUM=${OPENCV_FOR_THREADS_NUM:-1}
 
 if [ "${BENCH_GO:-1}" = 1 ]; then
-  log "Go benchmarks (media, vision, faceid, voice, metrics, loadgen)"
+  log "Go benchmarks (media, vision, faceid, analysis, voice, metrics, loadgen)"
   # (libpng warns about a test image's sRGB profile in the middle of benchmark lines: cut out)
-  $GO test -run '^$' -bench . -benchmem -count=1 ./internal/media ./internal/vision ./internal/faceid ./internal/voice ./internal/metrics ./internal/loadgen 2>&1 |
+  $GO test -run '^$' -bench . -benchmem -count=1 ./internal/media ./internal/vision ./internal/faceid ./internal/analysis ./internal/voice ./internal/metrics ./internal/loadgen 2>&1 |
     sed -u 's/libpng warning: iCCP: known incorrect sRGB profile//' |
     awk '/^Benchmark[^ \t]*[ \t]*$/ { printf "%s", $0; next } /^[ \t]*$/ { next } { print; fflush() }' | tee "$OUT/gobench.txt"
 fi

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/livecheck/livecheck/internal/analysis"
+	"github.com/livecheck/livecheck/internal/faceid"
 	"github.com/livecheck/livecheck/internal/risk"
 	"github.com/livecheck/livecheck/internal/verdict"
 	"github.com/livecheck/livecheck/internal/vision"
@@ -38,6 +39,31 @@ type analyzeReport struct {
 	Windows  []analyzeWindow               `json:"windows"`
 	Features map[string]map[string]float64 `json:"features"`
 	Timing   analyzeTiming                 `json:"timing"`
+	// Identity is the face-identity stage's summary (null without video or
+	// with --identity=false).
+	Identity *analyzeIdentity `json:"identity"`
+}
+
+// analyzeIdentity summarises who was on camera: faces embedded, identities,
+// changes (times in seconds) and the reference photo's comparison.
+type analyzeIdentity struct {
+	Embedded   int                       `json:"faces_embedded"`
+	Rejected   map[string]int            `json:"faces_rejected"`
+	Identities int                       `json:"identities"`
+	Changes    []analyzeIdentityChange   `json:"changes"`
+	Reference  *analyzeIdentityReference `json:"reference"`
+}
+
+type analyzeIdentityChange struct {
+	Before   float64 `json:"before_s"` // the last face of the earlier identity
+	After    float64 `json:"after_s"`  // the first face of the new one
+	Distance float64 `json:"distance"`
+}
+
+type analyzeIdentityReference struct {
+	Path     string  `json:"path"`
+	Distance float64 `json:"distance"`
+	Result   string  `json:"result"` // match, mismatch or inconclusive
 }
 
 type analyzeVideo struct {
@@ -86,6 +112,8 @@ type analysisFlags struct {
 	fps        float64
 	landmarks  string
 	cascade    string
+	faceModel  string
+	identity   bool
 	reviewAt   float64
 	failAt     float64
 	noProgress bool
@@ -95,6 +123,8 @@ func (a *analysisFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&a.fps, "fps", analysis.DefaultFileFPS, "frames analysed per second, as in the live room (negative: every frame)")
 	fs.StringVar(&a.landmarks, "landmarks", vision.DefaultLandmarkModel, "dlib 68-point landmark model")
 	fs.StringVar(&a.cascade, "cascade", vision.DefaultFrontalCascade, "OpenCV frontal face cascade")
+	fs.StringVar(&a.faceModel, "face-model", "", "face recogniser converted by scripts/setup.sh (default: $LIVECHECK_FACE_MODEL, else "+faceid.DefaultModelPath()+")")
+	fs.BoolVar(&a.identity, "identity", true, "run the face-identity stage (who is on camera; needs the face model)")
 	fs.Float64Var(&a.reviewAt, "review-at", risk.DefaultReviewAt, "risk score from which a session goes to review")
 	fs.Float64Var(&a.failAt, "fail-at", risk.DefaultFailAt, "risk score from which a session fails")
 	fs.BoolVar(&a.noProgress, "quiet", false, "no progress bar on stderr")
@@ -103,6 +133,25 @@ func (a *analysisFlags) register(fs *flag.FlagSet) {
 func (a *analysisFlags) settings() (risk.Settings, error) {
 	st := risk.Settings{ReviewAt: a.reviewAt, FailAt: a.failAt, MinCoverage: risk.DefaultMinCoverage}
 	return st, st.Validate()
+}
+
+// loadFaceModel loads the face recogniser (nil with --identity=false).
+func (a *analysisFlags) loadFaceModel() (*faceid.Model, error) {
+	if !a.identity {
+		return nil, nil
+	}
+	path := a.faceModel
+	if path == "" {
+		path = os.Getenv("LIVECHECK_FACE_MODEL")
+	}
+	if path == "" {
+		path = faceid.DefaultModelPath()
+	}
+	m, err := faceid.LoadModel(path, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%w (or run with --identity=false)", err)
+	}
+	return m, nil
 }
 
 func (a *analysisFlags) visionConfig() (vision.Config, error) {
@@ -121,18 +170,25 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) error {
 	video := fs.String("video", "", "recording: .ivf (VP8), .y4m, or .mp4/.webm/.gif/.mkv/.mov/.avi via OpenCV's FFmpeg backend")
 	audio := fs.String("audio", "", "optional sound of the session: a .wav file")
 	asJSON := fs.Bool("json", false, "print the report as JSON (shape: docs/ANALYZE.md)")
+	reference := fs.String("reference", "", "the candidate's reference photo (JPEG or PNG): the face on camera is compared with it")
 	var af analysisFlags
 	af.register(fs)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: livecheck analyze --video FILE [--audio FILE.wav] [--json]\n\n"+
-			"Runs the passive detectors and the risk engine on a recording and prints the verdict.\n\n")
+		fmt.Fprint(stderr, "Usage: livecheck analyze [--reference PHOTO] [--audio FILE.wav] [--json] --video FILE | FILE\n\n"+
+			"Runs the live analysis (passive detectors, face identity) and the risk engine on a recording\n"+
+			"and prints the verdict; with --reference, the face on camera is compared with the photo.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
+	if fs.NArg() == 1 && *video == "" {
+		*video = fs.Arg(0) // analyze [flags] FILE
+	} else if fs.NArg() > 0 {
 		return fmt.Errorf("analyze: unexpected argument %q (use --video FILE)", fs.Arg(0))
+	}
+	if *reference != "" && (*video == "" || !af.identity) {
+		return errors.New("analyze: --reference needs a video and the identity stage")
 	}
 	if *video == "" && *audio == "" {
 		fs.Usage()
@@ -168,9 +224,25 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("analyze: %w", err)
 		}
 	}
+	var ref *faceid.Descriptor
+	opt := analysis.FileOptions{Video: *video, Audio: *audio, FPS: af.fps, Vision: vcfg}
+	if *video != "" {
+		m, err := af.loadFaceModel()
+		if err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		if m != nil {
+			defer m.Close()
+			opt.Identity.Model = m
+			if *reference != "" {
+				if ref, err = describeReference(m, *reference, vcfg); err != nil {
+					return fmt.Errorf("analyze: %w", err)
+				}
+			}
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	opt := analysis.FileOptions{Video: *video, Audio: *audio, FPS: af.fps, Vision: vcfg}
 	var bar *progressBar
 	if !af.noProgress && *video != "" {
 		bar = newProgressBar(stderr, "analyzing "+filepath.Base(*video))
@@ -182,14 +254,59 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
-	sigs, v := verdict.Of(res.Result, st)
+	sigs, v := verdict.OfRecording(res.Result, ref, st)
 	rep := buildAnalyzeReport(res, *video, *audio, sigs, v, time.Since(t0))
+	rep.Identity = identityReport(res.Result, sigs, *reference)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
 	return writeAnalyzeText(stdout, rep)
+}
+
+// describeReference reads and describes a reference photo (the limits and
+// decoding of the upload path).
+func describeReference(m *faceid.Model, path string, vcfg vision.Config) (*faceid.Descriptor, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reference photo: %w", err)
+	}
+	p, err := faceid.DecodePhoto(data)
+	if err != nil {
+		return nil, fmt.Errorf("reference photo %s: %w", path, err)
+	}
+	s, err := m.DescribePhoto(p, vcfg)
+	if err != nil {
+		return nil, fmt.Errorf("reference photo %s: %w", path, err)
+	}
+	return &s.D, nil
+}
+
+// identityReport summarises the identity stage for the report.
+func identityReport(r *analysis.Result, sigs []models.Signal, reference string) *analyzeIdentity {
+	rep := r.Identity
+	if rep == nil {
+		return nil
+	}
+	rel := func(t time.Time) float64 { return math.Round(t.Sub(analysis.FileEpoch).Seconds()*1000) / 1000 }
+	out := &analyzeIdentity{Embedded: rep.Embedded, Rejected: rep.Rejected, Identities: len(rep.Identities), Changes: []analyzeIdentityChange{}}
+	for _, c := range rep.Changes {
+		out.Changes = append(out.Changes, analyzeIdentityChange{Before: rel(c.Before.At), After: rel(c.After.At), Distance: math.Round(c.Distance*1000) / 1000})
+	}
+	for _, sg := range sigs {
+		if sg.Kind == verdict.KindIdentityReference {
+			res := "inconclusive"
+			switch {
+			case sg.Value <= faceid.ReferenceMatch:
+				res = "match"
+			case sg.Value >= faceid.ReferenceMismatch:
+				res = "mismatch"
+			}
+			out.Reference = &analyzeIdentityReference{Path: reference, Distance: sg.Value, Result: res}
+		}
+	}
+	return out
 }
 
 // checkReadable turns a missing or unreadable input into a clear error.
@@ -284,6 +401,15 @@ func writeAnalyzeText(w io.Writer, rep analyzeReport) error {
 			continue
 		}
 		fmt.Fprintf(bw, "  %5.1f  %-16s %s\n", r.Points, r.Kind, r.Text)
+	}
+	if id := rep.Identity; id != nil {
+		fmt.Fprintf(bw, "\nIDENTITY  %d faces compared, %d identities, %d changes\n", id.Embedded, id.Identities, len(id.Changes))
+		for _, c := range id.Changes {
+			fmt.Fprintf(bw, "  change: last face before at %.1f s, new face from %.1f s (distance %.2f)\n", c.Before, c.After, c.Distance)
+		}
+		if r := id.Reference; r != nil {
+			fmt.Fprintf(bw, "  reference %s: %s (distance %.2f)\n", r.Path, strings.ToUpper(r.Result), r.Distance)
+		}
 	}
 	if len(rep.Windows) > 0 {
 		fmt.Fprintln(bw, "\nWINDOWS (score per window, oldest first)")

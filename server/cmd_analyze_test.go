@@ -135,6 +135,9 @@ var analyzeShape = obj{
 	"windows":  arr{obj{"kind": tString, "from_s": tNumber, "to_s": tNumber, "score": tNumber, "confidence": tNumber, "value": tNumber}},
 	"features": mapOf{mapOf{tNumber}},
 	"timing":   obj{"elapsed_s": tNumber, "detector_ms_per_frame": mapOf{tNumber}},
+	"identity": nullable{obj{"faces_embedded": tNumber, "faces_rejected": mapOf{tNumber}, "identities": tNumber,
+		"changes":   arr{obj{"before_s": tNumber, "after_s": tNumber, "distance": tNumber}},
+		"reference": nullable{obj{"path": tString, "distance": tNumber, "result": tString}}}},
 }
 
 // checkShape reports every place where v does not follow shape.
@@ -351,5 +354,65 @@ func TestAnalyzeTruncatedIVF(t *testing.T) {
 	code, out, _ = cli("analyze", "--video", cut, "--quiet", "--json")
 	if code != 0 || !strings.Contains(out, `"damaged": "the file is truncated after frame`) {
 		t.Fatalf("JSON report of a truncated file: exit %d\n%s", code, out)
+	}
+}
+
+// TestAnalyzeReference: a recording that switches from the astronaut (2 s)
+// to Barack Obama (3 s), analysed with a reference photo: the change is
+// reported at the switch (identity_change in --json's signals and
+// reasons), and the main face (Obama's, seen longest) matches his photo
+// and does not match Joe Biden's.
+func TestAnalyzeReference(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed")
+	}
+	faces := filepath.Join("..", "testdata", "faces")
+	clip := filepath.Join(t.TempDir(), "switch.ivf")
+	sway := "fps=15,scale=680:500:force_original_aspect_ratio=decrease,pad=680:500:(ow-iw)/2:(oh-ih)/2,crop=640:480:x='20+20*sin(n/10)':y=10,format=yuv420p"
+	if b, err := exec.Command("ffmpeg", "-loglevel", "error", "-y",
+		"-loop", "1", "-t", "2", "-i", filepath.Join(faces, "astronaut.png"), "-loop", "1", "-t", "3", "-i", filepath.Join(faces, "obama.jpg"),
+		"-filter_complex", "[0:v]"+sway+"[a];[1:v]"+sway+"[b];[a][b]concat=n=2:v=1[v]", "-map", "[v]",
+		"-c:v", "libvpx", "-b:v", "600k", "-deadline", "realtime", "-cpu-used", "8", clip).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v: %s", err, b)
+	}
+	for _, tc := range []struct{ photo, result string }{{"obama.jpg", "match"}, {"biden.jpg", "mismatch"}} {
+		code, out, errOut := cli("analyze", "--json", "--quiet", "--reference", filepath.Join(faces, tc.photo), clip)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", tc.photo, code, errOut)
+		}
+		var v any
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("not JSON: %v", err)
+		}
+		for _, e := range checkShape("$", v, analyzeShape) {
+			t.Error(e)
+		}
+		var rep analyzeReport
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		id := rep.Identity
+		if id == nil || id.Reference == nil || id.Reference.Result != tc.result || len(id.Changes) != 1 {
+			t.Fatalf("%s: identity %+v", tc.photo, id)
+		}
+		if c := id.Changes[0]; c.Before > 2 || c.After < 2 || c.After > 3.2 {
+			t.Errorf("%s: change %+v, the switch is at 2 s", tc.photo, c)
+		}
+		reasons := map[string]float64{}
+		for _, r := range rep.Verdict.Reasons {
+			reasons[r.Kind] = r.Points
+		}
+		if reasons["identity_change"] < 20 {
+			t.Errorf("%s: identity_change reason with %.1f points", tc.photo, reasons["identity_change"])
+		}
+		if pts, ok := reasons["identity_reference"]; !ok || (tc.result == "match") != (pts == 0) {
+			t.Errorf("%s: identity_reference reason %v with %.1f points", tc.photo, ok, pts)
+		}
+		t.Logf("%s: %s at distance %.2f; change at %.1f s", tc.photo, id.Reference.Result, id.Reference.Distance, id.Changes[0].After)
+	}
+	// No reference: no identity_reference signal (never a penalty).
+	code, out, _ := cli("analyze", "--json", "--quiet", clip)
+	if code != 0 || strings.Contains(out, "identity_reference") || !strings.Contains(out, "identity_change") {
+		t.Errorf("without --reference: exit %d, identity_reference present %v", code, strings.Contains(out, "identity_reference"))
 	}
 }

@@ -11,10 +11,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/eval"
+	"github.com/livecheck/livecheck/internal/faceid"
 	"github.com/livecheck/livecheck/internal/risk"
 	"github.com/livecheck/livecheck/internal/verdict"
 	"github.com/livecheck/livecheck/internal/vision"
@@ -41,6 +43,9 @@ type evalOutput struct {
 	Workers       int           `json:"workers"`
 	Report        eval.Report   `json:"report"`
 	Items         []eval.Result `json:"items"`
+	// Identity is the face-identity verification quality (null with
+	// --identity=false or without video items).
+	Identity *eval.IdentityReport `json:"identity"`
 }
 
 // runEval is cmdEval with the scorer injectable (nil means the real chain:
@@ -105,18 +110,27 @@ func runEval(args []string, stdout, stderr io.Writer, scorer evalScorer) error {
 	if *workers <= 0 {
 		*workers = runtime.GOMAXPROCS(0)
 	}
+	var ids *identityEval
 	if scorer == nil {
 		needVideo := false
 		for _, it := range items {
 			needVideo = needVideo || it.Kind == eval.Video
 		}
 		var vcfg vision.Config
+		var face *faceid.Model
 		if needVideo {
 			if vcfg, err = af.visionConfig(); err != nil {
 				return fmt.Errorf("eval: %w", err)
 			}
+			if face, err = af.loadFaceModel(); err != nil {
+				return fmt.Errorf("eval: %w", err)
+			}
+			if face != nil {
+				defer face.Close()
+				ids = &identityEval{templates: map[int]eval.IdentityTemplate{}}
+			}
 		}
-		scorer = chainScorer(vcfg, af.fps)
+		scorer = chainScorer(vcfg, af.fps, face, ids)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -143,6 +157,12 @@ func runEval(args []string, stdout, stderr io.Writer, scorer evalScorer) error {
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
+	var idRep *eval.IdentityReport
+	if ids != nil {
+		if idRep, err = ids.report(ctx, items, *workers, scorer, st); err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+	}
 	if *rocPath != "" {
 		if err := writeROC(*rocPath, manifest, rep); err != nil {
 			return fmt.Errorf("eval: %w", err)
@@ -152,23 +172,39 @@ func runEval(args []string, stdout, stderr io.Writer, scorer evalScorer) error {
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(evalOutput{Date: date, Manifest: manifest, ThresholdRule: rule, Workers: *workers, Report: rep, Items: results})
+		return enc.Encode(evalOutput{Date: date, Manifest: manifest, ThresholdRule: rule, Workers: *workers, Report: rep, Items: results, Identity: idRep})
 	}
 	fmt.Fprintf(stdout, "livecheck eval %s — %s, %d items, %d workers\n", manifest, date, len(items), *workers)
 	fmt.Fprintf(stdout, "operating threshold %.2f (%s; one threshold for the whole set)\n", thr, rule)
 	fmt.Fprintf(stdout, "scoring %s; per-detector rows use each signal's score (0..1)\n\n", st.Version())
-	return rep.WriteText(stdout)
+	if err := rep.WriteText(stdout); err != nil {
+		return err
+	}
+	if idRep != nil {
+		return idRep.WriteText(stdout)
+	}
+	return nil
 }
 
 // chainScorer scores an item with the live chain: video items through
-// analysis.AnalyzeFile (vision and the passive detectors), audio items through
-// the voice detectors, then the risk engine.
-func chainScorer(vcfg vision.Config, fps float64) evalScorer {
+// analysis.AnalyzeFile (vision, the passive detectors and, with a face
+// model, the identity stage), audio items through the voice detectors, then
+// the risk engine. With ids, each video item's session template is kept
+// for the identity report; an item whose extra column "then" names another
+// recording (a joined person switch, made by identityEval) records whether
+// the switch was flagged.
+func chainScorer(vcfg vision.Config, fps float64, face *faceid.Model, ids *identityEval) evalScorer {
 	return func(ctx context.Context, it eval.Item, st risk.Settings) (eval.Scores, error) {
 		opt := analysis.FileOptions{FPS: fps, Vision: vcfg}
+		if face != nil {
+			opt.Identity.Model = face
+		}
 		switch it.Kind {
 		case eval.Video:
 			opt.Video = it.Path
+			if then := it.Extra[joinedColumn]; then != "" {
+				opt.Then = []string{then}
+			}
 		case eval.Audio:
 			opt.Audio = it.Path
 		default:
@@ -177,6 +213,9 @@ func chainScorer(vcfg vision.Config, fps float64) evalScorer {
 		res, err := analysis.AnalyzeFile(ctx, opt)
 		if err != nil {
 			return nil, err
+		}
+		if ids != nil && it.Kind == eval.Video {
+			ids.add(it, res)
 		}
 		sigs, v := verdict.Of(res.Result, st)
 		sc := eval.Scores{evalDetector: v.Score / 100}
@@ -200,4 +239,93 @@ func writeROC(path, manifest string, rep eval.Report) error {
 		return err
 	}
 	return f.Close()
+}
+
+// joinedColumn marks the person-switch items identityEval makes: the path
+// of the recording played after the item's own.
+const joinedColumn = "then"
+
+// identityEval collects what the identity report needs: every video
+// item's session template and the outcome of the person-switch items.
+type identityEval struct {
+	mu        sync.Mutex
+	templates map[int]eval.IdentityTemplate // by manifest line
+	switches  []eval.SwitchOutcome
+}
+
+// switchWindow is how soon after a join a change must be confirmed to
+// count as flagging the switch.
+const switchWindow = 4 * time.Second
+
+func (e *identityEval) add(it eval.Item, res *analysis.FileResult) {
+	rep := res.Result.Identity
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if it.Extra[joinedColumn] != "" {
+		out := eval.SwitchOutcome{Item: it.File}
+		if len(res.Joins) == 1 && rep != nil {
+			join := res.Joins[0]
+			for _, c := range rep.Changes {
+				switch {
+				case c.After.At.Before(join):
+					out.Early = true
+				case c.After.At.Sub(join) <= switchWindow:
+					out.Flagged = true
+				}
+			}
+		}
+		e.switches = append(e.switches, out)
+		return
+	}
+	t := eval.IdentityTemplate{Key: eval.IdentityKey(it)}
+	if m, ok := rep.MainIdentity(); ok {
+		t.D = m.Template.Slice()
+	}
+	e.templates[it.Line] = t
+}
+
+// report scores the person-switch items (each genuine clip with a person
+// key joined with the next person's clip) and computes the report.
+func (e *identityEval) report(ctx context.Context, items []eval.Item, workers int, scorer evalScorer, st risk.Settings) (*eval.IdentityReport, error) {
+	var originals []eval.Item
+	seen := map[string]bool{}
+	for _, it := range items {
+		k := eval.IdentityKey(it)
+		if it.Kind != eval.Video || it.Label != eval.Genuine || k == "" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		originals = append(originals, it)
+	}
+	var joined []eval.Item
+	if len(originals) > 1 {
+		for i, a := range originals {
+			b := originals[(i+1)%len(originals)]
+			j := a
+			j.Extra = map[string]string{joinedColumn: b.Path}
+			j.File = a.File + "+" + b.File
+			joined = append(joined, j)
+		}
+	}
+	results, err := eval.Run(ctx, joined, workers, func(ctx context.Context, it eval.Item) (eval.Scores, error) {
+		return scorer(ctx, it, st)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			return nil, fmt.Errorf("person switch %s: %w", r.Item.File, r.Err)
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ts := make([]eval.IdentityTemplate, 0, len(e.templates))
+	for _, it := range items {
+		if t, ok := e.templates[it.Line]; ok {
+			ts = append(ts, t)
+		}
+	}
+	rep := eval.EvaluateIdentity(ts, e.switches)
+	return &rep, nil
 }

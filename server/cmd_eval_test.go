@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -220,4 +221,52 @@ func TestEvalRealChain(t *testing.T) {
 			}
 		}
 	}
+}
+
+// stillClip writes a 640x480 15 fps VP8 clip of a testdata still, fitted
+// into the frame with a slow sway (quality crf: higher is worse).
+func stillClip(t *testing.T, dir, still, name string, secs, crf int) string {
+	t.Helper()
+	out := filepath.Join(dir, name)
+	sway := "fps=15,scale=680:500:force_original_aspect_ratio=decrease,pad=680:500:(ow-iw)/2:(oh-ih)/2,crop=640:480:x='20+20*sin(n/10)':y=10,format=yuv420p"
+	if b, err := exec.Command("ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-t", fmt.Sprint(secs), "-i", filepath.Join("..", "testdata", "faces", still),
+		"-vf", sway, "-c:v", "libvpx", "-crf", fmt.Sprint(crf), "-b:v", "600k", "-deadline", "realtime", "-cpu-used", "8", out).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v: %s", err, b)
+	}
+	return out
+}
+
+// TestEvalIdentity: eval builds identity pairs from the manifest (a clip
+// and its degraded copy are one person, two clips two people) and person
+// switches from its genuine clips (each joined with the next person's):
+// the astronaut's copies match, the astronaut and Obama do not, and both
+// joined clips are flagged at the join.
+func TestEvalIdentity(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed")
+	}
+	dir := t.TempDir()
+	stillClip(t, dir, "astronaut.png", "astro.ivf", 3, 10)
+	stillClip(t, dir, "astronaut.png", "astro_low.ivf", 3, 50)
+	stillClip(t, dir, "obama.jpg", "obama.ivf", 3, 10)
+	m := filepath.Join(dir, "manifest.tsv")
+	if err := os.WriteFile(m, []byte("file\tlabel\tsource\nastro.ivf\tgenuine\t\nastro_low.ivf\tgenuine\tderived:astro\nobama.ivf\tgenuine\t\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := cli("eval", m, "--json", "--quiet", "--workers", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var res evalOutput
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	id := res.Identity
+	if id == nil || id.Templates != 3 || id.SamePairs != 1 || id.DiffPairs != 2 {
+		t.Fatalf("identity %+v", id)
+	}
+	if id.SameMax >= id.DiffMin || id.TAR1 != 1 || id.Switches != 2 || id.Flagged != 2 || id.Early != 0 {
+		t.Errorf("identity %+v: want the copies closer than the two people, every switch flagged", id)
+	}
+	t.Logf("same-person %.2f, impostors from %.2f; switches %d/%d", id.SameMax, id.DiffMin, id.Flagged, id.Switches)
 }

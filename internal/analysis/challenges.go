@@ -140,6 +140,9 @@ func (c *challenges) evidenceAt(at time.Time) ([]byte, time.Time) {
 }
 
 func (c *challenges) finish(r challenge.Result) {
+	if c.s.identity != nil { // the identity before, during and after the response, stored with the result
+		c.s.identity.challengeMetrics(&r, c.s.cfg.Now())
+	}
 	at := r.PeakAt
 	if at.IsZero() {
 		at = r.Onset

@@ -11,7 +11,9 @@
 // round trips, camera-off and face-absent intervals), the passive detectors
 // (internal/detect), the challenge driver (internal/challenge's Runner:
 // prompts to the page through the Outlet, results to staff and the write
-// queue) and any further Stage. End summarises everything into a Result.
+// queue), any further Stage and the face-identity stage (Config.Identity,
+// identity.go: who is on camera, internal/faceid). End summarises everything
+// into a Result.
 //
 // Live, decoding never waits for analysis: a one-slot mailbox hands the
 // newest frame to the session's analysis goroutine, and a Gate shared by all

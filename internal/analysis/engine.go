@@ -94,6 +94,8 @@ type Config struct {
 	Detect    detect.Config
 	// Stages are further consumers of the analysed frames.
 	Stages []StageFactory
+	// Identity adds the face-identity stage (after Stages) when its Model is set.
+	Identity IdentityConfig
 	// Gate bounds the frames analysed at once across sessions; nil: no bound.
 	Gate *Gate
 	// Writes queues what live sessions store, through Store.

@@ -19,14 +19,18 @@ import (
 // internal/verdict):
 // livecheck eval measures what the live room computes. The live side is paced
 // so that its mailbox never replaces a frame (as when analysis keeps up).
+// With the face-identity stage on both sides, the identity samples,
+// templates and changes are the same too: the recording switches from one
+// person to another half-way.
 func TestLiveAndOfflineGiveTheSameSignals(t *testing.T) {
 	if testing.Short() {
 		t.Skip("analyses a recording twice")
 	}
-	path := faceIVF(t)
+	path := stillsIVF(t, stillPart{"astronaut.png", 2}, stillPart{"obama.jpg", 2})
 	vcfg, newAnalyzer := visionFactory(t)
+	id := IdentityConfig{Model: testFaceModel(t)}
 
-	off, err := AnalyzeFile(context.Background(), FileOptions{Video: path, Vision: vcfg})
+	off, err := AnalyzeFile(context.Background(), FileOptions{Video: path, Vision: vcfg, Identity: id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +39,7 @@ func TestLiveAndOfflineGiveTheSameSignals(t *testing.T) {
 	}
 
 	s := New(Config{AnalysisFPS: DefaultFileFPS, NewAnalyzer: newAnalyzer, Detectors: true, Logger: quietLogger(),
-		Now: func() time.Time { return FileEpoch }}).Open(1, nil)
+		Now: func() time.Time { return FileEpoch }, Identity: id}).Open(1, nil)
 	sink, err := s.Track(media.TrackInfo{Video: true, ClockRate: 90000, SSRC: 0x1234})
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +87,30 @@ func TestLiveAndOfflineGiveTheSameSignals(t *testing.T) {
 	if live.Video != r.Video || live.Audio != r.Audio || live.StartedAt != r.StartedAt || live.EndedAt != r.EndedAt {
 		t.Errorf("session frame differs: live %v %v %v %v, offline %v %v %v %v", live.Video, live.Audio, live.StartedAt, live.EndedAt,
 			r.Video, r.Audio, r.StartedAt, r.EndedAt)
+	}
+	// The identity stage: same samples, templates, changes and signal.
+	li, oi := live.Identity, r.Identity
+	if li == nil || oi == nil || oi.Embedded < 3 || len(oi.Changes) != 1 {
+		t.Fatalf("identity reports: live %+v, offline %+v (want faces embedded and the one switch)", li, oi)
+	}
+	if li.Embedded != oi.Embedded || li.Main != oi.Main || len(li.Identities) != len(oi.Identities) || len(li.Changes) != len(oi.Changes) {
+		t.Errorf("identity differs: live %d faces, main %d, %d identities, %d changes; offline %d, %d, %d, %d",
+			li.Embedded, li.Main, len(li.Identities), len(li.Changes), oi.Embedded, oi.Main, len(oi.Identities), len(oi.Changes))
+	} else {
+		for i := range li.Identities {
+			if li.Identities[i].Template != oi.Identities[i].Template || li.Identities[i].Samples != oi.Identities[i].Samples {
+				t.Errorf("identity %d differs", i)
+			}
+		}
+		for i := range li.Changes {
+			if !li.Changes[i].After.At.Equal(oi.Changes[i].After.At) || li.Changes[i].Distance != oi.Changes[i].Distance {
+				t.Errorf("change %d differs: live at %v (%.3f), offline at %v (%.3f)", i, li.Changes[i].After.At, li.Changes[i].Distance,
+					oi.Changes[i].After.At, oi.Changes[i].Distance)
+			}
+		}
+	}
+	if !reflect.DeepEqual(live.StageSignals, r.StageSignals) || len(r.StageSignals) != 1 {
+		t.Errorf("stage signals differ:\nlive    %+v\noffline %+v", live.StageSignals, r.StageSignals)
 	}
 	kinds := map[string]bool{}
 	for _, sg := range r.DetectorSignals {

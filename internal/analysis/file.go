@@ -32,6 +32,13 @@ type FileOptions struct {
 	// Vision configures the face analyser. Set Landmarker to share a loaded
 	// model between concurrent analyses.
 	Vision vision.Config
+	// Then are further recordings played after Video as one session, their
+	// capture times continuing (eval joins two people's clips into a
+	// person switch). FileResult.Joins gives where each starts.
+	Then []string
+	// Identity adds the face-identity stage (Identity.Model set: a loaded
+	// *faceid.Model, shareable between concurrent analyses).
+	Identity IdentityConfig
 	// Progress, when set, is called after each decoded frame with the count
 	// so far and the container's frame count (0 when unknown).
 	Progress func(done, total int)
@@ -62,6 +69,8 @@ type FileResult struct {
 	Features map[string]map[string]float64 `json:"features"`
 	// Stats are the detectors' per-frame costs.
 	Stats detect.Stats `json:"stats"`
+	// Joins are the capture times at which each of FileOptions.Then starts.
+	Joins []time.Time `json:"-"`
 	// Damaged says why decoding stopped before the end of the video (a
 	// truncated or corrupt tail); the frames before it were analysed.
 	Damaged string `json:"damaged,omitempty"`
@@ -86,7 +95,7 @@ func AnalyzeFile(ctx context.Context, opt FileOptions) (*FileResult, error) {
 	dcfg := opt.Suite
 	dcfg.LiveCapture = false
 	cfg := Config{AnalysisFPS: fps, Detectors: true, Detect: dcfg, Now: func() time.Time { return FileEpoch },
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Identity: opt.Identity}
 	if opt.Video != "" {
 		cfg.NewAnalyzer = func() (FrameAnalyzer, error) {
 			an, err := vision.NewAnalyzer(opt.Vision)
@@ -153,33 +162,59 @@ func feedWAV(s *Session, path string) (float64, error) {
 	return float64(len(x)) / voice.SampleRate, nil
 }
 
-// feedVideo decodes a recording frame by frame into the session, analysing
-// the frames its rate selects in the caller's goroutine (no mailbox: a file
-// waits for the analysis, nothing is dropped).
+// feedVideo decodes a recording (and the recordings of opt.Then after it)
+// frame by frame into the session, analysing the frames its rate selects in
+// the caller's goroutine (no mailbox: a file waits for the analysis, nothing
+// is dropped).
 func feedVideo(ctx context.Context, s *Session, opt FileOptions, res *FileResult) error {
-	src, err := OpenVideo(opt.Video, FileEpoch)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	res.Source = src.Info()
 	an, err := s.cfg.NewAnalyzer()
 	if err != nil {
 		return err
 	}
 	defer an.Close()
 	var first, last time.Time
+	start := FileEpoch
+	for i, path := range append([]string{opt.Video}, opt.Then...) {
+		if i > 0 {
+			res.Joins = append(res.Joins, start)
+		}
+		step, err := feedOne(ctx, s, an, path, start, opt, res, &first, &last)
+		if err != nil {
+			return err
+		}
+		start = last.Add(step)
+		if res.Damaged != "" {
+			break
+		}
+	}
+	res.Duration = start.Sub(first)
+	return nil
+}
+
+// feedOne feeds one recording whose first frame is captured at start; it
+// returns the recording's frame interval (for the next one's start).
+func feedOne(ctx context.Context, s *Session, an FrameAnalyzer, path string, start time.Time, opt FileOptions, res *FileResult, first, last *time.Time) (time.Duration, error) {
+	src, err := OpenVideo(path, start)
+	if err != nil {
+		return 0, err
+	}
+	defer src.Close()
+	info := src.Info()
+	if res.Source.Format == "" {
+		res.Source = info
+	}
+	n := 0
 	for {
 		if err := ctx.Err(); err != nil {
-			return err
+			return 0, err
 		}
 		fr, err := src.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			if res.Decoded == 0 {
-				return err
+			if n == 0 {
+				return 0, err
 			}
 			// A damaged tail: keep what was decoded, and say so.
 			what := "damaged"
@@ -189,11 +224,12 @@ func feedVideo(ctx context.Context, s *Session, opt FileOptions, res *FileResult
 			res.Damaged = fmt.Sprintf("the file is %s after frame %d; the rest was not analysed (%v)", what, res.Decoded, err)
 			break
 		}
+		n++
 		res.Decoded++
 		if first.IsZero() {
-			first = fr.Capture
+			*first = fr.Capture
 		}
-		last = fr.Capture
+		*last = fr.Capture
 		s.frameDecoded(fr)
 		if opt.Progress != nil {
 			opt.Progress(res.Decoded, res.Source.Frames)
@@ -202,17 +238,17 @@ func feedVideo(ctx context.Context, s *Session, opt FileOptions, res *FileResult
 			continue
 		}
 		if err := observeFile(s, an, fr); err != nil {
-			return fmt.Errorf("%w (frame %d)", err, res.Decoded)
+			return 0, fmt.Errorf("%w (frame %d)", err, res.Decoded)
 		}
 	}
-	if res.Decoded == 0 {
-		return fmt.Errorf("analysis: %s: the file holds no video frame", opt.Video)
+	if n == 0 {
+		return 0, fmt.Errorf("analysis: %s: the file holds no video frame", path)
 	}
-	res.Duration = last.Sub(first)
-	if res.Source.FPS > 0 {
-		res.Duration += time.Duration(float64(time.Second) / res.Source.FPS)
+	step := time.Duration(0)
+	if info.FPS > 0 {
+		step = time.Duration(float64(time.Second) / info.FPS)
 	}
-	return nil
+	return step, nil
 }
 
 // observeFile is the session's observe for a recording: an internal error

@@ -13,6 +13,7 @@ import (
 
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/detect"
+	"github.com/livecheck/livecheck/internal/faceid"
 	"github.com/livecheck/livecheck/internal/media"
 	"github.com/livecheck/livecheck/internal/metrics"
 	"github.com/livecheck/livecheck/internal/signal"
@@ -48,8 +49,13 @@ type Result struct {
 	Challenges        []challenge.Result
 	ChallengeFailures int
 	Locked            bool
-	// StageSignals are the further stages' signals (Config.Stages).
+	// StageSignals are the further stages' signals (Config.Stages and the
+	// identity stage's identity_change).
 	StageSignals []models.Signal
+	// Identity is what the face-identity stage measured (templates, changes
+	// with their evidence faces; biometric); nil without the stage
+	// (Config.Identity).
+	Identity *faceid.Report
 	// Video and Audio say which media the session had: a live session
 	// always both, a recording what was given. Signals about a medium the
 	// session never had are not made.
@@ -89,6 +95,7 @@ type Session struct {
 	ch       *challenges   // nil when challenges are disabled
 	suite    *detect.Suite // passive detectors; nil when disabled
 	stages   []*stageRun
+	identity *identityStage // nil without Config.Identity
 
 	mu              sync.Mutex
 	decoded         uint64
@@ -134,6 +141,10 @@ func newSession(cfg Config, id int64, out Outlet, live bool) *Session {
 			continue
 		}
 		s.stages = append(s.stages, &stageRun{name: f.Name, every: f.Every, stage: st})
+	}
+	if cfg.Identity.Model != nil {
+		s.identity = newIdentityStage(s, cfg.Identity)
+		s.stages = append(s.stages, &stageRun{name: "identity", stage: s.identity})
 	}
 	if cfg.Challenges.Enabled {
 		ch, err := newChallenges(s)
@@ -576,6 +587,9 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 	}
 	for _, st := range s.stages {
 		s.safely("stage "+st.name, func() { r.StageSignals = append(r.StageSignals, st.stage.Signals()...) })
+	}
+	if s.identity != nil {
+		s.safely("stage identity", func() { r.Identity = s.identity.report() })
 	}
 	s.mu.Lock()
 	r.Failure, r.FailedAt = s.failure, s.failedAt

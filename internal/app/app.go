@@ -21,6 +21,7 @@ import (
 	"github.com/livecheck/livecheck/internal/cluster"
 	"github.com/livecheck/livecheck/internal/config"
 	"github.com/livecheck/livecheck/internal/detect"
+	"github.com/livecheck/livecheck/internal/faceid"
 	"github.com/livecheck/livecheck/internal/httpapi"
 	"github.com/livecheck/livecheck/internal/jobs"
 	"github.com/livecheck/livecheck/internal/mail"
@@ -67,6 +68,9 @@ type App struct {
 	Writes   *writeq.Queue // what live rooms and their analyses store, in order
 	Jobs     *jobs.Queue   // River: webhook deliveries, purge, reaper
 	Node     *cluster.Node // this node's registration and leases
+	// Face is the face recogniser (internal/faceid), loaded once at start;
+	// nil without video analysis. Reference photos are described with it.
+	Face *faceid.Model
 
 	bgw    *background
 	geo    *netsig.GeoIP
@@ -127,10 +131,15 @@ func New(ctx context.Context, o Options) (*App, error) {
 		}
 	}
 	var newAnalyzer func() (analysis.FrameAnalyzer, error)
+	var identity analysis.IdentityConfig
 	if !o.NoVideoAnalysis && cfg.Analysis != "decode" { // decode: the benchmark floor, frames decoded but not analysed
 		if newAnalyzer, err = analyzerFactory(cfg); err != nil {
 			return nil, err
 		}
+		if a.Face, err = loadFaceModel(cfg); err != nil {
+			return nil, err
+		}
+		identity.Model = a.Face
 	}
 	checker, geo, err := netChecker(cfg)
 	if err != nil {
@@ -145,7 +154,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		NewAnalyzer: newAnalyzer, Detectors: newAnalyzer != nil, Detect: detect.Config{LiveCapture: true},
 		EncodeEvidence: func(f *models.Frame, r models.Rect) ([]byte, error) { return vision.EncodeFaceJPEG(f, r, 85) },
 		Challenges:     analysis.ChallengeConfig{Enabled: cfg.Challenges > 0, Plan: plan, LockAfter: cfg.ChallengeLockAfter},
-		Gate:           analysis.NewGate(runtime.NumCPU()), Writes: a.Writes, Store: stored})
+		Gate:           analysis.NewGate(runtime.NumCPU()), Writes: a.Writes, Store: stored, Identity: identity})
 	a.Rooms = room.NewManager(room.Config{API: api, ICEServers: iceServers, Grace: cfg.RejoinGrace, Logger: o.Logger, Now: o.Now,
 		NewAnalysis: func(id int64, out room.Outlet) room.Analysis { return a.Analysis.Open(id, out) },
 		Challenges:  a.Analysis.ChallengeState(),
@@ -197,6 +206,9 @@ func (a *App) Shutdown(ctx context.Context) {
 	}
 	if a.geo != nil {
 		a.geo.Close()
+	}
+	if a.Face != nil {
+		a.Face.Close() // after the rooms and their analyses stopped
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/config"
+	"github.com/livecheck/livecheck/internal/faceid"
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/verdict"
@@ -28,6 +29,21 @@ func analyzerFactory(cfg *config.Config) (func() (analysis.FrameAnalyzer, error)
 	}
 	_ = probe.Close()
 	return func() (analysis.FrameAnalyzer, error) { return vision.NewAnalyzer(vcfg) }, nil
+}
+
+// loadFaceModel loads the face recogniser converted by scripts/setup.sh
+// (LIVECHECK_FACE_MODEL) once; a missing or altered file is a clear
+// start-up error.
+func loadFaceModel(cfg *config.Config) (*faceid.Model, error) {
+	path := cfg.FaceModel
+	if path == "" {
+		path = faceid.DefaultModelPath()
+	}
+	m, err := faceid.LoadModel(path, 0)
+	if err != nil {
+		return nil, fmt.Errorf("app: face model (LIVECHECK_FACE_MODEL): %w", err)
+	}
+	return m, nil
 }
 
 // roomHooks persist what live rooms report.

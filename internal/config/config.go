@@ -129,7 +129,7 @@ var Settings = []Setting{
 	{"LIVECHECK_GEOIP_CITY", "", "MaxMind-format City database (.mmdb); empty: no GeoIP checks"},
 	{"LIVECHECK_GEOIP_ASN", "", "MaxMind-format ASN database (.mmdb)"},
 	{"LIVECHECK_GEOIP_ANONYMOUS", "", "MaxMind-format Anonymous-IP database (.mmdb)"},
-	{"LIVECHECK_REUSE_DAYS", "90", "how far back the same IP, browser or device fingerprint for another candidate is looked for"},
+	{"LIVECHECK_REUSE_DAYS", "90", "how far back the same IP, browser, device fingerprint or face for another candidate is looked for"},
 	{"LIVECHECK_WEBHOOK_ALLOW_PRIVATE", "false", "allow webhook URLs on private or loopback addresses (tests, internal receivers)"},
 	{"LIVECHECK_RISK_REVIEW_AT", "30", "risk score (0-100) from which a session goes to review"},
 	{"LIVECHECK_RISK_FAIL_AT", "70", "risk score (0-100) from which a session fails and the interview is flagged"},

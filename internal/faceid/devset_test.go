@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/eval"
 	"github.com/livecheck/livecheck/internal/vision"
 )
@@ -62,7 +61,7 @@ func devsetDump(t *testing.T, dir, cache string) []devClip {
 	clips := make([]devClip, len(video))
 	_, err = eval.Run(context.Background(), video, 2, func(ctx context.Context, it eval.Item) (eval.Scores, error) {
 		c := devClip{Name: strings.TrimSuffix(filepath.Base(it.File), ".ivf"), Label: string(it.Label), Source: it.Extra["source"], Rejected: map[string]int{}}
-		src, err := analysis.OpenVideo(it.Path, analysis.FileEpoch)
+		src, err := openClip(it.Path, fileEpoch)
 		if err != nil {
 			return nil, err
 		}
@@ -81,7 +80,7 @@ func devsetDump(t *testing.T, dir, cache string) []devClip {
 			if err != nil {
 				break
 			}
-			ts := f.Capture.Sub(analysis.FileEpoch).Seconds()
+			ts := f.Capture.Sub(fileEpoch).Seconds()
 			if last >= 0 && ts-last < 0.12 {
 				continue
 			}
@@ -176,9 +175,9 @@ func TestDevsetSwitchVideos(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := NewSession(m, SessionConfig{})
-		var last, switchAt, lastAnalysed = analysis.FileEpoch, analysis.FileEpoch, analysis.FileEpoch
+		var last, switchAt, lastAnalysed = fileEpoch, fileEpoch, fileEpoch
 		for part, it := range []eval.Item{a, b} {
-			src, err := analysis.OpenVideo(it.Path, last)
+			src, err := openClip(it.Path, last)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -191,7 +190,7 @@ func TestDevsetSwitchVideos(t *testing.T) {
 					break
 				}
 				last = f.Capture.Add(time.Second / 15)
-				if f.Capture.Sub(lastAnalysed) < 120*time.Millisecond && !lastAnalysed.Equal(analysis.FileEpoch) {
+				if f.Capture.Sub(lastAnalysed) < 120*time.Millisecond && !lastAnalysed.Equal(fileEpoch) {
 					continue
 				}
 				lastAnalysed = f.Capture
@@ -212,7 +211,7 @@ func TestDevsetSwitchVideos(t *testing.T) {
 		found := false
 		for _, c := range s.Changes() {
 			t.Logf("  change: before %.1f s (yaw %.0f) after %.1f s (yaw %.0f, pitch %.0f, sharpness %.0f, eyes %.0f px), distance %.2f",
-				c.Before.At.Sub(analysis.FileEpoch).Seconds(), c.Before.Yaw, c.After.At.Sub(analysis.FileEpoch).Seconds(), c.After.Yaw, c.After.Pitch,
+				c.Before.At.Sub(fileEpoch).Seconds(), c.Before.Yaw, c.After.At.Sub(fileEpoch).Seconds(), c.After.Yaw, c.After.Pitch,
 				c.After.Sharpness, c.After.EyeDistance, c.Distance)
 			switch {
 			case c.After.At.Before(switchAt):
@@ -223,7 +222,7 @@ func TestDevsetSwitchVideos(t *testing.T) {
 			}
 		}
 		t.Logf("%s → %s: switch at %.1f s, changes %d, flagged %v", filepath.Base(a.File), filepath.Base(b.File),
-			switchAt.Sub(analysis.FileEpoch).Seconds(), len(s.Changes()), found)
+			switchAt.Sub(fileEpoch).Seconds(), len(s.Changes()), found)
 	}
 	t.Logf("video switches: %d of %d flagged within 4 s of the join; %d changes before a join", hits, len(gen), early)
 }

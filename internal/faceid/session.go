@@ -122,3 +122,40 @@ func (s *Session) Rejected() map[string]int {
 	}
 	return out
 }
+
+// Report is what a Session measured, for storage and the verdict: every
+// identity seen (templates, biometric), the index of the main one, the
+// confirmed changes with their evidence images, and the gate's counts.
+type Report struct {
+	Model      string
+	Embedded   int
+	Rejected   map[string]int
+	Identities []Identity
+	Main       int // index into Identities of the identity seen longest; −1 when none
+	Changes    []Change
+}
+
+// MainIdentity returns the main identity (ok false when no face was embedded).
+func (r *Report) MainIdentity() (Identity, bool) {
+	if r == nil || r.Main < 0 || r.Main >= len(r.Identities) {
+		return Identity{}, false
+	}
+	return r.Identities[r.Main], true
+}
+
+// Report summarises the session so far.
+func (s *Session) Report() *Report {
+	r := &Report{Model: ModelName, Embedded: s.tr.Samples(), Rejected: s.Rejected(), Identities: s.tr.Identities(),
+		Main: -1, Changes: s.tr.Changes()}
+	for i, id := range r.Identities {
+		if r.Main < 0 || id.Samples > r.Identities[r.Main].Samples {
+			r.Main = i
+		}
+	}
+	return r
+}
+
+// ForceNext makes the next frame due whatever the sampling interval (the
+// first frame of a challenge and the first after it: the identity just
+// before and just after the response).
+func (s *Session) ForceNext() { s.last = time.Time{} }

@@ -43,8 +43,8 @@ type Session struct {
 }
 
 // Check runs every applicable check and returns their signals in a fixed
-// order. Cross-candidate reuse needs the store and is separate (CheckReuse,
-// CheckFaceReuse).
+// order. Cross-candidate reuse needs the store and is separate (CheckReuse;
+// face reuse is internal/faceid's identity_reuse).
 func (c *Checker) Check(s Session) []models.Signal {
 	var out []models.Signal
 	add := func(sg models.Signal, ok bool) {

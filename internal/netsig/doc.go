@@ -3,7 +3,8 @@
 // TURN relay use, round-trip time against the physics of the claimed and the
 // geolocated location, GeoIP country and network type, the browser's time zone,
 // languages and automation flag, virtual camera and microphone labels, and the
-// reuse of an IP, browser, device fingerprint or face across candidates.
+// reuse of an IP, browser or device fingerprint across candidates (face reuse
+// is internal/faceid's identity_reuse).
 //
 // Every check is a pure function of constructed inputs (the only I/O is reading
 // MaxMind-format databases) and returns a models.Signal whose Reason says, in
@@ -39,5 +40,4 @@ const (
 	KindReuseIP           = "reuse_ip"              // same IP seen for a different candidate
 	KindReuseBrowser      = "reuse_browser"         // same browser cookie seen for a different candidate
 	KindReuseFingerprint  = "reuse_fingerprint"     // same device fingerprint seen for a different candidate
-	KindReuseFace         = "reuse_face"            // same face seen for a different candidate
 )

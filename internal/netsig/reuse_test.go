@@ -91,36 +91,3 @@ func TestCheckReuse(t *testing.T) {
 		t.Fatalf("nothing found must say so with score 0: %+v", out)
 	}
 }
-
-func TestFaceReuse(t *testing.T) {
-	self := Subject{InterviewID: 1, CandidateEmail: "a@x.test"}
-	me := []float32{0.1, 0.2, 0.3, 0.4}
-	day := time.Date(2030, 3, 1, 0, 0, 0, 0, time.UTC)
-	others := []FaceRef{
-		{InterviewID: 1, Descriptor: me, At: day},                             // itself
-		{InterviewID: 2, CandidateEmail: "A@x.test", Descriptor: me, At: day}, // same candidate
-		{InterviewID: 3, CandidateEmail: "b@x.test", Descriptor: []float32{0.9, 0.9, 0.9, 0.9}, At: day},
-		{InterviewID: 4, CandidateEmail: "c@x.test", Descriptor: []float32{0.1, 0.2, 0.3, 0.5}, At: day}, // distance 0.1
-		{InterviewID: 5, CandidateEmail: "d@x.test", Descriptor: []float32{0.1, 0.2}, At: day},           // other model
-	}
-	sg, ok := CheckFaceReuse(self, me, others, EuclideanDistance, 0.6)
-	if !ok || sg.Kind != KindReuseFace || math.Abs(sg.Value-0.1) > 1e-6 || sg.Score < 0.9 || !strings.Contains(sg.Reason, "interview 4") || strings.Contains(sg.Reason, "interview 3") {
-		t.Fatalf("%+v", sg)
-	}
-	sg, _ = CheckFaceReuse(self, me, others[2:3], EuclideanDistance, 0.6)
-	if sg.Score != 0 {
-		t.Fatalf("a different face: %+v", sg)
-	}
-	if _, ok := CheckFaceReuse(self, nil, others, EuclideanDistance, 0.6); ok {
-		t.Fatal("no descriptor: not evaluated")
-	}
-	if d := CosineDistance([]float32{1, 0}, []float32{0, 1}); math.Abs(d-1) > 1e-9 {
-		t.Fatalf("orthogonal cosine distance %v", d)
-	}
-	if d := CosineDistance([]float32{2, 2}, []float32{1, 1}); math.Abs(d) > 1e-9 {
-		t.Fatalf("parallel cosine distance %v", d)
-	}
-	if !math.IsInf(CosineDistance([]float32{0, 0}, []float32{1, 1}), 1) || !math.IsInf(EuclideanDistance(me, me[:2]), 1) {
-		t.Fatal("degenerate inputs are infinitely far")
-	}
-}

@@ -53,8 +53,9 @@ import (
 
 // ScoringVersion names the weights and rules of this package. Change it
 // whenever a weight, a rule or the combination changes, so stored verdicts
-// show which rules made them.
-const ScoringVersion = "risk-1"
+// show which rules made them. risk-2: the identity_ kinds (risk-1 weighed
+// them by DefaultWeight and had reuse_face, which they replace).
+const ScoringVersion = "risk-2"
 
 // Decision is the outcome of a verdict.
 type Decision string

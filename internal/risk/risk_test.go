@@ -145,7 +145,7 @@ func TestSettings(t *testing.T) {
 
 func TestWeights(t *testing.T) {
 	for kind, want := range map[string]float64{
-		"challenge_flash": 0.8, "photo": 0.7, "net_hosting_asn": 0.2, "reuse_face": 0.6, "net_something_new": 0.2,
+		"challenge_flash": 0.8, "photo": 0.7, "net_hosting_asn": 0.2, "identity_change": 0.6, "identity_other": 0.3, "reuse_face": 0.3, "net_something_new": 0.2,
 		"env_language": 0.15, "device_virtual_camera": 0.5, "env_webdriver": 0.5, "nonsense": DefaultWeight,
 	} {
 		if got := Weight(kind); got != want {

@@ -42,6 +42,11 @@ var Kinds = []KindInfo{
 	{"face_absent", 0.25, false, "analysis", "long stretches without a face"},
 	{"camera_off", 0.25, false, "analysis", "camera off or black for long stretches"},
 	{"audio_level", 0.15, false, "analysis", "no audio received"},
+	// Face identity (internal/faceid through the analysis's identity stage and internal/verdict).
+	{"identity_change", 0.6, false, "faceid", "the person on camera changed during the session (a person switch, a face swap dropping out)"},
+	{"identity_reuse", 0.6, false, "faceid", "the same face was seen for a different candidate in the look-back window"},
+	{"identity_reference", 0.6, false, "faceid", "the face on camera does not match the candidate's reference photo"},
+	{"identity_", 0.3, false, "faceid", "another identity irregularity"},
 	// The analysis itself (internal/analysis, internal/verdict).
 	{"analysis_error", 0.3, false, "analysis", "the analysis stopped after an internal error: the verdict covers only part of the session"},
 	// Environment, device and network facts (internal/netsig; browser claims
@@ -62,7 +67,6 @@ var Kinds = []KindInfo{
 	{"net_hosting_asn", 0.2, false, "netsig", "the IP belongs to a hosting or VPN network"},
 	{"net_turn_relay", 0.1, false, "netsig", "media relayed through TURN (common behind strict firewalls)"},
 	{"net_", 0.2, false, "netsig", "another network irregularity"},
-	{"reuse_face", 0.6, false, "netsig", "the same face was seen for a different candidate"},
 	{"reuse_fingerprint", 0.4, false, "netsig", "the same device fingerprint was seen for a different candidate"},
 	{"reuse_browser", 0.4, false, "netsig", "the same browser was seen for a different candidate"},
 	{"reuse_ip", 0.15, false, "netsig", "the same IP was seen for a different candidate"},

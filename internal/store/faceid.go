@@ -193,3 +193,45 @@ func (s *Store) IdentityMarks(ctx context.Context, interviewID int64) ([]Identit
 	}
 	return out, rows.Err()
 }
+
+// SaveSessionEvidence stores evidence images of a session that belong to no
+// challenge (the identity reasons' faces, internal/verdict). An image
+// already stored for the same interview, kind and time is skipped, so
+// retried writes store each once. Biometric: purged, exported and erased
+// with the other evidence.
+func (s *Store) SaveSessionEvidence(ctx context.Context, evs []Evidence) error {
+	for _, e := range evs {
+		if len(e.JPEG) == 0 || e.Kind == "" {
+			return fmt.Errorf("store: evidence needs an image and a kind: %w", models.ErrInvalid)
+		}
+		if _, err := s.db.Exec(ctx, `INSERT INTO evidence (interview_id, kind, at, reason, jpeg)
+			SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (
+				SELECT 1 FROM evidence WHERE interview_id = $1 AND kind = $2 AND at = $3 AND challenge_id IS NULL)`,
+			e.InterviewID, e.Kind, e.At, e.Reason, e.JPEG); err != nil {
+			return fmt.Errorf("store: unable to save evidence: %w", interpretError(err))
+		}
+	}
+	return nil
+}
+
+// IdentityEvidence lists an interview's identity evidence images (kinds
+// starting with "identity_": see internal/verdict's identity reasons) in
+// time order, without their bytes (EvidenceByID fetches one).
+func (s *Store) IdentityEvidence(ctx context.Context, interviewID int64) ([]Evidence, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, kind, at, reason FROM evidence
+		WHERE interview_id = $1 AND challenge_id IS NULL AND kind LIKE 'identity\_%'
+		ORDER BY at, id`, interviewID)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list identity evidence: %w", err)
+	}
+	defer rows.Close()
+	var out []Evidence
+	for rows.Next() {
+		e := Evidence{InterviewID: interviewID}
+		if err := rows.Scan(&e.ID, &e.Kind, &e.At, &e.Reason); err != nil {
+			return nil, fmt.Errorf("store: unable to scan evidence: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -126,8 +126,8 @@ func (s *Store) ReuseMatches(ctx context.Context, q ReuseQuery) ([]ReuseMatch, e
 	return out, rows.Err()
 }
 
-// FaceDescriptor is a stored face embedding. Its fields are those of
-// netsig.FaceRef: convert with netsig.FaceRef(d). Biometric: never log it.
+// FaceDescriptor is a stored face embedding (the bare form of a
+// FaceTemplate). Biometric: never log it.
 type FaceDescriptor struct {
 	InterviewID    int64
 	CandidateEmail string

@@ -13,10 +13,9 @@ import (
 	"github.com/livecheck/livecheck/internal/store/pgtest"
 )
 
-// store.ReuseMatch and store.FaceDescriptor convert to netsig's types.
+// store.ReuseMatch converts to netsig.Sighting.
 var (
 	_ = netsig.Sighting(store.ReuseMatch{})
-	_ = netsig.FaceRef(store.FaceDescriptor{})
 )
 
 // secAttempt inserts an attempt row directly (independent of StartAttempt's evolving shape).

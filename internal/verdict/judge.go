@@ -1,6 +1,8 @@
 // Package verdict judges interviews: it maps what an analysis session
 // measured to signals (Signals), adds the network and device signals of a
-// live interview (NetworkSignals), scores them with internal/risk, and stores
+// live interview (NetworkSignals) and the identity comparisons with other
+// candidates and the reference photo (identity.go), scores them with
+// internal/risk, and stores
 // a live session's results, verdict, detector windows, final status and
 // webhook event in one transaction (Judge). livecheck analyze and eval use
 // Of, livecheck rescore uses Rescore: the same mapping and scoring
@@ -16,6 +18,7 @@ import (
 
 	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/faceid"
 	"github.com/livecheck/livecheck/internal/netsig"
 	"github.com/livecheck/livecheck/internal/risk"
 	"github.com/livecheck/livecheck/internal/store"
@@ -30,7 +33,8 @@ type Config struct {
 	Store *store.Store
 	// Checker runs the network and device checks; nil: none.
 	Checker *netsig.Checker
-	// ReuseDays is how far back reuse by other candidates is looked for.
+	// ReuseDays is how far back reuse by other candidates (addresses,
+	// devices, faces) is looked for; 0: DefaultReuseDays for faces.
 	ReuseDays int
 	Risk      risk.Settings
 	// BaseURL makes the review link of the webhook event.
@@ -55,6 +59,14 @@ func NewJudge(cfg Config) *Judge {
 // facts), with the signals it was computed from.
 func Of(r *analysis.Result, st risk.Settings) ([]models.Signal, risk.Verdict) {
 	sigs := Signals(r)
+	return sigs, risk.Score(sigs, st)
+}
+
+// OfRecording is Of with the identity comparison a recording can have: the
+// reference photo's descriptor (nil: none, no identity_reference signal).
+// `livecheck analyze --reference` uses it.
+func OfRecording(r *analysis.Result, ref *faceid.Descriptor, st risk.Settings) ([]models.Signal, risk.Verdict) {
+	sigs := append(Signals(r), IdentitySignals(r.Identity, ref, nil)...)
 	return sigs, risk.Score(sigs, st)
 }
 
@@ -97,10 +109,23 @@ func (j *Judge) SessionEnded(ctx context.Context, r *analysis.Result) error {
 		}
 		sigs = append(sigs, ns...)
 	}
+	if r.Identity != nil {
+		ref, others, err := identityInputs(ctx, j.cfg.Store, r.InterviewID, r.Identity.Model, now.AddDate(0, 0, -j.reuseDays()))
+		if err != nil {
+			return err
+		}
+		sigs = append(sigs, IdentitySignals(r.Identity, ref, others)...)
+	}
 	v := risk.Score(sigs, j.cfg.Risk)
 	status := Status(r, v)
 	return j.cfg.Store.InTx(ctx, func(tx *store.Store) error {
 		if err := saveResult(ctx, tx, r, sigs, status); err != nil {
+			return err
+		}
+		if err := tx.SaveFaceTemplates(ctx, identityTemplates(r)); err != nil {
+			return err
+		}
+		if err := tx.SaveSessionEvidence(ctx, identityEvidence(r)); err != nil {
 			return err
 		}
 		if err := saveVerdict(ctx, tx, r.InterviewID, v, len(sigs), r.EndedAt.Truncate(time.Microsecond)); err != nil {
@@ -126,6 +151,14 @@ func (j *Judge) SessionEnded(ctx context.Context, r *analysis.Result) error {
 			ScoringVersion: v.ScoringVersion, URL: fmt.Sprintf("%s/review/%d", j.cfg.BaseURL, r.InterviewID)}, now)
 		return err
 	})
+}
+
+// reuseDays is the look-back window of the face reuse check.
+func (j *Judge) reuseDays() int {
+	if j.cfg.ReuseDays <= 0 {
+		return DefaultReuseDays
+	}
+	return j.cfg.ReuseDays
 }
 
 // Status is the interview's status after a session with verdict v: flagged
