@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 
@@ -17,10 +16,12 @@ import (
 
 // referenceReader reads candidates' reference photos for the interview
 // service: faceid.DecodePhoto (limits, decode-bomb safe, EXIF dropped by
-// re-encoding), then the face's descriptor with faceid's model. The face
-// recogniser and the landmark model are loaded on the first upload (most
-// servers never see one) and kept; a missing or altered model makes every
-// upload interview.ErrNoFaceModel, logged once without any photo data.
+// re-encoding), then the face's descriptor with faceid's model: the one the
+// app loaded at start for the sessions (App.Face), or, without video
+// analysis, one loaded on the first upload. The landmark model is loaded on
+// the first upload (most servers never see one) and kept; a missing or
+// altered model makes every upload interview.ErrNoFaceModel, logged once
+// without any photo data.
 type referenceReader struct {
 	cfg    *config.Config
 	logger *slog.Logger
@@ -71,18 +72,6 @@ func (r *referenceReader) load() error {
 		return interview.ErrNoFaceModel
 	}
 	return nil
-}
-
-// faceModelInstalled reports whether the face recogniser's file is where
-// the configuration says: then sessions compare faces, and candidates are
-// told so in the consent notice.
-func faceModelInstalled(cfg *config.Config) bool {
-	path := cfg.FaceModel
-	if path == "" {
-		path = faceid.DefaultModelPath()
-	}
-	fi, err := os.Stat(path)
-	return err == nil && fi.Mode().IsRegular()
 }
 
 // ReadReference implements interview.PhotoReader.

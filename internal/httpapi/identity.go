@@ -15,20 +15,21 @@ import (
 	"github.com/livecheck/livecheck/internal/interview"
 	"github.com/livecheck/livecheck/internal/rescore"
 	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/internal/verdict"
 	"github.com/livecheck/livecheck/models"
 )
 
 // Identity reasons (internal/faceid through internal/verdict): kinds start
 // with "identity_". Their evidence images are stored without a challenge,
-// with the kinds below (internal/verdict documents them).
+// with the kinds internal/verdict documents.
 const (
-	kindIdentityChange    = "identity_change"
-	kindIdentityReuse     = "identity_reuse"
-	kindIdentityReference = "identity_reference"
+	kindIdentityChange    = verdict.KindIdentityChange
+	kindIdentityReuse     = verdict.KindIdentityReuse
+	kindIdentityReference = verdict.KindIdentityReference
 
-	evidenceChangeBefore = "identity_change_before" // the last face before change n ("identity change n: …")
-	evidenceChangeAfter  = "identity_change_after"  // the first face after it
-	evidenceFace         = "identity_face"          // the clearest face of the session's main identity
+	evidenceChangeBefore = verdict.EvidenceChangeBefore // the last face before change n ("identity change n: …")
+	evidenceChangeAfter  = verdict.EvidenceChangeAfter  // the first face after it
+	evidenceFace         = verdict.EvidenceFace         // the clearest face of the session's main identity
 )
 
 // reuseMention is how an identity_reuse reason names another interview
@@ -218,7 +219,7 @@ func (s *Server) identityView(c *gin.Context, iv *models.Interview, sess *store.
 		}
 		return fmt.Sprintf("/interviews/%d/evidence/%d", ivID, eid)
 	}
-	evs, err := s.Store.EvidenceOfKind(ctx, iv.ID, "identity_")
+	evs, err := s.Store.IdentityEvidence(ctx, iv.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -301,8 +302,16 @@ func (s *Server) identityView(c *gin.Context, iv *models.Interview, sess *store.
 		}
 		rv.Pair.Right = identityImage{Alt: "The face in the other interview", Caption: "The other interview"}
 		if rv.Visible && canSee && seeEvidence(id) {
-			if oe, err := s.Store.EvidenceOfKind(ctx, id, evidenceFace); err == nil && len(oe) > 0 {
-				last := oe[len(oe)-1]
+			if oe, err := s.Store.IdentityEvidence(ctx, id); err == nil {
+				var last *store.Evidence
+				for i := range oe {
+					if oe[i].Kind == evidenceFace {
+						last = &oe[i] // the latest session's
+					}
+				}
+				if last == nil {
+					return rv
+				}
 				rv.Pair.Right.URL = evURL(id, last.ID)
 				rv.Pair.Right.Caption = fmt.Sprintf("Interview %d (%s), %s", id, rv.Name, last.At.UTC().Format("2006-01-02 15:04 UTC"))
 			}

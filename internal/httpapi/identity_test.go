@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"net/http"
@@ -149,11 +150,9 @@ func between(s, start, end string) string {
 }
 
 // TestIdentityMarkRescores: marking a reuse match re-scores the interview
-// in the background (a River job worked by the app): a new verdict with
-// the rescore trigger replaces the session's. With internal/verdict's
-// identity refresh (face branch) the mark takes the match out of the
-// recomputed verdict: measured on the merged tree, the reuse reason's
-// points went from 30.8 to 0.
+// in the background (a River job worked by the app): verdict.Rescore
+// recomputes the reuse comparison from the stored templates without the
+// marked pair, and the new verdict gives the match no points (30.8 before).
 func TestIdentityMarkRescores(t *testing.T) {
 	env := apptest.New(t, apptest.Options{})
 	ctx := context.Background()
@@ -161,16 +160,37 @@ func TestIdentityMarkRescores(t *testing.T) {
 	iv, _ := env.CreateInterview("Rescored Candidate", env.Clock.Now().Add(-time.Hour), owner.ID)
 	other, _ := env.CreateInterview("Earlier Name", env.Clock.Now().AddDate(0, 0, -10), owner.ID)
 	env.SeedIdentitySession(iv, other, identityFaces(t), false)
+	reusePoints := func() (float64, string) {
+		v, err := env.Store.LatestVerdict(ctx, iv.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rs []verdictPoint
+		if err := json.Unmarshal(v.Reasons, &rs); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			if r.Kind == "identity_reuse" {
+				return r.Points, v.Trigger
+			}
+		}
+		return 0, v.Trigger
+	}
+	if p, trigger := reusePoints(); p < 10 || trigger != store.TriggerSessionEnd {
+		t.Fatalf("before the mark the match must count: %.1f points (%s)", p, trigger)
+	}
 	vc := env.NewClient()
 	vc.Login(rev)
 	if r := vc.Post(fmt.Sprintf("/review/%d/identity/mark", iv.ID), url.Values{"other": {fmt.Sprint(other.ID)}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("mark: %d", r.Status)
 	}
 	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
-		v, err := env.Store.LatestVerdict(ctx, iv.ID)
-		if err != nil {
-			return false, err.Error()
-		}
-		return v.Trigger == store.TriggerRescore, "latest verdict trigger " + v.Trigger
+		p, trigger := reusePoints()
+		return trigger == store.TriggerRescore && p == 0, fmt.Sprintf("latest verdict: %s, reuse %.1f points", trigger, p)
 	})
+}
+
+type verdictPoint struct {
+	Kind   string  `json:"kind"`
+	Points float64 `json:"points"`
 }

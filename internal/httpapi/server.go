@@ -40,7 +40,7 @@ type Deps struct {
 	// Photos reads uploaded reference photos; nil refuses them (no face model).
 	Photos interview.PhotoReader
 	// FaceIdentity tells candidates that their face is compared across the
-	// organisation's interviews (the face model is installed).
+	// organisation's interviews (the sessions run the identity stage).
 	FaceIdentity bool
 }
 

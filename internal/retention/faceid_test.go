@@ -126,7 +126,7 @@ func TestIdentityEvidenceAndMarks(t *testing.T) {
 	if ms, _ := st.IdentityMarks(ctx, keep.ID); len(ms) != 1 {
 		t.Fatalf("the recent–keep mark must stay while both have templates: %+v", ms)
 	}
-	if evs, _ := st.EvidenceOfKind(ctx, old.ID, "identity_"); len(evs) != 0 {
+	if evs, _ := st.IdentityEvidence(ctx, old.ID); len(evs) != 0 {
 		t.Fatalf("old identity evidence left: %d", len(evs))
 	}
 
