@@ -30,6 +30,10 @@ type referenceReader struct {
 	model *faceid.Model
 	vcfg  vision.Config
 	err   error
+	// busy bounds the photos read at once (decoding up to 16 megapixels and
+	// a face search each): uploads never take more than two cores from the
+	// live analyses.
+	busy chan struct{}
 }
 
 var _ interview.PhotoReader = (*referenceReader)(nil)
@@ -38,7 +42,7 @@ var _ interview.PhotoReader = (*referenceReader)(nil)
 // recogniser the app already loaded (shared: only the landmark model is
 // then loaded on the first upload).
 func newReferenceReader(cfg *config.Config, logger *slog.Logger, model *faceid.Model) *referenceReader {
-	return &referenceReader{cfg: cfg, logger: logger, model: model}
+	return &referenceReader{cfg: cfg, logger: logger, model: model, busy: make(chan struct{}, 2)}
 }
 
 func (r *referenceReader) load() error {
@@ -76,6 +80,8 @@ func (r *referenceReader) load() error {
 
 // ReadReference implements interview.PhotoReader.
 func (r *referenceReader) ReadReference(data []byte) (store.ReferencePhoto, error) {
+	r.busy <- struct{}{}
+	defer func() { <-r.busy }()
 	p, err := faceid.DecodePhoto(data)
 	if errors.Is(err, faceid.ErrPhoto) {
 		return store.ReferencePhoto{}, &interview.InvalidError{Message: photoMessage(err)}
