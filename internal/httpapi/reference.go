@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -52,7 +53,7 @@ func (s *Server) uploadTooLarge(c *gin.Context) {
 type referenceView struct {
 	Present       bool
 	Width, Height int
-	At            any // time.Time when present
+	At            time.Time
 	CanSee        bool
 }
 
