@@ -322,6 +322,11 @@ func TestConsentNamesFaceComparison(t *testing.T) {
 	if r := cand.Get("/join/" + token + "/check"); r.Status != http.StatusSeeOther {
 		t.Fatalf("a consent that did not name the reference photo still opens the camera check: %d", r.Status)
 	}
+	// The signaling socket too (not a WebSocket handshake: an admitted
+	// candidate would get the upgrader's 400).
+	if r := cand.Get("/ws/join/" + token); r.Status != http.StatusForbidden {
+		t.Fatalf("a consent that did not name the reference photo still opens the signaling socket: %d", r.Status)
+	}
 	page = cand.Get("/join/" + token)
 	notice := section(page.Body, `id="notice-face"`)
 	if !strings.Contains(page.Body, `id="notice-changed"`) || !strings.Contains(notice, "reference photo") || !strings.Contains(page.Body, `id="consent-decline"`) {
@@ -335,6 +340,9 @@ func TestConsentNamesFaceComparison(t *testing.T) {
 	}
 	if r := cand.Get("/join/" + token + "/check"); r.Status != http.StatusOK {
 		t.Fatalf("check after the new consent: %d", r.Status)
+	}
+	if r := cand.Get("/ws/join/" + token); r.Status != http.StatusBadRequest {
+		t.Fatalf("signaling socket after the new consent: %d, want the upgrader's 400", r.Status)
 	}
 	cons, err := env.Store.Consents(context.Background(), iv.ID)
 	if err != nil || len(cons) != 2 {
