@@ -4,8 +4,8 @@
 // candidates and the reference photo (identity.go), scores them with
 // internal/risk, and stores a live session's results, face templates,
 // identity evidence, verdict, detector windows, final status and webhook
-// event in one transaction (Judge). livecheck analyze and eval use
-// Of, livecheck rescore uses Rescore: the same mapping and scoring
+// event in one transaction (Judge). livecheck eval uses Of, analyze
+// OfRecording (with a reference photo), rescore Rescore: the same mapping and scoring
 // everywhere.
 package verdict
 
