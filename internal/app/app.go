@@ -163,7 +163,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 		RemoteCandidates: netguard.CandidatePolicy{AllowPrivate: cfg.ICEAllowPrivate}})
 	metrics.SetLiveInterviews(a.Rooms.Live)
 	a.HTTP, err = httpapi.New(httpapi.Deps{Store: st, Config: cfg, Signer: signer, Mailer: mailer, Logger: o.Logger, Now: o.Now,
-		Rooms: a.Rooms, ICEServers: iceServers})
+		Rooms: a.Rooms, ICEServers: iceServers, Photos: newReferenceReader(cfg, o.Logger, nil),
+		FaceIdentity: faceModelInstalled(cfg)})
 	if err != nil {
 		return nil, err
 	}

@@ -75,6 +75,8 @@ func (s *Server) apiRoutes(r *Router) {
 	r.Public(http.MethodGet, "/api/interviews/:id", s.api(s.apiInterview))
 	r.Public(http.MethodPost, "/api/interviews/:id/challenge", s.api(s.apiChallenge))
 	r.Public(http.MethodPost, "/api/interviews/:id/end", s.api(s.apiEnd))
+	r.Public(http.MethodPut, "/api/interviews/:id/reference", s.api(s.apiPutReference))
+	r.Public(http.MethodDelete, "/api/interviews/:id/reference", s.api(s.apiDeleteReference))
 }
 
 func (s *Server) apiCreateInterview(c *gin.Context) {
@@ -147,6 +149,13 @@ func (s *Server) apiInterview(c *gin.Context) {
 	}
 	for _, ch := range chs {
 		out.Challenges = append(out.Challenges, wire.Challenge{Kind: ch.Kind, Outcome: ch.Outcome, Reason: ch.Reason})
+	}
+	switch p, err := s.Store.ReferencePhotoOf(ctx, iv.ID); {
+	case err == nil:
+		out.Reference = referenceWire(p)
+	case !errors.Is(err, models.ErrNotFound):
+		s.internalError(c, "reference photo", err)
+		return
 	}
 	c.JSON(http.StatusOK, out)
 }

@@ -24,6 +24,10 @@ var auditActions = map[string]string{
 	"user.create": "added a user", "user.update": "changed a user's role or access", "webhook.create": "added a webhook",
 	"webhook.delete": "deleted a webhook", retention.ActionExport: "exported the candidate's data",
 	retention.ActionErase: "erased the candidate's data", retention.ActionPurge: "deleted biometric data past the retention period",
+	"reference.attach": "attached the candidate's reference photo", "reference.replace": "replaced the candidate's reference photo",
+	"reference.remove": "removed the candidate's reference photo", "reference.view": "viewed the candidate's reference photo",
+	"identity.mark":   "marked two interviews as the same person legitimately (the face match stops counting)",
+	"identity.unmark": "removed a same-person mark (the face match counts again)",
 }
 
 // auditRow is one audit entry as the page shows it.
@@ -104,5 +108,5 @@ func (s *Server) auditPage(c *gin.Context) {
 
 // auditActionList is the filter's choice of actions, by their prefix.
 func auditActionList() []string {
-	return []string{"interview.", "call.", "session.", "consent.", "join.", "review.", "evidence.", "login", "user.", "webhook.", "candidate.", "retention."}
+	return []string{"interview.", "call.", "session.", "consent.", "join.", "review.", "evidence.", "login", "user.", "webhook.", "candidate.", "retention.", "reference.", "identity."}
 }

@@ -65,25 +65,32 @@ func ownedBy(e expect) expect {
 
 // Matrix is the authorization table of every route, shared with later route files.
 var Matrix = map[string]expect{
-	"GET /healthz":                     all(http.StatusOK),
-	"GET /readyz":                      all(http.StatusOK),
-	"GET /favicon.ico":                 all(http.StatusOK),
-	"GET /static/*filepath":            all(http.StatusOK),
-	"HEAD /static/*filepath":           all(http.StatusOK),
-	"GET /login":                       {anon: 200, candidate: 200, recruiter: 303, other: 303, reviewer: 303, admin: 303},
-	"POST /login":                      all(http.StatusUnauthorized), // wrong password for everybody
-	"POST /logout":                     all(http.StatusSeeOther),
-	"GET /setup/:token":                all(http.StatusNotFound), // accounts exist: the set-up link is dead
-	"POST /setup/:token":               all(http.StatusNotFound),
-	"GET /":                            staffOnly(http.MethodGet, 200, recruiter, reviewer, admin),
-	"GET /interviews/new":              staffOnly(http.MethodGet, 200, recruiter, admin),
-	"POST /interviews":                 staffOnly(http.MethodPost, 303, recruiter, admin),
-	"GET /interviews/:id":              ownedBy(staffOnly(http.MethodGet, 200, recruiter, reviewer, admin)),
-	"POST /interviews/:id/resend":      ownedBy(staffOnly(http.MethodPost, 303, recruiter, admin)),
-	"POST /interviews/:id/revoke":      ownedBy(staffOnly(http.MethodPost, 303, recruiter, admin)),
-	"GET /review":                      staffOnly(http.MethodGet, 200, reviewer, admin),
-	"GET /review/:id":                  staffOnly(http.MethodGet, 404, reviewer, admin), // no finished session yet
-	"POST /review/:id/decision":        staffOnly(http.MethodPost, 409, reviewer, admin),
+	"GET /healthz":                all(http.StatusOK),
+	"GET /readyz":                 all(http.StatusOK),
+	"GET /favicon.ico":            all(http.StatusOK),
+	"GET /static/*filepath":       all(http.StatusOK),
+	"HEAD /static/*filepath":      all(http.StatusOK),
+	"GET /login":                  {anon: 200, candidate: 200, recruiter: 303, other: 303, reviewer: 303, admin: 303},
+	"POST /login":                 all(http.StatusUnauthorized), // wrong password for everybody
+	"POST /logout":                all(http.StatusSeeOther),
+	"GET /setup/:token":           all(http.StatusNotFound), // accounts exist: the set-up link is dead
+	"POST /setup/:token":          all(http.StatusNotFound),
+	"GET /":                       staffOnly(http.MethodGet, 200, recruiter, reviewer, admin),
+	"GET /interviews/new":         staffOnly(http.MethodGet, 200, recruiter, admin),
+	"POST /interviews":            staffOnly(http.MethodPost, 303, recruiter, admin),
+	"GET /interviews/:id":         ownedBy(staffOnly(http.MethodGet, 200, recruiter, reviewer, admin)),
+	"POST /interviews/:id/resend": ownedBy(staffOnly(http.MethodPost, 303, recruiter, admin)),
+	"POST /interviews/:id/revoke": ownedBy(staffOnly(http.MethodPost, 303, recruiter, admin)),
+	// Reference photos: no file in the form is a 400 for those who may attach; no photo to remove, a 303 back; none to view, a 404.
+	"POST /interviews/:id/reference":        ownedBy(staffOnly(http.MethodPost, 400, recruiter, admin)),
+	"POST /interviews/:id/reference/delete": ownedBy(staffOnly(http.MethodPost, 303, recruiter, admin)),
+	"GET /interviews/:id/reference":         staffOnly(http.MethodGet, 404, reviewer, admin),
+	"GET /review":                           staffOnly(http.MethodGet, 200, reviewer, admin),
+	"GET /review/:id":                       staffOnly(http.MethodGet, 404, reviewer, admin), // no finished session yet
+	"POST /review/:id/decision":             staffOnly(http.MethodPost, 409, reviewer, admin),
+	// No "other" interview in the form: 400 for those who may mark.
+	"POST /review/:id/identity/mark":   staffOnly(http.MethodPost, 400, reviewer, admin),
+	"POST /review/:id/identity/unmark": staffOnly(http.MethodPost, 400, reviewer, admin),
 	"GET /admin/users":                 staffOnly(http.MethodGet, 200, admin),
 	"POST /admin/users":                staffOnly(http.MethodPost, 303, admin),
 	"POST /admin/users/:id":            staffOnly(http.MethodPost, 303, admin),
@@ -109,10 +116,12 @@ var Matrix = map[string]expect{
 	"GET /interviews/:id/observe":       staffOnly(http.MethodGet, 200, reviewer, admin),
 	"GET /ws/interviews/:id":            {anon: 303, candidate: 303, recruiter: 400, other: 404, reviewer: 403, admin: 400},
 	// The admin API is off without LIVECHECK_API_TOKEN (api_test.go covers it on).
-	"POST /api/interviews":               all(http.StatusNotFound),
-	"GET /api/interviews/:id":            all(http.StatusNotFound),
-	"POST /api/interviews/:id/challenge": all(http.StatusNotFound),
-	"POST /api/interviews/:id/end":       all(http.StatusNotFound),
+	"POST /api/interviews":                 all(http.StatusNotFound),
+	"GET /api/interviews/:id":              all(http.StatusNotFound),
+	"POST /api/interviews/:id/challenge":   all(http.StatusNotFound),
+	"POST /api/interviews/:id/end":         all(http.StatusNotFound),
+	"PUT /api/interviews/:id/reference":    all(http.StatusNotFound),
+	"DELETE /api/interviews/:id/reference": all(http.StatusNotFound),
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
@@ -184,7 +193,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					r = &apptest.Response{Status: resp.StatusCode}
 				}
 			} else {
-				r = c.Post(path, form)
+				r = c.Send(method, path, form)
 			}
 			if r.Status != want {
 				t.Errorf("%s as %s (%s %s): status %d, want %d", route, caller, method, path, r.Status, want)

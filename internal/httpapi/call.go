@@ -81,7 +81,7 @@ func (s *Server) candidateWS(c *gin.Context) {
 		s.internalError(c, "consent lookup", err)
 		return
 	}
-	if con == nil || con.Decision != "given" {
+	if con == nil || con.Decision != "given" || !consentCovers(con.Notice, s.hasReference(c, iv)) {
 		s.fail(c, http.StatusForbidden, "Consent required", "Consent is required before the call.")
 		return
 	}
@@ -256,13 +256,18 @@ func (s *Server) interviewRoomExtras(c *gin.Context, iv *models.Interview, extra
 		if err != nil {
 			return err
 		}
-		extra["Signals"] = sigs
+		marked, _, err := s.markedPairs(ctx, iv.ID)
+		if err != nil {
+			return err
+		}
+		extra["Signals"] = s.redactSignals(c, sigs) // a reuse reason names only interviews the viewer may see
+		extra["Counting"] = countingSignals(sigs, marked)
 	}
 	if v, err := s.Store.LatestVerdict(ctx, iv.ID); err == nil {
 		extra["Verdict"] = v
 		var points []verdictReason
 		_ = json.Unmarshal(v.Reasons, &points)
-		sigs, _ := extra["Signals"].([]models.Signal)
+		sigs, _ := extra["Counting"].([]models.Signal)
 		extra["Summary"] = plainSummary(sigs, points)
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return err

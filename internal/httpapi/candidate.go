@@ -21,9 +21,33 @@ import (
 
 const (
 	candidateCookie = "lc_cand"
-	// NoticeVersion identifies the consent notice text stored with each decision.
-	NoticeVersion = "2026-11-v1"
+	// NoticeVersion identifies the consent notice text stored with each
+	// decision; the notice actually shown adds noticeFace and noticeReference
+	// when it named those comparisons (noticeFor).
+	NoticeVersion   = "2026-12-v2"
+	noticeFace      = "+face"      // the face compared with the organisation's other interviews
+	noticeReference = "+reference" // the face compared with a reference photo
 )
+
+// noticeFor is the notice version of the text a candidate reads: which
+// face comparisons it names.
+func noticeFor(face, reference bool) string {
+	n := NoticeVersion
+	if face {
+		n += noticeFace
+	}
+	if reference {
+		n += noticeReference
+	}
+	return n
+}
+
+// consentCovers reports whether a consent given to notice covers what the
+// current notice names: a reference photo attached after the candidate
+// agreed needs their agreement again.
+func consentCovers(notice string, reference bool) bool {
+	return !reference || strings.Contains(notice, noticeReference)
+}
 
 // browserID returns this browser's candidate id, creating the cookie when asked.
 func (s *Server) browserID(c *gin.Context, create bool) string {
@@ -61,13 +85,24 @@ func (s *Server) latestConsent(c *gin.Context, iv *models.Interview) (*store.Con
 
 func (s *Server) joinData(c *gin.Context, iv *models.Interview) JoinData {
 	x := map[string]any{"RetentionDays": s.Config.RetentionDays, "OrgName": s.Config.OrgName,
-		"Length": humanDuration(s.Config.InterviewLength), "Flash": "flash"}
+		"Length": humanDuration(s.Config.InterviewLength), "Flash": "flash",
+		"FaceIdentity": s.FaceIdentity, "ReuseDays": s.Config.ReuseDays, "Reference": s.hasReference(c, iv)}
 	if pc := s.Config.PrivacyContact; strings.HasPrefix(pc, "https://") || strings.HasPrefix(pc, "http://") {
 		x["PrivacyURL"] = pc
 	} else if pc != "" {
 		x["PrivacyEmail"] = pc
 	}
 	return JoinData{Name: iv.CandidateName, Token: c.Param("token"), Interview: iv, Status: iv.EffectiveStatus(s.Now()), Extra: x}
+}
+
+// hasReference reports whether iv has a reference photo; when the database
+// cannot tell, it says yes, so that the notice names the comparison rather
+// than hide it.
+func (s *Server) hasReference(c *gin.Context, iv *models.Interview) bool {
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	_, err := s.Store.ReferencePhotoOf(ctx, iv.ID)
+	return !errors.Is(err, models.ErrNotFound)
 }
 
 // humanDuration says d the way people do: "30 minutes", "1 hour", "1 hour 30 minutes".
@@ -105,7 +140,8 @@ func (s *Server) consent(c *gin.Context) {
 	var changed bool // declined: the interview became declined; given: a declined interview reopened
 	err := s.Store.InTx(ctx, func(tx *store.Store) error {
 		if err := tx.AddConsent(ctx, store.Consent{InterviewID: iv.ID, BrowserID: s.browserID(c, true), Decision: decision,
-			At: now, IP: c.ClientIP(), UserAgent: truncate(c.Request.UserAgent(), 400), Notice: NoticeVersion, Flash: flash}); err != nil {
+			At: now, IP: c.ClientIP(), UserAgent: truncate(c.Request.UserAgent(), 400), Notice: noticeFor(s.FaceIdentity, s.hasReference(c, iv)),
+			Flash: flash}); err != nil {
 			return err
 		}
 		target := fmt.Sprintf("interview:%d", iv.ID)
@@ -178,7 +214,7 @@ func (s *Server) candidateStep(c *gin.Context) (*models.Interview, JoinData) {
 		s.internalError(c, "consent lookup", err)
 		return nil, JoinData{}
 	}
-	if con == nil || con.Decision != "given" {
+	if con == nil || con.Decision != "given" || !consentCovers(con.Notice, s.hasReference(c, iv)) {
 		c.Redirect(http.StatusSeeOther, "/join/"+c.Param("token"))
 		c.Abort()
 		return nil, JoinData{}

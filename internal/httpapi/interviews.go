@@ -209,6 +209,7 @@ type InterviewPageData struct {
 	InviteSent  string
 	CanRelink   bool
 	CanRevoke   bool
+	Reference   referenceView // the candidate's reference photo (what the page may say of it)
 	Extra       map[string]any
 }
 
@@ -217,6 +218,12 @@ func (s *Server) interviewPage(c *gin.Context) {
 	if iv == nil {
 		return
 	}
+	s.showInterview(c, iv, http.StatusOK, "")
+}
+
+// showInterview renders the interview page with status and an error message
+// (none when "").
+func (s *Server) showInterview(c *gin.Context, iv *models.Interview, status int, errMsg string) {
 	u := currentUser(c)
 	st := iv.EffectiveStatus(s.Now())
 	d := InterviewPageData{
@@ -241,7 +248,13 @@ func (s *Server) interviewPage(c *gin.Context) {
 		s.internalError(c, "interview extras", err)
 		return
 	}
-	s.render(c, http.StatusOK, "interview", iv.CandidateName, d, "")
+	ref, err := s.referenceOf(c, iv)
+	if err != nil {
+		s.internalError(c, "reference photo", err)
+		return
+	}
+	d.Reference = ref
+	s.render(c, status, "interview", iv.CandidateName, d, errMsg)
 }
 
 func (s *Server) relinkInterview(c *gin.Context) {

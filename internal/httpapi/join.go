@@ -79,7 +79,9 @@ func (s *Server) joinPage(c *gin.Context) {
 		return
 	}
 	if con != nil {
-		d.Extra["Consented"], d.Extra["Flash"] = con.Decision == "given", con.Flash
+		d.Extra["Flash"] = con.Flash
+		d.Extra["Consented"] = con.Decision == "given" && consentCovers(con.Notice, d.Extra["Reference"] == true)
+		d.Extra["NoticeChanged"] = con.Decision == "given" && d.Extra["Consented"] == false
 	}
 	s.render(c, http.StatusOK, "join", "Your interview", d, "")
 }

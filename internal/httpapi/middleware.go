@@ -89,8 +89,13 @@ func callPage(c *gin.Context) {
 
 func (s *Server) limitBody(n int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		limit := bodyLimit(c, n)
+		if c.Request.ContentLength > limit && uploadRoutes[c.FullPath()] {
+			s.uploadTooLarge(c) // before the CSRF check, which could not read the cut-off form
+			return
+		}
 		if c.Request.Body != nil {
-			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 		}
 		c.Next()
 	}

@@ -53,6 +53,7 @@ type ReviewData struct {
 	Chart      any
 	Env        []envFact
 	Summary    Summary
+	Identity   *IdentityView // who was on camera: identity reasons with their evidence
 }
 
 type envFact struct{ Name, Value string }
@@ -107,7 +108,21 @@ func (s *Server) reviewData(c *gin.Context, iv *models.Interview) (*ReviewData, 
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return nil, err
 	}
-	d.Summary = plainSummary(d.Reasons, d.Points)
+	if d.Identity, err = s.identityView(c, iv, sess, d.Reasons); err != nil {
+		return nil, err
+	}
+	marked, _, err := s.markedPairs(ctx, iv.ID)
+	if err != nil {
+		return nil, err
+	}
+	d.Summary = plainSummary(countingSignals(d.Reasons, marked), d.Points) // identity sentences name no interview
+	d.Reasons = s.redactSignals(c, d.Reasons)
+	visible := s.visibility(c, interview.View)
+	for i := range d.Points {
+		if d.Points[i].Kind == kindIdentityReuse {
+			d.Points[i].Text = redactReuse(d.Points[i].Text, visible)
+		}
+	}
 	sort.SliceStable(d.Reasons, func(i, j int) bool {
 		return d.Reasons[i].Score*d.Reasons[i].Confidence > d.Reasons[j].Score*d.Reasons[j].Confidence
 	})

@@ -51,10 +51,15 @@ func (s *Server) routes(r *Router) {
 	r.Staff(http.MethodGet, "/interviews/:id", auth.PermViewInterviews, s.interviewPage)
 	r.Staff(http.MethodPost, "/interviews/:id/resend", auth.PermManageInterviews, s.relinkInterview)
 	r.Staff(http.MethodPost, "/interviews/:id/revoke", auth.PermManageInterviews, s.revokeInterview)
+	r.Staff(http.MethodPost, "/interviews/:id/reference", auth.PermManageInterviews, s.attachReference)
+	r.Staff(http.MethodPost, "/interviews/:id/reference/delete", auth.PermManageInterviews, s.removeReference)
+	r.Staff(http.MethodGet, "/interviews/:id/reference", auth.PermViewEvidence, s.referenceImage)
 
 	r.Staff(http.MethodGet, "/review", auth.PermReview, s.reviewQueue)
 	r.Staff(http.MethodGet, "/review/:id", auth.PermReview, s.reviewSession)
 	r.Staff(http.MethodPost, "/review/:id/decision", auth.PermReview, s.reviewDecide)
+	r.Staff(http.MethodPost, "/review/:id/identity/mark", auth.PermReview, s.identityMark(false))
+	r.Staff(http.MethodPost, "/review/:id/identity/unmark", auth.PermReview, s.identityMark(true))
 
 	r.Staff(http.MethodGet, "/admin/users", auth.PermManageUsers, s.usersPage)
 	r.Staff(http.MethodPost, "/admin/users", auth.PermManageUsers, s.createUser)

@@ -37,6 +37,11 @@ type Deps struct {
 	Rooms *room.Manager
 	// ICEServers are handed to browsers in the signaling hello.
 	ICEServers []webrtc.ICEServer
+	// Photos reads uploaded reference photos; nil refuses them (no face model).
+	Photos interview.PhotoReader
+	// FaceIdentity tells candidates that their face is compared across the
+	// organisation's interviews (the face model is installed).
+	FaceIdentity bool
 }
 
 // Server holds the engine and its state.
@@ -73,7 +78,7 @@ func New(d Deps) (*Server, error) {
 		unlockAcct: auth.NewThrottle(1, 15*time.Minute, d.Now),
 		limits:     newLimiters(d.Config.LimitJoin, d.Config.LimitWS, d.Now),
 	}
-	s.interviews = interview.NewService(d.Store, d.Signer, d.Config.LinkTTL, d.Now)
+	s.interviews = interview.NewService(d.Store, d.Signer, d.Config.LinkTTL, d.Now).WithPhotos(d.Photos)
 	var err error
 	if s.passwords, err = auth.NewPasswords(d.Config.PasswordCost); err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)

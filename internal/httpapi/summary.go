@@ -61,6 +61,10 @@ var plainText = map[string][2]string{
 	"net_hosting_asn":       {"The internet address belongs to a hosting or VPN provider, not a home or office line.", "Remote-access set-ups use such addresses."},
 	"net_turn_relay":        {"The video was relayed through a server rather than sent directly.", "Common behind strict firewalls; a weak hint only."},
 	"challenges_locked":     {"Challenges stopped after repeated failures.", "So that nobody can retry until one passes: a reviewer decides."},
+
+	"identity_change":    {"The person on camera changed during the interview.", "Someone else may have taken over, or a face swap slipped and showed the real face: the security team compares the two faces."},
+	"identity_reuse":     {"The same face was seen in another candidate's interview.", "One person may be interviewing under several names: the security team checks the match."},
+	"identity_reference": {"The face on camera does not match the candidate's reference photo.", "The person interviewing may not be the applicant: the security team compares both images."},
 }
 
 // challengeVerbs say what each challenge asked.

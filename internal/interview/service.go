@@ -84,6 +84,7 @@ type Store interface {
 	InterviewInScope(ctx context.Context, id int64, sc store.InterviewScope) (*models.Interview, error)
 	Setting(ctx context.Context, key string) (string, error)
 	InTx(ctx context.Context, fn func(tx *store.Store) error) error
+	ReferencePhotoOf(ctx context.Context, interviewID int64) (*store.ReferencePhoto, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -99,6 +100,7 @@ type Service struct {
 	tokens  Tokens
 	linkTTL time.Duration
 	now     func() time.Time
+	photos  PhotoReader // reads reference photos; nil when face comparison is unavailable
 }
 
 // NewService returns a service; links stay valid linkTTL after the scheduled time.

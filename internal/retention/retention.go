@@ -33,7 +33,9 @@ const (
 
 // Purger deletes biometric evidence older than Days: biometric series (face
 // presence, landmark-derived pose/eye/mouth series, audio and voice features),
-// evidence images, face descriptors (session templates) and reference photos.
+// evidence images (challenge and identity faces), face descriptors (session
+// templates), reference photos, and "same person" marks whose pair lost its
+// templates.
 // Signals, verdicts, challenge results, consents and the audit log stay. It runs
 // as a River job (PurgeWorker).
 type Purger struct {
@@ -82,14 +84,14 @@ func (p *Purger) PurgeOnce(ctx context.Context) (store.PurgeResult, error) {
 		}
 		return tx.Audit(ctx, store.AuditEntry{Actor: "system", Action: ActionPurge, Target: "biometric",
 			Detail: map[string]any{"before": cutoff.UTC().Format(time.RFC3339), "series": r.Series, "evidence": r.Evidence,
-				"face_descriptors": r.FaceDescriptors, "reference_photos": r.ReferencePhotos}})
+				"face_descriptors": r.FaceDescriptors, "reference_photos": r.ReferencePhotos, "identity_marks": r.IdentityMarks}})
 	})
 	if err != nil {
 		return store.PurgeResult{}, fmt.Errorf("retention: purge: %w", err)
 	}
 	if r.Total() > 0 {
 		p.logger().Info("retention: purged biometric evidence", "before", cutoff, "series", r.Series, "evidence", r.Evidence,
-			"face_descriptors", r.FaceDescriptors, "reference_photos", r.ReferencePhotos)
+			"face_descriptors", r.FaceDescriptors, "reference_photos", r.ReferencePhotos, "identity_marks", r.IdentityMarks)
 	}
 	return r, nil
 }

@@ -162,12 +162,16 @@ func TestFaceDataRetention(t *testing.T) {
 	}
 
 	deleted, err := st.EraseInterview(ctx, recent.ID, nil, now)
-	if err != nil || deleted["face_descriptors"] != 1 || deleted["reference_photos"] != 1 || deleted["identity_marks"] != 1 {
+	// identity_marks: both directions (the other interview's row names the erased one).
+	if err != nil || deleted["face_descriptors"] != 1 || deleted["reference_photos"] != 1 || deleted["identity_marks"] != 2 {
 		t.Fatalf("erase: %v %v", err, deleted)
 	}
 	for _, table := range []string{"face_descriptors", "reference_photos", "identity_marks"} {
 		if n := count(t, db, `SELECT count(*) FROM `+table+` WHERE interview_id = $1`, recent.ID); n != 0 {
 			t.Errorf("%s: %d rows left after erasure", table, n)
 		}
+	}
+	if n := count(t, db, `SELECT count(*) FROM identity_marks WHERE other_interview_id = $1`, recent.ID); n != 0 {
+		t.Errorf("identity_marks: %d rows still name the erased interview", n)
 	}
 }

@@ -20,16 +20,18 @@ type PurgeResult struct {
 	Evidence        int64 // evidence images
 	FaceDescriptors int64 // face templates (internal/faceid)
 	ReferencePhotos int64 // candidates' reference photos
+	IdentityMarks   int64 // "same person" marks (both directions) past the period whose pair lost its face templates
 }
 
 // Total is the number of rows deleted.
 func (r PurgeResult) Total() int64 {
-	return r.Series + r.Evidence + r.FaceDescriptors + r.ReferencePhotos
+	return r.Series + r.Evidence + r.FaceDescriptors + r.ReferencePhotos + r.IdentityMarks
 }
 
 // PurgeBiometric deletes, in one transaction, the biometric evidence created
-// before before: series flagged biometric, evidence images, face
-// descriptors and reference photos. Signals, verdicts, challenge results, consents and the audit
+// before before: series flagged biometric, evidence images (challenge and
+// identity faces), face descriptors (templates), reference photos, and
+// identity marks of that age whose pair has lost its templates. Signals, verdicts, challenge results, consents and the audit
 // log are not biometric and stay. The evidence table is skipped when it does
 // not exist yet.
 func (s *Store) PurgeBiometric(ctx context.Context, before time.Time) (PurgeResult, error) {
@@ -58,6 +60,15 @@ func (s *Store) PurgeBiometric(ctx context.Context, before time.Time) (PurgeResu
 			return fmt.Errorf("store: unable to purge reference photos: %w", err)
 		}
 		r.ReferencePhotos = tag.RowsAffected()
+		// A reviewer's "same person legitimately" mark links two people's
+		// faces; once one side has no face template left it can never
+		// match again, so past the period it goes too.
+		if tag, err = tx.db.Exec(ctx, `DELETE FROM identity_marks m WHERE m.created_at < $1 AND (
+				NOT EXISTS (SELECT 1 FROM face_descriptors f WHERE f.interview_id = m.interview_id) OR
+				NOT EXISTS (SELECT 1 FROM face_descriptors f WHERE f.interview_id = m.other_interview_id))`, before); err != nil {
+			return fmt.Errorf("store: unable to purge identity marks: %w", err)
+		}
+		r.IdentityMarks = tag.RowsAffected()
 		return nil
 	})
 	return r, err
@@ -287,6 +298,13 @@ func (s *Store) EraseInterview(ctx context.Context, interviewID int64, by *int64
 			}
 			todo = blocked
 		}
+		// Identity marks are stored in both directions: the other
+		// interview's row names this one and goes too.
+		tag, err := tx.db.Exec(ctx, `DELETE FROM identity_marks WHERE other_interview_id = $1`, interviewID)
+		if err != nil {
+			return fmt.Errorf("store: unable to erase identity marks: %w", err)
+		}
+		deleted["identity_marks"] += tag.RowsAffected()
 		if _, err := tx.db.Exec(ctx, `UPDATE interviews SET candidate_name = $2, candidate_email = '', claimed_city = '',
 			claimed_country = '', notes = '', revoked_at = coalesce(revoked_at, $3), expires_at = least(expires_at, $3),
 			status = CASE WHEN status = 'scheduled' THEN 'revoked' ELSE status END WHERE id = $1`, interviewID, ErasedName, at); err != nil {

@@ -71,10 +71,22 @@ type Interview struct {
 	Session    *Session    `json:"session,omitempty"` // stored once the session ended
 	Signals    []Signal    `json:"signals"`
 	Challenges []Challenge `json:"challenges"`
+	// Reference is the candidate's reference photo, when one is attached.
+	Reference *ReferencePhoto `json:"reference,omitempty"`
 }
 
 // Error is the body of every API error: a message fit for a person, never
 // the server's internal error text.
 type Error struct {
 	Error string `json:"error"`
+}
+
+// ReferencePhoto describes an interview's reference photo (the answer of
+// PUT /api/interviews/:id/reference, and part of GET /api/interviews/:id);
+// the image itself is never in the JSON.
+type ReferencePhoto struct {
+	Width      int       `json:"width"`
+	Height     int       `json:"height"`
+	Model      string    `json:"model"` // the face model its descriptor comes from
+	AttachedAt time.Time `json:"attached_at"`
 }
