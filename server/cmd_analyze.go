@@ -135,8 +135,9 @@ func (a *analysisFlags) settings() (risk.Settings, error) {
 	return st, st.Validate()
 }
 
-// loadFaceModel loads the face recogniser (nil with --identity=false).
-func (a *analysisFlags) loadFaceModel() (*faceid.Model, error) {
+// loadFaceModel loads the face recogniser with nets networks (one per
+// concurrent analysis; nil with --identity=false).
+func (a *analysisFlags) loadFaceModel(nets int) (*faceid.Model, error) {
 	if !a.identity {
 		return nil, nil
 	}
@@ -147,7 +148,7 @@ func (a *analysisFlags) loadFaceModel() (*faceid.Model, error) {
 	if path == "" {
 		path = faceid.DefaultModelPath()
 	}
-	m, err := faceid.LoadModel(path, 0)
+	m, err := faceid.LoadModel(path, nets)
 	if err != nil {
 		return nil, fmt.Errorf("%w (or run with --identity=false)", err)
 	}
@@ -227,7 +228,7 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) error {
 	var ref *faceid.Descriptor
 	opt := analysis.FileOptions{Video: *video, Audio: *audio, FPS: af.fps, Vision: vcfg}
 	if *video != "" {
-		m, err := af.loadFaceModel()
+		m, err := af.loadFaceModel(1)
 		if err != nil {
 			return fmt.Errorf("analyze: %w", err)
 		}

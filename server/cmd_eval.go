@@ -122,7 +122,7 @@ func runEval(args []string, stdout, stderr io.Writer, scorer evalScorer) error {
 			if vcfg, err = af.visionConfig(); err != nil {
 				return fmt.Errorf("eval: %w", err)
 			}
-			if face, err = af.loadFaceModel(); err != nil {
+			if face, err = af.loadFaceModel(min(*workers, 4)); err != nil {
 				return fmt.Errorf("eval: %w", err)
 			}
 			if face != nil {

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/faceid"
+	"github.com/livecheck/livecheck/internal/vision"
 	"github.com/livecheck/livecheck/internal/vision/visiontest"
 )
 
@@ -125,5 +127,56 @@ func TestIdentitySwitchFlaggedAtTheSwitch(t *testing.T) {
 		if sg.Kind == faceid.KindChange && sg.Score != 0 {
 			t.Errorf("one person: %+v", sg)
 		}
+	}
+}
+
+// TestChallengeIdentityMetrics: a challenge issued at 2.5 s on a recording
+// that switches person at 3 s stores its identity check with its result:
+// before the issue the face matches the session's identity, during the
+// response window it does not (the switch), after it the new identity
+// holds.
+func TestChallengeIdentityMetrics(t *testing.T) {
+	vcfg, newAnalyzer := visionFactory(t)
+	cfg := Config{AnalysisFPS: 4, NewAnalyzer: newAnalyzer, Logger: quietLogger(), Now: func() time.Time { return FileEpoch },
+		Identity: IdentityConfig{Model: testFaceModel(t)}}
+	s := newSession(cfg.withDefaults(), 0, nil, false)
+	src, err := OpenVideo(stillsIVF(t, stillPart{"astronaut.png", 3}, stillPart{"obama.jpg", 3}), FileEpoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	an, err := vision.NewAnalyzer(vcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer an.Close()
+	for {
+		f, err := src.Next()
+		if err != nil {
+			break
+		}
+		s.frameDecoded(f)
+		if s.due(f.Capture, false) {
+			if err := observeFile(s, an, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	at := func(sec float64) time.Time { return FileEpoch.Add(time.Duration(sec * float64(time.Second))) }
+	r := challenge.Result{ID: "c1", Kind: challenge.KindTurnHead, Issued: at(2.5), Deadline: at(4.5), Metrics: map[string]float64{"x": 1}}
+	s.identity.challengeMetrics(&r, at(6))
+	m := r.Metrics
+	t.Logf("metrics %v", m)
+	if m["x"] != 1 || m[MetricIdentitySamples] < 4 {
+		t.Fatalf("metrics %v", m)
+	}
+	if b, ok := m[MetricIdentityBefore]; !ok || b > faceid.DefaultChangeDistance {
+		t.Errorf("before the issue: %v %v, want the same person", b, ok)
+	}
+	if d := m[MetricIdentityDuring]; d <= faceid.DefaultChangeDistance {
+		t.Errorf("during the response (the switch): %v, want another person", d)
+	}
+	if a, ok := m[MetricIdentityAfter]; !ok || a > faceid.DefaultChangeDistance {
+		t.Errorf("after the deadline: %v %v, want the (new) identity holding", a, ok)
 	}
 }

@@ -140,6 +140,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 			return nil, err
 		}
 		identity.Model = a.Face
+		identity.Session.Every = cfg.IdentityEvery
 	}
 	checker, geo, err := netChecker(cfg)
 	if err != nil {

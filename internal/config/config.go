@@ -46,6 +46,7 @@ type Config struct {
 	CascadePath        string
 	LandmarkModel      string
 	FaceModel          string // "" means faceid.DefaultModelPath()
+	IdentityEvery      time.Duration
 	AnalysisFPS        float64
 	Challenges         int
 	InterviewLength    time.Duration
@@ -117,6 +118,7 @@ var Settings = []Setting{
 	{"LIVECHECK_LANDMARK_MODEL", "/usr/share/dlib/shape_predictor_68_face_landmarks.dat", "dlib 68-point landmark model"},
 	{"LIVECHECK_FACE_MODEL", "", "face recogniser converted by scripts/setup.sh (empty: $XDG_CACHE_HOME/livecheck/face/dlib-resnet-128.onnx, ~/.cache when unset)"},
 	{"LIVECHECK_ANALYSIS_FPS", "8", "frames per second analysed outside challenges"},
+	{"LIVECHECK_IDENTITY_EVERY", "1s", "one face embedded for the identity checks per this interval outside challenges (4 per second in challenges); each costs about 10-30 ms of CPU"},
 	{"LIVECHECK_CHALLENGES", "5", "liveness challenges per interview (0 disables them)"},
 	{"LIVECHECK_CHALLENGE_KINDS", "", "comma-separated challenge kinds allowed (empty: all of turn_head, look, blink, cover_face, move_closer, flash, read_digits)"},
 	{"LIVECHECK_CHALLENGE_LOCK_AFTER", "3", "failed challenges after which challenges stop and the session is flagged for review (0: never)"},
@@ -224,6 +226,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		CascadePath:        get("LIVECHECK_CASCADE"),
 		LandmarkModel:      get("LIVECHECK_LANDMARK_MODEL"),
 		FaceModel:          get("LIVECHECK_FACE_MODEL"),
+		IdentityEvery:      dur("LIVECHECK_IDENTITY_EVERY"),
 		Challenges:         num("LIVECHECK_CHALLENGES", 0, 20),
 		InterviewLength:    dur("LIVECHECK_INTERVIEW_LENGTH"),
 		ChallengeWarmUp:    dur("LIVECHECK_CHALLENGE_WARMUP"),

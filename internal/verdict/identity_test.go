@@ -59,6 +59,15 @@ func faces(t testing.TB) (*faceid.Model, vision.Config) {
 // stage does, and returns its report.
 func identityOf(t *testing.T, still string, start time.Time, variant int) *faceid.Report {
 	t.Helper()
+	rep, _ := identityOfStills(t, []string{still, still, still, still}, start, variant)
+	return rep
+}
+
+// identityOfStills is identityOf with one still per frame (one second
+// apart); it also returns the identity_change signal as the analysis's
+// identity stage makes it.
+func identityOfStills(t *testing.T, stills []string, start time.Time, variant int) (*faceid.Report, []models.Signal) {
+	t.Helper()
 	m, vcfg := faces(t)
 	an, err := vision.NewAnalyzer(vcfg)
 	if err != nil {
@@ -66,7 +75,7 @@ func identityOf(t *testing.T, still string, start time.Time, variant int) *facei
 	}
 	defer an.Close()
 	ids := faceid.NewSession(m, faceid.SessionConfig{Every: time.Second})
-	for i := range 4 {
+	for i, still := range stills {
 		img := visiontest.LoadBGR(t, still, 640, 480)
 		shifted := gocv.NewMat()
 		rot := gocv.GetRotationMatrix2D(image.Pt(320, 240), 0, 1+0.02*float64(i)-0.01*float64(variant))
@@ -88,9 +97,10 @@ func identityOf(t *testing.T, still string, start time.Time, variant int) *facei
 	}
 	rep := ids.Report()
 	if _, ok := rep.MainIdentity(); !ok {
-		t.Fatalf("%s: no face embedded (%v)", still, rep.Rejected)
+		t.Fatalf("%v: no face embedded (%v)", stills, rep.Rejected)
 	}
-	return rep
+	sg, _ := ids.Signal(start)
+	return rep, []models.Signal{sg}
 }
 
 // identityEnv is a judge on a real Postgres schema (a rolled-back
@@ -99,6 +109,7 @@ type identityEnv struct {
 	st    *store.Store
 	judge *verdict.Judge
 	n     int
+	base  time.Time // sessions start a minute apart from here
 }
 
 func newIdentityEnv(t *testing.T) *identityEnv {
@@ -109,7 +120,8 @@ func newIdentityEnv(t *testing.T) *identityEnv {
 	}
 	st = st.WithJobs(q)
 	return &identityEnv{st: st, judge: verdict.NewJudge(verdict.Config{Store: st, Risk: risk.DefaultSettings(), BaseURL: "http://x",
-		ReuseDays: 30})} // the real clock: Rescore's verdicts take the database's time
+		ReuseDays: 30}), // the real clock: Rescore's verdicts take the database's time
+		base: time.Now().Add(-time.Hour).Truncate(time.Millisecond)}
 }
 
 func (e *identityEnv) interview(t *testing.T, name, email string) *models.Interview {
@@ -124,14 +136,20 @@ func (e *identityEnv) interview(t *testing.T, name, email string) *models.Interv
 	return iv
 }
 
-// session judges and stores a session of interview iv showing still.
-func (e *identityEnv) session(t *testing.T, iv *models.Interview, still string) {
+// session judges and stores a session of interview iv showing still (or,
+// with more, one still per second).
+func (e *identityEnv) session(t *testing.T, iv *models.Interview, still string, more ...string) {
 	t.Helper()
 	e.n++
-	start := time.Now().Add(-time.Hour).Add(time.Duration(e.n) * time.Minute).Truncate(time.Millisecond)
+	start := e.base.Add(time.Duration(e.n) * time.Minute)
+	stills := []string{still, still, still, still}
+	if len(more) > 0 {
+		stills = append([]string{still}, more...)
+	}
+	rep, sigs := identityOfStills(t, stills, start, e.n)
 	r := &analysis.Result{InterviewID: iv.ID, Reason: models.EndCompleted, StartedAt: start, EndedAt: start.Add(10 * time.Second),
 		Video: true, FramesAnalysed: 4, FacePresence: []models.Point{{T: 0, V: 1}, {T: 1000, V: 1}, {T: 2000, V: 1}, {T: 3000, V: 1}},
-		Identity: identityOf(t, still, start, e.n)}
+		Identity: rep, StageSignals: sigs}
 	if err := e.judge.SessionEnded(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
@@ -248,5 +266,44 @@ func TestIdentityReuseAndReference(t *testing.T) {
 		t.Errorf("reference photo of the same person: %+v (found %v)", r, ok)
 	} else {
 		t.Logf("match: %s", r.Text)
+	}
+}
+
+// TestIdentityChangeEvidence: a session whose face changes (the astronaut
+// for 3 s, then Obama) is stored with an identity_change reason and, as
+// evidence, the last face before and the first after the change, at their
+// times, besides the session's face.
+func TestIdentityChangeEvidence(t *testing.T) {
+	e := newIdentityEnv(t)
+	ctx := context.Background()
+	iv := e.interview(t, "Dana Switch", "dana@candidate.test")
+	e.session(t, iv, "astronaut.png", "astronaut.png", "astronaut.png", "obama.jpg", "obama.jpg", "obama.jpg")
+	r, ok := e.reason(t, iv.ID, verdict.KindIdentityChange)
+	if !ok || r.Points < 20 || !strings.Contains(r.Text, "at 0:03 a different person appeared") {
+		t.Fatalf("identity_change reason %+v (found %v)", r, ok)
+	}
+	ev, err := e.st.IdentityEvidence(ctx, iv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]store.Evidence{}
+	for _, x := range ev {
+		kinds[x.Kind] = x
+	}
+	before, after := kinds[verdict.EvidenceChangeBefore], kinds[verdict.EvidenceChangeAfter]
+	if len(ev) != 3 || before.ID == 0 || after.ID == 0 || kinds[verdict.EvidenceFace].ID == 0 ||
+		after.At.Sub(before.At) != time.Second || !strings.HasPrefix(after.Reason, "identity change 1:") {
+		t.Fatalf("identity evidence %+v", ev)
+	}
+	img, err := e.st.EvidenceByID(ctx, iv.ID, after.ID)
+	if err != nil || len(img.JPEG) < 1000 || img.JPEG[0] != 0xFF || img.JPEG[1] != 0xD8 {
+		t.Fatalf("evidence image: %v (%d bytes)", err, len(img.JPEG))
+	}
+	// A retried judgement stores no second copy.
+	n := len(ev)
+	e.n--
+	e.session(t, iv, "astronaut.png", "astronaut.png", "astronaut.png", "obama.jpg", "obama.jpg", "obama.jpg")
+	if ev, _ := e.st.IdentityEvidence(ctx, iv.ID); len(ev) != n {
+		t.Errorf("after a retried judgement: %d images, want %d", len(ev), n)
 	}
 }

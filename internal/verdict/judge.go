@@ -2,10 +2,10 @@
 // measured to signals (Signals), adds the network and device signals of a
 // live interview (NetworkSignals) and the identity comparisons with other
 // candidates and the reference photo (identity.go), scores them with
-// internal/risk, and stores
-// a live session's results, verdict, detector windows, final status and
-// webhook event in one transaction (Judge). livecheck analyze and eval use
-// Of, livecheck rescore uses Rescore: the same mapping and scoring
+// internal/risk, and stores a live session's results, face templates,
+// identity evidence, verdict, detector windows, final status and webhook
+// event in one transaction (Judge). livecheck eval uses Of, analyze
+// OfRecording (with a reference photo), rescore Rescore: the same mapping and scoring
 // everywhere.
 package verdict
 
