@@ -80,12 +80,12 @@ func cmdRescore(args []string, stdout, stderr io.Writer, getenv func(string) str
 	if *queue {
 		return queueRescore(ctx, pool, ids, *all, st, stdout)
 	}
-	return rescore(ctx, store.New(pool), ids, *all, *dry, st, stdout)
+	return rescore(ctx, store.New(pool), ids, *all, st, verdict.RescoreOptions{Dry: *dry, ReuseDays: cfg.ReuseDays}, stdout)
 }
 
 // rescore recomputes and (unless dry) stores the verdicts of ids, or of
 // every interview with signals when all is set.
-func rescore(ctx context.Context, db rescoreStore, ids []int64, all, dry bool, st risk.Settings, stdout io.Writer) error {
+func rescore(ctx context.Context, db rescoreStore, ids []int64, all bool, st risk.Settings, opt verdict.RescoreOptions, stdout io.Writer) error {
 	if all {
 		var err error
 		if ids, err = db.InterviewsWithSignals(ctx); err != nil {
@@ -97,7 +97,7 @@ func rescore(ctx context.Context, db rescoreStore, ids []int64, all, dry bool, s
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		r, err := verdict.Rescore(ctx, db, id, st, dry)
+		r, err := verdict.Rescore(ctx, db, id, st, opt)
 		if err != nil {
 			return fmt.Errorf("rescore: %w", err)
 		}
@@ -120,7 +120,7 @@ func rescore(ctx context.Context, db rescoreStore, ids []int64, all, dry bool, s
 		fmt.Fprintf(stdout, "interview %d: %.1f %s (%s, %d signals; %s)%s\n", id, v.Score, v.Decision, v.ScoringVersion, r.Signals, was, top)
 	}
 	verb := "stored"
-	if dry {
+	if opt.Dry {
 		verb = "computed (dry run, nothing stored)"
 	}
 	fmt.Fprintf(stdout, "%d verdicts %s, %d decisions changed\n", len(ids), verb, changed)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/livecheck/livecheck/internal/risk"
 	"github.com/livecheck/livecheck/internal/store"
+	"github.com/livecheck/livecheck/internal/verdict"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -54,7 +55,7 @@ func TestRescore(t *testing.T) {
 	db := &memStore{signals: map[int64][]models.Signal{1: photo, 2: clean},
 		verdicts: map[int64][]store.Verdict{1: {{InterviewID: 1, Score: 10, Decision: "verified", ScoringVersion: "risk-0"}}}}
 	var out bytes.Buffer
-	if err := rescore(context.Background(), db, nil, true, false, risk.DefaultSettings(), &out); err != nil {
+	if err := rescore(context.Background(), db, nil, true, risk.DefaultSettings(), verdict.RescoreOptions{}, &out); err != nil {
 		t.Fatal(err)
 	}
 	t.Log(out.String())
@@ -78,7 +79,7 @@ func TestRescore(t *testing.T) {
 
 	// Re-scoring again is deterministic and changes nothing; a dry run stores nothing.
 	out.Reset()
-	if err := rescore(context.Background(), db, []int64{1}, false, true, risk.DefaultSettings(), &out); err != nil {
+	if err := rescore(context.Background(), db, []int64{1}, false, risk.DefaultSettings(), verdict.RescoreOptions{Dry: true}, &out); err != nil {
 		t.Fatal(err)
 	}
 	if len(db.verdicts[1]) != 2 || !strings.Contains(out.String(), "0 decisions changed") || !strings.Contains(out.String(), "dry run") {

@@ -43,7 +43,7 @@ func newBackground(pool *pgxpool.Pool, st *store.Store, cfg *config.Config, now 
 		Now: now, Logger: log}))
 	river.AddWorker(workers, &retention.PurgeWorker{P: &retention.Purger{Store: st, Days: cfg.RetentionDays, Now: now, Logger: log}})
 	river.AddWorker(workers, &cluster.ReapWorker{St: st, Now: now, Logger: log})
-	river.AddWorker(workers, &rescore.Worker{St: st, Logger: log})
+	river.AddWorker(workers, &rescore.Worker{St: st, ReuseDays: cfg.ReuseDays, Logger: log})
 	q, err := jobs.New(pool, jobs.Config{Workers: workers, ID: cfg.NodeID, Logger: log.With("component", "river"),
 		Periodic: []*river.PeriodicJob{retention.PeriodicPurge(time.Hour), cluster.PeriodicReap(node.LeaseTTL())}})
 	if err != nil {

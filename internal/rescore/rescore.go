@@ -42,8 +42,11 @@ func (a Args) Settings() risk.Settings {
 // Worker works rescore jobs.
 type Worker struct {
 	river.WorkerDefaults[Args]
-	St     verdict.RescoreStore
-	Logger *slog.Logger // discard when nil
+	St verdict.RescoreStore
+	// ReuseDays is the face-reuse look-back window (LIVECHECK_REUSE_DAYS;
+	// 0: verdict.DefaultReuseDays), as the live verdicts use.
+	ReuseDays int
+	Logger    *slog.Logger // discard when nil
 }
 
 // Work implements river.Worker. Invalid thresholds and interviews without
@@ -53,7 +56,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	if err := st.Validate(); err != nil {
 		return river.JobCancel(fmt.Errorf("rescore: %w", err))
 	}
-	r, err := verdict.Rescore(ctx, w.St, job.Args.InterviewID, st, false)
+	r, err := verdict.Rescore(ctx, w.St, job.Args.InterviewID, st, verdict.RescoreOptions{ReuseDays: w.ReuseDays})
 	if errors.Is(err, models.ErrNotFound) {
 		return river.JobCancel(err)
 	}

@@ -248,7 +248,7 @@ func TestIdentityReuseAndReference(t *testing.T) {
 		}
 	}
 	for _, iv := range []*models.Interview{b, c} {
-		if _, err := verdict.Rescore(ctx, e.st, iv.ID, risk.DefaultSettings(), false); err != nil {
+		if _, err := verdict.Rescore(ctx, e.st, iv.ID, risk.DefaultSettings(), verdict.RescoreOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}

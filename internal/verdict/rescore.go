@@ -31,13 +31,23 @@ type RescoreIdentityStore interface {
 var _ RescoreIdentityStore = (*store.Store)(nil)
 
 // DefaultReuseDays is the reuse look-back window of Rescore and of a Judge
-// without Config.ReuseDays.
+// without Config.ReuseDays (LIVECHECK_REUSE_DAYS's default).
 const DefaultReuseDays = 90
+
+// RescoreOptions are the settings of a Rescore beyond the thresholds.
+type RescoreOptions struct {
+	// Dry computes the verdict without storing it.
+	Dry bool
+	// ReuseDays is the reuse look-back window of the face comparison, as
+	// the live Judge's Config.ReuseDays (LIVECHECK_REUSE_DAYS); 0:
+	// DefaultReuseDays.
+	ReuseDays int
+}
 
 // refreshIdentity replaces the stored identity_reuse and identity_reference
 // signals by comparisons of the interview's latest session's templates
 // made now. Without templates the stored signals stay.
-func refreshIdentity(ctx context.Context, db RescoreIdentityStore, id int64, sigs []models.Signal) ([]models.Signal, error) {
+func refreshIdentity(ctx context.Context, db RescoreIdentityStore, id int64, sigs []models.Signal, reuseDays int) ([]models.Signal, error) {
 	ts, err := db.FaceTemplates(ctx, id)
 	if err != nil || len(ts) == 0 {
 		return sigs, err
@@ -59,7 +69,7 @@ func refreshIdentity(ctx context.Context, db RescoreIdentityStore, id int64, sig
 		rep.Identities = append(rep.Identities, faceid.Identity{Template: d, Samples: t.Samples})
 		at = t.At
 	}
-	ref, others, err := identityInputs(ctx, db, id, rep.Model, at.AddDate(0, 0, -DefaultReuseDays))
+	ref, others, err := identityInputs(ctx, db, id, rep.Model, at.AddDate(0, 0, -reuseDays))
 	if err != nil {
 		return nil, err
 	}
@@ -97,8 +107,12 @@ func (r Rescored) Changed() bool {
 // are recomputed from its latest session's templates as things are now: a
 // reference photo attached after the interview, a pair a reviewer marked as
 // the same person, other candidates' later interviews (within
-// DefaultReuseDays of the session).
-func Rescore(ctx context.Context, db RescoreStore, id int64, st risk.Settings, dry bool) (Rescored, error) {
+// opt.ReuseDays of the session).
+func Rescore(ctx context.Context, db RescoreStore, id int64, st risk.Settings, opt RescoreOptions) (Rescored, error) {
+	if opt.ReuseDays <= 0 {
+		opt.ReuseDays = DefaultReuseDays
+	}
+	dry := opt.Dry
 	sigs, err := db.Signals(ctx, id)
 	if err != nil {
 		return Rescored{}, fmt.Errorf("verdict: interview %d: %w", id, err)
@@ -107,7 +121,7 @@ func Rescore(ctx context.Context, db RescoreStore, id int64, st risk.Settings, d
 		return Rescored{}, nil
 	}
 	if ids, ok := db.(RescoreIdentityStore); ok {
-		if sigs, err = refreshIdentity(ctx, ids, id, sigs); err != nil {
+		if sigs, err = refreshIdentity(ctx, ids, id, sigs, opt.ReuseDays); err != nil {
 			return Rescored{}, fmt.Errorf("verdict: interview %d: %w", id, err)
 		}
 	}

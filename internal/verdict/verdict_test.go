@@ -164,7 +164,7 @@ func TestSessionEndedStoresOnce(t *testing.T) {
 		t.Fatalf("status %v %v, want flagged (challenges locked)", got, err)
 	}
 	// Rescore reads the stored signals back and scores them the same way.
-	re, err := verdict.Rescore(ctx, st, iv.ID, risk.DefaultSettings(), false)
+	re, err := verdict.Rescore(ctx, st, iv.ID, risk.DefaultSettings(), verdict.RescoreOptions{})
 	if err != nil || re.Previous == nil || re.Verdict.Score != vs[0].Score || re.Signals != len(sigs) {
 		t.Fatalf("rescore %+v %v, stored %.1f", re, err, vs[0].Score)
 	}
