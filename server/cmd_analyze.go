@@ -114,6 +114,7 @@ type analysisFlags struct {
 	cascade    string
 	faceModel  string
 	identity   bool
+	idEvery    time.Duration
 	reviewAt   float64
 	failAt     float64
 	noProgress bool
@@ -125,6 +126,7 @@ func (a *analysisFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.cascade, "cascade", vision.DefaultFrontalCascade, "OpenCV frontal face cascade")
 	fs.StringVar(&a.faceModel, "face-model", "", "face recogniser converted by scripts/setup.sh (default: $LIVECHECK_FACE_MODEL, else "+faceid.DefaultModelPath()+")")
 	fs.BoolVar(&a.identity, "identity", true, "run the face-identity stage (who is on camera; needs the face model)")
+	fs.DurationVar(&a.idEvery, "identity-every", analysis.DefaultIdentityEvery, "one face embedded per this interval outside challenges, as LIVECHECK_IDENTITY_EVERY live")
 	fs.Float64Var(&a.reviewAt, "review-at", risk.DefaultReviewAt, "risk score from which a session goes to review")
 	fs.Float64Var(&a.failAt, "fail-at", risk.DefaultFailAt, "risk score from which a session fails")
 	fs.BoolVar(&a.noProgress, "quiet", false, "no progress bar on stderr")
@@ -153,6 +155,15 @@ func (a *analysisFlags) loadFaceModel(nets int) (*faceid.Model, error) {
 		return nil, fmt.Errorf("%w (or run with --identity=false)", err)
 	}
 	return m, nil
+}
+
+// identityConfig is the identity stage's configuration with model m
+// (none when m is nil).
+func (a *analysisFlags) identityConfig(m *faceid.Model) analysis.IdentityConfig {
+	if m == nil {
+		return analysis.IdentityConfig{}
+	}
+	return analysis.IdentityConfig{Model: m, Session: faceid.SessionConfig{Every: a.idEvery}}
 }
 
 func (a *analysisFlags) visionConfig() (vision.Config, error) {
@@ -234,7 +245,7 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) error {
 		}
 		if m != nil {
 			defer m.Close()
-			opt.Identity.Model = m
+			opt.Identity = af.identityConfig(m)
 			if *reference != "" {
 				if ref, err = describeReference(m, *reference, vcfg); err != nil {
 					return fmt.Errorf("analyze: %w", err)

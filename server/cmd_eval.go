@@ -130,7 +130,7 @@ func runEval(args []string, stdout, stderr io.Writer, scorer evalScorer) error {
 				ids = &identityEval{templates: map[int]eval.IdentityTemplate{}}
 			}
 		}
-		scorer = chainScorer(vcfg, af.fps, face, ids)
+		scorer = chainScorer(vcfg, af.fps, af.identityConfig(face), ids)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -193,11 +193,11 @@ func runEval(args []string, stdout, stderr io.Writer, scorer evalScorer) error {
 // for the identity report; an item whose extra column "then" names another
 // recording (a joined person switch, made by identityEval) records whether
 // the switch was flagged.
-func chainScorer(vcfg vision.Config, fps float64, face *faceid.Model, ids *identityEval) evalScorer {
+func chainScorer(vcfg vision.Config, fps float64, id analysis.IdentityConfig, ids *identityEval) evalScorer {
 	return func(ctx context.Context, it eval.Item, st risk.Settings) (eval.Scores, error) {
 		opt := analysis.FileOptions{FPS: fps, Vision: vcfg}
-		if face != nil {
-			opt.Identity.Model = face
+		if id.Model != nil {
+			opt.Identity = id
 		}
 		switch it.Kind {
 		case eval.Video:

@@ -253,7 +253,9 @@ func TestEvalIdentity(t *testing.T) {
 	if err := os.WriteFile(m, []byte("file\tlabel\tsource\nastro.ivf\tgenuine\t\nastro_low.ivf\tgenuine\tderived:astro\nobama.ivf\tgenuine\t\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := cli("eval", m, "--json", "--quiet", "--workers", "1")
+	// 3 s clips: one face per second (the default, one per 2 s, would give
+	// the new person one sample before the clip ends, too few to confirm).
+	code, out, errOut := cli("eval", m, "--json", "--quiet", "--workers", "1", "--identity-every", "1s")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/faceid"
 	"github.com/livecheck/livecheck/internal/media"
 	"github.com/livecheck/livecheck/models"
 )
@@ -28,7 +29,7 @@ func TestLiveAndOfflineGiveTheSameSignals(t *testing.T) {
 	}
 	path := stillsIVF(t, stillPart{"astronaut.png", 2}, stillPart{"obama.jpg", 2})
 	vcfg, newAnalyzer := visionFactory(t)
-	id := IdentityConfig{Model: testFaceModel(t)}
+	id := IdentityConfig{Model: testFaceModel(t), Session: faceid.SessionConfig{Every: time.Second}}
 
 	off, err := AnalyzeFile(context.Background(), FileOptions{Video: path, Vision: vcfg, Identity: id})
 	if err != nil {

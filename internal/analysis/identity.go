@@ -22,8 +22,11 @@ type IdentityConfig struct {
 }
 
 // DefaultIdentityEvery is the identity stage's sampling outside challenges:
-// one face per second (11–20 ms of CPU each, BenchmarkEmbed).
-const DefaultIdentityEvery = time.Second
+// one face every 2 s (11–30 ms of CPU each, BenchmarkEmbed). One per
+// second cost 30–40 % of an interview's CPU under load (docs/EVAL.md),
+// far above the 15 % capacity budget; challenges, where swaps break, are
+// sampled at 4 per second either way.
+const DefaultIdentityEvery = 2 * time.Second
 
 // Metric names of a challenge's identity check (challenge.Result.Metrics,
 // stored with the challenge result). Each is the largest Euclidean distance

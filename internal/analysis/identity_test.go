@@ -80,7 +80,7 @@ func ftoa(v float64) string { return time.Duration(v * float64(time.Second)).Str
 // gives none.
 func TestIdentitySwitchFlaggedAtTheSwitch(t *testing.T) {
 	vcfg, _ := visionFactory(t)
-	id := IdentityConfig{Model: testFaceModel(t)}
+	id := IdentityConfig{Model: testFaceModel(t), Session: faceid.SessionConfig{Every: time.Second}}
 	res, err := AnalyzeFile(context.Background(), FileOptions{Video: stillsIVF(t, stillPart{"astronaut.png", 3}, stillPart{"obama.jpg", 3}), Vision: vcfg, Identity: id})
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +138,7 @@ func TestIdentitySwitchFlaggedAtTheSwitch(t *testing.T) {
 func TestChallengeIdentityMetrics(t *testing.T) {
 	vcfg, newAnalyzer := visionFactory(t)
 	cfg := Config{AnalysisFPS: 4, NewAnalyzer: newAnalyzer, Logger: quietLogger(), Now: func() time.Time { return FileEpoch },
-		Identity: IdentityConfig{Model: testFaceModel(t)}}
+		Identity: IdentityConfig{Model: testFaceModel(t), Session: faceid.SessionConfig{Every: time.Second}}}
 	s := newSession(cfg.withDefaults(), 0, nil, false)
 	src, err := OpenVideo(stillsIVF(t, stillPart{"astronaut.png", 3}, stillPart{"obama.jpg", 3}), FileEpoch)
 	if err != nil {
