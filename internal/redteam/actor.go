@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"sync"
 	"time"
 )
@@ -52,6 +53,9 @@ type Behaviour struct {
 	VoiceDelay  time.Duration    // the voice comes this much after the mouth
 	TTSLatency  time.Duration    // extra wait before a synthetic answer is spoken
 	Sway        float64          // idle head motion amplitude in degrees (default 2)
+	// Alive adds what a live face does between prompts: blinks every 2–6 s and small
+	// expression changes of the mouth.
+	Alive bool
 }
 
 // Actor turns prompts into a timeline of States and audio.
@@ -60,6 +64,8 @@ type Actor struct {
 	voice *Voice
 	rng   *rand.Rand
 	t0    time.Time
+
+	blinks []time.Duration // natural blinks, from t0
 
 	mu        sync.Mutex
 	responses []*response
@@ -71,7 +77,13 @@ func NewActor(b Behaviour, voice *Voice, seed uint64) *Actor {
 	if b.Sway == 0 {
 		b.Sway = 2
 	}
-	return &Actor{b: b, voice: voice, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), t0: time.Now()}
+	a := &Actor{b: b, voice: voice, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), t0: time.Now()}
+	if b.Alive {
+		for t := time.Second; t < 2*time.Hour; t += 2*time.Second + time.Duration(a.rng.Int64N(int64(4*time.Second))) {
+			a.blinks = append(a.blinks, t)
+		}
+	}
+	return a
 }
 
 // Latencies returns the reaction latencies chosen so far.
@@ -143,6 +155,14 @@ func (a *Actor) State(t time.Time) State {
 		Yaw:   a.b.Sway * math.Sin(2*math.Pi*el/7.1),
 		Pitch: 0.7 * a.b.Sway * math.Sin(2*math.Pi*el/5.3),
 	}
+	if a.b.Alive {
+		since := t.Sub(a.t0)
+		k := sort.Search(len(a.blinks), func(i int) bool { return a.blinks[i] > since })
+		if k > 0 {
+			st.EyesClosed = ramp(since-a.blinks[k-1], 60*time.Millisecond, 80*time.Millisecond)
+		}
+		st.Mouth = 0.12 + 0.1*math.Sin(2*math.Pi*el/3.3)*math.Sin(2*math.Pi*el/1.7)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, r := range a.responses {
@@ -152,9 +172,11 @@ func (a *Actor) State(t time.Time) State {
 		}
 		switch r.kind {
 		case "turn_head":
+			// calibrated on the project's pose estimate of the astronaut still: these peaks
+			// measure about 43° left and 41° right
 			v := 65 * ramp(tau, 600*time.Millisecond, 900*time.Millisecond)
 			if r.dir == "right" {
-				v = -v
+				v = -72 * ramp(tau, 600*time.Millisecond, 900*time.Millisecond)
 			}
 			st.Yaw += v
 		case "look":

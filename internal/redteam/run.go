@@ -303,6 +303,9 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 	}
 	look := sc.Look
 	look.Seed = seed
+	if look.Noise == 0 {
+		look.Noise = 2.5 // a camera sensor's
+	}
 	r := NewRenderer(kit.Face, look)
 	if sc.Swap != "" {
 		r.SetSwap(kit.Other)

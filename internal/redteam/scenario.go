@@ -35,7 +35,7 @@ func (s Scenario) Label() string {
 }
 
 func honestBehaviour(lat [2]time.Duration) Behaviour {
-	return Behaviour{Respond: true, Latency: lat, FlashGain: 0.05, CameraLag: 120 * time.Millisecond}
+	return Behaviour{Respond: true, Alive: true, Latency: lat, FlashGain: 0.05, CameraLag: 120 * time.Millisecond}
 }
 
 // Scenarios returns the catalogue: every scenario with the parameter settings of the table.
@@ -62,7 +62,7 @@ func Scenarios(names []string) ([]Scenario, error) {
 		Look: Look{Light: 0.8, Noise: 4, Size: 1.25}, Bitrate: 400})
 	add(Scenario{Name: "loop", Params: "generated IVF (slow zoom and sway)", Attack: true, Source: "loop"})
 	add(Scenario{Name: "photo", Params: "still, 1° sway", Attack: true, Source: "render", Behaviour: Behaviour{Sway: 1}})
-	add(Scenario{Name: "replay", Params: "screen: moiré, bezel, gamma 0.8", Attack: true, Source: "replay", Behaviour: Behaviour{}})
+	add(Scenario{Name: "replay", Params: "screen: moiré, bezel, gamma 0.8", Attack: true, Source: "replay", Behaviour: Behaviour{Alive: true}})
 	add(Scenario{Name: "delayed", Params: "stream 2 s late", Attack: true, Source: "render", Behaviour: honestBehaviour(lat), Delay: 2 * time.Second})
 	sw := func(mode, params string, mut func(*Scenario)) {
 		s := Scenario{Name: "swap", Params: params, Attack: true, Source: "render", Behaviour: honestBehaviour(lat), Swap: mode}

@@ -36,6 +36,7 @@ type Face struct {
 	lm  [68][2]float64
 	// derived geometry
 	cx, cy   float64 // centre of the landmarks
+	yawAxis  float64 // x of the head's vertical axis: the nose bridge
 	fw       float64 // face width (jaw points 0 to 16)
 	eyeL     [2]float64
 	eyeR     [2]float64
@@ -58,10 +59,10 @@ func LoadFace(path string) (*Face, error) {
 	}
 	f := &Face{img: newPlanes()}
 	fillPlanes(f.img, 112, 128, 128)
-	s := float64(H) / float64(src.Height)
-	dw := int(float64(src.Width) * s)
-	x0 := (W - dw) / 2
-	blitScaled(f.img, src, x0, 0, s)
+	// Fill the frame's width (no flat bars on the sides, which would look like a screen's
+	// border); a portrait still loses its bottom.
+	s := float64(W) / float64(src.Width)
+	blitScaled(f.img, src, 0, -int(0.04*float64(src.Height)*s), s)
 	lm, err := landmarksOf(f.frame())
 	if err != nil {
 		return nil, fmt.Errorf("redteam: %s: %w", path, err)
@@ -113,6 +114,7 @@ func (f *Face) derive() {
 	c := mean(f.lm[:])
 	f.cx, f.cy = c[0], c[1]
 	f.fw = math.Hypot(f.lm[16][0]-f.lm[0][0], f.lm[16][1]-f.lm[0][1])
+	f.yawAxis = (f.lm[27][0] + f.lm[30][0]) / 2
 	f.eyeL, f.eyeR = mean(f.pts(36, 41)), mean(f.pts(42, 47))
 	f.mouthC = mean(f.pts(60, 67))
 	f.mouthW = math.Hypot(f.lm[54][0]-f.lm[48][0], f.lm[54][1]-f.lm[48][1])
@@ -226,13 +228,13 @@ type Look struct {
 
 // Renderer draws frames of one synthetic person. It is not safe for concurrent use.
 type Renderer struct {
-	face   *Face
-	swap   *Face // another identity pasted over the face (nil: none)
-	look   Look
-	canon  planes // scratch: the face with eyelids, mouth and reflection, before the warps
-	out    planes
-	rng    uint64
-	handTx float64
+	face  *Face
+	swap  *Face // another identity pasted over the face (nil: none)
+	look  Look
+	canon planes // scratch: the face with eyelids, mouth and reflection, before the warps
+	out   planes
+	rng   uint64
+	noise []int8
 }
 
 // NewRenderer makes a renderer of face.
@@ -262,6 +264,9 @@ func (r *Renderer) RenderInto(st State, swapped bool) {
 	f := r.face
 	if st.Scale == 0 {
 		st.Scale = 1
+	}
+	if r.look.Noise > 0 && r.noise == nil {
+		r.camera() // builds the noise table
 	}
 	// 1. The canonical (frontal) face: the still, the pasted identity, eyelids, mouth, reflection.
 	hr := f.headRect
@@ -486,11 +491,11 @@ func (r *Renderer) warpSrc(st State, x, y float64) (float64, float64) {
 	}
 	sx, sy := x, y
 	if st.Yaw != 0 {
-		R := 0.62 * f.fw
-		u := clampF((x-f.cx)/R, -1, 1)
+		R, ax := 0.62*f.fw, f.yawAxis
+		u := clampF((x-ax)/R, -1, 1)
 		a := math.Asin(u) - st.Yaw*math.Pi/180
 		a = clampF(a, -math.Pi/2, math.Pi/2)
-		sx = f.cx + R*math.Sin(a)
+		sx = ax + R*math.Sin(a)
 	}
 	if st.Pitch != 0 {
 		R := 0.8 * f.fw
@@ -504,18 +509,42 @@ func (r *Renderer) warpSrc(st State, x, y float64) (float64, float64) {
 }
 
 func (r *Renderer) warp(st State) {
-	identity := st.Yaw == 0 && st.Pitch == 0 && st.Scale*r.look.Size == 1
-	if identity {
+	f := r.face
+	s := st.Scale * r.look.Size
+	if st.Yaw == 0 && st.Pitch == 0 && s == 1 {
 		copy(r.out.y, r.canon.y)
 		copy(r.out.u, r.canon.u)
 		copy(r.out.v, r.canon.v)
 		return
 	}
+	// Only the head region moves with the rotation; the rest is scaled (or copied).
+	hy := f.cy - 0.1*f.fw
+	bx0, bx1 := f.cx-1.3*0.72*f.fw, f.cx+1.3*0.72*f.fw
+	by0, by1 := hy-1.3*0.95*f.fw, hy+1.3*0.95*f.fw
+	// the head box in output coordinates
+	ox0, ox1 := clampI(int(f.cx+(bx0-f.cx)*s)-2, 0, W), clampI(int(f.cx+(bx1-f.cx)*s)+2, 0, W)
+	oy0, oy1 := clampI(int(f.cy+(by0-f.cy)*s)-2, 0, H), clampI(int(f.cy+(by1-f.cy)*s)+2, 0, H)
+	if s == 1 {
+		copy(r.out.y, r.canon.y)
+		copy(r.out.u, r.canon.u)
+		copy(r.out.v, r.canon.v)
+	}
 	for y := 0; y < H; y++ {
+		inRows := y >= oy0 && y < oy1
+		if s == 1 && !inRows {
+			continue
+		}
 		for x := 0; x < W; x++ {
-			sx, sy := r.warpSrc(st, float64(x), float64(y))
+			var sx, sy float64
+			if inRows && x >= ox0 && x < ox1 {
+				sx, sy = r.warpSrc(st, float64(x), float64(y))
+			} else if s == 1 {
+				continue
+			} else {
+				sx, sy = f.cx+(float64(x)-f.cx)/s, f.cy+(float64(y)-f.cy)/s
+			}
 			r.out.y[y*W+x] = bilinear(r.canon.y, W, H, sx, sy)
-			if x%2 == 0 && y%2 == 0 {
+			if x&1 == 0 && y&1 == 0 {
 				r.out.u[(y/2)*W/2+x/2] = bilinear(r.canon.u, W/2, H/2, sx/2, sy/2)
 				r.out.v[(y/2)*W/2+x/2] = bilinear(r.canon.v, W/2, H/2, sx/2, sy/2)
 			}
@@ -586,16 +615,24 @@ func segDist(px, py, ax, ay, bx, by float64) float64 {
 	return math.Hypot(px-ax-t*vx, py-ay-t*vy)
 }
 
-// camera applies lighting and sensor noise (a cheap xorshift; Gaussian-ish by summing two).
+// camera applies lighting and sensor noise (from a table of Gaussian-ish values read at a
+// random offset each frame).
 func (r *Renderer) camera() {
 	l := r.look
 	if l.Light == 1 && l.Offset == 0 && l.Noise == 0 {
 		return
 	}
+	if l.Noise > 0 && r.noise == nil {
+		r.noise = make([]int8, 1<<20)
+		for i := range r.noise {
+			r.noise[i] = int8(clampF((r.rnd()+r.rnd()+r.rnd()-1.5)*2*l.Noise, -127, 127))
+		}
+	}
+	off := int(r.rnd() * float64(len(r.noise)-len(r.out.y)-1))
 	for i, v := range r.out.y {
 		n := 0.0
-		if l.Noise > 0 {
-			n = (r.rnd() + r.rnd() - 1) * l.Noise * 1.7
+		if r.noise != nil {
+			n = float64(r.noise[off+i])
 		}
 		r.out.y[i] = clampB(float64(v)*l.Light + l.Offset + n)
 	}

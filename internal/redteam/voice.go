@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -52,7 +53,16 @@ func (v *Voice) Say(text string, shifted bool) *speech {
 	}
 	// espeak-ng reads digits one by one at a reading pace.
 	words := strings.Join(strings.Fields(text), ", ")
-	out, err := exec.Command("espeak-ng", "-s", "150", "--stdout", words).Output()
+	tmp, err := os.CreateTemp("", "redteam-*.wav")
+	if err != nil {
+		return nil
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	if err := exec.Command("espeak-ng", "-s", "150", "-w", tmp.Name(), words).Run(); err != nil {
+		return nil
+	}
+	out, err := os.ReadFile(tmp.Name())
 	if err != nil {
 		return nil
 	}
