@@ -62,7 +62,8 @@ func TestRedteamProbe(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	res := redteam.Run(ctx, redteam.Config{Server: env.URL, APIToken: token, Challenges: n, Log: t.Logf}, k, scs)
+	par, _ := strconv.Atoi(os.Getenv("REDTEAM_PARALLEL"))
+	res := redteam.Run(ctx, redteam.Config{Server: env.URL, APIToken: token, Challenges: n, Parallel: par, Log: t.Logf}, k, scs)
 	var b strings.Builder
 	redteam.PrintTable(&b, redteam.Table(res))
 	t.Log("\n" + b.String())
