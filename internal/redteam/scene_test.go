@@ -50,27 +50,49 @@ func repeat(st State, n int) []State {
 	return out
 }
 
-func TestSceneProbe(t *testing.T) {
+// TestSceneResponds: each drawn action moves the measure the project's vision pipeline reads
+// for it (after a few frames at rest, like a tracked face), and the rest pose is a frontal face.
+func TestSceneResponds(t *testing.T) {
 	f := testdataFace(t)
-	r := NewRenderer(f, Look{})
-	t.Logf("face: centre %.0f,%.0f width %.0f skin Y%d U%d V%d", f.cx, f.cy, f.fw, f.skinY, f.skinU, f.skinV)
-	cases := []struct {
+	r := NewRenderer(f, Look{Noise: 2.5})
+	last := func(st State) models.Observation {
+		seq := repeat(State{}, 8)
+		for i := 1; i <= 8; i++ { // turns are gradual, as a head's are
+			k := float64(i) / 8
+			mid := st
+			mid.Yaw, mid.Pitch = st.Yaw*k, st.Pitch*k
+			seq = append(seq, mid)
+		}
+		obs := measureSeq(t, r, append(seq, repeat(st, 4)...))
+		return obs[len(obs)-1]
+	}
+	rest := last(State{})
+	if !rest.FacePresent || rest.Coasting || !rest.PoseOK || rest.Occlusion > 0.15 {
+		t.Fatalf("rest: %+v", rest)
+	}
+	checks := []struct {
 		name string
 		st   State
+		ok   func(o models.Observation) bool
 	}{
-		{"rest", State{}},
-		{"yaw-65", State{Yaw: -65}}, {"yaw-72", State{Yaw: -72}}, {"yaw+65", State{Yaw: 65}},
-		{"pitch-50", State{Pitch: -50}}, {"pitch-60", State{Pitch: -60}}, {"pitch-40", State{Pitch: -40}},
-		{"closer", State{Scale: 1.38}}, {"blink", State{EyesClosed: 1}}, {"mouth", State{Mouth: 1}},
-		{"hand", State{Hand: 1}}, {"handtop", State{Hand: 1, HandOnTop: true}},
-		{"red", State{Flash: [3]byte{255, 0, 0}, Gain: 0.05}},
+		{"turn left", State{Yaw: 65}, func(o models.Observation) bool { return o.PoseOK && o.Yaw-rest.Yaw > 35 }},
+		{"turn right", State{Yaw: -72}, func(o models.Observation) bool { return o.PoseOK && rest.Yaw-o.Yaw > 35 }},
+		{"look up", State{Pitch: 35}, func(o models.Observation) bool { return o.PoseOK && o.Pitch-rest.Pitch > 20 }},
+		{"closer", State{Scale: 1.38}, func(o models.Observation) bool { return o.Scale/rest.Scale > 1.25 }},
+		{"eyes closed", State{EyesClosed: 1}, func(o models.Observation) bool { return o.LandmarksOK && o.EAR < 0.6*rest.EAR }},
+		{"mouth open", State{Mouth: 1}, func(o models.Observation) bool { return o.LandmarksOK && o.Mouth > rest.Mouth+0.08 }},
+		{"hand", State{Hand: 1}, func(o models.Observation) bool { return o.FacePresent && (o.Coasting || o.Occlusion >= 0.4) }},
+		{"face painted over the hand", State{Hand: 1, HandOnTop: true}, func(o models.Observation) bool { return !o.Coasting && o.Occlusion < 0.4 }},
+		{"red light", State{Flash: [3]byte{255, 0, 0}, Gain: 0.05}, func(o models.Observation) bool { return o.FaceCr-rest.FaceCr > 3 }},
+		{"blue light", State{Flash: [3]byte{0, 0, 255}, Gain: 0.05}, func(o models.Observation) bool { return o.FaceCb-rest.FaceCb > 3 }},
 	}
-	for _, c := range cases {
-		seq := append(repeat(State{}, 8), repeat(c.st, 6)...)
-		obs := measureSeq(t, r, seq)
-		o := obs[len(obs)-1]
-		t.Logf("%-8s present %v coast %v lm %v pose %v yaw %5.1f pitch %5.1f ear %.3f mouth %.3f scale %.3f occ %.2f Y %.0f Cb %.1f Cr %.1f",
-			c.name, o.FacePresent, o.Coasting, o.LandmarksOK, o.PoseOK, o.Yaw, o.Pitch, o.EAR, o.Mouth, o.Scale, o.Occlusion, o.FaceY, o.FaceCb, o.FaceCr)
+	for _, c := range checks {
+		o := last(c.st)
+		t.Logf("%-26s present %v coast %v lm %v yaw %5.1f pitch %5.1f ear %.3f mouth %.3f scale %.3f occ %.2f Cb %.1f Cr %.1f",
+			c.name, o.FacePresent, o.Coasting, o.LandmarksOK, o.Yaw, o.Pitch, o.EAR, o.Mouth, o.Scale, o.Occlusion, o.FaceCb, o.FaceCr)
+		if !c.ok(o) {
+			t.Errorf("%s: not seen by the vision pipeline", c.name)
+		}
 	}
 }
 
