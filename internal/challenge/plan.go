@@ -48,11 +48,13 @@ type PlanConfig struct {
 }
 
 // DefaultMix is the server's plan mix: light (flash: replays, injected and swapped video do not
-// reflect the screen with a camera's latency), occlusion (cover_face: swaps paint over or drop
-// out under a hand), a deep turn (turn_head or look: swaps break at large angles), speech
-// (read_digits: a TTS or voice-conversion pipeline adds latency and has no matching mouth).
+// reflect the screen with a camera's latency, and a processing delay shows as lag), occlusion
+// (cover_face: swaps paint over or drop out under a hand), a deep profile turn (turn_head:
+// swaps break at large yaw; look is left to the later items, its pitch is measured less
+// reliably), speech (read_digits: a TTS or voice-conversion pipeline adds latency and has no
+// matching mouth).
 func DefaultMix() [][]Kind {
-	return [][]Kind{{KindFlash}, {KindCoverFace}, {KindTurnHead, KindLook}, {KindReadDigits}}
+	return [][]Kind{{KindFlash}, {KindCoverFace}, {KindTurnHead}, {KindReadDigits}}
 }
 
 func (c PlanConfig) withDefaults() PlanConfig {

@@ -354,7 +354,7 @@ func TestPlanMix(t *testing.T) {
 		}
 	}
 	// Without flash (an accommodation), the mix covers the other three groups.
-	p, err := NewPlan(PlanConfig{Count: 5, Mix: DefaultMix(), Kinds: []Kind{KindTurnHead, KindCoverFace, KindReadDigits, KindBlink}}, rand.Reader)
+	p, err := NewPlan(PlanConfig{Count: 5, Mix: DefaultMix(), Kinds: []Kind{KindTurnHead, KindCoverFace, KindReadDigits, KindBlink, KindLook}}, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
