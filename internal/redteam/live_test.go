@@ -74,3 +74,61 @@ func TestRedteamProbe(t *testing.T) {
 		}
 	}
 }
+
+// TestRedteamDirection is the short red-team run of `make test`: one interview of every
+// scenario over real WebRTC against the app, two "challenge now" presses each, on servers whose
+// allowed kinds put the challenge that exposes the attack first (the plan's mix orders them).
+// It asserts the direction only: the honest person is verified (at least one of two
+// interviews: a starved analysis may leave both presses inconclusive), and no attack is.
+// Nothing is timed: every wait is a condition with a deadline.
+func TestRedteamDirection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real WebRTC interviews, about 3 minutes")
+	}
+	k := testKit(t)
+	all, err := redteam.Scenarios([]string{"all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pick := func(name, params string) redteam.Scenario {
+		for _, s := range all {
+			if s.Name == name && (params == "" || strings.HasPrefix(s.Params, params)) {
+				return s
+			}
+		}
+		t.Fatalf("no scenario %s %s", name, params)
+		return redteam.Scenario{}
+	}
+	groups := []struct {
+		kinds string
+		scs   []redteam.Scenario
+	}{
+		{"cover_face,turn_head", []redteam.Scenario{pick("honest", "latency"), pick("photo", ""), pick("loop", ""),
+			pick("replay", ""), pick("swap", "paints over")}},
+		{"flash,turn_head", []redteam.Scenario{pick("delayed", "")}},
+		{"read_digits,turn_head", []redteam.Scenario{pick("tts", "espeak-ng digits +1.5 s, no mouth"), pick("voiceconv", "")}},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	for _, g := range groups {
+		env := server(t, g.kinds)
+		cfg := redteam.Config{Server: env.URL, APIToken: token, Challenges: 2, Parallel: 2, Log: t.Logf}
+		res := redteam.Run(ctx, cfg, k, g.scs)
+		for _, r := range res {
+			if r.Error != "" {
+				t.Errorf("%s %s: %s", r.Scenario, r.Params, r.Error)
+				continue
+			}
+			switch {
+			case r.Attack && r.Verified:
+				t.Errorf("attack %s (%s) was verified: challenges %v", r.Scenario, r.Params, r.Challenges)
+			case !r.Attack && !r.Verified:
+				again := redteam.RunOne(ctx, cfg, k, pick("honest", "latency"), 99)
+				t.Logf("honest not verified (%v, signals %v); second interview: %s %v %s", r.Challenges, r.Signals, again.Status, again.Challenges, again.Error)
+				if !again.Verified {
+					t.Errorf("honest not verified in two interviews: %v / %v", r.Challenges, again.Challenges)
+				}
+			}
+		}
+	}
+}
