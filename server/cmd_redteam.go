@@ -39,7 +39,7 @@ func cmdRedteam(args []string, stdout, stderr io.Writer, getenv func(string) str
 	token := fs.String("token", getenv("LIVECHECK_API_TOKEN"), "the server's admin API token (default $LIVECHECK_API_TOKEN)")
 	scen := fs.String("scenarios", "all", "comma-separated scenario names (honest, loop, photo, replay, delayed, swap, tts, voiceconv) or all")
 	runs := fs.Int("runs", 1, "interviews per scenario setting")
-	chal := fs.Int("challenges", 4, `"challenge now" presses per interview`)
+	chal := fs.Int("challenges", 4, "conclusive challenge results per interview (\"challenge now\" is pressed up to twice as often)")
 	par := fs.Int("parallel", 1, "interviews at once")
 	face := fs.String("face-image", "testdata/faces/astronaut.png", "public-domain face still the synthetic person is drawn from")
 	jsonOut := fs.String("json", "", "write the results and the table as JSON to this file")

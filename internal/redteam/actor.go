@@ -161,7 +161,7 @@ func (a *Actor) State(t time.Time) State {
 		if k > 0 {
 			st.EyesClosed = ramp(since-a.blinks[k-1], 60*time.Millisecond, 80*time.Millisecond)
 		}
-		st.Mouth = 0.12 + 0.1*math.Sin(2*math.Pi*el/3.3)*math.Sin(2*math.Pi*el/1.7)
+		st.Mouth = 0.06 + 0.05*math.Sin(2*math.Pi*el/3.3)*math.Sin(2*math.Pi*el/1.7)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -214,6 +214,9 @@ func (a *Actor) State(t time.Time) State {
 			mt := tau
 			if a.b.Mouth == "delayed" {
 				mt -= a.b.MouthDelay
+			}
+			if tau < time.Duration(len(r.speech.mouth))*20*time.Millisecond+time.Second {
+				st.Mouth = 0 // speaking: the mouth follows the voice alone
 			}
 			st.Mouth = math.Max(st.Mouth, r.speech.mouthAt(mt))
 		}

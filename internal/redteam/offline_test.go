@@ -3,6 +3,7 @@ package redteam
 import (
 	crand "crypto/rand"
 	"encoding/json"
+	"math"
 	"testing"
 	"time"
 
@@ -122,6 +123,76 @@ func TestOfflineResponses(t *testing.T) {
 			describe(obs, res.Issued, res.Deadline))
 		if res.Outcome != c.want {
 			t.Errorf("%s %s %s: %s (%s), want %s", c.kind, c.dir, c.mode, res.Outcome, res.Reason, c.want)
+		}
+	}
+}
+
+// offlineDigits answers a read_digits prompt offline: frames through vision, audio loudness
+// every 20 ms as the session computes it, both into the project's verifier.
+func offlineDigits(t *testing.T, f *Face, b Behaviour) challenge.Result {
+	t.Helper()
+	v, err := NewVoice()
+	if err != nil {
+		t.Skip(err)
+	}
+	a := NewActor(b, v, 2)
+	r := NewRenderer(f, Look{Noise: 2.5, Seed: 2})
+	an, err := vision.NewAnalyzer(vision.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer an.Close()
+	ch := newChallenge(t, challenge.KindReadDigits, "")
+	issued := a.t0.Add(4 * time.Second)
+	shown := issued.Add(40 * time.Millisecond)
+	msg, _ := json.Marshal(ch.Prompt())
+	a.Prompt(msg, shown)
+	ver := challenge.Verifier{}
+	_, to := ver.Window(ch, issued, shown)
+	var obs []models.Observation
+	for at := a.t0; !at.After(to); at = at.Add(time.Second / 15) {
+		r.RenderInto(a.State(at), false)
+		o, err := an.Measure(&models.Frame{Width: W, Height: H, Y: r.out.y, U: r.out.u, V: r.out.v, Capture: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.At = at
+		obs = append(obs, o)
+	}
+	var au []challenge.AudioSample
+	buf := make([]int16, 960)
+	for at := a.t0; !at.After(to); at = at.Add(20 * time.Millisecond) {
+		a.Audio(at, buf)
+		var s float64
+		for _, x := range buf {
+			s += float64(x) * float64(x)
+		}
+		au = append(au, challenge.AudioSample{At: at, RMS: math.Sqrt(s/960) / 32768})
+	}
+	return ver.Verify(challenge.Input{Challenge: ch, Issued: issued, Shown: shown, Observations: obs, Audio: au})
+}
+
+// TestOfflineDigits: the honest person reading digits (espeak-ng voice, mouth driven by its
+// envelope) passes read_digits offline; TTS with no mouth and a voice 0.6 s after the mouth fail.
+func TestOfflineDigits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders and measures ~200 frames per case")
+	}
+	f := testdataFace(t)
+	honest := honestBehaviour([2]time.Duration{600 * time.Millisecond, 600 * time.Millisecond})
+	tts := honest
+	tts.Mouth, tts.TTSLatency = "none", 1500*time.Millisecond
+	vc := honest
+	vc.Voice, vc.VoiceDelay = "pitch", 600*time.Millisecond
+	for _, c := range []struct {
+		name string
+		b    Behaviour
+		want challenge.Outcome
+	}{{"honest", honest, challenge.OutcomePassed}, {"tts", tts, challenge.OutcomeFailed}, {"voiceconv", vc, challenge.OutcomeFailed}} {
+		res := offlineDigits(t, f, c.b)
+		t.Logf("%s: %s %s peak %.2f metrics %v", c.name, res.Outcome, res.Reason, res.Peak, res.Metrics)
+		if res.Outcome != c.want {
+			t.Errorf("%s: %s (%s), want %s", c.name, res.Outcome, res.Reason, c.want)
 		}
 	}
 }

@@ -124,5 +124,29 @@ func challengeSignals(res *analysis.Result) []models.Signal {
 		}
 		out = append(out, sg)
 	}
+	if sg, ok := noneConclusive(res.Challenges); ok {
+		out = append(out, sg)
+	}
 	return out
+}
+
+// noneConclusive makes the challenge_none_passed signal: challenges were issued and none was
+// passed, all (at least two) inconclusive. Each inconclusive result alone is weak evidence (the
+// video could not show a response: a starved analysis, a face lost), but a session that never
+// showed a response is no proof of liveness: a replayed clip whose every challenge came out
+// inconclusive was verified in the red team's run. It sends such a session to review.
+func noneConclusive(rs []challenge.Result) (models.Signal, bool) {
+	n := 0
+	for _, r := range rs {
+		switch r.Outcome {
+		case challenge.OutcomePassed, challenge.OutcomeFailed:
+			return models.Signal{}, false
+		}
+		n++
+	}
+	if n < 2 {
+		return models.Signal{}, false
+	}
+	return models.Signal{Kind: "challenge_none_passed", Value: float64(n), Score: 1, Confidence: 0.6,
+		Reason: fmt.Sprintf("no challenge was passed: %d issued, every one inconclusive", n)}, true
 }

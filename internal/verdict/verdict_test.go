@@ -71,6 +71,31 @@ func TestSignalsMapEverySource(t *testing.T) {
 		t.Errorf("audio_level %+v", al)
 	}
 
+	// Every challenge inconclusive (at least two): challenge_none_passed, which leads to review.
+	r0 := result(1)
+	r0.Locked, r0.ChallengeFailures = false, 0
+	r0.Challenges = []challenge.Result{
+		{ID: "a", Kind: challenge.KindBlink, Outcome: challenge.OutcomeInconclusive, Reason: "no video", Issued: t0.Add(time.Second)},
+		{ID: "b", Kind: challenge.KindFlash, Outcome: challenge.OutcomeInconclusive, Reason: "no video", Issued: t0.Add(5 * time.Second)},
+	}
+	var none *models.Signal
+	for _, sg := range verdict.Signals(r0) {
+		if sg.Kind == "challenge_none_passed" {
+			none = &sg
+		}
+	}
+	if none == nil || none.Score != 1 || none.Value != 2 {
+		t.Errorf("two inconclusive challenges: challenge_none_passed %+v", none)
+	}
+	if v := risk.Score([]models.Signal{*none}, risk.DefaultSettings()); v.Decision == risk.Verified {
+		t.Errorf("challenge_none_passed alone: %s (score %v), want review", v.Decision, v.Score)
+	}
+	for _, sg := range verdict.Signals(result(1)) {
+		if sg.Kind == "challenge_none_passed" {
+			t.Error("challenge_none_passed with a passed challenge")
+		}
+	}
+
 	// A recording without sound gets no audio signal; one without video none about the face.
 	r := result(1)
 	r.Audio = false
