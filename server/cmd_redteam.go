@@ -42,6 +42,7 @@ func cmdRedteam(args []string, stdout, stderr io.Writer, getenv func(string) str
 	chal := fs.Int("challenges", 4, "conclusive challenge results per interview (\"challenge now\" is pressed up to twice as often)")
 	par := fs.Int("parallel", 1, "interviews at once")
 	face := fs.String("face-image", "testdata/faces/astronaut.png", "public-domain face still the synthetic person is drawn from")
+	loopIVF := fs.String("loop-ivf", "", "VP8 IVF the loop scenario sends (default: generated from --face-image)")
 	jsonOut := fs.String("json", "", "write the results and the table as JSON to this file")
 	quiet := fs.Bool("quiet", false, "no line per interview on stderr")
 	fs.Usage = func() {
@@ -57,6 +58,11 @@ func cmdRedteam(args []string, stdout, stderr io.Writer, getenv func(string) str
 	scs, err := redteam.Scenarios([]string{*scen})
 	if err != nil {
 		return err
+	}
+	for i := range scs {
+		if scs[i].Source == "loop" && *loopIVF != "" {
+			scs[i].LoopFile, scs[i].Params = *loopIVF, *loopIVF
+		}
 	}
 	kit, err := redteam.NewKit(*face)
 	if err != nil {

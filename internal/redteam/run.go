@@ -302,6 +302,13 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 	if sc.Source == "loop" {
 		i := 0
 		m := kit.Loop
+		if sc.LoopFile != "" {
+			lm, err := loadgen.LoadMedia(sc.LoopFile, "", "")
+			if err != nil {
+				return
+			}
+			m = lm
+		}
 		for pace(ctx, t, &next) {
 			if cand.KeyframeRequested() {
 				i = m.KeyframeAtOrBefore(i)
@@ -387,13 +394,7 @@ func pumpAudio(ctx context.Context, cand *loadgen.Candidate, sc Scenario, actor 
 	for pace(ctx, t, &next) {
 		at := next.Add(-sc.Delay)
 		next = next.Add(20 * time.Millisecond)
-		if sc.Source == "loop" || sc.Source == "replay" || sc.Behaviour.Latency[1] == 0 && !sc.Behaviour.Respond {
-			for i := range buf {
-				buf[i] = int16((float64(i%7) - 3) * 10)
-			}
-		} else {
-			actor.Audio(at, buf)
-		}
+		actor.Audio(at, buf) // room noise, and speech when the actor answers digits
 		p, err := enc.Encode(buf)
 		if err != nil {
 			continue

@@ -418,7 +418,6 @@ func (r *Renderer) drawEyes(c, gaze float64) {
 		}
 		top := math.Min(p[1][1], p[2][1]) - 0.12*ew
 		bot := math.Max(p[4][1], p[5][1]) + 0.1*ew
-		lid := top + c*(bot-top)
 		hw := 0.62 * ew
 		skinY := float64(bilinear(f.img.y, W, H, ctr[0], ctr[1]-0.55*ew))
 		for y := int(top); y <= int(bot)+1; y++ {
@@ -444,7 +443,6 @@ func (r *Renderer) drawEyes(c, gaze float64) {
 				}
 			}
 		}
-		_ = lid
 	}
 }
 
