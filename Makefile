@@ -8,7 +8,7 @@ export TEST_DATABASE_URL      ?= postgres://livecheck:livecheck@127.0.0.1:5432/l
 # OpenCV's own thread pool only oversubscribes the two cores; sessions run in parallel instead.
 export OPENCV_FOR_THREADS_NUM ?= 1
 
-.PHONY: all setup build run test test-short vet bench fuzz screenshots clean
+.PHONY: all setup build run test test-short vet bench redteam fuzz screenshots clean
 
 all: build
 
@@ -41,6 +41,12 @@ test-short:
 # capacity table, also written into docs/BENCH.md (scripts/bench.sh has the knobs).
 bench: setup build
 	@GO=$(GO) BIN=$(BIN) bash scripts/bench.sh
+
+# Simulated honest candidates and attackers over real WebRTC against a local server:
+# the scenario table (APCER/BPCER, challenge pass rates), also written into
+# docs/REDTEAM.md (scripts/redteam.sh has the knobs: REDTEAM_RUNS, REDTEAM_SCENARIOS, ...).
+redteam: setup build
+	@BIN=$(BIN) bash scripts/redteam.sh
 
 # The tour of every page (internal/e2e TestTour) at 1280x900 and 390 px wide,
 # as PNG files in screenshots/ (git-ignored); it fails on console errors, CSP

@@ -41,6 +41,8 @@ Usage:
                                   recompute verdicts from the stored signals with the current scoring rules
   livecheck loadgen --server URL --interviews N --duration D [--video F.ivf] [--audio F.wav] [--viewers K]
                                   simulated candidates over real WebRTC against a server (docs/BENCH.md)
+  livecheck redteam --server URL --scenarios all --runs K [--json FILE]
+                                  simulated honest candidates and attackers that respond to the challenges (docs/REDTEAM.md)
 `
 
 // run is the whole program; main only passes the process's arguments and streams.
@@ -68,6 +70,8 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		err = cmdRescore(args[1:], stdout, stderr, getenv)
 	case "loadgen":
 		err = cmdLoadgen(args[1:], stdout, stderr, getenv)
+	case "redteam":
+		err = cmdRedteam(args[1:], stdout, stderr, getenv)
 	default:
 		fmt.Fprintf(stderr, "livecheck: unknown command %q\n\n%s", args[0], usage)
 		return 2

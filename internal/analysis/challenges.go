@@ -105,7 +105,7 @@ func (c *challenges) shown(id string, at time.Time) {
 // observe feeds a measurement; during a challenge it also keeps a face crop.
 func (c *challenges) observe(f *models.Frame, o models.Observation) {
 	c.runner.Observe(o)
-	if !c.runner.Active() || !o.FacePresent || o.Face.Empty() || c.s.cfg.EncodeEvidence == nil {
+	if !c.runner.Active() || !o.FacePresent || o.Coasting || o.Face.Empty() || c.s.cfg.EncodeEvidence == nil {
 		return
 	}
 	jpeg, err := c.s.cfg.EncodeEvidence(f, o.Face)

@@ -343,7 +343,10 @@ func (s *Session) observeGated(an FrameAnalyzer, f *models.Frame) error {
 // observe measures one analysed frame and feeds the measurement to the
 // series, the challenges, the detectors and the stages. A frame on which the
 // face tracker only coasts (the detector lost the face; the box is the last
-// one) counts as a frame without a face.
+// one) counts as a frame without a face everywhere except in the challenges:
+// their verifiers tell a coasting box from a detected face themselves
+// (challenge.seen), and cover_face needs the coasting box to tell a hand over
+// a face that is still there from a face that left (verify_cover.go).
 func (s *Session) observe(an FrameAnalyzer, f *models.Frame) error {
 	meanY := meanLuma(f)
 	var o models.Observation
@@ -354,6 +357,7 @@ func (s *Session) observe(an FrameAnalyzer, f *models.Frame) error {
 		}
 	}
 	o.At = f.Capture
+	raw := o // what the challenges see
 	if o.Coasting {
 		o.FacePresent = false
 	}
@@ -385,7 +389,7 @@ func (s *Session) observe(an FrameAnalyzer, f *models.Frame) error {
 	}
 	s.mu.Unlock()
 	if s.ch != nil {
-		s.ch.observe(f, o)
+		s.ch.observe(f, raw)
 	}
 	if s.suite != nil {
 		s.suite.Add(f, o)

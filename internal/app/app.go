@@ -118,7 +118,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan := challenge.PlanConfig{Count: cfg.Challenges, Duration: cfg.InterviewLength, WarmUp: cfg.ChallengeWarmUp}
+	plan := challenge.PlanConfig{Count: cfg.Challenges, Duration: cfg.InterviewLength, WarmUp: cfg.ChallengeWarmUp,
+		Mix: challenge.DefaultMix()}
 	for _, k := range cfg.ChallengeKinds {
 		if _, ok := challenge.Lookup(challenge.Kind(k)); !ok {
 			return nil, fmt.Errorf("app: LIVECHECK_CHALLENGE_KINDS: unknown kind %q", k)

@@ -38,6 +38,23 @@ type PlanConfig struct {
 	Kinds []Kind
 	// Photosensitive selects the slow-fade variant for every flash challenge.
 	Photosensitive bool
+	// Mix makes the plan's first challenges cover these groups of kinds, one kind from each
+	// group, in random order, so that an interview meets every defence even when a weakness
+	// (a face swap that cannot show a hand over the face, a video that cannot reflect the
+	// screen, a voice pipeline) would pass the other kinds. Kinds not allowed in Kinds are
+	// dropped from the groups, and empty groups are skipped; the later items are drawn as
+	// usual. Nil: no mix (every position uniform). DefaultMix is the server's.
+	Mix [][]Kind
+}
+
+// DefaultMix is the server's plan mix: light (flash: replays, injected and swapped video do not
+// reflect the screen with a camera's latency, and a processing delay shows as lag), occlusion
+// (cover_face: swaps paint over or drop out under a hand), a deep profile turn (turn_head:
+// swaps break at large yaw; look is left to the later items, its pitch is measured less
+// reliably), speech (read_digits: a TTS or voice-conversion pipeline adds latency and has no
+// matching mouth).
+func DefaultMix() [][]Kind {
+	return [][]Kind{{KindFlash}, {KindCoverFace}, {KindTurnHead}, {KindReadDigits}}
 }
 
 func (c PlanConfig) withDefaults() PlanConfig {
@@ -140,9 +157,22 @@ func NewPlan(cfg PlanConfig, rnd io.Reader) (Plan, error) {
 	src := newSource(rnd)
 	plan := Plan{Kinds: append([]Kind(nil), cfg.Kinds...), Photosensitive: cfg.Photosensitive}
 	slot := (cfg.Duration - cfg.WarmUp - cfg.EndMargin) / time.Duration(cfg.Count)
+	mix := mixGroups(cfg.Mix, cfg.Kinds)
+	for i := len(mix) - 1; i > 0; i-- { // shuffle the groups (Fisher–Yates)
+		j := src.intn(i + 1)
+		mix[i], mix[j] = mix[j], mix[i]
+	}
 	var prev Kind
 	for i := range cfg.Count {
-		k := drawKind(src, cfg.Kinds, prev)
+		var k Kind
+		if i < len(mix) {
+			k = drawKind(src, mix[i], prev)
+			if k == "" {
+				k = drawKind(src, cfg.Kinds, prev)
+			}
+		} else {
+			k = drawKind(src, cfg.Kinds, prev)
+		}
 		prev = k
 		ch := drawChallenge(src, k, cfg.Photosensitive)
 		u := (1-cfg.Jitter)/2 + cfg.Jitter*src.float()
@@ -155,7 +185,7 @@ func NewPlan(cfg PlanConfig, rnd io.Reader) (Plan, error) {
 	return plan, nil
 }
 
-// drawKind draws uniformly from kinds without prev.
+// drawKind draws uniformly from kinds without prev ("" when nothing is left).
 func drawKind(src *source, kinds []Kind, prev Kind) Kind {
 	pool := make([]Kind, 0, len(kinds))
 	for _, k := range kinds {
@@ -163,7 +193,30 @@ func drawKind(src *source, kinds []Kind, prev Kind) Kind {
 			pool = append(pool, k)
 		}
 	}
+	if len(pool) == 0 {
+		return ""
+	}
 	return pick(src, pool)
+}
+
+// mixGroups keeps the allowed kinds of each group and drops empty groups.
+func mixGroups(groups [][]Kind, allowed []Kind) [][]Kind {
+	var out [][]Kind
+	for _, g := range groups {
+		var keep []Kind
+		for _, k := range g {
+			for _, a := range allowed {
+				if k == a {
+					keep = append(keep, k)
+					break
+				}
+			}
+		}
+		if len(keep) > 0 {
+			out = append(out, keep)
+		}
+	}
+	return out
 }
 
 // NewChallenge draws a fresh challenge of kind k with a new ID from rnd. photosensitive

@@ -317,3 +317,52 @@ func TestAlternatives(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanMix: with a mix, the first items cover every group once (one kind from each, in a
+// random order that varies between plans); kinds not allowed are dropped from the groups.
+func TestPlanMix(t *testing.T) {
+	group := func(k Kind) int {
+		for i, g := range DefaultMix() {
+			if slices.Contains(g, k) {
+				return i
+			}
+		}
+		return -1
+	}
+	firstAt := map[int]map[int]bool{} // group → positions it was seen at
+	for n := 0; n < 200; n++ {
+		p, err := NewPlan(PlanConfig{Count: 6, Mix: DefaultMix()}, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[int]bool{}
+		for i, it := range p.Items[:4] {
+			g := group(it.Kind)
+			if g < 0 || seen[g] {
+				t.Fatalf("plan %d: item %d is %s: the first four items must cover the four groups once: %v", n, i, it.Kind, p.Items)
+			}
+			seen[g] = true
+			if firstAt[g] == nil {
+				firstAt[g] = map[int]bool{}
+			}
+			firstAt[g][i] = true
+		}
+	}
+	for g, pos := range firstAt {
+		if len(pos) != 4 {
+			t.Errorf("group %v came only at positions %v in 200 plans", DefaultMix()[g], pos)
+		}
+	}
+	// Without flash (an accommodation), the mix covers the other three groups.
+	p, err := NewPlan(PlanConfig{Count: 5, Mix: DefaultMix(), Kinds: []Kind{KindTurnHead, KindCoverFace, KindReadDigits, KindBlink, KindLook}}, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int]bool{}
+	for _, it := range p.Items[:3] {
+		got[group(it.Kind)] = true
+	}
+	if len(got) != 3 || got[0] {
+		t.Errorf("first three items without flash: %v", p.Items[:3])
+	}
+}

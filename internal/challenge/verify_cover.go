@@ -102,9 +102,12 @@ func (c *vctx) holds() []hold {
 			}
 			continue
 		}
+		hadClear := clearRun > 0
 		clearRun = 0
-		if cur != nil && o.At.Sub(lastNonClear) > c.th.CoverBridge {
+		if cur != nil && hadClear && o.At.Sub(lastNonClear) > c.th.CoverBridge {
 			// The clear gap was long, but fewer than two clear frames: close without recovery.
+			// Only a gap with a clear frame in it splits a hold: frames the analysis did not
+			// measure (dropped under load) are not a clear face.
 			out = append(out, *cur)
 			cur = nil
 		}

@@ -1,6 +1,11 @@
 package challenge
 
-import "testing"
+import (
+	"testing"
+	"time"
+
+	"github.com/livecheck/livecheck/models"
+)
 
 func TestVerifyCoverFace(t *testing.T) {
 	ch := fixed(KindCoverFace, Params{HoldMS: 2000})
@@ -71,4 +76,32 @@ func TestVerifyCoverFace(t *testing.T) {
 			}
 		}},
 	})
+}
+
+// TestVerifyCoverSparseFrames: an analysis starved of CPU measures a few frames a second (the
+// one-slot mailbox keeps only the newest). Covered frames 300 ms apart are still one hold: only a
+// clear frame in the gap ends it. Before the fix each gap over CoverBridge split the hold and an
+// honest two-second cover failed as "cover too short" live (found by the red team).
+func TestVerifyCoverSparseFrames(t *testing.T) {
+	ch := fixed(KindCoverFace, Params{HoldMS: 2000})
+	s := newSubject(3)
+	s.occ = trapezoid(0.05, 0.6, sh(0.7), 0.2, 2, 0.2)
+	s.coasting = func(x float64) bool { return x > sh(0.8) && x < sh(2.9) }
+	var sparse []models.Observation
+	var last time.Time
+	for _, o := range s.observations() {
+		if last.IsZero() || o.At.Sub(last) >= 300*time.Millisecond {
+			sparse = append(sparse, o)
+			last = o.At
+		}
+	}
+	v := Verifier{Thresholds: DefaultThresholds()}
+	v.Thresholds.MinFPS = 3 // the window has ~3.3 analysed frames a second
+	r := v.Verify(input(ch, sparse, nil))
+	if r.Outcome != OutcomePassed {
+		t.Fatalf("cover at 3.3 analysed frames a second: %s (%s) %v, want passed", r.Outcome, r.Reason, r.Metrics)
+	}
+	if r.Peak < 1.5 {
+		t.Errorf("hold %.2f s, want about 2", r.Peak)
+	}
 }

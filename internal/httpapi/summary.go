@@ -61,6 +61,8 @@ var plainText = map[string][2]string{
 	"net_hosting_asn":       {"The internet address belongs to a hosting or VPN provider, not a home or office line.", "Remote-access set-ups use such addresses."},
 	"net_turn_relay":        {"The video was relayed through a server rather than sent directly.", "Common behind strict firewalls; a weak hint only."},
 	"challenges_locked":     {"Challenges stopped after repeated failures.", "So that nobody can retry until one passes: a reviewer decides."},
+	"challenge_none_passed": {"No challenge could be confirmed: every one was inconclusive.", "Without one confirmed response nothing shows a live person: a reviewer decides."},
+	"challenge_latency":     {"The candidate started the movement challenges unusually late.", "Video relayed through a face-swap or a delay pipeline arrives late; a slow reader can too."},
 
 	"identity_change":    {"The person on camera changed during the interview.", "Someone else may have taken over, or a face swap slipped and showed the real face: the security team compares the two faces."},
 	"identity_reuse":     {"The same face was seen in another candidate's interview.", "One person may be interviewing under several names: the security team checks the match."},
@@ -127,6 +129,9 @@ func plainSummary(sigs []models.Signal, points []verdictReason) Summary {
 
 // plainReasonText is the sentence pair of one risk-adding signal.
 func plainReasonText(sg models.Signal) (seen, why string) {
+	if t, ok := plainText[sg.Kind]; ok { // also the session-wide challenge signals
+		return t[0], t[1]
+	}
 	if ck, ok := strings.CutPrefix(sg.Kind, "challenge_"); ok {
 		verb := challengeVerbs[ck]
 		if verb == "" {

@@ -35,6 +35,10 @@ var rules = []rule{
 	{pkg: "models", forbid: []string{mod + "internal/", "github.com/", "gocv.io/"}, why: "shared types depend on the standard library only"},
 	{pkg: "internal/loadgen", forbid: []string{"internal/httpapi", "internal/room", "internal/store", "github.com/gin-gonic/gin"},
 		why: "the load generator is a client: it speaks the API, it does not link the server"},
+	{pkg: "internal/redteam", forbid: []string{"internal/httpapi", "internal/room", "internal/store", "internal/analysis", "internal/challenge", "github.com/gin-gonic/gin"},
+		why: "the red team is a client like loadgen: it sees only the prompts, never the server's plan or verifiers"},
+	{pkg: "internal/app", forbid: []string{"internal/redteam", "internal/loadgen"},
+		why: "the red team and the load generator are measurement tools, never used by the server"},
 }
 
 // TestDependencyRules runs `go list -deps` on each package of the rules and

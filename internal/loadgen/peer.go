@@ -231,6 +231,10 @@ type candidate struct {
 	audio   *webrtc.TrackLocalStaticSample
 	joined  time.Time
 	connAt  time.Duration // join → ICE/DTLS connected
+	// onPrompt, when set, sees every prompt message (after its "shown" ack) with its arrival
+	// time: the red team's responders react to it (see Candidate).
+	onPrompt func(msg []byte, at time.Time)
+	env      *models.Environment // replaces the load generator's own environment report
 }
 
 var csrfMeta = regexp.MustCompile(`<meta name="csrf-token" content="([^"]*)">`)
@@ -344,6 +348,10 @@ func (cd *candidate) readRTCP(s *webrtc.RTPSender, video bool) {
 }
 
 func (cd *candidate) envMessage() string {
+	if cd.env != nil {
+		b, _ := json.Marshal(map[string]any{"t": "env", "env": *cd.env})
+		return string(b)
+	}
 	b, _ := json.Marshal(map[string]any{"t": "env", "env": models.Environment{
 		TimeZone: "UTC", Languages: []string{"en-US"}, ScreenW: 1920, ScreenH: 1080, PixelRatio: 1,
 		Devices:   []models.Device{{Kind: "videoinput", Label: "livecheck loadgen camera"}, {Kind: "audioinput", Label: "livecheck loadgen microphone"}},
@@ -369,8 +377,12 @@ func (cd *candidate) onControl(dc *webrtc.DataChannel, b []byte) {
 			cd.c.pings.Add(1)
 		}
 	case "challenge", "flash", "digits":
+		at := time.Now()
 		if dc.SendText(`{"t":"shown","id":"`+jsonEscape(m.ID)+`"}`) == nil {
 			cd.c.prompts.Add(1)
+		}
+		if cd.onPrompt != nil {
+			cd.onPrompt(b, at)
 		}
 	}
 }

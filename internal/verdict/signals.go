@@ -7,6 +7,7 @@ import (
 
 	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -124,5 +125,67 @@ func challengeSignals(res *analysis.Result) []models.Signal {
 		}
 		out = append(out, sg)
 	}
+	if sg, ok := noneConclusive(res.Challenges); ok {
+		out = append(out, sg)
+	}
+	if sg, ok := slowResponses(res.Challenges); ok {
+		out = append(out, sg)
+	}
 	return out
+}
+
+// Reaction latency of the movement challenges (SlowOnset..SlowOnset+SlowSpan scores 0..1).
+const (
+	SlowOnset = 1600 * time.Millisecond
+	SlowSpan  = 800 * time.Millisecond
+)
+
+// slowResponses makes the challenge_latency signal from the median onset latency (display to
+// the start of the movement) of the passed movement challenges, at least two: a person reads
+// the prompt and starts within about 0.5–1.5 s, while a stream relayed through a processing
+// pipeline (a face swap, a delayed replay of a person answering) arrives later by the
+// pipeline's delay. In the red team's run a stream 2 s late passed every movement challenge
+// (each has a 6–8 s deadline). Score 0 up to a median of 1.6 s, 1 from 2.4 s, confidence 0.6:
+// alone at full score it reaches review (48 of 100), never failed, so a slow reader is sent to
+// review at worst. The red team's honest person (reaction 0.3–1.2 s) scores 0.
+func slowResponses(rs []challenge.Result) (models.Signal, bool) {
+	var lat []float64
+	for _, r := range rs {
+		switch r.Kind {
+		case challenge.KindTurnHead, challenge.KindLook, challenge.KindBlink, challenge.KindCoverFace, challenge.KindMoveCloser:
+		default:
+			continue
+		}
+		if r.Outcome == challenge.OutcomePassed && !r.Onset.IsZero() {
+			lat = append(lat, r.OnsetLatency.Seconds())
+		}
+	}
+	if len(lat) < 2 {
+		return models.Signal{}, false
+	}
+	m := dsp.Median(lat)
+	score := dsp.Clamp01((m - SlowOnset.Seconds()) / SlowSpan.Seconds())
+	return models.Signal{Kind: "challenge_latency", Value: math.Round(m*100) / 100, Score: math.Round(score*1000) / 1000, Confidence: 0.6,
+		Reason: fmt.Sprintf("movement challenges started %.1f s after display (median of %d)", m, len(lat))}, true
+}
+
+// noneConclusive makes the challenge_none_passed signal: challenges were issued and none was
+// passed, all (at least two) inconclusive. Each inconclusive result alone is weak evidence (the
+// video could not show a response: a starved analysis, a face lost), but a session that never
+// showed a response is no proof of liveness: a replayed clip whose every challenge came out
+// inconclusive was verified in the red team's run. It sends such a session to review.
+func noneConclusive(rs []challenge.Result) (models.Signal, bool) {
+	n := 0
+	for _, r := range rs {
+		switch r.Outcome {
+		case challenge.OutcomePassed, challenge.OutcomeFailed:
+			return models.Signal{}, false
+		}
+		n++
+	}
+	if n < 2 {
+		return models.Signal{}, false
+	}
+	return models.Signal{Kind: "challenge_none_passed", Value: float64(n), Score: 1, Confidence: 0.6,
+		Reason: fmt.Sprintf("no challenge was passed: %d issued, every one inconclusive", n)}, true
 }

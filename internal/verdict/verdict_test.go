@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +70,58 @@ func TestSignalsMapEverySource(t *testing.T) {
 	}
 	if al := byKind["audio_level"]; al.Value != -40 || al.Score != 0 {
 		t.Errorf("audio_level %+v", al)
+	}
+
+	// Every challenge inconclusive (at least two): challenge_none_passed, which leads to review.
+	r0 := result(1)
+	r0.Locked, r0.ChallengeFailures = false, 0
+	r0.Challenges = []challenge.Result{
+		{ID: "a", Kind: challenge.KindBlink, Outcome: challenge.OutcomeInconclusive, Reason: "no video", Issued: t0.Add(time.Second)},
+		{ID: "b", Kind: challenge.KindFlash, Outcome: challenge.OutcomeInconclusive, Reason: "no video", Issued: t0.Add(5 * time.Second)},
+	}
+	var none *models.Signal
+	for _, sg := range verdict.Signals(r0) {
+		if sg.Kind == "challenge_none_passed" {
+			none = &sg
+		}
+	}
+	if none == nil || none.Score != 1 || none.Value != 2 {
+		t.Errorf("two inconclusive challenges: challenge_none_passed %+v", none)
+	}
+	if v := risk.Score([]models.Signal{*none}, risk.DefaultSettings()); v.Decision == risk.Verified {
+		t.Errorf("challenge_none_passed alone: %s (score %v), want review", v.Decision, v.Score)
+	}
+	for _, sg := range verdict.Signals(result(1)) {
+		if sg.Kind == "challenge_none_passed" {
+			t.Error("challenge_none_passed with a passed challenge")
+		}
+	}
+
+	// Movement challenges passed late (a relayed stream): challenge_latency scores; on time it does not.
+	for _, c := range []struct {
+		lat  time.Duration
+		want float64
+	}{{2600 * time.Millisecond, 1}, {2000 * time.Millisecond, 0.5}, {800 * time.Millisecond, 0}} {
+		r := result(1)
+		r.Locked, r.ChallengeFailures = false, 0
+		r.Challenges = nil
+		for i, k := range []challenge.Kind{challenge.KindTurnHead, challenge.KindCoverFace, challenge.KindBlink} {
+			is := t0.Add(time.Duration(i) * 20 * time.Second)
+			r.Challenges = append(r.Challenges, challenge.Result{ID: string(k), Kind: k, Outcome: challenge.OutcomePassed, Issued: is,
+				Onset: is.Add(c.lat), OnsetLatency: c.lat})
+		}
+		var lat *models.Signal
+		for _, sg := range verdict.Signals(r) {
+			if sg.Kind == "challenge_latency" {
+				lat = &sg
+			}
+		}
+		if lat == nil || math.Abs(lat.Score-c.want) > 0.001 || math.Abs(lat.Value-c.lat.Seconds()) > 0.01 {
+			t.Errorf("onsets %v: challenge_latency %+v, want score %v", c.lat, lat, c.want)
+		}
+		if v := risk.Score(verdict.Signals(r), risk.DefaultSettings()); (c.want == 1 || c.want == 0) && (v.Decision == risk.Verified) != (c.want == 0) {
+			t.Errorf("onsets %v: %s (score %v)", c.lat, v.Decision, v.Score)
+		}
 	}
 
 	// A recording without sound gets no audio signal; one without video none about the face.

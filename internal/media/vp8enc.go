@@ -1,0 +1,232 @@
+package media
+
+/*
+#cgo pkg-config: vpx
+#include <stdlib.h>
+#include <string.h>
+#include <vpx/vpx_encoder.h>
+#include <vpx/vp8cx.h>
+
+typedef struct {
+	vpx_codec_ctx_t ctx;
+	vpx_image_t img;
+	unsigned char *buf; // I420 input, w*h*3/2
+	unsigned char *out; // last packet's bytes, copied
+	size_t out_len, out_cap;
+	int key;
+} lc_vp8enc;
+
+static lc_vp8enc *lc_vp8enc_new(int w, int h, int fps, int kbps, int kfmax, int cpu, int *err) {
+	lc_vp8enc *e = calloc(1, sizeof(lc_vp8enc));
+	if (e == NULL) {
+		*err = VPX_CODEC_MEM_ERROR;
+		return NULL;
+	}
+	vpx_codec_enc_cfg_t cfg;
+	vpx_codec_err_t r = vpx_codec_enc_config_default(vpx_codec_vp8_cx(), &cfg, 0);
+	if (r != VPX_CODEC_OK) {
+		free(e);
+		*err = (int)r;
+		return NULL;
+	}
+	cfg.g_w = w;
+	cfg.g_h = h;
+	cfg.g_timebase.num = 1;
+	cfg.g_timebase.den = fps;
+	cfg.rc_target_bitrate = kbps;
+	cfg.g_threads = 1;
+	cfg.g_lag_in_frames = 0;
+	cfg.g_error_resilient = VPX_ERROR_RESILIENT_DEFAULT;
+	cfg.rc_end_usage = VPX_CBR;
+	cfg.kf_mode = VPX_KF_AUTO;
+	cfg.kf_max_dist = kfmax;
+	cfg.rc_dropframe_thresh = 0;
+	r = vpx_codec_enc_init(&e->ctx, vpx_codec_vp8_cx(), &cfg, 0);
+	if (r != VPX_CODEC_OK) {
+		free(e);
+		*err = (int)r;
+		return NULL;
+	}
+	vpx_codec_control(&e->ctx, VP8E_SET_CPUUSED, cpu);
+	vpx_codec_control(&e->ctx, VP8E_SET_NOISE_SENSITIVITY, 0);
+	e->buf = malloc((size_t)w * h * 3 / 2);
+	if (e->buf == NULL) {
+		vpx_codec_destroy(&e->ctx);
+		free(e);
+		*err = VPX_CODEC_MEM_ERROR;
+		return NULL;
+	}
+	vpx_img_wrap(&e->img, VPX_IMG_FMT_I420, w, h, 1, e->buf);
+	return e;
+}
+
+static void lc_vp8enc_free(lc_vp8enc *e) {
+	vpx_codec_destroy(&e->ctx);
+	free(e->buf);
+	free(e->out);
+	free(e);
+}
+
+// lc_vp8enc_encode encodes the image in e->buf; the packet is in e->out/e->out_len (0 when the
+// encoder produced none).
+static int lc_vp8enc_encode(lc_vp8enc *e, long pts, int force_key) {
+	e->out_len = 0;
+	e->key = 0;
+	vpx_codec_err_t r = vpx_codec_encode(&e->ctx, &e->img, pts, 1, force_key ? VPX_EFLAG_FORCE_KF : 0, VPX_DL_REALTIME);
+	if (r != VPX_CODEC_OK) {
+		return (int)r;
+	}
+	vpx_codec_iter_t it = NULL;
+	const vpx_codec_cx_pkt_t *p;
+	while ((p = vpx_codec_get_cx_data(&e->ctx, &it)) != NULL) {
+		if (p->kind != VPX_CODEC_CX_FRAME_PKT) {
+			continue;
+		}
+		size_t need = e->out_len + p->data.frame.sz;
+		if (need > e->out_cap) {
+			unsigned char *nb = realloc(e->out, need);
+			if (nb == NULL) {
+				return VPX_CODEC_MEM_ERROR;
+			}
+			e->out = nb;
+			e->out_cap = need;
+		}
+		memcpy(e->out + e->out_len, p->data.frame.buf, p->data.frame.sz);
+		e->out_len = need;
+		if (p->data.frame.flags & VPX_FRAME_IS_KEY) {
+			e->key = 1;
+		}
+	}
+	return 0;
+}
+
+static int lc_vp8enc_set_bitrate(lc_vp8enc *e, int kbps) {
+	vpx_codec_enc_cfg_t cfg = *e->ctx.config.enc;
+	cfg.rc_target_bitrate = kbps;
+	return (int)vpx_codec_enc_config_set(&e->ctx, &cfg);
+}
+
+static const char *lc_vp8enc_detail(lc_vp8enc *e) {
+	const char *s = vpx_codec_error_detail(&e->ctx);
+	return s ? s : "";
+}
+*/
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/livecheck/livecheck/models"
+)
+
+// VP8EncoderConfig configures a VP8Encoder. Zero fields take the defaults.
+type VP8EncoderConfig struct {
+	Width, Height int // required, even
+	FPS           int // time base of the rate control; default 15
+	BitrateKbps   int // target bitrate; default 800 (a browser's camera at 640x480)
+	KeyframeMax   int // at most this many frames between keyframes; default 150
+	CPUUsed       int // libvpx speed (-16..16); default 8, the realtime setting browsers use
+}
+
+// VP8Encoder encodes I420 frames to VP8 with libvpx (one thread, realtime deadline, CBR, no
+// lag): what a browser's camera sends. It is used by test and measurement tools (the red team);
+// the server only decodes. Encode and Close must be called from one goroutine.
+type VP8Encoder struct {
+	ctx  *C.lc_vp8enc
+	cfg  VP8EncoderConfig
+	pts  int64
+	ySz  int
+	cSz  int
+	cw   int
+	ch   int
+	outs int
+}
+
+// NewVP8Encoder creates an encoder. Close it when done.
+func NewVP8Encoder(cfg VP8EncoderConfig) (*VP8Encoder, error) {
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width%2 != 0 || cfg.Height%2 != 0 || cfg.Width*cfg.Height > MaxVP8Pixels {
+		return nil, fmt.Errorf("media: vp8 encoder: size %dx%d must be positive, even and at most %d pixels: %w",
+			cfg.Width, cfg.Height, MaxVP8Pixels, ErrUnsupported)
+	}
+	if cfg.FPS <= 0 {
+		cfg.FPS = 15
+	}
+	if cfg.BitrateKbps <= 0 {
+		cfg.BitrateKbps = 800
+	}
+	if cfg.KeyframeMax <= 0 {
+		cfg.KeyframeMax = 150
+	}
+	if cfg.CPUUsed == 0 {
+		cfg.CPUUsed = 8
+	}
+	var cerr C.int
+	ctx := C.lc_vp8enc_new(C.int(cfg.Width), C.int(cfg.Height), C.int(cfg.FPS), C.int(cfg.BitrateKbps),
+		C.int(cfg.KeyframeMax), C.int(cfg.CPUUsed), &cerr)
+	if ctx == nil {
+		return nil, fmt.Errorf("media: vp8 encoder init: %s", C.GoString(C.vpx_codec_err_to_string(C.vpx_codec_err_t(cerr))))
+	}
+	cw, ch := cfg.Width/2, cfg.Height/2
+	return &VP8Encoder{ctx: ctx, cfg: cfg, ySz: cfg.Width * cfg.Height, cSz: cw * ch, cw: cw, ch: ch}, nil
+}
+
+// Encode encodes one frame (tightly packed I420 of the configured size) and returns the VP8
+// frame, a new slice, and whether it is a keyframe. forceKey asks for a keyframe (answering a
+// PLI). The first frame is always a keyframe.
+func (e *VP8Encoder) Encode(f *models.Frame, forceKey bool) ([]byte, bool, error) {
+	if e.ctx == nil {
+		return nil, false, fmt.Errorf("media: vp8 encode: %w", ErrClosed)
+	}
+	if f.Width != e.cfg.Width || f.Height != e.cfg.Height || len(f.Y) < e.ySz || len(f.U) < e.cSz || len(f.V) < e.cSz {
+		return nil, false, fmt.Errorf("media: vp8 encode: frame %dx%d (planes %d/%d/%d), encoder %dx%d: %w",
+			f.Width, f.Height, len(f.Y), len(f.U), len(f.V), e.cfg.Width, e.cfg.Height, ErrUnsupported)
+	}
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(e.ctx.buf)), e.ySz+2*e.cSz)
+	copy(buf, f.Y[:e.ySz])
+	copy(buf[e.ySz:], f.U[:e.cSz])
+	copy(buf[e.ySz+e.cSz:], f.V[:e.cSz])
+	fk := C.int(0)
+	if forceKey {
+		fk = 1
+	}
+	rc := C.lc_vp8enc_encode(e.ctx, C.long(e.pts), fk)
+	e.pts++
+	if rc != 0 {
+		msg := C.GoString(C.vpx_codec_err_to_string(C.vpx_codec_err_t(rc)))
+		if d := C.GoString(C.lc_vp8enc_detail(e.ctx)); d != "" {
+			msg += ": " + d
+		}
+		return nil, false, fmt.Errorf("media: vp8 encode: libvpx: %s", msg)
+	}
+	if e.ctx.out_len == 0 {
+		return nil, false, fmt.Errorf("media: vp8 encode: %w", ErrNoFrame)
+	}
+	e.outs++
+	out := C.GoBytes(unsafe.Pointer(e.ctx.out), C.int(e.ctx.out_len))
+	return out, e.ctx.key != 0, nil
+}
+
+// SetBitrate changes the target bitrate (kbit/s) from the next frame on.
+func (e *VP8Encoder) SetBitrate(kbps int) error {
+	if e.ctx == nil {
+		return fmt.Errorf("media: vp8 encoder: %w", ErrClosed)
+	}
+	if kbps <= 0 {
+		return fmt.Errorf("media: vp8 encoder: bitrate %d: %w", kbps, ErrUnsupported)
+	}
+	if rc := C.lc_vp8enc_set_bitrate(e.ctx, C.int(kbps)); rc != 0 {
+		return fmt.Errorf("media: vp8 encoder: bitrate: %s", C.GoString(C.vpx_codec_err_to_string(C.vpx_codec_err_t(rc))))
+	}
+	e.cfg.BitrateKbps = kbps
+	return nil
+}
+
+// Close frees the libvpx context. It is idempotent.
+func (e *VP8Encoder) Close() error {
+	if e.ctx != nil {
+		C.lc_vp8enc_free(e.ctx)
+		e.ctx = nil
+	}
+	return nil
+}

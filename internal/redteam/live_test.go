@@ -1,0 +1,134 @@
+package redteam_test
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/apptest"
+	"github.com/livecheck/livecheck/internal/redteam"
+)
+
+const token = "redteam-test-token-0123456789abcdefghijklmnop"
+
+var (
+	kitOnce sync.Once
+	kit     *redteam.Kit
+	kitErr  error
+)
+
+func testKit(t *testing.T) *redteam.Kit {
+	t.Helper()
+	kitOnce.Do(func() { kit, kitErr = redteam.NewKit(apptest.Testdata("faces/astronaut.png")) })
+	if kitErr != nil {
+		t.Fatal(kitErr)
+	}
+	return kit
+}
+
+// server starts the app with challenges driven by "challenge now" only.
+func server(t *testing.T, kinds string) *apptest.Env {
+	env := map[string]string{
+		"LIVECHECK_API_TOKEN":        token,
+		"LIVECHECK_ICE_LOOPBACK":     "true",
+		"LIVECHECK_LOG_LEVEL":        "info",
+		"LIVECHECK_CHALLENGES":       "6",
+		"LIVECHECK_INTERVIEW_LENGTH": "2h",
+		"LIVECHECK_CHALLENGE_WARMUP": "1h",
+	}
+	if kinds != "" {
+		env["LIVECHECK_CHALLENGE_KINDS"] = kinds
+	}
+	return apptest.New(t, apptest.Options{Env: env})
+}
+
+// TestRedteamProbe runs the scenarios named in REDTEAM_PROBE (development aid; skipped
+// without it). REDTEAM_KINDS limits the challenge kinds, REDTEAM_CHALLENGES the presses.
+func TestRedteamProbe(t *testing.T) {
+	names := os.Getenv("REDTEAM_PROBE")
+	if names == "" {
+		t.Skip("set REDTEAM_PROBE=scenario[,scenario]")
+	}
+	k := testKit(t)
+	env := server(t, os.Getenv("REDTEAM_KINDS"))
+	n, _ := strconv.Atoi(os.Getenv("REDTEAM_CHALLENGES"))
+	scs, err := redteam.Scenarios(strings.Split(names, ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	par, _ := strconv.Atoi(os.Getenv("REDTEAM_PARALLEL"))
+	res := redteam.Run(ctx, redteam.Config{Server: env.URL, APIToken: token, Challenges: n, Parallel: par, Log: t.Logf}, k, scs)
+	var b strings.Builder
+	redteam.PrintTable(&b, redteam.Table(res))
+	t.Log("\n" + b.String())
+	for _, r := range res {
+		t.Logf("%s %s: %s signals %v", r.Scenario, r.Params, r.Status, r.Signals)
+		for _, c := range r.Challenges {
+			t.Logf("   %s %s %s", c.Kind, c.Outcome, c.Reason)
+		}
+	}
+}
+
+// TestRedteamDirection is the short red-team run of `make test`: one interview of every
+// scenario over real WebRTC against the app, two "challenge now" presses each, on servers whose
+// allowed kinds put the challenge that exposes the attack first (the plan's mix orders them).
+// It asserts the direction only: the honest person is verified (at least one of two
+// interviews: a starved analysis may leave both presses inconclusive), and no attack is.
+// Nothing is timed: every wait is a condition with a deadline.
+func TestRedteamDirection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real WebRTC interviews, about 3 minutes")
+	}
+	k := testKit(t)
+	all, err := redteam.Scenarios([]string{"all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pick := func(name, params string) redteam.Scenario {
+		for _, s := range all {
+			if s.Name == name && (params == "" || strings.HasPrefix(s.Params, params)) {
+				return s
+			}
+		}
+		t.Fatalf("no scenario %s %s", name, params)
+		return redteam.Scenario{}
+	}
+	groups := []struct {
+		kinds string
+		scs   []redteam.Scenario
+	}{
+		{"cover_face,turn_head", []redteam.Scenario{pick("honest", "latency"), pick("photo", ""), pick("loop", ""),
+			pick("replay", ""), pick("swap", "paints over")}},
+		{"flash,turn_head", []redteam.Scenario{pick("delayed", "")}},
+		{"read_digits,turn_head", []redteam.Scenario{pick("tts", "espeak-ng digits +1.5 s, no mouth"), pick("voiceconv", "")}},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	for _, g := range groups {
+		env := server(t, g.kinds)
+		cfg := redteam.Config{Server: env.URL, APIToken: token, Challenges: 2, Parallel: 2, Log: t.Logf}
+		res := redteam.Run(ctx, cfg, k, g.scs)
+		for _, r := range res {
+			if r.Error != "" {
+				t.Errorf("%s %s: %s", r.Scenario, r.Params, r.Error)
+				continue
+			}
+			switch {
+			case r.Attack && r.Verified:
+				t.Errorf("attack %s (%s) was verified: challenges %v", r.Scenario, r.Params, r.Challenges)
+			case !r.Attack && !r.Verified:
+				again := redteam.RunOne(ctx, cfg, k, pick("honest", "latency"), 99)
+				t.Logf("honest not verified (%v, signals %v); second interview: %s %v %s", r.Challenges, r.Signals, again.Status, again.Challenges, again.Error)
+				if !again.Verified {
+					t.Errorf("honest not verified in two interviews: %v / %v", r.Challenges, again.Challenges)
+				}
+			}
+		}
+	}
+}

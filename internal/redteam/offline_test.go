@@ -1,0 +1,198 @@
+package redteam
+
+import (
+	crand "crypto/rand"
+	"encoding/json"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/vision"
+	"github.com/livecheck/livecheck/models"
+)
+
+// offlineChallenge renders an actor's answer to one prompt at 15 fps, measures every frame
+// with the project's vision analyser (as the live session does, coasting boxes included) and
+// verifies it with the project's verifier: the red team's synthetic person checked on the
+// analysis path before going live.
+func offlineChallenge(t *testing.T, f *Face, b Behaviour, swap *Face, swapMode string, ch challenge.Challenge) (challenge.Result, []models.Observation) {
+	t.Helper()
+	a := NewActor(b, nil, 1)
+	r := NewRenderer(f, Look{Noise: 2.5, Seed: 1})
+	r.SetSwap(swap)
+	an, err := vision.NewAnalyzer(vision.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer an.Close()
+	t0 := a.t0
+	issued := t0.Add(4 * time.Second)
+	msg, _ := json.Marshal(ch.Prompt())
+	a.Prompt(msg, issued.Add(40*time.Millisecond))
+	v := challenge.Verifier{}
+	_, to := v.Window(ch, issued, issued.Add(40*time.Millisecond))
+	var obs []models.Observation
+	for at := t0; !at.After(to); at = at.Add(time.Second / 15) {
+		st := a.State(at)
+		if swapMode == "paint_over" {
+			st.HandOnTop = true
+		}
+		r.RenderInto(st, swap != nil)
+		fr := &models.Frame{Width: W, Height: H, Y: r.out.y, U: r.out.u, V: r.out.v, Capture: at}
+		o, err := an.Measure(fr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.At = at
+		obs = append(obs, o)
+	}
+	res := v.Verify(challenge.Input{Challenge: ch, Issued: issued, Shown: issued.Add(40 * time.Millisecond), Observations: obs})
+	return res, obs
+}
+
+func newChallenge(t *testing.T, k challenge.Kind, dir string) challenge.Challenge {
+	t.Helper()
+	for {
+		ch, err := challenge.NewChallenge(k, false, crand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dir == "" || ch.Params.Dir == dir {
+			return ch
+		}
+	}
+}
+
+func describe(obs []models.Observation, from, to time.Time) string {
+	s := ""
+	for _, o := range obs {
+		if o.At.Before(from) || o.At.After(to) {
+			continue
+		}
+		c := "."
+		switch {
+		case !o.FacePresent:
+			c = "_"
+		case o.Coasting:
+			c = "c"
+		case !o.LandmarksOK:
+			c = "n"
+		case o.Occlusion >= 0.4:
+			c = "X"
+		case o.Occlusion >= 0.2:
+			c = "x"
+		}
+		s += c
+	}
+	return s
+}
+
+// TestOfflineResponses: the honest synthetic person's answers to cover_face, turn_head (both
+// ways), blink, move_closer and look up pass the project's own verifiers on the analysis path,
+// offline (every frame measured); a face swap that paints over the hand fails cover_face and
+// one whose rendering breaks beyond 25° fails turn_head.
+func TestOfflineResponses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders and measures ~1000 frames")
+	}
+	f := testdataFace(t)
+	b := honestBehaviour([2]time.Duration{600 * time.Millisecond, 600 * time.Millisecond})
+	for _, c := range []struct {
+		kind challenge.Kind
+		dir  string
+		mut  func(*Behaviour)
+		mode string
+		want challenge.Outcome
+	}{
+		{challenge.KindCoverFace, "", nil, "", challenge.OutcomePassed},
+		{challenge.KindTurnHead, challenge.DirLeft, nil, "", challenge.OutcomePassed},
+		{challenge.KindTurnHead, challenge.DirRight, nil, "", challenge.OutcomePassed},
+		{challenge.KindBlink, "", nil, "", challenge.OutcomePassed},
+		{challenge.KindMoveCloser, "", nil, "", challenge.OutcomePassed},
+		{challenge.KindLook, challenge.DirUp, nil, "", challenge.OutcomePassed},
+		{challenge.KindCoverFace, "", nil, "paint_over", challenge.OutcomeFailed},
+		{challenge.KindTurnHead, challenge.DirLeft, func(b *Behaviour) { b.YawLimit = 25 }, "", challenge.OutcomeFailed},
+	} {
+		bb := b
+		if c.mut != nil {
+			c.mut(&bb)
+		}
+		res, obs := offlineChallenge(t, f, bb, nil, c.mode, newChallenge(t, c.kind, c.dir))
+		t.Logf("%s %s %s: %s %s peak %.2f %s; %s", c.kind, c.dir, c.mode, res.Outcome, res.Reason, res.Peak, res.Unit,
+			describe(obs, res.Issued, res.Deadline))
+		if res.Outcome != c.want {
+			t.Errorf("%s %s %s: %s (%s), want %s", c.kind, c.dir, c.mode, res.Outcome, res.Reason, c.want)
+		}
+	}
+}
+
+// offlineDigits answers a read_digits prompt offline: frames through vision, audio loudness
+// every 20 ms as the session computes it, both into the project's verifier.
+func offlineDigits(t *testing.T, f *Face, b Behaviour) challenge.Result {
+	t.Helper()
+	v, err := NewVoice()
+	if err != nil {
+		t.Skip(err)
+	}
+	a := NewActor(b, v, 2)
+	r := NewRenderer(f, Look{Noise: 2.5, Seed: 2})
+	an, err := vision.NewAnalyzer(vision.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer an.Close()
+	ch := newChallenge(t, challenge.KindReadDigits, "")
+	issued := a.t0.Add(4 * time.Second)
+	shown := issued.Add(40 * time.Millisecond)
+	msg, _ := json.Marshal(ch.Prompt())
+	a.Prompt(msg, shown)
+	ver := challenge.Verifier{}
+	_, to := ver.Window(ch, issued, shown)
+	var obs []models.Observation
+	for at := a.t0; !at.After(to); at = at.Add(time.Second / 15) {
+		r.RenderInto(a.State(at), false)
+		o, err := an.Measure(&models.Frame{Width: W, Height: H, Y: r.out.y, U: r.out.u, V: r.out.v, Capture: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.At = at
+		obs = append(obs, o)
+	}
+	var au []challenge.AudioSample
+	buf := make([]int16, 960)
+	for at := a.t0; !at.After(to); at = at.Add(20 * time.Millisecond) {
+		a.Audio(at, buf)
+		var s float64
+		for _, x := range buf {
+			s += float64(x) * float64(x)
+		}
+		au = append(au, challenge.AudioSample{At: at, RMS: math.Sqrt(s/960) / 32768})
+	}
+	return ver.Verify(challenge.Input{Challenge: ch, Issued: issued, Shown: shown, Observations: obs, Audio: au})
+}
+
+// TestOfflineDigits: the honest person reading digits (espeak-ng voice, mouth driven by its
+// envelope) passes read_digits offline; TTS with no mouth and a voice 0.6 s after the mouth fail.
+func TestOfflineDigits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders and measures ~200 frames per case")
+	}
+	f := testdataFace(t)
+	honest := honestBehaviour([2]time.Duration{600 * time.Millisecond, 600 * time.Millisecond})
+	tts := honest
+	tts.Mouth, tts.TTSLatency = "none", 1500*time.Millisecond
+	vc := honest
+	vc.Voice, vc.VoiceDelay = "pitch", 600*time.Millisecond
+	for _, c := range []struct {
+		name string
+		b    Behaviour
+		want challenge.Outcome
+	}{{"honest", honest, challenge.OutcomePassed}, {"tts", tts, challenge.OutcomeFailed}, {"voiceconv", vc, challenge.OutcomeFailed}} {
+		res := offlineDigits(t, f, c.b)
+		t.Logf("%s: %s %s peak %.2f metrics %v", c.name, res.Outcome, res.Reason, res.Peak, res.Metrics)
+		if res.Outcome != c.want {
+			t.Errorf("%s: %s (%s), want %s", c.name, res.Outcome, res.Reason, c.want)
+		}
+	}
+}

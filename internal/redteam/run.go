@@ -1,0 +1,489 @@
+package redteam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/loadgen"
+	"github.com/livecheck/livecheck/internal/media"
+	"github.com/livecheck/livecheck/internal/wire"
+	"github.com/livecheck/livecheck/models"
+)
+
+// Config is one red-team run against a running server.
+type Config struct {
+	Server     string
+	APIToken   string
+	Face       string // the public-domain face still (testdata/faces/astronaut.png)
+	Challenges int    // "challenge now" presses per interview (default 4)
+	Runs       int    // interviews per scenario (default 1)
+	Parallel   int    // interviews at once (default 1)
+	Log        func(format string, args ...any)
+	// Baseline is how long the candidate is in the call before the first challenge (default 4 s).
+	Baseline time.Duration
+}
+
+// Kit is what every interview of a run shares: the face, the swap identity, the voice and
+// the looped video.
+type Kit struct {
+	Face  *Face
+	Other *Face
+	Voice *Voice
+	Loop  *loadgen.Media
+}
+
+// NewKit loads the face still, derives the swap identity, checks espeak-ng and generates the
+// looped clip (ffmpeg, cached).
+func NewKit(facePath string) (*Kit, error) {
+	f, err := LoadFace(facePath)
+	if err != nil {
+		return nil, err
+	}
+	o, err := DeriveFace(f)
+	if err != nil {
+		return nil, err
+	}
+	v, err := NewVoice()
+	if err != nil {
+		return nil, err
+	}
+	m, err := loadgen.LoadMedia("", "", facePath)
+	if err != nil {
+		return nil, err
+	}
+	return &Kit{Face: f, Other: o, Voice: v, Loop: m}, nil
+}
+
+// Run runs every scenario cfg.Runs times and returns the results in scenario order.
+func Run(ctx context.Context, cfg Config, kit *Kit, scenarios []Scenario) []Result {
+	if cfg.Challenges <= 0 {
+		cfg.Challenges = 4
+	}
+	if cfg.Runs <= 0 {
+		cfg.Runs = 1
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 1
+	}
+	if cfg.Log == nil {
+		cfg.Log = func(string, ...any) {}
+	}
+	type job struct {
+		i  int
+		sc Scenario
+		k  int
+	}
+	var jobs []job
+	for k := 0; k < cfg.Runs; k++ {
+		for _, sc := range scenarios {
+			jobs = append(jobs, job{len(jobs), sc, k})
+		}
+	}
+	out := make([]Result, len(jobs))
+	sem := make(chan struct{}, cfg.Parallel)
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(j job) {
+			defer func() { <-sem; wg.Done() }()
+			r := RunOne(ctx, cfg, kit, j.sc, uint64(j.i+1))
+			out[j.i] = r
+			var ks []string
+			for _, c := range r.Challenges {
+				ks = append(ks, c.Kind+":"+c.Outcome)
+			}
+			cfg.Log("%-10s %-45s run %d: %-9s %s %s", r.Scenario, r.Params, j.k+1, r.Status, strings.Join(ks, " "), r.Error)
+		}(j)
+	}
+	wg.Wait()
+	var res []Result
+	for _, r := range out {
+		if r.Scenario != "" {
+			res = append(res, r)
+		}
+	}
+	return res
+}
+
+// RunOne runs one interview of scenario sc.
+func RunOne(ctx context.Context, cfg Config, kit *Kit, sc Scenario, seed uint64) Result {
+	start := time.Now()
+	res := Result{Scenario: sc.Name, Params: sc.Params, Attack: sc.Attack}
+	err := runOne(ctx, cfg, kit, sc, seed, &res)
+	if err != nil {
+		res.Error = err.Error()
+	}
+	res.Seconds = math.Round(time.Since(start).Seconds())
+	return res
+}
+
+func runOne(ctx context.Context, cfg Config, kit *Kit, sc Scenario, seed uint64, res *Result) error {
+	api := loadgen.NewAPI(cfg.Server, cfg.APIToken)
+	iv, err := api.CreateInterview(ctx, fmt.Sprintf("Redteam %s %d", sc.Name, seed))
+	if err != nil {
+		return err
+	}
+	res.Interview = iv.ID
+	actor := NewActor(sc.Behaviour, kit.Voice, seed)
+	cand, err := loadgen.JoinCandidate(ctx, iv.JoinURL, loadgen.CandidateOptions{OnPrompt: actor.Prompt,
+		Env: loadgen.BrowserEnv(W, H, 15)})
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go cand.Run(runCtx)
+	select {
+	case <-cand.Connected():
+	case <-cand.Failed():
+		return fmt.Errorf("connection failed: %s", cand.LastError())
+	case <-time.After(45 * time.Second):
+		return errors.New("not connected in 45 s")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); pumpVideo(runCtx, cand, kit, sc, actor, seed) }()
+	go func() { defer wg.Done(); pumpAudio(runCtx, cand, sc, actor) }()
+	defer wg.Wait()
+	defer stop()
+
+	baseline := cfg.Baseline
+	if baseline <= 0 {
+		baseline = 4 * time.Second
+	}
+	// Wait for the analysis to run, then the baseline.
+	if err := waitFor(ctx, 60*time.Second, func() (bool, error) {
+		got, err := api.Interview(ctx, iv.ID)
+		return err == nil && got.Live != nil && got.Live.FramesAnalysed >= 15, err
+	}); err != nil {
+		return fmt.Errorf("analysis did not start: %w", err)
+	}
+	if !sleepCtx(ctx, baseline) {
+		return ctx.Err()
+	}
+	// Press until cfg.Challenges results were conclusive (an inconclusive one is reissued by
+	// the server, which takes the next press), at most twice as many presses.
+	conclusive := func(w wire.Interview) int {
+		n := 0
+		for _, c := range w.Challenges {
+			if c.Outcome != "inconclusive" {
+				n++
+			}
+		}
+		return n
+	}
+	for k := 0; k < 2*cfg.Challenges; k++ {
+		before, err := api.Interview(ctx, iv.ID)
+		if err != nil {
+			return err
+		}
+		if conclusive(before) >= cfg.Challenges {
+			break
+		}
+		locked := false
+		if err := waitFor(ctx, 60*time.Second, func() (bool, error) {
+			code, err := api.Post(ctx, iv.ID, "challenge")
+			if err == nil {
+				return true, nil
+			}
+			if code == http.StatusConflict || code == http.StatusLocked {
+				if strings.Contains(strings.ToLower(err.Error()), "lock") {
+					locked = true
+					return true, nil
+				}
+				return false, nil // a reissue is running: wait
+			}
+			return false, err
+		}); err != nil {
+			return fmt.Errorf("challenge %d: %w", k+1, err)
+		}
+		if locked {
+			break
+		}
+		if err := waitFor(ctx, 90*time.Second, func() (bool, error) {
+			got, err := api.Interview(ctx, iv.ID)
+			return err == nil && len(got.Challenges) > len(before.Challenges), err
+		}); err != nil {
+			return fmt.Errorf("challenge %d result: %w", k+1, err)
+		}
+	}
+	// Let an automatic reissue of an inconclusive result finish.
+	_ = waitFor(ctx, 40*time.Second, func() (bool, error) {
+		code, err := api.Post(ctx, iv.ID, "challenge")
+		_ = code
+		return err != nil, nil // refused (busy or locked): nothing to wait for; accepted: one more challenge ran
+	})
+	stop()
+	wg.Wait()
+	cand.Close()
+	if _, err := api.Post(ctx, iv.ID, "end"); err != nil && !strings.Contains(err.Error(), "409") {
+		return fmt.Errorf("end: %w", err)
+	}
+	var got wire.Interview
+	if err := waitFor(ctx, 90*time.Second, func() (bool, error) {
+		var err error
+		got, err = api.Interview(ctx, iv.ID)
+		return err == nil && got.Session != nil && got.Status != string(models.StatusLive), err
+	}); err != nil {
+		return fmt.Errorf("results not stored: %w", err)
+	}
+	res.Status = got.Status
+	res.Verified = got.Status == string(models.StatusCompleted)
+	for _, c := range got.Challenges {
+		res.Challenges = append(res.Challenges, ChallengeResult{Kind: c.Kind, Outcome: c.Outcome, Reason: c.Reason})
+	}
+	res.Signals = map[string]float64{}
+	for _, s := range got.Signals {
+		if s.Score > 0.3 {
+			res.Signals[s.Kind] = math.Round(s.Score*100) / 100
+		}
+	}
+	for _, l := range actor.Latencies() {
+		res.Latencies = append(res.Latencies, math.Round(l.Seconds()*100)/100)
+	}
+	return nil
+}
+
+func waitFor(ctx context.Context, d time.Duration, cond func() (bool, error)) error {
+	deadline := time.Now().Add(d)
+	var last error
+	for {
+		ok, err := cond()
+		if ok {
+			return nil
+		}
+		if err != nil {
+			last = err
+		}
+		if time.Now().After(deadline) {
+			if last != nil {
+				return fmt.Errorf("timed out after %s: %w", d, last)
+			}
+			return fmt.Errorf("timed out after %s", d)
+		}
+		if !sleepCtx(ctx, 500*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+const frameDur = time.Second / 15
+
+// pumpVideo renders, encodes and sends 15 frames a second until ctx ends.
+func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenario, actor *Actor, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	t := time.NewTimer(0)
+	defer t.Stop()
+	next := time.Now()
+	if sc.Source == "loop" {
+		i := 0
+		m := kit.Loop
+		if sc.LoopFile != "" {
+			lm, err := loadgen.LoadMedia(sc.LoopFile, "", "")
+			if err != nil {
+				return
+			}
+			m = lm
+		}
+		for pace(ctx, t, &next) {
+			if cand.KeyframeRequested() {
+				i = m.KeyframeAtOrBefore(i)
+			}
+			f := m.Video[i]
+			_ = cand.WriteVideo(f.Data, f.Duration)
+			next = next.Add(f.Duration)
+			if i++; i == len(m.Video) {
+				i = 0
+			}
+		}
+		return
+	}
+	look := sc.Look
+	look.Seed = seed
+	if look.Noise == 0 {
+		look.Noise = 2.5 // a camera sensor's
+	}
+	r := NewRenderer(kit.Face, look)
+	if sc.Swap != "" {
+		r.SetSwap(kit.Other)
+	}
+	bitrate := sc.Bitrate
+	if bitrate == 0 {
+		bitrate = 800
+	}
+	enc, err := media.NewVP8Encoder(media.VP8EncoderConfig{Width: W, Height: H, FPS: 15, BitrateKbps: bitrate})
+	if err != nil {
+		return
+	}
+	defer enc.Close()
+	f := &models.Frame{Width: W, Height: H}
+	last := time.Now()
+	handFrames := 0
+	for pace(ctx, t, &next) {
+		now := time.Now()
+		next = next.Add(frameDur)
+		if sc.FPSDrop > 0 && rng.Float64() < sc.FPSDrop {
+			continue
+		}
+		st := actor.State(now.Add(-sc.Delay))
+		swapped := sc.Swap != ""
+		switch sc.Swap {
+		case "paint_over":
+			st.HandOnTop = true
+		case "dropout":
+			if st.Hand > 0.3 {
+				handFrames++
+				if handFrames <= sc.DropOut {
+					swapped = false // the real face shows for a few frames
+				}
+			} else {
+				handFrames = 0
+			}
+		}
+		r.RenderInto(st, swapped)
+		if sc.Source == "replay" {
+			screen(r.out)
+		}
+		f.Y, f.U, f.V = r.out.y, r.out.u, r.out.v
+		data, _, err := enc.Encode(f, cand.KeyframeRequested())
+		if err != nil {
+			continue
+		}
+		_ = cand.WriteVideo(data, now.Sub(last))
+		last = now
+	}
+}
+
+// pumpAudio sends 20 ms Opus packets of what the actor says.
+func pumpAudio(ctx context.Context, cand *loadgen.Candidate, sc Scenario, actor *Actor) {
+	enc, err := media.NewOpusEncoder(media.OpusSampleRate, 1)
+	if err != nil {
+		return
+	}
+	defer enc.Close()
+	_ = enc.SetBitrate(32000)
+	n := enc.FrameSamples()
+	buf := make([]int16, n)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	next := time.Now()
+	for pace(ctx, t, &next) {
+		at := next.Add(-sc.Delay)
+		next = next.Add(20 * time.Millisecond)
+		actor.Audio(at, buf) // room noise, and speech when the actor answers digits
+		p, err := enc.Encode(buf)
+		if err != nil {
+			continue
+		}
+		_ = cand.WriteAudio(p, 20*time.Millisecond)
+	}
+}
+
+// pace waits until next; a sender more than a second behind skips ahead.
+func pace(ctx context.Context, t *time.Timer, next *time.Time) bool {
+	d := time.Until(*next)
+	if d < -time.Second {
+		*next = time.Now()
+		d = 0
+	}
+	t.Reset(d)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// screen shows the picture as a camera filming a monitor would: the picture inset in a dark
+// bezel, a moiré pattern, a gamma change and a bluish cast.
+func screen(p planes) {
+	src := p.clone()
+	const inset = 0.86
+	for y := 0; y < H; y++ {
+		for x := 0; x < W; x++ {
+			sx := (float64(x)-W/2)/inset + W/2
+			sy := (float64(y)-H/2)/inset + H/2
+			var v float64
+			if sx < 0 || sy < 0 || sx >= W-1 || sy >= H-1 {
+				v = 22 // the bezel
+			} else {
+				v = float64(bilinear(src.y, W, H, sx, sy))
+				v = 255 * math.Pow(v/255, 0.8)
+				v += 7 * math.Sin(2*math.Pi*(float64(x)*0.23+float64(y)*0.19)) * math.Sin(2*math.Pi*float64(y)*0.031)
+			}
+			p.y[y*W+x] = clampB(v)
+			if x%2 == 0 && y%2 == 0 {
+				j := (y/2)*W/2 + x/2
+				if sx < 0 || sy < 0 || sx >= W-1 || sy >= H-1 {
+					p.u[j], p.v[j] = 128, 128
+				} else {
+					p.u[j] = clampB(float64(bilinear(src.u, W/2, H/2, sx/2, sy/2)) + 6)
+					p.v[j] = clampB(float64(bilinear(src.v, W/2, H/2, sx/2, sy/2)) - 3)
+				}
+			}
+		}
+	}
+}
+
+// DeriveFace makes a second identity from f for the swap scenarios (no second public-domain
+// face that may be altered is in testdata): the face mirrored, the lower face lengthened by
+// 12 %, the eyes set 8 % wider and the skin darker and warmer; its landmarks are found again.
+func DeriveFace(f *Face) (*Face, error) {
+	g := &Face{img: f.img.clone()}
+	hr := f.headRect
+	for y := hr[1]; y < hr[3]; y++ {
+		for x := hr[0]; x < hr[2]; x++ {
+			w := f.innerFace(float64(x), float64(y))
+			if w <= 0 {
+				continue
+			}
+			dx := float64(x) - f.cx
+			sx := f.cx - dx/(1+0.08*w) // mirrored, wider
+			sy := float64(y)
+			if sy > f.eyeL[1] {
+				sy = f.eyeL[1] + (sy-f.eyeL[1])/(1+0.12*w)
+			}
+			v := float64(bilinear(f.img.y, W, H, sx, sy))
+			g.img.y[y*W+x] = clampB(float64(f.img.y[y*W+x])*(1-w) + (v*0.85)*w)
+			if x%2 == 0 && y%2 == 0 {
+				j := (y/2)*W/2 + x/2
+				u := float64(bilinear(f.img.u, W/2, H/2, sx/2, sy/2)) - 4
+				vv := float64(bilinear(f.img.v, W/2, H/2, sx/2, sy/2)) + 5
+				g.img.u[j] = clampB(float64(f.img.u[j])*(1-w) + u*w)
+				g.img.v[j] = clampB(float64(f.img.v[j])*(1-w) + vv*w)
+			}
+		}
+	}
+	o, err := landmarksOf(g.frame())
+	if err != nil {
+		return nil, fmt.Errorf("redteam: derived identity: %w", err)
+	}
+	g.lm = o
+	g.derive()
+	return g, nil
+}

@@ -1,0 +1,216 @@
+package redteam
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Scenario is one simulated candidate: honest, or an attack with its parameters.
+type Scenario struct {
+	Name   string // honest, loop, photo, replay, delayed, swap, tts, voiceconv
+	Params string // the parameters, as a label of the table row
+	Attack bool
+	// Source is what the camera shows: render (the synthetic person), loop (a looped IVF
+	// file), replay (the synthetic person's recording through a simulated screen).
+	Source    string
+	Behaviour Behaviour
+	Look      Look
+	Bitrate   int           // kbit/s of the VP8 stream (default 800)
+	Delay     time.Duration // the whole stream (video and audio) arrives this much late
+	FPSDrop   float64       // share of frames not sent (a swap that cannot keep up)
+	Swap      string        // face swap failure mode: "", paint_over, dropout, yaw_break, no_flash, latency, fps_drop, mild
+	DropOut   int           // dropout: frames of the real face when the hand comes
+	LoopFile  string        // loop: the IVF (default: generated from the face still)
+}
+
+// Label is the scenario's table row: name and parameters.
+func (s Scenario) Label() string {
+	if s.Params == "" {
+		return s.Name
+	}
+	return s.Name + " " + s.Params
+}
+
+func honestBehaviour(lat [2]time.Duration) Behaviour {
+	return Behaviour{Respond: true, Alive: true, Latency: lat, FlashGain: 0.05, CameraLag: 120 * time.Millisecond}
+}
+
+// Scenarios returns the catalogue: every scenario with the parameter settings of the table.
+// names selects by name ("all" or empty: every one).
+func Scenarios(names []string) ([]Scenario, error) {
+	want := map[string]bool{}
+	for _, n := range names {
+		for _, p := range strings.Split(n, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				want[p] = true
+			}
+		}
+	}
+	all := want["all"] || len(want) == 0
+	lat := [2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond}
+	var out []Scenario
+	add := func(s Scenario) {
+		if all || want[s.Name] {
+			out = append(out, s)
+		}
+	}
+	add(Scenario{Name: "honest", Params: "latency 0.3-1.2 s", Source: "render", Behaviour: honestBehaviour(lat)})
+	add(Scenario{Name: "honest", Params: "dim, noisy, larger head, 400 kbit/s", Source: "render", Behaviour: honestBehaviour(lat),
+		Look: Look{Light: 0.8, Noise: 4, Size: 1.25}, Bitrate: 400})
+	add(Scenario{Name: "loop", Params: "generated IVF (slow zoom and sway)", Attack: true, Source: "loop"})
+	add(Scenario{Name: "photo", Params: "still, 1° sway", Attack: true, Source: "render", Behaviour: Behaviour{Sway: 1}})
+	add(Scenario{Name: "replay", Params: "screen: moiré, bezel, gamma 0.8", Attack: true, Source: "replay", Behaviour: Behaviour{Alive: true}})
+	add(Scenario{Name: "delayed", Params: "stream 2 s late", Attack: true, Source: "render", Behaviour: honestBehaviour(lat), Delay: 2 * time.Second})
+	sw := func(mode, params string, mut func(*Scenario)) {
+		s := Scenario{Name: "swap", Params: params, Attack: true, Source: "render", Behaviour: honestBehaviour(lat), Swap: mode}
+		if mut != nil {
+			mut(&s)
+		}
+		add(s)
+	}
+	sw("paint_over", "paints over the hand", nil)
+	sw("dropout", "drops out under the hand (8 frames)", func(s *Scenario) { s.DropOut = 8 })
+	sw("yaw_break", "breaks beyond 25° yaw", func(s *Scenario) { s.Behaviour.YawLimit = 25 })
+	sw("no_flash", "ignores the flash", func(s *Scenario) { s.Behaviour.IgnoreFlash = true })
+	sw("latency", "adds 1 s", func(s *Scenario) { s.Delay = time.Second })
+	sw("fps_drop", "drops 40 % of frames", func(s *Scenario) { s.FPSDrop = 0.4 })
+	sw("mild", "mildest: 0.2 s latency, no other failure", func(s *Scenario) { s.Delay = 200 * time.Millisecond })
+	tts := honestBehaviour(lat)
+	tts.Mouth, tts.TTSLatency = "none", 1500*time.Millisecond
+	add(Scenario{Name: "tts", Params: "espeak-ng digits +1.5 s, no mouth", Attack: true, Source: "render", Behaviour: tts})
+	tts2 := honestBehaviour(lat)
+	tts2.Mouth, tts2.MouthDelay, tts2.TTSLatency = "delayed", 500*time.Millisecond, 1500*time.Millisecond
+	add(Scenario{Name: "tts", Params: "espeak-ng digits +1.5 s, mouth 0.5 s late", Attack: true, Source: "render", Behaviour: tts2})
+	vc := honestBehaviour(lat)
+	vc.Voice, vc.VoiceDelay = "pitch", 600*time.Millisecond
+	add(Scenario{Name: "voiceconv", Params: "pitch +18 %, voice 0.6 s after the mouth", Attack: true, Source: "render", Behaviour: vc})
+	if len(out) == 0 {
+		return nil, fmt.Errorf("redteam: no scenario matches %v", names)
+	}
+	return out, nil
+}
+
+// Result is one simulated interview.
+type Result struct {
+	Scenario   string             `json:"scenario"`
+	Params     string             `json:"params"`
+	Attack     bool               `json:"attack"`
+	Interview  int64              `json:"interview"`
+	Status     string             `json:"status"` // completed (verified) or flagged (review / failed)
+	Verified   bool               `json:"verified"`
+	Challenges []ChallengeResult  `json:"challenges"`
+	Latencies  []float64          `json:"response_latency_s"` // the responder's reaction latencies
+	Signals    map[string]float64 `json:"signal_scores,omitempty"`
+	Error      string             `json:"error,omitempty"`
+	Seconds    float64            `json:"seconds"`
+}
+
+// ChallengeResult is one stored challenge result.
+type ChallengeResult struct {
+	Kind    string `json:"kind"`
+	Outcome string `json:"outcome"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Row is one line of the table: a scenario with its parameters over its runs.
+type Row struct {
+	Scenario    string            `json:"scenario"`
+	Params      string            `json:"params"`
+	Attack      bool              `json:"attack"`
+	Interviews  int               `json:"interviews"`
+	Errors      int               `json:"errors"`
+	Verified    int               `json:"verified"`
+	NotVerified int               `json:"not_verified"`
+	ErrorRate   float64           `json:"error_rate"`     // APCER for attacks, BPCER for honest
+	PassRates   map[string][2]int `json:"challenge_pass"` // kind → passed, issued
+	MedianLatS  float64           `json:"median_response_latency_s"`
+}
+
+// Table summarises results by scenario and parameters, in the order first seen.
+func Table(results []Result) []Row {
+	var rows []*Row
+	idx := map[string]*Row{}
+	lats := map[string][]float64{}
+	for _, r := range results {
+		key := r.Scenario + "|" + r.Params
+		row := idx[key]
+		if row == nil {
+			row = &Row{Scenario: r.Scenario, Params: r.Params, Attack: r.Attack, PassRates: map[string][2]int{}}
+			idx[key] = row
+			rows = append(rows, row)
+		}
+		if r.Error != "" {
+			row.Errors++
+			continue
+		}
+		row.Interviews++
+		if r.Verified {
+			row.Verified++
+		} else {
+			row.NotVerified++
+		}
+		for _, c := range r.Challenges {
+			p := row.PassRates[c.Kind]
+			p[1]++
+			if c.Outcome == "passed" {
+				p[0]++
+			}
+			row.PassRates[c.Kind] = p
+		}
+		lats[key] = append(lats[key], r.Latencies...)
+	}
+	out := make([]Row, 0, len(rows))
+	for _, row := range rows {
+		if row.Interviews > 0 {
+			if row.Attack {
+				row.ErrorRate = float64(row.Verified) / float64(row.Interviews)
+			} else {
+				row.ErrorRate = float64(row.NotVerified) / float64(row.Interviews)
+			}
+		}
+		l := lats[row.Scenario+"|"+row.Params]
+		if len(l) > 0 {
+			sort.Float64s(l)
+			row.MedianLatS = math.Round(l[len(l)/2]*100) / 100
+		} else {
+			row.MedianLatS = -1
+		}
+		out = append(out, *row)
+	}
+	return out
+}
+
+// PrintTable writes the table as Markdown.
+func PrintTable(w interface{ Write([]byte) (int, error) }, rows []Row) {
+	fmt.Fprintln(w, "| scenario | parameters | interviews | verified | review/failed | APCER / BPCER | challenges passed (kind passed/issued) | median reaction latency |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	for _, r := range rows {
+		metric := "APCER"
+		if !r.Attack {
+			metric = "BPCER"
+		}
+		var kinds []string
+		for k := range r.PassRates {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		var pr []string
+		for _, k := range kinds {
+			p := r.PassRates[k]
+			pr = append(pr, fmt.Sprintf("%s %d/%d", k, p[0], p[1]))
+		}
+		lat := "–"
+		if r.MedianLatS >= 0 {
+			lat = fmt.Sprintf("%.2f s", r.MedianLatS)
+		}
+		errs := ""
+		if r.Errors > 0 {
+			errs = fmt.Sprintf(" (+%d not run: error)", r.Errors)
+		}
+		fmt.Fprintf(w, "| %s | %s | %d%s | %d | %d | %s %.0f %% | %s | %s |\n", r.Scenario, r.Params, r.Interviews, errs,
+			r.Verified, r.NotVerified, metric, 100*r.ErrorRate, strings.Join(pr, ", "), lat)
+	}
+}

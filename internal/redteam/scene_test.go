@@ -1,0 +1,109 @@
+package redteam
+
+import (
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/vision"
+	"github.com/livecheck/livecheck/models"
+)
+
+func testdataFace(t testing.TB) *Face {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	f, err := LoadFace(filepath.Join(filepath.Dir(file), "..", "..", "testdata", "faces", "astronaut.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// measureSeq renders states in order (15 fps) through a fresh analyser and returns the observations.
+func measureSeq(t testing.TB, r *Renderer, states []State) []models.Observation {
+	t.Helper()
+	an, err := vision.NewAnalyzer(vision.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer an.Close()
+	t0 := time.Unix(1700000000, 0)
+	var out []models.Observation
+	for i, st := range states {
+		f := r.Render(st)
+		f.Capture = t0.Add(time.Duration(i) * time.Second / 15)
+		o, err := an.Measure(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func repeat(st State, n int) []State {
+	out := make([]State, n)
+	for i := range out {
+		out[i] = st
+	}
+	return out
+}
+
+// TestSceneResponds: each drawn action moves the measure the project's vision pipeline reads
+// for it (after a few frames at rest, like a tracked face), and the rest pose is a frontal face.
+func TestSceneResponds(t *testing.T) {
+	f := testdataFace(t)
+	r := NewRenderer(f, Look{Noise: 2.5})
+	last := func(st State) models.Observation {
+		seq := repeat(State{}, 8)
+		for i := 1; i <= 8; i++ { // turns are gradual, as a head's are
+			k := float64(i) / 8
+			mid := st
+			mid.Yaw, mid.Pitch = st.Yaw*k, st.Pitch*k
+			seq = append(seq, mid)
+		}
+		obs := measureSeq(t, r, append(seq, repeat(st, 4)...))
+		return obs[len(obs)-1]
+	}
+	rest := last(State{})
+	if !rest.FacePresent || rest.Coasting || !rest.PoseOK || rest.Occlusion > 0.15 {
+		t.Fatalf("rest: %+v", rest)
+	}
+	checks := []struct {
+		name string
+		st   State
+		ok   func(o models.Observation) bool
+	}{
+		{"turn left", State{Yaw: 65}, func(o models.Observation) bool { return o.PoseOK && o.Yaw-rest.Yaw > 35 }},
+		{"turn right", State{Yaw: -72}, func(o models.Observation) bool { return o.PoseOK && rest.Yaw-o.Yaw > 35 }},
+		{"look up", State{Pitch: 35}, func(o models.Observation) bool { return o.PoseOK && o.Pitch-rest.Pitch > 20 }},
+		{"closer", State{Scale: 1.38}, func(o models.Observation) bool { return o.Scale/rest.Scale > 1.25 }},
+		{"eyes closed", State{EyesClosed: 1}, func(o models.Observation) bool { return o.LandmarksOK && o.EAR < 0.6*rest.EAR }},
+		{"mouth open", State{Mouth: 1}, func(o models.Observation) bool { return o.LandmarksOK && o.Mouth > rest.Mouth+0.08 }},
+		{"hand", State{Hand: 1}, func(o models.Observation) bool { return o.FacePresent && (o.Coasting || o.Occlusion >= 0.4) }},
+		{"face painted over the hand", State{Hand: 1, HandOnTop: true}, func(o models.Observation) bool { return !o.Coasting && o.Occlusion < 0.4 }},
+		{"red light", State{Flash: [3]byte{255, 0, 0}, Gain: 0.05}, func(o models.Observation) bool { return o.FaceCr-rest.FaceCr > 3 }},
+		{"blue light", State{Flash: [3]byte{0, 0, 255}, Gain: 0.05}, func(o models.Observation) bool { return o.FaceCb-rest.FaceCb > 3 }},
+	}
+	for _, c := range checks {
+		o := last(c.st)
+		t.Logf("%-26s present %v coast %v lm %v yaw %5.1f pitch %5.1f ear %.3f mouth %.3f scale %.3f occ %.2f Cb %.1f Cr %.1f",
+			c.name, o.FacePresent, o.Coasting, o.LandmarksOK, o.Yaw, o.Pitch, o.EAR, o.Mouth, o.Scale, o.Occlusion, o.FaceCb, o.FaceCr)
+		if !c.ok(o) {
+			t.Errorf("%s: not seen by the vision pipeline", c.name)
+		}
+	}
+}
+
+func BenchmarkRender(b *testing.B) {
+	f := testdataFace(b)
+	r := NewRenderer(f, Look{Noise: 2.5})
+	for _, st := range []State{{Yaw: 2, Pitch: 1}, {Yaw: 2, Hand: 1}, {Scale: 1.3, Yaw: 40}} {
+		b.Run("", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				r.RenderInto(st, false)
+			}
+		})
+	}
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/redteam"
+)
+
+const redteamUsage = `Usage: livecheck redteam --server URL --scenarios all --runs K [flags]
+
+Simulated candidates over real WebRTC (the load generator's pion path): each
+interview is created through the admin API, a candidate joins and sends a
+synthetic person rendered in Go from a public-domain face still (VP8 with
+libvpx, Opus with libopus) that responds to the challenge prompts it sees on
+the control channel, or an attack (loop, photo, replay, delayed, swap with a
+failure mode, tts, voiceconv). The recruiter's "challenge now" is pressed
+--challenges times per interview; the interview is then ended and its stored
+verdict read. Prints a table (scenario x parameters: interviews, verdicts,
+APCER/BPCER, challenge pass rates, median reaction latency) and writes every
+result as JSON with --json. Run the server with LIVECHECK_CHALLENGE_WARMUP
+large (the presses drive the challenges). See docs/REDTEAM.md.
+
+Flags:
+`
+
+func cmdRedteam(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("redteam", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	server := fs.String("server", "http://127.0.0.1:8080", "base URL of the livecheck server")
+	token := fs.String("token", getenv("LIVECHECK_API_TOKEN"), "the server's admin API token (default $LIVECHECK_API_TOKEN)")
+	scen := fs.String("scenarios", "all", "comma-separated scenario names (honest, loop, photo, replay, delayed, swap, tts, voiceconv) or all")
+	runs := fs.Int("runs", 1, "interviews per scenario setting")
+	chal := fs.Int("challenges", 4, "conclusive challenge results per interview (\"challenge now\" is pressed up to twice as often)")
+	par := fs.Int("parallel", 1, "interviews at once")
+	face := fs.String("face-image", "testdata/faces/astronaut.png", "public-domain face still the synthetic person is drawn from")
+	loopIVF := fs.String("loop-ivf", "", "VP8 IVF the loop scenario sends (default: generated from --face-image)")
+	jsonOut := fs.String("json", "", "write the results and the table as JSON to this file")
+	quiet := fs.Bool("quiet", false, "no line per interview on stderr")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, redteamUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *token == "" {
+		return errors.New("redteam: --token (or LIVECHECK_API_TOKEN) is required")
+	}
+	scs, err := redteam.Scenarios([]string{*scen})
+	if err != nil {
+		return err
+	}
+	for i := range scs {
+		if scs[i].Source == "loop" && *loopIVF != "" {
+			scs[i].LoopFile, scs[i].Params = *loopIVF, *loopIVF
+		}
+	}
+	kit, err := redteam.NewKit(*face)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	cfg := redteam.Config{Server: *server, APIToken: *token, Challenges: *chal, Runs: *runs, Parallel: *par}
+	if !*quiet {
+		cfg.Log = func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }
+	}
+	started := time.Now().UTC()
+	results := redteam.Run(ctx, cfg, kit, scs)
+	rows := redteam.Table(results)
+	redteam.PrintTable(stdout, rows)
+	if *jsonOut != "" {
+		b, err := json.MarshalIndent(map[string]any{"date": started, "runs": *runs, "challenges_per_interview": *chal,
+			"table": rows, "results": results}, "", " ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
