@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v3"
 
 	"github.com/livecheck/livecheck/internal/auth"
@@ -37,6 +38,8 @@ type Deps struct {
 	Rooms *room.Manager
 	// ICEServers are handed to browsers in the signaling hello.
 	ICEServers []webrtc.ICEServer
+	// Cluster routes joins to the node holding the interview; nil: one server.
+	Cluster Cluster
 }
 
 // Server holds the engine and its state.
@@ -54,7 +57,9 @@ type Server struct {
 	// costChecked, when set (tests), learns the bcrypt cost of every sign-in's comparison.
 	costChecked func(cost int)
 
-	limits limiters
+	limits  limiters
+	origins origins  // the nodes' origins (CSP connect-src, WebSocket origin check)
+	ws      *websocket.Upgrader
 }
 
 // New builds the engine with every route.
@@ -73,6 +78,7 @@ func New(d Deps) (*Server, error) {
 		unlockAcct: auth.NewThrottle(1, 15*time.Minute, d.Now),
 		limits:     newLimiters(d.Config.LimitJoin, d.Config.LimitWS, d.Now),
 	}
+	s.ws = &websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096, HandshakeTimeout: 10 * time.Second, CheckOrigin: s.checkOrigin}
 	s.interviews = interview.NewService(d.Store, d.Signer, d.Config.LinkTTL, d.Now)
 	var err error
 	if s.passwords, err = auth.NewPasswords(d.Config.PasswordCost); err != nil {

@@ -244,3 +244,20 @@ func (s *Store) InterruptExpiredLeases(ctx context.Context, now time.Time) ([]in
 	})
 	return ids, err
 }
+
+// ReleaseIdleLeases drops node's leases on interviews it does not hold any
+// more (keep: the interviews with a room open or a session still being
+// stored on the node) that were acquired longer ago than grace: a join routed
+// to the node reserves the lease, and a reservation nobody used is given up.
+// It returns how many leases were dropped.
+func (s *Store) ReleaseIdleLeases(ctx context.Context, node string, keep []int64, grace time.Duration) (int64, error) {
+	if keep == nil {
+		keep = []int64{}
+	}
+	tag, err := s.db.Exec(ctx, `DELETE FROM interview_leases WHERE node_id = $1 AND NOT (interview_id = ANY ($2))
+		AND acquired_at <= now() - $3 * interval '1 millisecond'`, node, keep, millis(grace))
+	if err != nil {
+		return 0, fmt.Errorf("store: unable to release idle leases: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -289,3 +289,35 @@ func TestLeaseRace(t *testing.T) {
 		}
 	}
 }
+
+func TestReleaseIdleLeases(t *testing.T) {
+	st, tx := pgtest.Tx(t)
+	ctx := context.Background()
+	register(t, st, "node-a", 10)
+	register(t, st, "node-b", 10)
+	open, reserved, fresh, other := secInterview(t, st, "open@c.test"), secInterview(t, st, "reserved@c.test"),
+		secInterview(t, st, "fresh@c.test"), secInterview(t, st, "other@c.test")
+	for _, iv := range []*models.Interview{open, reserved, fresh} {
+		mustLease(t, st, iv.ID, "node-a")
+	}
+	mustLease(t, st, other.ID, "node-b")
+	// Everything but "fresh" was acquired ten minutes ago.
+	if _, err := tx.Exec(ctx, `UPDATE interview_leases SET acquired_at = now() - interval '10 minutes' WHERE interview_id <> $1`, fresh.ID); err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.ReleaseIdleLeases(ctx, "node-a", []int64{open.ID}, 2*time.Minute)
+	if err != nil || n != 1 {
+		t.Fatalf("released %d (%v), want the unused reservation only", n, err)
+	}
+	if _, err := st.InterviewLease(ctx, reserved.ID); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("unused reservation kept: %v", err)
+	}
+	for _, iv := range []*models.Interview{open, fresh, other} {
+		if _, err := st.InterviewLease(ctx, iv.ID); err != nil {
+			t.Errorf("lease of %s dropped: %v", iv.CandidateEmail, err)
+		}
+	}
+	if n, err := st.ReleaseIdleLeases(ctx, "node-a", nil, 0); err != nil || n != 2 {
+		t.Errorf("nothing held, no grace: released %d (%v), want 2", n, err)
+	}
+}

@@ -78,3 +78,13 @@ type Interview struct {
 type Error struct {
 	Error string `json:"error"`
 }
+
+// Route says where a participant connects for an interview (GET
+// /join/<token>/node, /interviews/<id>/node?mode=, /api/interviews/<id>/node?mode=):
+// the node that holds it, with a ticket for that node's signaling socket.
+type Route struct {
+	Node    string    `json:"node"`    // node id
+	URL     string    `json:"url"`     // the node's public URL (http or https)
+	WS      string    `json:"ws"`      // the signaling socket's absolute URL, ticket included
+	Expires time.Time `json:"expires"` // the ticket's end: connect before, else ask again
+}
