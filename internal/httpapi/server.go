@@ -58,7 +58,7 @@ type Server struct {
 	costChecked func(cost int)
 
 	limits  limiters
-	origins origins  // the nodes' origins (CSP connect-src, WebSocket origin check)
+	origins origins // the nodes' origins (CSP connect-src, WebSocket origin check)
 	ws      *websocket.Upgrader
 }
 
