@@ -158,9 +158,11 @@ func TestThreeNodes(t *testing.T) {
 		t.Cleanup(cand.Close)
 		c := &call{iv: cr.ID, token: cr.JoinURL[strings.LastIndex(cr.JoinURL, "/")+1:], page: page, cand: cand}
 		calls[i] = c
-		if err := cand.Join(ctx, ""); err != nil {
+		if err := cand.Join(ctx, ""); err != nil { // routed at once: the next join sees this lease
 			t.Fatalf("interview %d: join: %v", c.iv, err)
 		}
+	}
+	for _, c := range calls {
 		waitConnected(t, c.cand, fmt.Sprintf("interview %d", c.iv))
 	}
 	perNode := map[string]int{}
@@ -190,41 +192,57 @@ func TestThreeNodes(t *testing.T) {
 	t.Logf("six interviews spread %v after %s", perNode, time.Since(start).Round(time.Millisecond))
 
 	// The wrong node directly: a socket without a route is refused with the
-	// owner, and a ticket made for the owner is refused elsewhere.
+	// owner (421), and a ticket made for the owner is refused elsewhere (403),
+	// as is a ticket of another interview.
 	c0 := calls[0]
 	wrong := c0.page
-	dial := func(u string) int {
+	bearer := http.Header{"Authorization": {"Bearer " + nodesToken}}
+	dial := func(u string, hdr http.Header) (int, string) {
+		h := http.Header{"Origin": {wrong}}
+		for k, v := range hdr {
+			h[k] = v
+		}
 		d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
-		ws, resp, err := d.Dial(u, http.Header{"Origin": {wrong}})
+		ws, resp, err := d.Dial(u, h)
 		if err == nil {
 			ws.Close()
-			return http.StatusSwitchingProtocols
+			return http.StatusSwitchingProtocols, ""
 		}
 		if resp == nil {
-			return 0
+			return 0, err.Error()
 		}
-		return resp.StatusCode
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
 	}
-	if code := dial(strings.Replace(wrong, "http://", "ws://", 1) + "/ws/join/" + c0.token); code != http.StatusMisdirectedRequest && code != http.StatusForbidden {
-		t.Errorf("a candidate socket on the wrong node: %d, want 421 (or 403 without the consent cookie)", code)
+	wsOf := func(httpURL string) string { return strings.Replace(httpURL, "http://", "ws://", 1) }
+	if code, body := dial(fmt.Sprintf("%s/ws/interviews/%d?mode=observe", wsOf(wrong), c0.iv), bearer); code != http.StatusMisdirectedRequest ||
+		!strings.Contains(body, c0.cand.Node()) {
+		t.Errorf("an observer socket on the wrong node: %d %s, want 421 naming %s", code, body, c0.cand.Node())
 	}
 	var rt wire.Route
-	if code := apiGet(t, wrong, fmt.Sprintf("/api/interviews/%d/node?mode=observe", c0.iv), &rt); code != http.StatusOK || rt.URL != c0.cand.Node() {
+	if code := apiGet(t, wrong, fmt.Sprintf("/api/interviews/%d/node?mode=observe", c0.iv), &rt); code != http.StatusOK || rt.URL != c0.cand.Node() ||
+		rt.Node != byURL[rt.URL] {
 		t.Fatalf("route asked of %s: %d %+v, want %s", wrong, code, rt, c0.cand.Node())
 	}
 	u, _ := url.Parse(rt.WS)
 	u.Host = strings.TrimPrefix(wrong, "http://")
-	if code := dial(u.String()); code != http.StatusForbidden && code != http.StatusSeeOther {
-		t.Errorf("the owner's ticket on another node: %d, want refused", code)
+	if code, body := dial(u.String(), bearer); code != http.StatusForbidden {
+		t.Errorf("the owner's ticket on another node: %d %s, want 403", code, body)
 	}
 	signer, _ := auth.NewSigner([]byte(secret))
-	forged := signer.NodeTicket(auth.Ticket{Interview: c0.iv + 1000, Role: "observer", Node: byURL[c0.cand.Node()]}, time.Now())
+	other := calls[1].iv
+	forged := signer.NodeTicket(auth.Ticket{Interview: other, Role: "observer", Node: rt.Node}, time.Now())
 	u, _ = url.Parse(rt.WS)
 	q := u.Query()
 	q.Set("ticket", forged)
 	u.RawQuery = q.Encode()
-	if code := dial(u.String()); code != http.StatusForbidden && code != http.StatusSeeOther {
-		t.Errorf("a ticket of another interview: %d, want refused", code)
+	if code, body := dial(u.String(), bearer); code != http.StatusForbidden {
+		t.Errorf("a ticket of another interview: %d %s, want 403", code, body)
+	}
+	// Without the API token, the ticket alone signs the observer in on the owner (no cookie crosses origins).
+	if code, body := dial(rt.WS, nil); code != http.StatusSwitchingProtocols {
+		t.Errorf("the route's ticket on the owner: %d %s, want the socket", code, body)
 	}
 
 	// Kill the node holding calls[0]'s interview.

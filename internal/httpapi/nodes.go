@@ -37,7 +37,8 @@ type Cluster interface {
 const ticketParam = "ticket"
 
 // origins caches the nodes' origins for the CSP and the WebSocket origin
-// check (refreshed at most every 5 s).
+// check (refreshed when older than a second: a node that just registered is
+// in the CSP of pages served a second later).
 type origins struct {
 	mu   sync.Mutex
 	at   time.Time
@@ -46,11 +47,13 @@ type origins struct {
 
 // nodeOrigins returns the origins browsers may connect to: this server's base
 // URL and node URL, and every registered node's.
-func (s *Server) nodeOrigins() []string {
+func (s *Server) nodeOrigins() []string { return s.nodeOriginsWithin(time.Second) }
+
+func (s *Server) nodeOriginsWithin(age time.Duration) []string {
 	o := &s.origins
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.list != nil && time.Since(o.at) < 5*time.Second {
+	if o.list != nil && time.Since(o.at) < age {
 		return o.list
 	}
 	list := []string{originOf(s.Config.BaseURL)}
@@ -119,6 +122,11 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 		return true
 	}
 	for _, n := range s.nodeOrigins() {
+		if strings.EqualFold(n, o) {
+			return true
+		}
+	}
+	for _, n := range s.nodeOriginsWithin(100 * time.Millisecond) { // a node that registered just now
 		if strings.EqualFold(n, o) {
 			return true
 		}
