@@ -311,6 +311,11 @@ func TestKubernetes(t *testing.T) {
 	if cfg.NodeID != "livecheck-0" || cfg.NodeURL != "https://livecheck-0.nodes.livecheck.example.com" {
 		t.Errorf("node id %q, node URL %q: want the pod's name in both", cfg.NodeID, cfg.NodeURL)
 	}
+	// Joins are routed to the node's own URL (its signaling socket, with a
+	// ticket): a page served over https may only open wss:// sockets.
+	if base, node := strings.SplitN(cfg.BaseURL, ":", 2)[0], strings.SplitN(cfg.NodeURL, ":", 2)[0]; base != node || cfg.NodeURL == cfg.BaseURL {
+		t.Errorf("node URL %q: want a per-node URL with the scheme of the base URL %q", cfg.NodeURL, cfg.BaseURL)
+	}
 	if cfg.UDPPortMin == 0 || cfg.UDPPortMax < cfg.UDPPortMin || len(cfg.ICEServers) == 0 || cfg.TURNPassword == "" {
 		t.Errorf("media settings: UDP %d-%d, ICE %v", cfg.UDPPortMin, cfg.UDPPortMax, cfg.ICEServers)
 	}
