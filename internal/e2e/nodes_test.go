@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -424,4 +425,78 @@ func apiPostJSON(t *testing.T, base, path string, in, out any) int {
 		_ = json.NewDecoder(resp.Body).Decode(out)
 	}
 	return resp.StatusCode
+}
+
+// TestBrowserCallOnAnotherNode: Chromium opens the candidate's pages on one
+// node while the interview is placed on the other; the page learns the
+// owner, its signaling socket and media cross origins with the ticket (no CSP
+// violation, the origin check admits it), and when the owner is killed the
+// page reloads on its own node and the interview goes on there.
+func TestBrowserCallOnAnotherNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two server processes and a browser")
+	}
+	start := time.Now()
+	dbURL := pgtest.SchemaURL(t)
+	const secret = "a-test-secret-that-is-long-enough-0123456789"
+	settings := func(id string) map[string]string {
+		return map[string]string{"LIVECHECK_DATABASE_URL": dbURL, "LIVECHECK_SIGNING_SECRET": secret, "LIVECHECK_NODE_ID": id,
+			"LIVECHECK_NODE_HEARTBEAT": "2s", "LIVECHECK_ANALYSIS": "decode", "LIVECHECK_CHALLENGES": "0",
+			"LIVECHECK_REJOIN_GRACE": "3s", "LIVECHECK_LOG_LEVEL": "info"}
+	}
+	owner := apptest.StartProc(t, apptest.FreePort(t), settings("node-1")) // both empty: the pick goes to node-1 (by id)
+	page := apptest.StartProc(t, apptest.FreePort(t), settings("node-2"))
+	ctx := context.Background()
+	st := store.New(rawDB(t, dbURL))
+	signer, _ := auth.NewSigner([]byte(secret))
+	token, hash, _ := signer.NewJoinToken()
+	iv := &models.Interview{CandidateName: "Cross Node", CandidateEmail: "cross@candidate.test", ScheduledAt: time.Now(),
+		TokenHash: hash, ExpiresAt: time.Now().Add(72 * time.Hour)}
+	if err := st.CreateInterview(ctx, iv); err != nil {
+		t.Fatal(err)
+	}
+	cand := apptest.NewBrowser(t, apptest.BrowserOptions{VideoFile: apptest.FaceY4M(t), AudioFile: apptest.SpeechWAV(t), Script: cspProbe,
+		Timeout: 4 * time.Minute})
+	if err := chromedp.Do(cand, chromedp.Navigate(page.URL+"/join/"+url.PathEscape(token)), chromedp.WaitVisible(chromedp.CSS("#consent-give")),
+		chromedp.Click(chromedp.CSS("#consent-give")), chromedp.WaitEnabled(chromedp.CSS("#join")), chromedp.Click(chromedp.CSS("#join")),
+		chromedp.WaitVisible(chromedp.CSS("#candidate-call"))); err != nil {
+		t.Fatal(err)
+	}
+	onNode := func(want string, minFrames int) {
+		t.Helper()
+		apptest.Eventually(t, 90*time.Second, func() (bool, string) {
+			node, _ := chromedp.Run(cand, chromedp.Evaluate[string](`window.lcCall ? (window.lcCall.node || "") : ""`))
+			frames, _ := chromedp.Run(cand, chromedp.Evaluate[int](`window.lcCall ? window.lcCall.stats().then(s => s.sentFrames) : 0`, chromedp.EvalAwaitPromise))
+			l, err := st.InterviewLease(ctx, iv.ID)
+			got, _ := st.Interview(ctx, iv.ID)
+			return node == want && frames > minFrames && err == nil && l.NodeID == want && got.Status == models.StatusLive,
+				fmt.Sprintf("page on %q, %d frames sent, lease %+v (%v), status %s", node, frames, l, err, got.Status)
+		})
+	}
+	onNode("node-1", 60)
+	csp, err := chromedp.Run(cand, chromedp.Evaluate[[]string](`window.__csp || []`))
+	if err != nil || len(csp) > 0 {
+		t.Errorf("CSP violations on the call page: %v (%v)", csp, err)
+	}
+	atts, _ := st.Attempts(ctx, iv.ID)
+	cons, _ := st.Consents(ctx, iv.ID)
+	if len(atts) != 1 || len(cons) != 1 || atts[0].BrowserID != cons[0].BrowserID || atts[0].BrowserID == "" {
+		t.Fatalf("attempts %+v, consents %+v: want one each, of the same browser (the ticket's)", atts, cons)
+	}
+	t.Logf("the page on node-2 runs its call on node-1 after %s", time.Since(start).Round(time.Millisecond))
+
+	owner.Kill()
+	killed := time.Now()
+	onNode("node-2", 30)
+	t.Logf("after the kill the page went on on node-2 in %s", time.Since(killed).Round(time.Millisecond))
+	atts, _ = st.Attempts(ctx, iv.ID)
+	if len(atts) != 2 || atts[0].EndReason == nil || *atts[0].EndReason != "node lost" || atts[1].EndedAt != nil {
+		t.Errorf("attempts after the rejoin: %+v", atts)
+	}
+	if csp, err := chromedp.Run(cand, chromedp.Evaluate[[]string](`window.__csp || []`)); err != nil || len(csp) > 0 {
+		t.Errorf("CSP violations after the rejoin: %v (%v)", csp, err)
+	}
+	if cons, _ := st.Consents(ctx, iv.ID); len(cons) != 1 {
+		t.Errorf("consents after the rejoin: %d, want the first one only", len(cons))
+	}
 }
