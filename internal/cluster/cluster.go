@@ -122,8 +122,9 @@ func (n *Node) Heartbeat(ctx context.Context) error {
 var ErrNoRoom = fmt.Errorf("cluster: every node is full or gone: %w", models.ErrNotFound)
 
 // alive is how recent a node's heartbeat must be for a new interview to go
-// there: two periods (one missed beat is tolerated).
-func (n *Node) alive() time.Duration { return 2 * n.cfg.Heartbeat }
+// there: as long as its leases last (three periods), so that a node slowed
+// down by a loaded machine is not skipped while it still holds its interviews.
+func (n *Node) alive() time.Duration { return n.LeaseTTL() }
 
 // Route returns the node an interview's participants connect to: the node
 // holding its lease, or else the least-loaded live node with room, which is
