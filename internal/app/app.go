@@ -103,8 +103,16 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a := &App{Store: st, Signer: signer, Config: cfg, Logger: o.Logger}
 	pool, _ := o.DB.(*pgxpool.Pool)
 	held := &holding{ids: map[int64]int{}}
-	if a.bgw, err = newBackground(pool, st, cfg, o.Now, o.Logger, func() int { return a.Rooms.Live() },
-		func() []int64 { return held.list(a.Rooms.IDs()) }); err != nil {
+	if a.bgw, err = newBackground(pool, st, cfg, o.Now, o.Logger, nodeHooks{
+		live:    func() int { return a.Rooms.Live() },
+		holding: func() []int64 { return held.list(a.Rooms.IDs()) },
+		open:    func() []int64 { return a.Rooms.IDs() },
+		lost: func(id int64) {
+			if r, ok := a.Rooms.Get(id); ok {
+				r.End(room.EndInterrupted)
+			}
+		},
+	}); err != nil {
 		return nil, err
 	}
 	a.Jobs, a.Node = a.bgw.queue, a.bgw.node

@@ -34,14 +34,21 @@ type background struct {
 
 // newBackground builds the River client with every worker, on st (a store
 // without a job queue: the workers insert no job), and the node.
-func newBackground(pool *pgxpool.Pool, st *store.Store, cfg *config.Config, now func() time.Time, log *slog.Logger, live func() int,
-	holding func() []int64) (*background, error) {
+// nodeHooks are what the node learns from the rooms (cluster.Config).
+type nodeHooks struct {
+	live    func() int
+	holding func() []int64
+	open    func() []int64
+	lost    func(int64)
+}
+
+func newBackground(pool *pgxpool.Pool, st *store.Store, cfg *config.Config, now func() time.Time, log *slog.Logger, h nodeHooks) (*background, error) {
 	if pool == nil {
 		return nil, errors.New("app: background jobs need a *pgxpool.Pool as the database")
 	}
 	node := cluster.New(st, cluster.Config{Info: store.Node{ID: cfg.NodeID, PublicURL: cfg.NodeURL,
-		MediaAddress: mediaAddress(cfg), Capacity: cfg.MaxLive}, Heartbeat: cfg.NodeHeartbeat, Live: live, Holding: holding,
-		Now: now, Logger: log})
+		MediaAddress: mediaAddress(cfg), Capacity: cfg.MaxLive}, Heartbeat: cfg.NodeHeartbeat, Live: h.live, Holding: h.holding,
+		Open: h.open, Lost: h.lost, Now: now, Logger: log})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, webhook.NewDeliveryWorker(st, webhook.Options{Client: webhook.NewClient(10*time.Second, cfg.WebhookPrivate),
 		Now: now, Logger: log}))

@@ -50,6 +50,12 @@ type Config struct {
 	// came) are given up after ReserveGrace.
 	Holding      func() []int64
 	ReserveGrace time.Duration // 2 minutes
+	// Open lists the interviews with a room open on the node; Lost is called
+	// for each of them whose lease another node holds now (this node was
+	// taken for dead, e.g. cut from the database for three heartbeats, and
+	// the interview moved): the room must end. Both optional.
+	Open func() []int64
+	Lost func(interviewID int64)
 	Now          func() time.Time
 	Logger       *slog.Logger // discard
 }
@@ -112,6 +118,27 @@ func (n *Node) Heartbeat(ctx context.Context) error {
 	}
 	if n.cfg.Holding != nil {
 		if _, err := n.st.ReleaseIdleLeases(ctx, n.ID(), n.cfg.Holding(), n.cfg.ReserveGrace); err != nil {
+			return fmt.Errorf("cluster: heartbeat: %w", err)
+		}
+	}
+	return n.checkOpen(ctx)
+}
+
+// checkOpen makes sure the node holds the lease of every open room: a
+// missing one is taken again, one another node holds is reported lost.
+func (n *Node) checkOpen(ctx context.Context) error {
+	if n.cfg.Open == nil || n.cfg.Lost == nil {
+		return nil
+	}
+	for _, id := range n.cfg.Open() {
+		err := n.Acquire(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrLeaseHeld):
+			n.cfg.Logger.Error("cluster: another node took over an interview live here: its room ends", "node", n.ID(), "interview", id, "err", err)
+			n.cfg.Lost(id)
+		case errors.Is(err, models.ErrNotFound):
+			// the interview was erased meanwhile: nothing to hold
+		case err != nil:
 			return fmt.Errorf("cluster: heartbeat: %w", err)
 		}
 	}

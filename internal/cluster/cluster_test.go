@@ -96,7 +96,8 @@ func TestServerRegistersItsNode(t *testing.T) {
 // live node with room, which gets the lease at once; an expired lease is
 // reaped (the interview interrupted) before the interview goes elsewhere;
 // every node full or gone is ErrNoRoom; an unused reservation is given up
-// by the heartbeat after its grace, a held one is kept.
+// by the heartbeat after its grace, a held one is kept; a room whose lease
+// another node holds is reported lost.
 func TestRoute(t *testing.T) {
 	db := pgtest.Schema(t)
 	st := store.New(db)
@@ -176,5 +177,25 @@ func TestRoute(t *testing.T) {
 	}
 	if o, err := a.Origins(ctx); err != nil || len(o) != 2 || o[0] != "https://node-a.example.test" {
 		t.Errorf("origins %v %v", o, err)
+	}
+	// A node with rooms open for "one" (held by node-a: taken over while this
+	// node was away) and "three" (no lease): the first is lost, the second taken.
+	var lost []int64
+	c := cluster.New(st, cluster.Config{Info: store.Node{ID: "node-c", PublicURL: "https://node-c.example.test", Capacity: 5},
+		Heartbeat: time.Hour, Open: func() []int64 { return []int64{one.ID, three.ID} }, Lost: func(id int64) { lost = append(lost, id) }})
+	if err := c.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Heartbeat(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(lost) != 1 || lost[0] != one.ID {
+		t.Errorf("lost %v, want [%d]", lost, one.ID)
+	}
+	if l, err := st.InterviewLease(ctx, three.ID); err != nil || l.NodeID != "node-c" {
+		t.Errorf("an open room's missing lease is taken again: %+v %v", l, err)
+	}
+	if l, _ := st.InterviewLease(ctx, one.ID); l == nil || l.NodeID != "node-a" {
+		t.Errorf("the holder keeps its lease: %+v", l)
 	}
 }
