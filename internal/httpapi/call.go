@@ -306,5 +306,11 @@ func (s *Server) interviewRoomExtras(c *gin.Context, iv *models.Interview, extra
 			extra["Live"] = true
 		}
 	}
+	if extra["Live"] == nil && s.Cluster != nil && iv.Status == models.StatusLive {
+		// Live on another node: its lease is held and renewed.
+		if l, err := s.Store.InterviewLease(ctx, iv.ID); err == nil && !l.Expired {
+			extra["Live"] = true
+		}
+	}
 	return nil
 }
