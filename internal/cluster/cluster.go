@@ -54,10 +54,10 @@ type Config struct {
 	// for each of them whose lease another node holds now (this node was
 	// taken for dead, e.g. cut from the database for three heartbeats, and
 	// the interview moved): the room must end. Both optional.
-	Open func() []int64
-	Lost func(interviewID int64)
-	Now          func() time.Time
-	Logger       *slog.Logger // discard
+	Open   func() []int64
+	Lost   func(interviewID int64)
+	Now    func() time.Time
+	Logger *slog.Logger // discard
 }
 
 // Node is this server's membership of the cluster.
