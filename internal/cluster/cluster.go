@@ -35,6 +35,7 @@ type Store interface {
 	Node(ctx context.Context, id string) (*store.Node, error)
 	Nodes(ctx context.Context) ([]*store.Node, error)
 	PickNode(ctx context.Context, alive time.Duration) (*store.Node, error)
+	PlaceInterview(ctx context.Context, interviewID int64, alive, ttl time.Duration) (*store.Node, error)
 	InterruptExpiredLeases(ctx context.Context, now time.Time) ([]int64, error)
 }
 
@@ -184,21 +185,17 @@ func (n *Node) Route(ctx context.Context, interviewID int64) (*store.Node, error
 		case !errors.Is(err, models.ErrNotFound):
 			return nil, fmt.Errorf("cluster: route interview %d: %w", interviewID, err)
 		}
-		pick, err := n.st.PickNode(ctx, n.alive())
-		if errors.Is(err, models.ErrNotFound) {
-			return nil, ErrNoRoom
-		}
-		if err != nil {
-			return nil, fmt.Errorf("cluster: route interview %d: %w", interviewID, err)
-		}
-		_, err = n.st.AcquireLease(ctx, interviewID, pick.ID, n.LeaseTTL())
-		if err == nil {
+		pick, err := n.st.PlaceInterview(ctx, interviewID, n.alive(), n.LeaseTTL())
+		switch {
+		case err == nil:
 			return pick, nil
-		}
-		if !errors.Is(err, store.ErrLeaseHeld) {
+		case errors.Is(err, store.ErrLeaseHeld):
+			// Another join routed it at the same moment: follow that lease.
+		case errors.Is(err, models.ErrNotFound):
+			return nil, ErrNoRoom
+		default:
 			return nil, fmt.Errorf("cluster: route interview %d: %w", interviewID, err)
 		}
-		// Another join routed it at the same moment: follow that lease.
 	}
 	return nil, fmt.Errorf("cluster: route interview %d: the lease kept changing hands", interviewID)
 }

@@ -261,3 +261,32 @@ func (s *Store) ReleaseIdleLeases(ctx context.Context, node string, keep []int64
 	}
 	return tag.RowsAffected(), nil
 }
+
+// placeLock is the advisory lock that serialises placements across nodes.
+const placeLock = 0x6c6976656e6f6465 // "livenode"
+
+// PlaceInterview gives an interview no node holds to the node PickNode
+// chooses, in one transaction under a cluster-wide advisory lock: placements
+// made at the same moment see each other's leases, so a burst of joins is
+// spread over the nodes instead of all landing on the one that was least
+// loaded before it, and no node is given more than its capacity. When another
+// node took the interview meanwhile it returns that lease's ErrLeaseHeld;
+// models.ErrNotFound when every node is full or gone.
+func (s *Store) PlaceInterview(ctx context.Context, interviewID int64, alive, ttl time.Duration) (*Node, error) {
+	var out *Node
+	err := s.InTx(ctx, func(tx *Store) error {
+		if _, err := tx.db.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(placeLock)); err != nil {
+			return fmt.Errorf("store: unable to place interview: %w", err)
+		}
+		n, err := tx.PickNode(ctx, alive)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.AcquireLease(ctx, interviewID, n.ID, ttl); err != nil {
+			return err
+		}
+		out = n
+		return nil
+	})
+	return out, err
+}

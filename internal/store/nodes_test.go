@@ -321,3 +321,52 @@ func TestReleaseIdleLeases(t *testing.T) {
 		t.Errorf("nothing held, no grace: released %d (%v), want 2", n, err)
 	}
 }
+
+// Placements at the same moment from four connection pools (four nodes
+// routing joins) spread over the nodes by their capacity and never exceed it.
+func TestPlaceInterviewConcurrently(t *testing.T) {
+	url := pgtest.SchemaURL(t)
+	ctx := context.Background()
+	pools := make([]*store.Store, 4)
+	for i := range pools {
+		p, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		pools[i] = store.New(p)
+	}
+	register(t, pools[0], "node-a", 4)
+	register(t, pools[0], "node-b", 4)
+	ids := make([]int64, 10)
+	for i := range ids {
+		ids[i] = secInterview(t, pools[0], fmt.Sprintf("place%d@c.test", i)).ID
+	}
+	var mu sync.Mutex
+	placed, full := map[string]int{}, 0
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			n, err := pools[i%len(pools)].PlaceInterview(ctx, id, time.Minute, ttl)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				placed[n.ID]++
+			case errors.Is(err, models.ErrNotFound):
+				full++
+			default:
+				t.Errorf("place %d: %v", id, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if placed["node-a"] != 4 || placed["node-b"] != 4 || full != 2 {
+		t.Fatalf("placed %v, %d refused: want 4 on each node and 2 refused (capacity 4 + 4)", placed, full)
+	}
+}
