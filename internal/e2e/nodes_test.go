@@ -257,8 +257,11 @@ func TestThreeNodes(t *testing.T) {
 	}
 	attemptsBefore := map[int64]int{}
 	for _, c := range calls {
-		a, _ := st.Attempts(ctx, c.iv)
-		attemptsBefore[c.iv] = len(a)
+		apptest.Eventually(t, 30*time.Second, func() (bool, string) { // written by the ordered writer
+			a, _ := st.Attempts(ctx, c.iv)
+			attemptsBefore[c.iv] = len(a)
+			return len(a) == 1, fmt.Sprintf("interview %d: %d attempts before the kill", c.iv, len(a))
+		})
 	}
 	var alive []*apptest.Proc
 	for _, p := range nodes {
@@ -299,10 +302,11 @@ func TestThreeNodes(t *testing.T) {
 	}
 	t.Logf("%d interviews of %s rejoined elsewhere %s after the kill", len(killed), victim, time.Since(killedAt).Round(time.Millisecond))
 	for _, c := range killed {
-		atts, _ := st.Attempts(ctx, c.iv)
-		if len(atts) != attemptsBefore[c.iv]+1 {
-			t.Fatalf("interview %d: %d attempts after the rejoin, %d before", c.iv, len(atts), attemptsBefore[c.iv])
-		}
+		var atts []store.Attempt
+		apptest.Eventually(t, 30*time.Second, func() (bool, string) { // attempts are written by the ordered writer, after the join
+			atts, _ = st.Attempts(ctx, c.iv)
+			return len(atts) == attemptsBefore[c.iv]+1, fmt.Sprintf("interview %d: %d attempts after the rejoin, %d before", c.iv, len(atts), attemptsBefore[c.iv])
+		})
 		first := atts[0]
 		if first.EndReason == nil || *first.EndReason != "node lost" {
 			t.Errorf("interview %d: the dead node's attempt ended %v, want \"node lost\"", c.iv, first.EndReason)
@@ -478,9 +482,13 @@ func TestBrowserCallOnAnotherNode(t *testing.T) {
 	if err != nil || len(csp) > 0 {
 		t.Errorf("CSP violations on the call page: %v (%v)", csp, err)
 	}
-	atts, _ := st.Attempts(ctx, iv.ID)
+	var atts []store.Attempt
+	apptest.Eventually(t, 30*time.Second, func() (bool, string) { // written by the ordered writer
+		atts, _ = st.Attempts(ctx, iv.ID)
+		return len(atts) == 1, fmt.Sprintf("%d attempts", len(atts))
+	})
 	cons, _ := st.Consents(ctx, iv.ID)
-	if len(atts) != 1 || len(cons) != 1 || atts[0].BrowserID != cons[0].BrowserID || atts[0].BrowserID == "" {
+	if len(cons) != 1 || atts[0].BrowserID != cons[0].BrowserID || atts[0].BrowserID == "" {
 		t.Fatalf("attempts %+v, consents %+v: want one each, of the same browser (the ticket's)", atts, cons)
 	}
 	t.Logf("the page on node-2 runs its call on node-1 after %s", time.Since(start).Round(time.Millisecond))
@@ -489,7 +497,10 @@ func TestBrowserCallOnAnotherNode(t *testing.T) {
 	killed := time.Now()
 	onNode("node-2", 30)
 	t.Logf("after the kill the page went on on node-2 in %s", time.Since(killed).Round(time.Millisecond))
-	atts, _ = st.Attempts(ctx, iv.ID)
+	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
+		atts, _ = st.Attempts(ctx, iv.ID)
+		return len(atts) == 2, fmt.Sprintf("%d attempts after the rejoin", len(atts))
+	})
 	if len(atts) != 2 || atts[0].EndReason == nil || *atts[0].EndReason != "node lost" || atts[1].EndedAt != nil {
 		t.Errorf("attempts after the rejoin: %+v", atts)
 	}
