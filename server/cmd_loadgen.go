@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -29,8 +30,10 @@ token with --token or LIVECHECK_API_TOKEN). All candidates come from one IP:
 raise the server's LIVECHECK_LIMIT_JOIN, LIVECHECK_LIMIT_WS and
 LIVECHECK_MAX_LIVE for large N. Without --video the default candidate video is
 generated once with ffmpeg from --face-image; without --audio a synthetic
-voice-like signal is sent. A live progress line goes to stderr, the final
-table to stdout. See docs/BENCH.md.
+voice-like signal is sent. With several nodes of one cluster (--server
+URL1,URL2,...) interviews are created on each in turn and every join goes to
+the node the server routes it to (docs/SCALING.md). A live progress line goes
+to stderr, the final table to stdout. See docs/BENCH.md.
 
 Flags:
 `
@@ -41,7 +44,7 @@ func cmdLoadgen(args []string, stdout, stderr io.Writer, getenv func(string) str
 	}
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	server := fs.String("server", "http://127.0.0.1:8080", "base URL of the livecheck server")
+	server := fs.String("server", "http://127.0.0.1:8080", "base URL of the livecheck server; several nodes of one cluster separated by commas")
 	token := fs.String("token", getenv("LIVECHECK_API_TOKEN"), "the server's admin API token (default $LIVECHECK_API_TOKEN)")
 	n := fs.Int("interviews", 1, "simultaneous interviews")
 	dur := fs.Duration("duration", 20*time.Second, "measurement window (after all candidates connected and the warm-up)")
@@ -76,7 +79,13 @@ func cmdLoadgen(args []string, stdout, stderr io.Writer, getenv func(string) str
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	cfg := loadgen.Config{Server: *server, APIToken: *token, Interviews: *n, Duration: *dur, WarmUp: *warm, Media: m,
+	var servers []string
+	for _, s := range strings.Split(*server, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			servers = append(servers, s)
+		}
+	}
+	cfg := loadgen.Config{Server: *server, Servers: servers, APIToken: *token, Interviews: *n, Duration: *dur, WarmUp: *warm, Media: m,
 		Viewers: *viewers, ViewerMode: *mode, ChallengeEvery: *every, MetricsURL: *metricsURL, Label: *label, KeepOpen: *keep}
 	if !*quiet {
 		cfg.Progress = stderr

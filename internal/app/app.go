@@ -106,7 +106,17 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a := &App{Store: st, Signer: signer, Config: cfg, Logger: o.Logger}
 	pool, _ := o.DB.(*pgxpool.Pool)
-	if a.bgw, err = newBackground(pool, st, cfg, o.Now, o.Logger, func() int { return a.Rooms.Live() }); err != nil {
+	held := &holding{ids: map[int64]int{}}
+	if a.bgw, err = newBackground(pool, st, cfg, o.Now, o.Logger, nodeHooks{
+		live:    func() int { return a.Rooms.Live() },
+		holding: func() []int64 { return held.list(a.Rooms.IDs()) },
+		open:    func() []int64 { return a.Rooms.IDs() },
+		lost: func(id int64) {
+			if r, ok := a.Rooms.Get(id); ok {
+				r.End(room.EndInterrupted)
+			}
+		},
+	}); err != nil {
 		return nil, err
 	}
 	a.Jobs, a.Node = a.bgw.queue, a.bgw.node
@@ -150,7 +160,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.geo = geo
 	judge := verdict.NewJudge(verdict.Config{Store: st, Checker: checker, ReuseDays: cfg.ReuseDays, Risk: riskSettings(cfg),
 		BaseURL: cfg.BaseURL, Now: o.Now})
-	hooks, stored := leased(roomHooks(st), analysisStore(st, judge), a.Node, o.Logger)
+	hooks, stored := leased(roomHooks(st), analysisStore(st, judge), a.Node, held, func(id int64) bool {
+		_, open := a.Rooms.Get(id)
+		return open
+	}, o.Logger)
 	a.Writes = writeq.New(o.Logger, 30*time.Minute)
 	a.Analysis = analysis.New(analysis.Config{AnalysisFPS: cfg.AnalysisFPS, Logger: o.Logger, Now: o.Now,
 		NewAnalyzer: newAnalyzer, Detectors: newAnalyzer != nil, Detect: detect.Config{LiveCapture: true},
@@ -165,7 +178,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	metrics.SetLiveInterviews(a.Rooms.Live)
 	a.HTTP, err = httpapi.New(httpapi.Deps{Store: st, Config: cfg, Signer: signer, Mailer: mailer, Logger: o.Logger, Now: o.Now,
 		Rooms: a.Rooms, ICEServers: iceServers, Photos: newReferenceReader(cfg, o.Logger, a.Face),
-		FaceIdentity: a.Face != nil})
+		FaceIdentity: a.Face != nil, Cluster: a.Node})
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -32,12 +34,21 @@ type background struct {
 
 // newBackground builds the River client with every worker, on st (a store
 // without a job queue: the workers insert no job), and the node.
-func newBackground(pool *pgxpool.Pool, st *store.Store, cfg *config.Config, now func() time.Time, log *slog.Logger, live func() int) (*background, error) {
+// nodeHooks are what the node learns from the rooms (cluster.Config).
+type nodeHooks struct {
+	live    func() int
+	holding func() []int64
+	open    func() []int64
+	lost    func(int64)
+}
+
+func newBackground(pool *pgxpool.Pool, st *store.Store, cfg *config.Config, now func() time.Time, log *slog.Logger, h nodeHooks) (*background, error) {
 	if pool == nil {
 		return nil, errors.New("app: background jobs need a *pgxpool.Pool as the database")
 	}
 	node := cluster.New(st, cluster.Config{Info: store.Node{ID: cfg.NodeID, PublicURL: cfg.NodeURL,
-		MediaAddress: mediaAddress(cfg), Capacity: cfg.MaxLive}, Heartbeat: cfg.NodeHeartbeat, Live: live, Logger: log})
+		MediaAddress: mediaAddress(cfg), Capacity: cfg.MaxLive}, Heartbeat: cfg.NodeHeartbeat, Live: h.live, Holding: h.holding,
+		Open: h.open, Lost: h.lost, Now: now, Logger: log})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, webhook.NewDeliveryWorker(st, webhook.Options{Client: webhook.NewClient(10*time.Second, cfg.WebhookPrivate),
 		Now: now, Logger: log}))
@@ -83,12 +94,42 @@ func mediaAddress(cfg *config.Config) string {
 	return fmt.Sprintf("%s udp %d-%d", host, cfg.UDPPortMin, cfg.UDPPortMax)
 }
 
-// leased makes the node hold the lease of every interview live on it: taken
-// before the interview is marked live (the room's SessionStarted), released
-// after its session is stored (the analysis's SessionEnded). A lease held by
-// another live node is logged (routing joins to the owner is the job of the
-// join handler).
-func leased(h room.Hooks, s analysis.Store, node *cluster.Node, log *slog.Logger) (room.Hooks, analysis.Store) {
+// holding counts the sessions of each interview started on this node and not
+// yet stored: the node keeps their leases (with its open rooms).
+type holding struct {
+	mu  sync.Mutex
+	ids map[int64]int
+}
+
+func (h *holding) add(id int64, d int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ids[id] += d; h.ids[id] <= 0 {
+		delete(h.ids, id)
+	}
+}
+
+// list returns the held interviews and rooms, each once.
+func (h *holding) list(rooms []int64) []int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := rooms
+	for id := range h.ids {
+		if !slices.Contains(rooms, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// leased makes the node hold the lease of every interview live on it. The
+// join routing (httpapi, cluster.Node.Route) gives the lease to the node
+// before anyone connects; it is renewed when the session starts, before the
+// interview is marked live (the room's SessionStarted), and released after the
+// session is stored (the analysis's SessionEnded) unless staff are still in
+// the room (then the heartbeat gives it up once the room closes). A lease held
+// by another live node is logged.
+func leased(h room.Hooks, s analysis.Store, node *cluster.Node, held *holding, roomOpen func(int64) bool, log *slog.Logger) (room.Hooks, analysis.Store) {
 	started, ended := h.SessionStarted, s.SessionEnded
 	h.SessionStarted = func(ctx context.Context, id int64, at time.Time) error {
 		if err := node.Acquire(ctx, id); errors.Is(err, store.ErrLeaseHeld) {
@@ -96,11 +137,19 @@ func leased(h room.Hooks, s analysis.Store, node *cluster.Node, log *slog.Logger
 		} else if err != nil {
 			return err
 		}
-		return started(ctx, id, at)
+		if err := started(ctx, id, at); err != nil {
+			return err
+		}
+		held.add(id, 1)
+		return nil
 	}
 	s.SessionEnded = func(ctx context.Context, r *analysis.Result) error {
 		if err := ended(ctx, r); err != nil {
 			return err
+		}
+		held.add(r.InterviewID, -1)
+		if roomOpen(r.InterviewID) {
+			return nil
 		}
 		return node.Release(ctx, r.InterviewID)
 	}

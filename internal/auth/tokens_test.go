@@ -116,3 +116,40 @@ func TestDeviceAndUnlockTokens(t *testing.T) {
 		t.Fatal("garbage verified")
 	}
 }
+
+func TestNodeTicket(t *testing.T) {
+	s, _ := NewSigner([]byte("0123456789abcdef0123456789abcdef"))
+	other, _ := NewSigner([]byte("fedcba9876543210fedcba9876543210"))
+	now := time.Unix(1_800_000_000, 0)
+	tok := s.NodeTicket(Ticket{Interview: 7, Role: "candidate", Node: "node-b", Browser: "br0wser-id-0123456789"}, now)
+	got, err := s.VerifyNodeTicket(tok, "node-b", now.Add(30*time.Second))
+	if err != nil || got.Interview != 7 || got.Role != "candidate" || got.Browser != "br0wser-id-0123456789" {
+		t.Fatalf("valid ticket: %+v %v", got, err)
+	}
+	if _, err := s.VerifyNodeTicket(tok, "node-a", now); !errors.Is(err, ErrBadToken) {
+		t.Errorf("another node accepted it: %v", err)
+	}
+	if _, err := s.VerifyNodeTicket(tok, "node-b", now.Add(TicketTTL+2*time.Second)); !errors.Is(err, ErrBadToken) {
+		t.Errorf("expired ticket accepted: %v", err)
+	}
+	if _, err := other.VerifyNodeTicket(tok, "node-b", now); !errors.Is(err, ErrBadToken) {
+		t.Errorf("another secret accepted it: %v", err)
+	}
+	// A changed payload (another interview) does not verify.
+	p, mac, _ := strings.Cut(tok, ".")
+	forged := b64.EncodeToString([]byte(strings.Replace(string(must(b64.DecodeString(p))), `"i":7`, `"i":8`, 1))) + "." + mac
+	if _, err := s.VerifyNodeTicket(forged, "node-b", now); !errors.Is(err, ErrBadToken) {
+		t.Errorf("forged ticket accepted: %v", err)
+	}
+	// The ticket's MAC is not any other token's: a CSRF token of the same text differs.
+	if strings.HasSuffix(tok, s.CSRFToken(p)) {
+		t.Error("ticket MAC equals a CSRF token")
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

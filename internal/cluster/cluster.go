@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -29,6 +30,13 @@ type Store interface {
 	DeregisterNode(ctx context.Context, id string) error
 	AcquireLease(ctx context.Context, interviewID int64, node string, ttl time.Duration) (*store.Lease, error)
 	ReleaseLease(ctx context.Context, interviewID int64, node string) error
+	ReleaseIdleLeases(ctx context.Context, node string, keep []int64, grace time.Duration) (int64, error)
+	InterviewLease(ctx context.Context, interviewID int64) (*store.Lease, error)
+	Node(ctx context.Context, id string) (*store.Node, error)
+	Nodes(ctx context.Context) ([]*store.Node, error)
+	PickNode(ctx context.Context, alive time.Duration) (*store.Node, error)
+	PlaceInterview(ctx context.Context, interviewID int64, alive, ttl time.Duration) (*store.Node, error)
+	InterruptExpiredLeases(ctx context.Context, now time.Time) ([]int64, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -38,7 +46,19 @@ type Config struct {
 	Info      store.Node    // ID, PublicURL, MediaAddress, Capacity
 	Heartbeat time.Duration // 10 s; a lease expires after 3 heartbeats without renewal
 	Live      func() int    // rooms open on this node (0 when nil)
-	Logger    *slog.Logger  // discard
+	// Holding lists the interviews the node holds: a room open or a session
+	// still being stored. Its other leases (joins routed here that never
+	// came) are given up after ReserveGrace.
+	Holding      func() []int64
+	ReserveGrace time.Duration // 2 minutes
+	// Open lists the interviews with a room open on the node; Lost is called
+	// for each of them whose lease another node holds now (this node was
+	// taken for dead, e.g. cut from the database for three heartbeats, and
+	// the interview moved): the room must end. Both optional.
+	Open   func() []int64
+	Lost   func(interviewID int64)
+	Now    func() time.Time
+	Logger *slog.Logger // discard
 }
 
 // Node is this server's membership of the cluster.
@@ -57,6 +77,12 @@ func New(st Store, cfg Config) *Node {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.ReserveGrace <= 0 {
+		cfg.ReserveGrace = 2 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &Node{st: st, cfg: cfg}
 }
@@ -77,8 +103,12 @@ func (n *Node) Register(ctx context.Context) error {
 	return nil
 }
 
-// Heartbeat renews the node's registration and every lease it holds; a node
-// whose row was removed registers again.
+// URL is where browsers reach this node.
+func (n *Node) URL() string { return n.cfg.Info.PublicURL }
+
+// Heartbeat renews the node's registration and every lease it holds, and
+// gives up reservations nobody used; a node whose row was removed registers
+// again.
 func (n *Node) Heartbeat(ctx context.Context) error {
 	_, err := n.st.HeartbeatNode(ctx, n.ID(), n.cfg.Live(), n.LeaseTTL())
 	if errors.Is(err, models.ErrNotFound) {
@@ -87,7 +117,110 @@ func (n *Node) Heartbeat(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster: heartbeat: %w", err)
 	}
+	if n.cfg.Holding != nil {
+		if _, err := n.st.ReleaseIdleLeases(ctx, n.ID(), n.cfg.Holding(), n.cfg.ReserveGrace); err != nil {
+			return fmt.Errorf("cluster: heartbeat: %w", err)
+		}
+	}
+	return n.checkOpen(ctx)
+}
+
+// checkOpen makes sure the node holds the lease of every open room: a
+// missing one is taken again, one another node holds is reported lost.
+func (n *Node) checkOpen(ctx context.Context) error {
+	if n.cfg.Open == nil || n.cfg.Lost == nil {
+		return nil
+	}
+	for _, id := range n.cfg.Open() {
+		err := n.Acquire(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrLeaseHeld):
+			n.cfg.Logger.Error("cluster: another node took over an interview live here: its room ends", "node", n.ID(), "interview", id, "err", err)
+			n.cfg.Lost(id)
+		case errors.Is(err, models.ErrNotFound):
+			// the interview was erased meanwhile: nothing to hold
+		case err != nil:
+			return fmt.Errorf("cluster: heartbeat: %w", err)
+		}
+	}
 	return nil
+}
+
+// ErrNoRoom means no live node has room for another interview.
+var ErrNoRoom = fmt.Errorf("cluster: every node is full or gone: %w", models.ErrNotFound)
+
+// alive is how recent a node's heartbeat must be for a new interview to go
+// there: as long as its leases last (three periods), so that a node slowed
+// down by a loaded machine is not skipped while it still holds its interviews.
+func (n *Node) alive() time.Duration { return n.LeaseTTL() }
+
+// Route returns the node an interview's participants connect to: the node
+// holding its lease, or else the least-loaded live node with room, which is
+// given the lease at once (a reservation: the candidate and the staff who
+// join next all reach the same node). An expired lease (its node died) is
+// reaped first, so the interview is marked interrupted before it goes on
+// elsewhere. ErrNoRoom when every node is full or gone.
+func (n *Node) Route(ctx context.Context, interviewID int64) (*store.Node, error) {
+	for try := 0; try < 3; try++ {
+		l, err := n.st.InterviewLease(ctx, interviewID)
+		switch {
+		case err == nil && !l.Expired:
+			node, err := n.st.Node(ctx, l.NodeID)
+			if err == nil {
+				return node, nil
+			}
+			if !errors.Is(err, models.ErrNotFound) {
+				return nil, fmt.Errorf("cluster: route interview %d: %w", interviewID, err)
+			}
+			// A lease without its node (removed by hand): taken over below once expired.
+			return nil, fmt.Errorf("cluster: route interview %d: node %s is gone: %w", interviewID, l.NodeID, ErrNoRoom)
+		case err == nil && l.Expired:
+			ids, err := n.st.InterruptExpiredLeases(ctx, n.cfg.Now())
+			if err != nil {
+				return nil, fmt.Errorf("cluster: route interview %d: %w", interviewID, err)
+			}
+			if len(ids) > 0 {
+				n.cfg.Logger.Warn("cluster: interviews of a lost node marked interrupted", "interviews", ids)
+			}
+		case !errors.Is(err, models.ErrNotFound):
+			return nil, fmt.Errorf("cluster: route interview %d: %w", interviewID, err)
+		}
+		pick, err := n.st.PlaceInterview(ctx, interviewID, n.alive(), n.LeaseTTL())
+		switch {
+		case err == nil:
+			return pick, nil
+		case errors.Is(err, store.ErrLeaseHeld):
+			// Another join routed it at the same moment: follow that lease.
+		case errors.Is(err, models.ErrNotFound):
+			return nil, ErrNoRoom
+		default:
+			return nil, fmt.Errorf("cluster: route interview %d: %w", interviewID, err)
+		}
+	}
+	return nil, fmt.Errorf("cluster: route interview %d: the lease kept changing hands", interviewID)
+}
+
+// Origins are the origins (scheme://host[:port]) of the registered nodes'
+// public URLs, the browsers' places to connect to.
+func (n *Node) Origins(ctx context.Context) ([]string, error) {
+	nodes, err := n.st.Nodes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: origins: %w", err)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, nd := range append(nodes, &n.cfg.Info) {
+		u, err := url.Parse(nd.PublicURL)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			continue
+		}
+		o := u.Scheme + "://" + u.Host
+		if !seen[o] {
+			seen[o] = true
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }
 
 // Run sends a heartbeat every period until ctx ends. Failures (the database

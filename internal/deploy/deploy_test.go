@@ -177,8 +177,28 @@ type k8s struct {
 	Data       map[string]string `yaml:"data"`
 	StringData map[string]string `yaml:"stringData"`
 	Spec       struct {
+		Replicas int       `yaml:"replicas"`
 		Selector yaml.Node `yaml:"selector"`
-		Ports    []struct {
+		TLS      []struct {
+			Hosts []string `yaml:"hosts"`
+		} `yaml:"tls"`
+		Rules []struct {
+			Host string `yaml:"host"`
+			HTTP struct {
+				Paths []struct {
+					Path    string `yaml:"path"`
+					Backend struct {
+						Service struct {
+							Name string `yaml:"name"`
+							Port struct {
+								Name string `yaml:"name"`
+							} `yaml:"port"`
+						} `yaml:"service"`
+					} `yaml:"backend"`
+				} `yaml:"paths"`
+			} `yaml:"http"`
+		} `yaml:"rules"`
+		Ports []struct {
 			Name       string `yaml:"name"`
 			Port       int    `yaml:"port"`
 			TargetPort string `yaml:"targetPort"`
@@ -311,6 +331,11 @@ func TestKubernetes(t *testing.T) {
 	if cfg.NodeID != "livecheck-0" || cfg.NodeURL != "https://livecheck-0.nodes.livecheck.example.com" {
 		t.Errorf("node id %q, node URL %q: want the pod's name in both", cfg.NodeID, cfg.NodeURL)
 	}
+	// Joins are routed to the node's own URL (its signaling socket, with a
+	// ticket): a page served over https may only open wss:// sockets.
+	if base, node := strings.SplitN(cfg.BaseURL, ":", 2)[0], strings.SplitN(cfg.NodeURL, ":", 2)[0]; base != node || cfg.NodeURL == cfg.BaseURL {
+		t.Errorf("node URL %q: want a per-node URL with the scheme of the base URL %q", cfg.NodeURL, cfg.BaseURL)
+	}
 	if cfg.UDPPortMin == 0 || cfg.UDPPortMax < cfg.UDPPortMin || len(cfg.ICEServers) == 0 || cfg.TURNPassword == "" {
 		t.Errorf("media settings: UDP %d-%d, ICE %v", cfg.UDPPortMin, cfg.UDPPortMax, cfg.ICEServers)
 	}
@@ -358,6 +383,55 @@ func TestKubernetes(t *testing.T) {
 			if p.TargetPort != "http" {
 				t.Errorf("Service %s targets port %q, want http", name, p.TargetPort)
 			}
+		}
+	}
+	// Every node's own URL (where joins are routed) and the base URL reach
+	// the right pods through the Ingress, over TLS.
+	ing, ok := objs["Ingress/livecheck"]
+	if !ok {
+		t.Fatal("an Ingress livecheck is required (base URL and one host per node)")
+	}
+	backend := func(host string) (string, bool) {
+		for _, r := range ing.Spec.Rules {
+			if r.Host == host && len(r.HTTP.Paths) == 1 && r.HTTP.Paths[0].Path == "/" {
+				b := r.HTTP.Paths[0].Backend.Service
+				return b.Name, b.Port.Name == "http"
+			}
+		}
+		return "", false
+	}
+	tlsCovers := func(host string) bool {
+		for _, tl := range ing.Spec.TLS {
+			for _, h := range tl.Hosts {
+				if h == host || (strings.HasPrefix(h, "*.") && strings.HasSuffix(host, h[1:]) && !strings.Contains(strings.TrimSuffix(host, h[1:]), ".")) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	baseURL, _ := url.Parse(cfg.BaseURL)
+	if svc, ok := backend(baseURL.Host); svc != "livecheck" || !ok || !tlsCovers(baseURL.Host) {
+		t.Errorf("base URL host %s: Ingress backend %q (port http %v), TLS %v", baseURL.Host, svc, ok, tlsCovers(baseURL.Host))
+	}
+	nodeURL, _ := url.Parse(cfg.NodeURL)
+	if sts.Spec.Replicas < 1 {
+		t.Errorf("replicas %d", sts.Spec.Replicas)
+	}
+	for i := 0; i < sts.Spec.Replicas; i++ {
+		pod := fmt.Sprintf("livecheck-%d", i)
+		host := strings.Replace(nodeURL.Host, "livecheck-0", pod, 1)
+		name, ok := backend(host)
+		svc, found := objs["Service/"+name]
+		if !ok || !found || !tlsCovers(host) {
+			t.Errorf("node %s (%s): Ingress backend %q (port http %v, Service found %v), TLS %v", pod, host, name, ok, found, tlsCovers(host))
+			continue
+		}
+		var sel map[string]string
+		_ = svc.Spec.Selector.Decode(&sel)
+		if len(sel) != 1 || sel["statefulset.kubernetes.io/pod-name"] != pod || len(svc.Spec.Ports) != 1 ||
+			svc.Spec.Ports[0].Name != "http" || svc.Spec.Ports[0].TargetPort != "http" {
+			t.Errorf("Service %s: selector %v, ports %+v: want pod %s's port http", name, sel, svc.Spec.Ports, pod)
 		}
 	}
 	// The trial database matches the URL the nodes use.

@@ -77,6 +77,7 @@ func (s *Server) apiRoutes(r *Router) {
 	r.Public(http.MethodPost, "/api/interviews/:id/end", s.api(s.apiEnd))
 	r.Public(http.MethodPut, "/api/interviews/:id/reference", s.api(s.apiPutReference))
 	r.Public(http.MethodDelete, "/api/interviews/:id/reference", s.api(s.apiDeleteReference))
+	r.Public(http.MethodGet, "/api/interviews/:id/node", s.api(s.apiRoute))
 }
 
 func (s *Server) apiCreateInterview(c *gin.Context) {
@@ -171,7 +172,16 @@ func (s *Server) apiRoom(c *gin.Context) *room.Room {
 			return rm
 		}
 	}
-	c.AbortWithStatusJSON(http.StatusConflict, gin.H{"error": "the interview is not live on this server"})
+	msg := "the interview is not live on this server"
+	if s.Cluster != nil {
+		ctx, cancel := s.ctx(c)
+		l, err := s.Store.InterviewLease(ctx, iv.ID)
+		cancel()
+		if err == nil && !l.Expired && l.NodeID != s.Cluster.ID() {
+			msg += " (node " + l.NodeID + " holds it: GET /api/interviews/" + c.Param("id") + "/node)"
+		}
+	}
+	c.AbortWithStatusJSON(http.StatusConflict, gin.H{"error": msg})
 	return nil
 }
 
@@ -222,4 +232,11 @@ func jsonProblem(err error) string {
 		return "the body is empty or cut short"
 	}
 	return "the body does not match the request: unknown field or wrong value (see README, admin API)"
+}
+
+// apiRoute tells an API client (loadgen) where to connect a staff socket for
+// the interview and where its live room is: GET /api/interviews/:id/node?mode=.
+func (s *Server) apiRoute(c *gin.Context) {
+	c.Set(ctxUser, apiUser)
+	s.staffRoute(c)
 }

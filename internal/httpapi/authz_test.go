@@ -115,6 +115,10 @@ var Matrix = map[string]expect{
 	"GET /interviews/:id/call":          ownedBy(staffOnly(http.MethodGet, 200, recruiter, admin)),
 	"GET /interviews/:id/observe":       staffOnly(http.MethodGet, 200, reviewer, admin),
 	"GET /ws/interviews/:id":            {anon: 303, candidate: 303, recruiter: 400, other: 404, reviewer: 403, admin: 400},
+	// Where to connect (node routing): the node's URL and a ticket, for those who may join.
+	"GET /join/:token/node":        {anon: 403, candidate: 200, recruiter: 403, other: 403, reviewer: 403, admin: 403},
+	"GET /interviews/:id/node":     ownedBy(staffOnly(http.MethodGet, 200, recruiter, admin)), // ?mode=host
+	"GET /api/interviews/:id/node": all(http.StatusNotFound),
 	// The admin API is off without LIVECHECK_API_TOKEN (api_test.go covers it on).
 	"POST /api/interviews":                 all(http.StatusNotFound),
 	"GET /api/interviews/:id":              all(http.StatusNotFound),
@@ -176,7 +180,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			default:
 				c.Login(users[caller])
 			}
-			if pattern == "/ws/interviews/:id" {
+			if pattern == "/ws/interviews/:id" || pattern == "/interviews/:id/node" {
 				path += "?mode=host"
 			}
 			form := formFor(pattern, caller, i)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/gorilla/websocket"
 
 	"github.com/livecheck/livecheck/internal/auth"
 	"github.com/livecheck/livecheck/internal/interview"
@@ -19,15 +18,12 @@ import (
 	"github.com/livecheck/livecheck/models"
 )
 
-// upgrader accepts same-origin WebSockets only (gorilla's default origin check),
-// which stops cross-site WebSocket hijacking with a staff member's cookie.
-var upgrader = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096, HandshakeTimeout: 10 * time.Second}
-
 // CallData is what the call pages receive.
 type CallData struct {
 	Interview *models.Interview
 	Mode      string // host | observe
 	WS        string
+	Route     string // where the page asks which node to connect to (wire.Route)
 }
 
 func (s *Server) staffCallPage(mode string) gin.HandlerFunc {
@@ -58,7 +54,7 @@ func (s *Server) staffCallPage(mode string) gin.HandlerFunc {
 		_ = s.Store.Audit(ctx, store.AuditEntry{ActorID: &u.ID, Actor: u.Email, Action: "call." + mode,
 			Target: fmt.Sprintf("interview:%d", iv.ID), IP: c.ClientIP()})
 		s.render(c, http.StatusOK, "call", "Interview with "+iv.CandidateName, CallData{Interview: iv, Mode: mode,
-			WS: fmt.Sprintf("/ws/interviews/%d?mode=%s", iv.ID, mode)}, "")
+			WS: fmt.Sprintf("/ws/interviews/%d?mode=%s", iv.ID, mode), Route: fmt.Sprintf("/interviews/%d/node?mode=%s", iv.ID, mode)}, "")
 	}
 }
 
@@ -76,7 +72,24 @@ func (s *Server) candidateWS(c *gin.Context) {
 	if iv == nil {
 		return
 	}
-	con, err := s.latestConsent(c, iv)
+	t, ok := s.ticket(c, iv.ID, room.RoleCandidate)
+	if !ok {
+		return
+	}
+	var con *store.Consent
+	var err error
+	browser := s.browserID(c, false)
+	if t != nil { // from a page another node served: the browser is the ticket's
+		browser = t.Browser
+		ctx, cancel := s.ctx(c)
+		con, err = s.Store.LatestConsent(ctx, iv.ID, browser)
+		cancel()
+		if errors.Is(err, models.ErrNotFound) {
+			con, err = nil, nil
+		}
+	} else {
+		con, err = s.latestConsent(c, iv)
+	}
 	if err != nil {
 		s.internalError(c, "consent lookup", err)
 		return
@@ -85,7 +98,7 @@ func (s *Server) candidateWS(c *gin.Context) {
 		s.fail(c, http.StatusForbidden, "Consent required", "Consent is required before the call.")
 		return
 	}
-	s.serveWS(c, iv, room.RoleCandidate, room.Attempt{BrowserID: s.browserID(c, false), IP: c.ClientIP(),
+	s.serveWS(c, iv, room.RoleCandidate, room.Attempt{BrowserID: browser, IP: c.ClientIP(),
 		UserAgent: truncate(c.Request.UserAgent(), 400), At: s.Now(), NoFlash: con.Flash == "fade"})
 }
 
@@ -106,6 +119,9 @@ func (s *Server) staffWS(c *gin.Context) {
 	}
 	if st := iv.EffectiveStatus(s.Now()); st != models.StatusScheduled && st != models.StatusLive {
 		s.fail(c, http.StatusGone, "Interview not open", "This interview has ended, expired or was revoked.")
+		return
+	}
+	if _, ok := s.ticket(c, iv.ID, role); !ok {
 		return
 	}
 	s.serveWS(c, iv, role, room.Attempt{IP: c.ClientIP(), At: s.Now()})
@@ -131,7 +147,10 @@ func (s *Server) serveWS(c *gin.Context, iv *models.Interview, role room.Role, a
 			return
 		}
 	}
-	ws, err := upgrader.Upgrade(c.Writer, c.Request, nil)
+	if s.misdirected(c, iv) {
+		return
+	}
+	ws, err := s.ws.Upgrade(c.Writer, c.Request, nil)
 	if err != nil {
 		return // the upgrader has answered
 	}
@@ -289,6 +308,12 @@ func (s *Server) interviewRoomExtras(c *gin.Context, iv *models.Interview, extra
 	extra["CanObserve"] = open && auth.Can(u.Role, auth.PermObserveCall)
 	if s.Rooms != nil {
 		if _, ok := s.Rooms.Get(iv.ID); ok {
+			extra["Live"] = true
+		}
+	}
+	if extra["Live"] == nil && s.Cluster != nil && iv.Status == models.StatusLive {
+		// Live on another node: its lease is held and renewed.
+		if l, err := s.Store.InterviewLease(ctx, iv.ID); err == nil && !l.Expired {
 			extra["Live"] = true
 		}
 	}

@@ -238,7 +238,7 @@ func (s *Server) candidateCall(c *gin.Context) {
 	if iv == nil {
 		return
 	}
-	if s.Rooms != nil {
+	if s.Rooms != nil && s.livesHere(c, iv) { // else the owning node's socket checks
 		if s.Rooms.Full(iv.ID, s.Config.MaxLive) {
 			s.busy(c)
 			return

@@ -66,7 +66,7 @@ func (s *Server) securityHeaders() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		h := c.Writer.Header()
 		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "+
-			"media-src 'self' blob:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+			"media-src 'self' blob:; connect-src "+s.connectSrc()+"; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
@@ -171,7 +171,8 @@ func (s *Server) loadUser() gin.HandlerFunc {
 				return
 			}
 		}
-		s.apiStaff(c) // staff WebSockets may use the API token (api.go)
+		s.apiStaff(c)    // staff WebSockets may use the API token (api.go)
+		s.ticketStaff(c) // or a node ticket (nodes.go)
 		if _, ok := c.Get(ctxBinding); !ok {
 			pre, err := c.Cookie(preCookie)
 			if err != nil || len(pre) < 20 || len(pre) > 64 {

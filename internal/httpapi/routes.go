@@ -76,6 +76,7 @@ func (s *Server) routes(r *Router) {
 	r.Staff(http.MethodGet, "/interviews/:id/evidence/:eid", auth.PermViewEvidence, s.evidenceImage)
 	r.Staff(http.MethodGet, "/interviews/:id/call", auth.PermJoinCall, s.staffCallPage("host"))
 	r.Staff(http.MethodGet, "/interviews/:id/observe", auth.PermObserveCall, s.staffCallPage("observe"))
+	r.Staff(http.MethodGet, "/interviews/:id/node", auth.PermViewInterviews, s.staffRoute)
 	wsLimits := []gin.HandlerFunc{s.rateLimit(s.limits.wsIP, byIP, "connection attempts")}
 	r.Staff(http.MethodGet, "/ws/interviews/:id", auth.PermViewInterviews,
 		append(wsLimits, s.rateLimit(s.limits.wsInterview, byParam("id"), "connection attempts to this interview"), s.staffWS)...)
@@ -85,5 +86,6 @@ func (s *Server) routes(r *Router) {
 	r.Public(http.MethodPost, "/join/:token/consent", joinLimit, s.consent)
 	r.Public(http.MethodGet, "/join/:token/check", joinLimit, s.deviceCheck)
 	r.Public(http.MethodGet, "/join/:token/call", joinLimit, s.candidateCall)
+	r.Public(http.MethodGet, "/join/:token/node", joinLimit, s.candidateRoute)
 	r.Public(http.MethodGet, "/ws/join/:token", append(wsLimits, s.rateLimit(s.limits.wsInterview, byParam("token"), "connection attempts to this interview"), s.candidateWS)...)
 }

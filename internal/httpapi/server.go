@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v3"
 
 	"github.com/livecheck/livecheck/internal/auth"
@@ -42,6 +43,8 @@ type Deps struct {
 	// FaceIdentity tells candidates that their face is compared across the
 	// organisation's interviews (the sessions run the identity stage).
 	FaceIdentity bool
+	// Cluster routes joins to the node holding the interview; nil: one server.
+	Cluster Cluster
 }
 
 // Server holds the engine and its state.
@@ -59,7 +62,9 @@ type Server struct {
 	// costChecked, when set (tests), learns the bcrypt cost of every sign-in's comparison.
 	costChecked func(cost int)
 
-	limits limiters
+	limits  limiters
+	origins origins // the nodes' origins (CSP connect-src, WebSocket origin check)
+	ws      *websocket.Upgrader
 }
 
 // New builds the engine with every route.
@@ -78,6 +83,7 @@ func New(d Deps) (*Server, error) {
 		unlockAcct: auth.NewThrottle(1, 15*time.Minute, d.Now),
 		limits:     newLimiters(d.Config.LimitJoin, d.Config.LimitWS, d.Now),
 	}
+	s.ws = &websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096, HandshakeTimeout: 10 * time.Second, CheckOrigin: s.checkOrigin}
 	s.interviews = interview.NewService(d.Store, d.Signer, d.Config.LinkTTL, d.Now).WithPhotos(d.Photos)
 	var err error
 	if s.passwords, err = auth.NewPasswords(d.Config.PasswordCost); err != nil {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/livecheck/livecheck/internal/rtc"
 	"github.com/livecheck/livecheck/internal/signal"
+	"github.com/livecheck/livecheck/internal/wire"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -97,12 +98,22 @@ func dialWS(ctx context.Context, base *url.URL, path string, jar http.CookieJar,
 	u.Scheme = map[string]string{"http": "ws", "https": "wss"}[base.Scheme]
 	p, q, _ := strings.Cut(path, "?")
 	u.Path, u.RawQuery = p, q
+	return dialURL(ctx, u.String(), base, jar, hdr)
+}
+
+// dialURL opens the signaling socket at an absolute ws(s) URL (a node's, from
+// a route) with the Origin of the page's server, as a browser's would.
+func dialURL(ctx context.Context, wsURL string, page *url.URL, jar http.CookieJar, hdr http.Header) (*websocket.Conn, error) {
 	if hdr == nil {
 		hdr = http.Header{}
 	}
-	hdr.Set("Origin", base.Scheme+"://"+base.Host)
+	hdr.Set("Origin", page.Scheme+"://"+page.Host)
+	p := wsURL
+	if u, err := url.Parse(wsURL); err == nil {
+		p = u.Host + u.Path // never the ticket or token's query into errors
+	}
 	d := websocket.Dialer{Jar: jar, HandshakeTimeout: 15 * time.Second}
-	ws, resp, err := d.DialContext(ctx, u.String(), hdr)
+	ws, resp, err := d.DialContext(ctx, wsURL, hdr)
 	if err != nil {
 		if resp != nil {
 			b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
@@ -235,6 +246,34 @@ type candidate struct {
 	// time: the red team's responders react to it (see Candidate).
 	onPrompt func(msg []byte, at time.Time)
 	env      *models.Environment // replaces the load generator's own environment report
+	node     string              // base URL of the node the call runs on
+}
+
+// getRoute asks where to connect (wire.Route); nil without error when the
+// server has no routing (404).
+func getRoute(ctx context.Context, hc *http.Client, routeURL string, hdr http.Header) (*wire.Route, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, routeURL, nil)
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("route: %w", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("route: status %d %s", resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	var rt wire.Route
+	if err := json.Unmarshal(b, &rt); err != nil || rt.WS == "" {
+		return nil, fmt.Errorf("route: %q", b)
+	}
+	return &rt, nil
 }
 
 var csrfMeta = regexp.MustCompile(`<meta name="csrf-token" content="([^"]*)">`)
@@ -242,6 +281,23 @@ var csrfMeta = regexp.MustCompile(`<meta name="csrf-token" content="([^"]*)">`)
 // joinCandidate takes the candidate's HTTP steps (open the link, give consent)
 // and opens the signaling socket; media starts when the call connects.
 func joinCandidate(ctx context.Context, api *webrtc.API, joinURL string, m *Media, c *counters) (*candidate, error) {
+	b, err := consent(ctx, joinURL)
+	if err != nil {
+		return nil, err
+	}
+	return b.connect(ctx, api, m, c)
+}
+
+// browser is a candidate's browser after consent: its cookies and the page's server.
+type browser struct {
+	joinURL string
+	base    *url.URL
+	jar     http.CookieJar
+	hc      *http.Client
+}
+
+// consent opens the join link and gives consent, as the page does.
+func consent(ctx context.Context, joinURL string) (*browser, error) {
 	u, err := url.Parse(joinURL)
 	if err != nil {
 		return nil, err
@@ -278,12 +334,32 @@ func joinCandidate(ctx context.Context, api *webrtc.API, joinURL string, m *Medi
 	if resp.StatusCode != http.StatusSeeOther {
 		return nil, fmt.Errorf("consent: status %d", resp.StatusCode)
 	}
+	return &browser{joinURL: joinURL, base: base, jar: jar, hc: hc}, nil
+}
+
+// connect asks the page's server where the interview lives and opens the
+// signaling socket there (on the page's server when it has no routing).
+func (b *browser) connect(ctx context.Context, api *webrtc.API, m *Media, c *counters) (*candidate, error) {
+	u, _ := url.Parse(b.joinURL)
 	token := u.Path[strings.LastIndex(u.Path, "/")+1:]
-	ws, err := dialWS(ctx, base, "/ws/join/"+token, jar, http.Header{"User-Agent": {"livecheck-loadgen/1 (pion)"}})
+	hdr := http.Header{"User-Agent": {"livecheck-loadgen/1 (pion)"}}
+	rt, err := getRoute(ctx, b.hc, b.joinURL+"/node", nil)
 	if err != nil {
 		return nil, err
 	}
-	cd := &candidate{m: m, c: c, joined: time.Now()}
+	var ws *websocket.Conn
+	if rt != nil {
+		ws, err = dialURL(ctx, rt.WS, b.base, b.jar, hdr)
+	} else {
+		ws, err = dialWS(ctx, b.base, "/ws/join/"+token, b.jar, hdr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	cd := &candidate{m: m, c: c, joined: time.Now(), node: b.base.String()}
+	if rt != nil {
+		cd.node = strings.TrimRight(rt.URL, "/")
+	}
 	cd.signaler = signaler{name: "candidate", api: api, ws: ws, connected: make(chan struct{}), failed: make(chan struct{})}
 	cd.setup = cd.setupPC
 	return cd, nil
@@ -469,7 +545,16 @@ type viewer struct {
 // joinViewer opens a staff signaling socket authenticated with the API token.
 func joinViewer(ctx context.Context, api *webrtc.API, base *url.URL, token string, interviewID int64, mode string, c *counters) (*viewer, error) {
 	hdr := http.Header{"Authorization": {"Bearer " + token}, "User-Agent": {"livecheck-loadgen/1 (pion viewer)"}}
-	ws, err := dialWS(ctx, base, fmt.Sprintf("/ws/interviews/%d?mode=%s", interviewID, mode), nil, hdr)
+	rt, err := getRoute(ctx, &http.Client{Timeout: 30 * time.Second}, fmt.Sprintf("%s/api/interviews/%d/node?mode=%s", base, interviewID, mode), hdr)
+	if err != nil {
+		return nil, err
+	}
+	var ws *websocket.Conn
+	if rt != nil {
+		ws, err = dialURL(ctx, rt.WS, base, nil, hdr)
+	} else {
+		ws, err = dialWS(ctx, base, fmt.Sprintf("/ws/interviews/%d?mode=%s", interviewID, mode), nil, hdr)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,12 @@ import (
 
 // Config is one load-generator run.
 type Config struct {
-	Server     string        // base URL of the server (http://host:port)
+	Server string // base URL of the server (http://host:port)
+	// Servers are several nodes' base URLs (a cluster on one database):
+	// interviews are created on each in turn, each join is routed by the
+	// server to the node holding the interview, and the interview's live
+	// figures, challenges and end are asked of that node. Empty: Server.
+	Servers    []string
 	APIToken   string        // the server's LIVECHECK_API_TOKEN
 	Interviews int           // simultaneous interviews
 	Duration   time.Duration // measurement window, after every candidate connected and WarmUp
@@ -53,6 +58,7 @@ type Config struct {
 // Interview is one simulated interview's outcome.
 type Interview struct {
 	ID          int64   `json:"id"`
+	Node        string  `json:"node,omitempty"` // base URL of the node the call ran on
 	Connected   bool    `json:"connected"`
 	ConnectMs   float64 `json:"connect_ms"`
 	Error       string  `json:"error,omitempty"`
@@ -144,6 +150,7 @@ func (st *runState) addError(format string, args ...any) {
 
 type sim struct {
 	id      int64
+	api     *apiClient // the node the interview runs on (after the candidate joined)
 	joinURL string
 	cand    *candidate
 	viewers []*viewer
@@ -168,12 +175,30 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.ViewerMode == "" {
 		cfg.ViewerMode = "observe"
 	}
-	base, err := url.Parse(strings.TrimRight(cfg.Server, "/"))
-	if err != nil || base.Host == "" || (base.Scheme != "http" && base.Scheme != "https") {
-		return nil, fmt.Errorf("loadgen: --server %q is not an http(s) URL", cfg.Server)
+	servers := cfg.Servers
+	if len(servers) == 0 {
+		servers = []string{cfg.Server}
 	}
 	hc := &http.Client{Timeout: 30 * time.Second}
-	api := &apiClient{base: base.String(), token: cfg.APIToken, http: hc}
+	var bases []*url.URL
+	apis := map[string]*apiClient{}
+	for _, srv := range servers {
+		base, err := url.Parse(strings.TrimRight(srv, "/"))
+		if err != nil || base.Host == "" || (base.Scheme != "http" && base.Scheme != "https") {
+			return nil, fmt.Errorf("loadgen: --server %q is not an http(s) URL", srv)
+		}
+		bases = append(bases, base)
+		apis[base.String()] = &apiClient{base: base.String(), token: cfg.APIToken, http: hc}
+	}
+	apiFor := func(base string) *apiClient {
+		if a, ok := apis[base]; ok {
+			return a
+		}
+		a := &apiClient{base: base, token: cfg.APIToken, http: hc}
+		apis[base] = a
+		return a
+	}
+	api := apis[bases[0].String()]
 	papi, err := newAPI()
 	if err != nil {
 		return nil, err
@@ -195,11 +220,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	sims := make([]*sim, cfg.Interviews)
 	prog.phase("creating interviews")
 	if err := parallel(ctx, 8, len(sims), func(i int) error {
-		cr, err := api.createInterview(ctx, fmt.Sprintf("Loadgen Candidate %d", i+1))
+		on := apis[bases[i%len(bases)].String()]
+		cr, err := on.createInterview(ctx, fmt.Sprintf("Loadgen Candidate %d", i+1))
 		if err != nil {
 			return err
 		}
-		sims[i] = &sim{id: cr.ID, joinURL: cr.JoinURL}
+		sims[i] = &sim{id: cr.ID, joinURL: cr.JoinURL, api: on}
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("loadgen: create interviews: %w", err)
@@ -213,9 +239,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	go prog.loop(runCtx)
 	// Viewers join before their candidate, as staff open the call page and wait:
 	// the server makes a receive-only peer's first offer when there is a track.
-	joinViewers := func(s *sim) {
+	joinViewers := func(i int, s *sim) {
 		for k := 0; k < cfg.Viewers; k++ {
-			v, err := joinViewer(runCtx, papi, base, cfg.APIToken, s.id, cfg.ViewerMode, &cnt)
+			v, err := joinViewer(runCtx, papi, bases[(i+k+1)%len(bases)], cfg.APIToken, s.id, cfg.ViewerMode, &cnt)
 			if err != nil {
 				st.addError("interview %d viewer: %v", s.id, err)
 				continue
@@ -228,7 +254,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	if cfg.Viewers > 0 {
-		_ = parallel(ctx, 4, len(sims), func(i int) error { joinViewers(sims[i]); return nil })
+		_ = parallel(ctx, 4, len(sims), func(i int) error { joinViewers(i, sims[i]); return nil })
 	}
 	_ = parallel(ctx, 4, len(sims), func(i int) error {
 		s := sims[i]
@@ -239,6 +265,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil
 		}
 		s.cand = cd
+		s.api = apiFor(cd.node)
 		peersWG.Add(1)
 		go func() { defer peersWG.Done(); cd.run(runCtx) }()
 		return nil
@@ -273,7 +300,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	// The window.
-	before, err := snapshot(ctx, api, sims, cfg.MetricsURL, hc)
+	before, err := snapshot(ctx, sims, cfg.MetricsURL, hc)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +323,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 					if !sleepCtx(runCtx, wait) || time.Since(t0) >= cfg.Duration {
 						return
 					}
-					code, err := api.post(runCtx, s.id, "challenge")
+					code, err := s.api.post(runCtx, s.id, "challenge")
 					switch {
 					case err == nil:
 						st.mu.Lock()
@@ -318,7 +345,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, ctx.Err()
 	}
 	window := time.Since(t0)
-	after, err := snapshot(ctx, api, sims, cfg.MetricsURL, hc)
+	after, err := snapshot(ctx, sims, cfg.MetricsURL, hc)
 	if err != nil {
 		return nil, err
 	}
@@ -337,6 +364,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		st.mu.Unlock()
 		if s.err != nil {
 			iv.Error = s.err.Error()
+		}
+		if s.cand != nil {
+			iv.Node = s.cand.node
 		}
 		if s.cand != nil && s.err == nil {
 			iv.Connected = true
@@ -382,7 +412,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	peersWG.Wait()
 	if !cfg.KeepOpen {
 		for _, s := range sims {
-			if _, err := api.post(ctx, s.id, "end"); err != nil && !strings.Contains(err.Error(), "409") {
+			if _, err := s.api.post(ctx, s.id, "end"); err != nil && !strings.Contains(err.Error(), "409") {
 				st.addError("interview %d: end: %v", s.id, err)
 			}
 		}
@@ -418,11 +448,11 @@ type snap struct {
 	metrics    metrics.Samples
 }
 
-func snapshot(ctx context.Context, api *apiClient, sims []*sim, metricsURL string, hc *http.Client) (snap, error) {
+func snapshot(ctx context.Context, sims []*sim, metricsURL string, hc *http.Client) (snap, error) {
 	out := snap{interviews: map[int64]wire.Interview{}}
 	var mu sync.Mutex
 	_ = parallel(ctx, 8, len(sims), func(i int) error {
-		got, err := api.interview(ctx, sims[i].id)
+		got, err := sims[i].api.interview(ctx, sims[i].id)
 		if err == nil {
 			mu.Lock()
 			out.interviews[sims[i].id] = got

@@ -223,6 +223,17 @@ func (m *Manager) Live() int {
 	return len(m.rooms)
 }
 
+// IDs returns the interviews with an open room.
+func (m *Manager) IDs() []int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ids := make([]int64, 0, len(m.rooms))
+	for id := range m.rooms {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
 func (m *Manager) remove(r *Room) {
 	m.mu.Lock()
 	if m.rooms[r.id] == r {

@@ -244,3 +244,49 @@ func (s *Store) InterruptExpiredLeases(ctx context.Context, now time.Time) ([]in
 	})
 	return ids, err
 }
+
+// ReleaseIdleLeases drops node's leases on interviews it does not hold any
+// more (keep: the interviews with a room open or a session still being
+// stored on the node) that were acquired longer ago than grace: a join routed
+// to the node reserves the lease, and a reservation nobody used is given up.
+// It returns how many leases were dropped.
+func (s *Store) ReleaseIdleLeases(ctx context.Context, node string, keep []int64, grace time.Duration) (int64, error) {
+	if keep == nil {
+		keep = []int64{}
+	}
+	tag, err := s.db.Exec(ctx, `DELETE FROM interview_leases WHERE node_id = $1 AND NOT (interview_id = ANY ($2))
+		AND acquired_at <= now() - $3 * interval '1 millisecond'`, node, keep, millis(grace))
+	if err != nil {
+		return 0, fmt.Errorf("store: unable to release idle leases: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// placeLock is the advisory lock that serialises placements across nodes.
+const placeLock = 0x6c6976656e6f6465 // "livenode"
+
+// PlaceInterview gives an interview no node holds to the node PickNode
+// chooses, in one transaction under a cluster-wide advisory lock: placements
+// made at the same moment see each other's leases, so a burst of joins is
+// spread over the nodes instead of all landing on the one that was least
+// loaded before it, and no node is given more than its capacity. When another
+// node took the interview meanwhile it returns that lease's ErrLeaseHeld;
+// models.ErrNotFound when every node is full or gone.
+func (s *Store) PlaceInterview(ctx context.Context, interviewID int64, alive, ttl time.Duration) (*Node, error) {
+	var out *Node
+	err := s.InTx(ctx, func(tx *Store) error {
+		if _, err := tx.db.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(placeLock)); err != nil {
+			return fmt.Errorf("store: unable to place interview: %w", err)
+		}
+		n, err := tx.PickNode(ctx, alive)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.AcquireLease(ctx, interviewID, n.ID, ttl); err != nil {
+			return err
+		}
+		out = n
+		return nil
+	})
+	return out, err
+}

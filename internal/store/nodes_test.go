@@ -289,3 +289,84 @@ func TestLeaseRace(t *testing.T) {
 		}
 	}
 }
+
+func TestReleaseIdleLeases(t *testing.T) {
+	st, tx := pgtest.Tx(t)
+	ctx := context.Background()
+	register(t, st, "node-a", 10)
+	register(t, st, "node-b", 10)
+	open, reserved, fresh, other := secInterview(t, st, "open@c.test"), secInterview(t, st, "reserved@c.test"),
+		secInterview(t, st, "fresh@c.test"), secInterview(t, st, "other@c.test")
+	for _, iv := range []*models.Interview{open, reserved, fresh} {
+		mustLease(t, st, iv.ID, "node-a")
+	}
+	mustLease(t, st, other.ID, "node-b")
+	// Everything but "fresh" was acquired ten minutes ago.
+	if _, err := tx.Exec(ctx, `UPDATE interview_leases SET acquired_at = now() - interval '10 minutes' WHERE interview_id <> $1`, fresh.ID); err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.ReleaseIdleLeases(ctx, "node-a", []int64{open.ID}, 2*time.Minute)
+	if err != nil || n != 1 {
+		t.Fatalf("released %d (%v), want the unused reservation only", n, err)
+	}
+	if _, err := st.InterviewLease(ctx, reserved.ID); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("unused reservation kept: %v", err)
+	}
+	for _, iv := range []*models.Interview{open, fresh, other} {
+		if _, err := st.InterviewLease(ctx, iv.ID); err != nil {
+			t.Errorf("lease of %s dropped: %v", iv.CandidateEmail, err)
+		}
+	}
+	if n, err := st.ReleaseIdleLeases(ctx, "node-a", nil, 0); err != nil || n != 2 {
+		t.Errorf("nothing held, no grace: released %d (%v), want 2", n, err)
+	}
+}
+
+// Placements at the same moment from four connection pools (four nodes
+// routing joins) spread over the nodes by their capacity and never exceed it.
+func TestPlaceInterviewConcurrently(t *testing.T) {
+	url := pgtest.SchemaURL(t)
+	ctx := context.Background()
+	pools := make([]*store.Store, 4)
+	for i := range pools {
+		p, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		pools[i] = store.New(p)
+	}
+	register(t, pools[0], "node-a", 4)
+	register(t, pools[0], "node-b", 4)
+	ids := make([]int64, 10)
+	for i := range ids {
+		ids[i] = secInterview(t, pools[0], fmt.Sprintf("place%d@c.test", i)).ID
+	}
+	var mu sync.Mutex
+	placed, full := map[string]int{}, 0
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			n, err := pools[i%len(pools)].PlaceInterview(ctx, id, time.Minute, ttl)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				placed[n.ID]++
+			case errors.Is(err, models.ErrNotFound):
+				full++
+			default:
+				t.Errorf("place %d: %v", id, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if placed["node-a"] != 4 || placed["node-b"] != 4 || full != 2 {
+		t.Fatalf("placed %v, %d refused: want 4 on each node and 2 refused (capacity 4 + 4)", placed, full)
+	}
+}

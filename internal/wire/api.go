@@ -90,3 +90,13 @@ type ReferencePhoto struct {
 	Model      string    `json:"model"` // the face model its descriptor comes from
 	AttachedAt time.Time `json:"attached_at"`
 }
+
+// Route says where a participant connects for an interview (GET
+// /join/<token>/node, /interviews/<id>/node?mode=, /api/interviews/<id>/node?mode=):
+// the node that holds it, with a ticket for that node's signaling socket.
+type Route struct {
+	Node    string    `json:"node"`    // node id
+	URL     string    `json:"url"`     // the node's public URL (http or https)
+	WS      string    `json:"ws"`      // the signaling socket's absolute URL, ticket included
+	Expires time.Time `json:"expires"` // the ticket's end: connect before, else ask again
+}

@@ -173,6 +173,7 @@ async function candidateCall(root) {
 
   const call = new LiveCall({
     ws: root.dataset.ws,
+    route: root.dataset.route,
     stream,
     onTrack: (ev) => {
       remoteStream.addTrack(ev.track);

@@ -4,16 +4,30 @@
 
 class LiveCall {
   constructor(opts) {
-    this.opts = opts;           // {ws, stream, onTrack, onControl, onMessage, onState}
+    this.opts = opts;           // {ws, route, stream, onTrack, onControl, onMessage, onState}
     this.pc = null;
     this.ws = null;
     this.pendingCandidates = [];
     this.closed = false;
   }
 
+  // start asks the page's server which node holds the interview (route: an
+  // absolute signaling URL with a short-lived ticket for that node), then
+  // opens the signaling socket there; without a route, on this origin.
   start() {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    this.ws = new WebSocket(proto + "//" + location.host + this.opts.ws);
+    if (!this.opts.route) {
+      const proto = location.protocol === "https:" ? "wss:" : "ws:";
+      this.open(proto + "//" + location.host + this.opts.ws);
+      return;
+    }
+    fetch(this.opts.route, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((r) => r.ok ? r.json() : Promise.reject(new Error("route: " + r.status)))
+      .then((route) => { this.node = route.node; if (!this.closed) this.open(route.ws); })
+      .catch((err) => { console.warn("livecheck:", err); if (!this.closed) this.state("disconnected"); });
+  }
+
+  open(url) {
+    this.ws = new WebSocket(url);
     this.ws.onmessage = (ev) => this.onSignal(JSON.parse(ev.data));
     this.ws.onclose = () => { if (!this.closed) this.state("disconnected"); };
     this.ws.onerror = () => this.state("error");

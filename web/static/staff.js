@@ -117,6 +117,7 @@ async function staffCall(root) {
 
   const call = new LiveCall({
     ws: root.dataset.ws,
+    route: root.dataset.route,
     stream,
     onTrack: (ev) => {
       const owner = ev.streams[0] ? ev.streams[0].id : "candidate";
