@@ -96,6 +96,10 @@ type Config struct {
 	Stages []StageFactory
 	// Gate bounds the frames analysed at once across sessions; nil: no bound.
 	Gate *Gate
+	// ChallengeQueue bounds the frames a live session holds for analysis
+	// (challenge-window frames wait in order; see frameQueue). Default
+	// DefaultChallengeQueue.
+	ChallengeQueue int
 	// Writes queues what live sessions store, through Store.
 	Writes *writeq.Queue
 	Store  Store

@@ -198,7 +198,7 @@ func feedVideo(ctx context.Context, s *Session, opt FileOptions, res *FileResult
 		if opt.Progress != nil {
 			opt.Progress(res.Decoded, res.Source.Frames)
 		}
-		if !s.due(fr.Capture, s.challengeActive()) {
+		if !s.due(fr.Capture, s.inWindow(fr.Capture)) {
 			continue
 		}
 		if err := observeFile(s, an, fr); err != nil {

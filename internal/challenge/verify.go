@@ -45,6 +45,9 @@ const (
 	ReasonFaceVanished     = "face vanished"     // whole face gone instead of half covered
 	ReasonLostAtPeak       = "face lost at peak" // measurement lost mid-movement (beyond tracking range?)
 	ReasonNoAudio          = "no audio"
+	// ReasonAnalysisBehind: the server's analysis had not reached the window's end
+	// RunnerConfig.MaxBehind after it (CPU starvation); the response was not judged.
+	ReasonAnalysisBehind = "analysis fell behind"
 )
 
 // AudioSample is the loudness of one chunk of the candidate's audio (typically 20 ms of PCM).
