@@ -155,8 +155,10 @@ func TestStarvedChallengeWaitsForItsFrames(t *testing.T) {
 	res, _, _ := s.ch.outcome()
 	r := res[0]
 	t.Logf("%s %+v: %s %q, peak %.1f %s", r.Kind, r.Params, r.Outcome, r.Reason, r.Peak, r.Unit)
-	if r.Outcome != challenge.OutcomeFailed || r.Reason != challenge.ReasonNoResponse {
-		t.Errorf("a still face: %s %q, want failed %q", r.Outcome, r.Reason, challenge.ReasonNoResponse)
+	// A still portrait (its loop's cut can read as a movement before the prompt) fails, on
+	// the frames of the whole window: not "inconclusive: no video".
+	if r.Outcome != challenge.OutcomeFailed {
+		t.Errorf("a still face: %s %q, want failed", r.Outcome, r.Reason)
 	}
 	s.mu.Lock()
 	analysed := 0
