@@ -116,7 +116,7 @@ var Settings = []Setting{
 	{"LIVECHECK_CASCADE", "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml", "OpenCV face cascade"},
 	{"LIVECHECK_LANDMARK_MODEL", "/usr/share/dlib/shape_predictor_68_face_landmarks.dat", "dlib 68-point landmark model"},
 	{"LIVECHECK_FACE_MODEL", "", "face recogniser converted by scripts/setup.sh (empty: $XDG_CACHE_HOME/livecheck/face/dlib-resnet-128.onnx, ~/.cache when unset)"},
-	{"LIVECHECK_ANALYSIS_FPS", "8", "frames per second analysed outside challenges"},
+	{"LIVECHECK_ANALYSIS_FPS", "6", "frames per second analysed outside challenges"},
 	{"LIVECHECK_CHALLENGES", "5", "liveness challenges per interview (0 disables them)"},
 	{"LIVECHECK_CHALLENGE_KINDS", "", "comma-separated challenge kinds allowed (empty: all of turn_head, look, blink, cover_face, move_closer, flash, read_digits)"},
 	{"LIVECHECK_CHALLENGE_LOCK_AFTER", "3", "failed challenges after which challenges stop and the session is flagged for review (0: never)"},
