@@ -46,7 +46,11 @@ func newChallenges(s *Session) (*challenges, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &challenges{s: s, runner: challenge.NewRunner(plan, s.started, cc.Runner)}, nil
+	rc := cc.Runner
+	if rc.Behind == nil {
+		rc.Behind = s.analysisBehind // verify a window once its frames are analysed
+	}
+	return &challenges{s: s, runner: challenge.NewRunner(plan, s.started, rc)}, nil
 }
 
 // loop issues due prompts and collects results until ctx ends.

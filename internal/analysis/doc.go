@@ -15,8 +15,10 @@
 // identity.go: who is on camera, internal/faceid). End summarises everything
 // into a Result.
 //
-// Live, decoding never waits for analysis: a one-slot mailbox hands the
-// newest frame to the session's analysis goroutine, and a Gate shared by all
+// Live, decoding never waits for analysis: a queue hands the session's
+// analysis goroutine the newest frame outside challenge windows and every
+// frame inside them (bounded; queue.go), the challenge runner verifies a
+// window only once its frames are analysed, and a Gate shared by all
 // sessions bounds how many frames are measured at once, challenge frames
 // first. Offline, the caller's goroutine analyses every frame the rate
 // selects, so a recording gives the result the live room gives when its

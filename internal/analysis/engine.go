@@ -77,8 +77,10 @@ type ChallengeConfig struct {
 // Config configures the analysis of every session.
 type Config struct {
 	// AnalysisFPS is the passive analysis rate (frames per second; every
-	// frame is analysed while a challenge runs). Default 8; negative: every
-	// frame.
+	// frame is analysed while a challenge runs). Default 6 (every third
+	// frame of a 15 fps camera: 5 analysed fps; the rate rule lets a frame
+	// 1/fps − 5 ms after the last through, so 5 would sometimes skip to the
+	// fourth); negative: every frame.
 	AnalysisFPS float64
 	Logger      *slog.Logger
 	Now         func() time.Time
@@ -98,6 +100,10 @@ type Config struct {
 	Identity IdentityConfig
 	// Gate bounds the frames analysed at once across sessions; nil: no bound.
 	Gate *Gate
+	// ChallengeQueue bounds the frames a live session holds for analysis
+	// (challenge-window frames wait in order; see frameQueue). Default
+	// DefaultChallengeQueue.
+	ChallengeQueue int
 	// Writes queues what live sessions store, through Store.
 	Writes *writeq.Queue
 	Store  Store
@@ -111,7 +117,7 @@ func (c Config) withDefaults() Config {
 		c.Logger = slog.Default()
 	}
 	if c.AnalysisFPS == 0 {
-		c.AnalysisFPS = 8
+		c.AnalysisFPS = 6
 	}
 	return c
 }

@@ -55,8 +55,8 @@ func TestLiveAndOfflineGiveTheSameSignals(t *testing.T) {
 	s.hasAudio = false // the recording has no sound: compare like with like
 	live := s.finish(models.EndCompleted, FileEpoch.Add(off.Duration))
 
-	if _, dropped := s.box.Stats(); dropped != 0 {
-		t.Fatalf("the live mailbox replaced %d frames: the pacing failed", dropped)
+	if dropped := s.queue.stats(); dropped != 0 {
+		t.Fatalf("the live queue dropped %d frames: the pacing failed", dropped)
 	}
 	r := off.Result
 	if live.FramesDecoded != r.FramesDecoded || live.FramesAnalysed != r.FramesAnalysed {

@@ -234,7 +234,7 @@ func feedOne(ctx context.Context, s *Session, an FrameAnalyzer, path string, sta
 		if opt.Progress != nil {
 			opt.Progress(res.Decoded, res.Source.Frames)
 		}
-		if !s.due(fr.Capture, s.challengeActive()) {
+		if !s.due(fr.Capture, s.inWindow(fr.Capture)) {
 			continue
 		}
 		if err := observeFile(s, an, fr); err != nil {

@@ -21,8 +21,10 @@ func (s *Session) Track(t media.TrackInfo) (media.PacketSink, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &videoPipe{trackClock: tc, sess: s, asm: media.NewVP8Assembler(media.VP8AssemblerConfig{}), dec: dec,
-			requestKeyframe: t.RequestKeyframe}, nil
+		v := &videoPipe{trackClock: tc, sess: s, asm: media.NewVP8Assembler(media.VP8AssemblerConfig{}), dec: dec,
+			requestKeyframe: t.RequestKeyframe, pkts: make(chan rtpIn, decodeQueue), done: make(chan struct{})}
+		go v.decode()
+		return v, nil
 	}
 	dec, err := media.NewOpusDecoder()
 	if err != nil {
@@ -36,7 +38,7 @@ func (s *Session) Track(t media.TrackInfo) (media.PacketSink, error) {
 type trackClock struct {
 	clock *media.Clock
 	ssrc  uint32
-	anc   anchor // used by the single RTP reader goroutine only
+	anc   anchor // used by the single goroutine that decodes the track only
 }
 
 func (c *trackClock) WriteRTCP(pkts []rtcp.Packet) { c.clock.HandleRTCP(pkts, c.ssrc) }
@@ -45,13 +47,29 @@ func (c *trackClock) capture(rtpTS uint32, arrival time.Time) time.Time {
 	return c.anc.capture(c.clock.CaptureTime(rtpTS, arrival), arrival)
 }
 
-// videoPipe assembles and decodes every VP8 frame of the candidate's video.
+// decodeQueue is how many packets wait for a video track's decoder: 2–5 s
+// of 640x480 VP8 (100–250 packets a second).
+const decodeQueue = 512
+
+// rtpIn is a received packet with its arrival time.
+type rtpIn struct {
+	pkt     *rtp.Packet
+	arrival time.Time
+}
+
+// videoPipe assembles and decodes every VP8 frame of the candidate's video,
+// on its own goroutine: the room's RTP reader, which also relays each packet
+// to the other peers, only queues it and never waits for libvpx. When the
+// decoder is so far behind that decodeQueue packets wait, further packets
+// are dropped (the assembler counts the frames lost and asks for a keyframe).
 type videoPipe struct {
 	trackClock
 	sess            *Session
 	asm             *media.VP8Assembler
 	dec             *media.VP8Decoder
 	requestKeyframe func()
+	pkts            chan rtpIn
+	done            chan struct{}
 }
 
 func (v *videoPipe) keyframe() {
@@ -60,10 +78,28 @@ func (v *videoPipe) keyframe() {
 	}
 }
 
+// WriteRTP queues pkt for the decoder without waiting. Called by one goroutine, never after Close.
 func (v *videoPipe) WriteRTP(pkt *rtp.Packet, arrival time.Time) {
 	if v.sess.failed.Load() {
 		return
 	}
+	select {
+	case v.pkts <- rtpIn{pkt, arrival}:
+	default: // the decoder is starved: the packet is lost to the analysis (not to the relay)
+	}
+}
+
+// decode is the track's decoding goroutine.
+func (v *videoPipe) decode() {
+	defer close(v.done)
+	for in := range v.pkts {
+		if !v.sess.failed.Load() {
+			v.packet(in.pkt, in.arrival)
+		}
+	}
+}
+
+func (v *videoPipe) packet(pkt *rtp.Packet, arrival time.Time) {
 	defer v.sess.guard("video decoding")
 	frames, needKF := v.asm.Push(pkt, arrival)
 	metrics.FramesReceived(len(frames))
@@ -92,7 +128,10 @@ func (v *videoPipe) WriteRTP(pkt *rtp.Packet, arrival time.Time) {
 	}
 }
 
+// Close decodes what is queued, then releases the decoder.
 func (v *videoPipe) Close() {
+	close(v.pkts)
+	<-v.done
 	metrics.FramesLost(v.asm.Stats().FramesLost)
 	_ = v.dec.Close()
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/detect"
 	"github.com/livecheck/livecheck/internal/faceid"
-	"github.com/livecheck/livecheck/internal/media"
 	"github.com/livecheck/livecheck/internal/metrics"
 	"github.com/livecheck/livecheck/internal/signal"
 	"github.com/livecheck/livecheck/internal/wire"
@@ -29,7 +28,7 @@ type Result struct {
 	EndedAt          time.Time
 	FramesDecoded    uint64
 	FramesAnalysed   uint64
-	FramesDropped    uint64 // dropped from analysis (stale in the mailbox or above the analysis rate)
+	FramesDropped    uint64 // dropped from analysis (stale in the mailbox, thinned from a full queue, or above the analysis rate)
 	DecodeErrors     uint64
 	KeyframeRequests uint64
 	AudioChunks      uint64
@@ -70,11 +69,19 @@ type Result struct {
 	FailedAt time.Time
 }
 
-// frameItem is a copy of a decoded frame waiting for the analyser.
+// frameItem is a copy of a decoded frame waiting for the analyser; keep
+// marks a frame of a challenge window (analysed at full rate, never replaced
+// by a newer one).
 type frameItem struct {
 	f       models.Frame
 	arrival time.Time
+	keep    bool
 }
+
+// windowMargin widens the challenge windows whose frames are all analysed
+// (Runner.NeedsFrame), so that a window's verification finds frames past
+// both of its ends.
+const windowMargin = 500 * time.Millisecond
 
 // Session accumulates the analysis of one interview across candidate
 // reconnects: decoded frames and audio come in (live from the room's media
@@ -87,7 +94,7 @@ type Session struct {
 	out      Outlet // nil offline
 	hasVideo bool   // the session has (or expects) video; see Result.Video
 	hasAudio bool
-	box      *media.Mailbox[*frameItem]
+	queue    *frameQueue
 	pool     sync.Pool
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -107,7 +114,7 @@ type Session struct {
 	audioErrors     uint64
 	lastFrame       time.Time // capture time of the last decoded frame
 	leftAt          time.Time // when the candidate last disconnected
-	lastAnalysed    time.Time
+	lastAccepted    time.Time // capture time of the last frame the analysis rate let through
 	face            []models.Point
 	yaw, ear, mouth []models.Point // landmark-derived series (biometric)
 	audio           []models.Point
@@ -126,10 +133,11 @@ const MaxSeriesPoints = 720000
 
 func newSession(cfg Config, id int64, out Outlet, live bool) *Session {
 	s := &Session{cfg: cfg, id: id, started: cfg.Now(), done: make(chan struct{}), out: out, hasVideo: true, hasAudio: true}
-	s.box = media.NewMailbox[*frameItem](func(it *frameItem) {
-		metrics.FrameDropped("mailbox", s.challengeActive()) // replaced by a newer frame: analysis is behind
-		s.pool.Put(it)
-	})
+	qmax := cfg.ChallengeQueue
+	if qmax <= 0 {
+		qmax = DefaultChallengeQueue
+	}
+	s.queue = newFrameQueue(qmax, func(it *frameItem) { s.pool.Put(it) })
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if cfg.Detectors {
 		s.suite = detect.NewSuite(cfg.Detect)
@@ -185,8 +193,15 @@ func (s *Session) staff(m signal.Message) {
 	}
 }
 
-// challengeActive reports whether a challenge is in progress (then every
-// frame is analysed).
+// inWindow reports whether a frame captured at t may belong to a challenge
+// window (then it is analysed, whatever the analysis rate; live, it waits for
+// the analysis instead of being replaced by a newer frame).
+func (s *Session) inWindow(t time.Time) bool {
+	return s.ch != nil && !s.ch.isLocked() && s.ch.runner.NeedsFrame(t, windowMargin)
+}
+
+// challengeActive reports whether a challenge is running now (the identity
+// stage samples faster then).
 func (s *Session) challengeActive() bool { return s.ch != nil && s.ch.runner.Active() }
 
 func (s *Session) ms(t time.Time) int64 { return t.Sub(s.started).Milliseconds() }
@@ -245,12 +260,18 @@ func (s *Session) frameDecoded(f *models.Frame) {
 	}
 }
 
-// frame takes a decoded live frame (the decoder keeps its buffers, so it is
-// copied) and hands it to the analysis goroutine without ever blocking the
-// RTP reader.
+// frame takes a decoded live frame and hands it to the analysis goroutine
+// without ever blocking the RTP reader: a frame the analysis rate lets
+// through is copied (the decoder keeps its buffers) into the queue, others
+// are only counted.
 func (s *Session) frame(f *models.Frame, arrival time.Time) {
 	s.frameDecoded(f)
 	if s.failed.Load() {
+		return
+	}
+	keep := s.inWindow(f.Capture)
+	if !s.due(f.Capture, keep) {
+		metrics.FrameDropped("rate", false)
 		return
 	}
 	it, _ := s.pool.Get().(*frameItem)
@@ -261,8 +282,8 @@ func (s *Session) frame(f *models.Frame, arrival time.Time) {
 	it.f.Y = append(it.f.Y[:0], f.Y...)
 	it.f.U = append(it.f.U[:0], f.U...)
 	it.f.V = append(it.f.V[:0], f.V...)
-	it.arrival = arrival
-	s.box.Put(it)
+	it.arrival, it.keep = arrival, keep
+	s.queue.put(it)
 }
 
 // newAnalyzer creates the session's frame analyser (nil without video analysis).
@@ -282,19 +303,23 @@ func (s *Session) newAnalyzer() FrameAnalyzer {
 }
 
 // due applies the analysis rate: it reports whether a frame captured at t is
-// analysed (always during a challenge, and with a negative rate), counting
-// the frames it skips.
-func (s *Session) due(t time.Time, active bool) bool {
+// analysed (always in a challenge window, and with a negative rate),
+// counting the frames it skips.
+func (s *Session) due(t time.Time, window bool) bool {
 	minGap := time.Duration(float64(time.Second) / s.cfg.AnalysisFPS)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !active && s.cfg.AnalysisFPS > 0 && !s.lastAnalysed.IsZero() && t.Sub(s.lastAnalysed) < minGap-5*time.Millisecond {
+	if !window && s.cfg.AnalysisFPS > 0 && !s.lastAccepted.IsZero() && t.Sub(s.lastAccepted) < minGap-5*time.Millisecond {
 		s.rateSkipped++
 		return false
 	}
-	s.lastAnalysed = t
+	s.lastAccepted = t
 	return true
 }
+
+// analysisBehind reports whether live frames wait for analysis or one is
+// being measured (the challenge runner then waits before verifying).
+func (s *Session) analysisBehind() bool { return s.queue.behind() }
 
 // analyse is a live session's one analysis goroutine.
 func (s *Session) analyse() {
@@ -305,30 +330,20 @@ func (s *Session) analyse() {
 		defer an.Close()
 	}
 	for {
-		it, err := s.box.Get(s.ctx)
+		it, err := s.queue.get(s.ctx)
 		if err != nil {
 			return
 		}
-		active := s.challengeActive() // during a challenge every frame is analysed
-		if !s.due(it.f.Capture, active) {
-			metrics.FrameDropped("rate", false)
-			s.pool.Put(it)
-			continue
-		}
-		if !s.cfg.Gate.acquire(s.ctx, active) { // an analysis slot; challenge frames first (gate.go)
+		if !s.cfg.Gate.acquire(s.ctx, it.keep) { // an analysis slot; challenge frames first (gate.go)
 			s.pool.Put(it)
 			return
 		}
-		if newer, ok := s.box.TryGet(); ok { // a fresher frame arrived while waiting: analyse that one
-			metrics.FrameDropped("mailbox", active)
-			s.pool.Put(it)
-			it = newer
-		}
+		it = s.queue.fresher(it) // a newer picture arrived while waiting for the slot: analyse that one
 		t0 := time.Now()
 		if err := s.observeGated(an, &it.f); err != nil {
 			s.cfg.Logger.Warn("analysis: measure frame", "interview", s.id, "err", err)
 		}
-		metrics.FrameObserved(it.f.Capture, t0, active)
+		metrics.FrameObserved(it.f.Capture, t0, it.keep)
 		s.pool.Put(it)
 	}
 }
@@ -517,10 +532,10 @@ func (s *Session) countAudioError()  { s.mu.Lock(); s.audioErrors++; s.mu.Unlock
 
 // Snapshot returns the live figures.
 func (s *Session) Snapshot() wire.Live {
-	_, boxDropped := s.box.Stats()
+	queueDropped := s.queue.stats()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l := wire.Live{FramesDecoded: s.decoded, FramesAnalysed: s.analysed, FramesDropped: boxDropped + s.rateSkipped, AudioDB: -100}
+	l := wire.Live{FramesDecoded: s.decoded, FramesAnalysed: s.analysed, FramesDropped: queueDropped + s.rateSkipped, AudioDB: -100}
 	if len(s.face) > 0 {
 		l.FacePresent = meanOfLast(s.face, 40) // ~5 s of analysed frames
 	}
@@ -558,10 +573,10 @@ func (s *Session) End(reason string, at time.Time) {
 
 // finish stops the analyser and summarises the session.
 func (s *Session) finish(reason string, now time.Time) *Result {
-	s.box.Close()
+	s.queue.close()
 	s.cancel()
 	<-s.done
-	_, boxDropped := s.box.Stats()
+	queueDropped := s.queue.stats()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tail := now // the time after the candidate left is not "camera off"
@@ -576,7 +591,7 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 	}
 	r := &Result{
 		InterviewID: s.id, Reason: reason, StartedAt: s.started, EndedAt: now,
-		FramesDecoded: s.decoded, FramesAnalysed: s.analysed, FramesDropped: boxDropped + s.rateSkipped,
+		FramesDecoded: s.decoded, FramesAnalysed: s.analysed, FramesDropped: queueDropped + s.rateSkipped,
 		DecodeErrors: s.decodeErrors, KeyframeRequests: s.kfRequests, AudioChunks: s.audioChunks, AudioErrors: s.audioErrors,
 		FacePresence: s.face, AudioLevel: s.audio, RTT: s.rtt, Yaw: s.yaw, EAR: s.ear, Mouth: s.mouth,
 		FaceAbsent: absentIntervals(s.face, time.Second), CameraOff: mergeIntervals(s.cameraOff),

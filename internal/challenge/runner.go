@@ -17,6 +17,7 @@ const (
 	DefaultMinGap          = 10 * time.Second
 	DefaultReissueAfter    = 5 * time.Second
 	DefaultSettle          = 2 * time.Second
+	DefaultMaxBehind       = 20 * time.Second
 )
 
 // Runner errors; they wrap the models sentinels.
@@ -42,6 +43,15 @@ type RunnerConfig struct {
 	// Settle is how long past a window's end Poll waits for observations still in the
 	// pipeline, unless the streams have already passed the end. Default 2 s.
 	Settle time.Duration
+	// Behind, if set, reports whether frames are still waiting for analysis (queued or
+	// being measured). While it does, Poll waits past Settle for the analysis to reach a
+	// window's end, up to MaxBehind after it; then the challenge ends inconclusive with
+	// ReasonAnalysisBehind instead of being verified on the frames analysed so far. Nil:
+	// never behind (Settle alone bounds the wait). It is called without the runner's
+	// lock held.
+	Behind func() bool
+	// MaxBehind is the hard cap of that wait, counted from the window's end. Default 20 s.
+	MaxBehind time.Duration
 	// Rand draws reissued, extra and alternative challenges; default crypto/rand.Reader. It
 	// is only read under the runner's lock, so it need not be safe for concurrent use.
 	Rand io.Reader
@@ -95,6 +105,9 @@ func NewRunner(plan Plan, start time.Time, cfg RunnerConfig) *Runner {
 	}
 	if cfg.Settle == 0 {
 		cfg.Settle = DefaultSettle
+	}
+	if cfg.MaxBehind == 0 {
+		cfg.MaxBehind = DefaultMaxBehind
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
@@ -236,12 +249,51 @@ func (r *Runner) Audio(a AudioSample) {
 	r.mu.Unlock()
 }
 
-// Poll verifies the challenge in progress once its window (Verifier.Window) has ended — when
-// the observation stream (and for read_digits the audio stream) has passed the window end, or
-// Settle after it at the latest — and returns its result; nil otherwise. An inconclusive first
-// attempt is queued for reissue with fresh parameters (ShouldReissue), due ReissueAfter later;
-// if no randomness could be read for it, the result carries Metrics["reissue_error"] = 1.
+// NeedsFrame reports whether a frame captured at t may belong to a challenge window, widened
+// by margin on both sides: the window of the challenge in progress (from Thresholds.Baseline
+// before its issue to Grace after its latest possible deadline), or the baseline of the next
+// challenge the runner will issue on its own (a pending reissue, or the next plan item from
+// the earliest time Due can issue it). Such frames should all be analysed: a window's
+// verification needs its frames, not the latest ones. A "challenge now" cannot be foreseen;
+// its baseline is whatever was analysed before it.
+func (r *Runner) NeedsFrame(t time.Time, margin time.Duration) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	th := r.cfg.Verifier.thresholds()
+	if a := r.active; a != nil {
+		from, to := r.cfg.Verifier.Window(a.ch, a.at, a.shown) // before the ack: the latest deadline it can become
+		return !t.Before(from.Add(-margin)) && !t.After(to.Add(margin))
+	}
+	var next time.Time
+	switch {
+	case r.reissue != nil:
+		next = r.reissue.due
+	case r.next < len(r.plan.Items):
+		next = r.start.Add(r.plan.Items[r.next].At)
+		if gap := r.lastEnd.Add(r.cfg.MinGap); gap.After(next) {
+			next = gap
+		}
+	default:
+		return false
+	}
+	return !t.Before(next.Add(-th.Baseline - margin))
+}
+
+// Poll verifies the challenge in progress once its window (Verifier.Window) has ended and its
+// frames have been analysed — when the observation stream (and for read_digits the audio
+// stream) has passed the window end — and returns its result; nil otherwise. When the streams
+// stop short of the end (the camera stopped, the candidate left), it verifies what came
+// Settle after the end, unless frames are still waiting for analysis (RunnerConfig.Behind):
+// then it waits for them, and MaxBehind after the end gives up with an inconclusive
+// ReasonAnalysisBehind (the response may be in the frames not analysed; calling it "no
+// video" or "no response" would be wrong). An inconclusive first attempt is queued for
+// reissue with fresh parameters (ShouldReissue), due ReissueAfter later; if no randomness
+// could be read for it, the result carries Metrics["reissue_error"] = 1.
 func (r *Runner) Poll(now time.Time) []Result {
+	behind := false
+	if r.cfg.Behind != nil {
+		behind = r.cfg.Behind() // outside the lock: it may take the caller's locks
+	}
 	r.mu.Lock()
 	a := r.active
 	if a == nil {
@@ -252,10 +304,20 @@ func (r *Runner) Poll(now time.Time) []Result {
 	from, to := v.Window(a.ch, a.at, a.shown)
 	lastObs, _ := r.obs.last()
 	lastAudio, _ := r.audio.last()
-	streamsDone := !lastObs.At.Before(to) && (a.ch.Kind != KindReadDigits || !lastAudio.At.Before(to))
-	if !streamsDone && now.Before(to.Add(r.cfg.Settle)) {
-		r.mu.Unlock()
-		return nil
+	obsDone := !lastObs.At.Before(to)
+	streamsDone := obsDone && (a.ch.Kind != KindReadDigits || !lastAudio.At.Before(to))
+	gaveUp := false
+	if !streamsDone {
+		switch {
+		case now.Before(to.Add(r.cfg.Settle)):
+			r.mu.Unlock()
+			return nil
+		case behind && !obsDone && now.Before(to.Add(r.cfg.MaxBehind)):
+			r.mu.Unlock()
+			return nil
+		case behind && !obsDone:
+			gaveUp = true
+		}
 	}
 	in := Input{Challenge: a.ch, Issued: a.at, Shown: a.shown}
 	r.obs.each(func(o models.Observation) {
@@ -275,6 +337,12 @@ func (r *Runner) Poll(now time.Time) []Result {
 	r.mu.Unlock()
 
 	res := v.Verify(in)
+	if gaveUp {
+		res.Outcome, res.Reason = OutcomeInconclusive, ReasonAnalysisBehind
+		if !lastObs.At.IsZero() {
+			res.Metrics["analysed_through_ms"] = ms(lastObs.At.Sub(to)) // < 0: how far short of the window's end
+		}
+	}
 	if ShouldReissue(res, a.ch.Attempt) {
 		if err := r.queueReissue(a.ch, now); err != nil {
 			res.Metrics["reissue_error"] = 1

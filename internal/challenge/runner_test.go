@@ -309,3 +309,120 @@ func TestRunnerConcurrentUse(t *testing.T) {
 		t.Fatal("no challenge completed")
 	}
 }
+
+// TestRunnerWaitsForAnalysis: while frames wait for analysis (Behind), Poll
+// does not verify a window the observations have not reached, however long
+// past Settle; once they reach it, the whole window is verified (a turn that
+// the frames analysed by Settle did not show yet passes). When the analysis
+// never catches up, MaxBehind after the window's end the challenge is
+// inconclusive "analysis fell behind" (and reissued), not "no video".
+func TestRunnerWaitsForAnalysis(t *testing.T) {
+	var behind bool
+	cfg := RunnerConfig{Behind: func() bool { return behind }}
+	s := newSubject(3)
+	s.yaw = trapezoid(2, 45, sh(0.6), 0.4, 0.8, 0.4)
+	obs := s.observations()
+	left := item(0, KindTurnHead, Params{Dir: DirLeft}, issueAt)
+	end := shownAt().Add(left.Challenge.Deadline + DefaultThresholds().Grace)
+
+	b := setupRunner(t, cfg, left)
+	r := b.r
+	p, ok := r.Due(issuedAt())
+	if !ok || r.Shown(p.ID, shownAt()) != nil {
+		t.Fatal("not issued")
+	}
+	// The analysis is behind: it has measured the frames up to just after the ack.
+	feed(r, obs, t0, shownAt().Add(300*time.Millisecond))
+	behind = true
+	for _, now := range []time.Time{end, end.Add(DefaultSettle), end.Add(DefaultMaxBehind - time.Millisecond)} {
+		if res := r.Poll(now); res != nil {
+			t.Fatalf("verified at end+%v while the analysis was behind: %+v", now.Sub(end), res[0])
+		}
+	}
+	// It catches up: the frames to the window's end arrive, the last one past it.
+	feed(r, obs, shownAt().Add(300*time.Millisecond), end.Add(100*time.Millisecond))
+	res := r.Poll(end.Add(DefaultMaxBehind - time.Millisecond))
+	if len(res) != 1 || res[0].Outcome != OutcomePassed {
+		t.Fatalf("after the analysis caught up: %+v, want passed", res)
+	}
+
+	// Never catching up.
+	b = setupRunner(t, cfg, left)
+	r = b.r
+	p, _ = r.Due(issuedAt())
+	_ = r.Shown(p.ID, shownAt())
+	feed(r, obs, t0, shownAt().Add(300*time.Millisecond))
+	if res := r.Poll(end.Add(DefaultMaxBehind - time.Millisecond)); res != nil {
+		t.Fatalf("gave up before MaxBehind: %+v", res[0])
+	}
+	res = r.Poll(end.Add(DefaultMaxBehind))
+	if len(res) != 1 || res[0].Outcome != OutcomeInconclusive || res[0].Reason != ReasonAnalysisBehind {
+		t.Fatalf("analysis never caught up: %+v, want inconclusive %q", res, ReasonAnalysisBehind)
+	}
+	if got := res[0].Metrics["analysed_through_ms"]; got > -5000 {
+		t.Errorf("analysed_through_ms %v, want the window's last ~6 s missing", got)
+	}
+	if _, ok := r.Due(end.Add(DefaultMaxBehind + DefaultReissueAfter)); !ok {
+		t.Error("the challenge was not reissued")
+	}
+
+	// Not behind (the stream stopped): Settle after the end, what came is verified as before.
+	behind = false
+	b = setupRunner(t, cfg, left)
+	r = b.r
+	p, _ = r.Due(issuedAt())
+	_ = r.Shown(p.ID, shownAt())
+	feed(r, obs, t0, shownAt().Add(300*time.Millisecond))
+	if res := r.Poll(end.Add(DefaultSettle - time.Millisecond)); res != nil {
+		t.Fatal("verified before Settle")
+	}
+	res = r.Poll(end.Add(DefaultSettle))
+	if len(res) != 1 || res[0].Reason != ReasonNoVideo {
+		t.Fatalf("stream stopped early: %+v, want inconclusive %q", res, ReasonNoVideo)
+	}
+}
+
+// TestRunnerNeedsFrame: the frames the session must analyse all of are those
+// of the running challenge's window (before the ack: up to the latest
+// deadline it can have) and of the next planned or reissued challenge's
+// baseline; none once the plan is done.
+func TestRunnerNeedsFrame(t *testing.T) {
+	const margin = 500 * time.Millisecond
+	th := DefaultThresholds()
+	left := item(0, KindTurnHead, Params{Dir: DirLeft}, issueAt)
+	b := setupRunner(t, RunnerConfig{}, left)
+	r := b.r
+	before := issuedAt().Add(-th.Baseline - margin)
+	if r.NeedsFrame(before.Add(-time.Millisecond), margin) || !r.NeedsFrame(before, margin) || !r.NeedsFrame(issuedAt(), margin) {
+		t.Error("the planned challenge's baseline is not needed from Baseline+margin before its offset")
+	}
+	p, _ := r.Due(issuedAt())
+	noAckEnd := issuedAt().Add(th.MaxAckDelay + p.Deadline + th.Grace + margin)
+	if !r.NeedsFrame(noAckEnd, margin) || r.NeedsFrame(noAckEnd.Add(time.Millisecond), margin) {
+		t.Error("before the ack the window does not reach the latest possible deadline")
+	}
+	_ = r.Shown(p.ID, shownAt())
+	end := shownAt().Add(p.Deadline + th.Grace + margin)
+	if !r.NeedsFrame(before, margin) || !r.NeedsFrame(end, margin) || r.NeedsFrame(end.Add(time.Millisecond), margin) ||
+		r.NeedsFrame(before.Add(-time.Millisecond), margin) {
+		t.Error("the running challenge's window (with margins) is not what is needed")
+	}
+	feedEmpty(r, t0, end.Add(time.Second))
+	if res := r.Poll(end); len(res) != 1 {
+		t.Fatal("not verified")
+	}
+	// Inconclusive (no face): reissued ReissueAfter later, whose baseline is needed.
+	re := end.Add(DefaultReissueAfter)
+	if r.NeedsFrame(re.Add(-th.Baseline-margin-time.Millisecond), margin) || !r.NeedsFrame(re.Add(-th.Baseline-margin), margin) {
+		t.Error("the reissue's baseline is not needed")
+	}
+	p, _ = r.Due(re)
+	_ = r.Shown(p.ID, re)
+	feedEmpty(r, re, re.Add(p.Deadline+th.Grace+time.Second))
+	if res := r.Poll(re.Add(time.Hour)); len(res) != 1 {
+		t.Fatal("reissue not verified")
+	}
+	if r.NeedsFrame(re.Add(time.Hour), margin) {
+		t.Error("frames needed after the plan is done")
+	}
+}

@@ -1,7 +1,9 @@
 package challenge
 
 import (
+	"hash/fnv"
 	"math"
+	mrand "math/rand/v2"
 	"slices"
 	"strconv"
 	"time"
@@ -27,10 +29,18 @@ import (
 //	        by chance with any step sequence at some of the 100 lags searched.
 //
 // The score is the smaller of the two, and the best lag maximises it. Y is reported but not
-// scored because auto-exposure fights luma changes. A score ≥ FlashMinCorr (FadeMinCorr for
-// fades) at a lag within [FlashLagMin, FlashLagMax] passes; a good score at a longer lag is
-// "late response", at a shorter one "implausible lag"; otherwise — a replayed or injected face
-// does not follow the colours — "no response".
+// scored because auto-exposure fights luma changes.
+//
+// A score must also be specific to the shown sequence: the same frames are scored against 32
+// surrogate sequences drawn like the page's (flashNull), and the shown one must beat the best
+// of them by FlashNullMargin. A replayed clip's own chroma changes (the face moving through
+// the light, a cut in the loop) correlate with some step sequence at some lag; they do so
+// about as well with the surrogates. (Flake finding 1: a slow-moving loop scored 0.53 at
+// 580 ms and passed.)
+//
+// A specific score ≥ FlashMinCorr (FadeMinCorr for fades) at a lag within [FlashLagMin,
+// FlashLagMax] passes; at a longer lag it is "late response", at a shorter one "implausible
+// lag"; otherwise — a replayed or injected face does not follow the colours — "no response".
 
 // flashStep is the lag search resolution.
 const flashStep = 10 * time.Millisecond
@@ -203,15 +213,18 @@ func (c *vctx) flash() verdict {
 	if interval > 0 {
 		k = max(1, int(math.Round(float64(step)/float64(4*interval))))
 	}
-	var best flashScore
-	for lag := time.Duration(0); lag <= c.th.FlashLagSearch; lag += flashStep {
-		fs := flashAt(frames, cols, step, p.Fade, lag, expo, k)
-		if fs.scored && (!best.scored || fs.score() > best.score()) {
-			best = fs
-		}
-	}
+	best := bestLag(frames, cols, step, p.Fade, expo, k, c.th.FlashLagSearch, flashStep)
 	if !best.scored {
 		return inconclusive(ReasonNoVideo)
+	}
+	minCorr := c.th.FlashMinCorr
+	if p.Fade {
+		minCorr = c.th.FadeMinCorr // longer series: chance correlations are smaller
+	}
+	var nullMax float64
+	var nullN int
+	if best.score() >= minCorr { // below, it fails whatever the surrogates score
+		nullMax, nullN = flashNull(frames, cols, p, step, expo, k, best.lag, c.th.FlashLagSearch, best.score()-c.th.FlashNullMargin)
 	}
 	vd := verdict{
 		peak: best.score(), unit: "corr", peakAt: best.peakAt,
@@ -220,14 +233,12 @@ func (c *vctx) flash() verdict {
 			"corr": best.score(), "corr_level": best.level, "corr_diff": best.diff,
 			"corr_cb": best.cb, "corr_cr": best.cr, "corr_y": best.y,
 			"lag_ms": ms(best.lag), "frames": float64(best.n),
+			"null_max": nullMax, "null_n": float64(nullN),
 		},
 	}
-	minCorr := c.th.FlashMinCorr
-	if p.Fade {
-		minCorr = c.th.FadeMinCorr // longer series: chance correlations are smaller
-	}
 	switch {
-	case best.score() < minCorr:
+	case best.score() < minCorr, best.score() < nullMax+c.th.FlashNullMargin:
+		// Too weak, or not specific to the shown sequence: chance, not light from the screen.
 		vd.outcome, vd.reason = OutcomeFailed, ReasonNoResponse
 		return vd
 	case best.lag > c.th.FlashLagMax:
@@ -239,4 +250,81 @@ func (c *vctx) flash() verdict {
 	}
 	vd.onset = c.ref.Add(best.lag)
 	return vd
+}
+
+// bestLag searches lags 0..search in steps of by for the best score.
+func bestLag(frames []flashFrame, cols []ycc, step time.Duration, fade bool, expo time.Duration, k int, search, by time.Duration) flashScore {
+	var best flashScore
+	for lag := time.Duration(0); lag <= search; lag += by {
+		fs := flashAt(frames, cols, step, fade, lag, expo, k)
+		if fs.scored && (!best.scored || fs.score() > best.score()) {
+			best = fs
+		}
+	}
+	return best
+}
+
+// Surrogate sequences (flashNull).
+const (
+	flashSurrogates     = 32  // scored per verification
+	flashCandidates     = 128 // sequences drawn to find them
+	flashSurrogateMatch = 0.4 // a sequence scoring above this on the ideal response resembles the shown one
+	flashNullStep       = 20 * time.Millisecond
+)
+
+// flashNull is the best score the observed frames reach on sequences the page did not show:
+// drawn as the page's are (same length, Palette, no colour twice in a row), deterministically
+// from the challenge's parameters, each searched over the same lags. Sequences that an ideal
+// response to the shown one (at lag, the best lag found) would also match are not used: they
+// are the shown sequence in disguise. A face lit by the screen scores well on the shown
+// sequence only; chroma that changes for any other reason (a replayed clip's own motion and
+// lighting, a head moving) correlates about as well with the surrogates, and for such a face
+// the shown sequence beats all 32 of them one time in 33. Returns the highest surrogate score
+// and how many surrogates were scored; it stops early once one reaches enough (the shown
+// sequence is then not specific, whatever the others score).
+func flashNull(frames []flashFrame, cols []ycc, p Params, step, expo time.Duration, k int, lag, search time.Duration, enough float64) (float64, int) {
+	h := fnv.New64a()
+	for _, c := range p.Colors {
+		h.Write([]byte(c))
+	}
+	rng := mrand.New(mrand.NewPCG(h.Sum64(), uint64(p.StepMS)))
+	palette := make([]ycc, len(Palette))
+	for i, c := range Palette {
+		palette[i], _ = parseColor(c)
+	}
+	// The ideal response to the shown sequence at the frames' times.
+	ideal := make([]flashFrame, len(frames))
+	for i, f := range frames {
+		e := exposed(cols, step, p.Fade, f.u-lag, expo)
+		ideal[i] = flashFrame{at: f.at, u: f.u, y: e.y, cb: e.cb, cr: e.cr}
+	}
+	sur := make([]ycc, len(cols))
+	var top float64
+	n := 0
+	for range flashCandidates {
+		if n == flashSurrogates {
+			break
+		}
+		prev := -1
+		for i := range sur {
+			c := rng.IntN(len(palette))
+			if prev >= 0 {
+				if c = rng.IntN(len(palette) - 1); c >= prev {
+					c++
+				}
+			}
+			sur[i], prev = palette[c], c
+		}
+		if m := bestLag(ideal, sur, step, p.Fade, expo, k, search, 2*flashNullStep); m.scored && m.score() > flashSurrogateMatch {
+			continue
+		}
+		if s := bestLag(frames, sur, step, p.Fade, expo, k, search, flashNullStep); s.scored {
+			top = max(top, s.score())
+			n++
+			if top > enough {
+				break
+			}
+		}
+	}
+	return top, n
 }

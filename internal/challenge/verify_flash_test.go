@@ -1,6 +1,7 @@
 package challenge
 
 import (
+	"math"
 	mrand "math/rand/v2"
 	"testing"
 	"time"
@@ -155,4 +156,95 @@ func TestFlashCatchesWeakResponses(t *testing.T) {
 		}
 	}
 	t.Logf("worst lag error: %v", worst)
+}
+
+// BenchmarkVerifyFlash is one flash verification of an honest face (surrogates included).
+func BenchmarkVerifyFlash(b *testing.B) {
+	seq := mrand.NewChaCha8([32]byte{'b', 'e', 'n', 'c', 'h'})
+	ch, err := NewChallenge(KindFlash, false, seq)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := newSubject(7)
+	litBy(ch, 300*time.Millisecond, 0.03)(s)
+	in := input(ch, s.observations(), nil)
+	for b.Loop() {
+		Verifier{}.Verify(in)
+	}
+}
+
+// TestFlashSpecificity: a face that did follow a colour sequence — but another one, as in
+// a replayed recording of an earlier flash challenge — has strong chroma steps that can
+// correlate with the shown sequence at some lag by chance. The surrogate sequences
+// (flashNull) see that such a score is not specific to the shown sequence: it neither passes
+// nor reads as a late response. Unless the other sequence is the shown one in disguise (an
+// ideal response to it scores above flashSurrogateMatch on the shown one at some lag: most
+// colours the same or alike, e.g. yellow-cyan-magenta-cyan-magenta-green-magenta against
+// red-cyan-magenta-green-magenta-green-red), which no verifier can tell apart; those are
+// counted. Deterministic: seeded sequences and noise.
+func TestFlashSpecificity(t *testing.T) {
+	t.Parallel()
+	const trials = 150
+	seq := mrand.NewChaCha8([32]byte{'r', 'e', 'p', 'l', 'a', 'y'})
+	chance, alike, alikePassed := 0, 0, 0
+	for i := range trials {
+		fade := i%3 == 2
+		shown, err := NewChallenge(KindFlash, fade, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := NewChallenge(KindFlash, fade, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lag := time.Duration(100+(i*53)%400) * time.Millisecond
+		s := newSubject(uint64(2000 + i))
+		litBy(other, lag, 0.05)(s)
+		r := Verifier{}.Verify(input(shown, s.observations(), nil))
+		th := DefaultThresholds()
+		min := th.FlashMinCorr
+		if fade {
+			min = th.FadeMinCorr
+		}
+		if r.Metrics["corr"] >= min {
+			chance++ // passed or "late"/"implausible lag" without the surrogates
+		}
+		if similar(shown, other, lag) {
+			alike++
+			if r.Outcome != OutcomeFailed || r.Reason != ReasonNoResponse {
+				alikePassed++
+			}
+			continue
+		}
+		if r.Outcome != OutcomeFailed || r.Reason != ReasonNoResponse {
+			t.Errorf("trial %d (fade %v) %v vs %v: a response to another sequence got %s %q (corr %.2f at %v ms, best surrogate %.2f)",
+				i, fade, shown.Params.Colors, other.Params.Colors, r.Outcome, r.Reason, r.Metrics["corr"], r.Metrics["lag_ms"], r.Metrics["null_max"])
+		}
+	}
+	t.Logf("%d of %d responses to another sequence scored above the correlation threshold (pass, late or implausible lag without the surrogates); %d other sequences were the shown one in disguise, of which %d did not fail \"no response\"",
+		chance, trials, alike, alikePassed)
+}
+
+// similar reports whether an ideal response to other (at lag, 15 fps) scores above
+// flashSurrogateMatch on shown at some lag searched.
+func similar(shown, other Challenge, lag time.Duration) bool {
+	colsOf := func(ch Challenge) []ycc {
+		var cols []ycc
+		for _, c := range ch.Params.Colors {
+			col, _ := parseColor(c)
+			cols = append(cols, col)
+		}
+		return cols
+	}
+	step := time.Duration(other.Params.StepMS) * time.Millisecond
+	oc := colsOf(other)
+	var frames []flashFrame
+	for u := time.Duration(0); u < time.Duration(len(oc))*step+time.Second; u += time.Second / 15 {
+		e := exposed(oc, step, other.Params.Fade, u-lag, time.Second/15)
+		frames = append(frames, flashFrame{at: t0.Add(u), u: u, y: e.y, cb: e.cb, cr: e.cr})
+	}
+	k := max(1, int(math.Round(float64(time.Duration(shown.Params.StepMS)*time.Millisecond)/float64(4*time.Second/15))))
+	best := bestLag(frames, colsOf(shown), time.Duration(shown.Params.StepMS)*time.Millisecond, shown.Params.Fade, time.Second/15, k,
+		DefaultThresholds().FlashLagSearch, flashStep)
+	return best.scored && best.score() > flashSurrogateMatch
 }

@@ -128,10 +128,16 @@ func BenchmarkLiveStreamMeasure(b *testing.B) {
 
 // BenchmarkLiveStreamAnalyse is the whole analysis of one frame of the loadgen
 // stream as the server's analysis goroutine does it between challenges: vision
-// (every second frame of 15 fps) and the passive detectors (detect.Suite).
-// Instruction counts of this benchmark (valgrind --tool=callgrind) are the
-// per-frame figures in docs/BENCH.md.
-func BenchmarkLiveStreamAnalyse(b *testing.B) {
+// (every second frame of 15 fps, the rate of LIVECHECK_ANALYSIS_FPS=8) and the
+// passive detectors (detect.Suite). Instruction counts of this benchmark
+// (valgrind --tool=callgrind) are the per-frame figures in docs/BENCH.md.
+func BenchmarkLiveStreamAnalyse(b *testing.B) { liveStreamAnalyse(b, 2) }
+
+// BenchmarkLiveStreamAnalyse6FPS is the same at the default rate,
+// LIVECHECK_ANALYSIS_FPS=6: every third frame of 15 fps (5 analysed fps).
+func BenchmarkLiveStreamAnalyse6FPS(b *testing.B) { liveStreamAnalyse(b, 3) }
+
+func liveStreamAnalyse(b *testing.B, stride int) {
 	_, frames := decodedLoadgenVideo(b)
 	an := serverAnalyzer(b)
 	suite := detect.NewSuite(detect.Config{LiveCapture: true})
@@ -140,8 +146,8 @@ func BenchmarkLiveStreamAnalyse(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		f := *frames[(2*i)%len(frames)]
-		f.Capture = at.Add(time.Duration(i) * 2 * time.Second / 15)
+		f := *frames[(stride*i)%len(frames)]
+		f.Capture = at.Add(time.Duration(i) * time.Duration(stride) * time.Second / 15)
 		o, err := an.Measure(&f)
 		if err != nil {
 			b.Fatal(err)

@@ -1,0 +1,177 @@
+package analysis
+
+import (
+	"context"
+	"sync"
+
+	"github.com/livecheck/livecheck/internal/media"
+	"github.com/livecheck/livecheck/internal/metrics"
+)
+
+// DefaultChallengeQueue is the most frames a live session holds for analysis
+// at once (Config.ChallengeQueue): 8 s at 15 fps, about 55 MB at 640x480.
+const DefaultChallengeQueue = 120
+
+// frameQueue hands a live session's decoded frames from the RTP reader to its
+// analysis goroutine without ever blocking the reader. Frames outside
+// challenge windows go through a one-slot, latest-wins mailbox: when the
+// analysis is behind, a waiting frame is replaced by a newer one (passive
+// analysis wants the current picture). Frames of a challenge window (keep)
+// wait in order instead, every one of them, up to max frames in all; at the
+// bound the waiting window frame whose removal leaves the shortest gap in
+// capture time goes, so a window analysed behind real time is thinned
+// evenly instead of losing a stretch. Every frame that goes is counted and
+// released.
+type frameQueue struct {
+	max     int
+	release func(*frameItem)
+	ready   chan struct{} // holds a token while items may be waiting
+	done    chan struct{} // closed by close
+
+	mu      sync.Mutex
+	items   []*frameItem // oldest first
+	busy    bool         // the analysis goroutine is measuring a frame it took
+	closed  bool
+	dropped uint64
+}
+
+func newFrameQueue(bound int, release func(*frameItem)) *frameQueue {
+	return &frameQueue{max: max(3, bound), release: release, ready: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// put adds it: a waiting frame outside the windows (the newest, if any) is
+// replaced by it.
+func (q *frameQueue) put(it *frameItem) {
+	var out []*frameItem // dropped, released outside the lock
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		q.release(it)
+		return
+	}
+	if n := len(q.items); n > 0 && !q.items[n-1].keep {
+		out = append(out, q.items[n-1])
+		q.items = q.items[:n-1]
+		metrics.FrameDropped("mailbox", false)
+	}
+	q.items = append(q.items, it)
+	if len(q.items) > q.max {
+		out = append(out, q.thin())
+		metrics.FrameDropped("queue_full", true)
+	}
+	q.dropped += uint64(len(out))
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+	for _, d := range out {
+		q.release(d)
+	}
+}
+
+// thin removes and returns the frame between the oldest and the newest whose
+// neighbours are closest in capture time (the first such on ties). q.mu is
+// held and len(q.items) ≥ 3.
+func (q *frameQueue) thin() *frameItem {
+	best := 1
+	bestGap := q.items[2].f.Capture.Sub(q.items[0].f.Capture)
+	for i := 2; i < len(q.items)-1; i++ {
+		if g := q.items[i+1].f.Capture.Sub(q.items[i-1].f.Capture); g < bestGap {
+			best, bestGap = i, g
+		}
+	}
+	it := q.items[best]
+	q.items = append(q.items[:best], q.items[best+1:]...)
+	return it
+}
+
+// get waits for the oldest waiting frame and takes it; the queue counts as
+// busy until the next get (or idle). It fails when ctx ends or the queue is
+// closed.
+func (q *frameQueue) get(ctx context.Context) (*frameItem, error) {
+	for {
+		q.mu.Lock()
+		q.busy = false
+		if q.closed {
+			q.mu.Unlock()
+			return nil, media.ErrClosed
+		}
+		if len(q.items) > 0 {
+			it := q.items[0]
+			q.items[0] = nil
+			q.items = q.items[1:]
+			q.busy = true
+			q.mu.Unlock()
+			return it, nil
+		}
+		q.mu.Unlock()
+		select {
+		case <-q.ready:
+		case <-q.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// fresher takes the next waiting frame in place of it when it is outside
+// the windows (analysis waited for a slot, and a newer picture arrived);
+// it, dropped, is released. A window frame is never replaced.
+func (q *frameQueue) fresher(it *frameItem) *frameItem {
+	if it.keep {
+		return it
+	}
+	q.mu.Lock()
+	if q.closed || len(q.items) == 0 {
+		q.mu.Unlock()
+		return it
+	}
+	newer := q.items[0]
+	q.items[0] = nil
+	q.items = q.items[1:]
+	q.dropped++
+	q.mu.Unlock()
+	metrics.FrameDropped("mailbox", false)
+	q.release(it)
+	return newer
+}
+
+// idle marks the end of the frame taken last.
+func (q *frameQueue) idle() {
+	q.mu.Lock()
+	q.busy = false
+	q.mu.Unlock()
+}
+
+// behind reports whether frames wait for analysis or one is being measured.
+func (q *frameQueue) behind() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.busy || len(q.items) > 0
+}
+
+// close wakes a waiting get, releases the waiting frames and makes later
+// puts release theirs at once. Idempotent.
+func (q *frameQueue) close() {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
+	q.closed = true
+	out := q.items
+	q.items = nil
+	close(q.done)
+	q.mu.Unlock()
+	for _, it := range out {
+		q.release(it)
+	}
+}
+
+// stats returns how many frames the queue dropped (replaced or thinned).
+func (q *frameQueue) stats() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.dropped
+}
