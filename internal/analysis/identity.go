@@ -80,6 +80,7 @@ func (st *identityStage) Frame(f *models.Frame, o models.Observation) {
 	defer st.mu.Unlock()
 	if active != st.active {
 		st.ids.ForceNext()
+		st.ids.SetChallenge(active)
 		st.active = active
 	}
 	if !st.ids.Due(o.At, active) {

@@ -20,7 +20,16 @@ type Sample struct {
 	// evidence for changes and reference comparisons; nil when encoding
 	// failed.
 	JPEG []byte
+	// Unsteady marks a face posed or moved on purpose: sampled during a
+	// challenge (a deep turn, a hand over half the face, leaning in) or
+	// turned beyond SteadyPose. The same person's descriptor moves farther
+	// then, so the Tracker judges it with UnsteadyDistance and keeps it
+	// out of templates.
+	Unsteady bool
 }
+
+// SteadyPose is the largest |yaw| or |pitch| (degrees) of a steady face.
+const SteadyPose = 20.0
 
 // Describe gates, aligns and embeds the face of one analysed frame (o is
 // vision's observation of f, with landmarks). It returns the sample, or

@@ -51,6 +51,7 @@ type Session struct {
 	tr       *Tracker
 	last     time.Time
 	rejected map[string]int
+	inChal   bool // a challenge is running (SetChallenge)
 }
 
 // NewSession starts an identity check.
@@ -84,6 +85,7 @@ func (s *Session) Observe(f *models.Frame, o *models.Observation) (Change, bool,
 		s.rejected[why]++
 		return Change{}, false, nil
 	}
+	smp.Unsteady = s.inChal || abs(smp.Yaw) > SteadyPose || abs(smp.Pitch) > SteadyPose
 	c, ok := s.tr.Add(smp)
 	return c, ok, nil
 }
@@ -153,6 +155,18 @@ func (s *Session) Report() *Report {
 		}
 	}
 	return r
+}
+
+// SetChallenge tells the session whether a challenge is running: its faces
+// are Unsteady (a turned or half-covered face of the same person is not
+// taken for another person).
+func (s *Session) SetChallenge(on bool) { s.inChal = on }
+
+func abs(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
 }
 
 // ForceNext makes the next frame due whatever the sampling interval (the

@@ -17,7 +17,16 @@ type TrackerConfig struct {
 	// MaxTemplate bounds the samples averaged into an identity's template
 	// (default 30; later samples update it as a running mean).
 	MaxTemplate int
+	// UnsteadyDistance is ChangeDistance for Unsteady samples (default
+	// DefaultUnsteadyDistance).
+	UnsteadyDistance float64
 }
+
+// DefaultUnsteadyDistance: a turned or half-covered face of the same person
+// came within 0.71 of the session's identity in the red team's measurements
+// (docs/REDTEAM.md), the operator's own face under a dropping swap at
+// 0.76–0.87; the challenges' identity check uses the same limit.
+const DefaultUnsteadyDistance = 0.75
 
 // DefaultChangeDistance separates the samples of one person from another's
 // on the development set (docs/EVAL.md, "Identity").
@@ -32,6 +41,9 @@ func (c TrackerConfig) withDefaults() TrackerConfig {
 	}
 	if c.MaxTemplate <= 0 {
 		c.MaxTemplate = 30
+	}
+	if c.UnsteadyDistance < c.ChangeDistance {
+		c.UnsteadyDistance = max(DefaultUnsteadyDistance, c.ChangeDistance)
 	}
 	return c
 }
@@ -141,11 +153,19 @@ func (t *Tracker) Add(s Sample) (Change, bool) {
 		return Change{}, false
 	}
 	id := t.ids[t.cur]
-	if Distance(s.D, id.Template) <= t.cfg.ChangeDistance {
+	d := Distance(s.D, id.Template)
+	if d <= t.cfg.ChangeDistance && !s.Unsteady {
 		t.outliers += len(t.pending)
 		t.pending = t.pending[:0]
 		id.add(s, t.cfg.MaxTemplate)
 		t.last = s
+		return Change{}, false
+	}
+	if s.Unsteady && d <= t.cfg.UnsteadyDistance {
+		// A turned, covered or moving face of the same person: it ends
+		// a pending change but does not shape the template.
+		t.outliers += len(t.pending)
+		t.pending = t.pending[:0]
 		return Change{}, false
 	}
 	// Disagrees with the current identity: pending, as long as the pending

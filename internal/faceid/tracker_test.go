@@ -132,3 +132,48 @@ func TestSessionSampling(t *testing.T) {
 		t.Error("in challenges: four per second")
 	}
 }
+
+// between is a descriptor on the line from a to b at distance d from a.
+func between(a, b Descriptor, d float64) Descriptor {
+	f := float32(d / Distance(a, b))
+	var out Descriptor
+	for i := range out {
+		out[i] = a[i] + f*(b[i]-a[i])
+	}
+	return out
+}
+
+// TestTrackerUnsteady: a turned or half-covered face of the same person
+// (0.6 from the template, sampled in a challenge) is no change and leaves
+// the template alone; the same distance on steady faces is one; another
+// person's face in a challenge (0.85) still is.
+func TestTrackerUnsteady(t *testing.T) {
+	a, b := person(1), person(2)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	run := func(d float64, unsteady bool) (*Tracker, bool) {
+		tr := NewTracker(TrackerConfig{})
+		for s := 0; s < 5; s++ {
+			tr.Add(Sample{At: at(1000 * s), D: a})
+		}
+		changed := false
+		for i := 0; i < 8; i++ {
+			_, ok := tr.Add(Sample{At: at(5000 + 250*i), D: between(a, b, d), Unsteady: unsteady})
+			changed = changed || ok
+		}
+		return tr, changed
+	}
+	tr, changed := run(0.6, true)
+	if changed {
+		t.Fatal("unsteady faces 0.6 away made a change")
+	}
+	if m, _ := tr.Main(); m.Samples != 5 || Distance(m.Template, a) > 1e-6 {
+		t.Fatalf("unsteady faces entered the template: %d samples, %.3f from a", m.Samples, Distance(m.Template, a))
+	}
+	if _, changed := run(0.6, false); !changed {
+		t.Fatal("steady faces 0.6 away made no change")
+	}
+	if _, changed := run(0.85, true); !changed {
+		t.Fatal("another person's face 0.85 away in a challenge made no change")
+	}
+}

@@ -59,10 +59,14 @@ func (a *apiClient) do(ctx context.Context, method, path string, in, out any) (i
 }
 
 func (a *apiClient) createInterview(ctx context.Context, name string) (wire.InterviewCreated, error) {
-	var out wire.InterviewCreated
 	slug := strings.ToLower(strings.ReplaceAll(name, " ", "."))
+	return a.createInterviewFor(ctx, name, slug+"@loadgen.invalid")
+}
+
+func (a *apiClient) createInterviewFor(ctx context.Context, name, email string) (wire.InterviewCreated, error) {
+	var out wire.InterviewCreated
 	_, err := a.do(ctx, http.MethodPost, "/api/interviews", wire.InterviewRequest{
-		CandidateName: name, CandidateEmail: slug + "@loadgen.invalid", ScheduledAt: time.Now().UTC(),
+		CandidateName: name, CandidateEmail: email, ScheduledAt: time.Now().UTC(),
 		Notes: "created by livecheck loadgen"}, &out)
 	return out, err
 }

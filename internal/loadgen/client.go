@@ -29,6 +29,11 @@ func (a *API) CreateInterview(ctx context.Context, name string) (wire.InterviewC
 	return a.c.createInterview(ctx, name)
 }
 
+// CreateInterviewFor creates an interview for a candidate with the given e-mail address.
+func (a *API) CreateInterviewFor(ctx context.Context, name, email string) (wire.InterviewCreated, error) {
+	return a.c.createInterviewFor(ctx, name, email)
+}
+
 // Interview reads an interview (status, live figures, stored session, signals, challenges).
 func (a *API) Interview(ctx context.Context, id int64) (wire.Interview, error) {
 	return a.c.interview(ctx, id)
