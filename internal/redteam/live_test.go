@@ -23,7 +23,7 @@ var (
 
 func testKit(t *testing.T) *redteam.Kit {
 	t.Helper()
-	kitOnce.Do(func() { kit, kitErr = redteam.NewKit(apptest.Testdata("faces/astronaut.png")) })
+	kitOnce.Do(func() { kit, kitErr = redteam.NewKit(apptest.Testdata("faces/astronaut.png"), apptest.Testdata("faces/obama.jpg")) })
 	if kitErr != nil {
 		t.Fatal(kitErr)
 	}
