@@ -23,7 +23,9 @@ var (
 
 func testKit(t *testing.T) *redteam.Kit {
 	t.Helper()
-	kitOnce.Do(func() { kit, kitErr = redteam.NewKit(apptest.Testdata("faces/astronaut.png"), apptest.Testdata("faces/obama.jpg")) })
+	kitOnce.Do(func() {
+		kit, kitErr = redteam.NewKit(apptest.Testdata("faces/astronaut.png"), apptest.Testdata("faces/obama.jpg"))
+	})
 	if kitErr != nil {
 		t.Fatal(kitErr)
 	}

@@ -236,11 +236,12 @@ type Renderer struct {
 	look  Look
 	canon planes // scratch: the face with eyelids, mouth and reflection, before the warps
 	base  planes // scratch: the canonical face with the pasted identity, before the mouth moves
-	// mouthSrc is what the opening mouth samples: the still, or base when an identity is pasted
-	mouthSrc planes
 	out   planes
 	rng   uint64
 	noise []int8
+
+	// mouthSrc is what the opening mouth samples: the still, or base when an identity is pasted
+	mouthSrc planes
 }
 
 // NewRenderer makes a renderer of face.
