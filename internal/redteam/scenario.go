@@ -39,7 +39,7 @@ func honestBehaviour(lat [2]time.Duration) Behaviour {
 }
 
 // Scenarios returns the catalogue: every scenario with the parameter settings of the table.
-// names selects by name ("all" or empty: every one).
+// names selects by name ("all" or empty: every one; "swap/dropout": one swap failure mode).
 func Scenarios(names []string) ([]Scenario, error) {
 	want := map[string]bool{}
 	for _, n := range names {
@@ -53,7 +53,7 @@ func Scenarios(names []string) ([]Scenario, error) {
 	lat := [2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond}
 	var out []Scenario
 	add := func(s Scenario) {
-		if all || want[s.Name] {
+		if all || want[s.Name] || (s.Swap != "" && want[s.Name+"/"+s.Swap]) {
 			out = append(out, s)
 		}
 	}
