@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -48,7 +49,9 @@ func testdataStill(t testing.TB, name string) *Face {
 }
 
 // TestMeasureIdentityDistances prints the identity stage's distances (challenge window) of the
-// honest person and of the swaps over several seeds (REDTEAM_MEASURE=1; development).
+// honest person and of the swaps at three reaction latencies (REDTEAM_MEASURE=1, or a
+// comma-separated list of the cases' names; REDTEAM_MAXYAW sets the identity gate's yaw limit;
+// development).
 func TestMeasureIdentityDistances(t *testing.T) {
 	if os.Getenv("REDTEAM_MEASURE") == "" {
 		t.Skip("REDTEAM_MEASURE=1 to measure")
@@ -57,6 +60,7 @@ func TestMeasureIdentityDistances(t *testing.T) {
 	other := testdataStill(t, "obama.jpg")
 	m := testFaceModel(t)
 	only := os.Getenv("REDTEAM_MEASURE")
+	maxYaw, _ := strconv.ParseFloat(os.Getenv("REDTEAM_MAXYAW"), 64) // the identity gate's yaw limit (0: its default)
 	for _, lat := range []time.Duration{300 * time.Millisecond, 700 * time.Millisecond, 1200 * time.Millisecond} {
 		b := honestBehaviour([2]time.Duration{lat, lat})
 		for _, c := range []struct {
@@ -85,7 +89,7 @@ func TestMeasureIdentityDistances(t *testing.T) {
 			}
 			bb := b
 			bb.YawLimit = c.sc.Behaviour.YawLimit
-			ids := faceid.NewSession(m, faceid.SessionConfig{})
+			ids := faceid.NewSession(m, faceid.SessionConfig{Gate: faceid.Gate{MaxYaw: maxYaw}})
 			res, obs, ds := offlineRun(t, f, bb, offlineOpts{swap: c.swap, sc: c.sc, ids: ids, look: c.look}, newChallenge(t, c.kind, c.dir))
 			occ := map[time.Time]float64{}
 			for _, o := range obs {
