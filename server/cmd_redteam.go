@@ -37,11 +37,12 @@ func cmdRedteam(args []string, stdout, stderr io.Writer, getenv func(string) str
 	fs.SetOutput(stderr)
 	server := fs.String("server", "http://127.0.0.1:8080", "base URL of the livecheck server")
 	token := fs.String("token", getenv("LIVECHECK_API_TOKEN"), "the server's admin API token (default $LIVECHECK_API_TOKEN)")
-	scen := fs.String("scenarios", "all", "comma-separated scenario names (honest, loop, photo, replay, delayed, swap, tts, voiceconv) or all")
+	scen := fs.String("scenarios", "all", "comma-separated scenario names (honest, loop, photo, replay, delayed, swap, tts, voiceconv; swap/MODE for one swap failure mode: swap/dropout) or all")
 	runs := fs.Int("runs", 1, "interviews per scenario setting")
 	chal := fs.Int("challenges", 4, "conclusive challenge results per interview (\"challenge now\" is pressed up to twice as often)")
 	par := fs.Int("parallel", 1, "interviews at once")
 	face := fs.String("face-image", "testdata/faces/astronaut.png", "public-domain face still the synthetic person is drawn from")
+	swapFace := fs.String("swap-image", "testdata/faces/obama.jpg", "public-domain face still of the identity the swap scenarios paste over the person (another person)")
 	loopIVF := fs.String("loop-ivf", "", "VP8 IVF the loop scenario sends (default: generated from --face-image)")
 	jsonOut := fs.String("json", "", "write the results and the table as JSON to this file")
 	quiet := fs.Bool("quiet", false, "no line per interview on stderr")
@@ -64,7 +65,7 @@ func cmdRedteam(args []string, stdout, stderr io.Writer, getenv func(string) str
 			scs[i].LoopFile, scs[i].Params = *loopIVF, *loopIVF
 		}
 	}
-	kit, err := redteam.NewKit(*face)
+	kit, err := redteam.NewKit(*face, *swapFace)
 	if err != nil {
 		return err
 	}

@@ -110,7 +110,8 @@ func (st *identityStage) report() *faceid.Report {
 }
 
 // challengeMetrics adds the identity windows of a verified challenge to
-// its metrics (a copy of the map).
+// its metrics (a copy of the map) and applies the challenge's identity
+// check (challenge.CheckIdentity) to the faces sampled from its issue on.
 func (st *identityStage) challengeMetrics(r *challenge.Result, now time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -134,6 +135,15 @@ func (st *identityStage) challengeMetrics(r *challenge.Result, now time.Time) {
 	}
 	m[MetricIdentitySamples] = float64(total)
 	r.Metrics = m
+	// A face of another person in the response fails the challenge (a swap dropping out
+	// under the hand or breaking at a deep turn): challenge.CheckIdentity, live and offline.
+	var ds []float64
+	for _, p := range st.ids.History() {
+		if !p.At.Before(r.Issued) && !p.At.After(now) {
+			ds = append(ds, p.Distance)
+		}
+	}
+	challenge.CheckIdentity(r, ds, 0)
 }
 
 func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }

@@ -134,7 +134,7 @@ func TestIdentitySwitchFlaggedAtTheSwitch(t *testing.T) {
 // that switches person at 3 s stores its identity check with its result:
 // before the issue the face matches the session's identity, during the
 // response window it does not (the switch), after it the new identity
-// holds.
+// holds; the other person's faces in the response fail the challenge.
 func TestChallengeIdentityMetrics(t *testing.T) {
 	vcfg, newAnalyzer := visionFactory(t)
 	cfg := Config{AnalysisFPS: 4, NewAnalyzer: newAnalyzer, Logger: quietLogger(), Now: func() time.Time { return FileEpoch },
@@ -163,7 +163,8 @@ func TestChallengeIdentityMetrics(t *testing.T) {
 		}
 	}
 	at := func(sec float64) time.Time { return FileEpoch.Add(time.Duration(sec * float64(time.Second))) }
-	r := challenge.Result{ID: "c1", Kind: challenge.KindTurnHead, Issued: at(2.5), Deadline: at(4.5), Metrics: map[string]float64{"x": 1}}
+	r := challenge.Result{ID: "c1", Kind: challenge.KindTurnHead, Issued: at(2.5), Deadline: at(4.5), Metrics: map[string]float64{"x": 1},
+		Outcome: challenge.OutcomePassed}
 	s.identity.challengeMetrics(&r, at(6))
 	m := r.Metrics
 	t.Logf("metrics %v", m)
@@ -178,5 +179,9 @@ func TestChallengeIdentityMetrics(t *testing.T) {
 	}
 	if a, ok := m[MetricIdentityAfter]; !ok || a > faceid.DefaultChangeDistance {
 		t.Errorf("after the deadline: %v %v, want the (new) identity holding", a, ok)
+	}
+	// Another person's face in the response fails the challenge (challenge.CheckIdentity).
+	if r.Outcome != challenge.OutcomeFailed || r.Reason != "a different face appeared while turning" {
+		t.Errorf("identity check: %s %q, want failed for the different face", r.Outcome, r.Reason)
 	}
 }

@@ -46,7 +46,7 @@ type Behaviour struct {
 	FlashGain   float64          // how much of the screen's colour the skin reflects
 	CameraLag   time.Duration    // the camera shows the screen's light this much later
 	IgnoreFlash bool             // no reflection (a swap's rendered face, an injected video)
-	YawLimit    float64          // the rendered head never turns beyond this (0: no limit)
+	YawLimit    float64          // the rendered head never turns beyond this (0: no limit; State.RealYaw has the head's)
 	Mouth       string           // sync (default) | none | delayed
 	MouthDelay  time.Duration    // mouth movement after the voice (Mouth delayed)
 	Voice       string           // espeak (default) | pitch (voice conversion)
@@ -221,6 +221,7 @@ func (a *Actor) State(t time.Time) State {
 			st.Mouth = math.Max(st.Mouth, r.speech.mouthAt(mt))
 		}
 	}
+	st.RealYaw = st.Yaw
 	if a.b.YawLimit > 0 {
 		st.Yaw = clampF(st.Yaw, -a.b.YawLimit, a.b.YawLimit)
 	}

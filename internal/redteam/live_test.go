@@ -23,7 +23,9 @@ var (
 
 func testKit(t *testing.T) *redteam.Kit {
 	t.Helper()
-	kitOnce.Do(func() { kit, kitErr = redteam.NewKit(apptest.Testdata("faces/astronaut.png")) })
+	kitOnce.Do(func() {
+		kit, kitErr = redteam.NewKit(apptest.Testdata("faces/astronaut.png"), apptest.Testdata("faces/obama.jpg"))
+	})
 	if kitErr != nil {
 		t.Fatal(kitErr)
 	}
@@ -47,7 +49,8 @@ func server(t *testing.T, kinds string) *apptest.Env {
 }
 
 // TestRedteamProbe runs the scenarios named in REDTEAM_PROBE (development aid; skipped
-// without it). REDTEAM_KINDS limits the challenge kinds, REDTEAM_CHALLENGES the presses.
+// without it). REDTEAM_KINDS limits the challenge kinds, REDTEAM_CHALLENGES the presses,
+// REDTEAM_RUNS the interviews per scenario setting.
 func TestRedteamProbe(t *testing.T) {
 	names := os.Getenv("REDTEAM_PROBE")
 	if names == "" {
@@ -63,7 +66,8 @@ func TestRedteamProbe(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	par, _ := strconv.Atoi(os.Getenv("REDTEAM_PARALLEL"))
-	res := redteam.Run(ctx, redteam.Config{Server: env.URL, APIToken: token, Challenges: n, Parallel: par, Log: t.Logf}, k, scs)
+	runs, _ := strconv.Atoi(os.Getenv("REDTEAM_RUNS"))
+	res := redteam.Run(ctx, redteam.Config{Server: env.URL, APIToken: token, Challenges: n, Parallel: par, Runs: runs, Log: t.Logf}, k, scs)
 	var b strings.Builder
 	redteam.PrintTable(&b, redteam.Table(res))
 	t.Log("\n" + b.String())

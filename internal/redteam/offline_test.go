@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/faceid"
 	"github.com/livecheck/livecheck/internal/vision"
 	"github.com/livecheck/livecheck/models"
 )
@@ -18,9 +19,33 @@ import (
 // analysis path before going live.
 func offlineChallenge(t *testing.T, f *Face, b Behaviour, swap *Face, swapMode string, ch challenge.Challenge) (challenge.Result, []models.Observation) {
 	t.Helper()
+	res, obs, _ := offlineRun(t, f, b, offlineOpts{swap: swap, sc: Scenario{Swap: swapMode, Behaviour: b}}, ch)
+	return res, obs
+}
+
+// offlineOpts: a face swap (the pasted identity and the scenario's failure mode) and the
+// identity stage's session (nil: none).
+type offlineOpts struct {
+	swap *Face
+	sc   Scenario
+	ids  *faceid.Session
+	look Look // default: a camera's noise
+}
+
+// offlineRun is offlineChallenge with a swap's failure mode and, when o.ids is set, the
+// identity stage as the analysis session runs it (analysis/identity.go: a face every 2 s, every
+// 250 ms from the issue to the verification, the first frame of each always). It returns the
+// identity samples' distances of the challenge's during and after windows.
+func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.Challenge) (challenge.Result, []models.Observation, []float64) {
+	t.Helper()
 	a := NewActor(b, nil, 1)
-	r := NewRenderer(f, Look{Noise: 2.5, Seed: 1})
-	r.SetSwap(swap)
+	look := o.look
+	if look == (Look{}) {
+		look = Look{Noise: 2.5, Seed: 1}
+	}
+	r := NewRenderer(f, look)
+	r.SetSwap(o.swap)
+	sw := &swapper{sc: o.sc}
 	an, err := vision.NewAnalyzer(vision.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -33,22 +58,41 @@ func offlineChallenge(t *testing.T, f *Face, b Behaviour, swap *Face, swapMode s
 	v := challenge.Verifier{}
 	_, to := v.Window(ch, issued, issued.Add(40*time.Millisecond))
 	var obs []models.Observation
+	active := false
 	for at := t0; !at.After(to); at = at.Add(time.Second / 15) {
 		st := a.State(at)
-		if swapMode == "paint_over" {
-			st.HandOnTop = true
-		}
-		r.RenderInto(st, swap != nil)
+		swapped := sw.frame(&st)
+		r.RenderInto(st, swapped && o.swap != nil)
 		fr := &models.Frame{Width: W, Height: H, Y: r.out.y, U: r.out.u, V: r.out.v, Capture: at}
-		o, err := an.Measure(fr)
+		ob, err := an.Measure(fr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		o.At = at
-		obs = append(obs, o)
+		ob.At = at
+		obs = append(obs, ob)
+		if o.ids != nil {
+			act := !at.Before(issued)
+			if act != active {
+				o.ids.ForceNext()
+				active = act
+			}
+			if o.ids.Due(at, act) {
+				if _, _, err := o.ids.Observe(fr, &ob); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 	}
 	res := v.Verify(challenge.Input{Challenge: ch, Issued: issued, Shown: issued.Add(40 * time.Millisecond), Observations: obs})
-	return res, obs
+	var ds []float64
+	if o.ids != nil {
+		for _, p := range o.ids.History() {
+			if !p.At.Before(issued) {
+				ds = append(ds, p.Distance)
+			}
+		}
+	}
+	return res, obs, ds
 }
 
 func newChallenge(t *testing.T, k challenge.Kind, dir string) challenge.Challenge {

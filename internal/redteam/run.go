@@ -34,19 +34,22 @@ type Config struct {
 // the looped video.
 type Kit struct {
 	Face  *Face
-	Other *Face
+	Other *Face // the identity a swap pastes over Face: another person
 	Voice *Voice
 	Loop  *loadgen.Media
 }
 
-// NewKit loads the face still, derives the swap identity, checks espeak-ng and generates the
-// looped clip (ffmpeg, cached).
-func NewKit(facePath string) (*Kit, error) {
+// NewKit loads the face still (the honest person, and the swap operator's own face) and the
+// still of the identity a swap pastes over it (another person: testdata/faces/obama.jpg),
+// checks espeak-ng and generates the looped clip (ffmpeg, cached). The swapped frames exist
+// only in memory and on the wire to the server under test: no altered picture of a real
+// person is written anywhere (testdata/README.md).
+func NewKit(facePath, swapPath string) (*Kit, error) {
 	f, err := LoadFace(facePath)
 	if err != nil {
 		return nil, err
 	}
-	o, err := DeriveFace(f)
+	o, err := LoadFace(swapPath)
 	if err != nil {
 		return nil, err
 	}
@@ -349,7 +352,7 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 	defer enc.Close()
 	f := &models.Frame{Width: W, Height: H}
 	last := time.Now()
-	handFrames := 0
+	sw := &swapper{sc: sc}
 	for pace(ctx, t, &next) {
 		now := time.Now()
 		next = next.Add(frameDur)
@@ -357,20 +360,7 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 			continue
 		}
 		st := actor.State(now.Add(-sc.Delay))
-		swapped := sc.Swap != ""
-		switch sc.Swap {
-		case "paint_over":
-			st.HandOnTop = true
-		case "dropout":
-			if st.Hand > 0.3 {
-				handFrames++
-				if handFrames <= sc.DropOut {
-					swapped = false // the real face shows for a few frames
-				}
-			} else {
-				handFrames = 0
-			}
-		}
+		swapped := sw.frame(&st)
 		r.RenderInto(st, swapped)
 		if sc.Source == "replay" {
 			screen(r.out)
@@ -455,42 +445,4 @@ func screen(p planes) {
 			}
 		}
 	}
-}
-
-// DeriveFace makes a second identity from f for the swap scenarios (no second public-domain
-// face that may be altered is in testdata): the face mirrored, the lower face lengthened by
-// 12 %, the eyes set 8 % wider and the skin darker and warmer; its landmarks are found again.
-func DeriveFace(f *Face) (*Face, error) {
-	g := &Face{img: f.img.clone()}
-	hr := f.headRect
-	for y := hr[1]; y < hr[3]; y++ {
-		for x := hr[0]; x < hr[2]; x++ {
-			w := f.innerFace(float64(x), float64(y))
-			if w <= 0 {
-				continue
-			}
-			dx := float64(x) - f.cx
-			sx := f.cx - dx/(1+0.08*w) // mirrored, wider
-			sy := float64(y)
-			if sy > f.eyeL[1] {
-				sy = f.eyeL[1] + (sy-f.eyeL[1])/(1+0.12*w)
-			}
-			v := float64(bilinear(f.img.y, W, H, sx, sy))
-			g.img.y[y*W+x] = clampB(float64(f.img.y[y*W+x])*(1-w) + (v*0.85)*w)
-			if x%2 == 0 && y%2 == 0 {
-				j := (y/2)*W/2 + x/2
-				u := float64(bilinear(f.img.u, W/2, H/2, sx/2, sy/2)) - 4
-				vv := float64(bilinear(f.img.v, W/2, H/2, sx/2, sy/2)) + 5
-				g.img.u[j] = clampB(float64(f.img.u[j])*(1-w) + u*w)
-				g.img.v[j] = clampB(float64(f.img.v[j])*(1-w) + vv*w)
-			}
-		}
-	}
-	o, err := landmarksOf(g.frame())
-	if err != nil {
-		return nil, fmt.Errorf("redteam: derived identity: %w", err)
-	}
-	g.lm = o
-	g.derive()
-	return g, nil
 }

@@ -22,7 +22,7 @@ type Scenario struct {
 	Delay     time.Duration // the whole stream (video and audio) arrives this much late
 	FPSDrop   float64       // share of frames not sent (a swap that cannot keep up)
 	Swap      string        // face swap failure mode: "", paint_over, dropout, yaw_break, no_flash, latency, fps_drop, mild
-	DropOut   int           // dropout: frames of the real face when the hand comes
+	DropOut   int           // dropout, yaw_break: frames of the operator's real face when the swap fails
 	LoopFile  string        // loop: the IVF (default: generated from the face still)
 }
 
@@ -39,7 +39,7 @@ func honestBehaviour(lat [2]time.Duration) Behaviour {
 }
 
 // Scenarios returns the catalogue: every scenario with the parameter settings of the table.
-// names selects by name ("all" or empty: every one).
+// names selects by name ("all" or empty: every one; "swap/dropout": one swap failure mode).
 func Scenarios(names []string) ([]Scenario, error) {
 	want := map[string]bool{}
 	for _, n := range names {
@@ -53,7 +53,7 @@ func Scenarios(names []string) ([]Scenario, error) {
 	lat := [2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond}
 	var out []Scenario
 	add := func(s Scenario) {
-		if all || want[s.Name] {
+		if all || want[s.Name] || (s.Swap != "" && want[s.Name+"/"+s.Swap]) {
 			out = append(out, s)
 		}
 	}
@@ -72,8 +72,8 @@ func Scenarios(names []string) ([]Scenario, error) {
 		add(s)
 	}
 	sw("paint_over", "paints over the hand", nil)
-	sw("dropout", "drops out under the hand (8 frames)", func(s *Scenario) { s.DropOut = 8 })
-	sw("yaw_break", "breaks beyond 25° yaw", func(s *Scenario) { s.Behaviour.YawLimit = 25 })
+	sw("dropout", "drops out under the hand (8 frames as it comes and goes)", func(s *Scenario) { s.DropOut = 8 })
+	sw("yaw_break", "breaks beyond 25° yaw (8 frames)", func(s *Scenario) { s.Behaviour.YawLimit, s.DropOut = 25, 8 })
 	sw("no_flash", "ignores the flash", func(s *Scenario) { s.Behaviour.IgnoreFlash = true })
 	sw("latency", "adds 1 s", func(s *Scenario) { s.Delay = time.Second })
 	sw("fps_drop", "drops 40 % of frames", func(s *Scenario) { s.FPSDrop = 0.4 })
@@ -91,6 +91,58 @@ func Scenarios(names []string) ([]Scenario, error) {
 		return nil, fmt.Errorf("redteam: no scenario matches %v", names)
 	}
 	return out, nil
+}
+
+// swapper applies a face swap's failure mode frame by frame, as real-time swap tools fail:
+// frame tells whether the frame shows the pasted identity. dropout shows the operator's real
+// face for the first DropOut frames of the hand over the face and for the DropOut frames after
+// it left (the tool's face detector finding the face again); yaw_break shows it, turned as
+// far as the operator turns, for the first DropOut frames beyond YawLimit, then paints the
+// swap again held at the limit; paint_over draws the face over the hand.
+type swapper struct {
+	sc   Scenario
+	n    int // frames of the current failure
+	away int // dropout: frames since the hand left (-1: the hand is there, 0: never came)
+}
+
+func (w *swapper) frame(st *State) bool {
+	switch w.sc.Swap {
+	case "":
+		return false
+	case "paint_over":
+		st.HandOnTop = true
+	case "dropout":
+		if st.Hand > 0.3 { // the hand comes: the swap loses the face
+			if w.away < 0 || w.away > w.sc.DropOut {
+				w.n = 0
+			}
+			w.away = -1
+			if w.n++; w.n <= w.sc.DropOut {
+				return false
+			}
+			break
+		}
+		if w.away == 0 { // the hand never came
+			break
+		}
+		if w.away < 0 { // the hand left: the swap needs as long to find the face again
+			w.away = 0
+		}
+		if w.away++; w.away <= w.sc.DropOut {
+			return false
+		}
+	case "yaw_break":
+		lim := w.sc.Behaviour.YawLimit
+		if lim <= 0 || math.Abs(st.RealYaw) <= lim {
+			w.n = 0
+			break
+		}
+		if w.n++; w.n <= w.sc.DropOut {
+			st.Yaw = st.RealYaw
+			return false
+		}
+	}
+	return true
 }
 
 // Result is one simulated interview.

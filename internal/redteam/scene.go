@@ -215,6 +215,9 @@ type State struct {
 	// HandOnTop draws the face over the hand (a face swap painting over the occluder).
 	HandOnTop bool
 	GazeX     float64 // -1..1: pupils shift left/right
+	// RealYaw is the operator's own head yaw before Behaviour.YawLimit (what a swap that
+	// breaks beyond the limit shows).
+	RealYaw float64
 }
 
 // Look is how the picture is taken: lighting, noise and the fixed head placement.
@@ -232,9 +235,13 @@ type Renderer struct {
 	swap  *Face // another identity pasted over the face (nil: none)
 	look  Look
 	canon planes // scratch: the face with eyelids, mouth and reflection, before the warps
+	base  planes // scratch: the canonical face with the pasted identity, before the mouth moves
 	out   planes
 	rng   uint64
 	noise []int8
+
+	// mouthSrc is what the opening mouth samples: the still, or base when an identity is pasted
+	mouthSrc planes
 }
 
 // NewRenderer makes a renderer of face.
@@ -245,7 +252,7 @@ func NewRenderer(face *Face, look Look) *Renderer {
 	if look.Size == 0 {
 		look.Size = 1
 	}
-	r := &Renderer{face: face, look: look, canon: face.img.clone(), out: newPlanes(), rng: look.Seed*2654435761 + 1}
+	r := &Renderer{face: face, look: look, canon: face.img.clone(), base: face.img.clone(), out: newPlanes(), rng: look.Seed*2654435761 + 1}
 	return r
 }
 
@@ -271,8 +278,12 @@ func (r *Renderer) RenderInto(st State, swapped bool) {
 	// 1. The canonical (frontal) face: the still, the pasted identity, eyelids, mouth, reflection.
 	hr := f.headRect
 	copyRect(r.canon, f.img, hr)
+	r.mouthSrc = f.img
 	if swapped && r.swap != nil {
 		r.pasteSwap(hr)
+		// the jaw moves the pasted face, not the one under it
+		copyRect(r.base, r.canon, hr)
+		r.mouthSrc = r.base
 	}
 	r.drawMouth(st.Mouth)
 	r.drawEyes(st.EyesClosed, st.GazeX)
@@ -367,10 +378,10 @@ func (r *Renderer) drawMouth(m float64) {
 			hx := clampF((0.55*f.fw-math.Abs(float64(x)-mx))/(0.2*f.fw), 0, 1)
 			sh := gap * t * hx
 			sy := math.Max(my, float64(y)-sh)
-			r.canon.y[y*W+x] = bilinear(r.face.img.y, W, H, float64(x), sy)
+			r.canon.y[y*W+x] = bilinear(r.mouthSrc.y, W, H, float64(x), sy)
 			if x%2 == 0 && y%2 == 0 {
-				r.canon.u[(y/2)*W/2+x/2] = bilinear(r.face.img.u, W/2, H/2, float64(x)/2, sy/2)
-				r.canon.v[(y/2)*W/2+x/2] = bilinear(r.face.img.v, W/2, H/2, float64(x)/2, sy/2)
+				r.canon.u[(y/2)*W/2+x/2] = bilinear(r.mouthSrc.u, W/2, H/2, float64(x)/2, sy/2)
+				r.canon.v[(y/2)*W/2+x/2] = bilinear(r.mouthSrc.v, W/2, H/2, float64(x)/2, sy/2)
 			}
 		}
 	}

@@ -1,0 +1,167 @@
+package redteam
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/faceid"
+)
+
+var (
+	faceModelOnce sync.Once
+	faceModel     *faceid.Model
+	faceModelErr  error
+)
+
+// testFaceModel loads the converted face model once (scripts/setup.sh installs it; its
+// absence is a failure, not a skip).
+func testFaceModel(t testing.TB) *faceid.Model {
+	t.Helper()
+	faceModelOnce.Do(func() {
+		path := os.Getenv("LIVECHECK_FACE_MODEL")
+		if path == "" {
+			path = faceid.DefaultModelPath()
+		}
+		faceModel, faceModelErr = faceid.LoadModel(path, 1)
+	})
+	if faceModelErr != nil {
+		t.Fatalf("%v — run `make setup`", faceModelErr)
+	}
+	return faceModel
+}
+
+func testdataStill(t testing.TB, name string) *Face {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	f, err := LoadFace(filepath.Join(filepath.Dir(file), "..", "..", "testdata", "faces", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestMeasureIdentityDistances prints the identity stage's distances (challenge window) of the
+// honest person and of the swaps at three reaction latencies (REDTEAM_MEASURE=1, or a
+// comma-separated list of the cases' names; REDTEAM_MAXYAW sets the identity gate's yaw limit;
+// development).
+func TestMeasureIdentityDistances(t *testing.T) {
+	if os.Getenv("REDTEAM_MEASURE") == "" {
+		t.Skip("REDTEAM_MEASURE=1 to measure")
+	}
+	f := testdataFace(t)
+	other := testdataStill(t, "obama.jpg")
+	m := testFaceModel(t)
+	only := os.Getenv("REDTEAM_MEASURE")
+	maxYaw, _ := strconv.ParseFloat(os.Getenv("REDTEAM_MAXYAW"), 64) // the identity gate's yaw limit (0: its default)
+	for _, lat := range []time.Duration{300 * time.Millisecond, 700 * time.Millisecond, 1200 * time.Millisecond} {
+		b := honestBehaviour([2]time.Duration{lat, lat})
+		for _, c := range []struct {
+			name string
+			kind challenge.Kind
+			dir  string
+			swap *Face
+			sc   Scenario
+			look Look
+		}{
+			{"honest dim", challenge.KindCoverFace, "", nil, Scenario{}, Look{Light: 0.8, Noise: 4, Size: 1.25, Seed: 3}},
+			{"honest dim", challenge.KindTurnHead, challenge.DirRight, nil, Scenario{}, Look{Light: 0.8, Noise: 4, Size: 1.25, Seed: 3}},
+			{"honest", challenge.KindCoverFace, "", nil, Scenario{}, Look{}},
+			{"honest", challenge.KindTurnHead, challenge.DirLeft, nil, Scenario{}, Look{}},
+			{"honest", challenge.KindTurnHead, challenge.DirRight, nil, Scenario{}, Look{}},
+			{"honest", challenge.KindLook, challenge.DirUp, nil, Scenario{}, Look{}},
+			{"honest", challenge.KindLook, challenge.DirDown, nil, Scenario{}, Look{}},
+			{"honest", challenge.KindMoveCloser, "", nil, Scenario{}, Look{}},
+			{"swap mild", challenge.KindCoverFace, "", other, Scenario{Swap: "mild"}, Look{}},
+			{"swap dropout", challenge.KindCoverFace, "", other, Scenario{Swap: "dropout", DropOut: 8}, Look{}},
+			{"swap yaw_break", challenge.KindTurnHead, challenge.DirLeft, other, Scenario{Swap: "yaw_break", DropOut: 8, Behaviour: Behaviour{YawLimit: 25}}, Look{}},
+			{"swap yaw_break", challenge.KindTurnHead, challenge.DirRight, other, Scenario{Swap: "yaw_break", DropOut: 8, Behaviour: Behaviour{YawLimit: 25}}, Look{}},
+		} {
+			if only != "1" && !strings.Contains(","+only+",", ","+c.name+",") {
+				continue
+			}
+			bb := b
+			bb.YawLimit = c.sc.Behaviour.YawLimit
+			ids := faceid.NewSession(m, faceid.SessionConfig{Gate: faceid.Gate{MaxYaw: maxYaw}})
+			res, obs, ds := offlineRun(t, f, bb, offlineOpts{swap: c.swap, sc: c.sc, ids: ids, look: c.look}, newChallenge(t, c.kind, c.dir))
+			occ := map[time.Time]float64{}
+			for _, o := range obs {
+				occ[o.At] = o.Occlusion
+			}
+			var big []string
+			for _, p := range ids.History() {
+				if !p.At.Before(res.Issued) && p.Distance > 0.5 {
+					big = append(big, fmt.Sprintf("%.2f@occ%.2f@%.1fs", p.Distance, occ[p.At], p.At.Sub(res.Issued).Seconds()))
+				}
+			}
+			t.Logf("  large: %v metrics %v", big, res.Metrics)
+			mx, n5, n7 := 0.0, 0, 0
+			for _, d := range ds {
+				mx = max(mx, d)
+				if d > 0.5 {
+					n5++
+				}
+				if d > 0.7 {
+					n7++
+				}
+			}
+			t.Logf("lat %v %-15s %s %-5s: %s %-22s max %.3f >0.5: %d >0.7: %d of %d rejected %v; %s", lat, c.name, c.kind, c.dir, res.Outcome, res.Reason,
+				mx, n5, n7, len(ds), ids.Rejected(), describe(obs, res.Issued, res.Deadline))
+		}
+	}
+}
+
+// TestIdentityDuringChallenges: with the identity stage sampling as the analysis does and the
+// challenge's identity check applied (challenge.CheckIdentity, as analysis/identity.go does
+// live and offline), the honest person passes cover_face and both turns, and a face swap that
+// drops out under the hand (the operator's own face for 8 frames as the hand comes and goes)
+// fails cover_face for the different face.
+func TestIdentityDuringChallenges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders and measures ~500 frames")
+	}
+	f := testdataFace(t)
+	other := testdataStill(t, "obama.jpg")
+	m := testFaceModel(t)
+	b := honestBehaviour([2]time.Duration{700 * time.Millisecond, 700 * time.Millisecond})
+	for _, c := range []struct {
+		name string
+		kind challenge.Kind
+		dir  string
+		swap *Face
+		sc   Scenario
+		want challenge.Outcome
+	}{
+		{"honest", challenge.KindCoverFace, "", nil, Scenario{}, challenge.OutcomePassed},
+		{"honest", challenge.KindTurnHead, challenge.DirLeft, nil, Scenario{}, challenge.OutcomePassed},
+		{"honest", challenge.KindTurnHead, challenge.DirRight, nil, Scenario{}, challenge.OutcomePassed},
+		{"swap dropout", challenge.KindCoverFace, "", other, Scenario{Swap: "dropout", DropOut: 8}, challenge.OutcomeFailed},
+	} {
+		ids := faceid.NewSession(m, faceid.SessionConfig{})
+		res, _, ds := offlineRun(t, f, b, offlineOpts{swap: c.swap, sc: c.sc, ids: ids}, newChallenge(t, c.kind, c.dir))
+		verified := res.Outcome
+		other := challenge.CheckIdentity(&res, ds, 0)
+		mx := 0.0
+		for _, d := range ds {
+			mx = max(mx, d)
+		}
+		t.Logf("%s %s %s: verifier %s, with identity %s %q; %d faces, largest distance %.3f, %v beyond %.2f",
+			c.name, c.kind, c.dir, verified, res.Outcome, res.Reason, len(ds), mx, res.Metrics[challenge.MetricIdentityOther], challenge.DefaultIdentityFar)
+		if len(ds) < 8 {
+			t.Errorf("%s %s: %d faces sampled in the response, want the identity stage's 4 per second", c.name, c.kind, len(ds))
+		}
+		if res.Outcome != c.want {
+			t.Errorf("%s %s %s: %s (%s), want %s", c.name, c.kind, c.dir, res.Outcome, res.Reason, c.want)
+		}
+		if c.want == challenge.OutcomeFailed && (!other || !strings.HasPrefix(res.Reason, challenge.ReasonOtherFace)) {
+			t.Errorf("%s: failed for %q, want the different face", c.name, res.Reason)
+		}
+	}
+}
