@@ -24,7 +24,7 @@ type Sample struct {
 	// challenge (a deep turn, a hand over half the face, leaning in) or
 	// turned beyond SteadyPose. The same person's descriptor moves farther
 	// then, so the Tracker judges it with UnsteadyDistance and keeps it
-	// out of templates.
+	// out of the template when it is farther than ChangeDistance.
 	Unsteady bool
 }
 

@@ -154,7 +154,7 @@ func (t *Tracker) Add(s Sample) (Change, bool) {
 	}
 	id := t.ids[t.cur]
 	d := Distance(s.D, id.Template)
-	if d <= t.cfg.ChangeDistance && !s.Unsteady {
+	if d <= t.cfg.ChangeDistance {
 		t.outliers += len(t.pending)
 		t.pending = t.pending[:0]
 		id.add(s, t.cfg.MaxTemplate)
@@ -162,8 +162,9 @@ func (t *Tracker) Add(s Sample) (Change, bool) {
 		return Change{}, false
 	}
 	if s.Unsteady && d <= t.cfg.UnsteadyDistance {
-		// A turned, covered or moving face of the same person: it ends
-		// a pending change but does not shape the template.
+		// A turned, covered or moving face of the same person, farther
+		// than a steady one would be: it ends a pending change but does
+		// not shape the template.
 		t.outliers += len(t.pending)
 		t.pending = t.pending[:0]
 		return Change{}, false
