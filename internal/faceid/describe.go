@@ -22,13 +22,14 @@ type Sample struct {
 	JPEG []byte
 	// Unsteady marks a face posed or moved on purpose: sampled during a
 	// challenge (a deep turn, a hand over half the face, leaning in) or
-	// turned beyond SteadyPose. The same person's descriptor moves farther
+	// turned beyond SteadyPose (yaw only: the pitch estimate reads frontal
+	// stills at about −20°, and a laptop camera looks up at most people). The same person's descriptor moves farther
 	// then, so the Tracker judges it with UnsteadyDistance and keeps it
 	// out of the template when it is farther than ChangeDistance.
 	Unsteady bool
 }
 
-// SteadyPose is the largest |yaw| or |pitch| (degrees) of a steady face.
+// SteadyPose is the largest |yaw| (degrees) of a steady face.
 const SteadyPose = 20.0
 
 // Describe gates, aligns and embeds the face of one analysed frame (o is

@@ -85,7 +85,7 @@ func (s *Session) Observe(f *models.Frame, o *models.Observation) (Change, bool,
 		s.rejected[why]++
 		return Change{}, false, nil
 	}
-	smp.Unsteady = s.inChal || abs(smp.Yaw) > SteadyPose || abs(smp.Pitch) > SteadyPose
+	smp.Unsteady = s.inChal || abs(smp.Yaw) > SteadyPose
 	c, ok := s.tr.Add(smp)
 	return c, ok, nil
 }
