@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -37,12 +38,24 @@ type Store struct {
 // New returns a store on db.
 func New(db DBTX) *Store { return &Store{db: db} }
 
+// DefaultMaxConns is the connection pool's size when the database URL does
+// not set pool_max_conns.
+const DefaultMaxConns = 20
+
 // Open connects a pool to url, configured further by configure (a query
 // tracer, for example), and checks that the database answers.
 func Open(ctx context.Context, url string, configure ...func(*pgxpool.Config)) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("store: invalid database URL: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgx's default, max(4, CPUs), is 4 on a 2-core node: River's
+		// listener and elector, the rooms' writers and joins placed under
+		// the cluster's advisory lock then queue for a connection, and
+		// 10 simultaneous joins waited past their 10 s timeout (consent
+		// 500s in make bench). pool_max_conns in the URL overrides this.
+		cfg.MaxConns = DefaultMaxConns
 	}
 	for _, c := range configure {
 		c(cfg)
