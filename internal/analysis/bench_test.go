@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/faceid/facetest"
 	"github.com/livecheck/livecheck/internal/vision"
 	"github.com/livecheck/livecheck/internal/vision/visiontest"
 )
@@ -27,7 +28,7 @@ func BenchmarkAnalysedFrame(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		id   IdentityConfig
-	}{{"identity=off", IdentityConfig{}}, {"identity=on", IdentityConfig{Model: testFaceModel(b)}}} {
+	}{{"identity=off", IdentityConfig{}}, {"identity=on", IdentityConfig{Model: facetest.Model(b)}}} {
 		b.Run(tc.name, func(b *testing.B) {
 			cfg := Config{AnalysisFPS: DefaultFileFPS, Detectors: true, Logger: quietLogger(), Identity: tc.id,
 				Now: func() time.Time { return FileEpoch }}

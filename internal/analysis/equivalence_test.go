@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/livecheck/livecheck/internal/faceid"
+	"github.com/livecheck/livecheck/internal/faceid/facetest"
 	"github.com/livecheck/livecheck/internal/media"
 	"github.com/livecheck/livecheck/models"
 )
@@ -29,7 +30,7 @@ func TestLiveAndOfflineGiveTheSameSignals(t *testing.T) {
 	}
 	path := stillsIVF(t, stillPart{"astronaut.png", 2}, stillPart{"obama.jpg", 2})
 	vcfg, newAnalyzer := visionFactory(t)
-	id := IdentityConfig{Model: testFaceModel(t), Session: faceid.SessionConfig{Every: time.Second}}
+	id := IdentityConfig{Model: facetest.Model(t), Session: faceid.SessionConfig{Every: time.Second}}
 
 	off, err := AnalyzeFile(context.Background(), FileOptions{Video: path, Vision: vcfg, Identity: id})
 	if err != nil {

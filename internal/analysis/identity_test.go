@@ -3,41 +3,17 @@ package analysis
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/faceid"
+	"github.com/livecheck/livecheck/internal/faceid/facetest"
 	"github.com/livecheck/livecheck/internal/vision"
 	"github.com/livecheck/livecheck/internal/vision/visiontest"
 )
-
-var (
-	faceModelOnce sync.Once
-	faceModel     *faceid.Model
-	faceModelErr  error
-)
-
-// testFaceModel loads the converted face model once (scripts/setup.sh
-// installs it; its absence is a failure, not a skip).
-func testFaceModel(t testing.TB) *faceid.Model {
-	t.Helper()
-	faceModelOnce.Do(func() {
-		path := os.Getenv("LIVECHECK_FACE_MODEL")
-		if path == "" {
-			path = faceid.DefaultModelPath()
-		}
-		faceModel, faceModelErr = faceid.LoadModel(path, 2)
-	})
-	if faceModelErr != nil {
-		t.Fatalf("%v — run `make setup`", faceModelErr)
-	}
-	return faceModel
-}
 
 // stillPart is one still of a generated recording and how long it shows.
 type stillPart struct {
@@ -80,7 +56,7 @@ func ftoa(v float64) string { return time.Duration(v * float64(time.Second)).Str
 // gives none.
 func TestIdentitySwitchFlaggedAtTheSwitch(t *testing.T) {
 	vcfg, _ := visionFactory(t)
-	id := IdentityConfig{Model: testFaceModel(t), Session: faceid.SessionConfig{Every: time.Second}}
+	id := IdentityConfig{Model: facetest.Model(t), Session: faceid.SessionConfig{Every: time.Second}}
 	res, err := AnalyzeFile(context.Background(), FileOptions{Video: stillsIVF(t, stillPart{"astronaut.png", 3}, stillPart{"obama.jpg", 3}), Vision: vcfg, Identity: id})
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +114,7 @@ func TestIdentitySwitchFlaggedAtTheSwitch(t *testing.T) {
 func TestChallengeIdentityMetrics(t *testing.T) {
 	vcfg, newAnalyzer := visionFactory(t)
 	cfg := Config{AnalysisFPS: 4, NewAnalyzer: newAnalyzer, Logger: quietLogger(), Now: func() time.Time { return FileEpoch },
-		Identity: IdentityConfig{Model: testFaceModel(t), Session: faceid.SessionConfig{Every: time.Second}}}
+		Identity: IdentityConfig{Model: facetest.Model(t), Session: faceid.SessionConfig{Every: time.Second}}}
 	s := newSession(cfg.withDefaults(), 0, nil, false)
 	src, err := OpenVideo(stillsIVF(t, stillPart{"astronaut.png", 3}, stillPart{"obama.jpg", 3}), FileEpoch)
 	if err != nil {

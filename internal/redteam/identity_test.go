@@ -7,36 +7,13 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/faceid"
+	"github.com/livecheck/livecheck/internal/faceid/facetest"
 )
-
-var (
-	faceModelOnce sync.Once
-	faceModel     *faceid.Model
-	faceModelErr  error
-)
-
-// testFaceModel loads the converted face model once (scripts/setup.sh installs it; its
-// absence is a failure, not a skip).
-func testFaceModel(t testing.TB) *faceid.Model {
-	t.Helper()
-	faceModelOnce.Do(func() {
-		path := os.Getenv("LIVECHECK_FACE_MODEL")
-		if path == "" {
-			path = faceid.DefaultModelPath()
-		}
-		faceModel, faceModelErr = faceid.LoadModel(path, 1)
-	})
-	if faceModelErr != nil {
-		t.Fatalf("%v — run `make setup`", faceModelErr)
-	}
-	return faceModel
-}
 
 func testdataStill(t testing.TB, name string) *Face {
 	t.Helper()
@@ -58,7 +35,7 @@ func TestMeasureIdentityDistances(t *testing.T) {
 	}
 	f := testdataFace(t)
 	other := testdataStill(t, "obama.jpg")
-	m := testFaceModel(t)
+	m := facetest.Model(t)
 	only := os.Getenv("REDTEAM_MEASURE")
 	maxYaw, _ := strconv.ParseFloat(os.Getenv("REDTEAM_MAXYAW"), 64) // the identity gate's yaw limit (0: its default)
 	for _, lat := range []time.Duration{300 * time.Millisecond, 700 * time.Millisecond, 1200 * time.Millisecond} {
@@ -129,7 +106,7 @@ func TestIdentityDuringChallenges(t *testing.T) {
 	}
 	f := testdataFace(t)
 	other := testdataStill(t, "obama.jpg")
-	m := testFaceModel(t)
+	m := facetest.Model(t)
 	b := honestBehaviour([2]time.Duration{700 * time.Millisecond, 700 * time.Millisecond})
 	for _, c := range []struct {
 		name string

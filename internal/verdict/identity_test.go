@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/faceid"
+	"github.com/livecheck/livecheck/internal/faceid/facetest"
 	"github.com/livecheck/livecheck/internal/jobs"
 	"github.com/livecheck/livecheck/internal/risk"
 	"github.com/livecheck/livecheck/internal/store"
@@ -28,30 +28,15 @@ import (
 	"github.com/livecheck/livecheck/models"
 )
 
-var (
-	faceOnce  sync.Once
-	faceModel *faceid.Model
-	faceLM    *vision.Landmarker
-	faceErr   error
-)
-
-// faces loads the converted face model (scripts/setup.sh) and the
-// landmark model once.
+// faces is the converted face model (scripts/setup.sh) and the process's
+// landmark model.
 func faces(t testing.TB) (*faceid.Model, vision.Config) {
 	t.Helper()
-	faceOnce.Do(func() {
-		path := os.Getenv("LIVECHECK_FACE_MODEL")
-		if path == "" {
-			path = faceid.DefaultModelPath()
-		}
-		if faceModel, faceErr = faceid.LoadModel(path, 1); faceErr == nil {
-			faceLM, faceErr = vision.LoadLandmarker("")
-		}
-	})
-	if faceErr != nil {
-		t.Fatalf("%v — run `make setup`", faceErr)
+	lm, err := vision.LoadLandmarker("")
+	if err != nil {
+		t.Fatalf("%v — run `make setup`", err)
 	}
-	return faceModel, vision.Config{Landmarker: faceLM}
+	return facetest.Model(t), vision.Config{Landmarker: lm}
 }
 
 // identityOf runs the identity check of a session on a few frames of a
