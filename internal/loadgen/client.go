@@ -101,6 +101,11 @@ func (c *Candidate) WriteAudio(packet []byte, d time.Duration) error {
 	return c.cd.audio.WriteSample(pmedia.Sample{Data: packet, Duration: d})
 }
 
+// LoopVideo sends m's video frames in a loop, paced by the wall clock, until
+// ctx ends; a keyframe request from the server goes back to the last keyframe.
+// Use it or WriteVideo, not both.
+func (c *Candidate) LoopVideo(ctx context.Context, m *Media) { c.cd.loopVideo(ctx, m, 0) }
+
 // KeyframeRequested reports (and clears) a keyframe request (PLI/FIR) from the server.
 func (c *Candidate) KeyframeRequested() bool { return c.cd.wantKey.Swap(false) }
 
@@ -118,6 +123,3 @@ func BrowserEnv(w, h int, fps float64) *models.Environment {
 		Audio: models.TrackSettings{Label: "Default - Microphone"},
 	}
 }
-
-// KeyframeAtOrBefore returns the index of the last keyframe at or before i.
-func (m *Media) KeyframeAtOrBefore(i int) int { return m.keyframeAtOrBefore(i) }

@@ -473,14 +473,15 @@ func jsonEscape(s string) string {
 func (cd *candidate) sendMedia(ctx context.Context, phase time.Duration) {
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); cd.pumpVideo(ctx, phase) }()
+	go func() { defer wg.Done(); cd.loopVideo(ctx, cd.m, phase) }()
 	go func() { defer wg.Done(); cd.pumpAudio(ctx, phase) }()
 	wg.Wait()
 }
 
-// pace sleeps until next; when the sender fell more than a second behind (a
-// stalled machine) it skips ahead instead of bursting.
-func pace(ctx context.Context, t *time.Timer, next *time.Time) bool {
+// Pace sleeps until next and reports whether ctx is still live; when the
+// sender fell more than a second behind (a stalled machine) it moves next to
+// now instead of bursting. t is the sender's timer, reused between calls.
+func Pace(ctx context.Context, t *time.Timer, next *time.Time) bool {
 	d := time.Until(*next)
 	if d < -time.Second {
 		*next = time.Now()
@@ -495,25 +496,28 @@ func pace(ctx context.Context, t *time.Timer, next *time.Time) bool {
 	}
 }
 
-func (cd *candidate) pumpVideo(ctx context.Context, phase time.Duration) {
+// loopVideo sends m's video in a loop, paced by the wall clock from phase on,
+// until ctx ends; a keyframe request from the server goes back to the last
+// keyframe (a decoder can start there).
+func (cd *candidate) loopVideo(ctx context.Context, m *Media, phase time.Duration) {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	<-t.C
 	next := time.Now().Add(phase)
 	i := 0
-	for pace(ctx, t, &next) {
+	for Pace(ctx, t, &next) {
 		if cd.wantKey.Swap(false) {
-			i = cd.m.keyframeAtOrBefore(i)
+			i = m.keyframeAtOrBefore(i)
 			cd.c.keyframesSent.Add(1)
 		}
-		f := cd.m.Video[i]
+		f := m.Video[i]
 		if err := cd.video.WriteSample(pmedia.Sample{Data: f.Data, Duration: f.Duration}); err != nil {
 			cd.c.sendErrors.Add(1)
 		} else {
 			cd.c.videoFrames.Add(1)
 		}
 		next = next.Add(f.Duration)
-		if i++; i == len(cd.m.Video) {
+		if i++; i == len(m.Video) {
 			i = 0 // the file starts with a keyframe
 		}
 	}
@@ -525,7 +529,7 @@ func (cd *candidate) pumpAudio(ctx context.Context, phase time.Duration) {
 	<-t.C
 	next := time.Now().Add(phase)
 	i := 0
-	for pace(ctx, t, &next) {
+	for Pace(ctx, t, &next) {
 		if err := cd.audio.WriteSample(pmedia.Sample{Data: cd.m.Audio[i], Duration: 20 * time.Millisecond}); err != nil {
 			cd.c.sendErrors.Add(1)
 		} else {

@@ -303,14 +303,10 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 
 const frameDur = time.Second / 15
 
-// pumpVideo renders, encodes and sends 15 frames a second until ctx ends.
+// pumpVideo renders, encodes and sends 15 frames a second (or loops the
+// scenario's recording) until ctx ends.
 func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenario, actor *Actor, seed uint64) {
-	rng := rand.New(rand.NewPCG(seed, 7))
-	t := time.NewTimer(0)
-	defer t.Stop()
-	next := time.Now()
 	if sc.Source == "loop" {
-		i := 0
 		m := kit.Loop
 		if sc.LoopFile != "" {
 			lm, err := loadgen.LoadMedia(sc.LoopFile, "", "")
@@ -319,19 +315,10 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 			}
 			m = lm
 		}
-		for pace(ctx, t, &next) {
-			if cand.KeyframeRequested() {
-				i = m.KeyframeAtOrBefore(i)
-			}
-			f := m.Video[i]
-			_ = cand.WriteVideo(f.Data, f.Duration)
-			next = next.Add(f.Duration)
-			if i++; i == len(m.Video) {
-				i = 0
-			}
-		}
+		cand.LoopVideo(ctx, m)
 		return
 	}
+	rng := rand.New(rand.NewPCG(seed, 7))
 	look := sc.Look
 	look.Seed = seed
 	if look.Noise == 0 {
@@ -353,7 +340,10 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 	f := &models.Frame{Width: W, Height: H}
 	last := time.Now()
 	sw := &swapper{sc: sc}
-	for pace(ctx, t, &next) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	next := time.Now()
+	for loadgen.Pace(ctx, t, &next) {
 		now := time.Now()
 		next = next.Add(frameDur)
 		if sc.FPSDrop > 0 && rng.Float64() < sc.FPSDrop {
@@ -388,7 +378,7 @@ func pumpAudio(ctx context.Context, cand *loadgen.Candidate, sc Scenario, actor 
 	t := time.NewTimer(0)
 	defer t.Stop()
 	next := time.Now()
-	for pace(ctx, t, &next) {
+	for loadgen.Pace(ctx, t, &next) {
 		at := next.Add(-sc.Delay)
 		next = next.Add(20 * time.Millisecond)
 		actor.Audio(at, buf) // room noise, and speech when the actor answers digits
@@ -397,22 +387,6 @@ func pumpAudio(ctx context.Context, cand *loadgen.Candidate, sc Scenario, actor 
 			continue
 		}
 		_ = cand.WriteAudio(p, 20*time.Millisecond)
-	}
-}
-
-// pace waits until next; a sender more than a second behind skips ahead.
-func pace(ctx context.Context, t *time.Timer, next *time.Time) bool {
-	d := time.Until(*next)
-	if d < -time.Second {
-		*next = time.Now()
-		d = 0
-	}
-	t.Reset(d)
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 
