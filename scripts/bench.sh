@@ -30,7 +30,7 @@ DOC=${BENCH_DOC-docs/BENCH.md}
 OUT=${BENCH_OUT:-$(mktemp -d /tmp/livecheck-bench.XXXXXX)}
 DBURL=${BENCH_DATABASE_URL:-${TEST_DATABASE_URL:-postgres://livecheck:livecheck@127.0.0.1:5432/livecheck_test?sslmode=disable}}
 mkdir -p "$OUT"
-log() { printf '==> %s\n' "$*" >&2; }
+. scripts/lib/server.sh
 
 [ -x "$BIN" ] || { log "build $BIN first (make build)"; exit 1; }
 export OPENCV_FOR_THREADS_NUM=${OPENCV_FOR_THREADS_NUM:-1}
@@ -44,52 +44,11 @@ if [ "${BENCH_GO:-1}" = 1 ]; then
 fi
 
 # A private schema for the servers of this run, dropped at the end.
-schema="bench_$(date +%s)_$$"
-psql "$DBURL" -qc "CREATE SCHEMA $schema" >/dev/null
-sep='?'; case "$DBURL" in *\?*) sep='&';; esac
-SERVER_DB="${DBURL}${sep}search_path=${schema}"
-
-free_port() {
-  local p
-  for p in $(seq "$1" $(($1 + 500))); do
-    (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null || { echo "$p"; return; }
-  done
-  return 1
-}
+server_init bench
 PORT=$(free_port 18080)
 MPORT=$(free_port 19090)
-TOKEN="bench-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-SERVER_PID=""
-
-stop_server() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -INT "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  SERVER_PID=""
-}
-cleanup() {
-  stop_server
-  psql "$DBURL" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 start_server() { # MODE
-  env LIVECHECK_DATABASE_URL="$SERVER_DB" LIVECHECK_LISTEN="127.0.0.1:$PORT" LIVECHECK_BASE_URL="http://127.0.0.1:$PORT" \
-    LIVECHECK_METRICS_LISTEN="127.0.0.1:$MPORT" LIVECHECK_API_TOKEN="$TOKEN" LIVECHECK_ANALYSIS="$1" \
-    LIVECHECK_LIMIT_JOIN=1000000 LIVECHECK_LIMIT_WS=1000000 LIVECHECK_MAX_LIVE=1000 LIVECHECK_ICE_LOOPBACK=true \
-    LIVECHECK_CHALLENGE_LOCK_AFTER=0 LIVECHECK_LOG_LEVEL=warn \
-    "$BIN" serve >>"$OUT/server-$1.log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 300); do
-    curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && curl -fs "http://127.0.0.1:$MPORT/metrics" >/dev/null 2>&1 && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || { log "server exited; see $OUT/server-$1.log"; tail -20 "$OUT/server-$1.log" >&2; exit 1; }
-    sleep 0.2
-  done
-  log "server did not become ready"; exit 1
+  server_start "$OUT/server-$1.log" LIVECHECK_ANALYSIS="$1" LIVECHECK_MAX_LIVE=1000 LIVECHECK_CHALLENGE_LOCK_AFTER=0
 }
 
 RUNS="$OUT/runs.jsonl"
@@ -111,7 +70,7 @@ for n in $NS; do
       log "loadgen N=$n $mode reported a failure (see $OUT/loadgen-$n-$mode.txt); continuing"
     fi
     sed -n '1,9p' "$OUT/loadgen-$n-$mode.txt" >&2
-    stop_server
+    server_stop
   done
 done
 wait
@@ -141,9 +100,6 @@ if [ -n "$DOC" ] && [ -f "$DOC" ]; then
     fi
     echo "<!-- bench:end -->"
   } >"$OUT/doc-block.md"
-  awk -v block="$OUT/doc-block.md" '
-    /<!-- bench:start/ { while ((getline line < block) > 0) print line; skip = 1; next }
-    /<!-- bench:end -->/ { skip = 0; next }
-    !skip { print }' "$DOC" >"$OUT/doc.md" && cp "$OUT/doc.md" "$DOC"
+  doc_block bench "$DOC" "$OUT/doc-block.md"
   log "table written to $DOC"
 fi
