@@ -107,8 +107,9 @@ func checkFits(p tab, name string) {
 // one-time join link just after scheduling, and with the reference photo
 // form before and after a photo is attached — fits a 390 px wide phone
 // (nothing sticks out of its card or makes the page scroll sideways) and a
-// desktop, where the reference form stays on one row. The probe itself is
-// shown to catch an element wider than its card.
+// desktop, where the reference form stays on one row; so do the form that
+// schedules it and the dashboard (whose table scrolls in its own box). The
+// probe itself is shown to catch an element wider than its card.
 func TestInterviewPageFitsPhone(t *testing.T) {
 	env := apptest.New(t, apptest.Options{})
 	rec := env.CreateUser(models.RoleRecruiter)
@@ -120,6 +121,7 @@ func TestInterviewPageFitsPhone(t *testing.T) {
 	); err != nil {
 		t.Fatalf("recruiter opens the form: %v", err)
 	}
+	checkFits(r, "interview-new")
 	eval[bool](r, `document.getElementById("scheduled_at").value = "2030-05-01T18:00", true`)
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("main form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#join-link")),
 		chromedp.WaitVisible(chromedp.CSS("#reference-photo"))); err != nil {
@@ -165,4 +167,8 @@ func TestInterviewPageFitsPhone(t *testing.T) {
 	}
 	r.waitTrue(`(() => { const i = document.getElementById("reference-img"); return !i || i.complete && i.naturalWidth > 0 })()`, statusWait)
 	checkFits(r, "interview-reference")
+	if err := chromedp.Do(ctx, chromedp.Navigate(env.URL+"/"), chromedp.WaitVisible(chromedp.CSS("table.list"))); err != nil {
+		t.Fatal(err)
+	}
+	checkFits(r, "dashboard")
 }
