@@ -21,7 +21,7 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}"
 fi
 
 if ! command -v go >/dev/null 2>&1; then
@@ -38,7 +38,7 @@ if ! (cd "$ROOT" && go run ./internal/faceid/cmd/facemodel -check "$FACE_MODEL" 
   if ! command -v npm >/dev/null 2>&1; then
     log "installing Debian package npm (to fetch the face model package)"
     $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q npm
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q npm
   fi
   log "converting the face recogniser of @vladmandic/face-api@1.7.15 to $FACE_MODEL"
   tmp="$(mktemp -d)"

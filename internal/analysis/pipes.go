@@ -70,6 +70,7 @@ type videoPipe struct {
 	requestKeyframe func()
 	pkts            chan rtpIn
 	done            chan struct{}
+	cadence         cadenceTracker
 }
 
 func (v *videoPipe) keyframe() {
@@ -107,6 +108,9 @@ func (v *videoPipe) packet(pkt *rtp.Packet, arrival time.Time) {
 		v.keyframe()
 	}
 	for _, af := range frames {
+		if c, ok := v.cadence.frame(af.RTPTimestamp, af.Follows); ok {
+			v.sess.addCadence(c)
+		}
 		capture := v.capture(af.RTPTimestamp, af.FirstArrival)
 		t0 := time.Now()
 		f, err := v.dec.Decode(af.Data, capture)
@@ -132,6 +136,7 @@ func (v *videoPipe) packet(pkt *rtp.Packet, arrival time.Time) {
 func (v *videoPipe) Close() {
 	close(v.pkts)
 	<-v.done
+	v.sess.addCadence(v.cadence.flush())
 	metrics.FramesLost(v.asm.Stats().FramesLost)
 	_ = v.dec.Close()
 }

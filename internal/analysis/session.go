@@ -55,6 +55,9 @@ type Result struct {
 	// with their evidence faces; biometric); nil without the stage
 	// (Config.Identity).
 	Identity *faceid.Report
+	// Cadence is how regularly the live camera source produced frames (nil offline: a
+	// recording's timestamps are not a camera's).
+	Cadence *Cadence
 	// Video and Audio say which media the session had: a live session
 	// always both, a recording what was given. Signals about a medium the
 	// session never had are not made.
@@ -113,6 +116,7 @@ type Session struct {
 	audioChunks     uint64
 	audioErrors     uint64
 	lastFrame       time.Time // capture time of the last decoded frame
+	cadence         Cadence   // of the live video tracks so far
 	leftAt          time.Time // when the candidate last disconnected
 	lastAccepted    time.Time // capture time of the last frame the analysis rate let through
 	face            []models.Point
@@ -527,8 +531,9 @@ var ErrNoChallenges = errors.New("analysis: challenges are disabled on this serv
 // ErrStopped means the session's analysis stopped after an internal error.
 var ErrStopped = errors.New("analysis: this session's analysis stopped after an internal error")
 
-func (s *Session) countDecodeError() { s.mu.Lock(); s.decodeErrors++; s.mu.Unlock() }
-func (s *Session) countAudioError()  { s.mu.Lock(); s.audioErrors++; s.mu.Unlock() }
+func (s *Session) addCadence(c Cadence) { s.mu.Lock(); s.cadence.add(c); s.mu.Unlock() }
+func (s *Session) countDecodeError()    { s.mu.Lock(); s.decodeErrors++; s.mu.Unlock() }
+func (s *Session) countAudioError()     { s.mu.Lock(); s.audioErrors++; s.mu.Unlock() }
 
 // Snapshot returns the live figures.
 func (s *Session) Snapshot() wire.Live {
@@ -596,6 +601,10 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 		FacePresence: s.face, AudioLevel: s.audio, RTT: s.rtt, Yaw: s.yaw, EAR: s.ear, Mouth: s.mouth,
 		FaceAbsent: absentIntervals(s.face, time.Second), CameraOff: mergeIntervals(s.cameraOff),
 		Video: s.hasVideo, Audio: s.hasAudio, AnalyserUnavailable: s.analyserFailed,
+	}
+	if s.cadence.Intervals > 0 {
+		c := s.cadence
+		r.Cadence = &c
 	}
 	s.mu.Unlock() // the parts below may fail (and record it)
 	if s.suite != nil {

@@ -27,6 +27,10 @@ type AssembledFrame struct {
 	Keyframe     bool      // VP8 frame tag P bit is 0
 	FirstArrival time.Time // arrival time of the frame's first-arriving packet
 	Packets      int       // number of RTP packets the frame spanned
+	// Follows says that every packet between the previously emitted frame and this one arrived:
+	// the sender sent no other frame in between (none was lost on the network or dropped here),
+	// so a gap between their RTP timestamps is a frame the source never produced.
+	Follows bool
 }
 
 // AssemblerStats counts what a VP8Assembler did.
@@ -117,6 +121,7 @@ type VP8Assembler struct {
 	haveLast bool
 	lastEnd  int64 // extended seq of the marker packet of the last emitted frame
 	waitKey  bool
+	gap      bool // a frame was lost or dropped since the last emitted one
 
 	out []AssembledFrame // returned by Push, reused
 
@@ -370,6 +375,7 @@ func (a *VP8Assembler) lose(n int) {
 	if n == 0 {
 		return
 	}
+	a.gap = true
 	for _, f := range a.frames[:n] {
 		a.stats.FramesLost++
 		a.resolve(f)
@@ -381,6 +387,7 @@ func (a *VP8Assembler) lose(n int) {
 // dropOldest discards the oldest pending frame, which is complete but cannot be decoded.
 func (a *VP8Assembler) dropOldest() {
 	a.stats.FramesDropped++
+	a.gap = true
 	a.resolve(a.frames[0])
 	a.shift(1)
 }
@@ -401,7 +408,8 @@ func (a *VP8Assembler) emit() AssembledFrame {
 		}
 	}
 	af := AssembledFrame{Data: data, RTPTimestamp: uint32(f.ts), Keyframe: f.keyframe,
-		FirstArrival: f.firstArrival, Packets: n}
+		FirstArrival: f.firstArrival, Packets: n, Follows: !a.gap && a.continuous(f)}
+	a.gap = false
 	a.stats.FramesEmitted++
 	if f.keyframe {
 		a.stats.KeyframesEmitted++

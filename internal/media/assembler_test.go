@@ -111,6 +111,29 @@ func checkEmitted(t *testing.T, src []rtpFrame, got []AssembledFrame) []int {
 	return idx
 }
 
+// follows lists the emitted frames' Follows flags.
+func follows(got []AssembledFrame) []bool {
+	out := make([]bool, len(got))
+	for i, g := range got {
+		out[i] = g.Follows
+	}
+	return out
+}
+
+// wantFollows is every emitted frame following its predecessor except the first and those at
+// the positions in breaks.
+func wantFollows(n int, breaks ...int) []bool {
+	out := make([]bool, n)
+	for i := 1; i < n; i++ {
+		out[i] = true
+	}
+	out[0] = false
+	for _, b := range breaks {
+		out[b] = false
+	}
+	return out
+}
+
 func assemblerFixture(t testing.TB) [][]byte {
 	fx := loadVP8Fixture(t, 2, 10)
 	return fx.frames
@@ -209,6 +232,10 @@ func TestAssemblerLossWaitsForKeyframe(t *testing.T) {
 	if st.FramesLost != 1 || st.FramesDropped != 4 || st.LossEvents != 1 {
 		t.Fatalf("stats %+v: want 1 lost (frame 5), 4 dropped (6-9), 1 loss event", st)
 	}
+	// Keyframe 10 (emitted 5th) comes after frames lost on the way: it does not follow frame 4.
+	if got, want := follows(res.frames), wantFollows(len(res.frames), 5); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Follows %v, want %v", got, want)
+	}
 	// needKeyframe goes up when frame 6 completes and down with keyframe 10.
 	firstNeed := -1
 	for i := lostAt; i < len(res.needKey); i++ {
@@ -239,6 +266,9 @@ func TestAssemblerWholeFrameLostAndPadding(t *testing.T) {
 	if st := res.asm.Stats(); st.LossEvents != 1 || st.FramesDropped != 5 {
 		t.Fatalf("stats %+v", st)
 	}
+	if got, want := follows(res.frames), wantFollows(len(res.frames), 4); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("whole frame lost: Follows %v, want %v", got, want)
+	}
 
 	// Padding packets (empty payload) use sequence numbers between frames: not a loss.
 	src = packetize(assemblerFixture(t), 300, 65000, 0)
@@ -266,6 +296,10 @@ func TestAssemblerWholeFrameLostAndPadding(t *testing.T) {
 	}
 	if st := res.asm.Stats(); st.Padding != uint64(padding) || st.LossEvents != 0 {
 		t.Fatalf("with padding: stats %+v", st)
+	}
+	// Padding between frames is no lost frame: every frame follows its predecessor.
+	if got, want := follows(res.frames), wantFollows(len(res.frames)); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("with padding: Follows %v, want %v", got, want)
 	}
 }
 

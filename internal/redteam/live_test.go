@@ -109,7 +109,7 @@ func TestRedteamDirection(t *testing.T) {
 	}{
 		{"cover_face,turn_head", []redteam.Scenario{pick("honest", "latency"), pick("photo", ""), pick("loop", ""),
 			pick("replay", ""), pick("swap", "paints over")}},
-		{"flash,turn_head", []redteam.Scenario{pick("delayed", "")}},
+		{"flash,turn_head", []redteam.Scenario{pick("delayed", ""), pick("swap", "drops 40 %")}},
 		{"read_digits,turn_head", []redteam.Scenario{pick("tts", "espeak-ng digits +1.5 s, no mouth"), pick("voiceconv", "")}},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)

@@ -41,6 +41,7 @@ var Kinds = []KindInfo{
 	{"face_presence", 0.3, true, "analysis", "no face in much of the analysed video"},
 	{"face_absent", 0.25, false, "analysis", "long stretches without a face"},
 	{"camera_off", 0.25, false, "analysis", "camera off or black for long stretches"},
+	{"frame_cadence", 0.5, false, "analysis", "the camera source skipped many of its frames at irregular times (a pipeline that cannot keep up: a real-time face swap)"},
 	{"audio_level", 0.15, false, "analysis", "no audio received"},
 	// Face identity (internal/faceid through the analysis's identity stage and internal/verdict).
 	{"identity_change", 0.6, false, "faceid", "the person on camera changed during the session (a person switch, a face swap dropping out)"},

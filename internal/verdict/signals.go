@@ -60,6 +60,9 @@ func sessionSignals(r *analysis.Result) []models.Signal {
 		off := time.Duration(sumMs(r.CameraOff)) * time.Millisecond
 		out = append(out, models.Signal{Kind: "camera_off", Value: off.Seconds(), Score: fracScore(off, dur), Confidence: 0.9,
 			Reason: fmt.Sprintf("camera off or black for %s in %d interval(s)", off.Round(100*time.Millisecond), len(r.CameraOff))})
+		if sg, ok := cadenceSignal(r.Cadence); ok {
+			out = append(out, sg)
+		}
 	}
 	if !r.Audio {
 		return out
@@ -81,6 +84,37 @@ func sessionSignals(r *analysis.Result) []models.Signal {
 		out = append(out, models.Signal{Kind: "audio_level", Value: -100, Score: 0.3, Confidence: 0.5, Reason: "no audio was received"})
 	}
 	return out
+}
+
+// Frame-cadence thresholds: the share of frames the camera source never produced scores from
+// CadenceMissingFrom to CadenceMissingFrom+CadenceMissingSpan; judged from CadenceMinIntervals.
+const (
+	CadenceMissingFrom  = 0.15
+	CadenceMissingSpan  = 0.15
+	CadenceMinIntervals = 150 // 10 s at 15 fps
+)
+
+// cadenceSignal makes the frame_cadence signal: the share of frames the live camera source
+// never produced (analysis.Cadence: gaps in the RTP timestamps of frames that directly follow
+// each other on the wire, so nothing was lost on the network). A camera delivers frames on its
+// sensor's clock; a real-time face swap that cannot keep up with it skips frames at irregular
+// times (the red team's swap dropping 40 % of its frames passed every challenge). A browser
+// under CPU load lowers a camera track's resolution rather than its frame rate, and a camera
+// that halves its rate in low light does so regularly (the per-window base interval follows
+// it), so a steady source scores 0. Score 0 up to 15 % missing, 1 from 30 %; confidence 0.7 from
+// 300 intervals: alone at full score it is review (35 of 100), never failed.
+func cadenceSignal(c *analysis.Cadence) (models.Signal, bool) {
+	if c == nil || c.Intervals < CadenceMinIntervals {
+		return models.Signal{}, false
+	}
+	share := c.MissingShare()
+	fps := float64(c.Intervals) / c.Seconds
+	full := (float64(c.Intervals) + c.Missing) / c.Seconds
+	return models.Signal{Kind: "frame_cadence", Value: round3(share),
+		Score:      round3(dsp.Clamp01((share - CadenceMissingFrom) / CadenceMissingSpan)),
+		Confidence: round3(0.7 * math.Min(1, float64(c.Intervals)/300)),
+		Reason: fmt.Sprintf("the camera source skipped %.0f %% of its frames (%.1f of %.1f frames per second over %.0f s; none lost on the network)",
+			100*share, fps, full, c.Seconds)}, true
 }
 
 // round3 rounds to three decimals, as every detector's signal is.

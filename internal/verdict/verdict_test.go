@@ -249,3 +249,49 @@ func TestFailedAnalysisGoesToReview(t *testing.T) {
 		t.Errorf("a session whose analysis failed is %s (%.1f)", v.Decision, v.Score)
 	}
 }
+
+// TestFrameCadenceSignal: a live source that skipped 40 % of its frames (the red team's
+// dropping swap) is sent to review by frame_cadence alone; a steady one scores 0; too short a
+// session, or a recording (no cadence), makes no signal.
+func TestFrameCadenceSignal(t *testing.T) {
+	find := func(r *analysis.Result) *models.Signal {
+		for _, sg := range verdict.Signals(r) {
+			if sg.Kind == "frame_cadence" {
+				return &sg
+			}
+		}
+		return nil
+	}
+	for _, c := range []struct {
+		name      string
+		cad       *analysis.Cadence
+		want      float64 // score; -1: no signal
+		wantRevew bool
+	}{
+		{"40 % skipped", &analysis.Cadence{Intervals: 540, Seconds: 60, Missing: 360}, 1, true},
+		{"22.5 % skipped", &analysis.Cadence{Intervals: 620, Seconds: 60, Missing: 180}, 0.5, false},
+		{"steady", &analysis.Cadence{Intervals: 890, Seconds: 60, Missing: 9}, 0, false},
+		{"too short", &analysis.Cadence{Intervals: 100, Seconds: 10, Missing: 60}, -1, false},
+		{"recording", nil, -1, false},
+	} {
+		r := result(1)
+		r.Cadence = c.cad
+		sg := find(r)
+		if c.want < 0 {
+			if sg != nil {
+				t.Errorf("%s: %+v, want no frame_cadence", c.name, *sg)
+			}
+			continue
+		}
+		if sg == nil || math.Abs(sg.Score-c.want) > 0.01 {
+			t.Fatalf("%s: frame_cadence %+v, want score %v", c.name, sg, c.want)
+		}
+		if !strings.Contains(sg.Reason, "skipped") {
+			t.Errorf("%s: reason %q", c.name, sg.Reason)
+		}
+		v := risk.Score([]models.Signal{*sg}, risk.DefaultSettings())
+		if got := v.Score >= risk.DefaultReviewAt; got != c.wantRevew {
+			t.Errorf("%s alone: risk %v (%s), want review %v", c.name, v.Score, v.Decision, c.wantRevew)
+		}
+	}
+}

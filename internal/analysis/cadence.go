@@ -1,0 +1,90 @@
+package analysis
+
+import (
+	"math"
+	"slices"
+)
+
+// Cadence is how regularly the candidate's camera source produced frames, judged from the RTP
+// timestamps of frames that directly follow each other on the wire (every packet between them
+// arrived, so no frame was lost on the network). A camera's sensor delivers frames on its own
+// clock; a pipeline that processes every frame (a real-time face swap) and cannot keep up
+// delivers fewer, at irregular times. A browser under CPU load lowers the resolution, not the
+// frame rate, for camera tracks; a camera in low light halves its rate regularly, which the
+// per-window base interval absorbs.
+type Cadence struct {
+	Intervals int     // timestamp steps between directly following frames
+	Seconds   float64 // what they span
+	Missing   float64 // frames the source would have produced at each window's base interval, but did not
+}
+
+// MissingShare is the share of the source's frames that never came: 0 for a steady source.
+func (c Cadence) MissingShare() float64 {
+	if c.Intervals == 0 {
+		return 0
+	}
+	return c.Missing / (c.Missing + float64(c.Intervals))
+}
+
+// Cadence windows: the base interval is the median of a window's steps (a source that drops 40 %
+// of its frames still has 60 % of its steps at the base; a frame sent late and the next one
+// early, as from a busy sender, leave the median where it was), and a window is short enough
+// (about 2 s at 15 fps) to follow a camera that changes its rate.
+const (
+	cadenceWindow    = 32
+	cadenceMinWindow = 8
+	videoClockHz     = 90000
+)
+
+// add sums o into c.
+func (c *Cadence) add(o Cadence) {
+	c.Intervals += o.Intervals
+	c.Seconds += o.Seconds
+	c.Missing += o.Missing
+}
+
+// cadenceTracker judges one track's frames window by window; not safe for concurrent use.
+type cadenceTracker struct {
+	steps   []float64 // seconds, the current window
+	scratch []float64
+	haveTS  bool
+	lastTS  uint32
+}
+
+// frame records one emitted frame's RTP timestamp; follows says that it directly follows the
+// previous one on the wire. It returns a window's judgement when one is complete.
+func (t *cadenceTracker) frame(ts uint32, follows bool) (Cadence, bool) {
+	defer func() { t.haveTS, t.lastTS = true, ts }()
+	if !t.haveTS || !follows {
+		return Cadence{}, false
+	}
+	step := float64(ts-t.lastTS) / videoClockHz // uint32 arithmetic: wraps
+	if step <= 0 || step >= 1 {                 // a second or more: a pause, not a cadence
+		return Cadence{}, false
+	}
+	t.steps = append(t.steps, step)
+	if len(t.steps) < cadenceWindow {
+		return Cadence{}, false
+	}
+	return t.flush(), true
+}
+
+// flush judges the current window (nothing when it is too short) and starts the next.
+func (t *cadenceTracker) flush() Cadence {
+	defer func() { t.steps = t.steps[:0] }()
+	if len(t.steps) < cadenceMinWindow {
+		return Cadence{}
+	}
+	t.scratch = append(t.scratch[:0], t.steps...)
+	slices.Sort(t.scratch)
+	base := t.scratch[len(t.scratch)/2]
+	var c Cadence
+	for _, s := range t.steps {
+		c.Seconds += s
+	}
+	// The source's steps add up to Seconds: at the base interval that is Seconds/base frames,
+	// of which len(steps) came. A late frame followed by an early one misses nothing.
+	c.Missing = math.Max(0, c.Seconds/base-float64(len(t.steps)))
+	c.Intervals = len(t.steps)
+	return c
+}

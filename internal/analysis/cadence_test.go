@@ -1,0 +1,93 @@
+package analysis
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// feed sends n frames at the given steps (seconds) to a tracker from ts0 and sums its windows.
+func feed(t *cadenceTracker, ts0 uint32, steps []float64, follows func(i int) bool) Cadence {
+	var c Cadence
+	ts := ts0
+	t.frame(ts, false)
+	for i, s := range steps {
+		ts += uint32(s * videoClockHz)
+		if w, ok := t.frame(ts, follows == nil || follows(i)); ok {
+			c.add(w)
+		}
+	}
+	c.add(t.flush())
+	return c
+}
+
+func TestCadence(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const base = 1.0 / 15
+	jitter := func() float64 { return (rng.Float64() - 0.5) * 0.006 } // ±3 ms of capture jitter
+	var steady, dropped, halved, busy, lossy []float64
+	for i := 0; i < 900; i++ { // 60 s at 15 fps
+		steady = append(steady, base+jitter())
+	}
+	// A source that skips 40 % of its frames at random (the red team's swap).
+	gap := 0.0
+	for i := 0; i < 900; i++ {
+		gap += base
+		if rng.Float64() < 0.4 {
+			continue
+		}
+		dropped = append(dropped, gap+jitter())
+		gap = 0
+	}
+	// A camera at 30 fps that halves its rate in low light, then returns to 30.
+	for i := 0; i < 600; i++ {
+		s := 1.0 / 30
+		if i >= 200 && i < 400 {
+			s = 2.0 / 30
+		}
+		halved = append(halved, s+jitter()/2)
+	}
+	// A busy sender: every fourth frame 40 ms late, the next one as early.
+	for i := 0; i < 900; i++ {
+		s := base
+		switch i % 4 {
+		case 1:
+			s += 0.04
+		case 2:
+			s -= 0.04
+		}
+		busy = append(busy, s)
+	}
+	// Frames lost on the network: big steps, but not following on the wire.
+	lost := map[int]bool{}
+	for i := 0; i < 900; i++ {
+		s := base + jitter()
+		if rng.Float64() < 0.3 {
+			s *= 3
+			lost[i] = true
+		}
+		lossy = append(lossy, s)
+	}
+	for _, c := range []struct {
+		name     string
+		steps    []float64
+		follows  func(int) bool
+		min, max float64
+	}{
+		{"steady 15 fps", steady, nil, 0, 0.03},
+		{"40 % skipped", dropped, nil, 0.33, 0.47},
+		{"30 fps halved to 15 and back", halved, nil, 0, 0.06},
+		{"busy sender, late and early", busy, nil, 0, 0.03},
+		{"30 % lost on the network", lossy, func(i int) bool { return !lost[i] }, 0, 0.03},
+	} {
+		// A start near the top of the 32-bit clock: the timestamps wrap.
+		got := feed(&cadenceTracker{}, 0xffffffff-5*90000, c.steps, c.follows)
+		if share := got.MissingShare(); share < c.min || share > c.max || got.Intervals < 100 {
+			t.Errorf("%s: missing share %.3f over %d intervals (%.1f s), want %.2f–%.2f", c.name, share, got.Intervals, got.Seconds, c.min, c.max)
+		}
+	}
+	// A pause of a second or more is no cadence; neither are fewer than 8 steps.
+	tr := &cadenceTracker{}
+	if got := feed(tr, 0, []float64{base, 2, base, base}, nil); got.Intervals != 0 {
+		t.Errorf("four steps and a pause judged: %+v", got)
+	}
+}
