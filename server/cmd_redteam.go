@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,12 +47,16 @@ func cmdRedteam(args []string, stdout, stderr io.Writer, getenv func(string) str
 	loopIVF := fs.String("loop-ivf", "", "VP8 IVF the loop scenario sends (default: generated from --face-image)")
 	jsonOut := fs.String("json", "", "write the results and the table as JSON to this file")
 	quiet := fs.Bool("quiet", false, "no line per interview on stderr")
+	from := fs.String("from", "", "comma-separated JSON files of earlier runs (--json): print their results as one table, run nothing")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, redteamUsage)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *from != "" {
+		return redteamFrom(strings.Split(*from, ","), stdout, *jsonOut)
 	}
 	if *token == "" {
 		return errors.New("redteam: --token (or LIVECHECK_API_TOKEN) is required")
@@ -90,4 +95,36 @@ func cmdRedteam(args []string, stdout, stderr io.Writer, getenv func(string) str
 		}
 	}
 	return ctx.Err()
+}
+
+// redteamFrom prints the table of the results stored in files (the --json of earlier runs, for
+// example the chunks of a long run interrupted and resumed), and writes them as one JSON file.
+func redteamFrom(files []string, stdout io.Writer, jsonOut string) error {
+	var all []redteam.Result
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("redteam: %w", err)
+		}
+		var doc struct {
+			Results []redteam.Result `json:"results"`
+		}
+		if err := json.Unmarshal(b, &doc); err != nil {
+			return fmt.Errorf("redteam: %s: not the JSON of a run: %w", f, err)
+		}
+		if len(doc.Results) == 0 {
+			return fmt.Errorf("redteam: %s holds no results", f)
+		}
+		all = append(all, doc.Results...)
+	}
+	rows := redteam.Table(all)
+	redteam.PrintTable(stdout, rows)
+	if jsonOut == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(map[string]any{"from": files, "table": rows, "results": all}, "", " ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(jsonOut, append(b, '\n'), 0o644)
 }
