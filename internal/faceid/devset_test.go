@@ -40,6 +40,12 @@ type devClip struct {
 // threshold, and caches the result (internal-use descriptors, written
 // outside the repository) for the identity measurements.
 func devsetDump(t *testing.T, dir, cache string) []devClip {
+	return devsetDumpGate(t, dir, cache, Gate{MinSharpness: 1e-9})
+}
+
+// devsetDumpGate is devsetDump with the gate g (its blur criterion is
+// applied by the measurements).
+func devsetDumpGate(t *testing.T, dir, cache string, g Gate) []devClip {
 	if b, err := os.ReadFile(cache); err == nil {
 		var clips []devClip
 		if json.Unmarshal(b, &clips) == nil {
@@ -90,7 +96,7 @@ func devsetDump(t *testing.T, dir, cache string) []devClip {
 				return nil, err
 			}
 			c.Analysed++
-			s, why, err := m.Describe(f, &o, Gate{MinSharpness: 1e-9})
+			s, why, err := m.Describe(f, &o, g)
 			if err != nil {
 				return nil, err
 			}

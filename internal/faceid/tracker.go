@@ -20,6 +20,11 @@ type TrackerConfig struct {
 	// UnsteadyDistance is ChangeDistance for Unsteady samples (default
 	// DefaultUnsteadyDistance).
 	UnsteadyDistance float64
+	// TemplateMaxYaw: a sample turned farther (|yaw|, degrees) never shapes
+	// a template (default DefaultGate.MaxYaw): the challenges' identity
+	// samples reach beyond the steady gate (SessionConfig.ChallengeMaxYaw)
+	// to compare the extreme of a turn, not to learn from it.
+	TemplateMaxYaw float64
 }
 
 // DefaultUnsteadyDistance: a turned or half-covered face of the same person
@@ -41,6 +46,9 @@ func (c TrackerConfig) withDefaults() TrackerConfig {
 	}
 	if c.MaxTemplate <= 0 {
 		c.MaxTemplate = 30
+	}
+	if c.TemplateMaxYaw <= 0 {
+		c.TemplateMaxYaw = DefaultGate.MaxYaw
 	}
 	if c.UnsteadyDistance < c.ChangeDistance {
 		c.UnsteadyDistance = max(DefaultUnsteadyDistance, c.ChangeDistance)
@@ -154,14 +162,15 @@ func (t *Tracker) Add(s Sample) (Change, bool) {
 	}
 	id := t.ids[t.cur]
 	d := Distance(s.D, id.Template)
-	if d <= t.cfg.ChangeDistance {
+	far := math.Abs(s.Yaw) > t.cfg.TemplateMaxYaw
+	if d <= t.cfg.ChangeDistance && !far {
 		t.outliers += len(t.pending)
 		t.pending = t.pending[:0]
 		id.add(s, t.cfg.MaxTemplate)
 		t.last = s
 		return Change{}, false
 	}
-	if s.Unsteady && d <= t.cfg.UnsteadyDistance {
+	if (s.Unsteady || far) && d <= t.cfg.UnsteadyDistance {
 		// A turned, covered or moving face of the same person, farther
 		// than a steady one would be: it ends a pending change but does
 		// not shape the template.
@@ -187,9 +196,11 @@ func (t *Tracker) Add(s Sample) (Change, bool) {
 	if c.Distance <= t.cfg.ChangeDistance {
 		// Each sample was far from the template but their mean is not: the
 		// template was young or noisy (an expression, a pose), the person
-		// is the same. Fold them in.
+		// is the same. Fold them in (but the turned beyond TemplateMaxYaw).
 		for _, p := range t.pending {
-			id.add(p, t.cfg.MaxTemplate)
+			if math.Abs(p.Yaw) <= t.cfg.TemplateMaxYaw {
+				id.add(p, t.cfg.MaxTemplate)
+			}
 		}
 		t.last = t.pending[len(t.pending)-1]
 		t.pending = t.pending[:0]

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/livecheck/livecheck/models"
 )
 
 // person is a synthetic identity: a fixed direction plus per-sample noise
@@ -176,4 +178,80 @@ func TestTrackerUnsteady(t *testing.T) {
 	if _, changed := run(0.85, true); !changed {
 		t.Fatal("another person's face 0.85 away in a challenge made no change")
 	}
+}
+
+// TestTrackerTemplateMaxYaw: faces turned beyond the steady gate (sampled
+// in a challenge up to SessionConfig.ChallengeMaxYaw) never shape the
+// template, even within ChangeDistance of it, and are no change up to
+// UnsteadyDistance; another person's face at 45° still is one.
+func TestTrackerTemplateMaxYaw(t *testing.T) {
+	a, b := person(1), person(2)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	run := func(d, yaw float64) (*Tracker, bool) {
+		tr := NewTracker(TrackerConfig{})
+		for s := 0; s < 5; s++ {
+			tr.Add(Sample{At: at(1000 * s), D: a})
+		}
+		changed := false
+		for i := 0; i < 8; i++ {
+			_, ok := tr.Add(Sample{At: at(5000 + 250*i), D: between(a, b, d), Yaw: yaw, Unsteady: true})
+			changed = changed || ok
+		}
+		return tr, changed
+	}
+	for _, d := range []float64{0.3, 0.6} {
+		tr, changed := run(d, 45)
+		if m, _ := tr.Main(); changed || m.Samples != 5 || Distance(m.Template, a) > 1e-6 {
+			t.Errorf("faces at 45°, %.1f away: change %v, template of %d samples %.3f from a", d, changed, m.Samples, Distance(m.Template, a))
+		}
+	}
+	if tr, _ := run(0.3, 30); func() int { m, _ := tr.Main(); return m.Samples }() != 13 {
+		t.Error("faces at 30° within 0.50 left out of the template")
+	}
+	if _, changed := run(0.85, 45); !changed {
+		t.Error("another person's face at 45° made no change")
+	}
+}
+
+// TestSessionChallengeMaxYaw: a wider yaw limit for challenges applies
+// only while a challenge runs; by default, and below the gate's own, the
+// gate's limit holds.
+func TestSessionChallengeMaxYaw(t *testing.T) {
+	o := &models.Observation{}
+	for _, c := range []struct {
+		cfg  SessionConfig
+		want []float64 // MaxYaw outside, in, after a challenge
+	}{
+		{SessionConfig{}, []float64{35, 35, 35}},
+		{SessionConfig{ChallengeMaxYaw: 50}, []float64{35, 50, 35}},
+		{SessionConfig{ChallengeMaxYaw: 20}, []float64{35, 35, 35}},
+		{SessionConfig{Gate: Gate{MaxYaw: 40}, ChallengeMaxYaw: 50}, []float64{40, 50, 40}},
+	} {
+		rec := &gateRecorder{}
+		s := NewSession(rec, c.cfg)
+		for _, chal := range []bool{false, true, false} {
+			s.SetChallenge(chal)
+			if _, _, err := s.Observe(nil, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, g := range rec.gates {
+			if got := g.withDefaults().MaxYaw; got != c.want[i] {
+				t.Errorf("%+v, observation %d: gate MaxYaw %v, want %v", c.cfg, i, got, c.want[i])
+			}
+		}
+		if s.cfg.Tracker.TemplateMaxYaw != c.want[0] {
+			t.Errorf("%+v: template yaw limit %v, want the gate's %v", c.cfg, s.cfg.Tracker.TemplateMaxYaw, c.want[0])
+		}
+	}
+}
+
+// gateRecorder is an Embedder that records the gates it was given and
+// refuses every face.
+type gateRecorder struct{ gates []Gate }
+
+func (r *gateRecorder) Describe(_ *models.Frame, _ *models.Observation, g Gate) (Sample, string, error) {
+	r.gates = append(r.gates, g)
+	return Sample{}, RejectPose, nil
 }

@@ -74,6 +74,7 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 			act := !at.Before(issued)
 			if act != active {
 				o.ids.ForceNext()
+				o.ids.SetChallenge(act) // as analysis/identity.go: unsteady faces, the challenge's yaw limit
 				active = act
 			}
 			if o.ids.Due(at, act) {
