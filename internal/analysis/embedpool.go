@@ -1,0 +1,83 @@
+package analysis
+
+import (
+	"runtime"
+	"sync"
+)
+
+// embedPool runs the face-identity embeddings of an engine's live sessions
+// off their analysis goroutines. Inline, an embedding (11–30 ms of CPU,
+// BenchmarkEmbed) held one of the Gate's NumCPU analysis slots, and the
+// frame it was taken from was observed only after it: at N = 30 on two
+// cores about one analysed frame in six carried one (one face per 2 s of
+// 5 fps, four per second of a challenge's 15 fps), which made the
+// capture→observation p95 (67 ms against 31 ms in challenges, docs/BENCH.md)
+// and delayed the frames queued behind the two slots.
+//
+// At most workers embeddings run at once, on goroutines that exist while
+// there is work; each runs on its own OS thread at a lower scheduling
+// priority (niceDelta above the process's nice value, lowerThreadPriority),
+// so that the frames' measurements, decoding and relaying take the CPU first
+// and the embeddings take what is left (at N = 30 the server leaves about a
+// third of two cores idle). Sessions take turns one job at a time; a
+// session's jobs run one at a time, in the order taken.
+type embedPool struct {
+	workers int
+	nice    int
+
+	mu      sync.Mutex
+	queue   []*identityStage // sessions with a job waiting, each at most once (identityStage.scheduled)
+	running int
+}
+
+// embedNice is how much lower the embedding threads' priority is than the
+// process's (Linux nice levels: +10 gives a thread about a tenth of a
+// contended core against a thread at the process's level).
+const embedNice = 10
+
+func newEmbedPool(workers int) *embedPool {
+	if workers <= 0 {
+		workers = min(4, runtime.NumCPU())
+	}
+	return &embedPool{workers: workers, nice: embedNice}
+}
+
+// schedule queues a session whose jobs wait, starting a worker when fewer
+// than workers run.
+func (p *embedPool) schedule(st *identityStage) {
+	p.mu.Lock()
+	p.queue = append(p.queue, st)
+	start := p.running < p.workers
+	if start {
+		p.running++
+	}
+	p.mu.Unlock()
+	if start {
+		go p.work()
+	}
+}
+
+// work runs queued sessions' jobs, one job per turn, until the queue is
+// empty. The goroutine keeps its OS thread locked to the end, so the thread,
+// whose priority it lowered, exits with it and never runs other goroutines.
+func (p *embedPool) work() {
+	runtime.LockOSThread()
+	lowerThreadPriority(p.nice)
+	for {
+		p.mu.Lock()
+		if len(p.queue) == 0 {
+			p.running--
+			p.mu.Unlock()
+			return
+		}
+		st := p.queue[0]
+		p.queue[0] = nil
+		p.queue = p.queue[1:]
+		p.mu.Unlock()
+		if st.runOne() {
+			p.mu.Lock()
+			p.queue = append(p.queue, st)
+			p.mu.Unlock()
+		}
+	}
+}
