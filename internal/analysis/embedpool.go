@@ -15,31 +15,27 @@ import (
 // and delayed the frames queued behind the two slots.
 //
 // At most workers embeddings run at once, on goroutines that exist while
-// there is work; each runs on its own OS thread at a lower scheduling
-// priority (niceDelta above the process's nice value, lowerThreadPriority),
-// so that the frames' measurements, decoding and relaying take the CPU first
-// and the embeddings take what is left (at N = 30 the server leaves about a
-// third of two cores idle). Sessions take turns one job at a time; a
-// session's jobs run one at a time, in the order taken.
+// there is work, at the process's priority: they share the cores with the
+// frames' measurements instead of holding their slots. (A lower thread
+// priority, nice +10, was tried: on the shared machine, where the bench
+// itself runs under nice and other processes load the cores, the
+// embeddings got no CPU at all, the sessions' queues of faces filled, and
+// their analysis goroutines stopped at waitRoom — 0.2 analysed fps at
+// N = 30.) Sessions take turns one job at a time; a session's jobs run one
+// at a time, in the order taken.
 type embedPool struct {
 	workers int
-	nice    int
 
 	mu      sync.Mutex
 	queue   []*identityStage // sessions with a job waiting, each at most once (identityStage.scheduled)
 	running int
 }
 
-// embedNice is how much lower the embedding threads' priority is than the
-// process's (Linux nice levels: +10 gives a thread about a tenth of a
-// contended core against a thread at the process's level).
-const embedNice = 10
-
 func newEmbedPool(workers int) *embedPool {
 	if workers <= 0 {
 		workers = min(4, runtime.NumCPU())
 	}
-	return &embedPool{workers: workers, nice: embedNice}
+	return &embedPool{workers: workers}
 }
 
 // schedule queues a session whose jobs wait, starting a worker when fewer
@@ -58,11 +54,8 @@ func (p *embedPool) schedule(st *identityStage) {
 }
 
 // work runs queued sessions' jobs, one job per turn, until the queue is
-// empty. The goroutine keeps its OS thread locked to the end, so the thread,
-// whose priority it lowered, exits with it and never runs other goroutines.
+// empty.
 func (p *embedPool) work() {
-	runtime.LockOSThread()
-	lowerThreadPriority(p.nice)
 	for {
 		p.mu.Lock()
 		if len(p.queue) == 0 {
