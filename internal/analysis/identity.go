@@ -78,7 +78,7 @@ type identityStage struct {
 	active    bool // a challenge was running at the previous frame
 	errs      int
 	jobs      []*embedJob // taken and not yet folded, oldest first (the head may be being described)
-	free      []*embedJob // folded jobs' buffers for reuse
+	free      []*embedJob // folded jobs' buffers for reuse (at most 2)
 	scheduled bool        // the session is in the pool's queue or a worker runs its head job
 	taken     uint64      // jobs taken so far
 	folded    uint64      // of which folded
@@ -182,7 +182,7 @@ func (st *identityStage) runOne() (more bool) {
 		}
 	}
 	st.folded++
-	if len(st.free) < maxIdentityJobs {
+	if len(st.free) < 2 { // a spare buffer or two; a burst's others go to the GC
 		st.free = append(st.free, j)
 	}
 	st.cond.Broadcast()
