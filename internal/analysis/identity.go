@@ -11,8 +11,8 @@ import (
 )
 
 // IdentityConfig enables the face-identity stage (internal/faceid) in every
-// session: who is on camera, sampled on the analysed frames inside the
-// analysis slot, live and offline alike.
+// session: who is on camera, sampled on the analysed frames, live and
+// offline alike (live, embedded on the engine's embedPool).
 type IdentityConfig struct {
 	// Model embeds faces (a loaded *faceid.Model); nil: no identity stage.
 	Model faceid.Embedder
