@@ -107,6 +107,8 @@ type Config struct {
 	// Writes queues what live sessions store, through Store.
 	Writes *writeq.Queue
 	Store  Store
+
+	embeds *embedPool // the live sessions' identity embeddings (New)
 }
 
 func (c Config) withDefaults() Config {
@@ -129,7 +131,11 @@ type Engine struct {
 
 // New returns an engine.
 func New(cfg Config) *Engine {
-	return &Engine{cfg: cfg.withDefaults()}
+	cfg = cfg.withDefaults()
+	if cfg.Identity.Model != nil && cfg.Identity.Workers >= 0 {
+		cfg.embeds = newEmbedPool(cfg.Identity.Workers)
+	}
+	return &Engine{cfg: cfg}
 }
 
 // Open starts the analysis of a live interview whose prompts and events go

@@ -21,7 +21,8 @@ import (
 // internal/verdict):
 // livecheck eval measures what the live room computes. The live side is paced
 // so that its mailbox never replaces a frame (as when analysis keeps up).
-// With the face-identity stage on both sides, the identity samples,
+// With the face-identity stage on both sides (live: embedded on the
+// engine's worker pool; offline: in place), the identity samples,
 // templates and changes are the same too: the recording switches from one
 // person to another half-way.
 func TestLiveAndOfflineGiveTheSameSignals(t *testing.T) {
@@ -42,6 +43,9 @@ func TestLiveAndOfflineGiveTheSameSignals(t *testing.T) {
 
 	s := New(Config{AnalysisFPS: DefaultFileFPS, NewAnalyzer: newAnalyzer, Detectors: true, Logger: quietLogger(),
 		Now: func() time.Time { return FileEpoch }, Identity: id}).Open(1, nil)
+	if s.identity == nil || s.identity.pool == nil {
+		t.Fatal("the live session does not embed its faces on the engine's pool (embedpool.go)")
+	}
 	sink, err := s.Track(media.TrackInfo{Video: true, ClockRate: 90000, SSRC: 0x1234})
 	if err != nil {
 		t.Fatal(err)

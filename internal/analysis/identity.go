@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -10,8 +11,8 @@ import (
 )
 
 // IdentityConfig enables the face-identity stage (internal/faceid) in every
-// session: who is on camera, sampled on the analysed frames inside the
-// analysis slot, live and offline alike.
+// session: who is on camera, sampled on the analysed frames, live and
+// offline alike (live, embedded on the engine's embedPool).
 type IdentityConfig struct {
 	// Model embeds faces (a loaded *faceid.Model); nil: no identity stage.
 	Model faceid.Embedder
@@ -19,6 +20,11 @@ type IdentityConfig struct {
 	// value samples one face per DefaultIdentityEvery and one per 250 ms
 	// during a challenge.
 	Session faceid.SessionConfig
+	// Workers embed the faces of live sessions off their analysis
+	// goroutines (embedPool), shared by the engine's sessions: 0 one per
+	// CPU (at most 4, the model's networks); negative: embed on the
+	// analysis goroutine inside its slot, as a recording is analysed.
+	Workers int
 }
 
 // DefaultIdentityEvery is the identity stage's sampling outside challenges:
@@ -52,28 +58,59 @@ const (
 const DefaultIdentityBefore = 3 * time.Second
 
 // identityStage is the face-identity Stage of one session. It samples its
-// own frames (faceid.Session.Due: one per second, one per 250 ms during a
-// challenge, and always the first frame of a challenge and the first after
-// it). The challenge driver reads its windows from another goroutine, hence
-// the lock.
+// own frames (faceid.Session.Due: one per DefaultIdentityEvery, one per
+// 250 ms during a challenge, and always the first frame of a challenge and
+// the first after it). Live, the analysis goroutine only takes the due
+// frame (a copy, with its observation) and an embedPool worker describes
+// it (align, embed: 11–30 ms of CPU) and folds it into the track, in the
+// order taken: the frames behind it are measured meanwhile. The sampling
+// decisions (which frames, in or out of a challenge) are made at the
+// frame, as offline, so live and offline give the same identity results.
+// The challenge driver reads its windows from another goroutine, hence the
+// lock.
 type identityStage struct {
-	s *Session
+	s    *Session
+	pool *embedPool // nil: embed inline (offline, or IdentityConfig.Workers < 0)
 
-	mu     sync.Mutex
-	ids    *faceid.Session
-	active bool // a challenge was running at the previous frame
-	errs   int
+	mu        sync.Mutex
+	cond      *sync.Cond // on mu: a job was folded
+	ids       *faceid.Session
+	active    bool // a challenge was running at the previous frame
+	errs      int
+	jobs      []*embedJob // taken and not yet folded, oldest first (the head may be being described)
+	free      []*embedJob // folded jobs' buffers for reuse (at most 2)
+	scheduled bool        // the session is in the pool's queue or a worker runs its head job
+	taken     uint64      // jobs taken so far
+	folded    uint64      // of which folded
 }
 
-func newIdentityStage(s *Session, cfg IdentityConfig) *identityStage {
+// maxIdentityJobs bounds the frames a session keeps waiting for their
+// embedding (each a 640x480 frame copy, 460 KB): 2 s of a challenge's
+// sampling, 8 s of the passive one. Beyond it the analysis goroutine waits
+// for the workers (after giving back its analysis slot) before it takes its
+// next frame.
+const maxIdentityJobs = 8
+
+// embedJob is a frame taken for embedding: a copy of the frame and its
+// observation.
+type embedJob struct {
+	taken faceid.Taken
+	f     models.Frame
+	o     models.Observation
+}
+
+func newIdentityStage(s *Session, cfg IdentityConfig, pool *embedPool) *identityStage {
 	sc := cfg.Session
 	if sc.Every <= 0 {
 		sc.Every = DefaultIdentityEvery
 	}
-	return &identityStage{s: s, ids: faceid.NewSession(cfg.Model, sc)}
+	st := &identityStage{s: s, pool: pool, ids: faceid.NewSession(cfg.Model, sc)}
+	st.cond = sync.NewCond(&st.mu)
+	return st
 }
 
-// Frame embeds the frame's face when it is due.
+// Frame takes the frame's face when it is due: embedded at once without a
+// pool, else queued for the pool's workers (never blocking: see waitRoom).
 func (st *identityStage) Frame(f *models.Frame, o models.Observation) {
 	active := st.s.challengeActive()
 	st.mu.Lock()
@@ -86,8 +123,94 @@ func (st *identityStage) Frame(f *models.Frame, o models.Observation) {
 	if !st.ids.Due(o.At, active) {
 		return
 	}
-	if _, _, err := st.ids.Observe(f, &o); err != nil {
-		st.errs++ // a failing model: the session goes on without this face
+	if st.pool == nil {
+		if _, _, err := st.ids.Observe(f, &o); err != nil {
+			st.errs++ // a failing model: the session goes on without this face
+		}
+		return
+	}
+	var j *embedJob
+	if n := len(st.free); n > 0 {
+		j, st.free = st.free[n-1], st.free[:n-1]
+	} else {
+		j = &embedJob{}
+	}
+	j.taken = st.ids.Take(o.At)
+	j.f.Width, j.f.Height, j.f.Capture, j.f.Keyframe, j.f.Seq = f.Width, f.Height, f.Capture, f.Keyframe, f.Seq
+	j.f.Y = append(j.f.Y[:0], f.Y...)
+	j.f.U = append(j.f.U[:0], f.U...)
+	j.f.V = append(j.f.V[:0], f.V...)
+	j.o = o
+	st.jobs = append(st.jobs, j)
+	st.taken++
+	if !st.scheduled {
+		st.scheduled = true
+		st.pool.schedule(st)
+	}
+}
+
+// waitRoom waits until fewer than maxIdentityJobs frames wait for their
+// embedding (the analysis goroutine calls it between frames, holding no
+// analysis slot), or ctx ends.
+func (st *identityStage) waitRoom(ctx context.Context) {
+	if st == nil || st.pool == nil {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for len(st.jobs) >= maxIdentityJobs && ctx.Err() == nil {
+		st.cond.Wait() // every fold broadcasts; a session's jobs always get folded
+	}
+}
+
+// runOne describes the session's oldest waiting frame (outside the lock)
+// and folds it in; more says that further frames wait (the caller
+// schedules the session again). Only one worker runs a session's jobs at a
+// time (scheduled), so they are folded in the order taken.
+func (st *identityStage) runOne() (more bool) {
+	st.mu.Lock()
+	j := st.jobs[0]
+	st.mu.Unlock()
+	smp, why, err, ok := st.describe(j)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.jobs[0] = nil
+	st.jobs = st.jobs[1:]
+	if ok {
+		if _, _, err := st.ids.Fold(j.taken, smp, why, err); err != nil {
+			st.errs++
+		}
+	}
+	st.folded++
+	if len(st.free) < 2 { // a spare buffer or two; a burst's others go to the GC
+		st.free = append(st.free, j)
+	}
+	st.cond.Broadcast()
+	if len(st.jobs) == 0 {
+		st.scheduled = false
+		return false
+	}
+	return true
+}
+
+// describe runs the embedding of one job; a panic there ends the session's
+// analysis like a panic of any stage (ok false: nothing to fold).
+func (st *identityStage) describe(j *embedJob) (smp faceid.Sample, why string, err error, ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			st.s.fail("stage identity", v)
+			ok = false
+		}
+	}()
+	smp, why, err = st.ids.Describe(j.taken, &j.f, &j.o)
+	return smp, why, err, true
+}
+
+// settle waits until the frames taken so far are folded in (the challenge
+// driver before reading a window; the end of the session). st.mu is held.
+func (st *identityStage) settle() {
+	for target := st.taken; st.folded < target; {
+		st.cond.Wait()
 	}
 }
 
@@ -96,6 +219,7 @@ func (st *identityStage) Frame(f *models.Frame, o models.Observation) {
 func (st *identityStage) Signals() []models.Signal {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.settle()
 	if sg, ok := st.ids.Signal(st.s.started); ok {
 		return []models.Signal{sg}
 	}
@@ -106,6 +230,7 @@ func (st *identityStage) Signals() []models.Signal {
 func (st *identityStage) report() *faceid.Report {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.settle()
 	return st.ids.Report()
 }
 
@@ -115,6 +240,7 @@ func (st *identityStage) report() *faceid.Report {
 func (st *identityStage) challengeMetrics(r *challenge.Result, now time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.settle() // the faces taken up to the verification, embedded
 	m := make(map[string]float64, len(r.Metrics)+4)
 	for k, v := range r.Metrics {
 		m[k] = v

@@ -155,7 +155,11 @@ func newSession(cfg Config, id int64, out Outlet, live bool) *Session {
 		s.stages = append(s.stages, &stageRun{name: f.Name, every: f.Every, stage: st})
 	}
 	if cfg.Identity.Model != nil {
-		s.identity = newIdentityStage(s, cfg.Identity)
+		var pool *embedPool
+		if live {
+			pool = cfg.embeds
+		}
+		s.identity = newIdentityStage(s, cfg.Identity, pool)
 		s.stages = append(s.stages, &stageRun{name: "identity", stage: s.identity})
 	}
 	if cfg.Challenges.Enabled {
@@ -349,6 +353,7 @@ func (s *Session) analyse() {
 		}
 		metrics.FrameObserved(it.f.Capture, t0, it.keep)
 		s.pool.Put(it)
+		s.identity.waitRoom(s.ctx) // faces waiting for their embedding are bounded (identity.go)
 	}
 }
 

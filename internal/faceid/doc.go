@@ -32,8 +32,10 @@
 //	faceid.ReuseSignal(main.Template, others)                  // identity_reuse
 //	faceid.ReferenceSignal(main.Template, refDescriptor)       // identity_reference
 //
-// Observe costs one face embedding (about 11–20 ms of CPU on this class of
-// machine, BenchmarkEmbed) and should run inside the analysis slot.
+// Observe costs one face embedding (about 11–30 ms of CPU on this class of
+// machine, BenchmarkEmbed). A live analysis splits it: Take on its own
+// goroutine, Describe on a worker (safe for concurrent use), Fold in the
+// order taken (internal/analysis/embedpool.go).
 //
 // Reference photos: DecodePhoto (JPEG/PNG only, byte, side and pixel limits
 // checked from the header before decoding, EXIF orientation applied, every

@@ -53,11 +53,11 @@ var _ Embedder = (*Model)(nil)
 
 // Session is the identity check of one live or recorded interview: the
 // analysis loop asks Due for each analysed frame and, when it is due, hands
-// the frame and vision's observation to Observe (about 11–20 ms of CPU; run
-// it inside the analysis slot). At the end, Signal gives identity_change
-// and Main the template to store and compare (ReuseSignal,
-// ReferenceSignal). Not safe for concurrent use: one per session, like
-// vision.Analyzer.
+// the frame and vision's observation to Observe (about 11–20 ms of CPU), or
+// splits it into Take, Describe (on a worker) and Fold, in order. At the
+// end, Signal gives identity_change and Main the template to store and
+// compare (ReuseSignal, ReferenceSignal). Not safe for concurrent use (one
+// per session, like vision.Analyzer), except Describe.
 type Session struct {
 	cfg      SessionConfig
 	emb      Embedder
@@ -89,12 +89,44 @@ func (s *Session) Due(at time.Time, challenge bool) bool {
 // resets the Due clock, so that an unusable stretch is not re-tried on
 // every frame.
 func (s *Session) Observe(f *models.Frame, o *models.Observation) (Change, bool, error) {
-	s.last = o.At
+	p := s.Take(o.At)
+	smp, why, err := s.Describe(p, f, o)
+	return s.Fold(p, smp, why, err)
+}
+
+// Taken is a due frame whose face is being described (Take), to be
+// folded in with Fold.
+type Taken struct {
+	at        time.Time
+	challenge bool
+}
+
+// Take is Observe's first step, for a caller that describes the face
+// elsewhere (a worker, so that the analysis does not wait for the
+// network): it resets the Due clock to at and notes whether a challenge
+// runs (SetChallenge). Describe then embeds the face, and Fold folds the
+// outcome in; Fold must see the Takens in the order they were taken, so
+// that the identity track is the same as Observe's.
+func (s *Session) Take(at time.Time) Taken {
+	s.last = at
+	return Taken{at: at, challenge: s.inChal}
+}
+
+// Describe gates, aligns and embeds the face of a Taken frame (the
+// Embedder with the session's gate; in a challenge with its yaw limit,
+// ChallengeMaxYaw). It reads no session state: it may run on another
+// goroutine than the session's other methods, concurrently with them.
+func (s *Session) Describe(p Taken, f *models.Frame, o *models.Observation) (Sample, string, error) {
 	g := s.cfg.Gate
-	if s.inChal {
+	if p.challenge {
 		g.MaxYaw = s.cfg.ChallengeMaxYaw
 	}
-	smp, why, err := s.emb.Describe(f, o, g)
+	return s.emb.Describe(f, o, g)
+}
+
+// Fold folds the outcome of Describe for a Taken frame into the identity
+// track, as Observe does.
+func (s *Session) Fold(p Taken, smp Sample, why string, err error) (Change, bool, error) {
 	if err != nil {
 		return Change{}, false, err
 	}
@@ -102,7 +134,7 @@ func (s *Session) Observe(f *models.Frame, o *models.Observation) (Change, bool,
 		s.rejected[why]++
 		return Change{}, false, nil
 	}
-	smp.Unsteady = s.inChal || abs(smp.Yaw) > SteadyPose
+	smp.Unsteady = p.challenge || abs(smp.Yaw) > SteadyPose
 	c, ok := s.tr.Add(smp)
 	return c, ok, nil
 }
