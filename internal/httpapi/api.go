@@ -139,6 +139,13 @@ func (s *Server) apiInterview(c *gin.Context) {
 		for _, sg := range sigs {
 			out.Signals = append(out.Signals, wire.Signal{Kind: sg.Kind, Value: sg.Value, Score: sg.Score, Confidence: sg.Confidence, Reason: sg.Reason})
 		}
+		switch v, err := s.Store.LatestVerdict(ctx, iv.ID); {
+		case err == nil:
+			out.Verdict = &wire.Verdict{Decision: v.Decision, Score: v.Score, ReviewAt: v.ReviewAt, FailAt: v.FailAt, ComputedAt: v.ComputedAt}
+		case !errors.Is(err, models.ErrNotFound):
+			s.internalError(c, "latest verdict", err)
+			return
+		}
 	case !errors.Is(err, models.ErrNotFound):
 		s.internalError(c, "fetch session", err)
 		return

@@ -13,6 +13,7 @@ import (
 
 	"github.com/livecheck/livecheck/internal/loadgen"
 	"github.com/livecheck/livecheck/internal/media"
+	"github.com/livecheck/livecheck/internal/risk"
 	"github.com/livecheck/livecheck/internal/wire"
 	"github.com/livecheck/livecheck/models"
 )
@@ -106,7 +107,8 @@ func Run(ctx context.Context, cfg Config, kit *Kit, scenarios []Scenario) []Resu
 			for _, c := range r.Challenges {
 				ks = append(ks, c.Kind+":"+c.Outcome)
 			}
-			cfg.Log("%-10s %-45s run %d: %-9s %s %s", r.Scenario, r.Params, j.k+1, r.Status, strings.Join(ks, " "), r.Error)
+			cfg.Log("%-10s %-45s run %d: %-8s %4.1f (server: %s %.1f) %s %s", r.Scenario, r.Params, j.k+1, r.Status, r.BehaviourScore,
+				r.Decision, r.Score, strings.Join(ks, " "), r.Error)
 		}(j)
 	}
 	wg.Wait()
@@ -117,6 +119,26 @@ func Run(ctx context.Context, cfg Config, kit *Kit, scenarios []Scenario) []Resu
 		}
 	}
 	return res
+}
+
+// Material lists the signal kinds that judge what the picture and the voice are made of
+// rather than how the candidate behaves: the red team's honest person is a warped still that
+// speaks with espeak-ng, sent by a timer, so these read it as what it is (synthetic_voice 0.6–0.7,
+// replay and photo 0.3–0.5 on every honest interview) and would score the honest person and
+// every attack alike. The table's verdict leaves them out; the server's own verdict is kept
+// in Result.Decision.
+var Material = map[string]bool{"photo": true, "replay": true, "seam": true, "virtual_camera": true, "flicker": true,
+	"texture": true, "landmark_jitter": true, "pulse": true, "synthetic_voice": true}
+
+// Behavioural returns the signals that judge behaviour: sigs without the Material kinds.
+func Behavioural(sigs []models.Signal) []models.Signal {
+	var out []models.Signal
+	for _, s := range sigs {
+		if !Material[s.Kind] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // RunOne runs one interview of scenario sc.
@@ -246,12 +268,19 @@ func runOne(ctx context.Context, cfg Config, kit *Kit, sc Scenario, seed uint64,
 	if err := waitFor(ctx, 90*time.Second, func() (bool, error) {
 		var err error
 		got, err = api.Interview(ctx, iv.ID)
-		return err == nil && got.Session != nil && got.Status != string(models.StatusLive), err
+		return err == nil && got.Session != nil && got.Verdict != nil && got.Status != string(models.StatusLive), err
 	}); err != nil {
 		return fmt.Errorf("results not stored: %w", err)
 	}
-	res.Status = got.Status
-	res.Verified = got.Status == string(models.StatusCompleted)
+	// The verdict, not the interview's status: a session sent to review stays "completed".
+	res.Decision, res.Score = got.Verdict.Decision, got.Verdict.Score
+	var sigs []models.Signal
+	for _, s := range got.Signals {
+		sigs = append(sigs, models.Signal{Kind: s.Kind, Value: s.Value, Score: s.Score, Confidence: s.Confidence, Reason: s.Reason})
+	}
+	v := risk.Score(Behavioural(sigs), risk.Settings{ReviewAt: got.Verdict.ReviewAt, FailAt: got.Verdict.FailAt})
+	res.Status, res.BehaviourScore = string(v.Decision), v.Score
+	res.Verified = v.Decision == risk.Verified
 	for _, c := range got.Challenges {
 		res.Challenges = append(res.Challenges, ChallengeResult{Kind: c.Kind, Outcome: c.Outcome, Reason: c.Reason})
 	}
@@ -338,15 +367,18 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 	}
 	defer enc.Close()
 	f := &models.Frame{Width: W, Height: H}
-	last := time.Now()
 	sw := &swapper{sc: sc}
 	t := time.NewTimer(0)
 	defer t.Stop()
 	next := time.Now()
+	// Frames carry the camera's clock, as a browser's capture timestamps do: each is one slot
+	// of 1/15 s after the previous slot, also when this process is late to render it (a busy
+	// sender sends late, it does not skip); a frame the swap drops leaves its slot empty.
+	slot, lastSlot := 0, -1
 	for loadgen.Pace(ctx, t, &next) {
 		now := time.Now()
 		next = next.Add(frameDur)
-		if sc.FPSDrop > 0 && rng.Float64() < sc.FPSDrop {
+		if slot++; sc.FPSDrop > 0 && rng.Float64() < sc.FPSDrop {
 			continue
 		}
 		st := actor.State(now.Add(-sc.Delay))
@@ -360,8 +392,12 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 		if err != nil {
 			continue
 		}
-		_ = cand.WriteVideo(data, now.Sub(last))
-		last = now
+		d := frameDur
+		if lastSlot >= 0 {
+			d = time.Duration(slot-lastSlot) * frameDur
+		}
+		_ = cand.WriteVideo(data, d)
+		lastSlot = slot
 	}
 }
 

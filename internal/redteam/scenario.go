@@ -147,17 +147,22 @@ func (w *swapper) frame(st *State) bool {
 
 // Result is one simulated interview.
 type Result struct {
-	Scenario   string             `json:"scenario"`
-	Params     string             `json:"params"`
-	Attack     bool               `json:"attack"`
-	Interview  int64              `json:"interview"`
-	Status     string             `json:"status"` // completed (verified) or flagged (review / failed)
-	Verified   bool               `json:"verified"`
-	Challenges []ChallengeResult  `json:"challenges"`
-	Latencies  []float64          `json:"response_latency_s"` // the responder's reaction latencies
-	Signals    map[string]float64 `json:"signal_scores,omitempty"`
-	Error      string             `json:"error,omitempty"`
-	Seconds    float64            `json:"seconds"`
+	Scenario  string `json:"scenario"`
+	Params    string `json:"params"`
+	Attack    bool   `json:"attack"`
+	Interview int64  `json:"interview"`
+	Status    string `json:"status"` // the table's verdict on behaviour: verified, review or failed
+	Verified  bool   `json:"verified"`
+	// BehaviourScore is the risk score (0..100) of the signals without the Material kinds,
+	// which Status decides on; Decision and Score are the server's verdict over every signal.
+	BehaviourScore float64            `json:"behaviour_score"`
+	Decision       string             `json:"server_decision"`
+	Score          float64            `json:"server_score"`
+	Challenges     []ChallengeResult  `json:"challenges"`
+	Latencies      []float64          `json:"response_latency_s"` // the responder's reaction latencies
+	Signals        map[string]float64 `json:"signal_scores,omitempty"`
+	Error          string             `json:"error,omitempty"`
+	Seconds        float64            `json:"seconds"`
 }
 
 // ChallengeResult is one stored challenge result.

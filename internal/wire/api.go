@@ -73,6 +73,19 @@ type Interview struct {
 	Challenges []Challenge `json:"challenges"`
 	// Reference is the candidate's reference photo, when one is attached.
 	Reference *ReferencePhoto `json:"reference,omitempty"`
+	// Verdict is the latest stored verdict (after the session, or a rescore).
+	Verdict *Verdict `json:"verdict,omitempty"`
+}
+
+// Verdict is the risk engine's decision on an interview: verified, review or failed. The
+// interview's status says less: a session sent to review stays "completed" (only failed or
+// locked sessions are "flagged").
+type Verdict struct {
+	Decision   string    `json:"decision"` // verified | review | failed
+	Score      float64   `json:"score"`    // 0..100
+	ReviewAt   float64   `json:"review_at"`
+	FailAt     float64   `json:"fail_at"`
+	ComputedAt time.Time `json:"computed_at"`
 }
 
 // Error is the body of every API error: a message fit for a person, never
