@@ -28,9 +28,7 @@ func BenchmarkAnalysedFrame(b *testing.B) {
 		b.Fatal(err)
 	}
 	vcfg := vision.Config{Landmarker: lm}
-	img := visiontest.LoadBGR(b, "astronaut.png", 640, 480)
-	f := vision.FrameFromImage(img)
-	img.Close()
+	f := stillFrame(b)
 	for _, tc := range []struct {
 		name string
 		id   IdentityConfig
@@ -90,9 +88,7 @@ func BenchmarkLiveIdentityTail(b *testing.B) {
 		sessions = n
 	}
 	_, newAnalyzer := visionFactory(b)
-	img := visiontest.LoadBGR(b, "astronaut.png", 640, 480)
-	still := vision.FrameFromImage(img)
-	img.Close()
+	still := stillFrame(b)
 	for _, tc := range []struct {
 		name    string
 		workers int
@@ -185,4 +181,11 @@ func bucketQuantile(cum []float64, q float64) float64 {
 		lo, prev = metricsLatencyBounds[i], c
 	}
 	return lo
+}
+
+// stillFrame is the public-domain astronaut still as a 640x480 frame.
+func stillFrame(b *testing.B) *models.Frame {
+	img := visiontest.LoadBGR(b, "astronaut.png", 640, 480)
+	defer img.Close()
+	return vision.FrameFromImage(img)
 }
