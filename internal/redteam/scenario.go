@@ -23,7 +23,18 @@ type Scenario struct {
 	FPSDrop   float64       // share of frames not sent (a swap that cannot keep up)
 	Swap      string        // face swap failure mode: "", paint_over, dropout, yaw_break, no_flash, latency, fps_drop, mild
 	DropOut   int           // dropout, yaw_break: frames of the operator's real face when the swap fails
+	// Variant names a second setting of the same failure mode ("mild": its mildest setting),
+	// selected as swap/MODE_VARIANT (swap/dropout_mild).
+	Variant string
 	LoopFile  string        // loop: the IVF (default: generated from the face still)
+}
+
+// selector is the name of the swap's row after "swap/": its mode, and variant if any.
+func (s Scenario) selector() string {
+	if s.Variant == "" {
+		return s.Swap
+	}
+	return s.Swap + "_" + s.Variant
 }
 
 // Label is the scenario's table row: name and parameters.
@@ -53,7 +64,7 @@ func Scenarios(names []string) ([]Scenario, error) {
 	lat := [2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond}
 	var out []Scenario
 	add := func(s Scenario) {
-		if all || want[s.Name] || (s.Swap != "" && want[s.Name+"/"+s.Swap]) {
+		if all || want[s.Name] || (s.Swap != "" && want[s.Name+"/"+s.selector()]) {
 			out = append(out, s)
 		}
 	}
@@ -78,6 +89,14 @@ func Scenarios(names []string) ([]Scenario, error) {
 	sw("latency", "adds 1 s", func(s *Scenario) { s.Delay = time.Second })
 	sw("fps_drop", "drops 40 % of frames", func(s *Scenario) { s.FPSDrop = 0.4 })
 	sw("mild", "mildest: 0.2 s latency, no other failure", func(s *Scenario) { s.Delay = 200 * time.Millisecond })
+	// The mildest setting of each failure mode that has a degree (paint_over and no_flash are
+	// all or nothing; latency's mildest is the row above): what a better tool still shows.
+	mild := func(mode, params string, mut func(*Scenario)) {
+		sw(mode, params, func(s *Scenario) { s.Variant = "mild"; mut(s) })
+	}
+	mild("dropout", "drops out under the hand (2 frames as it comes and goes)", func(s *Scenario) { s.DropOut = 2 })
+	mild("yaw_break", "breaks beyond 45° yaw (4 frames)", func(s *Scenario) { s.Behaviour.YawLimit, s.DropOut = 45, 4 })
+	mild("fps_drop", "drops 20 % of frames", func(s *Scenario) { s.FPSDrop = 0.2 })
 	tts := honestBehaviour(lat)
 	tts.Mouth, tts.TTSLatency = "none", 1500*time.Millisecond
 	add(Scenario{Name: "tts", Params: "espeak-ng digits +1.5 s, no mouth", Attack: true, Source: "render", Behaviour: tts})

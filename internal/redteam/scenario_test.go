@@ -1,0 +1,38 @@
+package redteam
+
+import "testing"
+
+// TestScenarioSelection: "swap/MODE" selects one failure mode at its table setting and
+// "swap/MODE_mild" its mildest setting; an unknown name is an error.
+func TestScenarioSelection(t *testing.T) {
+	all, err := Scenarios([]string{"all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, s := range all {
+		if seen[s.Label()] {
+			t.Errorf("two rows labelled %q", s.Label())
+		}
+		seen[s.Label()] = true
+	}
+	for _, c := range []struct {
+		sel     string
+		dropOut int
+		variant string
+	}{{"swap/dropout", 8, ""}, {"swap/dropout_mild", 2, "mild"}, {"swap/yaw_break_mild", 4, "mild"}} {
+		got, err := Scenarios([]string{c.sel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].DropOut != c.dropOut || got[0].Variant != c.variant {
+			t.Errorf("%s selected %+v", c.sel, got)
+		}
+	}
+	if got, _ := Scenarios([]string{"swap/fps_drop_mild"}); len(got) != 1 || got[0].FPSDrop != 0.2 {
+		t.Errorf("swap/fps_drop_mild selected %+v", got)
+	}
+	if _, err := Scenarios([]string{"swap/nothing"}); err == nil {
+		t.Error("an unknown scenario was accepted")
+	}
+}
