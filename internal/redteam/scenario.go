@@ -25,8 +25,8 @@ type Scenario struct {
 	DropOut   int           // dropout, yaw_break: frames of the operator's real face when the swap fails
 	// Variant names a second setting of the same failure mode ("mild": its mildest setting),
 	// selected as swap/MODE_VARIANT (swap/dropout_mild).
-	Variant string
-	LoopFile  string        // loop: the IVF (default: generated from the face still)
+	Variant  string
+	LoopFile string // loop: the IVF (default: generated from the face still)
 }
 
 // selector is the name of the swap's row after "swap/": its mode, and variant if any.
