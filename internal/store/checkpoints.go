@@ -49,11 +49,16 @@ func nullJSON(b json.RawMessage) any {
 
 // UnfinishedCheckpoint returns the checkpoint of an interview's session
 // that never stored its results (its node died), or nil when there is
-// none.
+// none. Its At is when the session was last known to run.
 func (s *Store) UnfinishedCheckpoint(ctx context.Context, interviewID int64) (*Checkpoint, error) {
 	c := Checkpoint{InterviewID: interviewID}
 	var ch, id []byte
-	err := s.db.QueryRow(ctx, `SELECT k.session_started, k.node_id, k.challenges, k.identity, k.at FROM session_checkpoints k
+	// At: the later of the last state written and the last heartbeat of the node that wrote
+	// it (a dead node's last sign of life; a node restarted under the same id has just
+	// beaten, so its own sessions resume as if no time had passed).
+	err := s.db.QueryRow(ctx, `SELECT k.session_started, k.node_id, k.challenges, k.identity,
+			greatest(k.at, coalesce((SELECT n.heartbeat_at FROM nodes n WHERE n.id = k.node_id), k.at))
+		FROM session_checkpoints k
 		WHERE k.interview_id = $1 AND NOT EXISTS (SELECT 1 FROM session_results r
 			WHERE r.interview_id = k.interview_id AND r.started_at = k.session_started)`, interviewID).
 		Scan(&c.SessionStarted, &c.NodeID, &ch, &id, &c.At)
