@@ -37,7 +37,7 @@ const resumeTimeout = 5 * time.Second
 
 // identityCheckpointEvery: the identity part is written at the first face,
 // at every change, and else at most this often while faces come (a
-// template is 128 floats: about 2.5 KB of JSON per identity).
+// template is 128 floats: about 1.7 KB of JSON per identity).
 const identityCheckpointEvery = 10 * time.Second
 
 // resume reads the checkpoint of the interview's unfinished session (nil:
