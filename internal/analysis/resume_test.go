@@ -106,7 +106,7 @@ func TestSessionResumesFromCheckpoint(t *testing.T) {
 	emb := &twoPeople{rng: rand.New(rand.NewPCG(9, 9))}
 	engine := func(w *writeq.Queue) *Engine {
 		return New(Config{Logger: quietLogger(), Now: now, AnalysisFPS: -1, Writes: w,
-			Store: Store{ChallengeResult: mem.result, Checkpoint: mem.save, Resume: mem.resume},
+			Store:    Store{ChallengeResult: mem.result, Checkpoint: mem.save, Resume: mem.resume},
 			Identity: IdentityConfig{Model: emb, Workers: -1},
 			Challenges: ChallengeConfig{Enabled: true, LockAfter: 2,
 				Plan: challenge.PlanConfig{Count: 3, Kinds: []challenge.Kind{challenge.KindBlink, challenge.KindTurnHead}}}})
