@@ -169,7 +169,7 @@ func TestSessionResumesFromCheckpoint(t *testing.T) {
 		t.Fatalf("after a second failure across the move: %+v, want locked (LockAfter 2)", st)
 	}
 	r := b.finish(models.EndCompleted, now())
-	if !r.StartedAt.Equal(a.started) || len(r.Challenges) != 2 || r.ChallengeFailures != 2 || !r.Locked {
+	if !r.StartedAt.Equal(a.started) || !r.ResumedAt.Equal(t0.Add(51*time.Second)) || len(r.Challenges) != 2 || r.ChallengeFailures != 2 || !r.Locked {
 		t.Fatalf("result: started %v, %d challenges, %d failures, locked %v", r.StartedAt, len(r.Challenges), r.ChallengeFailures, r.Locked)
 	}
 	if r.Identity == nil || len(r.Identity.Changes) != 1 || r.Identity.Changes[0].After.At.Before(t0.Add(51*time.Second)) {

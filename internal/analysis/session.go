@@ -70,6 +70,11 @@ type Result struct {
 	// measured before is kept.
 	Failure  string
 	FailedAt time.Time
+	// ResumedAt is when this session went on from its checkpoint on this
+	// node after the node running it died (zero: it ran on one node); the
+	// measurements above cover the part since then, the challenge results
+	// and identities both parts (resume.go).
+	ResumedAt time.Time
 }
 
 // frameItem is a copy of a decoded frame waiting for the analyser; keep
@@ -621,7 +626,7 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 		DecodeErrors: s.decodeErrors, KeyframeRequests: s.kfRequests, AudioChunks: s.audioChunks, AudioErrors: s.audioErrors,
 		FacePresence: s.face, AudioLevel: s.audio, RTT: s.rtt, Yaw: s.yaw, EAR: s.ear, Mouth: s.mouth,
 		FaceAbsent: absentIntervals(s.face, time.Second), CameraOff: mergeIntervals(s.cameraOff),
-		Video: s.hasVideo, Audio: s.hasAudio, AnalyserUnavailable: s.analyserFailed,
+		Video: s.hasVideo, Audio: s.hasAudio, AnalyserUnavailable: s.analyserFailed, ResumedAt: s.resumedAt,
 	}
 	if s.cadence.Intervals > 0 {
 		c := s.cadence

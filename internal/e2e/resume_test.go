@@ -234,6 +234,13 @@ func TestSessionGoesOnAfterNodeKill(t *testing.T) {
 		t.Errorf("%d challenge rows (%d distinct, %d before the kill), %d per-result challenge signals in the verdict: want one per row",
 			len(rows), distinct, len(first), perResult)
 	}
+	// The audit log's one session.end says that the session went on after its node died.
+	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
+		var ends, resumed int
+		_ = pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE detail ? 'resumed_at') FROM audit_log
+			WHERE action = 'session.end' AND target = $1`, fmt.Sprintf("interview:%d", iv)).Scan(&ends, &resumed)
+		return ends == 1 && resumed == 1, fmt.Sprintf("%d session.end entries, %d with resumed_at", ends, resumed)
+	})
 	var got wire.Interview
 	apiGet(t, alive[0].URL, fmt.Sprintf("/api/interviews/%d", iv), &got)
 	if got.Session == nil || got.Verdict == nil || len(got.Challenges) != len(rows) {
