@@ -23,9 +23,12 @@ import (
 // SIGKILL. The candidate rejoins with the same link on another node, where
 // the same session goes on from its checkpoint: the same session start and
 // plan, the next challenge is the plan's second item (the first is not
-// asked again), and at the end there is one stored session, one verdict,
-// whose challenge signals cover the results of both nodes, no checkpoint
-// left, and each challenge row once.
+// asked again). That node is killed too and restarted under its id at once;
+// the candidate rejoins on it and the session goes on at the plan's third
+// item. At the end there is one stored session, one verdict, whose
+// challenge signals cover the results of all three parts, no checkpoint
+// left, each challenge row once, and one session.end audit entry saying the
+// session was resumed.
 func TestSessionGoesOnAfterNodeKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("three server processes and real WebRTC")
@@ -42,14 +45,17 @@ func TestSessionGoesOnAfterNodeKill(t *testing.T) {
 		"LIVECHECK_REJOIN_GRACE": "3s", "LIVECHECK_LOG_LEVEL": "info"}
 	var nodes []*apptest.Proc
 	byURL := map[string]string{}
+	settings := map[string]map[string]string{} // by URL, to restart a node as itself
+	ports := map[string]int{}
 	for i := 1; i <= 3; i++ {
 		s := map[string]string{"LIVECHECK_NODE_ID": fmt.Sprintf("resume-%d", i)}
 		for k, v := range base {
 			s[k] = v
 		}
-		p := apptest.StartProc(t, apptest.FreePort(t), s)
+		port := apptest.FreePort(t)
+		p := apptest.StartProc(t, port, s)
 		nodes = append(nodes, p)
-		byURL[p.URL] = s["LIVECHECK_NODE_ID"]
+		byURL[p.URL], settings[p.URL], ports[p.URL] = s["LIVECHECK_NODE_ID"], s, port
 	}
 	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
 		ns, err := st.Nodes(ctx)
@@ -121,92 +127,119 @@ func TestSessionGoesOnAfterNodeKill(t *testing.T) {
 	t.Logf("first node %s: %d challenge rows (%s: %s) after %s", byURL[owner], len(first), first[0].Kind, first[0].Outcome,
 		time.Since(start).Round(time.Millisecond))
 
-	// Kill it; the candidate rejoins elsewhere with the same link.
-	var alive []*apptest.Proc
-	for _, p := range nodes {
-		if p.URL == owner {
-			p.Kill()
-		} else {
-			alive = append(alive, p)
-		}
-	}
-	killedAt := time.Now()
-	select {
-	case <-cand.Failed():
-	case <-time.After(60 * time.Second):
-		t.Fatal("the candidate did not notice its node died")
-	}
-	if page == owner {
-		page = alive[0].URL
-	}
-	apptest.Eventually(t, 90*time.Second, func() (bool, string) {
-		if err := cand.Join(ctx, page); err != nil {
-			return false, "rejoin: " + err.Error()
-		}
-		select {
-		case <-cand.Connected():
-			return true, ""
-		case <-cand.Failed():
-			return false, "rejoined call failed"
-		case <-time.After(45 * time.Second):
-			return false, "rejoined call did not connect"
-		}
-	})
-	rejoinedAt := time.Now()
-	next := cand.Node()
-	if next == owner || next == "" {
-		t.Fatalf("rejoined on %q, the dead node", next)
-	}
-	t.Logf("rejoined on %s %s after the kill", byURL[next], rejoinedAt.Sub(killedAt).Round(time.Millisecond))
-
-	// The same session goes on: its start, its plan, its progress; the new node writes it now.
-	var after checkpoint
-	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
-		var err error
-		after, err = readCheckpoint()
-		return err == nil && after.node == byURL[next], fmt.Sprintf("checkpoint after the rejoin: node %s (%v)", after.node, err)
-	})
-	if !after.started.Equal(before.started) || after.progress.Next != 1 || len(after.progress.Plan.Items) != 3 {
-		t.Fatalf("after the rejoin: session %v next %d, want the session of %v at next 1", after.started, after.progress.Next, before.started)
-	}
-	for i, it := range after.progress.Plan.Items {
-		if it.ID != before.progress.Plan.Items[i].ID {
-			t.Fatalf("plan item %d changed across the move", i)
-		}
-	}
-	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
-		var got wire.Interview
-		apiGet(t, next, fmt.Sprintf("/api/interviews/%d", iv), &got)
-		return got.Live != nil && got.Live.FramesDecoded > 30 && got.Status == "live", fmt.Sprintf("after the rejoin: %+v", got)
-	})
-	// The next challenge is the plan's second item, not the first again.
-	if code := apiPost(t, next, fmt.Sprintf("/api/interviews/%d/challenge", iv)); code != http.StatusAccepted {
-		t.Fatalf("challenge now on the new owner: %d", code)
-	}
-	second := before.progress.Plan.Items[1].ID
-	apptest.Eventually(t, 90*time.Second, func() (bool, string) {
-		for _, c := range challengeRows() {
-			if c.ChallengeID == second {
-				return true, ""
+	// kill kills the node at victim (restarting it as itself when restart is set); the
+	// candidate notices, rejoins with the same link through page, and lands on a live node.
+	kill := func(victim, page string, restart bool) (owner string, killedAt, rejoinedAt time.Time) {
+		t.Helper()
+		for i, p := range nodes {
+			if p.URL == victim {
+				p.Kill()
+				killedAt = time.Now()
+				if restart {
+					nodes[i] = apptest.StartProc(t, ports[victim], settings[victim])
+				}
 			}
 		}
-		return false, fmt.Sprintf("the plan's second item not stored; %d rows", len(challengeRows()))
-	})
-	for _, c := range challengeRows() {
-		if c.IssuedAt.After(killedAt) && c.IssuedAt.Before(rejoinedAt.Add(-time.Second)) {
-			t.Errorf("challenge %s issued while the candidate was away", c.Kind)
+		select {
+		case <-cand.Failed():
+		case <-time.After(60 * time.Second):
+			t.Fatal("the candidate did not notice its node died")
+		}
+		apptest.Eventually(t, 90*time.Second, func() (bool, string) {
+			if err := cand.Join(ctx, page); err != nil {
+				return false, "rejoin: " + err.Error()
+			}
+			select {
+			case <-cand.Connected():
+				return true, ""
+			case <-cand.Failed():
+				return false, "rejoined call failed"
+			case <-time.After(45 * time.Second):
+				return false, "rejoined call did not connect"
+			}
+		})
+		return cand.Node(), killedAt, time.Now()
+	}
+	// resumed checks that the same session goes on at owner at plan item next, and that the
+	// first challenge asked there ("challenge now") is that item, not one asked before.
+	resumed := func(owner string, next int, killedAt time.Time) {
+		t.Helper()
+		var after checkpoint
+		apptest.Eventually(t, 30*time.Second, func() (bool, string) {
+			var err error
+			after, err = readCheckpoint()
+			return err == nil && after.node == byURL[owner], fmt.Sprintf("checkpoint after the rejoin: node %s (%v)", after.node, err)
+		})
+		if !after.started.Equal(before.started) || after.progress.Next != next || len(after.progress.Plan.Items) != 3 {
+			t.Fatalf("after the rejoin: session %v next %d, want the session of %v at next %d", after.started, after.progress.Next,
+				before.started, next)
+		}
+		for i, it := range after.progress.Plan.Items {
+			if it.ID != before.progress.Plan.Items[i].ID {
+				t.Fatalf("plan item %d changed across the move", i)
+			}
+		}
+		apptest.Eventually(t, 30*time.Second, func() (bool, string) {
+			var got wire.Interview
+			apiGet(t, owner, fmt.Sprintf("/api/interviews/%d", iv), &got)
+			return got.Live != nil && got.Live.FramesDecoded > 30 && got.Status == "live", fmt.Sprintf("after the rejoin: %+v", got)
+		})
+		if code := apiPost(t, owner, fmt.Sprintf("/api/interviews/%d/challenge", iv)); code != http.StatusAccepted {
+			t.Fatalf("challenge now on %s: %d", byURL[owner], code)
+		}
+		want := before.progress.Plan.Items[next].ID
+		apptest.Eventually(t, 90*time.Second, func() (bool, string) {
+			c, err := readCheckpoint()
+			stored := false
+			for _, r := range challengeRows() {
+				stored = stored || r.ChallengeID == want
+			}
+			return err == nil && stored && c.progress.Next == next+1 && c.progress.Active == nil && c.progress.Reissue == nil,
+				fmt.Sprintf("plan item %d stored %v; checkpoint next %d active %v reissue %v (%v)", next, stored, c.progress.Next,
+					c.progress.Active != nil, c.progress.Reissue != nil, err)
+		})
+		var firstAfter *store.ChallengeRecord
+		for _, c := range challengeRows() {
+			if c.IssuedAt.After(killedAt) {
+				firstAfter = &c
+				break
+			}
+		}
+		if firstAfter == nil || firstAfter.ChallengeID != want {
+			t.Fatalf("the first challenge after the move is %+v, want the plan's item %d", firstAfter, next)
 		}
 	}
-	var firstAfter *store.ChallengeRecord
-	for _, c := range challengeRows() {
-		if c.IssuedAt.After(killedAt) {
-			firstAfter = &c
-			break
+
+	// Kill the first node; the candidate rejoins elsewhere with the same link.
+	for _, p := range nodes {
+		if page == owner && p.URL != owner {
+			page = p.URL // the page reloads on a node that answers
 		}
 	}
-	if firstAfter == nil || firstAfter.ChallengeID != second {
-		t.Fatalf("the first challenge after the move is %+v, want the plan's second item", firstAfter)
+	second, killedAt, rejoinedAt := kill(owner, page, false)
+	if second == owner || second == "" {
+		t.Fatalf("rejoined on %q, the dead node", second)
 	}
+	t.Logf("rejoined on %s %s after the kill", byURL[second], rejoinedAt.Sub(killedAt).Round(time.Millisecond))
+	resumed(second, 1, killedAt)
+
+	// Kill that node too and restart it under its id at once: the session goes on there (the
+	// restarted node is the least loaded one of the two alive, ties by id) or on the third.
+	var other string
+	for _, p := range nodes {
+		if p.URL != owner && p.URL != second {
+			other = p.URL
+		}
+	}
+	third, killedAt2, rejoinedAt2 := kill(second, other, true)
+	t.Logf("after the restart of %s: rejoined on %s %s after the kill", byURL[second], byURL[third],
+		rejoinedAt2.Sub(killedAt2).Round(time.Millisecond))
+	if third != second {
+		t.Errorf("rejoined on %s, want the restarted %s (least loaded, lowest id)", byURL[third], byURL[second])
+	}
+	resumed(third, 2, killedAt2)
+	next := third
+	alive := []string{other}
 
 	// End: one session (the first part's start), one verdict covering both parts, no checkpoint left.
 	if code := apiPost(t, next, fmt.Sprintf("/api/interviews/%d/end", iv)); code != http.StatusAccepted {
@@ -226,7 +259,7 @@ func TestSessionGoesOnAfterNodeKill(t *testing.T) {
 	_ = pool.QueryRow(ctx, `SELECT count(*) FROM signals WHERE interview_id = $1 AND kind LIKE 'challenge\_%'
 		AND kind NOT IN ('challenge_latency', 'challenge_none_passed')`, iv).Scan(&perResult)
 	_ = pool.QueryRow(ctx, `SELECT count(DISTINCT challenge_id) FROM challenges WHERE interview_id = $1`, iv).Scan(&distinct)
-	if counts["session_results"] != 1 || counts["verdicts"] != 1 || counts["attempts"] != 2 || counts["consents"] != 1 ||
+	if counts["session_results"] != 1 || counts["verdicts"] != 1 || counts["attempts"] != 3 || counts["consents"] != 1 ||
 		!sessionStarted.Equal(before.started) || checkpoints != 0 {
 		t.Errorf("rows %v, session started %v (want %v), %d checkpoints left", counts, sessionStarted, before.started, checkpoints)
 	}
@@ -242,7 +275,7 @@ func TestSessionGoesOnAfterNodeKill(t *testing.T) {
 		return ends == 1 && resumed == 1, fmt.Sprintf("%d session.end entries, %d with resumed_at", ends, resumed)
 	})
 	var got wire.Interview
-	apiGet(t, alive[0].URL, fmt.Sprintf("/api/interviews/%d", iv), &got)
+	apiGet(t, alive[0], fmt.Sprintf("/api/interviews/%d", iv), &got)
 	if got.Session == nil || got.Verdict == nil || len(got.Challenges) != len(rows) {
 		t.Errorf("the interview as staff see it: session %v, verdict %v, %d challenges of %d", got.Session != nil, got.Verdict != nil,
 			len(got.Challenges), len(rows))
