@@ -42,10 +42,6 @@ const maxEvidenceFrames = 90
 
 func newChallenges(s *Session) (*challenges, error) {
 	cc := s.cfg.Challenges
-	plan, err := challenge.NewPlan(cc.Plan, rand.Reader)
-	if err != nil {
-		return nil, err
-	}
 	rc := cc.Runner
 	if rc.Behind == nil {
 		rc.Behind = s.analysisBehind // verify a window once its frames are analysed
@@ -53,13 +49,18 @@ func newChallenges(s *Session) (*challenges, error) {
 	c := &challenges{s: s}
 	if cp := s.resumed; cp != nil {
 		c.resume(cp)
-		if cp.Challenges != nil {
-			now := s.cfg.Now()
-			if c.runner, err = challenge.ResumeRunner(*cp.Challenges, s.started, cp.At, now, cp.Results, rc); err != nil {
+		if cp.Challenges != nil { // the plan goes on where the node that died left it
+			r, err := challenge.ResumeRunner(*cp.Challenges, s.started, cp.At, s.cfg.Now(), cp.Results, rc)
+			if err != nil {
 				return nil, err
 			}
+			c.runner = r
 			return c, nil
 		}
+	}
+	plan, err := challenge.NewPlan(cc.Plan, rand.Reader)
+	if err != nil {
+		return nil, err
 	}
 	c.runner = challenge.NewRunner(plan, s.started, rc)
 	return c, nil
