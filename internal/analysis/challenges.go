@@ -42,15 +42,49 @@ const maxEvidenceFrames = 90
 
 func newChallenges(s *Session) (*challenges, error) {
 	cc := s.cfg.Challenges
-	plan, err := challenge.NewPlan(cc.Plan, rand.Reader)
-	if err != nil {
-		return nil, err
-	}
 	rc := cc.Runner
 	if rc.Behind == nil {
 		rc.Behind = s.analysisBehind // verify a window once its frames are analysed
 	}
-	return &challenges{s: s, runner: challenge.NewRunner(plan, s.started, rc)}, nil
+	c := &challenges{s: s}
+	if cp := s.resumed; cp != nil {
+		c.resume(cp)
+		if cp.Challenges != nil { // the plan goes on where the node that died left it
+			r, err := challenge.ResumeRunner(*cp.Challenges, s.started, cp.At, s.cfg.Now(), cp.Results, rc)
+			if err != nil {
+				return nil, err
+			}
+			c.runner = r
+			return c, nil
+		}
+	}
+	plan, err := challenge.NewPlan(cc.Plan, rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	c.runner = challenge.NewRunner(plan, s.started, rc)
+	return c, nil
+}
+
+// resume takes over the results a resumed session stored before it moved:
+// they count in the outcome, the failures and the lock, as if the session
+// had not moved.
+func (c *challenges) resume(cp *Checkpoint) {
+	c.results = append(c.results, cp.Results...)
+	for _, r := range cp.Results {
+		if r.Outcome == challenge.OutcomeFailed {
+			c.failed++
+		}
+	}
+	if lim := c.s.cfg.Challenges.LockAfter; lim > 0 && c.failed >= lim {
+		c.locked = true
+	}
+}
+
+// checkpoint queues the plan's progress for the session's checkpoint.
+func (c *challenges) checkpoint() {
+	p := c.runner.Progress()
+	c.s.checkpoint(Checkpoint{Challenges: &p})
 }
 
 // loop issues due prompts and collects results until ctx ends.
@@ -97,6 +131,7 @@ func (c *challenges) send(p challenge.Prompt) {
 	b, _ := json.Marshal(map[string]any{"id": p.ID, "kind": p.Kind, "text": p.Text, "issued": c.s.cfg.Now()})
 	c.s.staff(signal.Message{T: "challenge_issued", Data: b})
 	c.s.challengeChanged()
+	c.checkpoint()
 }
 
 // shown records the page's display acknowledgement at server time at.
@@ -176,6 +211,7 @@ func (c *challenges) finish(r challenge.Result) {
 	if h := c.s.cfg.Store.ChallengeResult; h != nil {
 		c.s.persist("challenge result", func(ctx context.Context) error { return h(ctx, c.s.id, r, jpeg, jpegAt) })
 	}
+	c.checkpoint() // after the result: a checkpoint stored means its results were stored before it
 }
 
 func (c *challenges) isLocked() bool {

@@ -62,6 +62,14 @@ type Store struct {
 	// ChallengeResult stores a verified challenge and its evidence image
 	// (JPEG, may be nil).
 	ChallengeResult func(ctx context.Context, interviewID int64, r challenge.Result, jpeg []byte, jpegAt time.Time) error
+	// Checkpoint stores one part of a live session's checkpoint (an upsert
+	// of the latest state; see Checkpoint). Nil: no checkpoints.
+	Checkpoint func(ctx context.Context, cp *Checkpoint) error
+	// Resume returns the checkpoint of the interview's session that stopped
+	// without storing its results (its node died), with its stored challenge
+	// results, or nil. Called, not through the write queue, when a live
+	// session opens. Nil: sessions always start afresh.
+	Resume func(ctx context.Context, interviewID int64) (*Checkpoint, error)
 }
 
 // ChallengeConfig enables randomized liveness challenges in every session.

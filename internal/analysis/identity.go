@@ -80,6 +80,8 @@ type identityStage struct {
 	jobs      []*embedJob // taken and not yet folded, oldest first (the head may be being described)
 	free      []*embedJob // folded jobs' buffers for reuse (at most 2)
 	scheduled bool        // the session is in the pool's queue or a worker runs its head job
+	saved     int         // faces embedded at the last identity checkpoint
+	savedAt   time.Time   // when it was queued
 	taken     uint64      // jobs taken so far
 	folded    uint64      // of which folded
 }
@@ -106,7 +108,26 @@ func newIdentityStage(s *Session, cfg IdentityConfig, pool *embedPool) *identity
 	}
 	st := &identityStage{s: s, pool: pool, ids: faceid.NewSession(cfg.Model, sc)}
 	st.cond = sync.NewCond(&st.mu)
+	if cp := s.resumed; cp != nil && cp.Identity != nil {
+		if st.ids.Restore(*cp.Identity) {
+			st.saved = st.ids.Embedded()
+		} else {
+			s.cfg.Logger.Warn("analysis: identity checkpoint not usable; identity starts afresh", "interview", s.id)
+		}
+	}
 	return st
+}
+
+// foldedFace checkpoints the identities after a face was folded in: the
+// first face, every change, and else at most once per
+// identityCheckpointEvery. st.mu is held.
+func (st *identityStage) foldedFace(changed bool) {
+	now := st.s.cfg.Now()
+	if n := st.ids.Embedded(); n > st.saved && (changed || st.savedAt.IsZero() || now.Sub(st.savedAt) >= identityCheckpointEvery) {
+		st.saved, st.savedAt = n, now
+		snap := st.ids.Snapshot()
+		st.s.checkpoint(Checkpoint{Identity: &snap})
+	}
 }
 
 // Frame takes the frame's face when it is due: embedded at once without a
@@ -124,8 +145,10 @@ func (st *identityStage) Frame(f *models.Frame, o models.Observation) {
 		return
 	}
 	if st.pool == nil {
-		if _, _, err := st.ids.Observe(f, &o); err != nil {
+		if _, changed, err := st.ids.Observe(f, &o); err != nil {
 			st.errs++ // a failing model: the session goes on without this face
+		} else {
+			st.foldedFace(changed)
 		}
 		return
 	}
@@ -177,8 +200,10 @@ func (st *identityStage) runOne() (more bool) {
 	st.jobs[0] = nil
 	st.jobs = st.jobs[1:]
 	if ok {
-		if _, _, err := st.ids.Fold(j.taken, smp, why, err); err != nil {
+		if _, changed, err := st.ids.Fold(j.taken, smp, why, err); err != nil {
 			st.errs++
+		} else {
+			st.foldedFace(changed)
 		}
 	}
 	st.folded++

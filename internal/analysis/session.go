@@ -70,6 +70,11 @@ type Result struct {
 	// measured before is kept.
 	Failure  string
 	FailedAt time.Time
+	// ResumedAt is when this session went on from its checkpoint on this
+	// node after the node running it died (zero: it ran on one node); the
+	// measurements above cover the part since then, the challenge results
+	// and identities both parts (resume.go).
+	ResumedAt time.Time
 }
 
 // frameItem is a copy of a decoded frame waiting for the analyser; keep
@@ -91,21 +96,24 @@ const windowMargin = 500 * time.Millisecond
 // sinks, offline from a file), frames are analysed at the analysis rate (every
 // frame during a challenge), and End summarises and stores the results.
 type Session struct {
-	cfg      Config
-	id       int64
-	started  time.Time
-	out      Outlet // nil offline
-	hasVideo bool   // the session has (or expects) video; see Result.Video
-	hasAudio bool
-	queue    *frameQueue
-	pool     sync.Pool
-	ctx      context.Context
-	cancel   context.CancelFunc
-	done     chan struct{}
-	ch       *challenges   // nil when challenges are disabled
-	suite    *detect.Suite // passive detectors; nil when disabled
-	stages   []*stageRun
-	identity *identityStage // nil without Config.Identity
+	cfg       Config
+	id        int64
+	started   time.Time
+	live      bool
+	resumed   *Checkpoint // the checkpoint this session went on from; nil: started afresh
+	resumedAt time.Time
+	out       Outlet // nil offline
+	hasVideo  bool   // the session has (or expects) video; see Result.Video
+	hasAudio  bool
+	queue     *frameQueue
+	pool      sync.Pool
+	ctx       context.Context
+	cancel    context.CancelFunc
+	done      chan struct{}
+	ch        *challenges   // nil when challenges are disabled
+	suite     *detect.Suite // passive detectors; nil when disabled
+	stages    []*stageRun
+	identity  *identityStage // nil without Config.Identity
 
 	mu              sync.Mutex
 	decoded         uint64
@@ -136,7 +144,16 @@ type Session struct {
 const MaxSeriesPoints = 720000
 
 func newSession(cfg Config, id int64, out Outlet, live bool) *Session {
-	s := &Session{cfg: cfg, id: id, started: cfg.Now(), done: make(chan struct{}), out: out, hasVideo: true, hasAudio: true}
+	s := &Session{cfg: cfg, id: id, started: cfg.Now(), live: live, done: make(chan struct{}), out: out, hasVideo: true, hasAudio: true}
+	if live {
+		// The same session goes on when its node died: its start (its stored
+		// row), the plan's progress and the identities seen (resume.go).
+		if cp := s.resume(); cp != nil {
+			s.resumed, s.resumedAt, s.started = cp, s.started, cp.SessionStarted
+			cfg.Logger.Info("analysis: session resumed from its checkpoint", "interview", id,
+				"session_started", cp.SessionStarted, "challenge_results", len(cp.Results))
+		}
+	}
 	qmax := cfg.ChallengeQueue
 	if qmax <= 0 {
 		qmax = DefaultChallengeQueue
@@ -168,8 +185,12 @@ func newSession(cfg Config, id int64, out Outlet, live bool) *Session {
 			cfg.Logger.Error("analysis: challenge plan", "interview", id, "err", err)
 		} else {
 			s.ch = ch
+			ch.checkpoint()
 			go ch.loop(s.ctx)
 		}
+	}
+	if s.ch == nil && live && s.resumed == nil {
+		s.checkpoint(Checkpoint{}) // the session's start, so that it goes on after a move
 	}
 	if live {
 		go s.analyse()
@@ -605,7 +626,7 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 		DecodeErrors: s.decodeErrors, KeyframeRequests: s.kfRequests, AudioChunks: s.audioChunks, AudioErrors: s.audioErrors,
 		FacePresence: s.face, AudioLevel: s.audio, RTT: s.rtt, Yaw: s.yaw, EAR: s.ear, Mouth: s.mouth,
 		FaceAbsent: absentIntervals(s.face, time.Second), CameraOff: mergeIntervals(s.cameraOff),
-		Video: s.hasVideo, Audio: s.hasAudio, AnalyserUnavailable: s.analyserFailed,
+		Video: s.hasVideo, Audio: s.hasAudio, AnalyserUnavailable: s.analyserFailed, ResumedAt: s.resumedAt,
 	}
 	if s.cadence.Intervals > 0 {
 		c := s.cadence

@@ -160,7 +160,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.geo = geo
 	judge := verdict.NewJudge(verdict.Config{Store: st, Checker: checker, ReuseDays: cfg.ReuseDays, Risk: riskSettings(cfg),
 		BaseURL: cfg.BaseURL, Now: o.Now})
-	hooks, stored := leased(roomHooks(st), analysisStore(st, judge), a.Node, held, func(id int64) bool {
+	hooks, stored := leased(roomHooks(st), analysisStore(st, judge, cfg.NodeID), a.Node, held, func(id int64) bool {
 		_, open := a.Rooms.Get(id)
 		return open
 	}, o.Logger)

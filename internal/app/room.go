@@ -64,7 +64,7 @@ func roomHooks(st *store.Store) room.Hooks {
 
 // analysisStore stores what live analyses produce: the judged session (then
 // its end in the audit log) and each verified challenge.
-func analysisStore(st *store.Store, judge *verdict.Judge) analysis.Store {
+func analysisStore(st *store.Store, judge *verdict.Judge, node string) analysis.Store {
 	return analysis.Store{
 		SessionEnded: func(ctx context.Context, r *analysis.Result) error {
 			if err := judge.SessionEnded(ctx, r); err != nil {
@@ -73,6 +73,10 @@ func analysisStore(st *store.Store, judge *verdict.Judge) analysis.Store {
 			return auditSessionEnd(ctx, st, r)
 		},
 		ChallengeResult: judge.ChallengeResult,
+		Checkpoint: func(ctx context.Context, cp *analysis.Checkpoint) error {
+			return verdict.SaveCheckpoint(ctx, st, node, cp)
+		},
+		Resume: func(ctx context.Context, id int64) (*analysis.Checkpoint, error) { return verdict.Resume(ctx, st, id) },
 	}
 }
 

@@ -345,8 +345,8 @@ func TestThreeNodes(t *testing.T) {
 			}
 		}
 		if counts["session_results"] != 1 || counts["verdicts"] != 1 || counts["consents"] != 1 || counts["attempts"] != wantAttempts ||
-			counts["webhook_deliveries"] != 1 {
-			t.Errorf("interview %d: rows %v, want 1 session, verdict, consent and delivery, %d attempts", c.iv, counts, wantAttempts)
+			counts["webhook_deliveries"] != 1 || counts["session_checkpoints"] != 0 {
+			t.Errorf("interview %d: rows %v, want 1 session, verdict, consent and delivery, %d attempts, no checkpoint left", c.iv, counts, wantAttempts)
 		}
 		iv, _ := st.Interview(ctx, c.iv)
 		if iv.Status != models.StatusCompleted && iv.Status != models.StatusFlagged {
@@ -408,7 +408,7 @@ func waitConnected(t *testing.T, c *loadgen.Rejoiner, what string) {
 func rowCounts(t *testing.T, pool *pgxpool.Pool, id int64) map[string]int {
 	t.Helper()
 	out := map[string]int{}
-	for _, table := range []string{"session_results", "verdicts", "consents", "attempts", "webhook_deliveries", "signals"} {
+	for _, table := range []string{"session_results", "verdicts", "consents", "attempts", "webhook_deliveries", "signals", "session_checkpoints"} {
 		var n int
 		if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM `+table+` WHERE interview_id = $1`, id).Scan(&n); err != nil {
 			t.Fatalf("count %s: %v", table, err)

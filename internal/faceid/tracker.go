@@ -70,7 +70,7 @@ type Identity struct {
 
 // better reports whether s makes better evidence than the identity's Best.
 func (id *Identity) better(s Sample) bool {
-	if id.Samples == 0 {
+	if id.Samples == 0 || id.Best.At.IsZero() { // none yet (or restored without images: Tracker.Restore)
 		return true
 	}
 	frontal := func(x Sample) bool { return math.Abs(x.Yaw) <= 15 && math.Abs(x.Pitch) <= 15 }

@@ -84,14 +84,16 @@ func (p *Purger) PurgeOnce(ctx context.Context) (store.PurgeResult, error) {
 		}
 		return tx.Audit(ctx, store.AuditEntry{Actor: "system", Action: ActionPurge, Target: "biometric",
 			Detail: map[string]any{"before": cutoff.UTC().Format(time.RFC3339), "series": r.Series, "evidence": r.Evidence,
-				"face_descriptors": r.FaceDescriptors, "reference_photos": r.ReferencePhotos, "identity_marks": r.IdentityMarks}})
+				"face_descriptors": r.FaceDescriptors, "reference_photos": r.ReferencePhotos, "identity_marks": r.IdentityMarks,
+				"checkpoints": r.Checkpoints}})
 	})
 	if err != nil {
 		return store.PurgeResult{}, fmt.Errorf("retention: purge: %w", err)
 	}
 	if r.Total() > 0 {
 		p.logger().Info("retention: purged biometric evidence", "before", cutoff, "series", r.Series, "evidence", r.Evidence,
-			"face_descriptors", r.FaceDescriptors, "reference_photos", r.ReferencePhotos, "identity_marks", r.IdentityMarks)
+			"face_descriptors", r.FaceDescriptors, "reference_photos", r.ReferencePhotos, "identity_marks", r.IdentityMarks,
+			"checkpoints", r.Checkpoints)
 	}
 	return r, nil
 }

@@ -21,16 +21,18 @@ type PurgeResult struct {
 	FaceDescriptors int64 // face templates (internal/faceid)
 	ReferencePhotos int64 // candidates' reference photos
 	IdentityMarks   int64 // "same person" marks (both directions) past the period whose pair lost its face templates
+	Checkpoints     int64 // checkpoints of sessions never finished (their identity part holds face templates)
 }
 
 // Total is the number of rows deleted.
 func (r PurgeResult) Total() int64 {
-	return r.Series + r.Evidence + r.FaceDescriptors + r.ReferencePhotos + r.IdentityMarks
+	return r.Series + r.Evidence + r.FaceDescriptors + r.ReferencePhotos + r.IdentityMarks + r.Checkpoints
 }
 
 // PurgeBiometric deletes, in one transaction, the biometric evidence created
 // before before: series flagged biometric, evidence images (challenge and
-// identity faces), face descriptors (templates), reference photos, and
+// identity faces), face descriptors (templates), reference photos,
+// checkpoints of sessions never finished (their face templates), and
 // identity marks of that age whose pair has lost its templates. Signals, verdicts, challenge results, consents and the audit
 // log are not biometric and stay. The evidence table is skipped when it does
 // not exist yet.
@@ -69,6 +71,12 @@ func (s *Store) PurgeBiometric(ctx context.Context, before time.Time) (PurgeResu
 			return fmt.Errorf("store: unable to purge identity marks: %w", err)
 		}
 		r.IdentityMarks = tag.RowsAffected()
+		// A checkpoint left by a session that never finished (its node died
+		// and the candidate did not come back) holds face templates.
+		if tag, err = tx.db.Exec(ctx, `DELETE FROM session_checkpoints WHERE at < $1`, before); err != nil {
+			return fmt.Errorf("store: unable to purge checkpoints: %w", err)
+		}
+		r.Checkpoints = tag.RowsAffected()
 		return nil
 	})
 	return r, err

@@ -33,6 +33,7 @@ func secFixture(t *testing.T, db pgx.Tx, iv int64, created time.Time) {
 		{`INSERT INTO signals (interview_id, kind, value, score, confidence, reason) VALUES ($1, 'net_rtt_claimed', 41, 0, 0.7, 'fine')`, []any{iv}},
 		{`INSERT INTO evidence (interview_id, kind, at, reason, jpeg, created_at) VALUES ($1, 'turn_head', $2, 'peak', $3, $2)`, []any{iv, created, jpegBytes}},
 		{`INSERT INTO face_descriptors (interview_id, model, descriptor, created_at) VALUES ($1, 'dlib-128', '{0.1,0.2}', $2)`, []any{iv, created}},
+		{`INSERT INTO session_checkpoints (interview_id, session_started, identity, at) VALUES ($1, $2, '{"identities": [{"template": [0.1, 0.2]}]}', $2)`, []any{iv, created}},
 	} {
 		if _, err := db.Exec(ctx, q.sql, q.args...); err != nil {
 			t.Fatalf("%s: %v", q.sql, err)
@@ -62,8 +63,8 @@ func TestPurgeBiometric(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Series != 2 || r.Evidence != 1 || r.FaceDescriptors != 1 || r.Total() != 4 {
-		t.Fatalf("%+v, want the old interview's 2 biometric series, 1 image, 1 descriptor", r)
+	if r.Series != 2 || r.Evidence != 1 || r.FaceDescriptors != 1 || r.Checkpoints != 1 || r.Total() != 5 {
+		t.Fatalf("%+v, want the old interview's 2 biometric series, 1 image, 1 descriptor, 1 checkpoint", r)
 	}
 	for _, c := range []struct {
 		what string
@@ -81,6 +82,8 @@ func TestPurgeBiometric(t *testing.T) {
 		{"recent biometric series", `SELECT count(*) FROM series WHERE interview_id = $1 AND biometric`, recent.ID, 2},
 		{"recent evidence", `SELECT count(*) FROM evidence WHERE interview_id = $1`, recent.ID, 1},
 		{"recent descriptors", `SELECT count(*) FROM face_descriptors WHERE interview_id = $1`, recent.ID, 1},
+		{"old checkpoint", `SELECT count(*) FROM session_checkpoints WHERE interview_id = $1`, old.ID, 0},
+		{"recent checkpoint", `SELECT count(*) FROM session_checkpoints WHERE interview_id = $1`, recent.ID, 1},
 	} {
 		if n := count(t, db, c.sql, c.iv); n != c.want {
 			t.Errorf("%s: %d rows, want %d", c.what, n, c.want)
@@ -110,7 +113,8 @@ func TestExportInterview(t *testing.T) {
 	if ivJSON["candidate_email"] != "exp@c.test" || ivJSON["token_hash"] != nil {
 		t.Fatalf("interview row: %v (the token hash must not be exported)", ivJSON)
 	}
-	for table, n := range map[string]int{"consents": 1, "attempts": 1, "series": 3, "signals": 1, "evidence": 1, "face_descriptors": 1} {
+	for table, n := range map[string]int{"consents": 1, "attempts": 1, "series": 3, "signals": 1, "evidence": 1, "face_descriptors": 1,
+		"session_checkpoints": 1} {
 		if len(ex.Tables[table]) != n {
 			t.Errorf("%s: %d rows, want %d", table, len(ex.Tables[table]), n)
 		}
@@ -161,7 +165,7 @@ func TestEraseInterview(t *testing.T) {
 	if _, ok := deleted["consents"]; ok {
 		t.Fatal("consents must be kept")
 	}
-	for _, table := range []string{"attempts", "series", "signals", "evidence", "face_descriptors", "zz_signal_notes"} {
+	for _, table := range []string{"attempts", "series", "signals", "evidence", "face_descriptors", "session_checkpoints", "zz_signal_notes"} {
 		if n := count(t, db, `SELECT count(*) FROM `+table+` WHERE interview_id = $1`, iv.ID); n != 0 {
 			t.Errorf("%s still has %d rows", table, n)
 		}

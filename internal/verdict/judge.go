@@ -122,6 +122,9 @@ func (j *Judge) SessionEnded(ctx context.Context, r *analysis.Result) error {
 		if err := saveResult(ctx, tx, r, sigs, status); err != nil {
 			return err
 		}
+		if err := tx.DeleteCheckpoint(ctx, r.InterviewID, r.StartedAt); err != nil { // stored: nothing to resume
+			return err
+		}
 		if err := tx.SaveFaceTemplates(ctx, identityTemplates(r)); err != nil {
 			return err
 		}

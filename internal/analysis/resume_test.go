@@ -1,0 +1,185 @@
+package analysis
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/faceid"
+	"github.com/livecheck/livecheck/internal/writeq"
+	"github.com/livecheck/livecheck/models"
+)
+
+// memStore keeps checkpoints and challenge results as the database does
+// (store.SaveCheckpoint merges the parts of one session; JSON both ways).
+type memStore struct {
+	mu      sync.Mutex
+	started time.Time
+	at      time.Time
+	chal    []byte
+	ident   []byte
+	results []challenge.Result
+	writes  int
+}
+
+func (m *memStore) save(_ context.Context, cp *Checkpoint) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !cp.SessionStarted.Equal(m.started) {
+		m.started, m.chal, m.ident = cp.SessionStarted, nil, nil
+	}
+	m.at = cp.At
+	if cp.Challenges != nil {
+		m.chal, _ = json.Marshal(cp.Challenges)
+	}
+	if cp.Identity != nil {
+		m.ident, _ = json.Marshal(cp.Identity)
+	}
+	m.writes++
+	return nil
+}
+
+func (m *memStore) result(_ context.Context, _ int64, r challenge.Result, _ []byte, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.results = append(m.results, r)
+	return nil
+}
+
+func (m *memStore) resume(context.Context, int64) (*Checkpoint, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.started.IsZero() {
+		return nil, nil
+	}
+	cp := &Checkpoint{SessionStarted: m.started, At: m.at, Results: append([]challenge.Result(nil), m.results...)}
+	if m.chal != nil {
+		cp.Challenges = &challenge.Progress{}
+		if err := json.Unmarshal(m.chal, cp.Challenges); err != nil {
+			return nil, err
+		}
+	}
+	if m.ident != nil {
+		cp.Identity = &faceid.Snapshot{}
+		if err := json.Unmarshal(m.ident, cp.Identity); err != nil {
+			return nil, err
+		}
+	}
+	return cp, nil
+}
+
+// twoPeople embeds a frame as one of two synthetic people by its luma (100
+// or 200), about 1 apart in descriptor distance, with a little noise.
+type twoPeople struct {
+	mu  sync.Mutex
+	rng *rand.Rand
+}
+
+func (e *twoPeople) Describe(f *models.Frame, o *models.Observation, _ faceid.Gate) (faceid.Sample, string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := rand.New(rand.NewPCG(uint64(f.Y[0]), 1))
+	var d faceid.Descriptor
+	for i := range d {
+		d[i] = float32(p.NormFloat64()*0.06 + e.rng.NormFloat64()*0.01)
+	}
+	return faceid.Sample{At: o.At, D: d, Sharpness: 1}, "", nil
+}
+
+// TestSessionResumesFromCheckpoint: a live session whose node dies (it
+// never ends; only what its write queue stored survives) is resumed by the
+// next session of the interview from its checkpoint: the same session start,
+// the plan's next item instead of the first again, the failures and the lock
+// carried over, and the identity seen before the move, so that another face
+// after it is an identity change; the result covers both parts.
+func TestSessionResumesFromCheckpoint(t *testing.T) {
+	t0 := time.Date(2030, 1, 2, 10, 0, 0, 0, time.UTC)
+	var clock atomic.Int64
+	clock.Store(t0.UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	mem := &memStore{}
+	emb := &twoPeople{rng: rand.New(rand.NewPCG(9, 9))}
+	engine := func(w *writeq.Queue) *Engine {
+		return New(Config{Logger: quietLogger(), Now: now, AnalysisFPS: -1, Writes: w,
+			Store:    Store{ChallengeResult: mem.result, Checkpoint: mem.save, Resume: mem.resume},
+			Identity: IdentityConfig{Model: emb, Workers: -1},
+			Challenges: ChallengeConfig{Enabled: true, LockAfter: 2,
+				Plan: challenge.PlanConfig{Count: 3, Kinds: []challenge.Kind{challenge.KindBlink, challenge.KindTurnHead}}}})
+	}
+	var seq uint64
+	feed := func(s *Session, luma byte, from, to time.Duration) {
+		for at := from; at < to; at += time.Second / 15 {
+			seq++
+			y := make([]byte, 64*48)
+			for i := range y {
+				y[i] = luma
+			}
+			clock.Store(t0.Add(at).UnixNano())
+			s.frame(&models.Frame{Width: 64, Height: 48, Y: y, U: make([]byte, 32*24), V: make([]byte, 32*24), Capture: t0.Add(at), Seq: seq}, t0.Add(at))
+			waitHandled(t, s, seq)
+		}
+	}
+
+	// The first node: person 100 for 30 s, one challenge issued and failed (the node
+	// dies before its runner's own verification: the stored result is what counts).
+	wA := writeq.New(quietLogger(), time.Minute)
+	a := engine(wA).Open(7, &recordingOutlet{})
+	feed(a, 100, 0, 30*time.Second)
+	if err := a.ChallengeNow(); err != nil {
+		t.Fatal(err)
+	}
+	pA := a.ch.runner.Progress()
+	a.ch.finish(challenge.Result{ID: pA.Active.ID, Kind: pA.Active.Kind, Attempt: 1, Outcome: challenge.OutcomeFailed, Issued: now()})
+	feed(a, 100, 30*time.Second, 31*time.Second)
+	seq = 0
+	// The node dies: nothing more is written; the analysis stops without storing.
+	wA.Close(context.Background())
+	a.finish(models.EndInterrupted, now())
+	if mem.writes < 4 || mem.ident == nil || mem.chal == nil {
+		t.Fatalf("checkpoint writes %d (identity %v, challenges %v)", mem.writes, mem.ident != nil, mem.chal != nil)
+	}
+
+	// The candidate rejoins 20 s later on another node; another face shows.
+	clock.Store(t0.Add(51 * time.Second).UnixNano())
+	wB := writeq.New(quietLogger(), time.Minute)
+	defer wB.Close(context.Background())
+	b := engine(wB).Open(7, &recordingOutlet{})
+	if !b.started.Equal(a.started) || b.Resumed().IsZero() {
+		t.Fatalf("resumed session started %v (resumed %v), want the first part's %v", b.started, b.Resumed(), a.started)
+	}
+	st := b.ChallengeState()
+	if st.Failed != 1 || st.Locked || st.Remaining != 2 || st.Running != nil {
+		t.Fatalf("resumed challenge state %+v, want 1 failure and the 2 plan items left", st)
+	}
+	feed(b, 200, 51*time.Second, 60*time.Second)
+	if err := b.ChallengeNow(); err != nil {
+		t.Fatal(err)
+	}
+	pB := b.ch.runner.Progress()
+	if pB.Active.ID != pA.Plan.Items[1].ID || pB.Next != 2 || len(b.ch.results) != 1 {
+		t.Fatalf("after the move: active %+v next %d, want the plan's second item %s", pB.Active, pB.Next, pA.Plan.Items[1].ID)
+	}
+	b.ch.finish(challenge.Result{ID: pB.Active.ID, Kind: pB.Active.Kind, Attempt: 1, Outcome: challenge.OutcomeFailed, Issued: now()})
+	if st := b.ChallengeState(); !st.Locked || st.Failed != 2 {
+		t.Fatalf("after a second failure across the move: %+v, want locked (LockAfter 2)", st)
+	}
+	r := b.finish(models.EndCompleted, now())
+	if !r.StartedAt.Equal(a.started) || !r.ResumedAt.Equal(t0.Add(51*time.Second)) || len(r.Challenges) != 2 || r.ChallengeFailures != 2 || !r.Locked {
+		t.Fatalf("result: started %v, %d challenges, %d failures, locked %v", r.StartedAt, len(r.Challenges), r.ChallengeFailures, r.Locked)
+	}
+	if r.Identity == nil || len(r.Identity.Changes) != 1 || r.Identity.Changes[0].After.At.Before(t0.Add(51*time.Second)) {
+		t.Fatalf("identity after the move: %+v, want one change after the rejoin", r.Identity)
+	}
+	var change bool
+	for _, sg := range r.StageSignals {
+		change = change || (sg.Kind == faceid.KindChange && sg.Score > 0)
+	}
+	if !change {
+		t.Fatalf("no identity_change signal: %+v", r.StageSignals)
+	}
+}

@@ -1,0 +1,88 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Checkpoint is the stored checkpoint of an interview's live session
+// (migration 012; internal/analysis/resume.go). Challenges holds the secret
+// challenge plan and Identity face templates (biometric): never log either.
+type Checkpoint struct {
+	InterviewID    int64
+	SessionStarted time.Time
+	NodeID         string
+	Challenges     json.RawMessage // nil: none (on save: leave as stored)
+	Identity       json.RawMessage // nil: none (on save: leave as stored)
+	At             time.Time
+}
+
+// SaveCheckpoint stores one part of a session's checkpoint: the parts given
+// (non-nil) replace the stored ones, the others stay. A checkpoint of
+// another session (an older start) is replaced as a whole. Idempotent.
+func (s *Store) SaveCheckpoint(ctx context.Context, c Checkpoint) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO session_checkpoints AS k (interview_id, session_started, node_id, challenges, identity, at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (interview_id) DO UPDATE SET
+			challenges = CASE WHEN k.session_started = EXCLUDED.session_started THEN coalesce(EXCLUDED.challenges, k.challenges) ELSE EXCLUDED.challenges END,
+			identity = CASE WHEN k.session_started = EXCLUDED.session_started THEN coalesce(EXCLUDED.identity, k.identity) ELSE EXCLUDED.identity END,
+			at = CASE WHEN k.session_started = EXCLUDED.session_started THEN greatest(k.at, EXCLUDED.at) ELSE EXCLUDED.at END,
+			session_started = EXCLUDED.session_started, node_id = EXCLUDED.node_id`,
+		c.InterviewID, c.SessionStarted, c.NodeID, nullJSON(c.Challenges), nullJSON(c.Identity), c.At)
+	if err != nil {
+		return fmt.Errorf("store: unable to save checkpoint: %w", err)
+	}
+	return nil
+}
+
+func nullJSON(b json.RawMessage) any {
+	if b == nil {
+		return nil
+	}
+	return []byte(b)
+}
+
+// UnfinishedCheckpoint returns the checkpoint of an interview's session
+// that never stored its results (its node died), or nil when there is
+// none. Its At is when the session was last known to run.
+func (s *Store) UnfinishedCheckpoint(ctx context.Context, interviewID int64) (*Checkpoint, error) {
+	c := Checkpoint{InterviewID: interviewID}
+	var ch, id []byte
+	// At: the later of the last state written and the last heartbeat of the node that wrote
+	// it (a dead node's last sign of life; a node restarted under the same id has just
+	// beaten, so its own sessions resume as if no time had passed).
+	err := s.db.QueryRow(ctx, `SELECT k.session_started, k.node_id, k.challenges, k.identity,
+			greatest(k.at, coalesce((SELECT n.heartbeat_at FROM nodes n WHERE n.id = k.node_id), k.at))
+		FROM session_checkpoints k
+		WHERE k.interview_id = $1 AND NOT EXISTS (SELECT 1 FROM session_results r
+			WHERE r.interview_id = k.interview_id AND r.started_at = k.session_started)`, interviewID).
+		Scan(&c.SessionStarted, &c.NodeID, &ch, &id, &c.At)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read checkpoint: %w", err)
+	}
+	if ch != nil {
+		c.Challenges = ch
+	}
+	if id != nil {
+		c.Identity = id
+	}
+	return &c, nil
+}
+
+// DeleteCheckpoint removes the checkpoint of the session that started at
+// started (its results are stored: nothing to resume).
+func (s *Store) DeleteCheckpoint(ctx context.Context, interviewID int64, started time.Time) error {
+	if _, err := s.db.Exec(ctx, `DELETE FROM session_checkpoints WHERE interview_id = $1 AND session_started = $2`,
+		interviewID, started); err != nil {
+		return fmt.Errorf("store: unable to delete checkpoint: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package verdict
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/analysis"
+	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/faceid"
+	"github.com/livecheck/livecheck/internal/store"
+)
+
+// SaveCheckpoint stores one part of a live session's checkpoint
+// (analysis.Store.Checkpoint) for node.
+func SaveCheckpoint(ctx context.Context, st *store.Store, node string, cp *analysis.Checkpoint) error {
+	rec := store.Checkpoint{InterviewID: cp.InterviewID, SessionStarted: cp.SessionStarted.Truncate(time.Microsecond), NodeID: node,
+		At: cp.At}
+	var err error
+	if cp.Challenges != nil {
+		if rec.Challenges, err = json.Marshal(cp.Challenges); err != nil {
+			return fmt.Errorf("verdict: checkpoint: %w", err)
+		}
+	}
+	if cp.Identity != nil {
+		if rec.Identity, err = json.Marshal(cp.Identity); err != nil {
+			return fmt.Errorf("verdict: checkpoint: %w", err)
+		}
+	}
+	return st.SaveCheckpoint(ctx, rec)
+}
+
+// Resume reads the checkpoint of an interview's unfinished session with the
+// challenge results it stored (analysis.Store.Resume); nil when there is
+// none.
+func Resume(ctx context.Context, st *store.Store, interviewID int64) (*analysis.Checkpoint, error) {
+	rec, err := st.UnfinishedCheckpoint(ctx, interviewID)
+	if err != nil || rec == nil {
+		return nil, err
+	}
+	cp := &analysis.Checkpoint{InterviewID: interviewID, SessionStarted: rec.SessionStarted, At: rec.At}
+	if rec.Challenges != nil {
+		var p challenge.Progress
+		if err := json.Unmarshal(rec.Challenges, &p); err != nil {
+			return nil, fmt.Errorf("verdict: checkpoint of interview %d: challenges: %w", interviewID, err)
+		}
+		cp.Challenges = &p
+	}
+	if rec.Identity != nil {
+		var s faceid.Snapshot
+		if err := json.Unmarshal(rec.Identity, &s); err != nil {
+			return nil, fmt.Errorf("verdict: checkpoint of interview %d: identity: %w", interviewID, err)
+		}
+		cp.Identity = &s
+	}
+	recs, err := st.Challenges(ctx, interviewID)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range recs {
+		if !c.IssuedAt.Before(rec.SessionStarted) { // this session's (an earlier session's stay with it)
+			cp.Results = append(cp.Results, ResultOf(c))
+		}
+	}
+	return cp, nil
+}
+
+// ResultOf is the challenge result a stored challenge row holds (the
+// inverse of Judge.ChallengeResult's mapping).
+func ResultOf(c store.ChallengeRecord) challenge.Result {
+	r := challenge.Result{ID: c.ChallengeID, Kind: challenge.Kind(c.Kind), Attempt: c.Attempt, Replaces: c.Replaces,
+		Issued: c.IssuedAt, Deadline: c.Deadline, Outcome: challenge.Outcome(c.Outcome), Reason: c.Reason,
+		Peak: c.Peak, Unit: c.Unit, Metrics: c.Metrics, Drift: c.Drift}
+	_ = json.Unmarshal(c.Params, &r.Params)
+	if c.ShownAt != nil {
+		r.Shown = *c.ShownAt
+	}
+	if c.OnsetAt != nil {
+		r.Onset = *c.OnsetAt
+	}
+	if c.OnsetLatencyMs != nil {
+		r.OnsetLatency = time.Duration(*c.OnsetLatencyMs * float64(time.Millisecond))
+	}
+	if c.PeakAt != nil {
+		r.PeakAt = *c.PeakAt
+	}
+	return r
+}
