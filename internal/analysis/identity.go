@@ -120,11 +120,21 @@ func (st *identityStage) Frame(f *models.Frame, o models.Observation) {
 		st.ids.SetChallenge(active)
 		st.active = active
 	}
-	if !st.ids.Due(o.At, active) {
+	// Due by the sampling clock, or (in a challenge) a turned face for the same-pose
+	// comparison (faceid.PairConfig: every analysed frame of a turn, within a budget).
+	due := st.ids.Due(o.At, active)
+	pair := !due && st.ids.PairDue(&o)
+	if !due && !pair {
 		return
 	}
 	if st.pool == nil {
-		if _, _, err := st.ids.Observe(f, &o); err != nil {
+		var err error
+		if due {
+			_, _, err = st.ids.Observe(f, &o)
+		} else {
+			err = st.ids.ObservePair(f, &o)
+		}
+		if err != nil {
 			st.errs++ // a failing model: the session goes on without this face
 		}
 		return
@@ -135,7 +145,11 @@ func (st *identityStage) Frame(f *models.Frame, o models.Observation) {
 	} else {
 		j = &embedJob{}
 	}
-	j.taken = st.ids.Take(o.At)
+	if due {
+		j.taken = st.ids.Take(o.At)
+	} else {
+		j.taken = st.ids.TakePair(o.At)
+	}
 	j.f.Width, j.f.Height, j.f.Capture, j.f.Keyframe, j.f.Seq = f.Width, f.Height, f.Capture, f.Keyframe, f.Seq
 	j.f.Y = append(j.f.Y[:0], f.Y...)
 	j.f.U = append(j.f.U[:0], f.U...)
@@ -270,6 +284,17 @@ func (st *identityStage) challengeMetrics(r *challenge.Result, now time.Time) {
 		}
 	}
 	challenge.CheckIdentity(r, ds, 0)
+	// The turned faces compared with each other at the same pose (faceid.PairConfig): a swap
+	// breaking at a deep turn, whose operator's face the gate keeps from the comparison with
+	// the session's identity (beyond 35° of yaw).
+	pc := st.ids.Pairs(r.Issued, now, challenge.DefaultPairFar)
+	if pc.Faces > 0 {
+		r.Metrics[challenge.MetricPoseFaces] = float64(pc.Faces)
+		r.Metrics[challenge.MetricPosePairs] = float64(pc.Pairs)
+		r.Metrics[challenge.MetricPoseMax] = round3(pc.Max)
+		r.Metrics[challenge.MetricPoseFar] = float64(pc.Far)
+	}
+	challenge.CheckSamePose(r, pc.Far)
 }
 
 func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
