@@ -113,6 +113,7 @@ func newIdentityStage(s *Session, cfg IdentityConfig, pool *embedPool) *identity
 // pool, else queued for the pool's workers (never blocking: see waitRoom).
 func (st *identityStage) Frame(f *models.Frame, o models.Observation) {
 	active := st.s.challengeActive()
+	turn := active && st.s.turnActive()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if active != st.active {
@@ -120,10 +121,10 @@ func (st *identityStage) Frame(f *models.Frame, o models.Observation) {
 		st.ids.SetChallenge(active)
 		st.active = active
 	}
-	// Due by the sampling clock, or (in a challenge) a turned face for the same-pose
+	// Due by the sampling clock, or (in turn_head) a turned face for the same-pose
 	// comparison (faceid.PairConfig: every analysed frame of a turn, within a budget).
 	due := st.ids.Due(o.At, active)
-	pair := !due && st.ids.PairDue(&o)
+	pair := !due && turn && st.ids.PairDue(&o)
 	if !due && !pair {
 		return
 	}
@@ -284,9 +285,14 @@ func (st *identityStage) challengeMetrics(r *challenge.Result, now time.Time) {
 		}
 	}
 	challenge.CheckIdentity(r, ds, 0)
-	// The turned faces compared with each other at the same pose (faceid.PairConfig): a swap
-	// breaking at a deep turn, whose operator's face the gate keeps from the comparison with
-	// the session's identity (beyond 35° of yaw).
+	// turn_head: the turned faces compared with each other at the same pose
+	// (faceid.PairConfig): a swap breaking at a deep turn, whose operator's face the gate keeps
+	// from the comparison with the session's identity (beyond 35° of yaw). Not the other kinds:
+	// a half-covered face (cover_face) or a tilted one (look) next to a plain one at the same
+	// yaw was not measured.
+	if r.Kind != challenge.KindTurnHead {
+		return
+	}
 	pc := st.ids.Pairs(r.Issued, now, challenge.DefaultPairFar)
 	if pc.Faces > 0 {
 		r.Metrics[challenge.MetricPoseFaces] = float64(pc.Faces)

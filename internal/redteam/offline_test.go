@@ -87,7 +87,7 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 				if _, _, err := o.ids.Observe(fr, &ob); err != nil {
 					t.Fatal(err)
 				}
-			} else if o.ids.PairDue(&ob) { // a turned face for the same-pose comparison
+			} else if ch.Kind == challenge.KindTurnHead && o.ids.PairDue(&ob) { // a turned face for the same-pose comparison
 				if err := o.ids.ObservePair(fr, &ob); err != nil {
 					t.Fatal(err)
 				}
