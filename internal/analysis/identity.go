@@ -18,7 +18,9 @@ type IdentityConfig struct {
 	Model faceid.Embedder
 	// Session configures the sampling, the gate and the tracker; the zero
 	// value samples one face per DefaultIdentityEvery and one per 250 ms
-	// during a challenge.
+	// during a challenge, and during turn_head every analysed face turned
+	// 10–60° too (at most 24 more per challenge: faceid.PairConfig, the
+	// same-pose check).
 	Session faceid.SessionConfig
 	// Workers embed the faces of live sessions off their analysis
 	// goroutines (embedPool), shared by the engine's sessions: 0 one per
@@ -60,7 +62,8 @@ const DefaultIdentityBefore = 3 * time.Second
 // identityStage is the face-identity Stage of one session. It samples its
 // own frames (faceid.Session.Due: one per DefaultIdentityEvery, one per
 // 250 ms during a challenge, and always the first frame of a challenge and
-// the first after it). Live, the analysis goroutine only takes the due
+// the first after it; during turn_head also faceid.Session.PairDue: every
+// turned face, within the challenge's budget). Live, the analysis goroutine only takes the due
 // frame (a copy, with its observation) and an embedPool worker describes
 // it (align, embed: 11–30 ms of CPU) and folds it into the track, in the
 // order taken: the frames behind it are measured meanwhile. The sampling
