@@ -126,8 +126,11 @@ func (st *identityStage) Frame(f *models.Frame, o models.Observation) {
 	}
 	// Due by the sampling clock, or (in turn_head) a turned face for the same-pose
 	// comparison (faceid.PairConfig: every analysed frame of a turn, within a budget).
+	// The pair faces are best effort: live, they are not taken while half of maxIdentityJobs
+	// frames wait for the workers, so that they never hold the analysis goroutine at waitRoom
+	// (on a loaded machine a turn then has fewer of them; offline, without a pool, never).
 	due := st.ids.Due(o.At, active)
-	pair := !due && turn && st.ids.PairDue(&o)
+	pair := !due && turn && len(st.jobs) < maxIdentityJobs/2 && st.ids.PairDue(&o)
 	if !due && !pair {
 		return
 	}
