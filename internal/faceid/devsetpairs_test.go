@@ -121,8 +121,69 @@ func TestDevsetPosePairs(t *testing.T) {
 			}
 		}
 		if len(cross) > 0 {
-			t.Logf("g09's two actors against each other, |Δyaw| ≤ %.0f°, one of the pair ≥ 20°: %d pairs, min %.3f, p01 %.3f, median %.3f", lim.dyaw, len(cross), quantile(cross, 0), quantile(cross, .01), quantile(cross, .5))
+			t.Logf("g09's two actors against each other, |Δyaw| ≤ %.0f°, one of the pair ≥ 20°: %d pairs, min %.3f, median %.3f, max %.3f", lim.dyaw, len(cross), quantile(cross, 0), quantile(cross, .5), quantile(cross, 1))
 		}
+	}
+	devsetPairWindows(t, clips, 0.75)
+	devsetPairWindows(t, clips, 0.70)
+}
+
+// devsetPairWindows applies the product's rule (PairConfig's defaults, two pairs beyond far)
+// to 8 s windows starting every second of each clip, every analysed face (8 fps) as if a
+// turn_head ran throughout: per group, the windows that would fail. g09's cuts from one actor
+// to the other at the same pose are two real people: there the rule should fire.
+func devsetPairWindows(t *testing.T, clips []devClip, far float64) {
+	c := PairConfig{}.withDefaults()
+	def := DefaultGate.withDefaults()
+	type count struct{ windows, failed, clips int }
+	byGroup := map[string]*count{}
+	var failedAt []string
+	for _, cl := range clips {
+		var s []devSample
+		for _, x := range cl.Samples {
+			if def.SharpEnough(x.Sharp) && math.Abs(x.Yaw) >= c.MinYaw && math.Abs(x.Yaw) <= c.MaxYaw {
+				s = append(s, x)
+			}
+		}
+		g := yawGroup(cl)
+		if byGroup[g] == nil {
+			byGroup[g] = &count{}
+		}
+		byGroup[g].clips++
+		if len(s) == 0 {
+			continue
+		}
+		for start := 0.0; start <= s[len(s)-1].T; start++ {
+			n := 0
+			for i := range s {
+				for j := i + 1; j < len(s); j++ {
+					a, b := s[i], s[j]
+					if a.T < start || b.T >= start+8 || b.T-a.T > c.Gap.Seconds() || math.Abs(a.Yaw-b.Yaw) > c.Yaw || (a.Yaw < 0) != (b.Yaw < 0) {
+						continue
+					}
+					if Distance(a.D, b.D) > far {
+						n++
+					}
+				}
+			}
+			byGroup[g].windows++
+			if n >= 2 {
+				byGroup[g].failed++
+				failedAt = append(failedAt, fmt.Sprintf("%s@%.0fs (%d pairs)", cl.Name, start, n))
+			}
+		}
+	}
+	var gs []string
+	for g := range byGroup {
+		gs = append(gs, g)
+	}
+	sort.Strings(gs)
+	t.Logf("8 s windows with 2+ same-pose pairs beyond %.2f (|yaw| %.0f–%.0f°, Δyaw ≤ %.0f°, Δt ≤ %v):", far, c.MinYaw, c.MaxYaw, c.Yaw, c.Gap)
+	for _, g := range gs {
+		t.Logf("  %-34s (%d clips) %d of %d", g, byGroup[g].clips, byGroup[g].failed, byGroup[g].windows)
+	}
+	if len(failedAt) > 0 {
+		t.Logf("  failing windows: %s", strings.Join(failedAt[:min(len(failedAt), 20)], "; "))
 	}
 }
 
