@@ -25,11 +25,13 @@ type poseFace struct {
 }
 
 // TestMeasurePosePairs prints the same-pose pairwise distances of the faces of a turn
-// (REDTEAM_MEASURE=pose or 1; development): every rendered frame of the challenge (15 fps) with
-// |yaw| ≥ 15° measured is embedded with the gate's yaw limit at 70°, and every two faces within
-// dyaw degrees of yaw of each other and dt of each other are compared. Honest turns against
-// yaw_break (the operator's own face for 8 frames beyond 25°, then the swap held at 25°) at
-// reaction latencies 0.3, 0.7 and 1.2 s, left and right.
+// (REDTEAM_MEASURE=pose or 1; development; docs/REDTEAM.md finding 9): every rendered frame of
+// the challenge (15 fps) is embedded with the gate's yaw limit at 70°, and every two faces with
+// |yaw| ≥ minYaw, within dyaw degrees of yaw and 1.5 s of each other are compared: the pairs of
+// one identity (the renderer knows which frames show the pasted face) against the mixed pairs,
+// and the faces far from two or more neighbours. Honest turns against yaw_break (the operator's
+// own face for 8 frames beyond 25°, then the swap held at 25°) at reaction latencies 0.3, 0.7
+// and 1.2 s, left and right.
 func TestMeasurePosePairs(t *testing.T) {
 	if v := os.Getenv("REDTEAM_MEASURE"); v != "1" && v != "pose" {
 		t.Skip("REDTEAM_MEASURE=pose to measure")
