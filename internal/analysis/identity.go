@@ -18,7 +18,9 @@ type IdentityConfig struct {
 	Model faceid.Embedder
 	// Session configures the sampling, the gate and the tracker; the zero
 	// value samples one face per DefaultIdentityEvery and one per 250 ms
-	// during a challenge.
+	// during a challenge, and during turn_head every analysed face turned
+	// 10–60° too (at most 24 more per challenge: faceid.PairConfig, the
+	// same-pose check).
 	Session faceid.SessionConfig
 	// Workers embed the faces of live sessions off their analysis
 	// goroutines (embedPool), shared by the engine's sessions: 0 one per
@@ -60,7 +62,8 @@ const DefaultIdentityBefore = 3 * time.Second
 // identityStage is the face-identity Stage of one session. It samples its
 // own frames (faceid.Session.Due: one per DefaultIdentityEvery, one per
 // 250 ms during a challenge, and always the first frame of a challenge and
-// the first after it). Live, the analysis goroutine only takes the due
+// the first after it; during turn_head also faceid.Session.PairDue: every
+// turned face, within the challenge's budget). Live, the analysis goroutine only takes the due
 // frame (a copy, with its observation) and an embedPool worker describes
 // it (align, embed: 11–30 ms of CPU) and folds it into the track, in the
 // order taken: the frames behind it are measured meanwhile. The sampling
@@ -134,6 +137,7 @@ func (st *identityStage) foldedFace(changed bool) {
 // pool, else queued for the pool's workers (never blocking: see waitRoom).
 func (st *identityStage) Frame(f *models.Frame, o models.Observation) {
 	active := st.s.challengeActive()
+	turn := active && st.s.turnActive()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if active != st.active {
@@ -141,11 +145,25 @@ func (st *identityStage) Frame(f *models.Frame, o models.Observation) {
 		st.ids.SetChallenge(active)
 		st.active = active
 	}
-	if !st.ids.Due(o.At, active) {
+	// Due by the sampling clock, or (in turn_head) a turned face for the same-pose
+	// comparison (faceid.PairConfig: every analysed frame of a turn, within a budget).
+	// The pair faces are best effort: live, they are not taken while half of maxIdentityJobs
+	// frames wait for the workers, so that they never hold the analysis goroutine at waitRoom
+	// (on a loaded machine a turn then has fewer of them; offline, without a pool, never).
+	due := st.ids.Due(o.At, active)
+	pair := !due && turn && len(st.jobs) < maxIdentityJobs/2 && st.ids.PairDue(&o)
+	if !due && !pair {
 		return
 	}
 	if st.pool == nil {
-		if _, changed, err := st.ids.Observe(f, &o); err != nil {
+		var err error
+		changed := false
+		if due {
+			_, changed, err = st.ids.Observe(f, &o)
+		} else {
+			err = st.ids.ObservePair(f, &o)
+		}
+		if err != nil {
 			st.errs++ // a failing model: the session goes on without this face
 		} else {
 			st.foldedFace(changed)
@@ -158,7 +176,11 @@ func (st *identityStage) Frame(f *models.Frame, o models.Observation) {
 	} else {
 		j = &embedJob{}
 	}
-	j.taken = st.ids.Take(o.At)
+	if due {
+		j.taken = st.ids.Take(o.At)
+	} else {
+		j.taken = st.ids.TakePair(o.At)
+	}
 	j.f.Width, j.f.Height, j.f.Capture, j.f.Keyframe, j.f.Seq = f.Width, f.Height, f.Capture, f.Keyframe, f.Seq
 	j.f.Y = append(j.f.Y[:0], f.Y...)
 	j.f.U = append(j.f.U[:0], f.U...)
@@ -295,6 +317,22 @@ func (st *identityStage) challengeMetrics(r *challenge.Result, now time.Time) {
 		}
 	}
 	challenge.CheckIdentity(r, ds, 0)
+	// turn_head: the turned faces compared with each other at the same pose
+	// (faceid.PairConfig): a swap breaking at a deep turn, whose operator's face the gate keeps
+	// from the comparison with the session's identity (beyond 35° of yaw). Not the other kinds:
+	// a half-covered face (cover_face) or a tilted one (look) next to a plain one at the same
+	// yaw was not measured.
+	if r.Kind != challenge.KindTurnHead {
+		return
+	}
+	pc := st.ids.Pairs(r.Issued, now, challenge.DefaultPairFar)
+	if pc.Faces > 0 {
+		r.Metrics[challenge.MetricPoseFaces] = float64(pc.Faces)
+		r.Metrics[challenge.MetricPosePairs] = float64(pc.Pairs)
+		r.Metrics[challenge.MetricPoseMax] = round3(pc.Max)
+		r.Metrics[challenge.MetricPoseFar] = float64(pc.Far)
+	}
+	challenge.CheckSamePose(r, pc.Far)
 }
 
 func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }

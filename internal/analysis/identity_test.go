@@ -3,8 +3,11 @@ package analysis
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +16,8 @@ import (
 	"github.com/livecheck/livecheck/internal/faceid/facetest"
 	"github.com/livecheck/livecheck/internal/vision"
 	"github.com/livecheck/livecheck/internal/vision/visiontest"
+	"github.com/livecheck/livecheck/internal/wire"
+	"github.com/livecheck/livecheck/models"
 )
 
 // stillPart is one still of a generated recording and how long it shows.
@@ -160,4 +165,150 @@ func TestChallengeIdentityMetrics(t *testing.T) {
 	if r.Outcome != challenge.OutcomeFailed || r.Reason != "a different face appeared while turning" {
 		t.Errorf("identity check: %s %q, want failed for the different face", r.Outcome, r.Reason)
 	}
+}
+
+// turnEmbedder is an Embedder whose face at time at is face(at), turned as vision measured;
+// it applies the gate's yaw limit as the model's gate does.
+type turnEmbedder struct {
+	face func(at time.Time) faceid.Descriptor
+}
+
+func (e turnEmbedder) Describe(_ *models.Frame, o *models.Observation, g faceid.Gate) (faceid.Sample, string, error) {
+	if !o.LandmarksOK || math.Abs(o.Yaw) > g.MaxYaw {
+		return faceid.Sample{}, faceid.RejectPose, nil
+	}
+	return faceid.Sample{At: o.At, D: e.face(o.At), Yaw: o.Yaw}, "", nil
+}
+
+// TestChallengeSamePose: over the session's live path (challenge runner, identity stage
+// inline), a turn_head whose head turns to 45° and back passes with the same person
+// throughout, and fails for the different face when, for the first 8 frames beyond 25°, the
+// face is another person's and then the first one's held at 25° (a swap breaking at a deep
+// turn): the operator's faces are beyond the identity gate's 35° but are compared with the
+// swap's at the same pose. The metrics of the same-pose check are stored with the result.
+func TestChallengeSamePose(t *testing.T) {
+	a, b := unitDescriptor(1), unitDescriptor(2)
+	for _, c := range []struct {
+		name string
+		swap bool
+		want challenge.Outcome
+		far  bool
+	}{{"honest", false, challenge.OutcomePassed, false}, {"yaw break", true, challenge.OutcomeFailed, true}} {
+		t0 := time.Date(2030, 1, 2, 10, 0, 0, 0, time.UTC)
+		clock := t0
+		now := func() time.Time { return clock }
+		issued := t0.Add(3 * time.Second)
+		sign := 0.0                          // the turn's direction, known once issued
+		head := func(at time.Time) float64 { // the head's yaw: out to 45° at 60°/s from 0.6 s, held 1 s, back
+			s := at.Sub(issued).Seconds() - 0.6
+			switch {
+			case s < 0:
+				return 1
+			case s < 0.75:
+				return 1 + 60*s
+			case s < 1.75:
+				return 46
+			case s < 2.5:
+				return 46 - 60*(s-1.75)
+			}
+			return 1
+		}
+		frame0 := func(at time.Time) int { // frames beyond 25°, counted from the first
+			s := at.Sub(issued).Seconds() - 0.6
+			return int((s - 0.4) * 15)
+		}
+		broken := func(at time.Time) bool { f := frame0(at); return c.swap && head(at) > 25 && f >= 0 && f < 8 }
+		shown := func(at time.Time) float64 { // the yaw vision measures
+			if c.swap && head(at) > 25 && !broken(at) {
+				return sign * 25 // the swap, held at 25°
+			}
+			return sign * head(at)
+		}
+		emb := turnEmbedder{face: func(at time.Time) faceid.Descriptor {
+			if c.swap && !broken(at) {
+				return b // the swap's face
+			}
+			return a // the operator's own (or the honest person's)
+		}}
+		e := New(Config{Logger: quietLogger(), Now: now, Challenges: ChallengeConfig{Enabled: true,
+			Plan: challenge.PlanConfig{Count: 1, Kinds: []challenge.Kind{challenge.KindTurnHead, challenge.KindBlink}}},
+			Identity: IdentityConfig{Model: emb, Workers: -1}})
+		box := models.Rect{X: 250, Y: 120, W: 120, H: 120}
+		an := scriptedAnalyzer{obs: func(at time.Time) models.Observation {
+			return models.Observation{FacePresent: true, Face: box, FaceConf: 0.9, LandmarksOK: true, PoseOK: true,
+				Yaw: shown(at), Occlusion: 0.03, FaceY: 160, FaceCb: 112, FaceCr: 145, EAR: 0.33, Scale: 0.19}
+		}}
+		frame := func(s *Session, at time.Time) {
+			if err := s.observe(an, &models.Frame{Width: 2, Height: 2, Y: make([]byte, 4), U: make([]byte, 1), V: make([]byte, 1), Capture: at}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		step := time.Second / 15
+		// The plan alternates its two kinds from a random first one: open sessions until the
+		// first "challenge now" is turn_head (as TestCoverFacePassesThroughTheSession).
+		var s *Session
+		var st wire.ChallengeState
+		var at time.Time
+		for i := 0; i < 40 && s == nil; i++ {
+			clock = t0
+			s = e.Open(int64(31+i), &recordingOutlet{})
+			for at = t0; at.Before(issued); at = at.Add(step) {
+				frame(s, at)
+			}
+			clock = issued
+			if err := s.ChallengeNow(); err != nil {
+				t.Fatal(err)
+			}
+			st = s.ChallengeState()
+			if st.Running == nil || st.Running.Kind != string(challenge.KindTurnHead) {
+				s.End(models.EndCompleted, now())
+				s = nil
+			}
+		}
+		if s == nil {
+			t.Fatal("no plan started with turn_head")
+		}
+		sign = -1
+		if strings.Contains(st.Running.Text, challenge.DirLeft) {
+			sign = 1
+		}
+		s.Shown(st.Running.ID, issued.Add(50*time.Millisecond))
+		for end := issued.Add(10 * time.Second); at.Before(end); at = at.Add(step) {
+			clock = at
+			frame(s, at)
+		}
+		clock = at.Add(3 * time.Second)
+		res := s.ch.runner.Poll(clock)
+		if len(res) != 1 {
+			t.Fatalf("%s: %d results", c.name, len(res))
+		}
+		r := res[0]
+		s.identity.challengeMetrics(&r, clock) // as challenges.finish
+		s.End(models.EndCompleted, clock)
+		m := r.Metrics
+		t.Logf("%s: %s %q, same pose: %v faces, %v pairs, max %v, %v far", c.name, r.Outcome, r.Reason,
+			m[challenge.MetricPoseFaces], m[challenge.MetricPosePairs], m[challenge.MetricPoseMax], m[challenge.MetricPoseFar])
+		if r.Outcome != c.want || (c.far && r.Reason != "a different face appeared while turning") {
+			t.Errorf("%s: %s %q, want %s", c.name, r.Outcome, r.Reason, c.want)
+		}
+		if m[challenge.MetricPoseFaces] < 15 || m[challenge.MetricPosePairs] == 0 {
+			t.Errorf("%s: %v turned faces, %v pairs: want every frame of the turn compared", c.name, m[challenge.MetricPoseFaces], m[challenge.MetricPosePairs])
+		}
+		if (m[challenge.MetricPoseFar] >= challenge.IdentityMinFaces) != c.far {
+			t.Errorf("%s: %v far pairs", c.name, m[challenge.MetricPoseFar])
+		}
+		if m[MetricIdentityDuring] > 0.1 && !c.swap {
+			t.Errorf("honest: identity during %v", m[MetricIdentityDuring])
+		}
+	}
+}
+
+// unitDescriptor is a random descriptor of one synthetic person (two of them about 0.96 apart).
+func unitDescriptor(seed uint64) faceid.Descriptor {
+	r := rand.New(rand.NewPCG(seed, 7))
+	var d faceid.Descriptor
+	for i := range d {
+		d[i] = float32(r.NormFloat64() * 0.06)
+	}
+	return d
 }

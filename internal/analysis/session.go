@@ -233,6 +233,16 @@ func (s *Session) inWindow(t time.Time) bool {
 // stage samples faster then).
 func (s *Session) challengeActive() bool { return s.ch != nil && s.ch.runner.Active() }
 
+// turnActive reports whether a turn_head challenge is in progress (the identity stage then
+// samples the turned faces densely for the same-pose check: faceid.PairConfig).
+func (s *Session) turnActive() bool {
+	if s.ch == nil {
+		return false
+	}
+	k, ok := s.ch.runner.ActiveKind()
+	return ok && k == challenge.KindTurnHead
+}
+
 func (s *Session) ms(t time.Time) int64 { return t.Sub(s.started).Milliseconds() }
 
 // guard, deferred by every entry point into the session's analysis, turns a

@@ -40,3 +40,27 @@ func TestCheckIdentity(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckSamePose: two same-pose pairs beyond DefaultPairFar fail a passed or inconclusive
+// turn with the different face; one is not enough; a failed result keeps its reason.
+func TestCheckSamePose(t *testing.T) {
+	for _, c := range []struct {
+		outcome    Outcome
+		reason     string
+		far        int
+		want       Outcome
+		wantReason string
+	}{
+		{OutcomePassed, "", 0, OutcomePassed, ""},
+		{OutcomePassed, "", 1, OutcomePassed, ""},
+		{OutcomePassed, "", 2, OutcomeFailed, "a different face appeared while turning"},
+		{OutcomeInconclusive, ReasonNoVideo, 9, OutcomeFailed, "a different face appeared while turning"},
+		{OutcomeFailed, "not turned far enough", 9, OutcomeFailed, "not turned far enough"},
+	} {
+		r := Result{Kind: KindTurnHead, Outcome: c.outcome, Reason: c.reason}
+		got := CheckSamePose(&r, c.far)
+		if got != (c.far >= IdentityMinFaces) || r.Outcome != c.want || r.Reason != c.wantReason {
+			t.Errorf("%s, %d far pairs: %v, %s %q; want %s %q", c.outcome, c.far, got, r.Outcome, r.Reason, c.want, c.wantReason)
+		}
+	}
+}

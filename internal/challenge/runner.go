@@ -229,6 +229,16 @@ func (r *Runner) Active() bool {
 	return r.active != nil
 }
 
+// ActiveKind is the kind of the challenge in progress (ok false when none is).
+func (r *Runner) ActiveKind() (k Kind, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.active == nil {
+		return "", false
+	}
+	return r.active.ch.Kind, true
+}
+
 // Observe buffers one observation. Observations with a zero time are dropped.
 func (r *Runner) Observe(o models.Observation) {
 	if o.At.IsZero() {

@@ -23,9 +23,13 @@
 //	// for each analysed frame f with vision's observation o (landmarks):
 //	if ids.Due(o.At, challengeRunning) {                       // 1 per 2 s, 4/s in challenges
 //		if c, ok, err := ids.Observe(f, &o); ok { … c.Before.JPEG, c.After.JPEG … }
+//	} else if turnHead && ids.PairDue(&o) {                    // every turned face of a turn (budget)
+//		err := ids.ObservePair(f, &o)
 //	}
 //	// a challenge's before/during/after identity check:
 //	maxDist, n := ids.Window(from, to)
+//	// turn_head: its turned faces against each other at the same pose (pairs.go):
+//	pc := ids.Pairs(issued, now, far)
 //	// at the end:
 //	sig, ok := ids.Signal(sessionStart)                        // identity_change
 //	main, ok := ids.Main()                                     // template to store and compare

@@ -28,6 +28,8 @@ type SessionConfig struct {
 	// (TestDevsetYawDistances, docs/REDTEAM.md finding 5). Faces beyond the
 	// gate's MaxYaw never shape a template (TrackerConfig.TemplateMaxYaw).
 	ChallengeMaxYaw float64
+	// Pairs configures the same-pose comparison of a challenge's turned faces (pairs.go).
+	Pairs PairConfig
 }
 
 func (c SessionConfig) withDefaults() SessionConfig {
@@ -38,6 +40,7 @@ func (c SessionConfig) withDefaults() SessionConfig {
 		c.ChallengeEvery = 250 * time.Millisecond
 	}
 	c.ChallengeMaxYaw = max(c.ChallengeMaxYaw, c.Gate.withDefaults().MaxYaw)
+	c.Pairs = c.Pairs.withDefaults()
 	if c.Tracker.TemplateMaxYaw <= 0 {
 		c.Tracker.TemplateMaxYaw = c.Gate.withDefaults().MaxYaw
 	}
@@ -64,7 +67,9 @@ type Session struct {
 	tr       *Tracker
 	last     time.Time
 	rejected map[string]int
-	inChal   bool // a challenge is running (SetChallenge)
+	inChal   bool       // a challenge is running (SetChallenge)
+	pairs    []poseFace // the challenges' turned faces, oldest first (at most maxPairFaces)
+	pairLeft int        // faces the running challenge may still embed for pairs (PairDue)
 }
 
 // NewSession starts an identity check.
@@ -99,6 +104,7 @@ func (s *Session) Observe(f *models.Frame, o *models.Observation) (Change, bool,
 type Taken struct {
 	at        time.Time
 	challenge bool
+	pairOnly  bool // taken by TakePair: for the same-pose comparison only
 }
 
 // Take is Observe's first step, for a caller that describes the face
@@ -113,13 +119,15 @@ func (s *Session) Take(at time.Time) Taken {
 }
 
 // Describe gates, aligns and embeds the face of a Taken frame (the
-// Embedder with the session's gate; in a challenge with its yaw limit,
-// ChallengeMaxYaw). It reads no session state: it may run on another
-// goroutine than the session's other methods, concurrently with them.
+// Embedder with the session's gate; in a challenge with the yaw limit of
+// the same-pose faces, PairConfig.MaxYaw, or ChallengeMaxYaw if wider: Fold
+// keeps a face beyond ChallengeMaxYaw out of the identity track). It reads
+// no session state: it may run on another goroutine than the session's
+// other methods, concurrently with them.
 func (s *Session) Describe(p Taken, f *models.Frame, o *models.Observation) (Sample, string, error) {
 	g := s.cfg.Gate
 	if p.challenge {
-		g.MaxYaw = s.cfg.ChallengeMaxYaw
+		g.MaxYaw = max(s.cfg.ChallengeMaxYaw, s.cfg.Pairs.MaxYaw)
 	}
 	return s.emb.Describe(f, o, g)
 }
@@ -131,7 +139,19 @@ func (s *Session) Fold(p Taken, smp Sample, why string, err error) (Change, bool
 		return Change{}, false, err
 	}
 	if why != "" {
-		s.rejected[why]++
+		if !p.pairOnly {
+			s.rejected[why]++
+		}
+		return Change{}, false, nil
+	}
+	if p.challenge && abs(smp.Yaw) >= s.cfg.Pairs.MinYaw {
+		s.keepPair(smp)
+	}
+	if p.pairOnly {
+		return Change{}, false, nil
+	}
+	if abs(smp.Yaw) > s.cfg.ChallengeMaxYaw { // embedded for the pairs only: beyond the identity's gate
+		s.rejected[RejectPose]++
 		return Change{}, false, nil
 	}
 	smp.Unsteady = p.challenge || abs(smp.Yaw) > SteadyPose
@@ -209,8 +229,14 @@ func (s *Session) Report() *Report {
 // SetChallenge tells the session whether a challenge is running: its faces
 // are Unsteady (a turned or half-covered face of the same person is not
 // taken for another person) and the gate lets them through up to
-// ChallengeMaxYaw.
-func (s *Session) SetChallenge(on bool) { s.inChal = on }
+// ChallengeMaxYaw; its turned faces are kept for the same-pose comparison
+// (Pairs), and a new challenge gets its budget of PairDue faces.
+func (s *Session) SetChallenge(on bool) {
+	if on && !s.inChal {
+		s.pairLeft = max(s.cfg.Pairs.Budget, 0)
+	}
+	s.inChal = on
+}
 
 func abs(v float64) float64 {
 	if v < 0 {

@@ -216,18 +216,32 @@ func TestTrackerTemplateMaxYaw(t *testing.T) {
 
 // TestSessionChallengeMaxYaw: a wider yaw limit for challenges applies
 // only while a challenge runs; by default, and below the gate's own, the
-// gate's limit holds.
+// gate's limit holds. The embedder's gate in a challenge reaches the
+// same-pose faces' limit (PairConfig.MaxYaw, 60), but the identity track
+// takes a challenge's face only up to ChallengeMaxYaw.
 func TestSessionChallengeMaxYaw(t *testing.T) {
 	o := &models.Observation{}
 	for _, c := range []struct {
-		cfg  SessionConfig
-		want []float64 // MaxYaw outside, in, after a challenge
+		cfg   SessionConfig
+		want  []float64 // the embedder's MaxYaw outside, in, after a challenge
+		track float64   // the identity track's limit in a challenge
 	}{
-		{SessionConfig{}, []float64{35, 35, 35}},
-		{SessionConfig{ChallengeMaxYaw: 50}, []float64{35, 50, 35}},
-		{SessionConfig{ChallengeMaxYaw: 20}, []float64{35, 35, 35}},
-		{SessionConfig{Gate: Gate{MaxYaw: 40}, ChallengeMaxYaw: 50}, []float64{40, 50, 40}},
+		{SessionConfig{}, []float64{35, 60, 35}, 35},
+		{SessionConfig{ChallengeMaxYaw: 50}, []float64{35, 60, 35}, 50},
+		{SessionConfig{ChallengeMaxYaw: 20}, []float64{35, 60, 35}, 35},
+		{SessionConfig{Gate: Gate{MaxYaw: 40}, ChallengeMaxYaw: 50}, []float64{40, 60, 40}, 50},
+		{SessionConfig{ChallengeMaxYaw: 70}, []float64{35, 70, 35}, 70},
 	} {
+		for _, yaw := range []float64{c.track - 1, c.track + 1} {
+			s := NewSession(&poseEmbedder{face: func(time.Time) Descriptor { return person(1) }}, c.cfg)
+			s.SetChallenge(true)
+			if _, _, err := s.Observe(nil, turnObs(time.Now(), yaw)); err != nil {
+				t.Fatal(err)
+			}
+			if in := s.Embedded() == 1; in != (yaw < c.track) {
+				t.Errorf("%+v: a challenge face at %v° in the identity track: %v", c.cfg, yaw, in)
+			}
+		}
 		rec := &gateRecorder{}
 		s := NewSession(rec, c.cfg)
 		for _, chal := range []bool{false, true, false} {

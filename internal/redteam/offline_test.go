@@ -30,6 +30,9 @@ type offlineOpts struct {
 	sc   Scenario
 	ids  *faceid.Session
 	look Look // default: a camera's noise
+	// each, when set, sees every rendered frame with its observation and whether the swap's
+	// pasted face shows on it (measurements).
+	each func(fr *models.Frame, ob *models.Observation, pasted bool)
 }
 
 // offlineRun is offlineChallenge with a swap's failure mode and, when o.ids is set, the
@@ -70,6 +73,9 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 		}
 		ob.At = at
 		obs = append(obs, ob)
+		if o.each != nil {
+			o.each(fr, &ob, swapped && o.swap != nil)
+		}
 		if o.ids != nil {
 			act := !at.Before(issued)
 			if act != active {
@@ -79,6 +85,10 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 			}
 			if o.ids.Due(at, act) {
 				if _, _, err := o.ids.Observe(fr, &ob); err != nil {
+					t.Fatal(err)
+				}
+			} else if ch.Kind == challenge.KindTurnHead && o.ids.PairDue(&ob) { // a turned face for the same-pose comparison
+				if err := o.ids.ObservePair(fr, &ob); err != nil {
 					t.Fatal(err)
 				}
 			}
