@@ -44,15 +44,15 @@ type Config struct {
 	MaxCoast time.Duration
 }
 
-// DefaultCascadeEvery is Config.CascadeEvery's default: 450 ms of capture
-// time, so that at the passive 5 analysed fps (LIVECHECK_ANALYSIS_FPS=6,
-// frames 200 ms apart) up to two frames in three are tracked by their
-// landmarks instead of one in two, and at 15 fps (challenges) six in seven
-// instead of three in four. It was 250 ms, chosen for 7.5 fps; at 5 fps that
-// ran the cascade on every second frame however steady the face.
-// TestCascadeCadence (and TestDevsetCascadeCadence on the dev set) compare
-// the two: the same faces, landmarks and occlusion within small tolerances.
-const DefaultCascadeEvery = 450 * time.Millisecond
+// DefaultCascadeEvery is Config.CascadeEvery's default: 250 ms of capture
+// time (every second frame at the passive 5 analysed fps, three in four
+// tracked at 15 fps). 450 ms was measured (TestCascadeCadence,
+// TestDevsetCascadeCadence, docs/BENCH.md 2026-12-04): the same faces and
+// landmarks within small tolerances and 12 % fewer instructions per passive
+// frame, but it moved one dev-set replay (r04) from risk 0.303 to 0.286,
+// under the 0.30 threshold, for about 8 % of a frame's CPU with identity on:
+// not adopted.
+const DefaultCascadeEvery = 250 * time.Millisecond
 
 func (c *Config) setDefaults() {
 	if c.LandmarkModel == "" {

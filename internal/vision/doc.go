@@ -18,15 +18,16 @@
 //     takes over when the frontal one fails at deep head turns. When all miss,
 //     the last box is kept for up to MaxCoast and the frame is marked
 //     Coasting (a hand over the face, a turn beyond the cascades, or absence).
-//   - Detect rarely, track often: within CascadeEvery (450 ms) of a cascade
+//   - Detect rarely, track often: within CascadeEvery (250 ms) of a cascade
 //     hit, a steady, upright, clear face is followed by its landmarks alone
 //     (fitted from the last box; the box moves with the eyes, brows and
 //     nose). The frame keeps that result only when nothing changed that the
 //     cascade could see: a plausible landmark shape, the pose within 6° of
 //     the occlusion reference's and the previous frame's, the appearance grid
 //     and skin unchanged, no occlusion. Otherwise the cascade runs on the same
-//     frame. This skips the cascade on up to two frames in three at 5 fps
-//     and six in seven at 15 fps on a steady face.
+//     frame. This skips the cascade on up to one frame in two at 5 fps
+//     and three in four at 15 fps on a steady face (450 ms, up to two in three
+//     at 5 fps, was measured and not adopted: docs/BENCH.md).
 //   - Landmarks: dlib's 68-point shape predictor through a small cgo wrapper
 //     (zero-copy strided view of the Y plane, sub-pixel output; tilted faces
 //     are fitted on an upright copy of their region). The model is loaded

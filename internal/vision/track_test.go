@@ -53,7 +53,7 @@ func TestLandmarkTracking(t *testing.T) {
 			t.Errorf("frame %d (tracked): a landmark %.1f px from the cascade frame's", i, worst)
 		}
 	}
-	// The reference needs 3 clear frames; after that up to 6 of 7 frames at
+	// The reference needs 3 clear frames; after that up to 3 of 4 frames at
 	// 15 fps (DefaultCascadeEvery).
 	if tracked < 15 {
 		t.Errorf("%d of 30 steady frames tracked by landmarks, want at least 15", tracked)
