@@ -25,6 +25,10 @@ const (
 	TypePeer    = "peer"    // data: {"event": "candidate_joined"|"candidate_left"|"candidate_connection_lost"|"candidate_connection_restored"}
 	TypeSignals = "signals" // data: live signals for staff
 	TypeEnded   = "ended"   // the interview ended
+	// TypeMoved: the interview goes on on another node (this one lost it:
+	// fenced off the database or taken over); data {"reason"}. The client
+	// reconnects through the route, which names the interview's new owner.
+	TypeMoved = "moved"
 	TypeBusy    = "busy"    // error: this link is in use by another browser
 	// TypePresence tells every participant who is in the call, on every change:
 	// data {"candidate": "absent"|"connecting"|"connected"|"reconnecting",
