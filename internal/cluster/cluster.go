@@ -195,11 +195,11 @@ func (n *Node) renewedAt(sent time.Time) {
 	}
 }
 
-// checkFence fences the node off its interviews when FenceDue: every open
+// CheckFence fences the node off its interviews when FenceDue: every open
 // room and every interview with a session running here is handed to
 // Config.Fence once, and their tenures are revoked. It reports whether it
-// fenced now.
-func (n *Node) checkFence() bool {
+// fenced now. Run calls it every FenceMargin/2.
+func (n *Node) CheckFence() bool {
 	var open []int64
 	if n.cfg.Open != nil {
 		open = n.cfg.Open()
@@ -441,7 +441,7 @@ func (n *Node) Run(ctx context.Context) {
 	}
 }
 
-// watch runs checkFence until ctx ends.
+// watch runs CheckFence until ctx ends.
 func (n *Node) watch(ctx context.Context) {
 	t := time.NewTicker(max(n.cfg.FenceMargin/2, time.Millisecond))
 	defer t.Stop()
@@ -450,7 +450,7 @@ func (n *Node) watch(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n.checkFence()
+			n.CheckFence()
 		}
 	}
 }
