@@ -253,13 +253,21 @@ func TestFencedNodeYields(t *testing.T) {
 	})
 	// Its queued attempt end lands (its own row, with what it measured), then its session's
 	// end is refused: the session goes on at fence-b.
-	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
+	refused := func() bool {
 		out := cut.Output.String()
-		return strings.Contains(out, "write refused") && strings.Contains(out, "session end"), "no refused session end in fence-a's log yet"
+		return strings.Contains(out, "write refused") && strings.Contains(out, "session end")
+	}
+	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
+		c := rowCounts(t, pool, iv)
+		return refused() || c["session_results"] > 0 || c["session_checkpoints"] == 0,
+			fmt.Sprintf("fence-a's session end neither refused nor stored yet: rows %v", c)
 	})
 	c := rowCounts(t, pool, iv)
 	if c["session_results"] != 0 || c["verdicts"] != 0 || c["session_checkpoints"] != 1 {
-		t.Fatalf("fence-a's late writes stored something: %v", c)
+		t.Fatalf("fence-a's late writes stored the session it lost: rows %v", c)
+	}
+	if !refused() {
+		t.Fatalf("no refused session end in fence-a's log:\n%s", tail(cut.Output.String(), 3000))
 	}
 	if cp, err := readCheckpoint(iv); err != nil || cp.node != "fence-b" || !cp.started.Equal(before.started) {
 		t.Fatalf("fence-b's checkpoint overwritten: %+v %v", cp, err)
