@@ -39,6 +39,7 @@ type Store interface {
 	PlaceInterview(ctx context.Context, interviewID int64, alive, ttl time.Duration) (*store.Node, error)
 	InterruptExpiredLeases(ctx context.Context, now time.Time) ([]int64, error)
 	YieldLease(ctx context.Context, tok store.LeaseToken, now time.Time, reason string) (bool, error)
+	OtherLiveNodes(ctx context.Context, id string, alive time.Duration) (int, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -82,6 +83,7 @@ type Node struct {
 	tokens  map[int64]store.LeaseToken  // tenures of the interviews whose sessions run here
 	fenced  map[int64]*store.LeaseToken // interviews fenced off, with their tenure (nil: none known)
 	fencing bool                        // fenced since the last renewal
+	alone   bool                        // no other live node at the last renewal: nobody to take over
 }
 
 // New returns the node; call Register, then Run.
@@ -120,6 +122,13 @@ func (n *Node) Register(ctx context.Context) error {
 	if err := n.st.RegisterNode(ctx, info); err != nil {
 		return fmt.Errorf("cluster: register node %s: %w", info.ID, err)
 	}
+	others, err := n.st.OtherLiveNodes(ctx, n.ID(), n.alive())
+	if err != nil {
+		return fmt.Errorf("cluster: register node %s: %w", info.ID, err)
+	}
+	n.mu.Lock()
+	n.alone = others == 0
+	n.mu.Unlock()
 	return nil
 }
 
@@ -139,7 +148,11 @@ func (n *Node) Heartbeat(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster: heartbeat: %w", err)
 	}
-	n.renewedAt(sent)
+	others, err := n.st.OtherLiveNodes(ctx, n.ID(), n.alive())
+	if err != nil {
+		return fmt.Errorf("cluster: heartbeat: %w", err)
+	}
+	n.renewedAt(sent, others == 0)
 	if err := n.yieldFenced(ctx); err != nil {
 		return err
 	}
@@ -186,19 +199,30 @@ func FenceDue(renewed, now time.Time, ttl, margin time.Duration) bool {
 	return now.Sub(renewed) >= ttl-margin
 }
 
-// renewedAt records a successful renewal sent at sent.
-func (n *Node) renewedAt(sent time.Time) {
+// renewedAt records a successful renewal sent at sent, and whether the node
+// was alone then.
+func (n *Node) renewedAt(sent time.Time, alone bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if sent.After(n.renewed) {
 		n.renewed = sent
 	}
+	n.alone = alone
 }
 
 // CheckFence fences the node off its interviews when FenceDue: every open
-// room and every interview with a session running here is handed to
-// Config.Fence once, and their tenures are revoked. It reports whether it
-// fenced now. Run calls it every FenceMargin/2.
+// room is handed to Config.Fence once, and the tenures of their interviews
+// are revoked (sessions whose rooms had already ended keep theirs: their
+// pending writes are stored if the lease is still the node's when the
+// database returns, refused otherwise). It reports whether it fenced now.
+// Run calls it every FenceMargin/2.
+//
+// A node that was alone at its last renewal (no other live node: a single
+// server, or the database down for every node) does not fence: no node can
+// take its interviews over, and its calls go on through the outage as a
+// single server's always did. Should a node start meanwhile and take one
+// over, the writes are still refused by the lease check, and the room ends
+// at the first heartbeat after the database returns (Config.Lost).
 func (n *Node) CheckFence() bool {
 	var open []int64
 	if n.cfg.Open != nil {
@@ -206,24 +230,24 @@ func (n *Node) CheckFence() bool {
 	}
 	n.mu.Lock()
 	now := n.cfg.Now()
-	if n.fencing || !FenceDue(n.renewed, now, n.LeaseTTL(), n.cfg.FenceMargin) {
+	if n.fencing || n.alone || !FenceDue(n.renewed, now, n.LeaseTTL(), n.cfg.FenceMargin) {
 		n.mu.Unlock()
 		return false
 	}
 	n.fencing = true
 	since := n.renewed
 	var ids []int64
-	for id, tok := range n.tokens {
-		tok := tok
-		n.fenced[id] = &tok
-		ids = append(ids, id)
-	}
-	clear(n.tokens)
 	for _, id := range open {
-		if _, ok := n.fenced[id]; !ok {
-			n.fenced[id] = nil
-			ids = append(ids, id)
+		if _, ok := n.fenced[id]; ok {
+			continue
 		}
+		if tok, ok := n.tokens[id]; ok {
+			n.fenced[id] = &tok
+			delete(n.tokens, id)
+		} else {
+			n.fenced[id] = nil
+		}
+		ids = append(ids, id)
 	}
 	n.mu.Unlock()
 	n.cfg.Logger.Error("cluster: leases not renewed in time, node fenced: its rooms close and their candidates reconnect to the next owner",

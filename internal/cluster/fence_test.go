@@ -63,8 +63,9 @@ func (s *slowStore) HeartbeatNode(ctx context.Context, id string, live int, ttl 
 	return s.Store.HeartbeatNode(ctx, id, live, ttl)
 }
 
-// TestNodeFences: the fencing decision is made on the send time of the last
-// renewal that succeeded: slow heartbeats that succeed do not fence the node;
+// TestNodeFences: a node alone does not fence; with another node alive the
+// fencing decision is made on the send time of the last renewal that
+// succeeded: slow heartbeats that succeed do not fence the node;
 // heartbeats that fail for ttl-margin do, once: the open rooms are handed to
 // Fence, writes under the interviews' leases are refused from then on; the
 // next successful heartbeat gives up the fenced leases (the interview is
@@ -110,6 +111,21 @@ func TestNodeFences(t *testing.T) {
 		t.Fatalf("token: %+v %v", tok, err)
 	}
 	ttl, margin := n.LeaseTTL(), hb/4
+
+	// Alone (no other live node: nobody could take the interview over), the
+	// node keeps its rooms however long its database is away.
+	st.down = true
+	clk.add(2 * ttl)
+	if n.CheckFence() || n.Fenced() {
+		t.Fatal("a node alone fenced itself")
+	}
+	st.down = false
+	if err := raw.RegisterNode(ctx, store.Node{ID: "node-g", PublicURL: "https://g.example.test", Capacity: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Heartbeat(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	// Slow but alive: every heartbeat takes 1.3 periods and succeeds; the
 	// node never fences, though the time between successes exceeds a period.

@@ -96,6 +96,18 @@ func (s *Store) HeartbeatNode(ctx context.Context, id string, live int, ttl time
 	return renewed, err
 }
 
+// OtherLiveNodes counts the registered nodes other than id whose heartbeat
+// is younger than alive and that are not draining: the nodes that could take
+// an interview over from id.
+func (s *Store) OtherLiveNodes(ctx context.Context, id string, alive time.Duration) (int, error) {
+	var n int
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM nodes WHERE id <> $1 AND NOT draining
+		AND heartbeat_at > now() - $2 * interval '1 millisecond'`, id, millis(alive)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: unable to count live nodes: %w", err)
+	}
+	return n, nil
+}
+
 // SetNodeDraining marks a node as shutting down: PickNode skips it.
 func (s *Store) SetNodeDraining(ctx context.Context, id string) error {
 	if _, err := s.db.Exec(ctx, `UPDATE nodes SET draining = true WHERE id = $1`, id); err != nil {
