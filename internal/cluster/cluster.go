@@ -193,7 +193,7 @@ func (n *Node) checkOpen(ctx context.Context) error {
 // margin before it, so its rooms are closed before another node may take an
 // interview over. A slow database does not fence the node as long as some
 // renewal sent within the last ttl-margin succeeds: with one heartbeat in
-// flight at a time, round trips up to (ttl-margin)/2 (14.4 s with the
+// flight at a time, round trips up to (ttl-margin)/2 (13.75 s with the
 // default 10 s heartbeat) never fence.
 func FenceDue(renewed, now time.Time, ttl, margin time.Duration) bool {
 	return now.Sub(renewed) >= ttl-margin
