@@ -145,7 +145,7 @@ func leased(h room.Hooks, s analysis.Store, node *cluster.Node, held *holding, r
 	// under runs fn under the interview's lease, refusing it for good when
 	// the node does not hold the lease.
 	under := func(ctx context.Context, what string, id int64, fn func(ctx context.Context) error) error {
-		tok, err := node.Token(ctx, id, roomOpen(id))
+		tok, err := node.Token(ctx, id)
 		if err == nil {
 			err = fn(store.WithLease(ctx, tok))
 		}
@@ -156,8 +156,8 @@ func leased(h room.Hooks, s analysis.Store, node *cluster.Node, held *holding, r
 		return err
 	}
 	h.SessionStarted = func(ctx context.Context, id int64, at time.Time) error {
-		if !roomOpen(id) { // the room closed before its start was stored (fenced, taken over)
-			return writeq.Refuse(fmt.Errorf("app: interview %d: session start of a room closed meanwhile", id))
+		if node.FencedOff(id) && !roomOpen(id) { // the start of a room fenced off before it was stored
+			return writeq.Refuse(fmt.Errorf("app: interview %d: session start of a room fenced off meanwhile: %w", id, store.ErrLeaseLost))
 		}
 		if err := node.StartSession(ctx, id); errors.Is(err, store.ErrLeaseHeld) {
 			log.Error("interview live on this node is leased by another: not marked live", "interview", id, "err", err)

@@ -303,12 +303,12 @@ func (n *Node) yieldFenced(ctx context.Context) error {
 }
 
 // Token returns the tenure under which this node writes an interview's
-// session (store.WithLease): the lease taken when its session started here.
-// When none is known yet and the interview's room is open (open), the lease
-// is acquired now. ok is false when the node must not write for the
-// interview: it was fenced off (until its next session start here), or
-// another node holds it.
-func (n *Node) Token(ctx context.Context, interviewID int64, open bool) (store.LeaseToken, error) {
+// session (store.WithLease): the lease taken when its session started here,
+// or, when none is known (the session's first checkpoint is queued before its
+// start), the lease acquired now. It fails with store.ErrLeaseLost when the
+// interview was fenced off here (until its next session start here), and with
+// store.ErrLeaseHeld when another node holds it.
+func (n *Node) Token(ctx context.Context, interviewID int64) (store.LeaseToken, error) {
 	n.mu.Lock()
 	tok, ok := n.tokens[interviewID]
 	_, fenced := n.fenced[interviewID]
@@ -318,14 +318,21 @@ func (n *Node) Token(ctx context.Context, interviewID int64, open bool) (store.L
 		return tok, nil
 	case fenced:
 		return store.LeaseToken{}, fmt.Errorf("cluster: interview %d was fenced off on node %s: %w", interviewID, n.ID(), store.ErrLeaseLost)
-	case !open:
-		return store.LeaseToken{}, fmt.Errorf("cluster: interview %d has no session on node %s: %w", interviewID, n.ID(), store.ErrLeaseLost)
 	}
 	l, err := n.acquire(ctx, interviewID, false)
 	if err != nil {
 		return store.LeaseToken{}, err
 	}
 	return l.Token(), nil
+}
+
+// FencedOff reports whether the interview was fenced off here and has not
+// started a session here since.
+func (n *Node) FencedOff(interviewID int64) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, fenced := n.fenced[interviewID]
+	return fenced
 }
 
 // StartSession takes (or renews) the lease of an interview whose session

@@ -106,7 +106,7 @@ func TestNodeFences(t *testing.T) {
 	mu.Lock()
 	open = []int64{iv.ID}
 	mu.Unlock()
-	tok, err := n.Token(ctx, iv.ID, true)
+	tok, err := n.Token(ctx, iv.ID)
 	if err != nil || tok.NodeID != "node-f" || tok.InterviewID != iv.ID {
 		t.Fatalf("token: %+v %v", tok, err)
 	}
@@ -170,11 +170,8 @@ func TestNodeFences(t *testing.T) {
 		t.Fatalf("fenced rooms: %v", fenced)
 	}
 	mu.Unlock()
-	if _, err := n.Token(ctx, iv.ID, false); !errors.Is(err, store.ErrLeaseLost) {
+	if _, err := n.Token(ctx, iv.ID); !errors.Is(err, store.ErrLeaseLost) {
 		t.Fatalf("writes of a fenced interview: %v", err)
-	}
-	if _, err := n.Token(ctx, iv.ID, true); !errors.Is(err, store.ErrLeaseLost) {
-		t.Fatalf("writes of a fenced interview, even with a room: %v", err)
 	}
 	// The database returns: the node renews, gives the fenced lease up (the
 	// interview is interrupted: its candidate's rejoin is placed anew) and
@@ -192,15 +189,15 @@ func TestNodeFences(t *testing.T) {
 	if got, _ := raw.Interview(ctx, iv.ID); got.Status != models.StatusInterrupted {
 		t.Fatalf("fenced interview: %s", got.Status)
 	}
-	if _, err := n.Token(ctx, iv.ID, true); !errors.Is(err, store.ErrLeaseLost) {
+	if _, err := n.Token(ctx, iv.ID); !errors.Is(err, store.ErrLeaseLost) || !n.FencedOff(iv.ID) {
 		t.Fatalf("writes before the interview's next session here: %v", err)
 	}
 	// The candidate is routed back here: a new session, a new tenure.
 	if err := n.StartSession(ctx, iv.ID); err != nil {
 		t.Fatal(err)
 	}
-	tok2, err := n.Token(ctx, iv.ID, true)
-	if err != nil || tok2 == tok {
+	tok2, err := n.Token(ctx, iv.ID)
+	if err != nil || tok2 == tok || n.FencedOff(iv.ID) {
 		t.Fatalf("new tenure: %+v (old %+v) %v", tok2, tok, err)
 	}
 	clk.add(ttl - margin - time.Millisecond)

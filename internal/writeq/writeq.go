@@ -8,6 +8,7 @@ package writeq
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -44,7 +45,7 @@ type writeJob struct {
 var ErrRefused = errors.New("writeq: write refused")
 
 // Refuse wraps err as a refusal (ErrRefused).
-func Refuse(err error) error { return errors.Join(ErrRefused, err) }
+func Refuse(err error) error { return fmt.Errorf("%w: %w", ErrRefused, err) }
 
 // MaxPending bounds the jobs waiting for the database (a job is one row or one
 // small transaction; 20,000 jobs is hours of outage for a busy server).
