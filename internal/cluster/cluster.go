@@ -39,7 +39,7 @@ type Store interface {
 	PlaceInterview(ctx context.Context, interviewID int64, alive, ttl time.Duration) (*store.Node, error)
 	InterruptExpiredLeases(ctx context.Context, now time.Time) ([]int64, error)
 	YieldLease(ctx context.Context, tok store.LeaseToken, now time.Time, reason string) (bool, error)
-	OtherLiveNodes(ctx context.Context, id string, alive time.Duration) (int, error)
+	OtherNodes(ctx context.Context, id string) (int, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -83,7 +83,7 @@ type Node struct {
 	tokens  map[int64]store.LeaseToken  // tenures of the interviews whose sessions run here
 	fenced  map[int64]*store.LeaseToken // interviews fenced off, with their tenure (nil: none known)
 	fencing bool                        // fenced since the last renewal
-	alone   bool                        // no other live node at the last renewal: nobody to take over
+	alone   bool                        // no other node registered at the last renewal: nobody to take over
 }
 
 // New returns the node; call Register, then Run.
@@ -122,7 +122,7 @@ func (n *Node) Register(ctx context.Context) error {
 	if err := n.st.RegisterNode(ctx, info); err != nil {
 		return fmt.Errorf("cluster: register node %s: %w", info.ID, err)
 	}
-	others, err := n.st.OtherLiveNodes(ctx, n.ID(), n.alive())
+	others, err := n.st.OtherNodes(ctx, n.ID())
 	if err != nil {
 		return fmt.Errorf("cluster: register node %s: %w", info.ID, err)
 	}
@@ -148,7 +148,7 @@ func (n *Node) Heartbeat(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster: heartbeat: %w", err)
 	}
-	others, err := n.st.OtherLiveNodes(ctx, n.ID(), n.alive())
+	others, err := n.st.OtherNodes(ctx, n.ID())
 	if err != nil {
 		return fmt.Errorf("cluster: heartbeat: %w", err)
 	}
@@ -217,9 +217,9 @@ func (n *Node) renewedAt(sent time.Time, alone bool) {
 // database returns, refused otherwise). It reports whether it fenced now.
 // Run calls it every FenceMargin/2.
 //
-// A node that was alone at its last renewal (no other live node: a single
-// server, or the database down for every node) does not fence: no node can
-// take its interviews over, and its calls go on through the outage as a
+// A node that was alone at its last renewal (no other node registered and
+// not draining: a single server) does not fence: no node can take its
+// interviews over, and its calls go on through the outage as a
 // single server's always did. Should a node start meanwhile and take one
 // over, the writes are still refused by the lease check, and the room ends
 // at the first heartbeat after the database returns (Config.Lost).

@@ -112,8 +112,8 @@ func TestNodeFences(t *testing.T) {
 	}
 	ttl, margin := n.LeaseTTL(), hb/4
 
-	// Alone (no other live node: nobody could take the interview over), the
-	// node keeps its rooms however long its database is away.
+	// Alone (no other node registered: nobody could take the interview
+	// over), the node keeps its rooms however long its database is away.
 	st.down = true
 	clk.add(2 * ttl)
 	if n.CheckFence() || n.Fenced() {

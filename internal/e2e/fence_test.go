@@ -200,13 +200,20 @@ func TestFencedNodeYields(t *testing.T) {
 		return err == nil && before.node == "fence-a" && status == "live", fmt.Sprintf("checkpoint %+v (%v), status %s", before, err, status)
 	})
 
+	// fence-a learns of fence-b at a heartbeat after fence-b registered (until then it
+	// counts itself alone, and a node alone does not fence).
+	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
+		a, errA := st.Node(ctx, "fence-a")
+		b, errB := st.Node(ctx, "fence-b")
+		return errA == nil && errB == nil && a.HeartbeatAt.After(b.StartedAt), fmt.Sprintf("fence-a %v, fence-b %v", a, b)
+	})
 	// Cut fence-a off the database.
 	proxy.Cut()
 	cutAt := time.Now()
 	select {
 	case <-cand.Failed():
 	case <-time.After(3*heartbeat + 30*time.Second):
-		t.Fatalf("fence-a did not close its room within %s of the cut", 3*heartbeat+30*time.Second)
+		t.Fatalf("fence-a did not close its room within %s of the cut; its log:\n%s", 3*heartbeat+30*time.Second, tail(cut.Output.String(), 12000))
 	}
 	closedAfter := time.Since(cutAt)
 	if !cand.Moved() {
@@ -331,8 +338,15 @@ func TestFencedNodeYields(t *testing.T) {
 	}
 }
 
-// tail is the last n bytes of s.
+// tail is the last n bytes of s, without River's lines.
 func tail(s string, n int) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.Contains(l, "component=river") {
+			keep = append(keep, l)
+		}
+	}
+	s = strings.Join(keep, "\n")
 	if len(s) > n {
 		return s[len(s)-n:]
 	}

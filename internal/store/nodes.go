@@ -96,14 +96,14 @@ func (s *Store) HeartbeatNode(ctx context.Context, id string, live int, ttl time
 	return renewed, err
 }
 
-// OtherLiveNodes counts the registered nodes other than id whose heartbeat
-// is younger than alive and that are not draining: the nodes that could take
-// an interview over from id.
-func (s *Store) OtherLiveNodes(ctx context.Context, id string, alive time.Duration) (int, error) {
+// OtherNodes counts the registered nodes other than id that are not
+// draining: the nodes that could take an interview over from id. A node that
+// stopped cleanly removed itself; one that died stays registered (it may come
+// back), and so counts.
+func (s *Store) OtherNodes(ctx context.Context, id string) (int, error) {
 	var n int
-	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM nodes WHERE id <> $1 AND NOT draining
-		AND heartbeat_at > now() - $2 * interval '1 millisecond'`, id, millis(alive)).Scan(&n); err != nil {
-		return 0, fmt.Errorf("store: unable to count live nodes: %w", err)
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM nodes WHERE id <> $1 AND NOT draining`, id).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: unable to count nodes: %w", err)
 	}
 	return n, nil
 }
