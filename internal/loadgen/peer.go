@@ -80,7 +80,7 @@ type signaler struct {
 	failed      chan struct{}
 	failOnce    sync.Once
 	ended       atomic.Bool
-	moved       atomic.Bool // the server said the interview moved to another node
+	moved       atomic.Bool  // the server said the interview moved to another node
 	err         atomic.Value // string: last error from the server
 	closeOnce   sync.Once
 }

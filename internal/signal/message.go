@@ -29,7 +29,7 @@ const (
 	// fenced off the database or taken over); data {"reason"}. The client
 	// reconnects through the route, which names the interview's new owner.
 	TypeMoved = "moved"
-	TypeBusy    = "busy"    // error: this link is in use by another browser
+	TypeBusy  = "busy" // error: this link is in use by another browser
 	// TypePresence tells every participant who is in the call, on every change:
 	// data {"candidate": "absent"|"connecting"|"connected"|"reconnecting",
 	// "host": "absent"|"connecting"|"connected", "candidate_seen": bool, "observers": n (staff only)}.
