@@ -113,7 +113,14 @@ func New(ctx context.Context, o Options) (*App, error) {
 		open:    func() []int64 { return a.Rooms.IDs() },
 		lost: func(id int64) {
 			if r, ok := a.Rooms.Get(id); ok {
-				r.End(room.EndInterrupted)
+				r.EndMoved("taken over")
+			}
+		},
+		fence: func(ids []int64) {
+			for _, id := range ids {
+				if r, ok := a.Rooms.Get(id); ok {
+					r.EndMoved("node fenced")
+				}
 			}
 		},
 	}); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/livecheck/livecheck/internal/analysis"
+	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/cluster"
 	"github.com/livecheck/livecheck/internal/config"
 	"github.com/livecheck/livecheck/internal/jobs"
@@ -22,6 +23,7 @@ import (
 	"github.com/livecheck/livecheck/internal/room"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/webhook"
+	"github.com/livecheck/livecheck/internal/writeq"
 )
 
 // background is the node's share of the cluster: its River client (webhook
@@ -40,6 +42,7 @@ type nodeHooks struct {
 	holding func() []int64
 	open    func() []int64
 	lost    func(int64)
+	fence   func([]int64)
 }
 
 func newBackground(pool *pgxpool.Pool, st *store.Store, cfg *config.Config, now func() time.Time, log *slog.Logger, h nodeHooks) (*background, error) {
@@ -48,7 +51,7 @@ func newBackground(pool *pgxpool.Pool, st *store.Store, cfg *config.Config, now 
 	}
 	node := cluster.New(st, cluster.Config{Info: store.Node{ID: cfg.NodeID, PublicURL: cfg.NodeURL,
 		MediaAddress: mediaAddress(cfg), Capacity: cfg.MaxLive}, Heartbeat: cfg.NodeHeartbeat, Live: h.live, Holding: h.holding,
-		Open: h.open, Lost: h.lost, Now: now, Logger: log})
+		Open: h.open, Lost: h.lost, Fence: h.fence, Now: now, Logger: log})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, webhook.NewDeliveryWorker(st, webhook.Options{Client: webhook.NewClient(10*time.Second, cfg.WebhookPrivate),
 		Now: now, Logger: log}))
@@ -122,18 +125,43 @@ func (h *holding) list(rooms []int64) []int64 {
 	return out
 }
 
-// leased makes the node hold the lease of every interview live on it. The
-// join routing (httpapi, cluster.Node.Route) gives the lease to the node
-// before anyone connects; it is renewed when the session starts, before the
-// interview is marked live (the room's SessionStarted), and released after the
-// session is stored (the analysis's SessionEnded) unless staff are still in
-// the room (then the heartbeat gives it up once the room closes). A lease held
-// by another live node is logged.
+// leased makes the node hold the lease of every interview live on it and
+// write each session's rows under that lease. The join routing (httpapi,
+// cluster.Node.Route) gives the lease to the node before anyone connects; it
+// is renewed when the session starts, before the interview is marked live
+// (the room's SessionStarted), and released after the session is stored (the
+// analysis's SessionEnded) unless staff are still in the room (then the
+// heartbeat gives it up once the room closes).
+//
+// The session's checkpoints, challenge results and its end are written under
+// the tenure the node holds (cluster.Node.Token, store.WithLease): when
+// another node took the interview over, or this node fenced itself off it
+// (its database was out of reach for as long as a lease lasts), the write is
+// refused for good (writeq.ErrRefused, logged), so a node that lost an
+// interview never overwrites what its next owner stores. A refused session
+// end leaves the checkpoint: the session goes on at the next owner.
 func leased(h room.Hooks, s analysis.Store, node *cluster.Node, held *holding, roomOpen func(int64) bool, log *slog.Logger) (room.Hooks, analysis.Store) {
-	started, ended := h.SessionStarted, s.SessionEnded
+	started, ended, result, checkpoint := h.SessionStarted, s.SessionEnded, s.ChallengeResult, s.Checkpoint
+	// under runs fn under the interview's lease, refusing it for good when
+	// the node does not hold the lease.
+	under := func(ctx context.Context, what string, id int64, fn func(ctx context.Context) error) error {
+		tok, err := node.Token(ctx, id)
+		if err == nil {
+			err = fn(store.WithLease(ctx, tok))
+		}
+		if errors.Is(err, store.ErrLeaseLost) || errors.Is(err, store.ErrLeaseHeld) {
+			log.Error("write refused: this node does not hold the interview's lease", "what", what, "interview", id, "err", err)
+			return writeq.Refuse(err)
+		}
+		return err
+	}
 	h.SessionStarted = func(ctx context.Context, id int64, at time.Time) error {
-		if err := node.Acquire(ctx, id); errors.Is(err, store.ErrLeaseHeld) {
-			log.Warn("interview live on this node is leased by another", "interview", id, "err", err)
+		if node.FencedOff(id) && !roomOpen(id) { // the start of a room fenced off before it was stored
+			return writeq.Refuse(fmt.Errorf("app: interview %d: session start of a room fenced off meanwhile: %w", id, store.ErrLeaseLost))
+		}
+		if err := node.StartSession(ctx, id); errors.Is(err, store.ErrLeaseHeld) {
+			log.Error("interview live on this node is leased by another: not marked live", "interview", id, "err", err)
+			return writeq.Refuse(err)
 		} else if err != nil {
 			return err
 		}
@@ -144,14 +172,30 @@ func leased(h room.Hooks, s analysis.Store, node *cluster.Node, held *holding, r
 		return nil
 	}
 	s.SessionEnded = func(ctx context.Context, r *analysis.Result) error {
-		if err := ended(ctx, r); err != nil {
+		id := r.InterviewID
+		err := under(ctx, "session end", id, func(ctx context.Context) error { return ended(ctx, r) })
+		if err != nil && !errors.Is(err, writeq.ErrRefused) {
+			return err // retried
+		}
+		held.add(id, -1)
+		if roomOpen(id) {
 			return err
 		}
-		held.add(r.InterviewID, -1)
-		if roomOpen(r.InterviewID) {
-			return nil
+		node.EndSession(id)
+		if err != nil {
+			return err
 		}
-		return node.Release(ctx, r.InterviewID)
+		return node.Release(ctx, id)
+	}
+	if result != nil {
+		s.ChallengeResult = func(ctx context.Context, id int64, r challenge.Result, jpeg []byte, jpegAt time.Time) error {
+			return under(ctx, "challenge result", id, func(ctx context.Context) error { return result(ctx, id, r, jpeg, jpegAt) })
+		}
+	}
+	if checkpoint != nil {
+		s.Checkpoint = func(ctx context.Context, cp *analysis.Checkpoint) error {
+			return under(ctx, "checkpoint", cp.InterviewID, func(ctx context.Context) error { return checkpoint(ctx, cp) })
+		}
 	}
 	return h, s
 }

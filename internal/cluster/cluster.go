@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -37,6 +38,8 @@ type Store interface {
 	PickNode(ctx context.Context, alive time.Duration) (*store.Node, error)
 	PlaceInterview(ctx context.Context, interviewID int64, alive, ttl time.Duration) (*store.Node, error)
 	InterruptExpiredLeases(ctx context.Context, now time.Time) ([]int64, error)
+	YieldLease(ctx context.Context, tok store.LeaseToken, now time.Time, reason string) (bool, error)
+	OtherNodes(ctx context.Context, id string) (int, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -55,16 +58,32 @@ type Config struct {
 	// for each of them whose lease another node holds now (this node was
 	// taken for dead, e.g. cut from the database for three heartbeats, and
 	// the interview moved): the room must end. Both optional.
-	Open   func() []int64
-	Lost   func(interviewID int64)
-	Now    func() time.Time
-	Logger *slog.Logger // discard
+	Open func() []int64
+	Lost func(interviewID int64)
+	// Fence is called when the node could not renew its leases for so long
+	// that they may expire (FenceDue): the rooms of the interviews given must
+	// close and tell their participants to reconnect (the route then sends
+	// them to the interview's next owner). From then until the interview's
+	// next session start here, writes under its lease are refused (Token).
+	Fence func(interviewIDs []int64)
+	// FenceMargin is how long before the earliest possible expiry of its
+	// leases the node fences itself: Heartbeat/4.
+	FenceMargin time.Duration
+	Now         func() time.Time
+	Logger      *slog.Logger // discard
 }
 
 // Node is this server's membership of the cluster.
 type Node struct {
 	st  Store
 	cfg Config
+
+	mu      sync.Mutex
+	renewed time.Time                   // when the last heartbeat that renewed the leases was sent
+	tokens  map[int64]store.LeaseToken  // tenures of the interviews whose sessions run here
+	fenced  map[int64]*store.LeaseToken // interviews fenced off, with their tenure (nil: none known)
+	fencing bool                        // fenced since the last renewal
+	alone   bool                        // no other node registered at the last renewal: nobody to take over
 }
 
 // New returns the node; call Register, then Run.
@@ -84,7 +103,10 @@ func New(st Store, cfg Config) *Node {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Node{st: st, cfg: cfg}
+	if cfg.FenceMargin <= 0 {
+		cfg.FenceMargin = cfg.Heartbeat / 4
+	}
+	return &Node{st: st, cfg: cfg, renewed: cfg.Now(), tokens: map[int64]store.LeaseToken{}, fenced: map[int64]*store.LeaseToken{}}
 }
 
 // ID is the node's id.
@@ -100,6 +122,13 @@ func (n *Node) Register(ctx context.Context) error {
 	if err := n.st.RegisterNode(ctx, info); err != nil {
 		return fmt.Errorf("cluster: register node %s: %w", info.ID, err)
 	}
+	others, err := n.st.OtherNodes(ctx, n.ID())
+	if err != nil {
+		return fmt.Errorf("cluster: register node %s: %w", info.ID, err)
+	}
+	n.mu.Lock()
+	n.alone = others == 0
+	n.mu.Unlock()
 	return nil
 }
 
@@ -108,14 +137,24 @@ func (n *Node) URL() string { return n.cfg.Info.PublicURL }
 
 // Heartbeat renews the node's registration and every lease it holds, and
 // gives up reservations nobody used; a node whose row was removed registers
-// again.
+// again. After a fence (the database was out of reach) it first gives up the
+// leases of the interviews it fenced off, which then go on elsewhere.
 func (n *Node) Heartbeat(ctx context.Context) error {
+	sent := n.cfg.Now()
 	_, err := n.st.HeartbeatNode(ctx, n.ID(), n.cfg.Live(), n.LeaseTTL())
 	if errors.Is(err, models.ErrNotFound) {
-		return n.Register(ctx)
+		err = n.Register(ctx)
 	}
 	if err != nil {
 		return fmt.Errorf("cluster: heartbeat: %w", err)
+	}
+	others, err := n.st.OtherNodes(ctx, n.ID())
+	if err != nil {
+		return fmt.Errorf("cluster: heartbeat: %w", err)
+	}
+	n.renewedAt(sent, others == 0)
+	if err := n.yieldFenced(ctx); err != nil {
+		return err
 	}
 	if n.cfg.Holding != nil {
 		if _, err := n.st.ReleaseIdleLeases(ctx, n.ID(), n.cfg.Holding(), n.cfg.ReserveGrace); err != nil {
@@ -144,6 +183,189 @@ func (n *Node) checkOpen(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// FenceDue says whether a node whose last lease renewal was sent at renewed
+// must fence itself at now. A renewal's lease lasts ttl from the database's
+// clock at its transaction, which is not earlier than when the node sent it,
+// so no lease of the node can expire before renewed+ttl: that is the bound
+// the node knows on its own clock without trusting the database's. It fences
+// margin before it, so its rooms are closed before another node may take an
+// interview over. A slow database does not fence the node as long as some
+// renewal sent within the last ttl-margin succeeds: with one heartbeat in
+// flight at a time, round trips up to (ttl-margin)/2 (13.75 s with the
+// default 10 s heartbeat) never fence.
+func FenceDue(renewed, now time.Time, ttl, margin time.Duration) bool {
+	return now.Sub(renewed) >= ttl-margin
+}
+
+// renewedAt records a successful renewal sent at sent, and whether the node
+// was alone then.
+func (n *Node) renewedAt(sent time.Time, alone bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if sent.After(n.renewed) {
+		n.renewed = sent
+	}
+	n.alone = alone
+}
+
+// CheckFence fences the node off its interviews when FenceDue: every open
+// room is handed to Config.Fence once, and the tenures of their interviews
+// are revoked (sessions whose rooms had already ended keep theirs: their
+// pending writes are stored if the lease is still the node's when the
+// database returns, refused otherwise). It reports whether it fenced now.
+// Run calls it every FenceMargin/2.
+//
+// A node that was alone at its last renewal (no other node registered and
+// not draining: a single server) does not fence: no node can take its
+// interviews over, and its calls go on through the outage as a
+// single server's always did. Should a node start meanwhile and take one
+// over, the writes are still refused by the lease check, and the room ends
+// at the first heartbeat after the database returns (Config.Lost).
+func (n *Node) CheckFence() bool {
+	var open []int64
+	if n.cfg.Open != nil {
+		open = n.cfg.Open()
+	}
+	n.mu.Lock()
+	now := n.cfg.Now()
+	if n.fencing || n.alone || !FenceDue(n.renewed, now, n.LeaseTTL(), n.cfg.FenceMargin) {
+		n.mu.Unlock()
+		return false
+	}
+	n.fencing = true
+	since := n.renewed
+	var ids []int64
+	for _, id := range open {
+		if _, ok := n.fenced[id]; ok {
+			continue
+		}
+		if tok, ok := n.tokens[id]; ok {
+			n.fenced[id] = &tok
+			delete(n.tokens, id)
+		} else {
+			n.fenced[id] = nil
+		}
+		ids = append(ids, id)
+	}
+	n.mu.Unlock()
+	n.cfg.Logger.Error("cluster: leases not renewed in time, node fenced: its rooms close and their candidates reconnect to the next owner",
+		"node", n.ID(), "last_renewal_sent", since, "lease_ttl", n.LeaseTTL(), "margin", n.cfg.FenceMargin, "interviews", ids)
+	if n.cfg.Fence != nil && len(ids) > 0 {
+		n.cfg.Fence(ids)
+	}
+	return true
+}
+
+// Fenced reports whether the node is fenced off (no lease renewal since it
+// fenced itself).
+func (n *Node) Fenced() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.fencing
+}
+
+// yieldFenced runs after a successful renewal: the leases of the interviews
+// fenced off are given up (store.YieldLease: the interview is marked
+// interrupted unless another node holds it now), and the node takes new
+// interviews again.
+func (n *Node) yieldFenced(ctx context.Context) error {
+	n.mu.Lock()
+	was := n.fencing
+	n.fencing = false
+	var toks []store.LeaseToken
+	for _, tok := range n.fenced {
+		if tok != nil {
+			toks = append(toks, *tok)
+		}
+	}
+	n.mu.Unlock()
+	for _, tok := range toks {
+		yielded, err := n.st.YieldLease(ctx, tok, n.cfg.Now(), "node fenced")
+		if err != nil {
+			n.mu.Lock()
+			n.fencing = n.fencing || was
+			n.mu.Unlock()
+			return fmt.Errorf("cluster: yield fenced interview %d: %w", tok.InterviewID, err)
+		}
+		n.mu.Lock()
+		if cur, ok := n.fenced[tok.InterviewID]; ok && cur != nil && *cur == tok {
+			n.fenced[tok.InterviewID] = nil // yielded or taken over: nothing left to give up
+		}
+		n.mu.Unlock()
+		n.cfg.Logger.Warn("cluster: fenced interview given up", "node", n.ID(), "interview", tok.InterviewID, "still_ours", yielded)
+	}
+	if was {
+		n.cfg.Logger.Warn("cluster: database reachable again: node renewed, takes interviews again", "node", n.ID())
+	}
+	return nil
+}
+
+// Token returns the tenure under which this node writes an interview's
+// session (store.WithLease): the lease taken when its session started here,
+// or, when none is known (the session's first checkpoint is queued before its
+// start), the lease acquired now. It fails with store.ErrLeaseLost when the
+// interview was fenced off here (until its next session start here), and with
+// store.ErrLeaseHeld when another node holds it.
+func (n *Node) Token(ctx context.Context, interviewID int64) (store.LeaseToken, error) {
+	n.mu.Lock()
+	tok, ok := n.tokens[interviewID]
+	_, fenced := n.fenced[interviewID]
+	n.mu.Unlock()
+	switch {
+	case ok:
+		return tok, nil
+	case fenced:
+		return store.LeaseToken{}, fmt.Errorf("cluster: interview %d was fenced off on node %s: %w", interviewID, n.ID(), store.ErrLeaseLost)
+	}
+	l, err := n.acquire(ctx, interviewID, false)
+	if err != nil {
+		return store.LeaseToken{}, err
+	}
+	return l.Token(), nil
+}
+
+// FencedOff reports whether the interview was fenced off here and has not
+// started a session here since.
+func (n *Node) FencedOff(interviewID int64) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, fenced := n.fenced[interviewID]
+	return fenced
+}
+
+// StartSession takes (or renews) the lease of an interview whose session
+// starts here and records its tenure for Token; a fence of the interview
+// ends.
+func (n *Node) StartSession(ctx context.Context, interviewID int64) error {
+	_, err := n.acquire(ctx, interviewID, true)
+	return err
+}
+
+// EndSession forgets the tenure of an interview whose session ended here.
+func (n *Node) EndSession(interviewID int64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.tokens, interviewID)
+}
+
+func (n *Node) acquire(ctx context.Context, interviewID int64, start bool) (*store.Lease, error) {
+	l, err := n.st.AcquireLease(ctx, interviewID, n.ID(), n.LeaseTTL())
+	if errors.Is(err, store.ErrLeaseHeld) && l != nil {
+		return nil, fmt.Errorf("cluster: interview %d is held by node %s: %w", interviewID, l.NodeID, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cluster: lease of interview %d: %w", interviewID, err)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, fenced := n.fenced[interviewID]; fenced && !start {
+		return nil, fmt.Errorf("cluster: interview %d was fenced off on node %s: %w", interviewID, n.ID(), store.ErrLeaseLost)
+	}
+	delete(n.fenced, interviewID)
+	n.tokens[interviewID] = l.Token()
+	return l, nil
 }
 
 // ErrNoRoom means no live node has room for another interview.
@@ -226,7 +448,13 @@ func (n *Node) Origins(ctx context.Context) ([]string, error) {
 // Run sends a heartbeat every period until ctx ends. Failures (the database
 // unreachable) are logged and retried at the next beat; the leases last
 // three periods, so one missed beat loses nothing.
+//
+// A watchdog checks FenceDue every FenceMargin/2 while it runs, independently
+// of the heartbeat (which may hang on a cut connection; each is given up
+// after a lease's length), so the node fences itself at most FenceMargin/2
+// late, still before its leases may expire.
 func (n *Node) Run(ctx context.Context) {
+	go n.watch(ctx)
 	t := time.NewTicker(n.cfg.Heartbeat)
 	defer t.Stop()
 	for {
@@ -235,8 +463,25 @@ func (n *Node) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if err := n.Heartbeat(ctx); err != nil && ctx.Err() == nil {
+		hctx, cancel := context.WithTimeout(ctx, n.LeaseTTL())
+		err := n.Heartbeat(hctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
 			n.cfg.Logger.Warn("cluster: heartbeat failed", "node", n.ID(), "err", err)
+		}
+	}
+}
+
+// watch runs CheckFence until ctx ends.
+func (n *Node) watch(ctx context.Context) {
+	t := time.NewTicker(max(n.cfg.FenceMargin/2, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n.CheckFence()
 		}
 	}
 }

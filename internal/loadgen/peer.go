@@ -80,6 +80,7 @@ type signaler struct {
 	failed      chan struct{}
 	failOnce    sync.Once
 	ended       atomic.Bool
+	moved       atomic.Bool  // the server said the interview moved to another node
 	err         atomic.Value // string: last error from the server
 	closeOnce   sync.Once
 }
@@ -208,6 +209,9 @@ func (s *signaler) handle(m signal.Message) error {
 	case signal.TypeEnded:
 		s.ended.Store(true)
 		s.close()
+	case signal.TypeMoved:
+		s.moved.Store(true)
+		s.fail()
 	case signal.TypeBusy, signal.TypeError:
 		return fmt.Errorf("server: %s", m.Error)
 	}

@@ -97,6 +97,14 @@ func (c *Rejoiner) Failed() <-chan struct{} {
 	return c.cur.failed
 }
 
+// Moved reports whether the server told the current call that the interview
+// moved to another node (reconnect), as opposed to a lost connection.
+func (c *Rejoiner) Moved() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cur != nil && c.cur.moved.Load()
+}
+
 // FramesSent counts the video frames sent over every call.
 func (c *Rejoiner) FramesSent() uint64 { return c.c.videoFrames.Load() }
 

@@ -453,7 +453,16 @@ func (r *Room) closeIfUnused() {
 
 // End finishes the interview: peers are told and closed, and the analysis
 // ends and stores its results (with retries) in the background.
-func (r *Room) End(reason string) {
+func (r *Room) End(reason string) { r.finish(reason, signal.TypeEnded) }
+
+// EndMoved ends the room on this node because the interview goes on on
+// another one (this node was fenced off or the interview taken over): peers
+// are told "moved" (their pages reconnect through the route) and closed, and
+// the analysis ends as with End. Whatever it then tries to store for the
+// interview is the caller's to refuse (the lease check of the writes).
+func (r *Room) EndMoved(reason string) { r.finish(reason, signal.TypeMoved) }
+
+func (r *Room) finish(reason, tell string) {
 	r.mu.Lock()
 	if r.ended {
 		r.mu.Unlock()
@@ -470,8 +479,8 @@ func (r *Room) End(reason string) {
 	a := r.analysis
 	r.mu.Unlock()
 	for _, p := range peers {
-		_ = p.conn.Send(signal.Message{T: signal.TypeEnded, Data: []byte(`{"reason":"` + reason + `"}`)})
-		p.close("ended")
+		_ = p.conn.Send(signal.Message{T: tell, Data: []byte(`{"reason":"` + reason + `"}`)})
+		p.close(map[string]string{signal.TypeEnded: "ended", signal.TypeMoved: reason}[tell])
 	}
 	r.m.remove(r)
 	if a == nil {

@@ -25,7 +25,11 @@ const (
 	TypePeer    = "peer"    // data: {"event": "candidate_joined"|"candidate_left"|"candidate_connection_lost"|"candidate_connection_restored"}
 	TypeSignals = "signals" // data: live signals for staff
 	TypeEnded   = "ended"   // the interview ended
-	TypeBusy    = "busy"    // error: this link is in use by another browser
+	// TypeMoved: the interview goes on on another node (this one lost it:
+	// fenced off the database or taken over); data {"reason"}. The client
+	// reconnects through the route, which names the interview's new owner.
+	TypeMoved = "moved"
+	TypeBusy  = "busy" // error: this link is in use by another browser
 	// TypePresence tells every participant who is in the call, on every change:
 	// data {"candidate": "absent"|"connecting"|"connected"|"reconnecting",
 	// "host": "absent"|"connecting"|"connected", "candidate_seen": bool, "observers": n (staff only)}.

@@ -25,7 +25,16 @@ type Checkpoint struct {
 // SaveCheckpoint stores one part of a session's checkpoint: the parts given
 // (non-nil) replace the stored ones, the others stay. A checkpoint of
 // another session (an older start) is replaced as a whole. Idempotent.
+// Under a lease (WithLease) it is refused with ErrLeaseLost when the lease
+// is not that tenure any more.
 func (s *Store) SaveCheckpoint(ctx context.Context, c Checkpoint) error {
+	if _, ok := ctx.Value(leaseKey{}).(LeaseToken); ok { // under a lease: checked in a transaction
+		return s.InTx(ctx, func(tx *Store) error { return tx.saveCheckpoint(ctx, c) })
+	}
+	return s.saveCheckpoint(ctx, c)
+}
+
+func (s *Store) saveCheckpoint(ctx context.Context, c Checkpoint) error {
 	_, err := s.db.Exec(ctx, `INSERT INTO session_checkpoints AS k (interview_id, session_started, node_id, challenges, identity, at)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (interview_id) DO UPDATE SET

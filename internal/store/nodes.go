@@ -96,6 +96,18 @@ func (s *Store) HeartbeatNode(ctx context.Context, id string, live int, ttl time
 	return renewed, err
 }
 
+// OtherNodes counts the registered nodes other than id that are not
+// draining: the nodes that could take an interview over from id. A node that
+// stopped cleanly removed itself; one that died stays registered (it may come
+// back), and so counts.
+func (s *Store) OtherNodes(ctx context.Context, id string) (int, error) {
+	var n int
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM nodes WHERE id <> $1 AND NOT draining`, id).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: unable to count nodes: %w", err)
+	}
+	return n, nil
+}
+
 // SetNodeDraining marks a node as shutting down: PickNode skips it.
 func (s *Store) SetNodeDraining(ctx context.Context, id string) error {
 	if _, err := s.db.Exec(ctx, `UPDATE nodes SET draining = true WHERE id = $1`, id); err != nil {

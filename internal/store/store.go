@@ -81,13 +81,18 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // InTx runs fn inside one transaction (a savepoint when s is already in one):
-// everything fn writes is committed together or not at all.
+// everything fn writes is committed together or not at all. Under a lease
+// (WithLease) the transaction first locks the lease row and fails with
+// ErrLeaseLost, writing nothing, when the lease is not that one any more.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
+	if err := checkLease(ctx, tx); err != nil {
+		return err
+	}
 	if err := fn(&Store{db: tx, jobs: s.jobs}); err != nil {
 		return err
 	}

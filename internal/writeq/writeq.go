@@ -7,6 +7,8 @@ package writeq
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -24,6 +26,7 @@ type Queue struct {
 	mu      sync.Mutex
 	dropped uint64
 	retries uint64
+	refused uint64
 	giveUp  time.Duration
 	closed  bool
 	once    sync.Once
@@ -34,6 +37,15 @@ type writeJob struct {
 	id   int64
 	fn   func(ctx context.Context) error
 }
+
+// ErrRefused marks a write that must not be retried: it was refused for good
+// (a node that lost an interview's lease may not write its rows any more).
+// Such a write is logged as an error with its reason and counted in
+// Stats.Refused, and the queue goes on with the next one.
+var ErrRefused = errors.New("writeq: write refused")
+
+// Refuse wraps err as a refusal (ErrRefused).
+func Refuse(err error) error { return fmt.Errorf("%w: %w", ErrRefused, err) }
 
 // MaxPending bounds the jobs waiting for the database (a job is one row or one
 // small transaction; 20,000 jobs is hours of outage for a busy server).
@@ -90,6 +102,13 @@ func (w *Queue) write(j writeJob) {
 		if err == nil {
 			return
 		}
+		if errors.Is(err, ErrRefused) {
+			w.mu.Lock()
+			w.refused++
+			w.mu.Unlock()
+			w.log.Error("writeq: write refused, not retried", "what", j.what, "interview", j.id, "err", err)
+			return
+		}
 		if time.Now().After(deadline) {
 			w.lose(j, "giving up a write", attempt, err)
 			return
@@ -144,11 +163,12 @@ func (w *Queue) Close(ctx context.Context) {
 // Stats are the persistence counters.
 type Stats struct {
 	Pending, Dropped, Retries uint64
+	Refused                   uint64 // writes refused for good (ErrRefused)
 }
 
 // Stats returns the queue's counters.
 func (w *Queue) Stats() Stats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return Stats{Pending: uint64(len(w.jobs)), Dropped: w.dropped, Retries: w.retries}
+	return Stats{Pending: uint64(len(w.jobs)), Dropped: w.dropped, Retries: w.retries, Refused: w.refused}
 }

@@ -106,3 +106,20 @@ func TestFullQueueLosesLoudly(t *testing.T) {
 		t.Fatalf("after draining %+v", st)
 	}
 }
+
+// TestRefusedWriteIsNotRetried: a write refused for good (ErrRefused) runs
+// once, is counted as refused, and the writes behind it go on.
+func TestRefusedWriteIsNotRetried(t *testing.T) {
+	q := New(quiet(), time.Minute)
+	runs := 0
+	var done []string
+	q.Add("refused", 1, func(context.Context) error { runs++; return Refuse(errors.New("lease lost")) })
+	q.Add("next", 1, func(context.Context) error { done = append(done, "next"); return nil })
+	q.Close(context.Background())
+	if runs != 1 || fmt.Sprint(done) != "[next]" {
+		t.Fatalf("refused write ran %d times; after it: %v", runs, done)
+	}
+	if st := q.Stats(); st.Refused != 1 || st.Retries != 0 || st.Dropped != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}

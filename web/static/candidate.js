@@ -137,7 +137,7 @@ async function candidateCall(root) {
   self.srcObject = stream;
   const remoteStream = new MediaStream();
   let presence = { host: "absent" }, hostSeen = false, own = "connecting";
-  let ended = false, left = false, reconnecting = false, timerBase = null;
+  let ended = false, left = false, reconnecting = false, moving = false, timerBase = null;
 
   function say(text, kind) {
     status.textContent = text;
@@ -146,7 +146,8 @@ async function candidateCall(root) {
   // render says what is true now: our own connection first, then the interviewer's.
   function render() {
     if (ended || left || call.closed) return;
-    if (own === "lost") say("Connection lost. Reconnecting…", "review");
+    if (moving) say("The interview server changed. Reconnecting… the interview goes on where it was.", "review");
+    else if (own === "lost") say("Connection lost. Reconnecting…", "review");
     else if (own !== "connected") say("Connecting…", "");
     else if (presence.host === "connected") say("Connected. The interviewer can see and hear you.", "live");
     else if (presence.host === "connecting") say("Connected. The interviewer is joining…", "review");
@@ -203,6 +204,12 @@ async function candidateCall(root) {
         say("The interview has ended. Thank you! You can close this page.", "completed");
         stopMedia();
         btn.rejoin.hidden = true;
+      }
+      if (m.t === "moved") {
+        // The server lost the interview (fenced off its database or taken over):
+        // the route now names its new server; reconnect there.
+        moving = true;
+        call.state("disconnected");
       }
       if (m.t === "presence") {
         presence = d;

@@ -34,7 +34,7 @@ async function staffCall(root) {
   let stream = null;
   let presence = { candidate: "absent", host: "absent", candidate_seen: false };
   let chState = null;
-  let ended = false, own = "connecting", requesting = false, refusal = "";
+  let ended = false, own = "connecting", requesting = false, refusal = "", moved = false;
   let timerBase = null, countdownEnd = null, runningID = null;
 
   function setStatus(text, kind) {
@@ -45,7 +45,8 @@ async function staffCall(root) {
   function render() {
     if (ended) return;
     const c = presence.candidate;
-    if (own === "failed") setStatus("Your connection failed. Use Rejoin.", "failed");
+    if (moved) setStatus("The interview moved to another server. Use Rejoin to follow it.", "review");
+    else if (own === "failed") setStatus("Your connection failed. Use Rejoin.", "failed");
     else if (c === "connected") setStatus("Candidate connected", "live");
     else if (c === "reconnecting") setStatus("Candidate's connection lost: waiting for it to come back", "review");
     else if (c === "connecting") setStatus("The candidate is joining…", "review");
@@ -179,6 +180,11 @@ async function staffCall(root) {
           break;
         case "ended":
           endCall("The interview has ended.");
+          break;
+        case "moved":
+          moved = true;
+          if (btn.rejoin) btn.rejoin.hidden = false;
+          render();
           break;
         case "error":
           console.warn("livecheck:", m.error);
