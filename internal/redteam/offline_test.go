@@ -9,6 +9,7 @@ import (
 
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/faceid"
+	"github.com/livecheck/livecheck/internal/media"
 	"github.com/livecheck/livecheck/internal/vision"
 	"github.com/livecheck/livecheck/models"
 )
@@ -30,6 +31,10 @@ type offlineOpts struct {
 	sc   Scenario
 	ids  *faceid.Session
 	look Look // default: a camera's noise
+	// kbps > 0: every frame goes through VP8 (libvpx, realtime CBR at this bitrate, as the
+	// live sender) and back before it is measured.
+	kbps int
+	seed uint64 // the actor's (blinks); default 1
 }
 
 // offlineRun is offlineChallenge with a swap's failure mode and, when o.ids is set, the
@@ -38,7 +43,11 @@ type offlineOpts struct {
 // identity samples' distances of the challenge's during and after windows.
 func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.Challenge) (challenge.Result, []models.Observation, []float64) {
 	t.Helper()
-	a := NewActor(b, nil, 1)
+	seed := o.seed
+	if seed == 0 {
+		seed = 1
+	}
+	a := NewActor(b, nil, seed)
 	look := o.look
 	if look == (Look{}) {
 		look = Look{Noise: 2.5, Seed: 1}
@@ -51,6 +60,18 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 		t.Fatal(err)
 	}
 	defer an.Close()
+	var enc *media.VP8Encoder
+	var dec *media.VP8Decoder
+	if o.kbps > 0 {
+		if enc, err = media.NewVP8Encoder(media.VP8EncoderConfig{Width: W, Height: H, FPS: 15, BitrateKbps: o.kbps}); err != nil {
+			t.Fatal(err)
+		}
+		defer enc.Close()
+		if dec, err = media.NewVP8Decoder(); err != nil {
+			t.Fatal(err)
+		}
+		defer dec.Close()
+	}
 	t0 := a.t0
 	issued := t0.Add(4 * time.Second)
 	msg, _ := json.Marshal(ch.Prompt())
@@ -64,6 +85,15 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 		swapped := sw.frame(&st)
 		r.RenderInto(st, swapped && o.swap != nil)
 		fr := &models.Frame{Width: W, Height: H, Y: r.out.y, U: r.out.u, V: r.out.v, Capture: at}
+		if enc != nil {
+			pkt, _, err := enc.Encode(fr, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fr, err = dec.Decode(pkt, at); err != nil {
+				t.Fatal(err)
+			}
+		}
 		ob, err := an.Measure(fr)
 		if err != nil {
 			t.Fatal(err)
