@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/faceid"
+	"github.com/livecheck/livecheck/internal/faceid/facetest"
 )
 
 // TestMeasureCover prints cover_face outcomes of the honest person with the table's dim look
@@ -50,6 +52,34 @@ func TestMeasureCover(t *testing.T) {
 		}
 	}
 	t.Logf("passed %d of %d", pass, n)
+	if os.Getenv("REDTEAM_ATTACKS") == "" {
+		return
+	}
+	// The attacks and a person leaving, in the same dim look through VP8, over the same
+	// latencies (the identity check applied as the analysis does).
+	other := testdataStill(t, "obama.jpg")
+	m := facetest.Model(t)
+	for _, lat := range measureLats() {
+		b := honestBehaviour([2]time.Duration{lat, lat})
+		for _, c := range []struct {
+			name string
+			b    Behaviour
+			o    offlineOpts
+		}{
+			{"swap paint_over", b, offlineOpts{swap: other, sc: Scenario{Swap: "paint_over"}}},
+			{"swap dropout", b, offlineOpts{swap: other, sc: Scenario{Swap: "dropout", DropOut: 8}}},
+			{"photo", Behaviour{Sway: 1}, offlineOpts{}},
+			{"leaves", b, offlineOpts{leave: true}},
+		} {
+			look := dim
+			look.Seed = 11
+			c.o.look, c.o.kbps, c.o.ids = look, kbps, faceid.NewSession(m, faceid.SessionConfig{})
+			res, obs, ds := offlineRun(t, f, c.b, c.o, newChallenge(t, challenge.KindCoverFace, ""))
+			v := res.Outcome
+			challenge.CheckIdentity(&res, ds, 0)
+			t.Logf("lat %v %-16s: verifier %s, with identity %s %q; %s", lat, c.name, v, res.Outcome, res.Reason, describe(obs, res.Issued, res.Deadline))
+		}
+	}
 	_ = fmt.Sprint
 	_ = math.Abs
 }

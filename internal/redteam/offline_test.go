@@ -35,6 +35,9 @@ type offlineOpts struct {
 	// live sender) and back before it is measured.
 	kbps int
 	seed uint64 // the actor's (blinks); default 1
+	// leave: instead of raising the hand the person leaves the picture for as long as the hand
+	// would be over the face (the camera sees an empty grey wall).
+	leave bool
 }
 
 // offlineRun is offlineChallenge with a swap's failure mode and, when o.ids is set, the
@@ -83,7 +86,17 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 	for at := t0; !at.After(to); at = at.Add(time.Second / 15) {
 		st := a.State(at)
 		swapped := sw.frame(&st)
-		r.RenderInto(st, swapped && o.swap != nil)
+		if o.leave {
+			away := st.Hand > 0.3
+			st.Hand = 0
+			r.RenderInto(st, false)
+			if away {
+				fillPlanes(r.out, 112, 128, 128)
+				r.camera()
+			}
+		} else {
+			r.RenderInto(st, swapped && o.swap != nil)
+		}
 		fr := &models.Frame{Width: W, Height: H, Y: r.out.y, U: r.out.u, V: r.out.v, Capture: at}
 		if enc != nil {
 			pkt, _, err := enc.Encode(fr, false)
