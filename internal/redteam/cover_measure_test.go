@@ -1,9 +1,9 @@
 package redteam
 
 import (
-	"fmt"
 	"math"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -80,8 +80,6 @@ func TestMeasureCover(t *testing.T) {
 			t.Logf("lat %v %-16s: verifier %s, with identity %s %q; %s", lat, c.name, v, res.Outcome, res.Reason, describe(obs, res.Issued, res.Deadline))
 		}
 	}
-	_ = fmt.Sprint
-	_ = math.Abs
 }
 
 func measureLats() []time.Duration {
@@ -106,4 +104,42 @@ func measureSeeds() []uint64 {
 		return out
 	}
 	return []uint64{1, 2, 3}
+}
+
+// TestMeasurePitch prints the pitch the project's pose estimate reads on the renderer's tilts
+// (REDTEAM_MEASURE_PITCH=1; development): the median of the last 6 of 10 frames held at each
+// tilt after a gradual tilt from rest, against the rest pose's median.
+func TestMeasurePitch(t *testing.T) {
+	if os.Getenv("REDTEAM_MEASURE_PITCH") == "" {
+		t.Skip("REDTEAM_MEASURE_PITCH=1 to measure")
+	}
+	f := testdataFace(t)
+	for _, look := range []Look{{Noise: 2.5}, {Light: 0.8, Noise: 4, Size: 1.25, Seed: 3}} {
+		r := NewRenderer(f, look)
+		med := func(st State) (float64, float64) {
+			seq := repeat(State{}, 8)
+			for i := 1; i <= 8; i++ {
+				k := float64(i) / 8
+				seq = append(seq, State{Pitch: st.Pitch * k})
+			}
+			obs := measureSeq(t, r, append(seq, repeat(st, 10)...))
+			var ps, ys []float64
+			for _, o := range obs[len(obs)-6:] {
+				if o.PoseOK {
+					ps, ys = append(ps, o.Pitch), append(ys, o.Yaw)
+				}
+			}
+			if len(ps) == 0 {
+				return math.NaN(), math.NaN()
+			}
+			sort.Float64s(ps)
+			sort.Float64s(ys)
+			return ps[len(ps)/2], ys[len(ys)/2]
+		}
+		rest, _ := med(State{})
+		for _, p := range []float64{35, 20, -20, -35, -50, -65} {
+			m, y := med(State{Pitch: p})
+			t.Logf("look %+v pitch %4.0f: measured %6.1f (rest %5.1f, change %6.1f), yaw %5.1f", look, p, m, rest, m-rest, y)
+		}
+	}
 }
