@@ -40,7 +40,12 @@ func TestMeasureCover(t *testing.T) {
 			b := honestBehaviour([2]time.Duration{lat, lat})
 			look := dim
 			look.Seed = seed + 10
-			res, obs, _ := offlineRun(t, f, b, offlineOpts{look: look, kbps: kbps, seed: seed}, newChallenge(t, challenge.KindCoverFace, ""))
+			kind, dir := challenge.KindCoverFace, ""
+			if k := os.Getenv("REDTEAM_KIND"); k != "" { // e.g. turn_head/left, look/up
+				k, d, _ := strings.Cut(k, "/")
+				kind, dir = challenge.Kind(k), d
+			}
+			res, obs, _ := offlineRun(t, f, b, offlineOpts{look: look, kbps: kbps, seed: seed}, newChallenge(t, kind, dir))
 			n++
 			if res.Outcome == challenge.OutcomePassed {
 				pass++
