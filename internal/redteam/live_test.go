@@ -116,7 +116,10 @@ func TestRedteamDirection(t *testing.T) {
 	defer cancel()
 	for _, g := range groups {
 		env := server(t, g.kinds)
-		cfg := redteam.Config{Server: env.URL, APIToken: token, Challenges: 2, Parallel: 2, Log: t.Logf}
+		// 400 decoded frames (27 s at 15 fps): frame_cadence's confidence is full from 300 frame
+		// steps; a quiet machine answers two challenges in less (a CI run ended the dropping
+		// swap's call at a confidence that left it verified).
+		cfg := redteam.Config{Server: env.URL, APIToken: token, Challenges: 2, Parallel: 2, Log: t.Logf, MinFrames: 400}
 		res := redteam.Run(ctx, cfg, k, g.scs)
 		for _, r := range res {
 			if r.Error != "" {
@@ -125,7 +128,7 @@ func TestRedteamDirection(t *testing.T) {
 			}
 			switch {
 			case r.Attack && r.Verified:
-				t.Errorf("attack %s (%s) was verified: challenges %v", r.Scenario, r.Params, r.Challenges)
+				t.Errorf("attack %s (%s) was verified: challenges %v, signals %v", r.Scenario, r.Params, r.Challenges, r.Signals)
 			case !r.Attack && !r.Verified:
 				again := redteam.RunOne(ctx, cfg, k, pick("honest", "latency"), 99)
 				t.Logf("honest not verified (%v, signals %v); second interview: %s %v %s", r.Challenges, r.Signals, again.Status, again.Challenges, again.Error)

@@ -29,6 +29,11 @@ type Config struct {
 	Log        func(format string, args ...any)
 	// Baseline is how long the candidate is in the call before the first challenge (default 4 s).
 	Baseline time.Duration
+	// MinFrames keeps the call going, after the challenges, until the server decoded this many
+	// video frames: a real interview lasts many minutes, and signals whose confidence grows with
+	// the footage (frame_cadence: full from 300 frame steps) need more than a few challenges'
+	// worth. 0: the call ends after the challenges.
+	MinFrames int
 }
 
 // Kit is what every interview of a run shares: the face, the swap identity, the voice and
@@ -258,6 +263,14 @@ func runOne(ctx context.Context, cfg Config, kit *Kit, sc Scenario, seed uint64,
 		_ = code
 		return err != nil, nil // refused (busy or locked): nothing to wait for; accepted: one more challenge ran
 	})
+	if cfg.MinFrames > 0 {
+		if err := waitFor(ctx, 5*time.Minute, func() (bool, error) {
+			got, err := api.Interview(ctx, iv.ID)
+			return err == nil && got.Live != nil && got.Live.FramesDecoded >= uint64(cfg.MinFrames), err
+		}); err != nil {
+			return fmt.Errorf("waiting for %d decoded frames: %w", cfg.MinFrames, err)
+		}
+	}
 	stop()
 	wg.Wait()
 	cand.Close()
