@@ -436,7 +436,6 @@ func (a *Analyzer) track(gray gocv.Mat, at time.Time) (Detection, bool, error) {
 		}
 		a.sinceFull, a.lastFull = 0, at
 		d, found = a.pick(dets)
-		found = found && !a.partOfLostFace(d)
 	}
 	if !found && a.have {
 		for _, ang := range a.nearAngles() {
@@ -444,11 +443,17 @@ func (a *Analyzer) track(gray gocv.Mat, at time.Time) (Detection, bool, error) {
 			if err != nil {
 				return d, false, err
 			}
-			if ok && !a.partOfLostFace(near) {
+			if ok {
 				d, found = near, true
 				break
 			}
 		}
+	}
+	if found && a.coastN > 0 && d.Conf < 0.5*a.typConf && d.Box.Dx()*100 < a.box.Dx()*88 {
+		// Coming back from a miss (a hand over the face), a weak hit that
+		// is smaller than the face is often its uncovered part: keep
+		// coasting until the detector sees the whole face.
+		found = false
 	}
 	if found {
 		a.update(d, at)
@@ -471,34 +476,6 @@ func (a *Analyzer) track(gray gocv.Mat, at time.Time) (Detection, bool, error) {
 		a.rollOK = false
 	}
 	return d, false, nil
-}
-
-// partOfLostFace reports whether a detection made while the tracker coasts
-// (the cascade lost the face where it was: a hand over it) is a part of that
-// face rather than the face: a hit inside the lost face's box and clearly
-// smaller than it, centred on it. The cascade fires on the uncovered half of a covered face
-// (one eye, the brow and the hand's edge read as a profile or a small
-// frontal face), and it does so more readily in a dim, noisy picture, where
-// its confidence on the whole face is lower too: measured on the red team's
-// dim, noisy face through VP8 at 400 kbit/s, profile hits of 0.52-0.58 of
-// the face's width at confidence 0.46-0.50 (the whole face: 0.83-0.89),
-// reaching a little beyond the face's box on the uncovered side. A
-// face does not shrink to three quarters of its width inside its own box
-// during the few seconds of a coast (that is a third farther from the
-// camera, behind the hand); so such a hit is the uncovered part whatever its
-// confidence. A weak hit (below half the face's typical confidence) up to
-// 88 % of the width is taken as a part too. Either way the tracker keeps
-// coasting until the detector sees the whole face again, or MaxCoast passes.
-func (a *Analyzer) partOfLostFace(d Detection) bool {
-	if a.coastN == 0 || !a.have {
-		return false
-	}
-	b := d.Box
-	if c := image.Pt((b.Min.X+b.Max.X)/2, (b.Min.Y+b.Max.Y)/2); !c.In(a.box) {
-		return false // not on the lost face
-	}
-	w, tw := b.Dx(), a.box.Dx()
-	return w*4 <= tw*3 || (d.Conf < 0.5*a.typConf && w*100 < tw*88)
 }
 
 // nearAngles lists the in-plane angles to search around the last box, most
@@ -554,17 +531,6 @@ func (a *Analyzer) pick(dets []Detection) (Detection, bool) {
 	}
 	if best >= 0 && bestOv > 0.2 {
 		return dets[best], true
-	}
-	// While coasting, the cascade lost the face where it was (a hand over
-	// it); a weak hit elsewhere (below half the face's typical confidence)
-	// is more likely the cascade firing on the background, which a dim,
-	// noisy picture makes it do (measured on the red team's dim face through
-	// VP8 at 400 kbit/s: frontal hits at the cascade's lowest confidence,
-	// 0.23, on the shoulder beside a covered face, which took the track and
-	// made the face look gone). A face that moved is found again at its
-	// typical confidence once uncovered, or after MaxCoast.
-	if a.coastN > 0 && dets[0].Conf < 0.5*a.typConf {
-		return Detection{}, false
 	}
 	if dets[0].Box.Dx()*10 >= a.box.Dx()*7 {
 		return dets[0], true

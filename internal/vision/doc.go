@@ -18,10 +18,6 @@
 //     takes over when the frontal one fails at deep head turns. When all miss,
 //     the last box is kept for up to MaxCoast and the frame is marked
 //     Coasting (a hand over the face, a turn beyond the cascades, or absence).
-//     While coasting, a hit smaller than the lost face and centred on it is
-//     its uncovered part, not the face, and a weak hit elsewhere is not taken
-//     as the face (partOfLostFace, pick): the tracker coasts on until the
-//     whole face is seen again.
 //   - Detect rarely, track often: within CascadeEvery (250 ms) of a cascade
 //     hit, a steady, upright, clear face is followed by its landmarks alone
 //     (fitted from the last box; the box moves with the eyes, brows and
