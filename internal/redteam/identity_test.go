@@ -30,6 +30,17 @@ func testdataStill(t testing.TB, name string) *Face {
 // comma-separated list of the cases' names; REDTEAM_MAXYAW sets the yaw limit of the faces sampled in
 // a challenge, faceid.SessionConfig.ChallengeMaxYaw;
 // development).
+// measureCase is one rendered challenge of the offline measurements: who (honest or a swap
+// pasting swap with the failure mode of sc), which challenge, and the look.
+type measureCase struct {
+	name string
+	kind challenge.Kind
+	dir  string
+	swap *Face
+	sc   Scenario
+	look Look
+}
+
 func TestMeasureIdentityDistances(t *testing.T) {
 	if os.Getenv("REDTEAM_MEASURE") == "" {
 		t.Skip("REDTEAM_MEASURE=1 to measure")
@@ -41,14 +52,7 @@ func TestMeasureIdentityDistances(t *testing.T) {
 	maxYaw, _ := strconv.ParseFloat(os.Getenv("REDTEAM_MAXYAW"), 64) // the challenges' identity yaw limit (0: its default)
 	for _, lat := range []time.Duration{300 * time.Millisecond, 700 * time.Millisecond, 1200 * time.Millisecond} {
 		b := honestBehaviour([2]time.Duration{lat, lat})
-		for _, c := range []struct {
-			name string
-			kind challenge.Kind
-			dir  string
-			swap *Face
-			sc   Scenario
-			look Look
-		}{
+		for _, c := range []measureCase{
 			{"honest dim", challenge.KindCoverFace, "", nil, Scenario{}, Look{Light: 0.8, Noise: 4, Size: 1.25, Seed: 3}},
 			{"honest dim", challenge.KindTurnHead, challenge.DirRight, nil, Scenario{}, Look{Light: 0.8, Noise: 4, Size: 1.25, Seed: 3}},
 			{"honest", challenge.KindCoverFace, "", nil, Scenario{}, Look{}},

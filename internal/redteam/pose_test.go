@@ -41,14 +41,7 @@ func TestMeasurePosePairs(t *testing.T) {
 	m := facetest.Model(t)
 	for _, lat := range []time.Duration{300 * time.Millisecond, 700 * time.Millisecond, 1200 * time.Millisecond} {
 		b := honestBehaviour([2]time.Duration{lat, lat})
-		for _, c := range []struct {
-			name string
-			kind challenge.Kind
-			dir  string
-			swap *Face
-			sc   Scenario
-			look Look
-		}{
+		for _, c := range []measureCase{
 			{"honest", challenge.KindTurnHead, challenge.DirLeft, nil, Scenario{}, Look{}},
 			{"honest", challenge.KindTurnHead, challenge.DirRight, nil, Scenario{}, Look{}},
 			{"honest dim", challenge.KindTurnHead, challenge.DirRight, nil, Scenario{}, Look{Light: 0.8, Noise: 4, Size: 1.25, Seed: 3}},
