@@ -219,9 +219,12 @@ func TestFencedNodeYields(t *testing.T) {
 	if !cand.Moved() {
 		t.Fatal("the candidate was not told the interview moved (reconnect)")
 	}
-	if !strings.Contains(cut.Output.String(), "node fenced") {
-		t.Fatalf("no fence in fence-a's log:\n%s", tail(cut.Output.String(), 3000))
-	}
+	// The log line is written before the room closes, but it reaches the test
+	// through fence-a's stderr pipe, which can be behind the candidate's
+	// WebSocket: wait for it.
+	apptest.Eventually(t, 20*time.Second, func() (bool, string) {
+		return strings.Contains(cut.Output.String(), "node fenced"), "no fence in fence-a's log:\n" + tail(cut.Output.String(), 3000)
+	})
 	t.Logf("fence-a closed its room %s after the cut (lease %s)", closedAfter.Round(time.Millisecond), 3*heartbeat)
 
 	// The candidate rejoins: the route reaps fence-a's expired lease and places the
