@@ -25,8 +25,9 @@ type evidenceFrame struct {
 // candidate's page, acknowledgements and measurements come back, results are
 // stored with an evidence image and pushed to the staff pages.
 type challenges struct {
-	s      *Session
-	runner *challenge.Runner
+	s       *Session
+	runner  *challenge.Runner
+	stopped chan struct{} // closed when loop returned
 
 	mu       sync.Mutex
 	evidence []evidenceFrame // ring of recent face crops during challenges
@@ -46,7 +47,7 @@ func newChallenges(s *Session) (*challenges, error) {
 	if rc.Behind == nil {
 		rc.Behind = s.analysisBehind // verify a window once its frames are analysed
 	}
-	c := &challenges{s: s}
+	c := &challenges{s: s, stopped: make(chan struct{})}
 	if cp := s.resumed; cp != nil {
 		c.resume(cp)
 		if cp.Challenges != nil { // the plan goes on where the node that died left it

@@ -273,6 +273,20 @@ func (st *identityStage) Signals() []models.Signal {
 	return nil
 }
 
+// snapshot is the identities seen so far, once the frames taken are folded
+// in (the final checkpoint of a session handed over); nil when no face was
+// embedded.
+func (st *identityStage) snapshot() *faceid.Snapshot {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.settle()
+	if st.ids.Embedded() == 0 {
+		return nil
+	}
+	snap := st.ids.Snapshot()
+	return &snap
+}
+
 // report is the stage's Result.Identity.
 func (st *identityStage) report() *faceid.Report {
 	st.mu.Lock()

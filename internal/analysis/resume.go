@@ -63,7 +63,7 @@ func (s *Session) resume() *Checkpoint {
 // checkpoint queues a write of one part of the live session's checkpoint.
 func (s *Session) checkpoint(cp Checkpoint) {
 	h := s.cfg.Store.Checkpoint
-	if h == nil || !s.live {
+	if h == nil || !s.live || s.handed.Load() {
 		return
 	}
 	cp.InterviewID, cp.SessionStarted, cp.At = s.id, s.started, s.cfg.Now()

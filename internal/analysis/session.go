@@ -138,6 +138,7 @@ type Session struct {
 	failure         string    // the part that failed (see Result.Failure)
 	failedAt        time.Time // when, on the session's clock
 	failed          atomic.Bool
+	handed          atomic.Bool // handed over to another node (HandOver): no more checkpoints
 }
 
 // MaxSeriesPoints bounds each stored series (4 h of 20 ms audio levels).
@@ -186,7 +187,7 @@ func newSession(cfg Config, id int64, out Outlet, live bool) *Session {
 		} else {
 			s.ch = ch
 			ch.checkpoint()
-			go ch.loop(s.ctx)
+			go func() { defer close(ch.stopped); ch.loop(s.ctx) }()
 		}
 	}
 	if s.ch == nil && live && s.resumed == nil {
@@ -549,7 +550,7 @@ func (s *Session) ChallengeNow() (err error) {
 	if s.ch == nil {
 		return ErrNoChallenges
 	}
-	if s.failed.Load() {
+	if s.failed.Load() || s.handed.Load() {
 		return ErrStopped
 	}
 	defer func() {
@@ -610,6 +611,35 @@ func (s *Session) End(reason string, at time.Time) {
 	if h := s.cfg.Store.SessionEnded; h != nil {
 		s.persist("session results", func(ctx context.Context) error { return h(ctx, r) })
 	}
+}
+
+// HandOver stops the analysis of a live session that goes on at another
+// node (this node is draining and hands its interviews over): the analysis
+// goroutine and the challenge driver stop, the identities taken so far are
+// folded in, and the final checkpoint — the plan's progress and the
+// identities, at — is queued (Config.Writes); nothing is queued after it, and
+// the session's results are not stored: the session ends where it goes on.
+// A challenge on screen without a result is issued again there (resume.go).
+// Call it once, instead of End.
+func (s *Session) HandOver(at time.Time) {
+	s.queue.close()
+	s.cancel()
+	<-s.done
+	cp := Checkpoint{}
+	if s.ch != nil {
+		<-s.ch.stopped // no result or prompt after the final checkpoint
+		p := s.ch.runner.Progress()
+		cp.Challenges = &p
+	}
+	if s.identity != nil {
+		cp.Identity = s.identity.snapshot()
+	}
+	s.handed.Store(true) // late folds (none: settled above) queue no checkpoint behind the final one
+	if h := s.cfg.Store.Checkpoint; h != nil && s.live {
+		cp.InterviewID, cp.SessionStarted, cp.At = s.id, s.started, at
+		s.persist("final checkpoint", func(ctx context.Context) error { return h(ctx, &cp) })
+	}
+	s.cfg.Logger.Info("analysis: session handed over with its checkpoint", "interview", s.id, "session_started", s.started)
 }
 
 // finish stops the analyser and summarises the session.

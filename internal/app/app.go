@@ -215,9 +215,30 @@ func New(ctx context.Context, o Options) (*App, error) {
 // Handler is the HTTP handler of the whole application.
 func (a *App) Handler() http.Handler { return a.HTTP.Handler() }
 
-// Shutdown ends live sessions as interrupted, letting them store what they measured.
+// Shutdown stops the node. It first drains it (cluster.Node.Drain: marked
+// draining, placement skips it); when other live nodes have room, its live
+// interviews are handed over to them (room.Manager.Drain: each session's
+// final checkpoint written, its lease given up at once, its participants told
+// "moved", so that they reconnect through the route and the same session
+// goes on elsewhere), as many as the others have room for. The others — all
+// of them on a node alone, or when the database cannot be reached — end as
+// interrupted, storing what they measured.
 func (a *App) Shutdown(ctx context.Context) {
-	a.Rooms.Shutdown(ctx)
+	free := 0
+	if a.Node != nil {
+		var err error
+		if free, err = a.Node.Drain(ctx); err != nil {
+			a.Logger.Error("drain: the other nodes are unknown; live interviews end here", "err", err)
+			free = 0
+		}
+	}
+	if live := a.Rooms.Live(); free > 0 && live > 0 {
+		a.Logger.Info("draining: live interviews are handed over to the other nodes", "node", a.Node.ID(), "rooms", live, "room_elsewhere", free)
+		n := a.Rooms.Drain(ctx, free)
+		a.Logger.Info("drained: interviews handed over", "node", a.Node.ID(), "handed_over", n)
+	} else {
+		a.Rooms.Shutdown(ctx)
+	}
 	a.Writes.Close(ctx)
 	if a.cancel != nil {
 		a.cancel()

@@ -112,6 +112,14 @@ func (h *holding) add(id int64, d int) {
 	}
 }
 
+// drop forgets the sessions of an interview handed over to another node:
+// none of them will be stored here.
+func (h *holding) drop(id int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.ids, id)
+}
+
 // list returns the held interviews and rooms, each once.
 func (h *holding) list(rooms []int64) []int64 {
 	h.mu.Lock()
@@ -140,6 +148,10 @@ func (h *holding) list(rooms []int64) []int64 {
 // refused for good (writeq.ErrRefused, logged), so a node that lost an
 // interview never overwrites what its next owner stores. A refused session
 // end leaves the checkpoint: the session goes on at the next owner.
+//
+// A room handed over by a draining node (room.Room.HandOver) gives the lease
+// up once its final checkpoint is written (cluster.Node.HandOver); its
+// session is not stored here.
 func leased(h room.Hooks, s analysis.Store, node *cluster.Node, held *holding, roomOpen func(int64) bool, log *slog.Logger) (room.Hooks, analysis.Store) {
 	started, ended, result, checkpoint := h.SessionStarted, s.SessionEnded, s.ChallengeResult, s.Checkpoint
 	// under runs fn under the interview's lease, refusing it for good when
@@ -191,6 +203,13 @@ func leased(h room.Hooks, s analysis.Store, node *cluster.Node, held *holding, r
 		s.ChallengeResult = func(ctx context.Context, id int64, r challenge.Result, jpeg []byte, jpegAt time.Time) error {
 			return under(ctx, "challenge result", id, func(ctx context.Context) error { return result(ctx, id, r, jpeg, jpegAt) })
 		}
+	}
+	h.HandedOver = func(ctx context.Context, id int64) error {
+		if err := node.HandOver(ctx, id); err != nil {
+			return err // retried
+		}
+		held.drop(id)
+		return nil
 	}
 	if checkpoint != nil {
 		s.Checkpoint = func(ctx context.Context, cp *analysis.Checkpoint) error {

@@ -28,6 +28,7 @@ type Store interface {
 	RegisterNode(ctx context.Context, n store.Node) error
 	HeartbeatNode(ctx context.Context, id string, live int, ttl time.Duration) (int64, error)
 	SetNodeDraining(ctx context.Context, id string) error
+	FreeSlots(ctx context.Context, id string, alive time.Duration) (int, error)
 	DeregisterNode(ctx context.Context, id string) error
 	AcquireLease(ctx context.Context, interviewID int64, node string, ttl time.Duration) (*store.Lease, error)
 	ReleaseLease(ctx context.Context, interviewID int64, node string) error
@@ -82,8 +83,10 @@ type Node struct {
 	renewed time.Time                   // when the last heartbeat that renewed the leases was sent
 	tokens  map[int64]store.LeaseToken  // tenures of the interviews whose sessions run here
 	fenced  map[int64]*store.LeaseToken // interviews fenced off, with their tenure (nil: none known)
+	handed  map[int64]bool              // interviews handed over to another node (HandOver): writes refused
 	fencing bool                        // fenced since the last renewal
 	alone   bool                        // no other node registered at the last renewal: nobody to take over
+	drain   bool                        // draining (Drain): takes no interview, takes no lease back
 }
 
 // New returns the node; call Register, then Run.
@@ -106,7 +109,8 @@ func New(st Store, cfg Config) *Node {
 	if cfg.FenceMargin <= 0 {
 		cfg.FenceMargin = cfg.Heartbeat / 4
 	}
-	return &Node{st: st, cfg: cfg, renewed: cfg.Now(), tokens: map[int64]store.LeaseToken{}, fenced: map[int64]*store.LeaseToken{}}
+	return &Node{st: st, cfg: cfg, renewed: cfg.Now(), tokens: map[int64]store.LeaseToken{}, fenced: map[int64]*store.LeaseToken{},
+		handed: map[int64]bool{}}
 }
 
 // ID is the node's id.
@@ -166,8 +170,11 @@ func (n *Node) Heartbeat(ctx context.Context) error {
 
 // checkOpen makes sure the node holds the lease of every open room: a
 // missing one is taken again, one another node holds is reported lost.
+//
+// A draining node does neither: the rooms it hands over give their leases up
+// (HandOver), and taking one back would keep the interview from its next node.
 func (n *Node) checkOpen(ctx context.Context) error {
-	if n.cfg.Open == nil || n.cfg.Lost == nil {
+	if n.cfg.Open == nil || n.cfg.Lost == nil || n.Draining() {
 		return nil
 	}
 	for _, id := range n.cfg.Open() {
@@ -312,12 +319,15 @@ func (n *Node) Token(ctx context.Context, interviewID int64) (store.LeaseToken, 
 	n.mu.Lock()
 	tok, ok := n.tokens[interviewID]
 	_, fenced := n.fenced[interviewID]
+	handed := n.handed[interviewID]
 	n.mu.Unlock()
 	switch {
 	case ok:
 		return tok, nil
 	case fenced:
 		return store.LeaseToken{}, fmt.Errorf("cluster: interview %d was fenced off on node %s: %w", interviewID, n.ID(), store.ErrLeaseLost)
+	case handed:
+		return store.LeaseToken{}, fmt.Errorf("cluster: interview %d was handed over by node %s: %w", interviewID, n.ID(), store.ErrLeaseLost)
 	}
 	l, err := n.acquire(ctx, interviewID, false)
 	if err != nil {
@@ -363,7 +373,11 @@ func (n *Node) acquire(ctx context.Context, interviewID int64, start bool) (*sto
 	if _, fenced := n.fenced[interviewID]; fenced && !start {
 		return nil, fmt.Errorf("cluster: interview %d was fenced off on node %s: %w", interviewID, n.ID(), store.ErrLeaseLost)
 	}
+	if n.handed[interviewID] && !start {
+		return nil, fmt.Errorf("cluster: interview %d was handed over by node %s: %w", interviewID, n.ID(), store.ErrLeaseLost)
+	}
 	delete(n.fenced, interviewID)
+	delete(n.handed, interviewID)
 	n.tokens[interviewID] = l.Token()
 	return l, nil
 }
@@ -505,6 +519,68 @@ func (n *Node) Release(ctx context.Context, interviewID int64) error {
 	if err := n.st.ReleaseLease(ctx, interviewID, n.ID()); err != nil {
 		return fmt.Errorf("cluster: release interview %d: %w", interviewID, err)
 	}
+	return nil
+}
+
+// Drain starts a graceful stop: the node is marked draining, here (the
+// heartbeat takes no lease back, see checkOpen) and in the nodes table
+// (placement skips it: store.PickNode), and Drain returns how many
+// interviews the other live nodes have room for (store.FreeSlots): how many
+// of its live interviews the node may hand over (HandOver) rather than end.
+// 0 when no other node is alive and not draining: the node's interviews end
+// here, as a single server's do.
+func (n *Node) Drain(ctx context.Context) (int, error) {
+	n.mu.Lock()
+	n.drain = true
+	n.mu.Unlock()
+	if err := n.st.SetNodeDraining(ctx, n.ID()); err != nil {
+		return 0, fmt.Errorf("cluster: drain: %w", err)
+	}
+	free, err := n.st.FreeSlots(ctx, n.ID(), n.alive())
+	if err != nil {
+		return 0, fmt.Errorf("cluster: drain: %w", err)
+	}
+	return free, nil
+}
+
+// Draining reports whether Drain was called.
+func (n *Node) Draining() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.drain
+}
+
+// HandOver gives up the lease of an interview whose session this draining
+// node hands to another one (its final checkpoint stored before): the lease
+// is deleted at once rather than left to expire, so the route places the
+// interview on another node as soon as its participants reconnect, and, as
+// when a node fenced off an interview gives it up (store.YieldLease), the
+// interview is marked interrupted and its open attempts are closed ("node
+// drained") until the session goes on elsewhere. From then on the node's
+// writes under the interview's lease are refused (Token). Idempotent: a
+// lease already given up, or another node's, is left alone.
+func (n *Node) HandOver(ctx context.Context, interviewID int64) error {
+	n.mu.Lock()
+	tok, ok := n.tokens[interviewID]
+	n.mu.Unlock()
+	if !ok { // no session started here (staff only, or a reservation): the lease as it is
+		l, err := n.st.InterviewLease(ctx, interviewID)
+		switch {
+		case err == nil && l.NodeID == n.ID():
+			tok, ok = l.Token(), true
+		case err != nil && !errors.Is(err, models.ErrNotFound):
+			return fmt.Errorf("cluster: hand over interview %d: %w", interviewID, err)
+		}
+	}
+	if ok {
+		if _, err := n.st.YieldLease(ctx, tok, n.cfg.Now(), "node drained"); err != nil {
+			return fmt.Errorf("cluster: hand over interview %d: %w", interviewID, err)
+		}
+	}
+	n.mu.Lock()
+	delete(n.tokens, interviewID)
+	n.handed[interviewID] = true
+	n.mu.Unlock()
 	return nil
 }
 

@@ -31,6 +31,9 @@ type Cluster interface {
 	Route(ctx context.Context, interviewID int64) (*store.Node, error)
 	// Origins are the registered nodes' origins (scheme://host:port).
 	Origins(ctx context.Context) ([]string, error)
+	// Draining reports that the node is stopping and hands its interviews
+	// over: /readyz fails, so that load balancers stop sending it pages.
+	Draining() bool
 }
 
 // ticketParam is the query parameter of a signaling socket's node ticket.

@@ -65,6 +65,10 @@ type Analysis interface {
 	Snapshot() wire.Live
 	// End stops the analysis and stores its results; called once.
 	End(reason string, at time.Time)
+	// HandOver stops the analysis of a session that goes on at another node
+	// (this one is draining): its final checkpoint is queued on the room's
+	// write queue, its results are not stored. Called once, instead of End.
+	HandOver(at time.Time)
 }
 
 // Outlet is how an Analysis talks back to a room's participants. *Room
@@ -89,6 +93,10 @@ type Hooks struct {
 	AttemptStarted func(ctx context.Context, interviewID int64, a Attempt) error
 	// AttemptEnded closes the attempt with this key.
 	AttemptEnded func(ctx context.Context, key string, at time.Time, reason string, report *models.ConnectionReport) error
+	// HandedOver is called after the final checkpoint of a room handed over
+	// to another node (Room.HandOver) was written: the node gives up the
+	// interview's lease, so that the route can place it elsewhere at once.
+	HandedOver func(ctx context.Context, interviewID int64) error
 }
 
 // Attempt describes one candidate connection.
@@ -245,17 +253,41 @@ func (m *Manager) remove(r *Room) {
 // Shutdown ends every room with reason "interrupted", letting each analysis
 // store what it measured, and waits for the analyses to end (and its own
 // write queue, if it made one, to drain) or ctx to end.
-func (m *Manager) Shutdown(ctx context.Context) {
+func (m *Manager) Shutdown(ctx context.Context) { m.Drain(ctx, 0) }
+
+// Drain is Shutdown on a node whose interviews can go on at other nodes
+// (cluster.Node.Drain): up to handOff rooms taken for a candidate are handed
+// over (Room.HandOver, reason "node drained"), and with handOff > 0 so are
+// the rooms only staff have opened; every other room ends interrupted, as
+// with Shutdown. No room is opened from the first moment. It returns how
+// many candidate rooms were handed over, once their participants were told
+// and the analyses ended (or ctx ended).
+func (m *Manager) Drain(ctx context.Context, handOff int) int {
 	m.mu.Lock()
 	m.closed = true
-	rooms := make([]*Room, 0, len(m.rooms))
+	var moving, ending []*Room
+	handed := 0
 	for _, r := range m.rooms {
-		rooms = append(rooms, r)
+		switch {
+		case handOff > 0 && !r.forCandidate:
+			moving = append(moving, r)
+		case handOff > handed:
+			moving = append(moving, r)
+			handed++
+		default:
+			ending = append(ending, r)
+		}
 	}
 	m.mu.Unlock()
-	for _, r := range rooms {
+	for _, r := range ending {
 		r.End(EndInterrupted)
 	}
+	var told sync.WaitGroup
+	for _, r := range moving {
+		told.Add(1)
+		go func() { defer told.Done(); r.HandOver(ctx, "node drained") }()
+	}
+	told.Wait()
 	done := make(chan struct{})
 	go func() { m.wg.Wait(); close(done) }()
 	select {
@@ -265,6 +297,7 @@ func (m *Manager) Shutdown(ctx context.Context) {
 	if m.ownW {
 		m.w.Close(ctx)
 	}
+	return handed
 }
 
 // End reasons.
@@ -455,6 +488,54 @@ func (r *Room) closeIfUnused() {
 // ends and stores its results (with retries) in the background.
 func (r *Room) End(reason string) { r.finish(reason, signal.TypeEnded) }
 
+// HandOver ends the room on this node so that its interview goes on at
+// another one (this node is draining, see Manager.Drain): the room leaves
+// the manager's open rooms, the analysis stops and queues its final
+// checkpoint instead of its results (Analysis.HandOver), the interview's
+// lease is given up once that checkpoint is written (Hooks.HandedOver, on
+// the same ordered write queue), and only then are the peers told "moved"
+// (their pages reconnect through the route, which now places the interview
+// on another node, where the session goes on from the checkpoint) and
+// closed. When ctx ends before the lease was given up they are told anyway:
+// the lease then expires and the route reaps it, as after a node's death.
+func (r *Room) HandOver(ctx context.Context, reason string) {
+	r.mu.Lock()
+	if r.ended {
+		r.mu.Unlock()
+		return
+	}
+	r.ended = true
+	if r.grace != nil {
+		r.grace.Stop()
+	}
+	a := r.analysis
+	r.mu.Unlock()
+	r.m.remove(r)
+	if a != nil {
+		a.HandOver(r.m.cfg.Now())
+		r.m.wg.Done()
+	}
+	given := make(chan struct{})
+	if h := r.m.cfg.Hooks.HandedOver; h != nil {
+		var once sync.Once
+		r.m.w.Add("hand over", r.id, func(ctx context.Context) error {
+			err := h(ctx, r.id)
+			if err == nil || errors.Is(err, writeq.ErrRefused) {
+				once.Do(func() { close(given) })
+			}
+			return err
+		})
+	} else {
+		close(given)
+	}
+	select {
+	case <-given:
+	case <-ctx.Done():
+		r.m.cfg.Logger.Error("room: lease not given up before the shutdown deadline; the interview moves once it expires", "interview", r.id)
+	}
+	r.tell(signal.TypeMoved, reason)
+}
+
 // EndMoved ends the room on this node because the interview goes on on
 // another one (this node was fenced off or the interview taken over): peers
 // are told "moved" (their pages reconnect through the route) and closed, and
@@ -478,10 +559,7 @@ func (r *Room) finish(reason, tell string) {
 	}
 	a := r.analysis
 	r.mu.Unlock()
-	for _, p := range peers {
-		_ = p.conn.Send(signal.Message{T: tell, Data: []byte(`{"reason":"` + reason + `"}`)})
-		p.close(map[string]string{signal.TypeEnded: "ended", signal.TypeMoved: reason}[tell])
-	}
+	tellPeers(peers, tell, reason)
 	r.m.remove(r)
 	if a == nil {
 		return
@@ -490,6 +568,25 @@ func (r *Room) finish(reason, tell string) {
 		defer r.m.wg.Done()
 		a.End(reason, r.m.cfg.Now())
 	}()
+}
+
+// tell sends every peer the end of the room (signal.TypeEnded or
+// signal.TypeMoved, with reason) and closes it.
+func (r *Room) tell(t, reason string) {
+	r.mu.Lock()
+	peers := make([]*Peer, 0, len(r.peers))
+	for p := range r.peers {
+		peers = append(peers, p)
+	}
+	r.mu.Unlock()
+	tellPeers(peers, t, reason)
+}
+
+func tellPeers(peers []*Peer, t, reason string) {
+	for _, p := range peers {
+		_ = p.conn.Send(signal.Message{T: t, Data: []byte(`{"reason":"` + reason + `"}`)})
+		p.close(map[string]string{signal.TypeEnded: "ended", signal.TypeMoved: reason}[t])
+	}
 }
 
 // broadcast sends m to every peer except skip.

@@ -326,6 +326,13 @@ func (a *recordingAnalysis) End(reason string, _ time.Time) {
 	a.endDone.Store(true)
 }
 
+func (a *recordingAnalysis) HandOver(time.Time) {
+	a.mu.Lock()
+	a.ended = append(a.ended, "handed over")
+	a.mu.Unlock()
+	a.endDone.Store(true)
+}
+
 func (a *recordingAnalysis) get(f func(*recordingAnalysis) bool) func() bool {
 	return func() bool { a.mu.Lock(); defer a.mu.Unlock(); return f(a) }
 }

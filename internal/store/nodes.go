@@ -108,6 +108,21 @@ func (s *Store) OtherNodes(ctx context.Context, id string) (int, error) {
 	return n, nil
 }
 
+// FreeSlots is the room for new interviews on the nodes other than id that
+// PickNode may choose (heartbeat younger than alive, not draining): the sum
+// of their capacities less their unexpired leases. A draining node hands
+// over at most this many of its live interviews (cluster.Node.Drain).
+func (s *Store) FreeSlots(ctx context.Context, id string, alive time.Duration) (int, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT coalesce(sum(greatest(n.capacity - coalesce(l.n, 0), 0)), 0)::int
+		FROM nodes n LEFT JOIN `+leaseCounts+` l ON l.node_id = n.id
+		WHERE n.id <> $1 AND n.heartbeat_at > now() - $2 * interval '1 millisecond' AND NOT n.draining`, id, millis(alive)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: unable to count free slots: %w", err)
+	}
+	return n, nil
+}
+
 // SetNodeDraining marks a node as shutting down: PickNode skips it.
 func (s *Store) SetNodeDraining(ctx context.Context, id string) error {
 	if _, err := s.db.Exec(ctx, `UPDATE nodes SET draining = true WHERE id = $1`, id); err != nil {
