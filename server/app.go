@@ -254,7 +254,7 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), config.ShutdownTimeout)
 	defer cancel()
 	a.Shutdown(sctx)
 	if err := srv.Shutdown(sctx); err != nil {

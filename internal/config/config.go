@@ -12,6 +12,12 @@ import (
 	"time"
 )
 
+// ShutdownTimeout bounds a graceful stop (SIGTERM, SIGINT): draining the
+// node (its live interviews handed over to other nodes, or ended and
+// stored), the queued writes, River's running jobs. A deployment's grace
+// period before it kills the process must be longer (kubernetes.yaml).
+const ShutdownTimeout = 20 * time.Second
+
 // Config is every setting of the server.
 type Config struct {
 	DatabaseURL    string

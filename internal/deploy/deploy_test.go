@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -209,8 +210,9 @@ type k8s struct {
 				Labels map[string]string `yaml:"labels"`
 			} `yaml:"metadata"`
 			Spec struct {
-				HostNetwork bool        `yaml:"hostNetwork"`
-				Containers  []container `yaml:"containers"`
+				HostNetwork                   bool        `yaml:"hostNetwork"`
+				TerminationGracePeriodSeconds int         `yaml:"terminationGracePeriodSeconds"`
+				Containers                    []container `yaml:"containers"`
 			} `yaml:"spec"`
 		} `yaml:"template"`
 	} `yaml:"spec"`
@@ -243,6 +245,13 @@ type container struct {
 	StartupProbe   *probe `yaml:"startupProbe"`
 	LivenessProbe  *probe `yaml:"livenessProbe"`
 	ReadinessProbe *probe `yaml:"readinessProbe"`
+	Lifecycle      struct {
+		PreStop struct {
+			Exec struct {
+				Command []string `yaml:"command"`
+			} `yaml:"exec"`
+		} `yaml:"preStop"`
+	} `yaml:"lifecycle"`
 }
 
 type probe struct {
@@ -341,6 +350,21 @@ func TestKubernetes(t *testing.T) {
 	}
 	if !sts.Spec.Template.Spec.HostNetwork {
 		t.Error("the UDP media range is reached on the node's address: hostNetwork is required")
+	}
+	// A graceful stop (the drain: interviews handed over or stored) must end
+	// before Kubernetes kills the pod: the grace period covers the preStop
+	// pause and the server's shutdown deadline, with a margin of 5 s.
+	var pause time.Duration
+	if cmd := c.Lifecycle.PreStop.Exec.Command; len(cmd) > 0 {
+		secs, err := strconv.Atoi(cmd[len(cmd)-1])
+		if cmd[0] != "sleep" || len(cmd) != 2 || err != nil {
+			t.Fatalf("preStop %v: want [sleep N]", cmd)
+		}
+		pause = time.Duration(secs) * time.Second
+	}
+	if grace := time.Duration(sts.Spec.Template.Spec.TerminationGracePeriodSeconds) * time.Second; grace < pause+config.ShutdownTimeout+5*time.Second {
+		t.Errorf("terminationGracePeriodSeconds %s: less than the preStop pause %s + the shutdown deadline %s + 5 s", grace, pause,
+			config.ShutdownTimeout)
 	}
 	httpPort := 0
 	for _, p := range c.Ports {
