@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -589,5 +590,81 @@ func TestShutdownInterruptsAndWaits(t *testing.T) {
 	}
 	if _, err := m.Open(9, 0); err != room.ErrClosed {
 		t.Fatalf("open after shutdown: %v", err)
+	}
+}
+
+// TestDrainHandsOverThenTells: a drain hands over as many candidate rooms as
+// the other nodes have room for and ends the others interrupted, as a
+// shutdown does. A room handed over stops its analysis (HandOver, not End),
+// gives the lease up through the write queue (Hooks.HandedOver) and only
+// then tells its participants "moved"; new rooms are refused.
+func TestDrainHandsOverThenTells(t *testing.T) {
+	a := &recordingAnalysis{rtp: map[bool]int{}}
+	api, err := rtc.NewAPI(rtc.Config{IncludeLoopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cands := map[int64]*client{}
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	var handed []int64
+	var toldFirst bool
+	h := (&hooks{}).room()
+	h.HandedOver = func(_ context.Context, id int64) error {
+		<-gate
+		mu.Lock()
+		defer mu.Unlock()
+		handed = append(handed, id)
+		toldFirst = toldFirst || cands[id].sawMessage(signal.TypeMoved, "")
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if !slices.Contains(a.ended, "handed over") {
+			t.Errorf("lease given up before the analysis was handed over: %v", a.ended)
+		}
+		return nil
+	}
+	m := room.NewManager(room.Config{API: api, Logger: quiet(), Grace: time.Minute, Hooks: h,
+		NewAnalysis: func(_ int64, out room.Outlet) room.Analysis { a.out = out; return a }})
+	for _, id := range []int64{8, 9} {
+		r, err := m.Open(id, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newClient(t, api)
+		c.publish(t, "cand", true)
+		c.join(r, room.RoleCandidate, room.Attempt{BrowserID: fmt.Sprint("b", id)})
+		cands[id] = c
+	}
+	done := make(chan int)
+	go func() { done <- m.Drain(context.Background(), 1) }()
+	waitFor(t, "one room ended interrupted", func() bool {
+		return cands[8].sawMessage(signal.TypeEnded, "interrupted") || cands[9].sawMessage(signal.TypeEnded, "interrupted")
+	})
+	if _, err := m.Open(10, 0); err != room.ErrClosed {
+		t.Fatalf("open while draining: %v", err)
+	}
+	close(gate)
+	if n := <-done; n != 1 {
+		t.Fatalf("drain handed over %d rooms, want 1", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(handed) != 1 || toldFirst {
+		t.Fatalf("handed over %v (told before the lease was given up: %v)", handed, toldFirst)
+	}
+	moved, other := cands[handed[0]], cands[17-handed[0]]
+	if !moved.sawMessage(signal.TypeMoved, "node drained") || moved.sawMessage(signal.TypeEnded, "") {
+		t.Error("the room handed over did not tell its candidate moved")
+	}
+	if !other.sawMessage(signal.TypeEnded, "interrupted") || other.sawMessage(signal.TypeMoved, "") {
+		t.Error("the other room did not end interrupted")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.ended) != 2 || !a.endDone.Load() {
+		t.Fatalf("analyses %v, want one handed over and one interrupted", a.ended)
+	}
+	if m.Live() != 0 {
+		t.Fatalf("%d rooms left after the drain", m.Live())
 	}
 }
