@@ -212,6 +212,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 	return a, nil
 }
 
+// drainAsk bounds the questions a stopping node asks the database before it
+// decides whether to hand its interviews over (cluster.Node.Drain).
+const drainAsk = 3 * time.Second
+
 // Handler is the HTTP handler of the whole application.
 func (a *App) Handler() http.Handler { return a.HTTP.Handler() }
 
@@ -226,8 +230,13 @@ func (a *App) Handler() http.Handler { return a.HTTP.Handler() }
 func (a *App) Shutdown(ctx context.Context) {
 	free := 0
 	if a.Node != nil {
+		// Bounded: with the database out of reach the rooms end here, and
+		// their writes keep the rest of the shutdown's time.
+		dctx, cancel := context.WithTimeout(ctx, drainAsk)
 		var err error
-		if free, err = a.Node.Drain(ctx); err != nil {
+		free, err = a.Node.Drain(dctx)
+		cancel()
+		if err != nil {
 			a.Logger.Error("drain: the other nodes are unknown; live interviews end here", "err", err)
 			free = 0
 		}
