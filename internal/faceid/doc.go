@@ -28,7 +28,7 @@
 //	}
 //	// cover_face (SetCover): the faces around the hand's transitions (cover.go, budget);
 //	// the caller keeps the CoverBefore last usable frames for a flush when the hand arrives:
-//	now, flush, keep := ids.CoverStep(&o) // now: ObserveCover(f, &o) unless Due anyway
+//	near, flush, keep := ids.CoverStep(&o) // near: ObserveCover(f, &o) unless Due anyway
 //	// its transition faces against the session's identity:
 //	cc := ids.Covers(issued, now, far)
 //	// a challenge's before/during/after identity check:
