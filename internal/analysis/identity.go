@@ -253,7 +253,7 @@ func (st *identityStage) keepBefore(f *models.Frame, o *models.Observation) {
 // room), oldest first. st.mu is held.
 func (st *identityStage) flushBefore(at time.Time) {
 	for _, b := range st.before {
-		if st.ids.CoverLeft() <= 0 || (st.pool != nil && len(st.jobs) >= maxIdentityJobs/2) || at.Sub(b.o.At) > faceid.DefaultCoverAfter {
+		if !st.ids.CoverFlushDue(b.o.At, at) || (st.pool != nil && len(st.jobs) >= maxIdentityJobs/2) {
 			continue
 		}
 		p := st.ids.TakeCover(b.o.At)

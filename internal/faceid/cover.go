@@ -109,6 +109,12 @@ func (s *Session) CoverStep(o *models.Observation) (now, flush, keep bool) {
 // CoverBefore is how many frames the caller keeps for CoverStep's flush.
 func (s *Session) CoverBefore() int { return s.cfg.Cover.Before }
 
+// CoverFlushDue reports whether a face kept at kept is to be embedded (TakeCover) in the flush
+// at the hand's first frame at hand: within CoverConfig.After of it and the challenge's budget.
+func (s *Session) CoverFlushDue(kept, hand time.Time) bool {
+	return s.coverLeft > 0 && hand.Sub(kept) <= s.cfg.Cover.After
+}
+
 // CoverLeft is how many transition faces the running cover_face challenge may still embed.
 func (s *Session) CoverLeft() int { return s.coverLeft }
 

@@ -63,6 +63,10 @@ func TestSessionCoverStep(t *testing.T) {
 			t.Errorf("frame %d (hand %v, occlusion %.2f): %+v, want %+v", c.i, c.hand, c.occ, step{now, flush, keep}, c.want)
 		}
 	}
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second / 15) }
+	if !s.CoverFlushDue(at(10), at(11)) || s.CoverFlushDue(at(2), at(11)) {
+		t.Error("the flush takes the kept faces within After of the hand, and only those")
+	}
 	// The operator's face (b) in transition faces: compared with the identity (a), kept apart.
 	face = b
 	n, last := s.Embedded(), s.last
@@ -82,7 +86,7 @@ func TestSessionCoverStep(t *testing.T) {
 		t.Errorf("covers %+v, want 5 faces of another person", cc)
 	}
 	s.CoverStep(coverObs(t0, 41, true, 0))
-	if now, _, _ := s.CoverStep(coverObs(t0, 42, false, 0.02)); now {
+	if now, _, _ := s.CoverStep(coverObs(t0, 42, false, 0.02)); now || s.CoverFlushDue(at(42), at(42)) {
 		t.Error("due beyond the budget")
 	}
 	s.SetCover(false)

@@ -134,7 +134,7 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 					now, flush, keep := o.ids.CoverStep(&ob)
 					if flush {
 						for _, b := range before {
-							if o.ids.CoverLeft() > 0 && at.Sub(b.o.At) <= faceid.DefaultCoverAfter {
+							if o.ids.CoverFlushDue(b.o.At, at) {
 								if err := o.ids.ObserveCover(&b.f, &b.o); err != nil {
 									t.Fatal(err)
 								}
