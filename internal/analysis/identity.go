@@ -20,7 +20,8 @@ type IdentityConfig struct {
 	// value samples one face per DefaultIdentityEvery and one per 250 ms
 	// during a challenge, and during turn_head every analysed face turned
 	// 10–60° too (at most 24 more per challenge: faceid.PairConfig, the
-	// same-pose check).
+	// same-pose check), and during cover_face the faces around the hand's
+	// transitions (at most 24 more per challenge: faceid.CoverConfig).
 	Session faceid.SessionConfig
 	// Workers embed the faces of live sessions off their analysis
 	// goroutines (embedPool), shared by the engine's sessions: 0 one per
@@ -78,7 +79,9 @@ type identityStage struct {
 	mu        sync.Mutex
 	cond      *sync.Cond // on mu: a job was folded
 	ids       *faceid.Session
-	active    bool // a challenge was running at the previous frame
+	active    bool        // a challenge was running at the previous frame
+	cover     bool        // a cover_face challenge was running at the previous frame
+	before    []*embedJob // cover_face: the last usable faces not embedded (faceid.Session.CoverStep)
 	errs      int
 	jobs      []*embedJob // taken and not yet folded, oldest first (the head may be being described)
 	free      []*embedJob // folded jobs' buffers for reuse (at most 2)
@@ -138,6 +141,7 @@ func (st *identityStage) foldedFace(changed bool) {
 func (st *identityStage) Frame(f *models.Frame, o models.Observation) {
 	active := st.s.challengeActive()
 	turn := active && st.s.turnActive()
+	cover := active && st.s.coverActive()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if active != st.active {
@@ -145,24 +149,48 @@ func (st *identityStage) Frame(f *models.Frame, o models.Observation) {
 		st.ids.SetChallenge(active)
 		st.active = active
 	}
-	// Due by the sampling clock, or (in turn_head) a turned face for the same-pose
-	// comparison (faceid.PairConfig: every analysed frame of a turn, within a budget).
-	// The pair faces are best effort: live, they are not taken while half of maxIdentityJobs
-	// frames wait for the workers, so that they never hold the analysis goroutine at waitRoom
-	// (on a loaded machine a turn then has fewer of them; offline, without a pool, never).
-	due := st.ids.Due(o.At, active)
-	pair := !due && turn && len(st.jobs) < maxIdentityJobs/2 && st.ids.PairDue(&o)
-	if !due && !pair {
-		return
+	if cover != st.cover {
+		st.ids.SetCover(cover)
+		st.cover = cover
+		st.before = nil // the kept frames' memory goes with the cover
 	}
-	if st.pool == nil {
-		var err error
-		changed := false
-		if due {
-			_, changed, err = st.ids.Observe(f, &o)
-		} else {
-			err = st.ids.ObservePair(f, &o)
+	// Due by the sampling clock, or (in turn_head) a turned face for the same-pose
+	// comparison (faceid.PairConfig: every analysed frame of a turn, within a budget), or (in
+	// cover_face) a face around the hand's transitions (faceid.CoverConfig, within a budget).
+	// The extra faces are best effort: live, they are not taken while half of maxIdentityJobs
+	// frames wait for the workers, so that they never hold the analysis goroutine at waitRoom
+	// (on a loaded machine a challenge then has fewer of them; offline, without a pool, never).
+	due := st.ids.Due(o.At, active)
+	room := st.pool == nil || len(st.jobs) < maxIdentityJobs/2
+	if cover {
+		now, flush, keep := st.ids.CoverStep(&o)
+		if flush {
+			st.flushBefore(o.At)
 		}
+		switch {
+		case due:
+		case now && room:
+			st.take(st.ids.TakeCover(o.At), f, &o)
+			return
+		case keep:
+			st.keepBefore(f, &o)
+		}
+	}
+	pair := !due && turn && room && st.ids.PairDue(&o)
+	switch {
+	case due:
+		st.take(st.ids.Take(o.At), f, &o)
+	case pair:
+		st.take(st.ids.TakePair(o.At), f, &o)
+	}
+}
+
+// take embeds a taken frame: at once without a pool (Describe, Fold), else queued for the
+// pool's workers (a copy of the frame). st.mu is held.
+func (st *identityStage) take(p faceid.Taken, f *models.Frame, o *models.Observation) {
+	if st.pool == nil {
+		smp, why, err := st.ids.Describe(p, f, o)
+		_, changed, err := st.ids.Fold(p, smp, why, err)
 		if err != nil {
 			st.errs++ // a failing model: the session goes on without this face
 		} else {
@@ -170,28 +198,76 @@ func (st *identityStage) Frame(f *models.Frame, o models.Observation) {
 		}
 		return
 	}
-	var j *embedJob
+	j := st.job()
+	j.taken = p
+	j.copyFrom(f, o)
+	st.queue(j)
+}
+
+// job returns a free job buffer. st.mu is held.
+func (st *identityStage) job() *embedJob {
 	if n := len(st.free); n > 0 {
-		j, st.free = st.free[n-1], st.free[:n-1]
-	} else {
-		j = &embedJob{}
+		j := st.free[n-1]
+		st.free = st.free[:n-1]
+		return j
 	}
-	if due {
-		j.taken = st.ids.Take(o.At)
-	} else {
-		j.taken = st.ids.TakePair(o.At)
-	}
-	j.f.Width, j.f.Height, j.f.Capture, j.f.Keyframe, j.f.Seq = f.Width, f.Height, f.Capture, f.Keyframe, f.Seq
-	j.f.Y = append(j.f.Y[:0], f.Y...)
-	j.f.U = append(j.f.U[:0], f.U...)
-	j.f.V = append(j.f.V[:0], f.V...)
-	j.o = o
+	return &embedJob{}
+}
+
+// queue hands a taken job to the pool's workers. st.mu is held.
+func (st *identityStage) queue(j *embedJob) {
 	st.jobs = append(st.jobs, j)
 	st.taken++
 	if !st.scheduled {
 		st.scheduled = true
 		st.pool.schedule(st)
 	}
+}
+
+func (j *embedJob) copyFrom(f *models.Frame, o *models.Observation) {
+	j.f.Width, j.f.Height, j.f.Capture, j.f.Keyframe, j.f.Seq = f.Width, f.Height, f.Capture, f.Keyframe, f.Seq
+	j.f.Y = append(j.f.Y[:0], f.Y...)
+	j.f.U = append(j.f.U[:0], f.U...)
+	j.f.V = append(j.f.V[:0], f.V...)
+	j.o = *o
+}
+
+// keepBefore keeps a copy of a usable face of a cover_face challenge that was not embedded, in
+// case the hand arrives next (faceid.Session.CoverStep): the last CoverBefore of them. st.mu is
+// held.
+func (st *identityStage) keepBefore(f *models.Frame, o *models.Observation) {
+	var j *embedJob
+	if len(st.before) >= st.ids.CoverBefore() {
+		j = st.before[0]
+		copy(st.before, st.before[1:])
+		st.before = st.before[:len(st.before)-1]
+	} else {
+		j = &embedJob{}
+	}
+	j.copyFrom(f, o)
+	st.before = append(st.before, j)
+}
+
+// flushBefore embeds the kept faces just before the hand arrived at at (those within
+// faceid.CoverConfig.After of it, within the challenge's budget and, live, while the queue has
+// room), oldest first. st.mu is held.
+func (st *identityStage) flushBefore(at time.Time) {
+	for _, b := range st.before {
+		if !st.ids.CoverFlushDue(b.o.At, at) || (st.pool != nil && len(st.jobs) >= maxIdentityJobs/2) {
+			continue
+		}
+		p := st.ids.TakeCover(b.o.At)
+		if st.pool == nil {
+			st.take(p, &b.f, &b.o)
+			continue
+		}
+		j := st.job()
+		j.taken = p
+		j.f, b.f = b.f, j.f // hand the copy over; the kept buffer takes the job's
+		j.o = b.o
+		st.queue(j)
+	}
+	st.before = st.before[:0]
 }
 
 // waitRoom waits until fewer than maxIdentityJobs frames wait for their
@@ -331,6 +407,10 @@ func (st *identityStage) challengeMetrics(r *challenge.Result, now time.Time) {
 		}
 	}
 	challenge.CheckIdentity(r, ds, 0)
+	if r.Kind == challenge.KindCoverFace {
+		st.coverMetrics(r, now)
+		return
+	}
 	// turn_head: the turned faces compared with each other at the same pose
 	// (faceid.PairConfig): a swap breaking at a deep turn, whose operator's face the gate keeps
 	// from the comparison with the session's identity (beyond 35° of yaw). Not the other kinds:
@@ -347,6 +427,19 @@ func (st *identityStage) challengeMetrics(r *challenge.Result, now time.Time) {
 		r.Metrics[challenge.MetricPoseFar] = float64(pc.Far)
 	}
 	challenge.CheckSamePose(r, pc.Far)
+}
+
+// coverMetrics applies cover_face's transition check (faceid.CoverConfig): the faces embedded
+// around the hand's transitions against the session's identity, counted with the clock's faces
+// beyond the limit (CheckIdentity's count in r.Metrics). st.mu is held.
+func (st *identityStage) coverMetrics(r *challenge.Result, now time.Time) {
+	cc := st.ids.Covers(r.Issued, now, challenge.DefaultIdentityFar)
+	if cc.Faces > 0 {
+		r.Metrics[challenge.MetricCoverFaces] = float64(cc.Faces)
+		r.Metrics[challenge.MetricCoverMax] = round3(cc.Max)
+		r.Metrics[challenge.MetricCoverFar] = float64(cc.Far)
+	}
+	challenge.CheckCoverTransitions(r, cc.Far, int(r.Metrics[challenge.MetricIdentityOther]))
 }
 
 func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }

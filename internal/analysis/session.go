@@ -244,6 +244,16 @@ func (s *Session) turnActive() bool {
 	return ok && k == challenge.KindTurnHead
 }
 
+// coverActive reports whether a cover_face challenge is in progress (the identity stage then
+// embeds the faces around the hand's transitions: faceid.CoverConfig).
+func (s *Session) coverActive() bool {
+	if s.ch == nil {
+		return false
+	}
+	k, ok := s.ch.runner.ActiveKind()
+	return ok && k == challenge.KindCoverFace
+}
+
 func (s *Session) ms(t time.Time) int64 { return t.Sub(s.started).Milliseconds() }
 
 // guard, deferred by every entry point into the session's analysis, turns a

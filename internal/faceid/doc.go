@@ -26,6 +26,11 @@
 //	} else if turnHead && ids.PairDue(&o) {                    // every turned face of a turn (budget)
 //		err := ids.ObservePair(f, &o)
 //	}
+//	// cover_face (SetCover): the faces around the hand's transitions (cover.go, budget);
+//	// the caller keeps the CoverBefore last usable frames for a flush when the hand arrives:
+//	near, flush, keep := ids.CoverStep(&o) // near: ObserveCover(f, &o) unless Due anyway
+//	// its transition faces against the session's identity:
+//	cc := ids.Covers(issued, now, far)
 //	// a challenge's before/during/after identity check:
 //	maxDist, n := ids.Window(from, to)
 //	// turn_head: its turned faces against each other at the same pose (pairs.go):

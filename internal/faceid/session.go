@@ -30,6 +30,8 @@ type SessionConfig struct {
 	ChallengeMaxYaw float64
 	// Pairs configures the same-pose comparison of a challenge's turned faces (pairs.go).
 	Pairs PairConfig
+	// Cover configures the transition faces of cover_face (cover.go).
+	Cover CoverConfig
 }
 
 func (c SessionConfig) withDefaults() SessionConfig {
@@ -41,6 +43,7 @@ func (c SessionConfig) withDefaults() SessionConfig {
 	}
 	c.ChallengeMaxYaw = max(c.ChallengeMaxYaw, c.Gate.withDefaults().MaxYaw)
 	c.Pairs = c.Pairs.withDefaults()
+	c.Cover = c.Cover.withDefaults()
 	if c.Tracker.TemplateMaxYaw <= 0 {
 		c.Tracker.TemplateMaxYaw = c.Gate.withDefaults().MaxYaw
 	}
@@ -62,14 +65,19 @@ var _ Embedder = (*Model)(nil)
 // compare (ReuseSignal, ReferenceSignal). Not safe for concurrent use (one
 // per session, like vision.Analyzer), except Describe.
 type Session struct {
-	cfg      SessionConfig
-	emb      Embedder
-	tr       *Tracker
-	last     time.Time
-	rejected map[string]int
-	inChal   bool       // a challenge is running (SetChallenge)
-	pairs    []poseFace // the challenges' turned faces, oldest first (at most maxPairFaces)
-	pairLeft int        // faces the running challenge may still embed for pairs (PairDue)
+	cfg       SessionConfig
+	emb       Embedder
+	tr        *Tracker
+	last      time.Time
+	rejected  map[string]int
+	inChal    bool        // a challenge is running (SetChallenge)
+	pairs     []poseFace  // the challenges' turned faces, oldest first (at most maxPairFaces)
+	pairLeft  int         // faces the running challenge may still embed for pairs (PairDue)
+	coverOn   bool        // the running challenge is cover_face (SetCover)
+	coverLeft int         // transition faces it may still embed (CoverStep)
+	coverHand bool        // the previous cover frame was a hand frame
+	lastHand  time.Time   // the last hand frame of the running cover
+	covers    []coverFace // the transition faces' distances, oldest first (at most maxCoverFaces)
 }
 
 // NewSession starts an identity check.
@@ -105,6 +113,7 @@ type Taken struct {
 	at        time.Time
 	challenge bool
 	pairOnly  bool // taken by TakePair: for the same-pose comparison only
+	coverOnly bool // taken by TakeCover: for the transition comparison only
 }
 
 // Take is Observe's first step, for a caller that describes the face
@@ -139,8 +148,14 @@ func (s *Session) Fold(p Taken, smp Sample, why string, err error) (Change, bool
 		return Change{}, false, err
 	}
 	if why != "" {
-		if !p.pairOnly {
+		if !p.pairOnly && !p.coverOnly {
 			s.rejected[why]++
+		}
+		return Change{}, false, nil
+	}
+	if p.coverOnly {
+		if abs(smp.Yaw) <= s.cfg.ChallengeMaxYaw {
+			s.keepCover(smp)
 		}
 		return Change{}, false, nil
 	}
@@ -236,6 +251,13 @@ func (s *Session) SetChallenge(on bool) {
 		s.pairLeft = max(s.cfg.Pairs.Budget, 0)
 	}
 	s.inChal = on
+}
+
+// gate is the gate of a challenge's identity samples: the session's, up to ChallengeMaxYaw.
+func (s *Session) gate() Gate {
+	g := s.cfg.Gate
+	g.MaxYaw = s.cfg.ChallengeMaxYaw
+	return g
 }
 
 func abs(v float64) float64 {

@@ -270,6 +270,14 @@ func (t *Tracker) Main() (Identity, bool) {
 	return *t.ids[best], true
 }
 
+// Current is the template of the identity current now; ok is false before any sample.
+func (t *Tracker) Current() (Descriptor, bool) {
+	if t.cur < 0 {
+		return Descriptor{}, false
+	}
+	return t.ids[t.cur].Template, true
+}
+
 // Samples is how many samples were added.
 func (t *Tracker) Samples() int { return t.samples }
 

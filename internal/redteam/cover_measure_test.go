@@ -18,7 +18,8 @@ import (
 // (through VP8 at 400 kbit/s) over reaction latencies and seeds (REDTEAM_MEASURE_COVER=1;
 // development). REDTEAM_RAW=1: without VP8; REDTEAM_DEFAULT_LOOK=1: the default look at 800
 // kbit/s; REDTEAM_LATS, REDTEAM_SEEDS: the latencies and seeds; REDTEAM_ATTACKS=1: also the
-// swaps painting over the hand and dropping out, the photo and a person leaving; REDTEAM_FRAMES=1:
+// swaps painting over the hand and dropping out (8 and 2 frames), the photo and a person leaving,
+// with the identity checks (the clock's faces and the transition faces); REDTEAM_FRAMES=1:
 // every frame's measure.
 func TestMeasureCover(t *testing.T) {
 	if os.Getenv("REDTEAM_MEASURE_COVER") == "" {
@@ -79,6 +80,7 @@ func TestMeasureCover(t *testing.T) {
 		}{
 			{"swap paint_over", b, offlineOpts{swap: other, sc: Scenario{Swap: "paint_over"}}},
 			{"swap dropout", b, offlineOpts{swap: other, sc: Scenario{Swap: "dropout", DropOut: 8}}},
+			{"swap dropout_mild", b, offlineOpts{swap: other, sc: Scenario{Swap: "dropout", DropOut: 2}}},
 			{"photo", Behaviour{Sway: 1}, offlineOpts{}},
 			{"leaves", b, offlineOpts{leave: true}},
 		} {
@@ -88,7 +90,10 @@ func TestMeasureCover(t *testing.T) {
 			res, obs, ds := offlineRun(t, f, c.b, c.o, newChallenge(t, challenge.KindCoverFace, ""))
 			v := res.Outcome
 			challenge.CheckIdentity(&res, ds, 0)
-			t.Logf("lat %v %-16s: verifier %s, with identity %s %q; %s", lat, c.name, v, res.Outcome, res.Reason, describe(obs, res.Issued, res.Deadline))
+			cc := c.o.ids.Covers(res.Issued, res.Issued.Add(time.Hour), challenge.DefaultIdentityFar) // as analysis/identity.go
+			challenge.CheckCoverTransitions(&res, cc.Far, int(res.Metrics[challenge.MetricIdentityOther]))
+			t.Logf("lat %v %-17s: verifier %s, with identity %s %q (transition faces %d, max %.3f, %d far); %s", lat, c.name, v, res.Outcome, res.Reason,
+				cc.Faces, cc.Max, cc.Far, describe(obs, res.Issued, res.Deadline))
 		}
 	}
 }

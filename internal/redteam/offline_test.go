@@ -85,6 +85,7 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 	v := challenge.Verifier{}
 	_, to := v.Window(ch, issued, issued.Add(40*time.Millisecond))
 	var obs []models.Observation
+	var before []keptFrame // cover_face: the last usable faces not embedded
 	active := false
 	for at := t0; !at.After(to); at = at.Add(time.Second / 15) {
 		st := a.State(at)
@@ -126,7 +127,37 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 				o.ids.SetChallenge(act) // as analysis/identity.go: unsteady faces, the challenge's yaw limit
 				active = act
 			}
-			if o.ids.Due(at, act) {
+			due := o.ids.Due(at, act)
+			if ch.Kind == challenge.KindCoverFace { // the faces around the hand's transitions, as analysis/identity.go
+				o.ids.SetCover(act)
+				if act {
+					now, flush, keep := o.ids.CoverStep(&ob)
+					if flush {
+						for _, b := range before {
+							if o.ids.CoverFlushDue(b.o.At, at) {
+								if err := o.ids.ObserveCover(&b.f, &b.o); err != nil {
+									t.Fatal(err)
+								}
+							}
+						}
+						before = before[:0]
+					}
+					switch {
+					case due:
+					case now:
+						if err := o.ids.ObserveCover(fr, &ob); err != nil {
+							t.Fatal(err)
+						}
+						continue
+					case keep:
+						if len(before) >= o.ids.CoverBefore() {
+							before = before[1:]
+						}
+						before = append(before, keptFrame{copyFrame(fr), ob})
+					}
+				}
+			}
+			if due {
 				if _, _, err := o.ids.Observe(fr, &ob); err != nil {
 					t.Fatal(err)
 				}
@@ -147,6 +178,18 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 		}
 	}
 	return res, obs, ds
+}
+
+// keptFrame is a frame copy with its observation (offlineRun's cover_face faces before the hand).
+type keptFrame struct {
+	f models.Frame
+	o models.Observation
+}
+
+func copyFrame(f *models.Frame) models.Frame {
+	c := *f
+	c.Y, c.U, c.V = append([]byte(nil), f.Y...), append([]byte(nil), f.U...), append([]byte(nil), f.V...)
+	return c
 }
 
 func newChallenge(t *testing.T, k challenge.Kind, dir string) challenge.Challenge {

@@ -132,7 +132,10 @@ func (w *swapper) frame(st *State) bool {
 		st.HandOnTop = true
 	case "dropout":
 		if st.Hand > 0.3 { // the hand comes: the swap loses the face
-			if w.away < 0 || w.away > w.sc.DropOut {
+			// A new arrival (the hand never came, or left and the swap found the face again)
+			// starts the failure; while the hand stays (away < 0) it goes on counting, so only
+			// its first DropOut frames show the operator (before, every frame of the hand did).
+			if w.away == 0 || w.away > w.sc.DropOut {
 				w.n = 0
 			}
 			w.away = -1

@@ -36,3 +36,24 @@ func TestScenarioSelection(t *testing.T) {
 		t.Error("an unknown scenario was accepted")
 	}
 }
+
+// TestSwapperDropout: the dropping swap shows the operator's face for the first DropOut frames
+// of the hand and the DropOut frames after it left, and the pasted face otherwise (the hold
+// included), as its documentation says; a second cover starts a new failure.
+func TestSwapperDropout(t *testing.T) {
+	w := &swapper{sc: Scenario{Swap: "dropout", DropOut: 2}}
+	hands := []float64{0, 0, 0.5, 0.8, 1, 1, 1, 1, 0.6, 0.2, 0, 0, 0, 0, 0, 0.5, 1, 1, 1, 0, 0, 0, 0}
+	want := "PPOOPPPPPOOPPPPOOPPOOPP" // P: the pasted face, O: the operator's
+	got := ""
+	for _, h := range hands {
+		st := State{Hand: h}
+		if w.frame(&st) {
+			got += "P"
+		} else {
+			got += "O"
+		}
+	}
+	if got != want {
+		t.Errorf("frames %s, want %s", got, want)
+	}
+}
