@@ -65,6 +65,8 @@ func TestMeasureIdentityDistances(t *testing.T) {
 			{"swap dropout", challenge.KindCoverFace, "", other, Scenario{Swap: "dropout", DropOut: 8}, Look{}},
 			{"swap yaw_break", challenge.KindTurnHead, challenge.DirLeft, other, Scenario{Swap: "yaw_break", DropOut: 8, Behaviour: Behaviour{YawLimit: 25}}, Look{}},
 			{"swap yaw_break", challenge.KindTurnHead, challenge.DirRight, other, Scenario{Swap: "yaw_break", DropOut: 8, Behaviour: Behaviour{YawLimit: 25}}, Look{}},
+			{"swap yaw_break_mild", challenge.KindTurnHead, challenge.DirLeft, other, Scenario{Swap: "yaw_break", DropOut: 4, Behaviour: Behaviour{YawLimit: 45}}, Look{}},
+			{"swap yaw_break_mild", challenge.KindTurnHead, challenge.DirRight, other, Scenario{Swap: "yaw_break", DropOut: 4, Behaviour: Behaviour{YawLimit: 45}}, Look{}},
 		} {
 			if only != "1" && !strings.Contains(","+only+",", ","+c.name+",") {
 				continue

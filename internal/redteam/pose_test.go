@@ -31,7 +31,8 @@ type poseFace struct {
 // one identity (the renderer knows which frames show the pasted face) against the mixed pairs,
 // and the faces far from two or more neighbours. Honest turns against yaw_break (the operator's
 // own face for 8 frames beyond 25°, then the swap held at 25°) at reaction latencies 0.3, 0.7
-// and 1.2 s, left and right.
+// and 1.2 s, left and right; and yaw_break_mild (4 frames beyond 45°). REDTEAM_MEASURE_CASE
+// keeps one case name.
 func TestMeasurePosePairs(t *testing.T) {
 	if v := os.Getenv("REDTEAM_MEASURE"); v != "1" && v != "pose" {
 		t.Skip("REDTEAM_MEASURE=pose to measure")
@@ -47,7 +48,12 @@ func TestMeasurePosePairs(t *testing.T) {
 			{"honest dim", challenge.KindTurnHead, challenge.DirRight, nil, Scenario{}, Look{Light: 0.8, Noise: 4, Size: 1.25, Seed: 3}},
 			{"swap yaw_break", challenge.KindTurnHead, challenge.DirLeft, other, Scenario{Swap: "yaw_break", DropOut: 8, Behaviour: Behaviour{YawLimit: 25}}, Look{}},
 			{"swap yaw_break", challenge.KindTurnHead, challenge.DirRight, other, Scenario{Swap: "yaw_break", DropOut: 8, Behaviour: Behaviour{YawLimit: 25}}, Look{}},
+			{"swap yaw_break_mild", challenge.KindTurnHead, challenge.DirLeft, other, Scenario{Swap: "yaw_break", DropOut: 4, Behaviour: Behaviour{YawLimit: 45}}, Look{}},
+			{"swap yaw_break_mild", challenge.KindTurnHead, challenge.DirRight, other, Scenario{Swap: "yaw_break", DropOut: 4, Behaviour: Behaviour{YawLimit: 45}}, Look{}},
 		} {
+			if only := os.Getenv("REDTEAM_MEASURE_CASE"); only != "" && only != c.name {
+				continue
+			}
 			bb := b
 			bb.YawLimit = c.sc.Behaviour.YawLimit
 			var faces []poseFace
