@@ -93,8 +93,8 @@ func TestMeasureIdentityDistances(t *testing.T) {
 			if c.kind == challenge.KindTurnHead { // as the analysis: turn_head only
 				challenge.CheckSamePose(&chk, pc.Far)
 			}
-			t.Logf("  same pose: %d turned faces, %d pairs, largest %.3f, %d beyond %.2f; with both checks %s %q",
-				pc.Faces, pc.Pairs, pc.Max, pc.Far, challenge.DefaultPairFar, chk.Outcome, chk.Reason)
+			t.Logf("  same pose: %d turned faces, %d pairs, largest %.3f, %d far (beyond %.2f or an intruder's), %d intruders; with both checks %s %q",
+				pc.Faces, pc.Pairs, pc.Max, pc.Far, challenge.DefaultPairFar, pc.Intruders, chk.Outcome, chk.Reason)
 			mx, n5, n7, n75 := 0.0, 0, 0, 0
 			for _, d := range ds {
 				mx = max(mx, d)
