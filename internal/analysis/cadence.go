@@ -33,7 +33,7 @@ func (c Cadence) MissingShare() float64 {
 // Excess is how far, in standard errors, the source's missing share lies above p0 (a share an
 // honest camera is allowed to lose): the mean of the windows' shares minus p0, over the
 // standard error of that mean estimated from the windows' own spread (floored at a binomial
-X window by window, a source's bursts of missing frames
+// window's spread at p0). Measured window by window, a source's bursts of missing frames
 // (a camera's hiccup, a tab switch) widen the spread and weaken the evidence, while a source
 // that keeps skipping frames at the same share shows it in every window: the evidence then grows
 // with the square root of the windows observed. 0 with fewer than two windows.
