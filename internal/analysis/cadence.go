@@ -16,6 +16,10 @@ type Cadence struct {
 	Intervals int     // timestamp steps between directly following frames
 	Seconds   float64 // what they span
 	Missing   float64 // frames the source would have produced at each window's base interval, but did not
+	// Windows judged, and the sum and sum of squares of their missing shares: the spread of the
+	// share from window to window, for Excess.
+	Windows          int
+	ShareSum, Share2 float64
 }
 
 // MissingShare is the share of the source's frames that never came: 0 for a steady source.
@@ -24,6 +28,24 @@ func (c Cadence) MissingShare() float64 {
 		return 0
 	}
 	return c.Missing / (c.Missing + float64(c.Intervals))
+}
+
+// Excess is how far, in standard errors, the source's missing share lies above p0 (a share an
+// honest camera is allowed to lose): the mean of the windows' shares minus p0, over the
+// standard error of that mean estimated from the windows' own spread (floored at a binomial
+// window's spread at p0). Measured window by window, a source's bursts of missing frames
+// (a camera's hiccup, a tab switch) widen the spread and weaken the evidence, while a source
+// that keeps skipping frames at the same share shows it in every window: the evidence then grows
+// with the square root of the windows observed. 0 with fewer than two windows.
+func (c Cadence) Excess(p0 float64) float64 {
+	if c.Windows < 2 {
+		return 0
+	}
+	n := float64(c.Windows)
+	mean := c.ShareSum / n
+	sd := math.Sqrt(math.Max(0, (c.Share2-n*mean*mean)/(n-1)))
+	sd = math.Max(sd, math.Sqrt(p0*(1-p0)/cadenceWindow))
+	return (mean - p0) / (sd / math.Sqrt(n))
 }
 
 // Cadence windows: the base interval is the mode of a window's steps (the step with the most
@@ -43,6 +65,9 @@ func (c *Cadence) add(o Cadence) {
 	c.Intervals += o.Intervals
 	c.Seconds += o.Seconds
 	c.Missing += o.Missing
+	c.Windows += o.Windows
+	c.ShareSum += o.ShareSum
+	c.Share2 += o.Share2
 }
 
 // cadenceTracker judges one track's frames window by window; not safe for concurrent use.
@@ -86,6 +111,8 @@ func (t *cadenceTracker) flush() Cadence {
 	// of which len(steps) came. A late frame followed by an early one misses nothing.
 	c.Missing = math.Max(0, c.Seconds/base-float64(len(t.steps)))
 	c.Intervals = len(t.steps)
+	share := c.MissingShare()
+	c.Windows, c.ShareSum, c.Share2 = 1, share, share*share
 	return c
 }
 

@@ -115,3 +115,98 @@ func TestCadence(t *testing.T) {
 		t.Errorf("four steps and a pause judged: %+v", got)
 	}
 }
+
+// dropSteps makes the steps of a 15 fps source that skips each frame with probability drop
+// (the red team's compute-bound swap), until shown frames came; ±3 ms of capture jitter.
+func dropSteps(r *rand.Rand, drop float64, shown int) []float64 {
+	const base = 1.0 / 15
+	var st []float64
+	gap := 0.0
+	for len(st) < shown {
+		gap += base
+		if r.Float64() < drop {
+			continue
+		}
+		st = append(st, gap+(r.Float64()-0.5)*0.006)
+		gap = 0
+	}
+	return st
+}
+
+// TestCadenceExcess: the evidence that a source keeps skipping more than 10 % of its frames
+// grows with the footage. A swap dropping 20 % (a third of the share score's weight) is 3.5
+// standard errors above 10 % in nearly every 50 s interview and in every 30 min one; honest
+// sources — steady, with hiccups (2 % single skips and a 10-frame burst every 30 s), a camera
+// halving its rate, a busy sender — stay below 2 however long they run.
+func TestCadenceExcess(t *testing.T) {
+	const p0, full = 0.10, 3.5
+	var short []float64
+	for seed := uint64(1); seed <= 40; seed++ {
+		r := rand.New(rand.NewPCG(seed, 5))
+		c := feed(&cadenceTracker{}, 0, dropSteps(r, 0.2, 600), nil) // 50 s
+		short = append(short, c.Excess(p0))
+		if seed <= 3 {
+			long := feed(&cadenceTracker{}, 0, dropSteps(r, 0.2, 21600), nil) // 30 min
+			if z := long.Excess(p0); z < 10 {
+				t.Errorf("seed %d: 30 min of a 20 %% drop only %.1f standard errors above 10 %% (share %.3f, %d windows)", seed, z, long.MissingShare(), long.Windows)
+			}
+		}
+	}
+	below := 0
+	for _, z := range short {
+		if z < full {
+			below++
+		}
+	}
+	if below > 2 {
+		t.Errorf("50 s of a 20 %% drop: %d of %d interviews under %.1f standard errors: %.1f", below, len(short), full, short)
+	}
+
+	rng := rand.New(rand.NewPCG(3, 4))
+	const base = 1.0 / 15
+	jitter := func() float64 { return (rng.Float64() - 0.5) * 0.006 }
+	hiccups := func(n int) []float64 {
+		var st []float64
+		for i := 0; i < n; i++ {
+			s := base + jitter()
+			switch {
+			case i%450 == 449:
+				s += 10 * base // a burst of 10 frames (0.67 s)
+			case rng.Float64() < 0.02:
+				s += base
+			}
+			st = append(st, s)
+		}
+		return st
+	}
+	var halved, busy []float64
+	for i := 0; i < 27000; i++ {
+		s := 1.0 / 30
+		if (i/3000)%2 == 1 {
+			s = 2.0 / 30
+		}
+		halved = append(halved, s+jitter()/2)
+		b := base
+		switch i % 4 {
+		case 1:
+			b += 0.04
+		case 2:
+			b -= 0.04
+		}
+		busy = append(busy, b)
+	}
+	for _, c := range []struct {
+		name  string
+		steps []float64
+	}{
+		{"hiccups, 60 s", hiccups(900)},
+		{"hiccups, 30 min", hiccups(27000)},
+		{"30 fps halved to 15 and back, 15 min", halved},
+		{"busy sender, 30 min", busy},
+	} {
+		got := feed(&cadenceTracker{}, 0, c.steps, nil)
+		if z := got.Excess(p0); z >= 2 || got.Windows < 20 {
+			t.Errorf("%s: %.1f standard errors above 10 %% (share %.3f, %d windows)", c.name, z, got.MissingShare(), got.Windows)
+		}
+	}
+}

@@ -36,6 +36,14 @@ type PairConfig struct {
 	// 24: 1.6 s of a turn at 15 analysed frames a second, 0.3–0.7 s of one core at 11–30 ms
 	// per face, once per challenge); negative: none.
 	Budget int
+	// IntruderFar and IntruderMargin find a face that two same-pose neighbours (each paired
+	// with it) place apart from themselves: farther than IntruderFar from both, and by more
+	// than IntruderMargin than they are from each other (defaults 0.65 and 0.55). A swap
+	// breaking briefly at a deep turn shows the operator's face between faces of the swap
+	// that measure ~0.06 from each other and 0.70–0.79 from it, where one person's turned
+	// faces, at 30–45° measured yaw, compare closer than two people's do at 10–25° and the
+	// pair threshold alone misses them (docs/REDTEAM.md finding NN).
+	IntruderFar, IntruderMargin float64
 }
 
 // Default values of PairConfig.
@@ -45,6 +53,9 @@ const (
 	DefaultPairYaw    = 15
 	DefaultPairGap    = 1500 * time.Millisecond
 	DefaultPairBudget = 24
+
+	DefaultPairIntruderFar    = 0.65
+	DefaultPairIntruderMargin = 0.55
 )
 
 // maxPairFaces bounds the turned faces a Session keeps (64 × 512 bytes of descriptor): more
@@ -66,6 +77,12 @@ func (c PairConfig) withDefaults() PairConfig {
 	}
 	if c.Budget == 0 {
 		c.Budget = DefaultPairBudget
+	}
+	if c.IntruderFar <= 0 {
+		c.IntruderFar = DefaultPairIntruderFar
+	}
+	if c.IntruderMargin <= 0 {
+		c.IntruderMargin = DefaultPairIntruderMargin
 	}
 	return c
 }
@@ -116,15 +133,19 @@ func (s *Session) keepPair(smp Sample) {
 }
 
 // PairCheck is what the same-pose comparison found in a window: the turned faces, the pairs
-// compared, the largest distance of a pair and the pairs farther than the threshold.
+// compared, the largest distance of a pair, the pairs counted far, and the intruder faces.
 type PairCheck struct {
 	Faces, Pairs, Far int
 	Max               float64
+	// Intruders is the number of faces set apart by two same-pose neighbours that are close
+	// to each other (PairConfig.IntruderFar, IntruderMargin); their two pairs count in Far.
+	Intruders int
 }
 
 // Pairs compares the turned faces sampled in [from, to] pairwise: every two within
 // PairConfig.Yaw degrees of yaw (on the same side) and PairConfig.Gap of each other; far is the
-// distance beyond which a pair counts as two people.
+// distance beyond which a pair counts as two people. An intruder face's two pairs with the
+// neighbours that set it apart count as far too (each pair once).
 func (s *Session) Pairs(from, to time.Time, far float64) PairCheck {
 	c := s.cfg.Pairs
 	var in []poseFace
@@ -134,8 +155,14 @@ func (s *Session) Pairs(from, to time.Time, far float64) PairCheck {
 		}
 	}
 	r := PairCheck{Faces: len(in)}
+	n := len(in)
+	d := make([]float64, n*n) // -1: not a pair
+	for i := range d {
+		d[i] = -1
+	}
+	farPair := make([]bool, n*n)
 	for i := range in {
-		for j := i + 1; j < len(in); j++ {
+		for j := i + 1; j < n; j++ {
 			a, b := in[i], in[j]
 			dt := b.at.Sub(a.at)
 			if dt < 0 {
@@ -144,12 +171,41 @@ func (s *Session) Pairs(from, to time.Time, far float64) PairCheck {
 			if math.Abs(a.yaw-b.yaw) > c.Yaw || (a.yaw < 0) != (b.yaw < 0) || dt > c.Gap {
 				continue
 			}
-			d := Distance(a.d, b.d)
+			x := Distance(a.d, b.d)
+			d[i*n+j], d[j*n+i] = x, x
 			r.Pairs++
-			r.Max = max(r.Max, d)
-			if d > far {
-				r.Far++
+			r.Max = max(r.Max, x)
+			if x > far {
+				farPair[i*n+j] = true
 			}
+		}
+	}
+	for b := range in {
+		found := false
+		for a := 0; a < n && !found; a++ {
+			ab := d[a*n+b]
+			if a == b || ab <= c.IntruderFar {
+				continue
+			}
+			for k := a + 1; k < n; k++ {
+				kb := d[k*n+b]
+				if k == b || kb <= c.IntruderFar {
+					continue
+				}
+				ak := Distance(in[a].d, in[k].d) // not necessarily a pair: only each with b
+				if min(ab, kb)-ak > c.IntruderMargin {
+					farPair[min(a, b)*n+max(a, b)] = true
+					farPair[min(k, b)*n+max(k, b)] = true
+					r.Intruders++
+					found = true
+					break
+				}
+			}
+		}
+	}
+	for _, f := range farPair {
+		if f {
+			r.Far++
 		}
 	}
 	return r

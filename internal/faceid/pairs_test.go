@@ -166,6 +166,27 @@ func TestSessionPairs(t *testing.T) {
 			}
 			return turn(i)
 		}, true},
+		// A mild break: the operator's face for 4 frames beyond 40°, 0.68 from the swap at the
+		// same pose (under the 0.7 threshold: deeply turned faces of two people compare closer),
+		// the swap held at 40° around it: an intruder between two faces of one identity.
+		{"mild yaw break", func(i int) Descriptor {
+			if i >= 40 && i < 44 {
+				return between(b, a, 0.68)
+			}
+			return b
+		}, func(i int) float64 {
+			if y := turn(i); y > 40 && !(i >= 40 && i < 44) {
+				return 40
+			}
+			return turn(i)
+		}, true},
+		// One odd face 0.6 from its neighbours (a blur, a glint): not an intruder (0.65).
+		{"one odd face", func(i int) Descriptor {
+			if i == 42 {
+				return between(a, b, 0.6)
+			}
+			return a
+		}, turn, false},
 		{"other person 20° away", func(i int) Descriptor {
 			if turn(i) > 35 {
 				return b

@@ -24,6 +24,9 @@ type poseFace struct {
 	pasted bool
 }
 
+// swapOr: both faces pasted.
+func (p poseFace) swapOr(o poseFace) bool { return p.pasted && o.pasted }
+
 // TestMeasurePosePairs prints the same-pose pairwise distances of the faces of a turn
 // (REDTEAM_MEASURE=pose or 1; development; docs/REDTEAM.md finding 9): every rendered frame of
 // the challenge (15 fps) is embedded with the gate's yaw limit at 70°, and every two faces with
@@ -31,7 +34,8 @@ type poseFace struct {
 // one identity (the renderer knows which frames show the pasted face) against the mixed pairs,
 // and the faces far from two or more neighbours. Honest turns against yaw_break (the operator's
 // own face for 8 frames beyond 25°, then the swap held at 25°) at reaction latencies 0.3, 0.7
-// and 1.2 s, left and right.
+// and 1.2 s, left and right; and yaw_break_mild (4 frames beyond 45°). REDTEAM_MEASURE_CASE
+// keeps the cases named (comma-separated).
 func TestMeasurePosePairs(t *testing.T) {
 	if v := os.Getenv("REDTEAM_MEASURE"); v != "1" && v != "pose" {
 		t.Skip("REDTEAM_MEASURE=pose to measure")
@@ -47,7 +51,12 @@ func TestMeasurePosePairs(t *testing.T) {
 			{"honest dim", challenge.KindTurnHead, challenge.DirRight, nil, Scenario{}, Look{Light: 0.8, Noise: 4, Size: 1.25, Seed: 3}},
 			{"swap yaw_break", challenge.KindTurnHead, challenge.DirLeft, other, Scenario{Swap: "yaw_break", DropOut: 8, Behaviour: Behaviour{YawLimit: 25}}, Look{}},
 			{"swap yaw_break", challenge.KindTurnHead, challenge.DirRight, other, Scenario{Swap: "yaw_break", DropOut: 8, Behaviour: Behaviour{YawLimit: 25}}, Look{}},
+			{"swap yaw_break_mild", challenge.KindTurnHead, challenge.DirLeft, other, Scenario{Swap: "yaw_break", DropOut: 4, Behaviour: Behaviour{YawLimit: 45}}, Look{}},
+			{"swap yaw_break_mild", challenge.KindTurnHead, challenge.DirRight, other, Scenario{Swap: "yaw_break", DropOut: 4, Behaviour: Behaviour{YawLimit: 45}}, Look{}},
 		} {
+			if only := os.Getenv("REDTEAM_MEASURE_CASE"); only != "" && !strings.Contains(","+only+",", ","+c.name+",") {
+				continue
+			}
 			bb := b
 			bb.YawLimit = c.sc.Behaviour.YawLimit
 			var faces []poseFace
@@ -79,7 +88,37 @@ func TestMeasurePosePairs(t *testing.T) {
 				seq = append(seq, fmt.Sprintf("%s%.0f", k, p.yaw))
 			}
 			t.Logf("lat %v %-14s %-5s: %s; %d faces |yaw|≥15 (rejected %v): %s", lat, c.name, c.dir, res.Outcome, len(in), rej, strings.Join(seq, " "))
-			for _, minYaw := range []float64{0, 10, 15, 20} {
+			// Intruders: a face b far from two same-pose neighbours a and c (|yaw| ≥ 10, within 15°
+			// of b, same side, 1.5 s of b) that are close to each other; margin = min(d(a,b),
+			// d(b,c)) − d(a,c), its largest over the turn, and whether b is the operator's face.
+			bestM, bestOp, bestAB, bestAC := -1.0, false, 0.0, 0.0
+			nearB := func(a, b poseFace) bool {
+				dt := a.at.Sub(b.at)
+				if dt < 0 {
+					dt = -dt
+				}
+				return math.Abs(a.yaw) >= 10 && math.Abs(b.yaw) >= 10 && (a.yaw < 0) == (b.yaw < 0) &&
+					math.Abs(a.yaw-b.yaw) <= 15 && dt <= 1500*time.Millisecond
+			}
+			for bi, b := range in {
+				var nb []int
+				for ai, a := range in {
+					if ai != bi && nearB(a, b) {
+						nb = append(nb, ai)
+					}
+				}
+				for x := range nb {
+					for y := x + 1; y < len(nb); y++ {
+						a, c := in[nb[x]], in[nb[y]]
+						dab, dcb, dac := faceid.Distance(a.d, b.d), faceid.Distance(c.d, b.d), faceid.Distance(a.d, c.d)
+						if m := min(dab, dcb) - dac; m > bestM {
+							bestM, bestOp, bestAB, bestAC = m, !b.pasted && c.swapOr(a), min(dab, dcb), dac
+						}
+					}
+				}
+			}
+			t.Logf("    intruder: largest margin %.3f (far %.3f, neighbours %.3f; the operator's face between two pasted: %v)", bestM, bestAB, bestAC, bestOp)
+			for _, minYaw := range []float64{0, 10, 15, 20, 25, 30} {
 				for _, dyaw := range []float64{10, 15} {
 					var same, mixed []float64
 					type pr struct {

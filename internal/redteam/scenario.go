@@ -181,8 +181,8 @@ type Result struct {
 	Decision       string             `json:"server_decision"`
 	Score          float64            `json:"server_score"`
 	Challenges     []ChallengeResult  `json:"challenges"`
-	Latencies      []float64          `json:"response_latency_s"` // the responder's reaction latencies
-	Signals        map[string]float64 `json:"signal_scores,omitempty"`
+	Latencies      []float64          `json:"response_latency_s"`      // the responder's reaction latencies
+	Signals        map[string]float64 `json:"signal_scores,omitempty"` // scores over 0.3, and frame_cadence's always
 	Error          string             `json:"error,omitempty"`
 	Seconds        float64            `json:"seconds"`
 }

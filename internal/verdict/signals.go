@@ -88,10 +88,17 @@ func sessionSignals(r *analysis.Result) []models.Signal {
 
 // Frame-cadence thresholds: the share of frames the camera source never produced scores from
 // CadenceMissingFrom to CadenceMissingFrom+CadenceMissingSpan; judged from CadenceMinIntervals.
+// Besides, the evidence that the source keeps missing more than CadenceHonestShare of its
+// frames (analysis.Cadence.Excess, in standard errors) scores from CadenceExcessFrom to
+// CadenceExcessFrom+CadenceExcessSpan: it grows with the windows observed, so a steady 20 % drop
+// is certain after a minute while an honest camera's hiccups (a few per cent, in bursts) are not.
 const (
 	CadenceMissingFrom  = 0.15
 	CadenceMissingSpan  = 0.15
 	CadenceMinIntervals = 150 // 10 s at 15 fps
+	CadenceHonestShare  = 0.10
+	CadenceExcessFrom   = 2
+	CadenceExcessSpan   = 1.5
 )
 
 // cadenceSignal makes the frame_cadence signal: the share of frames the live camera source
@@ -101,8 +108,11 @@ const (
 // times (the red team's swap dropping 40 % of its frames passed every challenge). A browser
 // under CPU load lowers a camera track's resolution rather than its frame rate, and a camera
 // that halves its rate in low light does so regularly (the per-window base interval follows
-// it), so a steady source scores 0. Score 0 up to 15 % missing, 1 from 30 %; confidence 0.7 from
-// 300 intervals: alone at full score it is review (35 of 100), never failed.
+// it), so a steady source scores 0. The score is the larger of two: the share (0 up to 15 %
+// missing, 1 from 30 %), and the evidence that the share stays above 10 % window after window
+// (0 up to 2 standard errors, 1 from 3.5: a swap dropping 20 % of its frames reaches it within
+// about 40 s at 15 fps). Confidence 0.7 from 300 intervals: alone at full score it is review
+// (35 of 100), never failed.
 func cadenceSignal(c *analysis.Cadence) (models.Signal, bool) {
 	if c == nil || c.Intervals < CadenceMinIntervals {
 		return models.Signal{}, false
@@ -110,11 +120,14 @@ func cadenceSignal(c *analysis.Cadence) (models.Signal, bool) {
 	share := c.MissingShare()
 	fps := float64(c.Intervals) / c.Seconds
 	full := (float64(c.Intervals) + c.Missing) / c.Seconds
+	z := c.Excess(CadenceHonestShare)
+	score := math.Max(dsp.Clamp01((share-CadenceMissingFrom)/CadenceMissingSpan),
+		dsp.Clamp01((z-CadenceExcessFrom)/CadenceExcessSpan))
 	return models.Signal{Kind: "frame_cadence", Value: round3(share),
-		Score:      round3(dsp.Clamp01((share - CadenceMissingFrom) / CadenceMissingSpan)),
+		Score:      round3(score),
 		Confidence: round3(0.7 * math.Min(1, float64(c.Intervals)/300)),
-		Reason: fmt.Sprintf("the camera source skipped %.0f %% of its frames (%.1f of %.1f frames per second over %.0f s; none lost on the network)",
-			100*share, fps, full, c.Seconds)}, true
+		Reason: fmt.Sprintf("the camera source skipped %.0f %% of its frames (%.1f of %.1f frames per second over %.0f s; none lost on the network; %.1f standard errors above %.0f %% over %d windows)",
+			100*share, fps, full, c.Seconds, z, 100*CadenceHonestShare, c.Windows)}, true
 }
 
 // round3 rounds to three decimals, as every detector's signal is.

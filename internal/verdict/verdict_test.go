@@ -270,7 +270,13 @@ func TestFrameCadenceSignal(t *testing.T) {
 	}{
 		{"40 % skipped", &analysis.Cadence{Intervals: 540, Seconds: 60, Missing: 360}, 1, true},
 		{"22.5 % skipped", &analysis.Cadence{Intervals: 620, Seconds: 60, Missing: 180}, 0.5, false},
-		{"steady", &analysis.Cadence{Intervals: 890, Seconds: 60, Missing: 9}, 0, false},
+		// 20 % in each of 20 windows (spread 0.06): 7.5 standard errors above 10 %, certain.
+		{"20 % skipped, window after window", &analysis.Cadence{Intervals: 640, Seconds: 53, Missing: 160,
+			Windows: 20, ShareSum: 4, Share2: 20*0.04 + 19*0.0036}, 1, true},
+		// 20 % on average, but in two windows of 20: bursts (a hiccup, a tab switch), not a cadence.
+		{"20 % skipped in bursts", &analysis.Cadence{Intervals: 640, Seconds: 53, Missing: 160,
+			Windows: 20, ShareSum: 4, Share2: 2 * 4}, 0.333, false},
+		{"steady", &analysis.Cadence{Intervals: 890, Seconds: 60, Missing: 9, Windows: 28, ShareSum: 0.28, Share2: 28 * 1e-4}, 0, false},
 		{"too short", &analysis.Cadence{Intervals: 100, Seconds: 10, Missing: 60}, -1, false},
 		{"recording", nil, -1, false},
 	} {
