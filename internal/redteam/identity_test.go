@@ -13,6 +13,7 @@ import (
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/faceid"
 	"github.com/livecheck/livecheck/internal/faceid/facetest"
+	"github.com/livecheck/livecheck/models"
 )
 
 func testdataStill(t testing.TB, name string) *Face {
@@ -188,6 +189,46 @@ func TestIdentityDuringChallenges(t *testing.T) {
 		}
 		if c.want == challenge.OutcomeFailed && (!other || !strings.HasPrefix(res.Reason, challenge.ReasonOtherFace)) {
 			t.Errorf("%s: failed for %q, want the different face", c.name, res.Reason)
+		}
+	}
+}
+
+// TestMeasureIdentitySession prints the identity stage's confirmed changes and sample
+// distances for the honest person in the table's dim look through VP8 at 400 kbit/s, from the
+// stream's first frame through one challenge of each kind in REDTEAM_KINDS (default
+// turn_head/right, flash, cover_face, read_digits) over REDTEAM_SEEDS (REDTEAM_MEASURE_SESSION=1;
+// development): does an honest dim session confirm a change, and where?
+func TestMeasureIdentitySession(t *testing.T) {
+	if os.Getenv("REDTEAM_MEASURE_SESSION") == "" {
+		t.Skip("REDTEAM_MEASURE_SESSION=1 to measure")
+	}
+	f := testdataFace(t)
+	m := facetest.Model(t)
+	kinds := "turn_head/right,flash,cover_face,read_digits"
+	if k := os.Getenv("REDTEAM_KINDS"); k != "" {
+		kinds = k
+	}
+	b := honestBehaviour([2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond})
+	for _, seed := range measureSeeds() {
+		for _, k := range strings.Split(kinds, ",") {
+			kind, dir, _ := strings.Cut(k, "/")
+			ids := faceid.NewSession(m, faceid.SessionConfig{})
+			look := Look{Light: 0.8, Noise: 4, Size: 1.25, Seed: seed + 10}
+			var t0 time.Time
+			res, _, _ := offlineRun(t, f, b, offlineOpts{look: look, kbps: 400, seed: seed, ids: ids,
+				each: func(fr *models.Frame, _ *models.Observation, _ bool) {
+					if t0.IsZero() {
+						t0 = fr.Capture
+					}
+				}}, newChallenge(t, challenge.Kind(kind), dir))
+			var hs []string
+			for _, p := range ids.History() {
+				hs = append(hs, fmt.Sprintf("%.1fs:%.2f", p.At.Sub(t0).Seconds(), p.Distance))
+			}
+			t.Logf("seed %d %-15s %s; %d changes; rejected %v; distances %s", seed, k, res.Outcome, len(ids.Changes()), ids.Rejected(), strings.Join(hs, " "))
+			for _, c := range ids.Changes() {
+				t.Logf("   change at %.1fs (before %.1fs) distance %.2f returning %d", c.After.At.Sub(t0).Seconds(), c.Before.At.Sub(t0).Seconds(), c.Distance, c.Returning)
+			}
 		}
 	}
 }

@@ -76,6 +76,24 @@ func TestRedteamProbe(t *testing.T) {
 		for _, c := range r.Challenges {
 			t.Logf("   %s %s %s", c.Kind, c.Outcome, c.Reason)
 		}
+		if os.Getenv("REDTEAM_METRICS") != "" { // the stored metrics and signals (development)
+			recs, err := env.Store.Challenges(context.Background(), r.Interview)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range recs {
+				t.Logf("   stored %s attempt %d %s %q %v", c.Kind, c.Attempt, c.Outcome, c.Reason, c.Metrics)
+			}
+			sigs, err := env.Store.Signals(context.Background(), r.Interview)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range sigs {
+				if s.Score > 0.3 {
+					t.Logf("   signal %s value %.3f score %.2f conf %.2f %q", s.Kind, s.Value, s.Score, s.Confidence, s.Reason)
+				}
+			}
+		}
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -345,6 +347,8 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 
 const frameDur = time.Second / 15
 
+var debugTiming = os.Getenv("REDTEAM_DEBUG_TIMING") != ""
+
 // pumpVideo renders, encodes and sends 15 frames a second (or loops the
 // scenario's recording) until ctx ends.
 func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenario, actor *Actor, seed uint64) {
@@ -388,13 +392,28 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 	// of 1/15 s after the previous slot, also when this process is late to render it (a busy
 	// sender sends late, it does not skip); a frame the swap drops leaves its slot empty.
 	slot, lastSlot := 0, -1
+	var lateness []time.Duration
+	defer func() {
+		if debugTiming && len(lateness) > 0 {
+			sort.Slice(lateness, func(i, j int) bool { return lateness[i] < lateness[j] })
+			n := len(lateness)
+			fmt.Fprintf(os.Stderr, "DEBUGTIMING frames %d lateness p10 %v p50 %v p90 %v p99 %v max %v\n", n, lateness[n/10], lateness[n/2], lateness[n*9/10], lateness[n*99/100], lateness[n-1])
+		}
+	}()
 	for loadgen.Pace(ctx, t, &next) {
-		now := time.Now()
+		// The frame shows the person at its slot's time, the camera's capture time, which its
+		// RTP timestamp carries; not at the time this process gets round to rendering it (up
+		// to a second later on a loaded machine, which put the picture out of step with the
+		// timestamps and with the audio: REDTEAM.md finding NN).
+		capture := next
 		next = next.Add(frameDur)
 		if slot++; sc.FPSDrop > 0 && rng.Float64() < sc.FPSDrop {
 			continue
 		}
-		st := actor.State(now.Add(-sc.Delay))
+		if debugTiming {
+			lateness = append(lateness, time.Since(capture))
+		}
+		st := actor.State(capture.Add(-sc.Delay))
 		swapped := sw.frame(&st)
 		r.RenderInto(st, swapped)
 		if sc.Source == "replay" {

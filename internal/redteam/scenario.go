@@ -64,7 +64,8 @@ func Scenarios(names []string) ([]Scenario, error) {
 	lat := [2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond}
 	var out []Scenario
 	add := func(s Scenario) {
-		if all || want[s.Name] || (s.Swap != "" && want[s.Name+"/"+s.selector()]) {
+		// honest/dim: the honest row with the dim look alone
+		if all || want[s.Name] || (s.Swap != "" && want[s.Name+"/"+s.selector()]) || (s.Look != Look{} && want[s.Name+"/dim"]) {
 			out = append(out, s)
 		}
 	}
