@@ -56,8 +56,8 @@ func TestMeasureCover(t *testing.T) {
 					if o.At.Before(res.Issued) || o.At.After(res.Deadline) {
 						continue
 					}
-					t.Logf("  %5.2fs present %v coast %v lm %v occ %.2f Y %.0f CbCr %.0f/%.0f conf %.2f box %v",
-						o.At.Sub(res.Issued).Seconds(), o.FacePresent, o.Coasting, o.LandmarksOK, o.Occlusion, o.FaceY, o.FaceCb, o.FaceCr, o.FaceConf, o.Face)
+					t.Logf("  %5.2fs mouth %.3f present %v coast %v lm %v occ %.2f Y %.0f CbCr %.0f/%.0f conf %.2f box %v",
+						o.At.Sub(res.Issued).Seconds(), o.Mouth, o.FacePresent, o.Coasting, o.LandmarksOK, o.Occlusion, o.FaceY, o.FaceCb, o.FaceCr, o.FaceConf, o.Face)
 				}
 			}
 		}

@@ -215,7 +215,13 @@ func TestMeasureIdentitySession(t *testing.T) {
 			ids := faceid.NewSession(m, faceid.SessionConfig{})
 			look := Look{Light: 0.8, Noise: 4, Size: 1.25, Seed: seed + 10}
 			var t0 time.Time
-			res, _, _ := offlineRun(t, f, b, offlineOpts{look: look, kbps: 400, seed: seed, ids: ids,
+			keys := map[int]bool{}
+			if n, _ := strconv.Atoi(os.Getenv("REDTEAM_KEY_EVERY")); n > 0 { // keyframe requests every n frames
+				for i := n; i < 1000; i += n {
+					keys[i] = true
+				}
+			}
+			res, _, _ := offlineRun(t, f, b, offlineOpts{look: look, kbps: 400, seed: seed, ids: ids, keyAt: keys,
 				each: func(fr *models.Frame, _ *models.Observation, _ bool) {
 					if t0.IsZero() {
 						t0 = fr.Capture

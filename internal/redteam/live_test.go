@@ -72,7 +72,7 @@ func TestRedteamProbe(t *testing.T) {
 	redteam.PrintTable(&b, redteam.Table(res))
 	t.Log("\n" + b.String())
 	for _, r := range res {
-		t.Logf("%s %s: %s (%.1f; server %s %.1f) signals %v", r.Scenario, r.Params, r.Status, r.BehaviourScore, r.Decision, r.Score, r.Signals)
+		t.Logf("%s %s: %s (%.1f; server %s %.1f) signals %v %v; sender late p50/p90 %v s", r.Scenario, r.Params, r.Status, r.BehaviourScore, r.Decision, r.Score, r.Signals, r.Reasons, r.SenderLate)
 		for _, c := range r.Challenges {
 			t.Logf("   %s %s %s", c.Kind, c.Outcome, c.Reason)
 		}

@@ -44,6 +44,9 @@ type offlineOpts struct {
 	// delay: the whole stream (video and audio) arrives this much late (the delayed and
 	// swap/latency scenarios): every frame and audio chunk shows the actor this much earlier.
 	delay time.Duration
+	// keyAt: the encoder is asked for a keyframe on these frame indexes (a keyframe request
+	// after a loss, as the live receiver sends).
+	keyAt map[int]bool
 	// input, when set, sees the verifier's input (measurements: verify it again otherwise).
 	input func(challenge.Input)
 }
@@ -114,7 +117,7 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 		}
 		fr := &models.Frame{Width: W, Height: H, Y: r.out.y, U: r.out.u, V: r.out.v, Capture: at}
 		if enc != nil {
-			pkt, _, err := enc.Encode(fr, false)
+			pkt, _, err := enc.Encode(fr, o.keyAt[len(obs)])
 			if err != nil {
 				t.Fatal(err)
 			}

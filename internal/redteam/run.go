@@ -7,12 +7,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
-	"os"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/internal/loadgen"
 	"github.com/livecheck/livecheck/internal/media"
 	"github.com/livecheck/livecheck/internal/risk"
@@ -194,7 +193,8 @@ func runOne(ctx context.Context, cfg Config, kit *Kit, sc Scenario, seed uint64,
 	}
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); pumpVideo(runCtx, cand, kit, sc, actor, seed) }()
+	var late senderLate
+	go func() { defer wg.Done(); pumpVideo(runCtx, cand, kit, sc, actor, seed, &late) }()
 	go func() { defer wg.Done(); pumpAudio(runCtx, cand, sc, actor) }()
 	defer wg.Wait()
 	defer stop()
@@ -305,6 +305,12 @@ func runOne(ctx context.Context, cfg Config, kit *Kit, sc Scenario, seed uint64,
 			res.Signals[s.Kind] = math.Round(s.Score*100) / 100
 		}
 	}
+	res.SenderLate = [2]float64{math.Round(late.p50*1000) / 1000, math.Round(late.p90*1000) / 1000}
+	for _, s := range got.Signals {
+		if s.Score > 0.3 && s.Kind == "identity_change" { // when and how far: no biometric data
+			res.Reasons = map[string]string{s.Kind: s.Reason}
+		}
+	}
 	for _, l := range actor.Latencies() {
 		res.Latencies = append(res.Latencies, math.Round(l.Seconds()*100)/100)
 	}
@@ -347,11 +353,13 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 
 const frameDur = time.Second / 15
 
-var debugTiming = os.Getenv("REDTEAM_DEBUG_TIMING") != ""
+// senderLate is how late the video sender rendered its frames after their capture slots
+// (a loaded machine): the median and the 90th percentile, in seconds.
+type senderLate struct{ p50, p90 float64 }
 
 // pumpVideo renders, encodes and sends 15 frames a second (or loops the
 // scenario's recording) until ctx ends.
-func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenario, actor *Actor, seed uint64) {
+func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenario, actor *Actor, seed uint64, late *senderLate) {
 	if sc.Source == "loop" {
 		m := kit.Loop
 		if sc.LoopFile != "" {
@@ -390,14 +398,14 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 	next := time.Now()
 	// Frames carry the camera's clock, as a browser's capture timestamps do: each is one slot
 	// of 1/15 s after the previous slot, also when this process is late to render it (a busy
-	// sender sends late, it does not skip); a frame the swap drops leaves its slot empty.
+	// sender sends late, it does not skip); a frame the swap drops leaves its slot empty. The
+	// sender reports map the RTP timestamps to the slots' times (WriteVideoAt), as a browser's
+	// map them to its capture clock, not to when this process got round to sending.
 	slot, lastSlot := 0, -1
-	var lateness []time.Duration
+	var lateness []float64
 	defer func() {
-		if debugTiming && len(lateness) > 0 {
-			sort.Slice(lateness, func(i, j int) bool { return lateness[i] < lateness[j] })
-			n := len(lateness)
-			fmt.Fprintf(os.Stderr, "DEBUGTIMING frames %d lateness p10 %v p50 %v p90 %v p99 %v max %v\n", n, lateness[n/10], lateness[n/2], lateness[n*9/10], lateness[n*99/100], lateness[n-1])
+		if len(lateness) > 0 {
+			late.p50, late.p90 = dsp.Quantile(lateness, 0.5), dsp.Quantile(lateness, 0.9)
 		}
 	}()
 	for loadgen.Pace(ctx, t, &next) {
@@ -410,9 +418,7 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 		if slot++; sc.FPSDrop > 0 && rng.Float64() < sc.FPSDrop {
 			continue
 		}
-		if debugTiming {
-			lateness = append(lateness, time.Since(capture))
-		}
+		lateness = append(lateness, time.Since(capture).Seconds())
 		st := actor.State(capture.Add(-sc.Delay))
 		swapped := sw.frame(&st)
 		r.RenderInto(st, swapped)
@@ -428,7 +434,7 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 		if lastSlot >= 0 {
 			d = time.Duration(slot-lastSlot) * frameDur
 		}
-		_ = cand.WriteVideo(data, d)
+		_ = cand.WriteVideoAt(data, d, capture)
 		lastSlot = slot
 	}
 }
@@ -447,6 +453,7 @@ func pumpAudio(ctx context.Context, cand *loadgen.Candidate, sc Scenario, actor 
 	defer t.Stop()
 	next := time.Now()
 	for loadgen.Pace(ctx, t, &next) {
+		capture := next
 		at := next.Add(-sc.Delay)
 		next = next.Add(20 * time.Millisecond)
 		actor.Audio(at, buf) // room noise, and speech when the actor answers digits
@@ -454,7 +461,7 @@ func pumpAudio(ctx context.Context, cand *loadgen.Candidate, sc Scenario, actor 
 		if err != nil {
 			continue
 		}
-		_ = cand.WriteAudio(p, 20*time.Millisecond)
+		_ = cand.WriteAudioAt(p, 20*time.Millisecond, capture)
 	}
 }
 
