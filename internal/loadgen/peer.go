@@ -298,7 +298,7 @@ type candidate struct {
 	// onPrompt, when set, sees every prompt message (after its "shown" ack) with its arrival
 	// time: the red team's responders react to it (see Candidate).
 	onPrompt func(msg []byte, at time.Time)
-	clock    *captureClock // sender reports on capture times (JoinCandidate); nil: the wall clock
+	clock    *captureClock       // sender reports on capture times (JoinCandidate); nil: the wall clock
 	env      *models.Environment // replaces the load generator's own environment report
 	node     string              // base URL of the node the call runs on
 }
