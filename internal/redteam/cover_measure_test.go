@@ -124,6 +124,9 @@ func measureAttacks(t *testing.T, f *Face, kind challenge.Kind, dim Look, kbps i
 		}
 	}
 	for _, a := range as {
+		if only := os.Getenv("REDTEAM_ATTACK"); only != "" && !strings.Contains(a.name, only) {
+			continue
+		}
 		failed, n := 0, 0
 		for _, lat := range measureLats() {
 			for _, seed := range measureSeeds() {

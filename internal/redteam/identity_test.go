@@ -1,6 +1,7 @@
 package redteam
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/faceid"
 	"github.com/livecheck/livecheck/internal/faceid/facetest"
+	"github.com/livecheck/livecheck/internal/media"
+	"github.com/livecheck/livecheck/internal/vision"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -235,6 +238,99 @@ func TestMeasureIdentitySession(t *testing.T) {
 			for _, c := range ids.Changes() {
 				t.Logf("   change at %.1fs (before %.1fs) distance %.2f returning %d", c.After.At.Sub(t0).Seconds(), c.Before.At.Sub(t0).Seconds(), c.Distance, c.Returning)
 			}
+		}
+	}
+}
+
+// TestMeasureIdentityInterview prints the identity stage's confirmed changes over a whole
+// simulated interview of the honest person in the dim look through VP8 at 400 kbit/s
+// (REDTEAM_MEASURE_INTERVIEW=1; REDTEAM_SEEDS; development): turn_head, flash, cover_face and
+// read_digits 14 s apart, each a challenge from its issue to its window's end (as
+// analysis/identity.go samples: every 250 ms, the first frame in and out always), steady
+// samples every 2 s between them.
+func TestMeasureIdentityInterview(t *testing.T) {
+	if os.Getenv("REDTEAM_MEASURE_INTERVIEW") == "" {
+		t.Skip("REDTEAM_MEASURE_INTERVIEW=1 to measure")
+	}
+	f := testdataFace(t)
+	m := facetest.Model(t)
+	voice, err := NewVoice()
+	if err != nil {
+		t.Skip(err)
+	}
+	an, err := vision.NewAnalyzer(vision.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer an.Close()
+	for _, seed := range measureSeeds() {
+		a := NewActor(honestBehaviour([2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond}), voice, seed)
+		r := NewRenderer(f, Look{Light: 0.8, Noise: 4, Size: 1.25, Seed: seed + 10})
+		enc, err := media.NewVP8Encoder(media.VP8EncoderConfig{Width: W, Height: H, FPS: 15, BitrateKbps: 400})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec, err := media.NewVP8Decoder()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := faceid.NewSession(m, faceid.SessionConfig{})
+		type win struct{ from, to time.Time }
+		var wins []win
+		v := challenge.Verifier{}
+		for i, k := range []string{"turn_head/right", "flash", "cover_face", "read_digits"} {
+			kind, dir, _ := strings.Cut(k, "/")
+			ch := newChallenge(t, challenge.Kind(kind), dir)
+			issued := a.t0.Add(time.Duration(6+14*i) * time.Second)
+			msg, _ := json.Marshal(ch.Prompt())
+			a.Prompt(msg, issued.Add(40*time.Millisecond))
+			_, to := v.Window(ch, issued, issued.Add(40*time.Millisecond))
+			wins = append(wins, win{issued, to})
+		}
+		active := false
+		end := a.t0.Add(64 * time.Second)
+		for at := a.t0; at.Before(end); at = at.Add(time.Second / 15) {
+			r.RenderInto(a.State(at), false)
+			fr := &models.Frame{Width: W, Height: H, Y: r.out.y, U: r.out.u, V: r.out.v, Capture: at}
+			pkt, _, err := enc.Encode(fr, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fr, err = dec.Decode(pkt, at); err != nil {
+				t.Fatal(err)
+			}
+			ob, err := an.Measure(fr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ob.At = at
+			act := false
+			for _, w := range wins {
+				act = act || (!at.Before(w.from) && at.Before(w.to))
+			}
+			if act != active {
+				ids.ForceNext()
+				ids.SetChallenge(act)
+				active = act
+			}
+			if ids.Due(at, act) {
+				if _, _, err := ids.Observe(fr, &ob); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		enc.Close()
+		dec.Close()
+		var far []string
+		for _, p := range ids.History() {
+			if p.Distance > 0.4 {
+				far = append(far, fmt.Sprintf("%.1fs:%.2f", p.At.Sub(a.t0).Seconds(), p.Distance))
+			}
+		}
+		sig, _ := ids.Signal(a.t0)
+		t.Logf("seed %d: %d samples, %d changes, signal %.2f; rejected %v; distances > 0.4: %s", seed, ids.Embedded(), len(ids.Changes()), sig.Score, ids.Rejected(), strings.Join(far, " "))
+		for _, c := range ids.Changes() {
+			t.Logf("   change at %.1fs (before %.1fs) distance %.2f returning %d", c.After.At.Sub(a.t0).Seconds(), c.Before.At.Sub(a.t0).Seconds(), c.Distance, c.Returning)
 		}
 	}
 }
