@@ -41,10 +41,10 @@ func median3(s []sample) []sample {
 	return out
 }
 
-// appendDiffs appends the sample-to-sample changes of x to dst.
-func appendDiffs(dst, x []float64) []float64 {
-	for i := 1; i < len(x); i++ {
-		dst = append(dst, x[i]-x[i-1])
+// appendDiffsK appends the changes of x over k samples to dst.
+func appendDiffsK(dst, x []float64, k int) []float64 {
+	for i := k; i < len(x); i++ {
+		dst = append(dst, x[i]-x[i-k])
 	}
 	return dst
 }

@@ -23,7 +23,8 @@ import (
 // floored at the noise floor) at the frame time + d, for d in ±LipSearch in 10 ms steps;
 // d > 0 means the audio lags the video (the same convention as internal/voice AVOffset).
 // Two correlations are computed and the score is the smaller: level (mouth open while loud,
-// closed while silent) and diff (frame-to-frame changes: syllables, not just "talking now").
+// closed while silent) and diff (changes over lipDiffSpan, 200 ms, 3 frames at 15 fps: syllables,
+// not just "talking now"; frame-to-frame changes of a noisy face's mouth were mostly noise).
 // The best d wins; a score ≥ LipMinCorr passes if |d| ≤ LipMaxOffset, else it is "audio out
 // of sync"; a lower score is "mouth does not follow audio" (a replayed or swapped face over
 // live speech, or dubbed audio).
@@ -33,6 +34,13 @@ import (
 // talking mouth correlates by chance now and then (rates in DefaultThresholds).
 
 const (
+	// lipDiffSpan is the span of the diff statistic's changes: about one opening or closing
+	// of the mouth on a spoken syllable. A jaw does not follow the loudness envelope's 60 ms
+	// detail, and the landmarks' frame noise enters a change in full whatever its span; one-
+	// frame changes (67 ms at 15 fps) compared mostly those, and the red team's dim, noisy,
+	// 400 kbit/s honest face scored 0.49–0.73 on them, 0.81–0.89 over 200 ms (REDTEAM.md
+	// finding NN).
+	lipDiffSpan = 200 * time.Millisecond
 	envSmooth   = 60 * time.Millisecond
 	lipStep     = 10 * time.Millisecond
 	lipPad      = 300 * time.Millisecond // correlated past the end of speech
@@ -200,7 +208,7 @@ func (c *vctx) digits() verdict {
 		}
 	}
 	best := lipScore{corr: math.Inf(-1)}
-	scratch := lipScratch{secs: make([]float64, len(mouth))}
+	scratch := lipScratch{secs: make([]float64, len(mouth)), k: lipDiffFrames(mouth)}
 	for i, m := range mouth {
 		scratch.secs[i] = seconds(m.t.Sub(env.base))
 	}
@@ -226,6 +234,20 @@ func (c *vctx) digits() verdict {
 	return vd
 }
 
+// lipDiffFrames is how many frames span lipDiffSpan at the mouth samples' frame rate
+// (their median interval), at least 1: 3 at 15 fps.
+func lipDiffFrames(mouth []sample) int {
+	var gaps []float64
+	for i := 1; i < len(mouth); i++ {
+		gaps = append(gaps, float64(mouth[i].t.Sub(mouth[i-1].t)))
+	}
+	iv := dsp.Median(gaps)
+	if iv <= 0 {
+		return 1
+	}
+	return max(1, int(math.Round(float64(lipDiffSpan)/iv)))
+}
+
 // lipScore is the mouth/envelope agreement at one offset.
 type lipScore struct {
 	corr   float64 // min(level, diff)
@@ -237,8 +259,11 @@ type lipScore struct {
 }
 
 // lipScratch holds lipCorr's buffers across offsets; secs are the mouth sample times in
-// seconds since the envelope's base.
-type lipScratch struct{ secs, x, y, dx, dy []float64 }
+// seconds since the envelope's base, k the frames the diff statistic's changes span.
+type lipScratch struct {
+	secs, x, y, dx, dy []float64
+	k                  int
+}
 
 func lipCorr(mouth []sample, env envelope, d time.Duration, sc *lipScratch) (lipScore, bool) {
 	x, y := sc.x[:0], sc.y[:0]
@@ -261,7 +286,7 @@ func lipCorr(mouth []sample, env envelope, d time.Duration, sc *lipScratch) (lip
 		return ls, false
 	}
 	level, ok1 := dsp.Pearson(x, y)
-	sc.dx, sc.dy = appendDiffs(sc.dx[:0], x), appendDiffs(sc.dy[:0], y)
+	sc.dx, sc.dy = appendDiffsK(sc.dx[:0], x, sc.k), appendDiffsK(sc.dy[:0], y, sc.k)
 	diff, ok2 := dsp.Pearson(sc.dx, sc.dy)
 	if !ok1 || !ok2 {
 		return ls, false

@@ -66,7 +66,8 @@ type Candidate struct {
 // JoinCandidate opens the join link, gives consent and opens the signaling socket. Call Run,
 // then wait for Connected before sending media.
 func JoinCandidate(ctx context.Context, joinURL string, o CandidateOptions) (*Candidate, error) {
-	api, err := newAPI()
+	clk := &captureClock{}
+	api, err := newAPIClock(clk)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +76,7 @@ func JoinCandidate(ctx context.Context, joinURL string, o CandidateOptions) (*Ca
 	if err != nil {
 		return nil, err
 	}
-	cd.onPrompt, cd.env = o.OnPrompt, o.Env
+	cd.onPrompt, cd.env, cd.clock = o.OnPrompt, o.Env, clk
 	return &Candidate{cd: cd}, nil
 }
 
@@ -99,6 +100,19 @@ func (c *Candidate) WriteVideo(frame []byte, d time.Duration) error {
 // WriteAudio sends one Opus packet lasting d.
 func (c *Candidate) WriteAudio(packet []byte, d time.Duration) error {
 	return c.cd.audio.WriteSample(pmedia.Sample{Data: packet, Duration: d})
+}
+
+// WriteVideoAt is WriteVideo for a frame the camera captured at capture: the sender reports map
+// its RTP timestamp to capture, as a browser's do, however late this process sends it. The
+// durations of successive frames must add up to their capture times' differences.
+func (c *Candidate) WriteVideoAt(frame []byte, d time.Duration, capture time.Time) error {
+	return c.cd.clock.write(capture, func() error { return c.WriteVideo(frame, d) })
+}
+
+// WriteAudioAt is WriteAudio for a packet whose first sample was captured at capture
+// (WriteVideoAt).
+func (c *Candidate) WriteAudioAt(packet []byte, d time.Duration, capture time.Time) error {
+	return c.cd.clock.write(capture, func() error { return c.WriteAudio(packet, d) })
 }
 
 // LoopVideo sends m's video frames in a loop, paced by the wall clock, until

@@ -19,6 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/pion/ice/v2"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v3"
 	pmedia "github.com/pion/webrtc/v3/pkg/media"
@@ -33,7 +34,10 @@ import (
 // server's payload types, the default interceptors (NACK, RTCP sender reports,
 // which the server needs for capture times), mDNS off, UDP over IPv4 including
 // loopback (so a server on the same host without other interfaces works).
-func newAPI() (*webrtc.API, error) {
+func newAPI() (*webrtc.API, error) { return newAPIClock(nil) }
+
+// newAPIClock is newAPI whose sender reports read clk (nil: the wall clock).
+func newAPIClock(clk *captureClock) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(rtc.VP8Codec, webrtc.RTPCodecTypeVideo); err != nil {
 		return nil, err
@@ -42,14 +46,59 @@ func newAPI() (*webrtc.API, error) {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
-		return nil, err
+	if clk == nil {
+		if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+			return nil, err
+		}
+	} else { // webrtc.RegisterDefaultInterceptors with the sender reports on clk
+		if err := webrtc.ConfigureNack(me, ir); err != nil {
+			return nil, err
+		}
+		rr, err := report.NewReceiverInterceptor()
+		if err != nil {
+			return nil, err
+		}
+		sr, err := report.NewSenderInterceptor(report.SenderNow(clk.now))
+		if err != nil {
+			return nil, err
+		}
+		ir.Add(rr)
+		ir.Add(sr)
+		if err := webrtc.ConfigureTWCCSender(me, ir); err != nil {
+			return nil, err
+		}
 	}
 	se := webrtc.SettingEngine{}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetIncludeLoopbackCandidate(true)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// captureClock is the sender-report clock of a simulated browser whose caller stamps each
+// sample with its capture time (Candidate.WriteVideoAt). pion's sender reports map the RTP
+// timestamp of the last packet to the time it was written; a browser's map it to the capture
+// clock, so that a frame sent late still maps to when it was captured. While a stamped sample
+// is written, the clock reads that sample's capture time (shifted by the time elapsed since),
+// so the report maps RTP time to capture time however late the sample went out. Writes of
+// stamped samples are serialised (mu) so that one track's offset does not apply to another's.
+type captureClock struct {
+	mu  sync.Mutex
+	off atomic.Int64 // while a stamped sample is written: how long ago it was captured
+}
+
+func (c *captureClock) now() time.Time { return time.Now().Add(-time.Duration(c.off.Load())) }
+
+// write runs w (a WriteSample) with the clock set to capture.
+func (c *captureClock) write(capture time.Time, w func() error) error {
+	if c == nil || capture.IsZero() {
+		return w()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off.Store(int64(time.Since(capture)))
+	defer c.off.Store(0)
+	return w()
 }
 
 // counters are shared by every simulated peer of a run.
@@ -249,6 +298,7 @@ type candidate struct {
 	// onPrompt, when set, sees every prompt message (after its "shown" ack) with its arrival
 	// time: the red team's responders react to it (see Candidate).
 	onPrompt func(msg []byte, at time.Time)
+	clock    *captureClock       // sender reports on capture times (JoinCandidate); nil: the wall clock
 	env      *models.Environment // replaces the load generator's own environment report
 	node     string              // base URL of the node the call runs on
 }

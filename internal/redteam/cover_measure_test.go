@@ -46,7 +46,7 @@ func TestMeasureCover(t *testing.T) {
 				k, d, _ := strings.Cut(k, "/")
 				kind, dir = challenge.Kind(k), d
 			}
-			res, obs, _ := offlineRun(t, f, b, offlineOpts{look: look, kbps: kbps, seed: seed}, newChallenge(t, kind, dir))
+			res, obs, _ := offlineRun(t, f, b, offlineOpts{look: look, kbps: kbps, seed: seed, input: reverify(t, "honest")}, newChallenge(t, kind, dir))
 			n++
 			if res.Outcome == challenge.OutcomePassed {
 				pass++
@@ -57,14 +57,18 @@ func TestMeasureCover(t *testing.T) {
 					if o.At.Before(res.Issued) || o.At.After(res.Deadline) {
 						continue
 					}
-					t.Logf("  %5.2fs present %v coast %v lm %v occ %.2f Y %.0f CbCr %.0f/%.0f conf %.2f box %v",
-						o.At.Sub(res.Issued).Seconds(), o.FacePresent, o.Coasting, o.LandmarksOK, o.Occlusion, o.FaceY, o.FaceCb, o.FaceCr, o.FaceConf, o.Face)
+					t.Logf("  %5.2fs mouth %.3f present %v coast %v lm %v occ %.2f Y %.0f CbCr %.0f/%.0f conf %.2f box %v",
+						o.At.Sub(res.Issued).Seconds(), o.Mouth, o.FacePresent, o.Coasting, o.LandmarksOK, o.Occlusion, o.FaceY, o.FaceCb, o.FaceCr, o.FaceConf, o.Face)
 				}
 			}
 		}
 	}
 	t.Logf("passed %d of %d", pass, n)
 	if os.Getenv("REDTEAM_ATTACKS") == "" {
+		return
+	}
+	if k := challenge.Kind(os.Getenv("REDTEAM_KIND")); k == challenge.KindFlash || k == challenge.KindReadDigits {
+		measureAttacks(t, f, k, dim, kbps)
 		return
 	}
 	// The attacks and a person leaving, in the same dim look through VP8, over the same
@@ -94,6 +98,79 @@ func TestMeasureCover(t *testing.T) {
 			challenge.CheckCoverTransitions(&res, cc.Far, int(res.Metrics[challenge.MetricIdentityOther]))
 			t.Logf("lat %v %-17s: verifier %s, with identity %s %q (transition faces %d, max %.3f, %d far); %s", lat, c.name, v, res.Outcome, res.Reason,
 				cc.Faces, cc.Max, cc.Far, describe(obs, res.Issued, res.Deadline))
+		}
+	}
+}
+
+// measureAttacks prints the outcomes of the attacks that flash (a swap ignoring the screen,
+// the stream 2 s late, a swap adding 1 s) or read_digits (TTS with no mouth, TTS with the
+// mouth 0.5 s late, a converted voice 0.6 s after the mouth) must fail, in the given look,
+// over the latencies and seeds.
+func measureAttacks(t *testing.T, f *Face, kind challenge.Kind, dim Look, kbps int) {
+	type attack struct {
+		name string
+		mut  func(*Behaviour)
+		o    offlineOpts
+	}
+	var as []attack
+	if kind == challenge.KindFlash {
+		as = []attack{
+			{"swap/no_flash", func(b *Behaviour) { b.IgnoreFlash = true }, offlineOpts{}},
+			{"delayed 2 s", nil, offlineOpts{delay: 2 * time.Second}},
+			{"swap/latency 1 s", nil, offlineOpts{delay: time.Second}},
+		}
+	} else {
+		as = []attack{
+			{"tts no mouth", func(b *Behaviour) { b.Mouth, b.TTSLatency = "none", 1500*time.Millisecond }, offlineOpts{}},
+			{"tts mouth 0.5 s late", func(b *Behaviour) {
+				b.Mouth, b.MouthDelay, b.TTSLatency = "delayed", 500*time.Millisecond, 1500*time.Millisecond
+			}, offlineOpts{}},
+			{"voiceconv 0.6 s", func(b *Behaviour) { b.Voice, b.VoiceDelay = "pitch", 600*time.Millisecond }, offlineOpts{}},
+		}
+	}
+	for _, a := range as {
+		if only := os.Getenv("REDTEAM_ATTACK"); only != "" && !strings.Contains(a.name, only) {
+			continue
+		}
+		failed, n := 0, 0
+		for _, lat := range measureLats() {
+			for _, seed := range measureSeeds() {
+				b := honestBehaviour([2]time.Duration{lat, lat})
+				if a.mut != nil {
+					a.mut(&b)
+				}
+				o := a.o
+				o.look, o.kbps, o.seed = dim, kbps, seed
+				o.look.Seed = seed + 10
+				o.input = reverify(t, a.name)
+				res, _, _ := offlineRun(t, f, b, o, newChallenge(t, kind, ""))
+				n++
+				if res.Outcome == challenge.OutcomeFailed {
+					failed++
+				}
+				t.Logf("%-20s lat %v seed %d: %s %q %v", a.name, lat, seed, res.Outcome, res.Reason, res.Metrics)
+			}
+		}
+		t.Logf("%s: failed %d of %d", a.name, failed, n)
+	}
+}
+
+// reverify, with EXP_VARIANTS="ENV=a|ENV=b|…", verifies the input again under each setting of
+// an experimental environment knob and prints the outcomes (development).
+func reverify(t *testing.T, name string) func(challenge.Input) {
+	vs := os.Getenv("EXP_VARIANTS")
+	if vs == "" {
+		return nil
+	}
+	return func(in challenge.Input) {
+		for _, v := range strings.Split(vs, "|") {
+			k, val, _ := strings.Cut(v, "=")
+			old := os.Getenv(k)
+			os.Setenv(k, val)
+			res := challenge.Verifier{}.Verify(in)
+			os.Setenv(k, old)
+			t.Logf("  VARIANT %s %s: %s %q corr %.3f level %.3f diff %.3f lag/offset %.0f/%.0f null %.3f", name, v, res.Outcome, res.Reason,
+				res.Metrics["corr"], res.Metrics["corr_level"], res.Metrics["corr_diff"], res.Metrics["lag_ms"], res.Metrics["offset_ms"], res.Metrics["null_max"])
 		}
 	}
 }

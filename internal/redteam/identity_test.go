@@ -1,6 +1,7 @@
 package redteam
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,9 @@ import (
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/faceid"
 	"github.com/livecheck/livecheck/internal/faceid/facetest"
+	"github.com/livecheck/livecheck/internal/media"
+	"github.com/livecheck/livecheck/internal/vision"
+	"github.com/livecheck/livecheck/models"
 )
 
 func testdataStill(t testing.TB, name string) *Face {
@@ -216,6 +220,145 @@ func TestIdentityDuringChallenges(t *testing.T) {
 		// must still be seen.
 		if c.want == challenge.OutcomeFailed && (!other || verified != challenge.OutcomeFailed && !strings.HasPrefix(res.Reason, challenge.ReasonOtherFace)) {
 			t.Errorf("%s: failed for %q, want the different face", c.name, res.Reason)
+		}
+	}
+}
+
+// TestMeasureIdentitySession prints the identity stage's confirmed changes and sample
+// distances for the honest person in the table's dim look through VP8 at 400 kbit/s, from the
+// stream's first frame through one challenge of each kind in REDTEAM_KINDS (default
+// turn_head/right, flash, cover_face, read_digits) over REDTEAM_SEEDS (REDTEAM_MEASURE_SESSION=1;
+// development): does an honest dim session confirm a change, and where?
+func TestMeasureIdentitySession(t *testing.T) {
+	if os.Getenv("REDTEAM_MEASURE_SESSION") == "" {
+		t.Skip("REDTEAM_MEASURE_SESSION=1 to measure")
+	}
+	f := testdataFace(t)
+	m := facetest.Model(t)
+	kinds := "turn_head/right,flash,cover_face,read_digits"
+	if k := os.Getenv("REDTEAM_KINDS"); k != "" {
+		kinds = k
+	}
+	b := honestBehaviour([2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond})
+	for _, seed := range measureSeeds() {
+		for _, k := range strings.Split(kinds, ",") {
+			kind, dir, _ := strings.Cut(k, "/")
+			ids := faceid.NewSession(m, faceid.SessionConfig{})
+			look := Look{Light: 0.8, Noise: 4, Size: 1.25, Seed: seed + 10}
+			var t0 time.Time
+			keys := map[int]bool{}
+			if n, _ := strconv.Atoi(os.Getenv("REDTEAM_KEY_EVERY")); n > 0 { // keyframe requests every n frames
+				for i := n; i < 1000; i += n {
+					keys[i] = true
+				}
+			}
+			res, _, _ := offlineRun(t, f, b, offlineOpts{look: look, kbps: 400, seed: seed, ids: ids, keyAt: keys,
+				each: func(fr *models.Frame, _ *models.Observation, _ bool) {
+					if t0.IsZero() {
+						t0 = fr.Capture
+					}
+				}}, newChallenge(t, challenge.Kind(kind), dir))
+			var hs []string
+			for _, p := range ids.History() {
+				hs = append(hs, fmt.Sprintf("%.1fs:%.2f", p.At.Sub(t0).Seconds(), p.Distance))
+			}
+			t.Logf("seed %d %-15s %s; %d changes; rejected %v; distances %s", seed, k, res.Outcome, len(ids.Changes()), ids.Rejected(), strings.Join(hs, " "))
+			for _, c := range ids.Changes() {
+				t.Logf("   change at %.1fs (before %.1fs) distance %.2f returning %d", c.After.At.Sub(t0).Seconds(), c.Before.At.Sub(t0).Seconds(), c.Distance, c.Returning)
+			}
+		}
+	}
+}
+
+// TestMeasureIdentityInterview prints the identity stage's confirmed changes over a whole
+// simulated interview of the honest person in the dim look through VP8 at 400 kbit/s
+// (REDTEAM_MEASURE_INTERVIEW=1; REDTEAM_SEEDS; development): turn_head, flash, cover_face and
+// read_digits 14 s apart, each a challenge from its issue to its window's end (as
+// analysis/identity.go samples: every 250 ms, the first frame in and out always), steady
+// samples every 2 s between them.
+func TestMeasureIdentityInterview(t *testing.T) {
+	if os.Getenv("REDTEAM_MEASURE_INTERVIEW") == "" {
+		t.Skip("REDTEAM_MEASURE_INTERVIEW=1 to measure")
+	}
+	f := testdataFace(t)
+	m := facetest.Model(t)
+	voice, err := NewVoice()
+	if err != nil {
+		t.Skip(err)
+	}
+	an, err := vision.NewAnalyzer(vision.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer an.Close()
+	for _, seed := range measureSeeds() {
+		a := NewActor(honestBehaviour([2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond}), voice, seed)
+		r := NewRenderer(f, Look{Light: 0.8, Noise: 4, Size: 1.25, Seed: seed + 10})
+		enc, err := media.NewVP8Encoder(media.VP8EncoderConfig{Width: W, Height: H, FPS: 15, BitrateKbps: 400})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec, err := media.NewVP8Decoder()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := faceid.NewSession(m, faceid.SessionConfig{})
+		type win struct{ from, to time.Time }
+		var wins []win
+		v := challenge.Verifier{}
+		for i, k := range []string{"turn_head/right", "flash", "cover_face", "read_digits"} {
+			kind, dir, _ := strings.Cut(k, "/")
+			ch := newChallenge(t, challenge.Kind(kind), dir)
+			issued := a.t0.Add(time.Duration(6+14*i) * time.Second)
+			msg, _ := json.Marshal(ch.Prompt())
+			a.Prompt(msg, issued.Add(40*time.Millisecond))
+			_, to := v.Window(ch, issued, issued.Add(40*time.Millisecond))
+			wins = append(wins, win{issued, to})
+		}
+		active := false
+		end := a.t0.Add(64 * time.Second)
+		for at := a.t0; at.Before(end); at = at.Add(time.Second / 15) {
+			r.RenderInto(a.State(at), false)
+			fr := &models.Frame{Width: W, Height: H, Y: r.out.y, U: r.out.u, V: r.out.v, Capture: at}
+			pkt, _, err := enc.Encode(fr, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fr, err = dec.Decode(pkt, at); err != nil {
+				t.Fatal(err)
+			}
+			ob, err := an.Measure(fr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ob.At = at
+			act := false
+			for _, w := range wins {
+				act = act || (!at.Before(w.from) && at.Before(w.to))
+			}
+			if act != active {
+				ids.ForceNext()
+				ids.SetChallenge(act)
+				active = act
+			}
+			if ids.Due(at, act) {
+				if _, _, err := ids.Observe(fr, &ob); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		enc.Close()
+		dec.Close()
+		var far []string
+		for _, p := range ids.History() {
+			if p.Distance > 0.4 {
+				far = append(far, fmt.Sprintf("%.1fs:%.2f", p.At.Sub(a.t0).Seconds(), p.Distance))
+			}
+		}
+		sig, _ := ids.Signal(a.t0)
+		t.Logf("seed %d: %d samples, %d changes, signal %.2f; rejected %v; distances > 0.4: %s", seed, ids.Embedded(), len(ids.Changes()), sig.Score, ids.Rejected(), strings.Join(far, " "))
+		for _, c := range ids.Changes() {
+			t.Logf("   change at %.1fs (before %.1fs) distance %.2f returning %d", c.After.At.Sub(a.t0).Seconds(), c.Before.At.Sub(a.t0).Seconds(), c.Distance, c.Returning)
 		}
 	}
 }

@@ -72,9 +72,27 @@ func TestRedteamProbe(t *testing.T) {
 	redteam.PrintTable(&b, redteam.Table(res))
 	t.Log("\n" + b.String())
 	for _, r := range res {
-		t.Logf("%s %s: %s (%.1f; server %s %.1f) signals %v", r.Scenario, r.Params, r.Status, r.BehaviourScore, r.Decision, r.Score, r.Signals)
+		t.Logf("%s %s: %s (%.1f; server %s %.1f) signals %v %v; sender late p50/p90 %v s", r.Scenario, r.Params, r.Status, r.BehaviourScore, r.Decision, r.Score, r.Signals, r.Reasons, r.SenderLate)
 		for _, c := range r.Challenges {
 			t.Logf("   %s %s %s", c.Kind, c.Outcome, c.Reason)
+		}
+		if os.Getenv("REDTEAM_METRICS") != "" { // the stored metrics and signals (development)
+			recs, err := env.Store.Challenges(context.Background(), r.Interview)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range recs {
+				t.Logf("   stored %s attempt %d %s %q %v", c.Kind, c.Attempt, c.Outcome, c.Reason, c.Metrics)
+			}
+			sigs, err := env.Store.Signals(context.Background(), r.Interview)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range sigs {
+				if s.Score > 0.3 {
+					t.Logf("   signal %s value %.3f score %.2f conf %.2f %q", s.Kind, s.Value, s.Score, s.Confidence, s.Reason)
+				}
+			}
 		}
 	}
 }

@@ -41,6 +41,14 @@ type offlineOpts struct {
 	// leave: instead of raising the hand the person leaves the picture for as long as the hand
 	// would be over the face (the camera sees an empty grey wall).
 	leave bool
+	// delay: the whole stream (video and audio) arrives this much late (the delayed and
+	// swap/latency scenarios): every frame and audio chunk shows the actor this much earlier.
+	delay time.Duration
+	// keyAt: the encoder is asked for a keyframe on these frame indexes (a keyframe request
+	// after a loss, as the live receiver sends).
+	keyAt map[int]bool
+	// input, when set, sees the verifier's input (measurements: verify it again otherwise).
+	input func(challenge.Input)
 }
 
 // offlineRun is offlineChallenge with a swap's failure mode and, when o.ids is set, the
@@ -53,7 +61,14 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 	if seed == 0 {
 		seed = 1
 	}
-	a := NewActor(b, nil, seed)
+	var voice *Voice
+	if ch.Kind == challenge.KindReadDigits { // read_digits: the actor speaks, audio is measured
+		var err error
+		if voice, err = NewVoice(); err != nil {
+			t.Skip(err)
+		}
+	}
+	a := NewActor(b, voice, seed)
 	look := o.look
 	if look == (Look{}) {
 		look = Look{Noise: 2.5, Seed: 1}
@@ -88,7 +103,7 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 	var before []keptFrame // cover_face: the last usable faces not embedded
 	active := false
 	for at := t0; !at.After(to); at = at.Add(time.Second / 15) {
-		st := a.State(at)
+		st := a.State(at.Add(-o.delay))
 		swapped := sw.frame(&st)
 		if o.leave {
 			away := st.Hand > 0.3
@@ -103,7 +118,7 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 		}
 		fr := &models.Frame{Width: W, Height: H, Y: r.out.y, U: r.out.u, V: r.out.v, Capture: at}
 		if enc != nil {
-			pkt, _, err := enc.Encode(fr, false)
+			pkt, _, err := enc.Encode(fr, o.keyAt[len(obs)])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +183,23 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 			}
 		}
 	}
-	res := v.Verify(challenge.Input{Challenge: ch, Issued: issued, Shown: issued.Add(40 * time.Millisecond), Observations: obs})
+	var au []challenge.AudioSample
+	if voice != nil { // loudness every 20 ms as the session computes it
+		buf := make([]int16, 960)
+		for at := t0; !at.After(to); at = at.Add(20 * time.Millisecond) {
+			a.Audio(at.Add(-o.delay), buf)
+			var s float64
+			for _, x := range buf {
+				s += float64(x) * float64(x)
+			}
+			au = append(au, challenge.AudioSample{At: at, RMS: math.Sqrt(s/960) / 32768})
+		}
+	}
+	in := challenge.Input{Challenge: ch, Issued: issued, Shown: issued.Add(40 * time.Millisecond), Observations: obs, Audio: au}
+	if o.input != nil {
+		o.input(in)
+	}
+	res := v.Verify(in)
 	var ds []float64
 	if o.ids != nil {
 		for _, p := range o.ids.History() {
@@ -272,45 +303,8 @@ func TestOfflineResponses(t *testing.T) {
 // every 20 ms as the session computes it, both into the project's verifier.
 func offlineDigits(t *testing.T, f *Face, b Behaviour) challenge.Result {
 	t.Helper()
-	v, err := NewVoice()
-	if err != nil {
-		t.Skip(err)
-	}
-	a := NewActor(b, v, 2)
-	r := NewRenderer(f, Look{Noise: 2.5, Seed: 2})
-	an, err := vision.NewAnalyzer(vision.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer an.Close()
-	ch := newChallenge(t, challenge.KindReadDigits, "")
-	issued := a.t0.Add(4 * time.Second)
-	shown := issued.Add(40 * time.Millisecond)
-	msg, _ := json.Marshal(ch.Prompt())
-	a.Prompt(msg, shown)
-	ver := challenge.Verifier{}
-	_, to := ver.Window(ch, issued, shown)
-	var obs []models.Observation
-	for at := a.t0; !at.After(to); at = at.Add(time.Second / 15) {
-		r.RenderInto(a.State(at), false)
-		o, err := an.Measure(&models.Frame{Width: W, Height: H, Y: r.out.y, U: r.out.u, V: r.out.v, Capture: at})
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.At = at
-		obs = append(obs, o)
-	}
-	var au []challenge.AudioSample
-	buf := make([]int16, 960)
-	for at := a.t0; !at.After(to); at = at.Add(20 * time.Millisecond) {
-		a.Audio(at, buf)
-		var s float64
-		for _, x := range buf {
-			s += float64(x) * float64(x)
-		}
-		au = append(au, challenge.AudioSample{At: at, RMS: math.Sqrt(s/960) / 32768})
-	}
-	return ver.Verify(challenge.Input{Challenge: ch, Issued: issued, Shown: shown, Observations: obs, Audio: au})
+	res, _, _ := offlineRun(t, f, b, offlineOpts{look: Look{Noise: 2.5, Seed: 2}, seed: 2}, newChallenge(t, challenge.KindReadDigits, ""))
+	return res
 }
 
 // TestOfflineDigits: the honest person reading digits (espeak-ng voice, mouth driven by its

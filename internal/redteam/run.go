@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/internal/loadgen"
 	"github.com/livecheck/livecheck/internal/media"
 	"github.com/livecheck/livecheck/internal/risk"
@@ -192,7 +193,8 @@ func runOne(ctx context.Context, cfg Config, kit *Kit, sc Scenario, seed uint64,
 	}
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); pumpVideo(runCtx, cand, kit, sc, actor, seed) }()
+	var late senderLate
+	go func() { defer wg.Done(); pumpVideo(runCtx, cand, kit, sc, actor, seed, &late) }()
 	go func() { defer wg.Done(); pumpAudio(runCtx, cand, sc, actor) }()
 	defer wg.Wait()
 	defer stop()
@@ -303,6 +305,12 @@ func runOne(ctx context.Context, cfg Config, kit *Kit, sc Scenario, seed uint64,
 			res.Signals[s.Kind] = math.Round(s.Score*100) / 100
 		}
 	}
+	res.SenderLate = [2]float64{math.Round(late.p50*1000) / 1000, math.Round(late.p90*1000) / 1000}
+	for _, s := range got.Signals {
+		if s.Score > 0.3 && s.Kind == "identity_change" { // when and how far: no biometric data
+			res.Reasons = map[string]string{s.Kind: s.Reason}
+		}
+	}
 	for _, l := range actor.Latencies() {
 		res.Latencies = append(res.Latencies, math.Round(l.Seconds()*100)/100)
 	}
@@ -345,9 +353,13 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 
 const frameDur = time.Second / 15
 
+// senderLate is how late the video sender rendered its frames after their capture slots
+// (a loaded machine): the median and the 90th percentile, in seconds.
+type senderLate struct{ p50, p90 float64 }
+
 // pumpVideo renders, encodes and sends 15 frames a second (or loops the
 // scenario's recording) until ctx ends.
-func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenario, actor *Actor, seed uint64) {
+func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenario, actor *Actor, seed uint64, late *senderLate) {
 	if sc.Source == "loop" {
 		m := kit.Loop
 		if sc.LoopFile != "" {
@@ -386,15 +398,28 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 	next := time.Now()
 	// Frames carry the camera's clock, as a browser's capture timestamps do: each is one slot
 	// of 1/15 s after the previous slot, also when this process is late to render it (a busy
-	// sender sends late, it does not skip); a frame the swap drops leaves its slot empty.
+	// sender sends late, it does not skip); a frame the swap drops leaves its slot empty. The
+	// sender reports map the RTP timestamps to the slots' times (WriteVideoAt), as a browser's
+	// map them to its capture clock, not to when this process got round to sending.
 	slot, lastSlot := 0, -1
+	var lateness []float64
+	defer func() {
+		if len(lateness) > 0 {
+			late.p50, late.p90 = dsp.Quantile(lateness, 0.5), dsp.Quantile(lateness, 0.9)
+		}
+	}()
 	for loadgen.Pace(ctx, t, &next) {
-		now := time.Now()
+		// The frame shows the person at its slot's time, the camera's capture time, which its
+		// RTP timestamp carries; not at the time this process gets round to rendering it (up
+		// to a second later on a loaded machine, which put the picture out of step with the
+		// timestamps and with the audio: REDTEAM.md finding NN).
+		capture := next
 		next = next.Add(frameDur)
 		if slot++; sc.FPSDrop > 0 && rng.Float64() < sc.FPSDrop {
 			continue
 		}
-		st := actor.State(now.Add(-sc.Delay))
+		lateness = append(lateness, time.Since(capture).Seconds())
+		st := actor.State(capture.Add(-sc.Delay))
 		swapped := sw.frame(&st)
 		r.RenderInto(st, swapped)
 		if sc.Source == "replay" {
@@ -409,7 +434,7 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 		if lastSlot >= 0 {
 			d = time.Duration(slot-lastSlot) * frameDur
 		}
-		_ = cand.WriteVideo(data, d)
+		_ = cand.WriteVideoAt(data, d, capture)
 		lastSlot = slot
 	}
 }
@@ -428,6 +453,7 @@ func pumpAudio(ctx context.Context, cand *loadgen.Candidate, sc Scenario, actor 
 	defer t.Stop()
 	next := time.Now()
 	for loadgen.Pace(ctx, t, &next) {
+		capture := next
 		at := next.Add(-sc.Delay)
 		next = next.Add(20 * time.Millisecond)
 		actor.Audio(at, buf) // room noise, and speech when the actor answers digits
@@ -435,7 +461,7 @@ func pumpAudio(ctx context.Context, cand *loadgen.Candidate, sc Scenario, actor 
 		if err != nil {
 			continue
 		}
-		_ = cand.WriteAudio(p, 20*time.Millisecond)
+		_ = cand.WriteAudioAt(p, 20*time.Millisecond, capture)
 	}
 }
 

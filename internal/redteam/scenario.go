@@ -64,7 +64,8 @@ func Scenarios(names []string) ([]Scenario, error) {
 	lat := [2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond}
 	var out []Scenario
 	add := func(s Scenario) {
-		if all || want[s.Name] || (s.Swap != "" && want[s.Name+"/"+s.selector()]) {
+		// honest/dim: the honest row with the dim look alone
+		if all || want[s.Name] || (s.Swap != "" && want[s.Name+"/"+s.selector()]) || (s.Look != Look{} && want[s.Name+"/dim"]) {
 			out = append(out, s)
 		}
 	}
@@ -183,8 +184,15 @@ type Result struct {
 	Challenges     []ChallengeResult  `json:"challenges"`
 	Latencies      []float64          `json:"response_latency_s"`      // the responder's reaction latencies
 	Signals        map[string]float64 `json:"signal_scores,omitempty"` // scores over 0.3, and frame_cadence's always
-	Error          string             `json:"error,omitempty"`
-	Seconds        float64            `json:"seconds"`
+	// Reasons is the identity_change signal's reason when it scored (when the change was
+	// confirmed and at what distance).
+	Reasons map[string]string `json:"signal_reasons,omitempty"`
+	// SenderLate is how late the video sender rendered its frames after their capture slots,
+	// median and 90th percentile in seconds: a loaded machine's (the frames still carry their
+	// capture times, REDTEAM.md finding NN).
+	SenderLate [2]float64 `json:"sender_late_s"`
+	Error      string     `json:"error,omitempty"`
+	Seconds    float64    `json:"seconds"`
 }
 
 // ChallengeResult is one stored challenge result.
