@@ -8,7 +8,7 @@ package challenge
 // vision reads as less than half covered, within a budget) and compares each with the
 // session's identity. A face there farther than DefaultIdentityFar counts, with the clock's
 // faces farther than it (CheckIdentity), towards IdentityMinFaces: two fail the cover with
-// ReasonCoverTransition. Measured (docs/REDTEAM.md finding NN): the honest person's transition
+// ReasonCoverTransition. Measured (docs/REDTEAM.md finding 13): the honest person's transition
 // faces on the red team's renderer stay far below the limit (the faces the hand half covers,
 // which came within 0.67–0.71, are excluded by the occlusion limit), the operator's face under
 // a dropping swap measured beyond 0.8.

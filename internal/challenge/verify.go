@@ -173,7 +173,7 @@ type Thresholds struct {
 //     speech, synced mouths scored ≥ 0.79 (p1) and a still mouth ≤ 0.42 (p99); a replayed
 //     talking face passed 6 % of the time, a mouth of other speech with exactly the same
 //     start and end 17 % (see verify_digits.go). Measured again with the diff statistic over
-//     200 ms (docs/REDTEAM.md finding NN), 1000 draws: 3.6 % and 17.3 %, synced 100 %, still 0 %.
+//     200 ms (docs/REDTEAM.md finding 14), 1000 draws: 3.6 % and 17.3 %, synced 100 %, still 0 %.
 //     Real-footage calibration is still needed.
 func DefaultThresholds() Thresholds {
 	return Thresholds{

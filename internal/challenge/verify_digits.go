@@ -39,7 +39,7 @@ const (
 	// detail, and the landmarks' frame noise enters a change in full whatever its span; one-
 	// frame changes (67 ms at 15 fps) compared mostly those, and the red team's dim, noisy,
 	// 400 kbit/s honest face scored 0.49–0.73 on them, 0.81–0.89 over 200 ms (REDTEAM.md
-	// finding NN).
+	// finding 14).
 	lipDiffSpan = 200 * time.Millisecond
 	envSmooth   = 60 * time.Millisecond
 	lipStep     = 10 * time.Millisecond

@@ -122,7 +122,7 @@ func TestLipSyncRates(t *testing.T) {
 // the helpers' landmark noise ×2, σ 0.03 of mouth opening; a stand-in for the red team's dim,
 // noisy, 400 kbit/s face, whose noise was not measured separately). Such a synced
 // mouth passes and a still mouth under the same noise fails. Compared frame to frame (before
-// REDTEAM.md finding NN) the loudness's detail that the jaw does not reproduce and the noise
+// REDTEAM.md finding 14) the loudness's detail that the jaw does not reproduce and the noise
 // outweighed the syllables' changes: 86 of 100 synced mouths passed (now 99); at noise ×3,
 // 48 (now 81). A jaw averaging over 250 ms fails either way (1 of 100): not covered.
 func TestLipSyncJawSmoothed(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 // The transition faces of cover_face. A face swap loses the face as the hand comes over it and
 // needs a moment to find it again after the hand left: for a frame or two on each side of the
 // hand the operator's own face shows. The 250 ms clock of a challenge's identity samples
-// often falls between those frames (docs/REDTEAM.md finding NN). While a cover_face challenge
+// often falls between those frames (docs/REDTEAM.md finding 13). While a cover_face challenge
 // runs (SetCover), the Session embeds, beyond its clock and within a budget, every analysed
 // face the gate admits near a transition: the CoverConfig.Before frames just before the
 // hand arrives (the caller keeps them: CoverStep tells when to hand them in) and every face

@@ -42,7 +42,7 @@ type PairConfig struct {
 	// breaking briefly at a deep turn shows the operator's face between faces of the swap
 	// that measure ~0.06 from each other and 0.70–0.79 from it, where one person's turned
 	// faces, at 30–45° measured yaw, compare closer than two people's do at 10–25° and the
-	// pair threshold alone misses them (docs/REDTEAM.md finding NN).
+	// pair threshold alone misses them (docs/REDTEAM.md finding 12).
 	IntruderFar, IntruderMargin float64
 }
 

@@ -162,7 +162,7 @@ func TestIdentityDuringChallenges(t *testing.T) {
 		{"swap yaw_break", challenge.KindTurnHead, challenge.DirRight, other,
 			Scenario{Swap: "yaw_break", DropOut: 8, Behaviour: Behaviour{YawLimit: 25}}, challenge.OutcomeFailed, 0},
 		// The mild break (4 frames beyond 45°): the operator's face at 27–46° measured yaw among
-		// the swap's at 12–30°, pairs of 0.63–0.82; failed as an intruder (finding NN).
+		// the swap's at 12–30°, pairs of 0.63–0.82; failed as an intruder (finding 12).
 		{"swap yaw_break_mild", challenge.KindTurnHead, challenge.DirLeft, other,
 			Scenario{Swap: "yaw_break", DropOut: 4, Behaviour: Behaviour{YawLimit: 45}}, challenge.OutcomeFailed, 0},
 		{"swap yaw_break_mild", challenge.KindTurnHead, challenge.DirRight, other,

@@ -412,7 +412,7 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 		// The frame shows the person at its slot's time, the camera's capture time, which its
 		// RTP timestamp carries; not at the time this process gets round to rendering it (up
 		// to a second later on a loaded machine, which put the picture out of step with the
-		// timestamps and with the audio: REDTEAM.md finding NN).
+		// timestamps and with the audio: REDTEAM.md finding 14).
 		capture := next
 		next = next.Add(frameDur)
 		if slot++; sc.FPSDrop > 0 && rng.Float64() < sc.FPSDrop {

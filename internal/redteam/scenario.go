@@ -189,7 +189,7 @@ type Result struct {
 	Reasons map[string]string `json:"signal_reasons,omitempty"`
 	// SenderLate is how late the video sender rendered its frames after their capture slots,
 	// median and 90th percentile in seconds: a loaded machine's (the frames still carry their
-	// capture times, REDTEAM.md finding NN).
+	// capture times, REDTEAM.md finding 14).
 	SenderLate [2]float64 `json:"sender_late_s"`
 	Error      string     `json:"error,omitempty"`
 	Seconds    float64    `json:"seconds"`
