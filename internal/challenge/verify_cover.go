@@ -20,13 +20,24 @@ import (
 //	clear    – face detected, landmarks found and Occlusion < ClearOcclusion;
 //	between  – anything else (mild occlusion): neither starts nor ends a hold by itself.
 //
+// Where the face is (faceTrack): the box of the last clear frame of the whole face. While a
+// hand is over the face, the cascades keep looking and, in a dim, noisy picture, fire on other
+// things: the uncovered half of the face (a box about half the face's width, on the face, read
+// "clear" with landmarks fitted to half a face) and things beside it (a shoulder, at the
+// cascade's lowest confidence), which the tracker then follows and coasts on. A box under ¾ of
+// the face's width is not the face seen clear (a face does not shrink to ¾ of its width, a
+// third farther from the camera, within a cover), and a box whose centre is off the face says
+// nothing about the face (neither covered nor vanished): both are "between". A face that
+// moved is followed through its clear frames; two clear face-sized frames in a row elsewhere
+// move it there.
+//
 // Runs of non-clear frames joined across clear gaps ≤ CoverBridge form holds. A hold of at
 // least CoverMin whose frames are mostly covered (at least one, and no fewer than vanished)
 // is a hand over half the face; it passes when it starts after the ack (minus AckSlack), by
 // the deadline, and clear frames follow it for longer than CoverBridge inside the window.
-// A hold made mostly of vanished frames is NOT a pass, but not proof either: the pipeline
-// cannot always tell "camera covered" from "detector dropped a half-covered face", so it is
-// inconclusive "face vanished" (reissued once).
+// A hold made mostly of vanished frames (or of frames off the face, where the tracker lost it)
+// is NOT a pass, but not proof either: the pipeline cannot always tell "camera covered" from
+// "detector dropped a half-covered face", so it is inconclusive "face vanished" (reissued once).
 
 type frameState int
 
@@ -72,10 +83,71 @@ func (c *vctx) coverState(o models.Observation, ref coverRef) frameState {
 	return stateBetween
 }
 
+// faceTrack follows where the face is, from the clear frames of the whole face.
+type faceTrack struct {
+	box     models.Rect // the face: the last clear face-sized box on it; empty before one
+	pending models.Rect // a clear face-sized box off the face on the previous frame
+}
+
+// centreIn reports whether the centre of b lies in r.
+func centreIn(b, r models.Rect) bool {
+	cx, cy := b.X+b.W/2, b.Y+b.H/2
+	return cx >= r.X && cx < r.X+r.W && cy >= r.Y && cy < r.Y+r.H
+}
+
+// classify adjusts the state st of o for where its box is against the face's, and follows the
+// face. Frames without a box, or before a clear face was seen, keep their state.
+func (f *faceTrack) classify(o models.Observation, st frameState) frameState {
+	if !o.FacePresent || o.Face.Empty() {
+		f.pending = models.Rect{}
+		return st
+	}
+	if f.box.Empty() {
+		if st == stateClear {
+			f.box = o.Face
+		}
+		return st
+	}
+	on := centreIn(o.Face, f.box)
+	if st != stateClear {
+		f.pending = models.Rect{}
+		if !on {
+			return stateBetween // the tracker is on something else: nothing about the face
+		}
+		return st
+	}
+	if o.Face.W*4 < f.box.W*3 {
+		f.pending = models.Rect{}
+		return stateBetween // a part of the face (its uncovered half), not the face seen clear
+	}
+	switch {
+	case on:
+		f.box, f.pending = o.Face, models.Rect{}
+	case !f.pending.Empty() && centreIn(o.Face, f.pending):
+		f.box, f.pending = o.Face, models.Rect{} // the face moved: seen there twice in a row
+	default:
+		f.pending = o.Face
+		return stateBetween // once elsewhere is not yet the face
+	}
+	return st
+}
+
+// coverStates classifies every frame of the window, the face followed from the first frame.
+func (c *vctx) coverStates(ref coverRef) (states, raw []frameState) {
+	var face faceTrack
+	states, raw = make([]frameState, len(c.obs)), make([]frameState, len(c.obs))
+	for i, o := range c.obs {
+		raw[i] = c.coverState(o, ref)
+		states[i] = face.classify(o, raw[i])
+	}
+	return states, raw
+}
+
 // hold is one run of non-clear frames.
 type hold struct {
 	start, end        time.Time
 	covered, vanished int
+	offFace           int // frames whose box was not on the face (between)
 	maxOcc            float64
 	mid               time.Time // a covered frame near the middle (evidence)
 	recovered         bool      // two clear frames follow inside the window
@@ -83,7 +155,7 @@ type hold struct {
 
 func (h hold) duration() time.Duration { return h.end.Sub(h.start) }
 func (h hold) mostlyCovered() bool     { return h.covered > 0 && h.covered >= h.vanished }
-func (h hold) mostlyVanished() bool    { return h.vanished > h.covered }
+func (h hold) mostlyVanished() bool    { return h.vanished+h.offFace > h.covered }
 
 func (c *vctx) holds() []hold {
 	ref := c.coverRef()
@@ -91,8 +163,9 @@ func (c *vctx) holds() []hold {
 	var cur *hold
 	clearRun := 0
 	var lastNonClear time.Time
-	for _, o := range c.obs {
-		st := c.coverState(o, ref)
+	states, raw := c.coverStates(ref)
+	for i, o := range c.obs {
+		st := states[i]
 		if st == stateClear {
 			clearRun++
 			if cur != nil && clearRun >= 2 && o.At.Sub(lastNonClear) > c.th.CoverBridge {
@@ -121,6 +194,10 @@ func (c *vctx) holds() []hold {
 			cur.covered++
 		case stateVanished:
 			cur.vanished++
+		case stateBetween:
+			if raw[i] != stateBetween {
+				cur.offFace++
+			}
 		}
 		cur.maxOcc = max(cur.maxOcc, o.Occlusion)
 	}
@@ -128,17 +205,17 @@ func (c *vctx) holds() []hold {
 		out = append(out, *cur)
 	}
 	for i := range out {
-		out[i].mid = c.coveredNear(out[i], ref)
+		out[i].mid = c.coveredNear(out[i], states)
 	}
 	return out
 }
 
 // coveredNear returns the covered frame closest to the middle of h.
-func (c *vctx) coveredNear(h hold, ref coverRef) time.Time {
+func (c *vctx) coveredNear(h hold, states []frameState) time.Time {
 	mid := h.start.Add(h.duration() / 2)
 	var best time.Time
-	for _, o := range c.obs {
-		if o.At.Before(h.start) || o.At.After(h.end) || c.coverState(o, ref) != stateCovered {
+	for i, o := range c.obs {
+		if o.At.Before(h.start) || o.At.After(h.end) || states[i] != stateCovered {
 			continue
 		}
 		if best.IsZero() || absDur(o.At.Sub(mid)) < absDur(best.Sub(mid)) {
@@ -183,7 +260,8 @@ func (c *vctx) cover() verdict {
 			vd := verdict{
 				onset: h.start, peak: seconds(h.duration()), unit: "s", peakAt: h.mid, respEnd: h.end,
 				metrics: map[string]float64{"hold_ms": ms(h.duration()), "max_occlusion": h.maxOcc,
-					"covered_frames": float64(h.covered), "vanished_frames": float64(h.vanished)},
+					"covered_frames": float64(h.covered), "vanished_frames": float64(h.vanished),
+					"off_face_frames": float64(h.offFace)},
 			}
 			switch {
 			case h.start.After(c.deadline):

@@ -12,6 +12,7 @@ import (
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/faceid"
 	"github.com/livecheck/livecheck/internal/faceid/facetest"
+	"github.com/livecheck/livecheck/models"
 )
 
 // TestMeasureCover prints cover_face outcomes of the honest person with the table's dim look
@@ -19,8 +20,12 @@ import (
 // development). REDTEAM_RAW=1: without VP8; REDTEAM_DEFAULT_LOOK=1: the default look at 800
 // kbit/s; REDTEAM_LATS, REDTEAM_SEEDS: the latencies and seeds; REDTEAM_ATTACKS=1: also the
 // swaps painting over the hand and dropping out (8 and 2 frames), the photo and a person leaving,
-// with the identity checks (the clock's faces and the transition faces); REDTEAM_FRAMES=1:
-// every frame's measure.
+// with the identity checks (the clock's faces and the transition faces), or with REDTEAM_KIND
+// flash or read_digits the attacks those must fail, at the same
+// latencies and seeds (REDTEAM_ATTACK=dropout, …: only the attacks whose name contains it;
+// REDTEAM_HONEST=0: the attacks alone); REDTEAM_FRAMES=1: every frame's measure. Offline runs
+// through VP8 are not exactly repeatable (libvpx's realtime mode adapts to the CPU time it
+// gets): the same latency and seed can give other frames from run to run.
 func TestMeasureCover(t *testing.T) {
 	if os.Getenv("REDTEAM_MEASURE_COVER") == "" {
 		t.Skip("REDTEAM_MEASURE_COVER=1 to measure")
@@ -38,6 +43,9 @@ func TestMeasureCover(t *testing.T) {
 	n := 0
 	for _, lat := range measureLats() {
 		for _, seed := range measureSeeds() {
+			if os.Getenv("REDTEAM_HONEST") == "0" {
+				break
+			}
 			b := honestBehaviour([2]time.Duration{lat, lat})
 			look := dim
 			look.Seed = seed + 10
@@ -52,15 +60,7 @@ func TestMeasureCover(t *testing.T) {
 				pass++
 			}
 			t.Logf("lat %v seed %d: %s %q %v; %s", lat, seed, res.Outcome, res.Reason, res.Metrics, describe(obs, res.Issued, res.Deadline))
-			if os.Getenv("REDTEAM_FRAMES") != "" {
-				for _, o := range obs {
-					if o.At.Before(res.Issued) || o.At.After(res.Deadline) {
-						continue
-					}
-					t.Logf("  %5.2fs mouth %.3f present %v coast %v lm %v occ %.2f Y %.0f CbCr %.0f/%.0f conf %.2f box %v",
-						o.At.Sub(res.Issued).Seconds(), o.Mouth, o.FacePresent, o.Coasting, o.LandmarksOK, o.Occlusion, o.FaceY, o.FaceCb, o.FaceCr, o.FaceConf, o.Face)
-				}
-			}
+			logFrames(t, obs, res)
 		}
 	}
 	t.Logf("passed %d of %d", pass, n)
@@ -76,29 +76,56 @@ func TestMeasureCover(t *testing.T) {
 	other := testdataStill(t, "obama.jpg")
 	m := facetest.Model(t)
 	for _, lat := range measureLats() {
-		b := honestBehaviour([2]time.Duration{lat, lat})
-		for _, c := range []struct {
-			name string
-			b    Behaviour
-			o    offlineOpts
-		}{
-			{"swap paint_over", b, offlineOpts{swap: other, sc: Scenario{Swap: "paint_over"}}},
-			{"swap dropout", b, offlineOpts{swap: other, sc: Scenario{Swap: "dropout", DropOut: 8}}},
-			{"swap dropout_mild", b, offlineOpts{swap: other, sc: Scenario{Swap: "dropout", DropOut: 2}}},
-			{"photo", Behaviour{Sway: 1}, offlineOpts{}},
-			{"leaves", b, offlineOpts{leave: true}},
-		} {
-			look := dim
-			look.Seed = 11
-			c.o.look, c.o.kbps, c.o.ids = look, kbps, faceid.NewSession(m, faceid.SessionConfig{})
-			res, obs, ds := offlineRun(t, f, c.b, c.o, newChallenge(t, challenge.KindCoverFace, ""))
-			v := res.Outcome
-			challenge.CheckIdentity(&res, ds, 0)
-			cc := c.o.ids.Covers(res.Issued, res.Issued.Add(time.Hour), challenge.DefaultIdentityFar) // as analysis/identity.go
-			challenge.CheckCoverTransitions(&res, cc.Far, int(res.Metrics[challenge.MetricIdentityOther]))
-			t.Logf("lat %v %-17s: verifier %s, with identity %s %q (transition faces %d, max %.3f, %d far); %s", lat, c.name, v, res.Outcome, res.Reason,
-				cc.Faces, cc.Max, cc.Far, describe(obs, res.Issued, res.Deadline))
+		for _, seed := range measureSeeds() {
+			measureCoverAttacks(t, f, other, m, dim, kbps, lat, seed)
 		}
+	}
+}
+
+// measureCoverAttacks logs cover_face for the attacks and a person leaving at one latency and
+// seed (of the look's noise and blinks), with the identity check applied as the analysis does.
+func measureCoverAttacks(t *testing.T, f, other *Face, m *faceid.Model, dim Look, kbps int, lat time.Duration, seed uint64) {
+	b := honestBehaviour([2]time.Duration{lat, lat})
+	for _, c := range []struct {
+		name string
+		b    Behaviour
+		o    offlineOpts
+	}{
+		{"swap paint_over", b, offlineOpts{swap: other, sc: Scenario{Swap: "paint_over"}}},
+		{"swap dropout", b, offlineOpts{swap: other, sc: Scenario{Swap: "dropout", DropOut: 8}}},
+		{"swap dropout_mild", b, offlineOpts{swap: other, sc: Scenario{Swap: "dropout", DropOut: 2}}},
+		{"photo", Behaviour{Sway: 1}, offlineOpts{}},
+		{"leaves", b, offlineOpts{leave: true}},
+	} {
+		if k := os.Getenv("REDTEAM_ATTACK"); k != "" && !strings.Contains(c.name, k) {
+			continue
+		}
+		look := dim
+		look.Seed = seed + 10
+		c.o.look, c.o.kbps, c.o.ids, c.o.seed = look, kbps, faceid.NewSession(m, faceid.SessionConfig{}), seed
+		res, obs, ds := offlineRun(t, f, c.b, c.o, newChallenge(t, challenge.KindCoverFace, ""))
+		v := res.Outcome
+		challenge.CheckIdentity(&res, ds, 0)
+		cc := c.o.ids.Covers(res.Issued, res.Issued.Add(time.Hour), challenge.DefaultIdentityFar) // as analysis/identity.go
+		challenge.CheckCoverTransitions(&res, cc.Far, int(res.Metrics[challenge.MetricIdentityOther]))
+		t.Logf("lat %v seed %d %-17s: verifier %s, with identity %s %q (transition faces %d, max %.3f, %d far) %v; %s", lat, seed, c.name, v, res.Outcome, res.Reason,
+			cc.Faces, cc.Max, cc.Far, res.Metrics, describe(obs, res.Issued, res.Deadline))
+		logFrames(t, obs, res)
+	}
+}
+
+// logFrames logs every frame's measure from the issue to the deadline (REDTEAM_FRAMES=1).
+func logFrames(t *testing.T, obs []models.Observation, res challenge.Result) {
+	t.Helper()
+	if os.Getenv("REDTEAM_FRAMES") == "" {
+		return
+	}
+	for _, o := range obs {
+		if o.At.Before(res.Issued) || o.At.After(res.Deadline) {
+			continue
+		}
+		t.Logf("  %5.2fs mouth %.3f present %v coast %v lm %v occ %.2f Y %.0f CbCr %.0f/%.0f conf %.2f box %v",
+			o.At.Sub(res.Issued).Seconds(), o.Mouth, o.FacePresent, o.Coasting, o.LandmarksOK, o.Occlusion, o.FaceY, o.FaceCb, o.FaceCr, o.FaceConf, o.Face)
 	}
 }
 
