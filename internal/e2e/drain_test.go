@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,8 +11,6 @@ import (
 	"time"
 
 	"github.com/livecheck/livecheck/internal/apptest"
-	"github.com/livecheck/livecheck/internal/challenge"
-	"github.com/livecheck/livecheck/internal/loadgen"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/store/pgtest"
 	"github.com/livecheck/livecheck/internal/wire"
@@ -42,73 +39,16 @@ func TestDrainHandsOver(t *testing.T) {
 	ctx := context.Background()
 	pool := rawDB(t, dbURL)
 	st := store.New(pool)
-	base := map[string]string{"LIVECHECK_DATABASE_URL": dbURL, "LIVECHECK_SIGNING_SECRET": "a-test-secret-that-is-long-enough-0123456789",
-		"LIVECHECK_API_TOKEN": nodesToken, "LIVECHECK_NODE_HEARTBEAT": "2s", "LIVECHECK_ANALYSIS": "decode",
-		"LIVECHECK_CHALLENGES": "3", "LIVECHECK_ICE_LOOPBACK": "true", "LIVECHECK_ICE_ALLOW_PRIVATE": "true",
-		"LIVECHECK_LIMIT_JOIN": "100000", "LIVECHECK_LIMIT_WS": "100000", "LIVECHECK_MAX_LIVE": "10",
-		"LIVECHECK_REJOIN_GRACE": "3s", "LIVECHECK_LOG_LEVEL": "info"}
-	startNode := func(id string) *apptest.Proc {
-		s := map[string]string{"LIVECHECK_NODE_ID": id}
-		for k, v := range base {
-			s[k] = v
-		}
-		return apptest.StartProc(t, apptest.FreePort(t), s)
-	}
+	startNode := func(id string) *apptest.Proc { return apptest.StartProc(t, apptest.FreePort(t), nodeEnv(id, dbURL)) }
 	a, b := startNode("drain-a"), startNode("drain-b")
 	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
 		ns, err := st.Nodes(ctx)
 		return err == nil && len(ns) == 2, fmt.Sprintf("%d nodes registered (%v)", len(ns), err)
 	})
-	media, err := loadgen.LoadMedia("", "", apptest.Testdata("faces/astronaut.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	newInterview := func(name string) (int64, *loadgen.Rejoiner) {
-		t.Helper()
-		var cr wire.InterviewCreated
-		if code := apiPostJSON(t, b.URL, "/api/interviews", wire.InterviewRequest{CandidateName: name,
-			CandidateEmail: strings.ReplaceAll(strings.ToLower(name), " ", ".") + "@candidate.test"}, &cr); code != http.StatusCreated {
-			t.Fatalf("create interview: %d", code)
-		}
-		c, err := loadgen.NewRejoiner(ctx, cr.JoinURL, media)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(c.Close)
-		return cr.ID, c
-	}
-	// join joins through drain-b's page (the route decides the node), until connected.
-	join := func(c *loadgen.Rejoiner, what string) {
-		t.Helper()
-		apptest.Eventually(t, 90*time.Second, func() (bool, string) {
-			if err := c.Join(ctx, b.URL); err != nil {
-				return false, what + ": join: " + err.Error()
-			}
-			select {
-			case <-c.Connected():
-				return true, ""
-			case <-c.Failed():
-				return false, what + ": call failed"
-			case <-time.After(45 * time.Second):
-				return false, what + ": call did not connect"
-			}
-		})
-	}
-	type checkpoint struct {
-		started  time.Time
-		node     string
-		progress challenge.Progress
-	}
-	readCheckpoint := func(iv int64) (checkpoint, error) {
-		var c checkpoint
-		var raw []byte
-		err := pool.QueryRow(ctx, `SELECT session_started, node_id, challenges FROM session_checkpoints WHERE interview_id = $1`, iv).
-			Scan(&c.started, &c.node, &raw)
-		if err == nil {
-			err = json.Unmarshal(raw, &c.progress)
-		}
-		return c, err
-	}
+	// Interviews are created through drain-b's API and joined through its page (the route decides the node).
+	cands := newCandidates(t, ctx, b.URL)
+	newInterview, join := cands.interview, cands.join
+	readCheckpoint := func(iv int64) (storedCheckpoint, error) { return readCheckpoint(ctx, pool, iv) }
 	status := func(iv int64) string {
 		var s string
 		_ = pool.QueryRow(ctx, `SELECT status FROM interviews WHERE id = $1`, iv).Scan(&s)
@@ -129,7 +69,7 @@ func TestDrainHandsOver(t *testing.T) {
 	if cand.Node() != a.URL {
 		t.Fatalf("placed on %s, want drain-a %s", cand.Node(), a.URL)
 	}
-	var before checkpoint
+	var before storedCheckpoint
 	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
 		var err error
 		before, err = readCheckpoint(iv)
@@ -192,7 +132,7 @@ func TestDrainHandsOver(t *testing.T) {
 	if cand.Node() != b.URL {
 		t.Fatalf("rejoined on %s, want drain-b", cand.Node())
 	}
-	var after checkpoint
+	var after storedCheckpoint
 	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
 		var err error
 		after, err = readCheckpoint(iv)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/livecheck/livecheck/internal/apptest"
-	"github.com/livecheck/livecheck/internal/loadgen"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/store/pgtest"
 	"github.com/livecheck/livecheck/internal/wire"
@@ -122,17 +121,10 @@ func TestFencedNodeYields(t *testing.T) {
 	viaProxy := *u
 	viaProxy.Host = proxy.Addr()
 	const heartbeat = 2 * time.Second // leases of 6 s; the node fences 0.5 s before
-	base := map[string]string{"LIVECHECK_SIGNING_SECRET": "a-test-secret-that-is-long-enough-0123456789",
-		"LIVECHECK_API_TOKEN": nodesToken, "LIVECHECK_NODE_HEARTBEAT": heartbeat.String(), "LIVECHECK_ANALYSIS": "decode",
-		"LIVECHECK_CHALLENGES": "3", "LIVECHECK_ICE_LOOPBACK": "true", "LIVECHECK_ICE_ALLOW_PRIVATE": "true",
-		"LIVECHECK_LIMIT_JOIN": "100000", "LIVECHECK_LIMIT_WS": "100000", "LIVECHECK_MAX_LIVE": "10",
-		"LIVECHECK_REJOIN_GRACE": "3s", "LIVECHECK_LOG_LEVEL": "info"}
 	startNode := func(id, db string) *apptest.Proc {
-		s := map[string]string{"LIVECHECK_NODE_ID": id, "LIVECHECK_DATABASE_URL": db}
-		for k, v := range base {
-			s[k] = v
-		}
-		return apptest.StartProc(t, apptest.FreePort(t), s)
+		env := nodeEnv(id, db)
+		env["LIVECHECK_NODE_HEARTBEAT"] = heartbeat.String()
+		return apptest.StartProc(t, apptest.FreePort(t), env)
 	}
 	cut := startNode("fence-a", viaProxy.String())
 	other := startNode("fence-b", dbURL)
@@ -140,50 +132,10 @@ func TestFencedNodeYields(t *testing.T) {
 		ns, err := st.Nodes(ctx)
 		return err == nil && len(ns) == 2, fmt.Sprintf("%d nodes registered (%v)", len(ns), err)
 	})
-	media, err := loadgen.LoadMedia("", "", apptest.Testdata("faces/astronaut.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	newInterview := func(name string) (int64, *loadgen.Rejoiner) {
-		t.Helper()
-		var cr wire.InterviewCreated
-		if code := apiPostJSON(t, other.URL, "/api/interviews", wire.InterviewRequest{CandidateName: name,
-			CandidateEmail: strings.ReplaceAll(strings.ToLower(name), " ", ".") + "@candidate.test"}, &cr); code != http.StatusCreated {
-			t.Fatalf("create interview: %d", code)
-		}
-		c, err := loadgen.NewRejoiner(ctx, cr.JoinURL, media)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(c.Close)
-		return cr.ID, c
-	}
-	// join joins through the page on fence-b (the route decides the node), until connected.
-	join := func(c *loadgen.Rejoiner, what string) {
-		t.Helper()
-		apptest.Eventually(t, 90*time.Second, func() (bool, string) {
-			if err := c.Join(ctx, other.URL); err != nil {
-				return false, what + ": join: " + err.Error()
-			}
-			select {
-			case <-c.Connected():
-				return true, ""
-			case <-c.Failed():
-				return false, what + ": call failed"
-			case <-time.After(45 * time.Second):
-				return false, what + ": call did not connect"
-			}
-		})
-	}
-	type checkpoint struct {
-		started time.Time
-		node    string
-	}
-	readCheckpoint := func(iv int64) (checkpoint, error) {
-		var c checkpoint
-		err := pool.QueryRow(ctx, `SELECT session_started, node_id FROM session_checkpoints WHERE interview_id = $1`, iv).Scan(&c.started, &c.node)
-		return c, err
-	}
+	// Interviews are created through fence-b's API and joined through its page (the route decides the node).
+	cands := newCandidates(t, ctx, other.URL)
+	newInterview, join := cands.interview, cands.join
+	readCheckpoint := func(iv int64) (storedCheckpoint, error) { return readCheckpoint(ctx, pool, iv) }
 
 	// Both nodes empty: the placement picks fence-a (ties by id).
 	iv, cand := newInterview("Fenced Candidate")
@@ -191,7 +143,7 @@ func TestFencedNodeYields(t *testing.T) {
 	if cand.Node() != cut.URL {
 		t.Fatalf("placed on %s, want fence-a %s", cand.Node(), cut.URL)
 	}
-	var before checkpoint
+	var before storedCheckpoint
 	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
 		var err error
 		before, err = readCheckpoint(iv)
@@ -234,7 +186,7 @@ func TestFencedNodeYields(t *testing.T) {
 	if cand.Node() != other.URL {
 		t.Fatalf("rejoined on %s, want fence-b", cand.Node())
 	}
-	var after checkpoint
+	var after storedCheckpoint
 	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
 		var err error
 		after, err = readCheckpoint(iv)

@@ -100,7 +100,7 @@ func TestThreeNodes(t *testing.T) {
 	}
 	start := time.Now()
 	dbURL := pgtest.SchemaURL(t)
-	const secret = "a-test-secret-that-is-long-enough-0123456789"
+	const secret = nodesSecret
 	sink := &hookSink{byID: map[string]int{}, event: map[string]int{}}
 	hooks := httptest.NewServer(sink)
 	defer hooks.Close()
@@ -108,18 +108,11 @@ func TestThreeNodes(t *testing.T) {
 	pool := rawDB(t, dbURL)
 	st := store.New(pool)
 
-	base := map[string]string{"LIVECHECK_DATABASE_URL": dbURL, "LIVECHECK_SIGNING_SECRET": secret,
-		"LIVECHECK_API_TOKEN": nodesToken, "LIVECHECK_NODE_HEARTBEAT": "2s", "LIVECHECK_ANALYSIS": "decode",
-		"LIVECHECK_CHALLENGES": "0", "LIVECHECK_ICE_LOOPBACK": "true", "LIVECHECK_ICE_ALLOW_PRIVATE": "true",
-		"LIVECHECK_LIMIT_JOIN": "100000", "LIVECHECK_LIMIT_WS": "100000", "LIVECHECK_MAX_LIVE": "10",
-		"LIVECHECK_WEBHOOK_ALLOW_PRIVATE": "true", "LIVECHECK_REJOIN_GRACE": "3s", "LIVECHECK_LOG_LEVEL": "info"}
 	var nodes []*apptest.Proc
 	byURL := map[string]string{} // node URL -> node id
 	for i := 1; i <= 3; i++ {
-		s := map[string]string{"LIVECHECK_NODE_ID": fmt.Sprintf("node-%d", i)}
-		for k, v := range base {
-			s[k] = v
-		}
+		s := nodeEnv(fmt.Sprintf("node-%d", i), dbURL)
+		s["LIVECHECK_CHALLENGES"], s["LIVECHECK_WEBHOOK_ALLOW_PRIVATE"] = "0", "true"
 		p := apptest.StartProc(t, apptest.FreePort(t), s)
 		nodes = append(nodes, p)
 		byURL[p.URL] = s["LIVECHECK_NODE_ID"]

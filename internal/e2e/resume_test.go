@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/livecheck/livecheck/internal/apptest"
-	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/loadgen"
 	"github.com/livecheck/livecheck/internal/store"
 	"github.com/livecheck/livecheck/internal/store/pgtest"
@@ -38,20 +36,12 @@ func TestSessionGoesOnAfterNodeKill(t *testing.T) {
 	ctx := context.Background()
 	pool := rawDB(t, dbURL)
 	st := store.New(pool)
-	base := map[string]string{"LIVECHECK_DATABASE_URL": dbURL, "LIVECHECK_SIGNING_SECRET": "a-test-secret-that-is-long-enough-0123456789",
-		"LIVECHECK_API_TOKEN": nodesToken, "LIVECHECK_NODE_HEARTBEAT": "2s", "LIVECHECK_ANALYSIS": "decode",
-		"LIVECHECK_CHALLENGES": "3", "LIVECHECK_ICE_LOOPBACK": "true", "LIVECHECK_ICE_ALLOW_PRIVATE": "true",
-		"LIVECHECK_LIMIT_JOIN": "100000", "LIVECHECK_LIMIT_WS": "100000", "LIVECHECK_MAX_LIVE": "10",
-		"LIVECHECK_REJOIN_GRACE": "3s", "LIVECHECK_LOG_LEVEL": "info"}
 	var nodes []*apptest.Proc
 	byURL := map[string]string{}
 	settings := map[string]map[string]string{} // by URL, to restart a node as itself
 	ports := map[string]int{}
 	for i := 1; i <= 3; i++ {
-		s := map[string]string{"LIVECHECK_NODE_ID": fmt.Sprintf("resume-%d", i)}
-		for k, v := range base {
-			s[k] = v
-		}
+		s := nodeEnv(fmt.Sprintf("resume-%d", i), dbURL)
 		port := apptest.FreePort(t)
 		p := apptest.StartProc(t, port, s)
 		nodes = append(nodes, p)
@@ -84,27 +74,12 @@ func TestSessionGoesOnAfterNodeKill(t *testing.T) {
 	waitConnected(t, cand, "the candidate")
 	owner := cand.Node()
 
-	// The checkpoint as stored (the secret plan included: the test reads the database).
-	type checkpoint struct {
-		started  time.Time
-		node     string
-		progress challenge.Progress
-	}
-	readCheckpoint := func() (checkpoint, error) {
-		var c checkpoint
-		var raw []byte
-		err := pool.QueryRow(ctx, `SELECT session_started, node_id, challenges FROM session_checkpoints WHERE interview_id = $1`, iv).
-			Scan(&c.started, &c.node, &raw)
-		if err == nil {
-			err = json.Unmarshal(raw, &c.progress)
-		}
-		return c, err
-	}
+	readCheckpoint := func() (storedCheckpoint, error) { return readCheckpoint(ctx, pool, iv) }
 	challengeRows := func() []store.ChallengeRecord { cs, _ := st.Challenges(ctx, iv); return cs }
 
 	// The first node: the plan's first challenge, verified (and, inconclusive, reissued once
 	// and verified again), all stored, the checkpoint past it.
-	var before checkpoint
+	var before storedCheckpoint
 	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
 		var err error
 		before, err = readCheckpoint()
@@ -162,7 +137,7 @@ func TestSessionGoesOnAfterNodeKill(t *testing.T) {
 	// first challenge asked there ("challenge now") is that item, not one asked before.
 	resumed := func(owner string, next int, killedAt time.Time) {
 		t.Helper()
-		var after checkpoint
+		var after storedCheckpoint
 		apptest.Eventually(t, 30*time.Second, func() (bool, string) {
 			var err error
 			after, err = readCheckpoint()
