@@ -61,32 +61,8 @@ func TestChallengeCoverTransitions(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		// The plan alternates its two kinds from a random first one: open sessions until the
-		// first "challenge now" is cover_face (as TestCoverFacePassesThroughTheSession).
-		var s *Session
-		var id string
-		var at time.Time
-		for i := 0; i < 40 && s == nil; i++ {
-			clock = t0
-			s = e.Open(int64(51+i), &recordingOutlet{})
-			for at = t0; at.Before(issued); at = at.Add(step) {
-				frame(s, at)
-			}
-			clock = issued
-			if err := s.ChallengeNow(); err != nil {
-				t.Fatal(err)
-			}
-			st := s.ChallengeState()
-			if st.Running == nil || st.Running.Kind != string(challenge.KindCoverFace) {
-				s.End(models.EndCompleted, now())
-				s = nil
-				continue
-			}
-			id = st.Running.ID
-		}
-		if s == nil {
-			t.Fatal("no plan started with cover_face")
-		}
+		s, st, at := sessionAt(t, e, challenge.KindCoverFace, 51, t0, issued, step, func(at time.Time) { clock = at }, frame)
+		id := st.Running.ID
 		s.Shown(id, issued.Add(50*time.Millisecond))
 		for end := issued.Add(14 * time.Second); at.Before(end); at = at.Add(step) {
 			clock = at

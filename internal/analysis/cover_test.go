@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/wire"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -47,32 +48,8 @@ func TestCoverFacePassesThroughTheSession(t *testing.T) {
 		}
 	}
 	step := time.Second / 15
-	// The plan alternates its two kinds from a random first one: open sessions until the
-	// first "challenge now" is cover_face (1 in 2 each; 40 misses in a row: 1e-12).
-	var s *Session
-	var id string
-	var at time.Time
-	for i := 0; i < 40 && s == nil; i++ {
-		clock = t0
-		s = e.Open(int64(9+i), &recordingOutlet{})
-		for at = t0; at.Before(issued); at = at.Add(step) {
-			frame(s, at)
-		}
-		clock = issued
-		if err := s.ChallengeNow(); err != nil {
-			t.Fatal(err)
-		}
-		st := s.ChallengeState()
-		if st.Running == nil || st.Running.Kind != string(challenge.KindCoverFace) {
-			s.End(models.EndCompleted, now())
-			s = nil
-			continue
-		}
-		id = st.Running.ID
-	}
-	if s == nil {
-		t.Fatal("no plan started with cover_face")
-	}
+	s, st, at := sessionAt(t, e, challenge.KindCoverFace, 9, t0, issued, step, func(at time.Time) { clock = at }, frame)
+	id := st.Running.ID
 	defer s.End(models.EndCompleted, now())
 	s.Shown(id, issued.Add(50*time.Millisecond))
 	for end := issued.Add(14 * time.Second); at.Before(end); at = at.Add(step) {
@@ -102,4 +79,32 @@ func TestCoverFacePassesThroughTheSession(t *testing.T) {
 	if noFace < 30 {
 		t.Errorf("face series: %d points without a face, want the covered frames", noFace)
 	}
+}
+
+// sessionAt opens sessions of e until the first "challenge now" runs kind: the plan alternates
+// its kinds from a random first one (1 in 2 each; 40 misses in a row: 1e-12). Each session gets
+// frames every step from t0 to issued (frame), then the press at issued; setClock moves the
+// engine's clock. It returns the session, its challenge state after the press and the time of
+// the next frame.
+func sessionAt(t *testing.T, e *Engine, kind challenge.Kind, firstID int64, t0, issued time.Time, step time.Duration,
+	setClock func(time.Time), frame func(*Session, time.Time)) (*Session, wire.ChallengeState, time.Time) {
+	t.Helper()
+	for i := int64(0); i < 40; i++ {
+		setClock(t0)
+		s := e.Open(firstID+i, &recordingOutlet{})
+		at := t0
+		for ; at.Before(issued); at = at.Add(step) {
+			frame(s, at)
+		}
+		setClock(issued)
+		if err := s.ChallengeNow(); err != nil {
+			t.Fatal(err)
+		}
+		if st := s.ChallengeState(); st.Running != nil && st.Running.Kind == string(kind) {
+			return s, st, at
+		}
+		s.End(models.EndCompleted, issued)
+	}
+	t.Fatalf("no plan started with %s", kind)
+	return nil, wire.ChallengeState{}, time.Time{}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/livecheck/livecheck/internal/faceid/facetest"
 	"github.com/livecheck/livecheck/internal/vision"
 	"github.com/livecheck/livecheck/internal/vision/visiontest"
-	"github.com/livecheck/livecheck/internal/wire"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -244,30 +243,7 @@ func TestChallengeSamePose(t *testing.T) {
 			}
 		}
 		step := time.Second / 15
-		// The plan alternates its two kinds from a random first one: open sessions until the
-		// first "challenge now" is turn_head (as TestCoverFacePassesThroughTheSession).
-		var s *Session
-		var st wire.ChallengeState
-		var at time.Time
-		for i := 0; i < 40 && s == nil; i++ {
-			clock = t0
-			s = e.Open(int64(31+i), &recordingOutlet{})
-			for at = t0; at.Before(issued); at = at.Add(step) {
-				frame(s, at)
-			}
-			clock = issued
-			if err := s.ChallengeNow(); err != nil {
-				t.Fatal(err)
-			}
-			st = s.ChallengeState()
-			if st.Running == nil || st.Running.Kind != string(challenge.KindTurnHead) {
-				s.End(models.EndCompleted, now())
-				s = nil
-			}
-		}
-		if s == nil {
-			t.Fatal("no plan started with turn_head")
-		}
+		s, st, at := sessionAt(t, e, challenge.KindTurnHead, 31, t0, issued, step, func(at time.Time) { clock = at }, frame)
 		sign = -1
 		if strings.Contains(st.Running.Text, challenge.DirLeft) {
 			sign = 1
