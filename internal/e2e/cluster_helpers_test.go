@@ -105,3 +105,26 @@ func (cs *candidates) join(c *loadgen.Rejoiner, what string) {
 		}
 	})
 }
+
+// attemptEndReasons lists interview iv's attempts' end reasons, oldest first
+// ("" for an attempt still open).
+func attemptEndReasons(t *testing.T, ctx context.Context, pool *pgxpool.Pool, iv int64) []string {
+	t.Helper()
+	r, err := pool.Query(ctx, `SELECT coalesce(end_reason, '') FROM attempts WHERE interview_id = $1 ORDER BY started_at`, iv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var reasons []string
+	for r.Next() {
+		var s string
+		if err := r.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		reasons = append(reasons, s)
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return reasons
+}

@@ -176,17 +176,7 @@ func TestDrainHandsOver(t *testing.T) {
 		t.Errorf("rows %v, session started %v (want %v), %d challenge rows (%d distinct), %d signals (%d kinds)", c, sessionStarted,
 			before.started, rows, distinct, signals, signalKinds)
 	}
-	var reasons []string
-	r, err := pool.Query(ctx, `SELECT coalesce(end_reason, '') FROM attempts WHERE interview_id = $1 ORDER BY started_at`, iv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for r.Next() {
-		var s string
-		_ = r.Scan(&s)
-		reasons = append(reasons, s)
-	}
-	r.Close()
+	reasons := attemptEndReasons(t, ctx, pool, iv)
 	if len(reasons) != 2 || reasons[0] != "node drained" {
 		t.Errorf("attempts end %v, want the first closed by drain-a as node drained", reasons)
 	}

@@ -276,17 +276,7 @@ func TestFencedNodeYields(t *testing.T) {
 		t.Errorf("interview %d: rows %v, session started %v (want %v), %d challenge rows (%d distinct)", iv, c, sessionStarted,
 			before.started, rows, distinct)
 	}
-	var reasons []string
-	r, err := pool.Query(ctx, `SELECT coalesce(end_reason, '') FROM attempts WHERE interview_id = $1 ORDER BY started_at`, iv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for r.Next() {
-		var s string
-		_ = r.Scan(&s)
-		reasons = append(reasons, s)
-	}
-	r.Close()
+	reasons := attemptEndReasons(t, ctx, pool, iv)
 	t.Logf("attempts of the fenced interview end: %v; whole test %s", reasons, time.Since(start).Round(time.Millisecond))
 	if len(reasons) != 2 || reasons[0] != "node fenced" {
 		t.Errorf("the fenced node's attempt: %v, want it closed by fence-a's own late write (node fenced)", reasons)
