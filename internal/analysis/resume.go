@@ -2,10 +2,15 @@ package analysis
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/detect"
 	"github.com/livecheck/livecheck/internal/faceid"
+	"github.com/livecheck/livecheck/models"
 )
 
 // Checkpoint is what a live session has done so far, stored as it happens
@@ -27,6 +32,18 @@ type Checkpoint struct {
 	At         time.Time
 	Challenges *challenge.Progress
 	Identity   *faceid.Snapshot
+	// Measures, on write, is the stretch of the session's measurements since
+	// the last one written (one more stored part, appended: the series
+	// points, camera-off stretches and closed detector windows since, the
+	// counters as totals); on resume, the parts stored, joined (JoinMeasures).
+	// Series of face presence, landmarks and audio levels are biometric:
+	// never logged.
+	Measures *Measures
+	// MeasuresErr says why the stored measurements could not be read back
+	// (malformed, of another version, or too large): the session goes on
+	// (same start, plan and identities) without its first part's
+	// measurements. Filled on resume.
+	MeasuresErr error
 	// Results are the session's stored challenge results, in order (filled
 	// on resume; never written with the checkpoint).
 	Results []challenge.Result
@@ -73,3 +90,169 @@ func (s *Session) checkpoint(cp Checkpoint) {
 // Resumed reports when the session went on from a checkpoint (zero: it
 // started afresh).
 func (s *Session) Resumed() time.Time { return s.resumedAt }
+
+// MeasuresVersion is the version of the stored measurement parts; a part of
+// another version is not read back (Checkpoint.MeasuresErr).
+const MeasuresVersion = 1
+
+// measuresEvery: a live session appends the measurements taken since its
+// last part at most this often (about 10 s of 50 audio levels a second, a
+// face point per analysed frame and two detector windows a second: some
+// 20 KB of JSON), and at its hand-over.
+const measuresEvery = 10 * time.Second
+
+// MaxCheckpointWindows bounds the detector windows read back (eight
+// detectors, a window each per 4 s, for 4 h: 28,800).
+const MaxCheckpointWindows = 40000
+
+// Measures is a stretch of a live session's measurements, stored as one part
+// of its checkpoint so that the session's result covers what was measured on
+// a node that died or handed it over (what the verdict and the reviewer's
+// console read: the series, the camera-off stretches, the counters, the
+// detector windows). Times are the session's (milliseconds since its start,
+// which the parts share). The counters and the cadence are totals at the
+// part's end; the rest is what came since the previous part.
+type Measures struct {
+	V   int `json:"v"`
+	Seq int `json:"seq"` // the part's number in its session, from 0
+
+	FramesDecoded    uint64   `json:"frames_decoded"`
+	FramesAnalysed   uint64   `json:"frames_analysed"`
+	FramesDropped    uint64   `json:"frames_dropped"` // skipped by the analysis rate or from the queue
+	DecodeErrors     uint64   `json:"decode_errors"`
+	KeyframeRequests uint64   `json:"keyframe_requests"`
+	AudioChunks      uint64   `json:"audio_chunks"`
+	AudioErrors      uint64   `json:"audio_errors"`
+	Cadence          *Cadence `json:"cadence,omitempty"`
+
+	Face       []models.Point    `json:"face,omitempty"`
+	Yaw        []models.Point    `json:"yaw,omitempty"`
+	EAR        []models.Point    `json:"ear,omitempty"`
+	Mouth      []models.Point    `json:"mouth,omitempty"`
+	AudioLevel []models.Point    `json:"audio,omitempty"`
+	RTT        []models.Point    `json:"rtt,omitempty"`
+	CameraOff  []models.Interval `json:"camera_off,omitempty"`
+	Windows    []detect.Window   `json:"windows,omitempty"`
+}
+
+// ErrMeasures marks stored measurement parts that cannot be read back.
+var ErrMeasures = errors.New("analysis: stored session measurements unreadable")
+
+// JoinMeasures joins a session's stored parts, ordered by Seq, into the
+// measurements of the whole stretch they cover (Seq: the last part's). It
+// refuses, with an error wrapping ErrMeasures that names no measured value,
+// a part of another version, parts out of order or repeated, and a join
+// longer than MaxSeriesPoints per series or MaxCheckpointWindows windows. A
+// missing part (a write lost) leaves a gap. Nil for no parts.
+func JoinMeasures(parts []*Measures) (*Measures, error) {
+	if len(parts) == 0 {
+		return nil, nil
+	}
+	out := &Measures{V: MeasuresVersion, Seq: -1}
+	for _, p := range parts {
+		switch {
+		case p == nil:
+			return nil, fmt.Errorf("%w: an empty part", ErrMeasures)
+		case p.V != MeasuresVersion:
+			return nil, fmt.Errorf("%w: part %d has version %d, this server reads %d", ErrMeasures, p.Seq, p.V, MeasuresVersion)
+		case p.Seq <= out.Seq:
+			return nil, fmt.Errorf("%w: part %d after part %d", ErrMeasures, p.Seq, out.Seq)
+		}
+		out.Seq = p.Seq
+		out.FramesDecoded, out.FramesAnalysed, out.FramesDropped = p.FramesDecoded, p.FramesAnalysed, p.FramesDropped
+		out.DecodeErrors, out.KeyframeRequests, out.AudioChunks, out.AudioErrors = p.DecodeErrors, p.KeyframeRequests, p.AudioChunks, p.AudioErrors
+		if p.Cadence != nil {
+			c := *p.Cadence
+			out.Cadence = &c
+		}
+		for _, s := range []struct {
+			name string
+			dst  *[]models.Point
+			src  []models.Point
+		}{{"face", &out.Face, p.Face}, {"yaw", &out.Yaw, p.Yaw}, {"ear", &out.EAR, p.EAR}, {"mouth", &out.Mouth, p.Mouth},
+			{"audio", &out.AudioLevel, p.AudioLevel}, {"rtt", &out.RTT, p.RTT}} {
+			if len(*s.dst)+len(s.src) > MaxSeriesPoints {
+				return nil, fmt.Errorf("%w: series %s longer than %d points", ErrMeasures, s.name, MaxSeriesPoints)
+			}
+			*s.dst = append(*s.dst, s.src...)
+		}
+		if len(out.CameraOff)+len(p.CameraOff) > MaxSeriesPoints {
+			return nil, fmt.Errorf("%w: more than %d camera-off stretches", ErrMeasures, MaxSeriesPoints)
+		}
+		out.CameraOff = append(out.CameraOff, p.CameraOff...)
+		if len(out.Windows)+len(p.Windows) > MaxCheckpointWindows {
+			return nil, fmt.Errorf("%w: more than %d detector windows", ErrMeasures, MaxCheckpointWindows)
+		}
+		out.Windows = append(out.Windows, p.Windows...)
+	}
+	return out, nil
+}
+
+// sent is how much of a live session's measurements its stored parts hold.
+type sent struct {
+	seq                                       int // the next part's number
+	face, yaw, ear, mouth, audio, rtt, camOff int
+	windows                                   int
+	at                                        time.Time // when the last part was queued
+}
+
+// restoreMeasures starts a resumed session with its first part's
+// measurements (the joined parts of its checkpoint); call it before the
+// analysis starts.
+func (s *Session) restoreMeasures(m *Measures) {
+	s.face, s.yaw, s.ear, s.mouth = m.Face, m.Yaw, m.EAR, m.Mouth
+	s.audio, s.rtt, s.cameraOff = m.AudioLevel, m.RTT, m.CameraOff
+	s.decoded, s.analysed, s.restoredDropped = m.FramesDecoded, m.FramesAnalysed, m.FramesDropped
+	s.decodeErrors, s.kfRequests, s.audioChunks, s.audioErrors = m.DecodeErrors, m.KeyframeRequests, m.AudioChunks, m.AudioErrors
+	if m.Cadence != nil {
+		s.cadence = *m.Cadence
+	}
+	if s.suite != nil {
+		s.suite.Restore(m.Windows)
+	}
+	s.sent = sent{seq: m.Seq + 1, face: len(s.face), yaw: len(s.yaw), ear: len(s.ear), mouth: len(s.mouth),
+		audio: len(s.audio), rtt: len(s.rtt), camOff: len(s.cameraOff), windows: len(m.Windows), at: s.cfg.Now()}
+}
+
+// measuresLocked takes the measurements since the last part (s.mu held) and
+// marks them sent.
+func (s *Session) measuresLocked() *Measures {
+	tail := func(pts []models.Point, n *int) []models.Point {
+		out := slices.Clone(pts[min(*n, len(pts)):])
+		*n = len(pts)
+		return out
+	}
+	m := &Measures{V: MeasuresVersion, Seq: s.sent.seq,
+		FramesDecoded: s.decoded, FramesAnalysed: s.analysed, FramesDropped: s.queue.stats() + s.rateSkipped + s.restoredDropped,
+		DecodeErrors: s.decodeErrors, KeyframeRequests: s.kfRequests, AudioChunks: s.audioChunks, AudioErrors: s.audioErrors,
+		Face: tail(s.face, &s.sent.face), Yaw: tail(s.yaw, &s.sent.yaw), EAR: tail(s.ear, &s.sent.ear), Mouth: tail(s.mouth, &s.sent.mouth),
+		AudioLevel: tail(s.audio, &s.sent.audio), RTT: tail(s.rtt, &s.sent.rtt)}
+	if s.cadence.Intervals > 0 {
+		c := s.cadence
+		m.Cadence = &c
+	}
+	m.CameraOff = slices.Clone(s.cameraOff[min(s.sent.camOff, len(s.cameraOff)):])
+	s.sent.camOff = len(s.cameraOff)
+	if s.suite != nil {
+		m.Windows, s.sent.windows = s.suite.Closed(s.sent.windows)
+	}
+	s.sent.seq++
+	return m
+}
+
+// maybeMeasures queues the next part of the measurements once measuresEvery
+// passed since the last one. The part is built and queued under s.mu, so
+// that the hand-over's final part (HandOver) comes after it.
+func (s *Session) maybeMeasures() {
+	if s.cfg.Store.Checkpoint == nil || !s.live || s.handed.Load() {
+		return
+	}
+	now := s.cfg.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.handed.Load() || now.Sub(s.sent.at) < measuresEvery {
+		return
+	}
+	s.sent.at = now
+	s.checkpoint(Checkpoint{Measures: s.measuresLocked()})
+}

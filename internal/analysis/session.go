@@ -71,9 +71,13 @@ type Result struct {
 	Failure  string
 	FailedAt time.Time
 	// ResumedAt is when this session went on from its checkpoint on this
-	// node after the node running it died (zero: it ran on one node); the
-	// measurements above cover the part since then, the challenge results
-	// and identities both parts (resume.go).
+	// node after the node running it died or handed it over (zero: it ran on
+	// one node). The result covers both parts (resume.go): the challenge
+	// results, identities, series, counters, camera-off stretches and
+	// detector windows stored with the first part's checkpoint (all but its
+	// last measuresEvery when its node died) are carried on; the passive
+	// detectors' running measures (Signal.Value's medians, the virtual
+	// camera's, the voice's and lip sync's) cover the part since then.
 	ResumedAt time.Time
 }
 
@@ -139,6 +143,8 @@ type Session struct {
 	failedAt        time.Time // when, on the session's clock
 	failed          atomic.Bool
 	handed          atomic.Bool // handed over to another node (HandOver): no more checkpoints
+	restoredDropped uint64      // frames dropped in the first part of a resumed session
+	sent            sent        // how much of the measurements the checkpoint's parts hold (resume.go)
 }
 
 // MaxSeriesPoints bounds each stored series (4 h of 20 ms audio levels).
@@ -179,6 +185,15 @@ func newSession(cfg Config, id int64, out Outlet, live bool) *Session {
 		}
 		s.identity = newIdentityStage(s, cfg.Identity, pool)
 		s.stages = append(s.stages, &stageRun{name: "identity", stage: s.identity})
+	}
+	s.sent.at = s.cfg.Now()
+	if cp := s.resumed; cp != nil {
+		if cp.MeasuresErr != nil {
+			cfg.Logger.Error("analysis: the first part's measurements are unreadable; the session goes on without them",
+				"interview", id, "err", cp.MeasuresErr)
+		} else if cp.Measures != nil {
+			s.restoreMeasures(cp.Measures)
+		}
 	}
 	if cfg.Challenges.Enabled {
 		ch, err := newChallenges(s)
@@ -467,6 +482,7 @@ func (s *Session) observe(an FrameAnalyzer, f *models.Frame) error {
 		st.last = f.Capture
 		s.stageFrame(st, f, o)
 	}
+	s.maybeMeasures()
 	return nil
 }
 
@@ -514,6 +530,7 @@ func (s *Session) audioDecoded(at time.Time, pcm []float32) {
 		metrics.AudioChunk()
 		s.audioLevel(at.Add(time.Duration(off)*time.Second/48000), rms)
 	}
+	s.maybeMeasures()
 }
 
 func (s *Session) audioLevel(at time.Time, rms float64) {
@@ -587,7 +604,7 @@ func (s *Session) Snapshot() wire.Live {
 	queueDropped := s.queue.stats()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l := wire.Live{FramesDecoded: s.decoded, FramesAnalysed: s.analysed, FramesDropped: queueDropped + s.rateSkipped, AudioDB: -100}
+	l := wire.Live{FramesDecoded: s.decoded, FramesAnalysed: s.analysed, FramesDropped: queueDropped + s.rateSkipped + s.restoredDropped, AudioDB: -100}
 	if len(s.face) > 0 {
 		l.FacePresent = meanOfLast(s.face, 40) // ~5 s of analysed frames
 	}
@@ -626,8 +643,8 @@ func (s *Session) End(reason string, at time.Time) {
 // HandOver stops the analysis of a live session that goes on at another
 // node (this node is draining and hands its interviews over): the analysis
 // goroutine and the challenge driver stop, the identities taken so far are
-// folded in, and the final checkpoint — the plan's progress and the
-// identities, at — is queued (Config.Writes); nothing is queued after it, and
+// folded in, and the final checkpoint — the plan's progress, the
+// identities and the measurements since the last part, at — is queued (Config.Writes); nothing is queued after it, and
 // the session's results are not stored: the session ends where it goes on.
 // A challenge on screen without a result is issued again there (resume.go).
 // Call it once, instead of End.
@@ -644,7 +661,13 @@ func (s *Session) HandOver(at time.Time) {
 	if s.identity != nil {
 		cp.Identity = s.identity.snapshot()
 	}
-	s.handed.Store(true) // late folds (none: settled above) queue no checkpoint behind the final one
+	if s.suite != nil {
+		s.suite.Seal() // the current detector window goes with the rest
+	}
+	s.mu.Lock()
+	s.handed.Store(true) // late folds (none: settled above) and parts queue no checkpoint behind the final one
+	cp.Measures = s.measuresLocked()
+	s.mu.Unlock()
 	if h := s.cfg.Store.Checkpoint; h != nil && s.live {
 		cp.InterviewID, cp.SessionStarted, cp.At = s.id, s.started, at
 		s.persist("final checkpoint", func(ctx context.Context) error { return h(ctx, &cp) })
@@ -672,7 +695,7 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 	}
 	r := &Result{
 		InterviewID: s.id, Reason: reason, StartedAt: s.started, EndedAt: now,
-		FramesDecoded: s.decoded, FramesAnalysed: s.analysed, FramesDropped: queueDropped + s.rateSkipped,
+		FramesDecoded: s.decoded, FramesAnalysed: s.analysed, FramesDropped: queueDropped + s.rateSkipped + s.restoredDropped,
 		DecodeErrors: s.decodeErrors, KeyframeRequests: s.kfRequests, AudioChunks: s.audioChunks, AudioErrors: s.audioErrors,
 		FacePresence: s.face, AudioLevel: s.audio, RTT: s.rtt, Yaw: s.yaw, EAR: s.ear, Mouth: s.mouth,
 		FaceAbsent: absentIntervals(s.face, time.Second), CameraOff: mergeIntervals(s.cameraOff),

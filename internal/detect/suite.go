@@ -301,3 +301,58 @@ func (s *Suite) Stats() Stats {
 	}
 	return st
 }
+
+// Restore starts the Suite with the windows a first part of the same session
+// scored on another node (a live session that went on after its node died or
+// handed it over): Windows returns them before this part's, and every
+// detector whose session signal is condensed from its windows (all but the
+// virtual camera's) weighs them with this part's. The detectors' own running
+// measures (the medians in Signal.Value, the virtual camera's frame timing)
+// start afresh. Call it before the first Add.
+func (s *Suite) Restore(ws []Window) {
+	s.vmu.Lock()
+	defer s.vmu.Unlock()
+	s.closed = append(append([]Window(nil), ws...), s.closed...)
+}
+
+// Closed returns the windows closed so far from the n-th on (in the order
+// they closed, restored ones first) and how many there are in all: a live
+// session checkpoints the windows closed since its last checkpoint.
+func (s *Suite) Closed(n int) ([]Window, int) {
+	s.vmu.Lock()
+	defer s.vmu.Unlock()
+	if n >= len(s.closed) {
+		return nil, len(s.closed)
+	}
+	return append([]Window(nil), s.closed[n:]...), len(s.closed)
+}
+
+// Seal closes the current window when Windows would report it (it is long
+// enough, or the detector's only one), else drops it: a session handed over
+// to another node checkpoints it as a closed window. Frames added after Seal
+// start a new window.
+func (s *Suite) Seal() {
+	s.vmu.Lock()
+	defer s.vmu.Unlock()
+	if s.winFrames == 0 {
+		return
+	}
+	long := s.winLast.Sub(s.winFirst) >= s.cfg.Window*4/10
+	for _, d := range s.dets {
+		if ws, ok := d.score(); ok {
+			only := true
+			for _, w := range s.closed {
+				if w.Kind == d.kind() {
+					only = false
+					break
+				}
+			}
+			if long || only {
+				s.closed = append(s.closed, s.window(d.kind(), ws))
+			}
+		}
+		d.reset()
+	}
+	s.winFrames = 0
+	s.winStart = time.Time{}
+}

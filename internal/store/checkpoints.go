@@ -20,7 +20,26 @@ type Checkpoint struct {
 	Challenges     json.RawMessage // nil: none (on save: leave as stored)
 	Identity       json.RawMessage // nil: none (on save: leave as stored)
 	At             time.Time
+	// Part, on save, is one more part of the session's measurements
+	// (migration 013; biometric series: never log it), stored as number
+	// PartSeq (a part already stored under that number stays: idempotent);
+	// nil: none. Parts, on read, are the session's parts in PartSeq order;
+	// PartsErr says why they were not read (ErrCheckpointTooLarge: the rest
+	// of the checkpoint is read all the same).
+	Part     json.RawMessage
+	PartSeq  int
+	Parts    []json.RawMessage
+	PartsErr error
 }
+
+// MaxCheckpointBytes bounds the measurement parts of one session read back
+// (UnfinishedCheckpoint); a 4-hour session's series and windows take about
+// half of it. A variable for tests.
+var MaxCheckpointBytes = 64 << 20
+
+// ErrCheckpointTooLarge is returned when a session's stored measurement
+// parts exceed MaxCheckpointBytes.
+var ErrCheckpointTooLarge = errors.New("store: checkpoint measurements too large")
 
 // SaveCheckpoint stores one part of a session's checkpoint: the parts given
 // (non-nil) replace the stored ones, the others stay. A checkpoint of
@@ -28,14 +47,16 @@ type Checkpoint struct {
 // Under a lease (WithLease) it is refused with ErrLeaseLost when the lease
 // is not that tenure any more.
 func (s *Store) SaveCheckpoint(ctx context.Context, c Checkpoint) error {
-	if _, ok := ctx.Value(leaseKey{}).(LeaseToken); ok { // under a lease: checked in a transaction
+	if _, ok := ctx.Value(leaseKey{}).(LeaseToken); ok || c.Part != nil { // under a lease: checked in a transaction
 		return s.InTx(ctx, func(tx *Store) error { return tx.saveCheckpoint(ctx, c) })
 	}
 	return s.saveCheckpoint(ctx, c)
 }
 
 func (s *Store) saveCheckpoint(ctx context.Context, c Checkpoint) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO session_checkpoints AS k (interview_id, session_started, node_id, challenges, identity, at)
+	// The parts of an older session of the interview go when its checkpoint is replaced.
+	_, err := s.db.Exec(ctx, `WITH stale AS (DELETE FROM session_checkpoint_parts WHERE interview_id = $1 AND session_started <> $2)
+		INSERT INTO session_checkpoints AS k (interview_id, session_started, node_id, challenges, identity, at)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (interview_id) DO UPDATE SET
 			challenges = CASE WHEN k.session_started = EXCLUDED.session_started THEN coalesce(EXCLUDED.challenges, k.challenges) ELSE EXCLUDED.challenges END,
@@ -45,6 +66,12 @@ func (s *Store) saveCheckpoint(ctx context.Context, c Checkpoint) error {
 		c.InterviewID, c.SessionStarted, c.NodeID, nullJSON(c.Challenges), nullJSON(c.Identity), c.At)
 	if err != nil {
 		return fmt.Errorf("store: unable to save checkpoint: %w", err)
+	}
+	if c.Part != nil {
+		if _, err := s.db.Exec(ctx, `INSERT INTO session_checkpoint_parts (interview_id, session_started, seq, data)
+			VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, c.InterviewID, c.SessionStarted, c.PartSeq, []byte(c.Part)); err != nil {
+			return fmt.Errorf("store: unable to save checkpoint part: %w", err)
+		}
 	}
 	return nil
 }
@@ -83,7 +110,48 @@ func (s *Store) UnfinishedCheckpoint(ctx context.Context, interviewID int64) (*C
 	if id != nil {
 		c.Identity = id
 	}
+	c.Parts, c.PartsErr = s.checkpointParts(ctx, interviewID, c.SessionStarted)
+	if c.PartsErr != nil && !errors.Is(c.PartsErr, ErrCheckpointTooLarge) {
+		return nil, c.PartsErr
+	}
 	return &c, nil
+}
+
+// checkpointParts reads the measurement parts of the session that started at
+// started, at most MaxCheckpointBytes of them: the size is checked before any
+// part is read (a runaway writer's parts give an error, not a process out of
+// memory) and again as they are read (the stored size is compressed).
+func (s *Store) checkpointParts(ctx context.Context, interviewID int64, started time.Time) ([]json.RawMessage, error) {
+	var n, size int64
+	if err := s.db.QueryRow(ctx, `SELECT count(*), coalesce(sum(pg_column_size(data)), 0) FROM session_checkpoint_parts
+		WHERE interview_id = $1 AND session_started = $2`, interviewID, started).Scan(&n, &size); err != nil {
+		return nil, fmt.Errorf("store: unable to size checkpoint parts: %w", err)
+	}
+	if size > int64(MaxCheckpointBytes) {
+		return nil, fmt.Errorf("%w: %d parts of %d bytes stored, at most %d read", ErrCheckpointTooLarge, n, size, MaxCheckpointBytes)
+	}
+	rows, err := s.db.Query(ctx, `SELECT data FROM session_checkpoint_parts WHERE interview_id = $1 AND session_started = $2 ORDER BY seq`,
+		interviewID, started)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read checkpoint parts: %w", err)
+	}
+	defer rows.Close()
+	var parts []json.RawMessage
+	var total int
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, fmt.Errorf("store: unable to read checkpoint part: %w", err)
+		}
+		if total += len(b); total > MaxCheckpointBytes {
+			return nil, fmt.Errorf("%w: more than %d bytes of parts", ErrCheckpointTooLarge, MaxCheckpointBytes)
+		}
+		parts = append(parts, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: unable to read checkpoint parts: %w", err)
+	}
+	return parts, nil
 }
 
 // DeleteCheckpoint removes the checkpoint of the session that started at

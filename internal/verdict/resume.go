@@ -28,6 +28,12 @@ func SaveCheckpoint(ctx context.Context, st *store.Store, node string, cp *analy
 			return fmt.Errorf("verdict: checkpoint: %w", err)
 		}
 	}
+	if cp.Measures != nil {
+		if rec.Part, err = json.Marshal(cp.Measures); err != nil {
+			return fmt.Errorf("verdict: checkpoint: %w", err)
+		}
+		rec.PartSeq = cp.Measures.Seq
+	}
 	return st.SaveCheckpoint(ctx, rec)
 }
 
@@ -54,6 +60,7 @@ func Resume(ctx context.Context, st *store.Store, interviewID int64) (*analysis.
 		}
 		cp.Identity = &s
 	}
+	cp.Measures, cp.MeasuresErr = measures(rec)
 	recs, err := st.Challenges(ctx, interviewID)
 	if err != nil {
 		return nil, err
@@ -86,4 +93,20 @@ func ResultOf(c store.ChallengeRecord) challenge.Result {
 		r.PeakAt = *c.PeakAt
 	}
 	return r
+}
+
+// measures decodes and joins the measurement parts of a checkpoint
+// (analysis.JoinMeasures); an error names the part, never a value in it.
+func measures(rec *store.Checkpoint) (*analysis.Measures, error) {
+	if rec.PartsErr != nil {
+		return nil, fmt.Errorf("%w: %w", analysis.ErrMeasures, rec.PartsErr)
+	}
+	parts := make([]*analysis.Measures, len(rec.Parts))
+	for i, b := range rec.Parts {
+		parts[i] = &analysis.Measures{}
+		if err := json.Unmarshal(b, parts[i]); err != nil {
+			return nil, fmt.Errorf("%w: part %d of interview %d: %w", analysis.ErrMeasures, i, rec.InterviewID, err)
+		}
+	}
+	return analysis.JoinMeasures(parts)
 }
