@@ -55,8 +55,10 @@ func TestResumedSessionCoversBothParts(t *testing.T) {
 	engine := func(node string, w *writeq.Queue) *analysis.Engine {
 		return analysis.New(analysis.Config{Logger: quiet, Now: now, AnalysisFPS: -1, Detectors: true, Writes: w,
 			Store: analysis.Store{SessionEnded: j.SessionEnded,
-				Checkpoint: func(ctx context.Context, cp *analysis.Checkpoint) error { return verdict.SaveCheckpoint(ctx, st, node, cp) },
-				Resume:     func(ctx context.Context, id int64) (*analysis.Checkpoint, error) { return verdict.Resume(ctx, st, id) }}})
+				Checkpoint: func(ctx context.Context, cp *analysis.Checkpoint) error {
+					return verdict.SaveCheckpoint(ctx, st, node, cp)
+				},
+				Resume: func(ctx context.Context, id int64) (*analysis.Checkpoint, error) { return verdict.Resume(ctx, st, id) }}})
 	}
 	var seq uint64
 	feed := func(s *analysis.Session, from, to time.Duration) {
