@@ -20,7 +20,8 @@ import (
 // the plan's progress with the challenge on screen and every face embedded
 // up to the hand-over, at the hand-over's time; nothing is written after it
 // and no challenge can be asked any more. The next node's session goes on
-// from it: the same start, the plan where it was.
+// from it: the same start, the plan where it was, every frame's measurement
+// up to the hand-over.
 func TestSessionHandOver(t *testing.T) {
 	t0 := time.Date(2030, 1, 2, 10, 0, 0, 0, time.UTC)
 	var clock atomic.Int64
@@ -56,6 +57,9 @@ func TestSessionHandOver(t *testing.T) {
 	handAt := now()
 	a.HandOver(handAt)
 	embedded := a.identity.ids.Embedded()
+	a.mu.Lock()
+	facePoints := len(a.face)
+	a.mu.Unlock()
 	a.checkpoint(Checkpoint{}) // a late checkpoint: none after the final one
 	if err := a.ChallengeNow(); !errors.Is(err, ErrStopped) {
 		t.Fatalf("challenge now after the hand-over: %v", err)
@@ -91,5 +95,17 @@ func TestSessionHandOver(t *testing.T) {
 	}
 	if pb := b.ch.runner.Progress(); pb.Next != 1 || pb.Plan.Items[0].ID != p.Plan.Items[0].ID {
 		t.Fatalf("the next node's plan: next %d, want 1 of the same plan", pb.Next)
+	}
+	// The measurements went with it, up to the hand-over (the final checkpoint holds
+	// those since the last periodic part, at 20 s).
+	mem.mu.Lock()
+	parts := len(mem.parts)
+	mem.mu.Unlock()
+	b.mu.Lock()
+	resumedPoints, decoded := len(b.face), b.decoded
+	b.mu.Unlock()
+	if parts != 3 || facePoints != int(seq) || resumedPoints != facePoints || decoded != seq {
+		t.Fatalf("%d parts; %d face points at the hand-over, %d on the next node (%d frames decoded); want 3 parts and %d",
+			parts, facePoints, resumedPoints, decoded, seq)
 	}
 }

@@ -3,6 +3,7 @@ package analysis
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/detect"
 	"github.com/livecheck/livecheck/internal/faceid"
 	"github.com/livecheck/livecheck/internal/writeq"
 	"github.com/livecheck/livecheck/models"
@@ -23,6 +25,7 @@ type memStore struct {
 	at      time.Time
 	chal    []byte
 	ident   []byte
+	parts   [][]byte // measurement parts, in the order written
 	results []challenge.Result
 	writes  int
 }
@@ -31,7 +34,11 @@ func (m *memStore) save(_ context.Context, cp *Checkpoint) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !cp.SessionStarted.Equal(m.started) {
-		m.started, m.chal, m.ident = cp.SessionStarted, nil, nil
+		m.started, m.chal, m.ident, m.parts = cp.SessionStarted, nil, nil, nil
+	}
+	if cp.Measures != nil {
+		b, _ := json.Marshal(cp.Measures)
+		m.parts = append(m.parts, b)
 	}
 	m.at = cp.At
 	if cp.Challenges != nil {
@@ -70,6 +77,15 @@ func (m *memStore) resume(context.Context, int64) (*Checkpoint, error) {
 			return nil, err
 		}
 	}
+	var parts []*Measures
+	for _, b := range m.parts {
+		p := &Measures{}
+		if err := json.Unmarshal(b, p); err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+	}
+	cp.Measures, cp.MeasuresErr = JoinMeasures(parts)
 	return cp, nil
 }
 
@@ -96,7 +112,8 @@ func (e *twoPeople) Describe(f *models.Frame, o *models.Observation, _ faceid.Ga
 // next session of the interview from its checkpoint: the same session start,
 // the plan's next item instead of the first again, the failures and the lock
 // carried over, and the identity seen before the move, so that another face
-// after it is an identity change; the result covers both parts.
+// after it is an identity change; the result covers both parts (the
+// series and counters too, up to the first part's last stored part).
 func TestSessionResumesFromCheckpoint(t *testing.T) {
 	t0 := time.Date(2030, 1, 2, 10, 0, 0, 0, time.UTC)
 	var clock atomic.Int64
@@ -136,7 +153,6 @@ func TestSessionResumesFromCheckpoint(t *testing.T) {
 	pA := a.ch.runner.Progress()
 	a.ch.finish(challenge.Result{ID: pA.Active.ID, Kind: pA.Active.Kind, Attempt: 1, Outcome: challenge.OutcomeFailed, Issued: now()})
 	feed(a, 100, 30*time.Second, 31*time.Second)
-	seq = 0
 	// The node dies: nothing more is written; the analysis stops without storing.
 	wA.Close(context.Background())
 	a.finish(models.EndInterrupted, now())
@@ -151,6 +167,12 @@ func TestSessionResumesFromCheckpoint(t *testing.T) {
 	b := engine(wB).Open(7, &recordingOutlet{})
 	if !b.started.Equal(a.started) || b.Resumed().IsZero() {
 		t.Fatalf("resumed session started %v (resumed %v), want the first part's %v", b.started, b.Resumed(), a.started)
+	}
+	b.mu.Lock()
+	seq = b.decoded // the first part's frames, up to its last stored part (at 30 s)
+	b.mu.Unlock()
+	if seq < 30*15 {
+		t.Fatalf("the resumed session counts %d frames decoded, want the first part's 450+", seq)
 	}
 	st := b.ChallengeState()
 	if st.Failed != 1 || st.Locked || st.Remaining != 2 || st.Running != nil {
@@ -172,6 +194,9 @@ func TestSessionResumesFromCheckpoint(t *testing.T) {
 	if !r.StartedAt.Equal(a.started) || !r.ResumedAt.Equal(t0.Add(51*time.Second)) || len(r.Challenges) != 2 || r.ChallengeFailures != 2 || !r.Locked {
 		t.Fatalf("result: started %v, %d challenges, %d failures, locked %v", r.StartedAt, len(r.Challenges), r.ChallengeFailures, r.Locked)
 	}
+	if r.FramesDecoded != seq || len(r.FacePresence) != int(seq) || r.FacePresence[0].T != 0 || r.FacePresence[len(r.FacePresence)-1].T < 59000 {
+		t.Fatalf("result: %d frames, %d face points from %d ms, want %d from 0 to 60 s", r.FramesDecoded, len(r.FacePresence), r.FacePresence[0].T, seq)
+	}
 	if r.Identity == nil || len(r.Identity.Changes) != 1 || r.Identity.Changes[0].After.At.Before(t0.Add(51*time.Second)) {
 		t.Fatalf("identity after the move: %+v, want one change after the rejoin", r.Identity)
 	}
@@ -181,5 +206,42 @@ func TestSessionResumesFromCheckpoint(t *testing.T) {
 	}
 	if !change {
 		t.Fatalf("no identity_change signal: %+v", r.StageSignals)
+	}
+}
+
+// TestJoinMeasures: stored parts join in order (series appended, counters
+// from the last part), and a part of another version, parts out of order,
+// or a join longer than the bounds are refused with ErrMeasures, never a
+// panic.
+func TestJoinMeasures(t *testing.T) {
+	pt := func(ts ...int64) []models.Point {
+		var out []models.Point
+		for _, x := range ts {
+			out = append(out, models.Point{T: x, V: 1})
+		}
+		return out
+	}
+	m, err := JoinMeasures([]*Measures{
+		{V: MeasuresVersion, Seq: 0, FramesDecoded: 2, Face: pt(0, 100), CameraOff: []models.Interval{{From: 10, To: 2000}}},
+		{V: MeasuresVersion, Seq: 2, FramesDecoded: 3, Face: pt(200), Cadence: &Cadence{Intervals: 4}},
+	})
+	if err != nil || m.Seq != 2 || m.FramesDecoded != 3 || len(m.Face) != 3 || m.Face[2].T != 200 || len(m.CameraOff) != 1 ||
+		m.Cadence == nil || m.Cadence.Intervals != 4 {
+		t.Fatalf("joined %+v, %v", m, err)
+	}
+	if m, err := JoinMeasures(nil); m != nil || err != nil {
+		t.Fatalf("no parts: %+v %v", m, err)
+	}
+	big := make([]models.Point, MaxSeriesPoints)
+	for name, parts := range map[string][]*Measures{
+		"version":      {{V: MeasuresVersion + 1}},
+		"order":        {{V: MeasuresVersion, Seq: 1}, {V: MeasuresVersion, Seq: 1}},
+		"nil":          {nil},
+		"long series":  {{V: MeasuresVersion, Seq: 0, AudioLevel: big}, {V: MeasuresVersion, Seq: 1, AudioLevel: pt(1)}},
+		"many windows": {{V: MeasuresVersion, Windows: make([]detect.Window, MaxCheckpointWindows+1)}},
+	} {
+		if m, err := JoinMeasures(parts); !errors.Is(err, ErrMeasures) || m != nil {
+			t.Errorf("%s: %+v, %v; want ErrMeasures", name, m, err)
+		}
 	}
 }

@@ -143,3 +143,39 @@ func BenchmarkSuite(b *testing.B) {
 		})
 	}
 }
+
+// TestSuiteRestoreAndSeal: a session that goes on at another node restores
+// the windows its first part closed (Closed, Seal at a hand-over) and its
+// window-condensed signals weigh them as the first node's suite did; Seal
+// keeps a current window Windows would report and drops a short tail.
+func TestSuiteRestoreAndSeal(t *testing.T) {
+	f, o := still(t)
+	only := Config{Window: 2 * time.Second, Disable: []string{KindSeam, KindReplay, KindPulse, KindVirtualCamera, KindFlicker, KindJitter, KindPhoto}}
+	a := NewSuite(only)
+	feed(a, f, o, 50, 125*time.Millisecond, nil) // windows 0-2, 2-4, 4-6 closed, 0.125 s of a fourth
+	if ws, n := a.Closed(0); len(ws) != 3 || n != 3 {
+		t.Fatalf("closed %d windows (of %d), want 3", len(ws), n)
+	}
+	a.Seal() // the 1-frame tail is too short to report: dropped
+	ws, n := a.Closed(1)
+	if len(ws) != 2 || n != 3 || !ws[0].From.Equal(a.Windows()[1].From) {
+		t.Fatalf("after Seal: %d windows from the second on, %d in all; want 2 of 3", len(ws), n)
+	}
+	all, _ := a.Closed(0)
+	b := NewSuite(only)
+	b.Restore(all)
+	if got := b.Windows(); !slices.Equal(got, all) {
+		t.Fatalf("restored windows %+v, want %+v", got, all)
+	}
+	sa, sb := a.Signals()[0], b.Signals()[0]
+	if sa.Confidence == 0 || sa.Score != sb.Score || sa.Confidence != sb.Confidence || !sa.At.Equal(sb.At) {
+		t.Fatalf("texture on the first node %+v, restored on the next %+v: want the same score and confidence", sa, sb)
+	}
+
+	c := NewSuite(only)
+	feed(c, f, o, 8, 125*time.Millisecond, nil) // 0.875 s: long enough (40 % of 2 s)
+	c.Seal()
+	if ws, _ := c.Closed(0); len(ws) != 1 {
+		t.Fatalf("a long current window sealed into %d windows, want 1", len(ws))
+	}
+}
