@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -48,11 +50,33 @@ func TestCheckpoints(t *testing.T) {
 	if cp, _ := st.UnfinishedCheckpoint(ctx, iv.ID); cp == nil || !cp.At.Equal(beat) {
 		t.Fatalf("checkpoint time with the node's heartbeat: %+v, want %v", cp, beat)
 	}
-	// A later session's checkpoint replaces the older one as a whole.
+	// Measurement parts: appended in order whatever the order written, a retried part
+	// once, read back with the rest.
+	for _, seq := range []int{1, 0, 1} {
+		save(store.Checkpoint{SessionStarted: started, NodeID: "node-a", At: started.Add(2 * time.Minute),
+			Part: json.RawMessage(fmt.Sprintf(`{"seq": %d}`, seq)), PartSeq: seq})
+	}
+	if cp, err := st.UnfinishedCheckpoint(ctx, iv.ID); err != nil || cp.PartsErr != nil || len(cp.Parts) != 2 ||
+		string(cp.Parts[0]) != `{"seq": 0}` || string(cp.Parts[1]) != `{"seq": 1}` || string(cp.Challenges) != `{"next": 1}` {
+		t.Fatalf("checkpoint with parts: %+v %v", cp, err)
+	}
+	// Parts beyond the bound are not read (an error for them, the rest as stored).
+	defer func(n int) { store.MaxCheckpointBytes = n }(store.MaxCheckpointBytes)
+	store.MaxCheckpointBytes = 15
+	if cp, err := st.UnfinishedCheckpoint(ctx, iv.ID); err != nil || !errors.Is(cp.PartsErr, store.ErrCheckpointTooLarge) || cp.Parts != nil ||
+		string(cp.Challenges) != `{"next": 1}` {
+		t.Fatalf("checkpoint with too many parts: %+v %v", cp, err)
+	}
+	store.MaxCheckpointBytes = 1 << 20
+	// A later session's checkpoint replaces the older one as a whole, its parts too.
 	later := started.Add(time.Hour)
 	save(store.Checkpoint{SessionStarted: later, NodeID: "node-b", Challenges: json.RawMessage(`{"next": 0}`), At: later})
 	if cp, _ := st.UnfinishedCheckpoint(ctx, iv.ID); cp == nil || cp.Identity != nil || string(cp.Challenges) != `{"next": 0}` || !cp.SessionStarted.Equal(later) {
 		t.Fatalf("a later session's checkpoint: %+v", cp)
+	}
+	save(store.Checkpoint{SessionStarted: later, NodeID: "node-b", At: later, Part: json.RawMessage(`{"seq": 0}`)})
+	if n := count(t, db, `SELECT count(*) FROM session_checkpoint_parts WHERE interview_id = $1`, iv.ID); n != 1 {
+		t.Fatalf("%d parts after a later session's checkpoint, want its 1", n)
 	}
 	// Once the session's results are stored, nothing is offered; the judge deletes it.
 	if _, err := db.Exec(ctx, `INSERT INTO session_results (interview_id, reason, started_at, ended_at, frames_decoded, frames_analysed,
@@ -66,7 +90,8 @@ func TestCheckpoints(t *testing.T) {
 	if err := st.DeleteCheckpoint(ctx, iv.ID, later); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, db, `SELECT count(*) FROM session_checkpoints WHERE interview_id = $1`, iv.ID); n != 0 {
-		t.Fatalf("%d checkpoints after the delete", n)
+	if n := count(t, db, `SELECT count(*) FROM session_checkpoints WHERE interview_id = $1`, iv.ID) +
+		count(t, db, `SELECT count(*) FROM session_checkpoint_parts WHERE interview_id = $1`, iv.ID); n != 0 {
+		t.Fatalf("%d checkpoints and parts after the delete", n)
 	}
 }

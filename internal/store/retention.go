@@ -21,7 +21,7 @@ type PurgeResult struct {
 	FaceDescriptors int64 // face templates (internal/faceid)
 	ReferencePhotos int64 // candidates' reference photos
 	IdentityMarks   int64 // "same person" marks (both directions) past the period whose pair lost its face templates
-	Checkpoints     int64 // checkpoints of sessions never finished (their identity part holds face templates)
+	Checkpoints     int64 // checkpoints of sessions never finished (face templates; their measurement parts, biometric series, go with them)
 }
 
 // Total is the number of rows deleted.
@@ -32,7 +32,8 @@ func (r PurgeResult) Total() int64 {
 // PurgeBiometric deletes, in one transaction, the biometric evidence created
 // before before: series flagged biometric, evidence images (challenge and
 // identity faces), face descriptors (templates), reference photos,
-// checkpoints of sessions never finished (their face templates), and
+// checkpoints of sessions never finished (their face templates, and with
+// them their measurement parts: biometric series), and
 // identity marks of that age whose pair has lost its templates. Signals, verdicts, challenge results, consents and the audit
 // log are not biometric and stay. The evidence table is skipped when it does
 // not exist yet.
@@ -72,7 +73,9 @@ func (s *Store) PurgeBiometric(ctx context.Context, before time.Time) (PurgeResu
 		}
 		r.IdentityMarks = tag.RowsAffected()
 		// A checkpoint left by a session that never finished (its node died
-		// and the candidate did not come back) holds face templates.
+		// and the candidate did not come back) holds face templates; its
+		// measurement parts (series of face presence, landmarks and audio
+		// levels) go with it (ON DELETE CASCADE, migration 013).
 		if tag, err = tx.db.Exec(ctx, `DELETE FROM session_checkpoints WHERE at < $1`, before); err != nil {
 			return fmt.Errorf("store: unable to purge checkpoints: %w", err)
 		}

@@ -34,6 +34,7 @@ func secFixture(t *testing.T, db pgx.Tx, iv int64, created time.Time) {
 		{`INSERT INTO evidence (interview_id, kind, at, reason, jpeg, created_at) VALUES ($1, 'turn_head', $2, 'peak', $3, $2)`, []any{iv, created, jpegBytes}},
 		{`INSERT INTO face_descriptors (interview_id, model, descriptor, created_at) VALUES ($1, 'dlib-128', '{0.1,0.2}', $2)`, []any{iv, created}},
 		{`INSERT INTO session_checkpoints (interview_id, session_started, identity, at) VALUES ($1, $2, '{"identities": [{"template": [0.1, 0.2]}]}', $2)`, []any{iv, created}},
+		{`INSERT INTO session_checkpoint_parts (interview_id, session_started, seq, data, created_at) VALUES ($1, $2, 0, '{"v": 1, "face": [{"t": 0, "v": 1}], "yaw": [{"t": 0, "v": 12.5}]}', $2)`, []any{iv, created}},
 	} {
 		if _, err := db.Exec(ctx, q.sql, q.args...); err != nil {
 			t.Fatalf("%s: %v", q.sql, err)
@@ -84,6 +85,8 @@ func TestPurgeBiometric(t *testing.T) {
 		{"recent descriptors", `SELECT count(*) FROM face_descriptors WHERE interview_id = $1`, recent.ID, 1},
 		{"old checkpoint", `SELECT count(*) FROM session_checkpoints WHERE interview_id = $1`, old.ID, 0},
 		{"recent checkpoint", `SELECT count(*) FROM session_checkpoints WHERE interview_id = $1`, recent.ID, 1},
+		{"old checkpoint's measurements", `SELECT count(*) FROM session_checkpoint_parts WHERE interview_id = $1`, old.ID, 0},
+		{"recent checkpoint's measurements", `SELECT count(*) FROM session_checkpoint_parts WHERE interview_id = $1`, recent.ID, 1},
 	} {
 		if n := count(t, db, c.sql, c.iv); n != c.want {
 			t.Errorf("%s: %d rows, want %d", c.what, n, c.want)
@@ -114,7 +117,7 @@ func TestExportInterview(t *testing.T) {
 		t.Fatalf("interview row: %v (the token hash must not be exported)", ivJSON)
 	}
 	for table, n := range map[string]int{"consents": 1, "attempts": 1, "series": 3, "signals": 1, "evidence": 1, "face_descriptors": 1,
-		"session_checkpoints": 1} {
+		"session_checkpoints": 1, "session_checkpoint_parts": 1} {
 		if len(ex.Tables[table]) != n {
 			t.Errorf("%s: %d rows, want %d", table, len(ex.Tables[table]), n)
 		}
@@ -165,7 +168,7 @@ func TestEraseInterview(t *testing.T) {
 	if _, ok := deleted["consents"]; ok {
 		t.Fatal("consents must be kept")
 	}
-	for _, table := range []string{"attempts", "series", "signals", "evidence", "face_descriptors", "session_checkpoints", "zz_signal_notes"} {
+	for _, table := range []string{"attempts", "series", "signals", "evidence", "face_descriptors", "session_checkpoints", "session_checkpoint_parts", "zz_signal_notes"} {
 		if n := count(t, db, `SELECT count(*) FROM `+table+` WHERE interview_id = $1`, iv.ID); n != 0 {
 			t.Errorf("%s still has %d rows", table, n)
 		}

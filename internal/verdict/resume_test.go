@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ import (
 // identities; the judgement at the session's end removes the checkpoint,
 // after which nothing is offered for resuming.
 func TestResumeReadsTheSessionBack(t *testing.T) {
-	st, _ := pgtest.Tx(t)
+	st, db := pgtest.Tx(t)
 	ctx := context.Background()
 	var h [16]byte
 	_, _ = rand.Read(h[:])
@@ -89,6 +90,27 @@ func TestResumeReadsTheSessionBack(t *testing.T) {
 	}
 	if cp.Identity.Identities[0].Template != snap.Identities[0].Template || cp.Identity.Samples != 7 {
 		t.Fatalf("identity read back %+v", cp.Identity)
+	}
+	// Measurement parts read back joined; a part this server cannot read (another
+	// version, malformed) leaves the rest of the checkpoint readable, with MeasuresErr.
+	m := analysis.Measures{V: analysis.MeasuresVersion, FramesDecoded: 3, Face: []models.Point{{T: 0, V: 1}, {T: 66, V: 1}}}
+	if err := verdict.SaveCheckpoint(ctx, st, "node-a", &analysis.Checkpoint{InterviewID: iv.ID, SessionStarted: started, At: ms(time.Minute),
+		Measures: &m}); err != nil {
+		t.Fatal(err)
+	}
+	if cp, err := verdict.Resume(ctx, st, iv.ID); err != nil || cp.MeasuresErr != nil || cp.Measures == nil || len(cp.Measures.Face) != 2 ||
+		cp.Measures.FramesDecoded != 3 {
+		t.Fatalf("resumed measurements %+v (%v), %v", cp.Measures, cp.MeasuresErr, err)
+	}
+	for i, bad := range []string{`{"v": 99, "seq": 1}`, `{"v": 1, "seq": 1, "face": "x"}`} {
+		if _, err := db.Exec(ctx, `INSERT INTO session_checkpoint_parts (interview_id, session_started, seq, data) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (interview_id, session_started, seq) DO UPDATE SET data = EXCLUDED.data`, iv.ID, started, 1, bad); err != nil {
+			t.Fatal(err)
+		}
+		cp, err := verdict.Resume(ctx, st, iv.ID)
+		if err != nil || cp == nil || !errors.Is(cp.MeasuresErr, analysis.ErrMeasures) || cp.Measures != nil || cp.Challenges == nil || len(cp.Results) != 1 {
+			t.Fatalf("bad part %d: %+v, %v", i, cp, err)
+		}
 	}
 	// The session's end stores it and removes the checkpoint.
 	r := &analysis.Result{InterviewID: iv.ID, Reason: models.EndCompleted, StartedAt: cp.SessionStarted, EndedAt: ms(20 * time.Minute),
