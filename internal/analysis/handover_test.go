@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/livecheck/livecheck/internal/challenge"
+	"github.com/livecheck/livecheck/internal/detect"
 	"github.com/livecheck/livecheck/internal/faceid"
 	"github.com/livecheck/livecheck/internal/writeq"
 	"github.com/livecheck/livecheck/models"
@@ -107,5 +108,64 @@ func TestSessionHandOver(t *testing.T) {
 	if parts != 3 || facePoints != int(seq) || resumedPoints != facePoints || decoded != seq {
 		t.Fatalf("%d parts; %d face points at the hand-over, %d on the next node (%d frames decoded); want 3 parts and %d",
 			parts, facePoints, resumedPoints, decoded, seq)
+	}
+}
+
+// TestHandOverCarriesSignals: the detectors whose signal is not condensed
+// from windows (the virtual camera's here) hand their first part's signal
+// over; the next node keeps it when its own part has less confidence, so
+// the result judges the whole session's frame stream, not its last seconds.
+func TestHandOverCarriesSignals(t *testing.T) {
+	t0 := time.Date(2030, 1, 2, 10, 0, 0, 0, time.UTC)
+	var clock atomic.Int64
+	clock.Store(t0.UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	mem := &memStore{}
+	engine := func(w *writeq.Queue) *Engine {
+		return New(Config{Logger: quietLogger(), Now: now, AnalysisFPS: -1, Detectors: true, Writes: w,
+			Store: Store{Checkpoint: mem.save, Resume: mem.resume}})
+	}
+	var seq uint64
+	feed := func(s *Session, from, to time.Duration) {
+		for at := from; at < to; at += time.Second / 15 {
+			seq++
+			f := grey(64, 48, t0.Add(at), seq)
+			f.Y[int(seq)%len(f.Y)] = 200 // no frame repeats the last
+			clock.Store(f.Capture.UnixNano())
+			s.frame(f, f.Capture)
+			waitHandled(t, s, seq)
+		}
+	}
+	wA := writeq.New(quietLogger(), time.Minute)
+	a := engine(wA).Open(11, nil)
+	feed(a, 0, 20*time.Second)
+	a.HandOver(now())
+	wA.Close(context.Background())
+	var first models.Signal
+	for _, sg := range a.suite.Signals() {
+		if sg.Kind == detect.KindVirtualCamera {
+			first = sg
+		}
+	}
+	if first.Confidence == 0 {
+		t.Fatalf("the first part's virtual camera signal %+v has no confidence: nothing to carry", first)
+	}
+
+	wB := writeq.New(quietLogger(), time.Minute)
+	defer wB.Close(context.Background())
+	b := engine(wB).Open(11, nil)
+	b.mu.Lock()
+	seq = b.decoded
+	b.mu.Unlock()
+	feed(b, 25*time.Second, 26*time.Second)
+	r := b.finish(models.EndCompleted, now())
+	var got models.Signal
+	for _, sg := range r.DetectorSignals {
+		if sg.Kind == detect.KindVirtualCamera {
+			got = sg
+		}
+	}
+	if got != first {
+		t.Fatalf("virtual camera after the hand-over %+v, want the first part's %+v", got, first)
 	}
 }

@@ -133,6 +133,33 @@ type Measures struct {
 	RTT        []models.Point    `json:"rtt,omitempty"`
 	CameraOff  []models.Interval `json:"camera_off,omitempty"`
 	Windows    []detect.Window   `json:"windows,omitempty"`
+	// Signals are the session signals of the detectors not condensed from
+	// their windows (carriedKinds) at a hand-over (computing them is too
+	// costly for every part: a node that dies loses them).
+	Signals []models.Signal `json:"signals,omitempty"`
+}
+
+// carriedKinds are the passive detectors whose session signal is not
+// condensed from their windows but from running measures a checkpoint does
+// not hold (frame timing and repeats, voice features, lip-sync chunks): a
+// session handed over carries their signals as they were
+// (Measures.Signals), and the result keeps, per kind, the part's signal with
+// the more confidence (carrySignals).
+var carriedKinds = []string{detect.KindVirtualCamera, detect.KindVoice, detect.KindAVSync}
+
+// carrySignals returns sigs with each carried signal in place of this part's
+// of the same kind when it has more confidence (or this part has none).
+func carrySignals(sigs, carried []models.Signal) []models.Signal {
+	for _, c := range carried {
+		i := slices.IndexFunc(sigs, func(sg models.Signal) bool { return sg.Kind == c.Kind })
+		switch {
+		case i < 0:
+			sigs = append(sigs, c)
+		case c.Confidence > sigs[i].Confidence:
+			sigs[i] = c
+		}
+	}
+	return sigs
 }
 
 // ErrMeasures marks stored measurement parts that cannot be read back.
@@ -184,6 +211,12 @@ func JoinMeasures(parts []*Measures) (*Measures, error) {
 			return nil, fmt.Errorf("%w: more than %d detector windows", ErrMeasures, MaxCheckpointWindows)
 		}
 		out.Windows = append(out.Windows, p.Windows...)
+		if len(p.Signals) > len(carriedKinds) {
+			return nil, fmt.Errorf("%w: part %d carries %d signals", ErrMeasures, p.Seq, len(p.Signals))
+		}
+		if p.Signals != nil {
+			out.Signals = p.Signals
+		}
 	}
 	return out, nil
 }
@@ -209,6 +242,11 @@ func (s *Session) restoreMeasures(m *Measures) {
 	}
 	if s.suite != nil {
 		s.suite.Restore(m.Windows)
+	}
+	for _, sg := range m.Signals {
+		if slices.Contains(carriedKinds, sg.Kind) {
+			s.carried = append(s.carried, sg)
+		}
 	}
 	s.sent = sent{seq: m.Seq + 1, face: len(s.face), yaw: len(s.yaw), ear: len(s.ear), mouth: len(s.mouth),
 		audio: len(s.audio), rtt: len(s.rtt), camOff: len(s.cameraOff), windows: len(m.Windows), at: s.cfg.Now()}

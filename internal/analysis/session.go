@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -142,9 +143,10 @@ type Session struct {
 	failure         string    // the part that failed (see Result.Failure)
 	failedAt        time.Time // when, on the session's clock
 	failed          atomic.Bool
-	handed          atomic.Bool // handed over to another node (HandOver): no more checkpoints
-	restoredDropped uint64      // frames dropped in the first part of a resumed session
-	sent            sent        // how much of the measurements the checkpoint's parts hold (resume.go)
+	handed          atomic.Bool     // handed over to another node (HandOver): no more checkpoints
+	restoredDropped uint64          // frames dropped in the first part of a resumed session
+	sent            sent            // how much of the measurements the checkpoint's parts hold (resume.go)
+	carried         []models.Signal // the first part's signals of carriedKinds (resume.go)
 }
 
 // MaxSeriesPoints bounds each stored series (4 h of 20 ms audio levels).
@@ -661,12 +663,21 @@ func (s *Session) HandOver(at time.Time) {
 	if s.identity != nil {
 		cp.Identity = s.identity.snapshot()
 	}
+	var carried []models.Signal
 	if s.suite != nil {
-		s.suite.Seal() // the current detector window goes with the rest
+		s.safely("passive detectors", func() {
+			s.suite.Seal() // the current detector window goes with the rest
+			for _, sg := range carrySignals(s.suite.Signals(), s.carried) {
+				if slices.Contains(carriedKinds, sg.Kind) {
+					carried = append(carried, sg)
+				}
+			}
+		})
 	}
 	s.mu.Lock()
 	s.handed.Store(true) // late folds (none: settled above) and parts queue no checkpoint behind the final one
 	cp.Measures = s.measuresLocked()
+	cp.Measures.Signals = carried
 	s.mu.Unlock()
 	if h := s.cfg.Store.Checkpoint; h != nil && s.live {
 		cp.InterviewID, cp.SessionStarted, cp.At = s.id, s.started, at
@@ -707,7 +718,9 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 	}
 	s.mu.Unlock() // the parts below may fail (and record it)
 	if s.suite != nil {
-		s.safely("passive detectors", func() { r.DetectorSignals, r.Windows = s.suite.Signals(), s.suite.Windows() })
+		s.safely("passive detectors", func() {
+			r.DetectorSignals, r.Windows = carrySignals(s.suite.Signals(), s.carried), s.suite.Windows()
+		})
 	}
 	if s.ch != nil {
 		r.Challenges, r.ChallengeFailures, r.Locked = s.ch.outcome()
