@@ -125,6 +125,11 @@ func TestDrainHandsOver(t *testing.T) {
 	if err != nil || handed.node != "drain-a" || !handed.started.Equal(before.started) || handed.progress.Next != 1 {
 		t.Fatalf("drain-a's final checkpoint: %+v %v", handed, err)
 	}
+	var parts int
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM session_checkpoint_parts WHERE interview_id = $1`, iv).Scan(&parts)
+	if parts == 0 {
+		t.Fatal("drain-a's final checkpoint holds no measurements")
+	}
 
 	// The candidate rejoins: placed on drain-b, the same session goes on.
 	join(cand, "the candidate's rejoin")
@@ -175,6 +180,17 @@ func TestDrainHandsOver(t *testing.T) {
 	if c["attempts"] != 2 || c["consents"] != 1 || !sessionStarted.Equal(before.started) || rows != distinct || signals != signalKinds {
 		t.Errorf("rows %v, session started %v (want %v), %d challenge rows (%d distinct), %d signals (%d kinds)", c, sessionStarted,
 			before.started, rows, distinct, signals, signalKinds)
+	}
+	// The stored series run from drain-a's part, before the hand-over, to drain-b's.
+	var firstT, lastT int64
+	_ = pool.QueryRow(ctx, `SELECT (points->0->>'t')::bigint, (points->-1->>'t')::bigint FROM series
+		WHERE interview_id = $1 AND kind = 'face_presence'`, iv).Scan(&firstT, &lastT)
+	if handAt := termAt.Sub(before.started).Milliseconds(); firstT >= handAt || lastT <= handAt {
+		t.Errorf("face presence from %d to %d ms, want from before the hand-over (%d ms) to after it", firstT, lastT, handAt)
+	}
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM session_checkpoint_parts WHERE interview_id = $1`, iv).Scan(&parts)
+	if parts != 0 {
+		t.Errorf("%d measurement parts left after the session was stored", parts)
 	}
 	reasons := attemptEndReasons(t, ctx, pool, iv)
 	if len(reasons) != 2 || reasons[0] != "node drained" {
