@@ -92,6 +92,10 @@ func TestResumedSessionCoversBothParts(t *testing.T) {
 	if err := db.QueryRow(ctx, `SELECT count(*) FROM session_checkpoint_parts WHERE interview_id = $1`, iv.ID).Scan(&parts); err != nil || parts != 3 {
 		t.Fatalf("%d parts stored (%v), want 3 (at 10, 20 and 30 s)", parts, err)
 	}
+	var text, stored int
+	_ = db.QueryRow(ctx, `SELECT avg(octet_length(data::text))::int, avg(pg_column_size(data))::int FROM session_checkpoint_parts
+		WHERE interview_id = $1`, iv.ID).Scan(&text, &stored)
+	t.Logf("a 10 s part (15 analysed fps, audio, one detector's windows): %d bytes of JSON, %d stored", text, stored)
 	// A window only the first part scored: the texture detector found a smooth face 5 s in
 	// (this picture has none; the window is written into the last part as the node would).
 	if _, err := db.Exec(ctx, `UPDATE session_checkpoint_parts SET data = jsonb_set(data, '{windows}', coalesce(data->'windows', '[]') ||

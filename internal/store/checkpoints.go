@@ -54,8 +54,10 @@ func (s *Store) SaveCheckpoint(ctx context.Context, c Checkpoint) error {
 }
 
 func (s *Store) saveCheckpoint(ctx context.Context, c Checkpoint) error {
-	// The parts of an older session of the interview go when its checkpoint is replaced.
-	_, err := s.db.Exec(ctx, `WITH stale AS (DELETE FROM session_checkpoint_parts WHERE interview_id = $1 AND session_started <> $2)
+	// The parts of an older session of the interview go when its checkpoint is replaced (the
+	// uncorrelated EXISTS is a one-time filter: the parts are not scanned on every write).
+	_, err := s.db.Exec(ctx, `WITH stale AS (DELETE FROM session_checkpoint_parts WHERE interview_id = $1 AND session_started <> $2
+			AND EXISTS (SELECT 1 FROM session_checkpoints WHERE interview_id = $1 AND session_started <> $2))
 		INSERT INTO session_checkpoints AS k (interview_id, session_started, node_id, challenges, identity, at)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (interview_id) DO UPDATE SET
