@@ -39,11 +39,14 @@ type Checkpoint struct {
 	// Series of face presence, landmarks and audio levels are biometric:
 	// never logged.
 	Measures *Measures
-	// MeasuresErr says why the stored measurements could not be read back
-	// (malformed, of another version, or too large): the session goes on
-	// (same start, plan and identities) without its first part's
-	// measurements. Filled on resume.
+	// MeasuresErr says why stored measurements could not be read back (a
+	// part malformed or of another version: left out, Measures holds the
+	// rest; parts out of order or too large: Measures is nil): the session
+	// goes on (same start, plan and identities) without them. NextPart is
+	// the number the session's next part takes (after every part stored,
+	// read or not). Both filled on resume.
 	MeasuresErr error
+	NextPart    int
 	// Results are the session's stored challenge results, in order (filled
 	// on resume; never written with the checkpoint).
 	Results []challenge.Result

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -243,5 +244,47 @@ func TestJoinMeasures(t *testing.T) {
 		if m, err := JoinMeasures(parts); !errors.Is(err, ErrMeasures) || m != nil {
 			t.Errorf("%s: %+v, %v; want ErrMeasures", name, m, err)
 		}
+	}
+}
+
+// TestUnreadableMeasuresGoOn: a checkpoint whose measurements could not be
+// read back resumes the session all the same (its start), logs why, and
+// numbers its own parts after every part stored, so that none is written
+// over an unread one (ON CONFLICT DO NOTHING would drop it).
+func TestUnreadableMeasuresGoOn(t *testing.T) {
+	t0 := time.Date(2030, 1, 2, 10, 0, 0, 0, time.UTC)
+	var clock atomic.Int64
+	clock.Store(t0.Add(time.Minute).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	var mu sync.Mutex
+	var seqs []int
+	w := writeq.New(quietLogger(), time.Minute)
+	e := New(Config{Logger: quietLogger(), Now: now, AnalysisFPS: -1, Writes: w, Store: Store{
+		Resume: func(context.Context, int64) (*Checkpoint, error) {
+			return &Checkpoint{SessionStarted: t0, At: t0.Add(30 * time.Second), NextPart: 5,
+				MeasuresErr: fmt.Errorf("%w: part 5 of 5 left out: version 2", ErrMeasures)}, nil
+		},
+		Checkpoint: func(_ context.Context, cp *Checkpoint) error {
+			if cp.Measures != nil {
+				mu.Lock()
+				seqs = append(seqs, cp.Measures.Seq)
+				mu.Unlock()
+			}
+			return nil
+		}}})
+	s := e.Open(3, nil)
+	if !s.started.Equal(t0) {
+		t.Fatalf("session started %v, want the checkpoint's %v", s.started, t0)
+	}
+	for i := range uint64(12 * 15) {
+		at := t0.Add(time.Minute + time.Duration(i)*time.Second/15)
+		clock.Store(at.UnixNano())
+		s.frame(grey(64, 48, at, i+1), at)
+		waitHandled(t, s, i+1)
+	}
+	s.finish(models.EndCompleted, now())
+	w.Close(context.Background())
+	if len(seqs) != 1 || seqs[0] != 5 {
+		t.Fatalf("parts written %v, want one numbered 5", seqs)
 	}
 }

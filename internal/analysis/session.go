@@ -78,7 +78,9 @@ type Result struct {
 	// detector windows stored with the first part's checkpoint (all but its
 	// last measuresEvery when its node died) are carried on; the passive
 	// detectors' running measures (Signal.Value's medians, the virtual
-	// camera's, the voice's and lip sync's) cover the part since then.
+	// camera's, the voice's and lip sync's) cover the part since then, except
+	// that a hand-over carries the last three's signals (kept when they have
+	// more confidence than this part's).
 	ResumedAt time.Time
 }
 
@@ -191,11 +193,13 @@ func newSession(cfg Config, id int64, out Outlet, live bool) *Session {
 	s.sent.at = s.cfg.Now()
 	if cp := s.resumed; cp != nil {
 		if cp.MeasuresErr != nil {
-			cfg.Logger.Error("analysis: the first part's measurements are unreadable; the session goes on without them",
+			cfg.Logger.Error("analysis: stored measurements unreadable; the session goes on without them",
 				"interview", id, "err", cp.MeasuresErr)
-		} else if cp.Measures != nil {
+		}
+		if cp.Measures != nil {
 			s.restoreMeasures(cp.Measures)
 		}
+		s.sent.seq = max(s.sent.seq, cp.NextPart) // never over a part stored, read or not
 	}
 	if cfg.Challenges.Enabled {
 		ch, err := newChallenges(s)
@@ -646,8 +650,9 @@ func (s *Session) End(reason string, at time.Time) {
 // node (this node is draining and hands its interviews over): the analysis
 // goroutine and the challenge driver stop, the identities taken so far are
 // folded in, and the final checkpoint — the plan's progress, the
-// identities and the measurements since the last part, at — is queued (Config.Writes); nothing is queued after it, and
-// the session's results are not stored: the session ends where it goes on.
+// identities and the measurements since the last part, at — is queued
+// (Config.Writes); nothing is queued after it, and the session's results
+// are not stored: the session ends where it goes on.
 // A challenge on screen without a result is issued again there (resume.go).
 // Call it once, instead of End.
 func (s *Session) HandOver(at time.Time) {

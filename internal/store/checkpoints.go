@@ -25,11 +25,14 @@ type Checkpoint struct {
 	// PartSeq (a part already stored under that number stays: idempotent);
 	// nil: none. Parts, on read, are the session's parts in PartSeq order;
 	// PartsErr says why they were not read (ErrCheckpointTooLarge: the rest
-	// of the checkpoint is read all the same).
+	// of the checkpoint is read all the same); NextPart is the number after
+	// the highest stored, read or not (the next part's, so that it never
+	// collides with one stored).
 	Part     json.RawMessage
 	PartSeq  int
 	Parts    []json.RawMessage
 	PartsErr error
+	NextPart int
 }
 
 // MaxCheckpointBytes bounds the measurement parts of one session read back
@@ -112,7 +115,7 @@ func (s *Store) UnfinishedCheckpoint(ctx context.Context, interviewID int64) (*C
 	if id != nil {
 		c.Identity = id
 	}
-	c.Parts, c.PartsErr = s.checkpointParts(ctx, interviewID, c.SessionStarted)
+	c.Parts, c.NextPart, c.PartsErr = s.checkpointParts(ctx, interviewID, c.SessionStarted)
 	if c.PartsErr != nil && !errors.Is(c.PartsErr, ErrCheckpointTooLarge) {
 		return nil, c.PartsErr
 	}
@@ -122,38 +125,38 @@ func (s *Store) UnfinishedCheckpoint(ctx context.Context, interviewID int64) (*C
 // checkpointParts reads the measurement parts of the session that started at
 // started, at most MaxCheckpointBytes of them: the size is checked before any
 // part is read (a runaway writer's parts give an error, not a process out of
-// memory) and again as they are read (the stored size is compressed).
-func (s *Store) checkpointParts(ctx context.Context, interviewID int64, started time.Time) ([]json.RawMessage, error) {
+// memory) and again as they are read (the stored size is compressed). next
+// is the number after the highest stored.
+func (s *Store) checkpointParts(ctx context.Context, interviewID int64, started time.Time) (parts []json.RawMessage, next int, err error) {
 	var n, size int64
-	if err := s.db.QueryRow(ctx, `SELECT count(*), coalesce(sum(pg_column_size(data)), 0) FROM session_checkpoint_parts
-		WHERE interview_id = $1 AND session_started = $2`, interviewID, started).Scan(&n, &size); err != nil {
-		return nil, fmt.Errorf("store: unable to size checkpoint parts: %w", err)
+	if err := s.db.QueryRow(ctx, `SELECT count(*), coalesce(sum(pg_column_size(data)), 0), coalesce(max(seq) + 1, 0)
+		FROM session_checkpoint_parts WHERE interview_id = $1 AND session_started = $2`, interviewID, started).Scan(&n, &size, &next); err != nil {
+		return nil, 0, fmt.Errorf("store: unable to size checkpoint parts: %w", err)
 	}
 	if size > int64(MaxCheckpointBytes) {
-		return nil, fmt.Errorf("%w: %d parts of %d bytes stored, at most %d read", ErrCheckpointTooLarge, n, size, MaxCheckpointBytes)
+		return nil, next, fmt.Errorf("%w: %d parts of %d bytes stored, at most %d read", ErrCheckpointTooLarge, n, size, MaxCheckpointBytes)
 	}
 	rows, err := s.db.Query(ctx, `SELECT data FROM session_checkpoint_parts WHERE interview_id = $1 AND session_started = $2 ORDER BY seq`,
 		interviewID, started)
 	if err != nil {
-		return nil, fmt.Errorf("store: unable to read checkpoint parts: %w", err)
+		return nil, 0, fmt.Errorf("store: unable to read checkpoint parts: %w", err)
 	}
 	defer rows.Close()
-	var parts []json.RawMessage
 	var total int
 	for rows.Next() {
 		var b []byte
 		if err := rows.Scan(&b); err != nil {
-			return nil, fmt.Errorf("store: unable to read checkpoint part: %w", err)
+			return nil, 0, fmt.Errorf("store: unable to read checkpoint part: %w", err)
 		}
 		if total += len(b); total > MaxCheckpointBytes {
-			return nil, fmt.Errorf("%w: more than %d bytes of parts", ErrCheckpointTooLarge, MaxCheckpointBytes)
+			return nil, next, fmt.Errorf("%w: more than %d bytes of parts", ErrCheckpointTooLarge, MaxCheckpointBytes)
 		}
 		parts = append(parts, b)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: unable to read checkpoint parts: %w", err)
+		return nil, 0, fmt.Errorf("store: unable to read checkpoint parts: %w", err)
 	}
-	return parts, nil
+	return parts, next, nil
 }
 
 // DeleteCheckpoint removes the checkpoint of the session that started at

@@ -56,14 +56,14 @@ func TestCheckpoints(t *testing.T) {
 		save(store.Checkpoint{SessionStarted: started, NodeID: "node-a", At: started.Add(2 * time.Minute),
 			Part: json.RawMessage(fmt.Sprintf(`{"seq": %d}`, seq)), PartSeq: seq})
 	}
-	if cp, err := st.UnfinishedCheckpoint(ctx, iv.ID); err != nil || cp.PartsErr != nil || len(cp.Parts) != 2 ||
+	if cp, err := st.UnfinishedCheckpoint(ctx, iv.ID); err != nil || cp.PartsErr != nil || len(cp.Parts) != 2 || cp.NextPart != 2 ||
 		string(cp.Parts[0]) != `{"seq": 0}` || string(cp.Parts[1]) != `{"seq": 1}` || string(cp.Challenges) != `{"next": 1}` {
 		t.Fatalf("checkpoint with parts: %+v %v", cp, err)
 	}
 	// Parts beyond the bound are not read (an error for them, the rest as stored).
 	defer func(n int) { store.MaxCheckpointBytes = n }(store.MaxCheckpointBytes)
 	store.MaxCheckpointBytes = 15
-	if cp, err := st.UnfinishedCheckpoint(ctx, iv.ID); err != nil || !errors.Is(cp.PartsErr, store.ErrCheckpointTooLarge) || cp.Parts != nil ||
+	if cp, err := st.UnfinishedCheckpoint(ctx, iv.ID); err != nil || !errors.Is(cp.PartsErr, store.ErrCheckpointTooLarge) || cp.Parts != nil || cp.NextPart != 2 ||
 		string(cp.Challenges) != `{"next": 1}` {
 		t.Fatalf("checkpoint with too many parts: %+v %v", cp, err)
 	}

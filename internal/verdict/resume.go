@@ -61,6 +61,7 @@ func Resume(ctx context.Context, st *store.Store, interviewID int64) (*analysis.
 		cp.Identity = &s
 	}
 	cp.Measures, cp.MeasuresErr = measures(rec)
+	cp.NextPart = rec.NextPart
 	recs, err := st.Challenges(ctx, interviewID)
 	if err != nil {
 		return nil, err
@@ -96,17 +97,32 @@ func ResultOf(c store.ChallengeRecord) challenge.Result {
 }
 
 // measures decodes and joins the measurement parts of a checkpoint
-// (analysis.JoinMeasures); an error names the part, never a value in it.
+// (analysis.JoinMeasures). A part that does not decode or is of another
+// version is left out (its stretch is a gap) and reported in the error with
+// the joined rest; an error names the part, never a value in it.
 func measures(rec *store.Checkpoint) (*analysis.Measures, error) {
 	if rec.PartsErr != nil {
 		return nil, fmt.Errorf("%w: %w", analysis.ErrMeasures, rec.PartsErr)
 	}
-	parts := make([]*analysis.Measures, len(rec.Parts))
+	var parts []*analysis.Measures
+	var skipped error
 	for i, b := range rec.Parts {
-		parts[i] = &analysis.Measures{}
-		if err := json.Unmarshal(b, parts[i]); err != nil {
-			return nil, fmt.Errorf("%w: part %d of interview %d: %w", analysis.ErrMeasures, i, rec.InterviewID, err)
+		p := &analysis.Measures{}
+		err := json.Unmarshal(b, p)
+		if err == nil && p.V != analysis.MeasuresVersion {
+			err = fmt.Errorf("version %d, this server reads %d", p.V, analysis.MeasuresVersion)
 		}
+		if err != nil {
+			if skipped == nil {
+				skipped = fmt.Errorf("%w: part %d of %d of interview %d left out: %w", analysis.ErrMeasures, i+1, len(rec.Parts), rec.InterviewID, err)
+			}
+			continue
+		}
+		parts = append(parts, p)
 	}
-	return analysis.JoinMeasures(parts)
+	m, err := analysis.JoinMeasures(parts)
+	if err != nil {
+		return nil, err
+	}
+	return m, skipped
 }

@@ -92,7 +92,8 @@ func TestResumeReadsTheSessionBack(t *testing.T) {
 		t.Fatalf("identity read back %+v", cp.Identity)
 	}
 	// Measurement parts read back joined; a part this server cannot read (another
-	// version, malformed) leaves the rest of the checkpoint readable, with MeasuresErr.
+	// version, malformed) is left out with MeasuresErr, the rest read, and the next
+	// part numbered after it.
 	m := analysis.Measures{V: analysis.MeasuresVersion, FramesDecoded: 3, Face: []models.Point{{T: 0, V: 1}, {T: 66, V: 1}}}
 	if err := verdict.SaveCheckpoint(ctx, st, "node-a", &analysis.Checkpoint{InterviewID: iv.ID, SessionStarted: started, At: ms(time.Minute),
 		Measures: &m}); err != nil {
@@ -108,7 +109,8 @@ func TestResumeReadsTheSessionBack(t *testing.T) {
 			t.Fatal(err)
 		}
 		cp, err := verdict.Resume(ctx, st, iv.ID)
-		if err != nil || cp == nil || !errors.Is(cp.MeasuresErr, analysis.ErrMeasures) || cp.Measures != nil || cp.Challenges == nil || len(cp.Results) != 1 {
+		if err != nil || cp == nil || !errors.Is(cp.MeasuresErr, analysis.ErrMeasures) || cp.Measures == nil || len(cp.Measures.Face) != 2 ||
+			cp.NextPart != 2 || cp.Challenges == nil || len(cp.Results) != 1 {
 			t.Fatalf("bad part %d: %+v, %v", i, cp, err)
 		}
 	}
