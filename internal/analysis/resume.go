@@ -101,8 +101,8 @@ const MeasuresVersion = 1
 // measuresEvery: a live session appends the measurements taken since its
 // last part at most this often (10 s of 50 audio levels a second, a point
 // per analysed frame in each face series and the detectors' windows: 19 KB
-// of JSON measured without a face, about 30 KB with one), and at its
-// hand-over.
+// of JSON measured without a face, 32 KB with one, BenchmarkMeasuresPart),
+// and at its hand-over.
 const measuresEvery = 10 * time.Second
 
 // MaxCheckpointWindows bounds the detector windows read back (eight
