@@ -137,6 +137,9 @@ type Measures struct {
 	RTT        []models.Point    `json:"rtt,omitempty"`
 	CameraOff  []models.Interval `json:"camera_off,omitempty"`
 	Windows    []detect.Window   `json:"windows,omitempty"`
+	// Moves are the ms times at which the session went on at another node so
+	// far (a total, as the counters): face-absent stretches stop there.
+	Moves []int64 `json:"moves,omitempty"`
 	// Signals are the session signals of the detectors not condensed from
 	// their windows (carriedKinds) at a hand-over (computing them is too
 	// costly for every part: a node that dies loses them).
@@ -221,6 +224,10 @@ func JoinMeasures(parts []*Measures) (*Measures, error) {
 		if p.Signals != nil {
 			out.Signals = p.Signals
 		}
+		if len(p.Moves) > 1000 {
+			return nil, fmt.Errorf("%w: part %d lists %d moves", ErrMeasures, p.Seq, len(p.Moves))
+		}
+		out.Moves = p.Moves
 	}
 	return out, nil
 }
@@ -247,6 +254,7 @@ func (s *Session) restoreMeasures(m *Measures) {
 	if s.suite != nil {
 		s.suite.Restore(m.Windows)
 	}
+	s.moves = slices.Clone(m.Moves)
 	for _, sg := range m.Signals {
 		if slices.Contains(carriedKinds, sg.Kind) {
 			s.carried = append(s.carried, sg)
@@ -268,7 +276,7 @@ func (s *Session) measuresLocked() *Measures {
 		FramesDecoded: s.decoded, FramesAnalysed: s.analysed, FramesDropped: s.queue.stats() + s.rateSkipped + s.restoredDropped,
 		DecodeErrors: s.decodeErrors, KeyframeRequests: s.kfRequests, AudioChunks: s.audioChunks, AudioErrors: s.audioErrors,
 		Face: tail(s.face, &s.sent.face), Yaw: tail(s.yaw, &s.sent.yaw), EAR: tail(s.ear, &s.sent.ear), Mouth: tail(s.mouth, &s.sent.mouth),
-		AudioLevel: tail(s.audio, &s.sent.audio), RTT: tail(s.rtt, &s.sent.rtt)}
+		AudioLevel: tail(s.audio, &s.sent.audio), RTT: tail(s.rtt, &s.sent.rtt), Moves: slices.Clone(s.moves)}
 	if s.cadence.Intervals > 0 {
 		c := s.cadence
 		m.Cadence = &c

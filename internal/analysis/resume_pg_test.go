@@ -148,9 +148,18 @@ func TestResumedSessionCoversBothParts(t *testing.T) {
 	}
 	var decoded, analysed int64
 	var started time.Time
-	if err := db.QueryRow(ctx, `SELECT frames_decoded, frames_analysed, started_at FROM session_results WHERE interview_id = $1`, iv.ID).
-		Scan(&decoded, &analysed, &started); err != nil {
+	var absentJSON []byte
+	if err := db.QueryRow(ctx, `SELECT frames_decoded, frames_analysed, started_at, face_absent FROM session_results WHERE interview_id = $1`, iv.ID).
+		Scan(&decoded, &analysed, &started, &absentJSON); err != nil {
 		t.Fatal(err)
+	}
+	// No face in this picture: absent in both parts, but not during the time away.
+	var absent []models.Interval
+	if err := json.Unmarshal(absentJSON, &absent); err != nil {
+		t.Fatal(err)
+	}
+	if len(absent) != 2 || absent[0].From != 0 || absent[0].To > 31000 || absent[1].From != 51000 || absent[1].To < 59900 {
+		t.Fatalf("face absent %+v, want 0–30 s and 51–60 s (the time away is not a time without a face)", absent)
 	}
 	if decoded != int64(len(face)) || analysed != decoded || !started.Equal(t0) {
 		t.Fatalf("session results: %d decoded, %d analysed, started %v; want %d of both parts, from %v", decoded, analysed, started, len(face), t0)

@@ -149,6 +149,7 @@ type Session struct {
 	restoredDropped uint64          // frames dropped in the first part of a resumed session
 	sent            sent            // how much of the measurements the checkpoint's parts hold (resume.go)
 	carried         []models.Signal // the first part's signals of carriedKinds (resume.go)
+	moves           []int64         // ms times at which the session went on at another node, in order
 }
 
 // MaxSeriesPoints bounds each stored series (4 h of 20 ms audio levels).
@@ -199,6 +200,7 @@ func newSession(cfg Config, id int64, out Outlet, live bool) *Session {
 		if cp.Measures != nil {
 			s.restoreMeasures(cp.Measures)
 		}
+		s.moves = append(s.moves, s.ms(s.resumedAt))
 		s.sent.seq = max(s.sent.seq, cp.NextPart) // never over a part stored, read or not
 	}
 	if cfg.Challenges.Enabled {
@@ -714,7 +716,7 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 		FramesDecoded: s.decoded, FramesAnalysed: s.analysed, FramesDropped: queueDropped + s.rateSkipped + s.restoredDropped,
 		DecodeErrors: s.decodeErrors, KeyframeRequests: s.kfRequests, AudioChunks: s.audioChunks, AudioErrors: s.audioErrors,
 		FacePresence: s.face, AudioLevel: s.audio, RTT: s.rtt, Yaw: s.yaw, EAR: s.ear, Mouth: s.mouth,
-		FaceAbsent: absentIntervals(s.face, time.Second), CameraOff: mergeIntervals(s.cameraOff),
+		FaceAbsent: splitAbsent(s.face, time.Second, s.moves), CameraOff: mergeIntervals(s.cameraOff),
 		Video: s.hasVideo, Audio: s.hasAudio, AnalyserUnavailable: s.analyserFailed, ResumedAt: s.resumedAt,
 	}
 	if s.cadence.Intervals > 0 {
@@ -739,6 +741,19 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 	s.mu.Lock()
 	r.Failure, r.FailedAt = s.failure, s.failedAt
 	return r
+}
+
+// splitAbsent is absentIntervals over the stretches of face between the
+// session's moves (ms times at which it went on at another node): the time
+// away is not a time without a face (the node was gone, not the face).
+func splitAbsent(face []models.Point, min time.Duration, moves []int64) []models.Interval {
+	var out []models.Interval
+	for _, m := range moves {
+		i := sort.Search(len(face), func(i int) bool { return face[i].T >= m })
+		out = append(out, absentIntervals(face[:i], min)...)
+		face = face[i:]
+	}
+	return append(out, absentIntervals(face, min)...)
 }
 
 // absentIntervals finds stretches of at least min where no face was found.
