@@ -15,8 +15,8 @@ import (
 	"github.com/livecheck/livecheck/internal/apptest"
 )
 
-// TestCadenceMeasure measures what the server's frame_cadence and frame_repeat signals read
-// from a real (headless) Chromium candidate: the fake camera from a y4m file, Chromium's own
+// TestCadenceMeasure measures what the server's frame_cadence signal reads from a real
+// (headless) Chromium candidate: the fake camera from a y4m file, Chromium's own
 // capture, VP8 encoder and its adaptation, for E2E_MEASURE_SECONDS (default 60) of call. A
 // measurement, not a test of make test (minutes of real time, and the numbers depend on the
 // machine's load): run with
@@ -25,11 +25,11 @@ import (
 //
 // plain is the e2e suite's fake camera (a panned still: no sensor noise, every frame differs
 // by the pan); noisy adds temporal noise (a sensor's, σ≈4 levels); hd is noisy at 1280×720 and
-// 30 fps (a heavier encode, for CPU pressure); repeat is noisy rendered at
-// 12 fps and padded to 15 by repeating a frame in five (a virtual camera that repeats the
-// swap's last frame). E2E_MEASURE_HOG starts N busy loops for the call's length (they inherit
-// the test's niceness, so run the test nice'd: the hogs then compete with Chromium, not with
-// the rest of the machine). It logs the server's signals and Chromium's own outbound-rtp
+// 30 fps (a heavier encode, for CPU pressure); repeat is noisy rendered at 12 fps and padded to
+// 15 by repeating a frame in five (a virtual camera that repeats the swap's last frame;
+// docs/REDTEAM.md finding NN). E2E_MEASURE_HOG starts N busy loops for the call's length (they
+// inherit the test's niceness, so run the test nice'd: the hogs then compete with Chromium, not
+// with the rest of the machine). It logs the server's signals and Chromium's own outbound-rtp
 // statistics (frames encoded and sent, quality limitation).
 func TestCadenceMeasure(t *testing.T) {
 	mode := os.Getenv("E2E_MEASURE_CADENCE")
@@ -97,7 +97,7 @@ func TestCadenceMeasure(t *testing.T) {
 		t.Logf("server: %d frames decoded, %d analysed", sess.FramesDecoded, sess.FramesAnalysed)
 	}
 	for _, s := range sigs {
-		if s.Kind == "frame_cadence" || s.Kind == "frame_repeat" || s.Kind == "virtual_camera" {
+		if s.Kind == "frame_cadence" || s.Kind == "virtual_camera" {
 			t.Logf("signal %s value %.3f score %.3f conf %.2f: %s", s.Kind, s.Value, s.Score, s.Confidence, s.Reason)
 		}
 	}
