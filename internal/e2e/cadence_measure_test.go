@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,7 +31,9 @@ import (
 // docs/REDTEAM.md finding NN). E2E_MEASURE_HOG starts N busy loops for the call's length (they
 // inherit the test's niceness, so run the test nice'd: the hogs then compete with Chromium, not
 // with the rest of the machine). It logs the server's signals and Chromium's own outbound-rtp
-// statistics (frames encoded and sent, quality limitation).
+// statistics (frames encoded and sent, quality limitation). E2E_MEASURE_STARVE=D (0 < D < 1)
+// starves the candidate's whole browser instead (capture, encoder, network: an overloaded
+// laptop): its processes are stopped for D of every 100 ms (SIGSTOP, SIGCONT) for the call.
 func TestCadenceMeasure(t *testing.T) {
 	mode := os.Getenv("E2E_MEASURE_CADENCE")
 	if mode == "" {
@@ -65,6 +68,15 @@ func TestCadenceMeasure(t *testing.T) {
 		}
 		go func() { _ = cmd.Wait() }()
 	}
+	var starved <-chan struct{} = closed()
+	if duty, _ := strconv.ParseFloat(os.Getenv("E2E_MEASURE_STARVE"), 64); duty > 0 {
+		root := chromedp.FromContext(c.candidate).Browser.Process()
+		if root == nil {
+			t.Fatal("no candidate browser process")
+		}
+		starved = starve(ctx, root.Pid, duty)
+		defer func() { stop(); <-starved }()
+	}
 	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
 		s := c.session(t)
 		if s == nil {
@@ -78,9 +90,10 @@ func TestCadenceMeasure(t *testing.T) {
 	for time.Since(start) < time.Duration(secs)*time.Second {
 		time.Sleep(time.Second)
 	}
-	out := candidateOutbound(t, c.candidate)
 	load1 := loadAvg()
 	stop()
+	<-starved // the browser runs again (its statistics are counts since the start)
+	out := candidateOutbound(t, c.candidate)
 	if _, err := chromedp.Run(c.recruiter, chromedp.Evaluate[bool](`window.lcCall.send({t:"end"}), true`)); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +104,7 @@ func TestCadenceMeasure(t *testing.T) {
 	})
 	sess, _ := c.env.Store.Session(bg, c.iv.ID)
 	sigs, _ := c.env.Store.Signals(bg, c.iv.ID)
-	t.Logf("mode %s, %d hogs, %d s; load average %s at the start, %s at the end", mode, hogs, secs, load0, load1)
+	t.Logf("mode %s, %d hogs, starved %s, %d s; load average %s at the start, %s at the end", mode, hogs, os.Getenv("E2E_MEASURE_STARVE"), secs, load0, load1)
 	t.Logf("chromium outbound-rtp: %s", out)
 	if sess != nil {
 		t.Logf("server: %d frames decoded, %d analysed", sess.FramesDecoded, sess.FramesAnalysed)
@@ -128,6 +141,79 @@ func candidateOutbound(t *testing.T, ctx context.Context) string {
 		t.Fatalf("candidate stats: %v", err)
 	}
 	return raw
+}
+
+// starve stops the process tree under root (the test's own browser) for duty of every 100 ms
+// until ctx ends, and then lets it run; done closes when every process was continued.
+func starve(ctx context.Context, root int, duty float64) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var pids []int
+		signal := func(sig syscall.Signal) {
+			for _, p := range pids {
+				_ = syscall.Kill(p, sig)
+			}
+		}
+		defer func() { signal(syscall.SIGCONT) }()
+		for i := 0; ; i++ {
+			if i%10 == 0 {
+				signal(syscall.SIGCONT) // before the tree changes under a stopped parent
+				pids = processTree(root)
+			}
+			signal(syscall.SIGSTOP)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Duration(duty * float64(100*time.Millisecond))):
+			}
+			signal(syscall.SIGCONT)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Duration((1 - duty) * float64(100*time.Millisecond))):
+			}
+		}
+	}()
+	return done
+}
+
+// closed is a closed channel.
+func closed() <-chan struct{} { c := make(chan struct{}); close(c); return c }
+
+// processTree is root and its descendants, from /proc.
+func processTree(root int) []int {
+	parent := map[int]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) > 1 {
+			parent[pid], _ = strconv.Atoi(f[1])
+		}
+	}
+	in := map[int]bool{root: true}
+	for changed := true; changed; {
+		changed = false
+		for pid, pp := range parent {
+			if in[pp] && !in[pid] {
+				in[pid], changed = true, true
+			}
+		}
+	}
+	out := make([]int, 0, len(in))
+	for pid := range in {
+		out = append(out, pid)
+	}
+	return out
 }
 
 // loadAvg is the 1-minute load average.
