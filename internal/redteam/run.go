@@ -419,11 +419,15 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 			continue
 		}
 		lateness = append(lateness, time.Since(capture).Seconds())
-		st := actor.State(capture.Add(-sc.Delay))
-		swapped := sw.frame(&st)
-		r.RenderInto(st, swapped)
-		if sc.Source == "replay" {
-			screen(r.out)
+		// A virtual camera behind a late swap sends its last frame again, on time: the slot
+		// is filled, with the previous picture (noise and all).
+		if repeat := sc.FPSRepeat > 0 && f.Y != nil && rng.Float64() < sc.FPSRepeat; !repeat {
+			st := actor.State(capture.Add(-sc.Delay))
+			swapped := sw.frame(&st)
+			r.RenderInto(st, swapped)
+			if sc.Source == "replay" {
+				screen(r.out)
+			}
 		}
 		f.Y, f.U, f.V = r.out.y, r.out.u, r.out.v
 		data, _, err := enc.Encode(f, cand.KeyframeRequested())

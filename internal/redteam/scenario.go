@@ -21,8 +21,11 @@ type Scenario struct {
 	Bitrate   int           // kbit/s of the VP8 stream (default 800)
 	Delay     time.Duration // the whole stream (video and audio) arrives this much late
 	FPSDrop   float64       // share of frames not sent (a swap that cannot keep up)
-	Swap      string        // face swap failure mode: "", paint_over, dropout, yaw_break, no_flash, latency, fps_drop, mild
-	DropOut   int           // dropout, yaw_break: frames of the operator's real face when the swap fails
+	// FPSRepeat is the share of frames on which the camera repeats the last one: a swap that
+	// cannot keep up, behind a virtual camera that keeps its rate by sending its last frame again.
+	FPSRepeat float64
+	Swap      string // face swap failure mode: "", paint_over, dropout, yaw_break, no_flash, latency, fps_drop, fps_repeat, mild
+	DropOut   int    // dropout, yaw_break: frames of the operator's real face when the swap fails
 	// Variant names a second setting of the same failure mode ("mild": its mildest setting),
 	// selected as swap/MODE_VARIANT (swap/dropout_mild).
 	Variant  string
@@ -89,6 +92,7 @@ func Scenarios(names []string) ([]Scenario, error) {
 	sw("no_flash", "ignores the flash", func(s *Scenario) { s.Behaviour.IgnoreFlash = true })
 	sw("latency", "adds 1 s", func(s *Scenario) { s.Delay = time.Second })
 	sw("fps_drop", "drops 40 % of frames", func(s *Scenario) { s.FPSDrop = 0.4 })
+	sw("fps_repeat", "virtual camera repeats 20 % of frames", func(s *Scenario) { s.FPSRepeat = 0.2 })
 	sw("mild", "mildest: 0.2 s latency, no other failure", func(s *Scenario) { s.Delay = 200 * time.Millisecond })
 	// The mildest setting of each failure mode that has a degree (paint_over and no_flash are
 	// all or nothing; latency's mildest is the row above): what a better tool still shows.

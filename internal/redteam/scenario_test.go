@@ -32,6 +32,9 @@ func TestScenarioSelection(t *testing.T) {
 	if got, _ := Scenarios([]string{"swap/fps_drop_mild"}); len(got) != 1 || got[0].FPSDrop != 0.2 {
 		t.Errorf("swap/fps_drop_mild selected %+v", got)
 	}
+	if got, _ := Scenarios([]string{"swap/fps_repeat"}); len(got) != 1 || got[0].FPSRepeat != 0.2 || got[0].FPSDrop != 0 {
+		t.Errorf("swap/fps_repeat selected %+v", got)
+	}
 	if _, err := Scenarios([]string{"swap/nothing"}); err == nil {
 		t.Error("an unknown scenario was accepted")
 	}
