@@ -84,11 +84,10 @@ type ChallengeConfig struct {
 
 // Config configures the analysis of every session.
 type Config struct {
-	// AnalysisFPS is the passive analysis rate (frames per second; every
-	// frame is analysed while a challenge runs). Default 6 (every third
-	// frame of a 15 fps camera: 5 analysed fps; the rate rule lets a frame
-	// 1/fps − 5 ms after the last through, so 5 would sometimes skip to the
-	// fourth); negative: every frame.
+	// AnalysisFPS is the passive analysis rate (frames per second on
+	// average, Session.due; every frame is analysed while a challenge
+	// runs). Default 6: every third and every second frame of a 15 fps
+	// camera in turn; negative: every frame.
 	AnalysisFPS float64
 	Logger      *slog.Logger
 	Now         func() time.Time
