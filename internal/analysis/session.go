@@ -311,17 +311,41 @@ func (s *Session) frameDecoded(f *models.Frame) {
 	}
 }
 
-// frame takes a decoded live frame and hands it to the analysis goroutine
-// without ever blocking the RTP reader: a frame the analysis rate lets
-// through is copied (the decoder keeps its buffers) into the queue, others
-// are only counted.
+// frame takes a decoded live frame (its planes copied when the analysis
+// takes it; see framePicture).
 func (s *Session) frame(f *models.Frame, arrival time.Time) {
-	s.frameDecoded(f)
+	s.framePicture(f, planesOf{f}, arrival)
+}
+
+// picture copies a decoded frame's planes into dst's, resizing them; false
+// when there is no picture. *media.VP8Decoder is one (the last frame it
+// decoded).
+type picture interface {
+	CopyPicture(dst *models.Frame) bool
+}
+
+// planesOf is the picture of a frame that has its planes.
+type planesOf struct{ f *models.Frame }
+
+func (p planesOf) CopyPicture(dst *models.Frame) bool {
+	dst.Y = append(dst.Y[:0], p.f.Y...)
+	dst.U = append(dst.U[:0], p.f.U...)
+	dst.V = append(dst.V[:0], p.f.V...)
+	return true
+}
+
+// framePicture takes a decoded live frame, meta (its size, capture time and
+// sequence number; its planes are not read), and hands it to the analysis
+// goroutine without ever blocking the RTP reader: a frame the analysis rate
+// lets through gets its picture copied from pic (the decoder keeps its
+// buffers) into the queue, others are only counted and never copied.
+func (s *Session) framePicture(meta *models.Frame, pic picture, arrival time.Time) {
+	s.frameDecoded(meta)
 	if s.failed.Load() {
 		return
 	}
-	keep := s.inWindow(f.Capture)
-	if !s.due(f.Capture, keep) {
+	keep := s.inWindow(meta.Capture)
+	if !s.due(meta.Capture, keep) {
 		metrics.FrameDropped("rate", false)
 		return
 	}
@@ -329,10 +353,11 @@ func (s *Session) frame(f *models.Frame, arrival time.Time) {
 	if it == nil {
 		it = &frameItem{}
 	}
-	it.f.Width, it.f.Height, it.f.Capture, it.f.Keyframe, it.f.Seq = f.Width, f.Height, f.Capture, f.Keyframe, f.Seq
-	it.f.Y = append(it.f.Y[:0], f.Y...)
-	it.f.U = append(it.f.U[:0], f.U...)
-	it.f.V = append(it.f.V[:0], f.V...)
+	it.f.Width, it.f.Height, it.f.Capture, it.f.Keyframe, it.f.Seq = meta.Width, meta.Height, meta.Capture, meta.Keyframe, meta.Seq
+	if !pic.CopyPicture(&it.f) {
+		s.pool.Put(it)
+		return
+	}
 	it.arrival, it.keep, it.queued = arrival, keep, time.Now()
 	s.queue.put(it)
 }
