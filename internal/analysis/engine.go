@@ -107,6 +107,15 @@ type Config struct {
 	Identity IdentityConfig
 	// Gate bounds the frames analysed at once across sessions; nil: no bound.
 	Gate *Gate
+	// DecodeNice, when positive, runs each live video track's decoding on
+	// its own OS thread at this much higher a nice value (Linux), so that
+	// the frames' analysis, which holds the Gate's slots and whose latency
+	// counts, takes the cores first when both want them. Decoding must keep
+	// up on average but no one waits for most of it (the analysis takes 6 of
+	// 15 frames a second); shared fairly, 30 decoders made each analysed
+	// frame's measurement take about twice its CPU time (docs/BENCH.md).
+	// 0: the process's priority.
+	DecodeNice int
 	// ChallengeQueue bounds the frames a live session holds for analysis
 	// (challenge-window frames wait in order; see frameQueue). Default
 	// DefaultChallengeQueue.

@@ -92,9 +92,15 @@ func (v *videoPipe) WriteRTP(pkt *rtp.Packet, arrival time.Time) {
 	}
 }
 
-// decode is the track's decoding goroutine.
+// decode is the track's decoding goroutine. With Config.DecodeNice it runs
+// on its own OS thread at that much lower a priority (see DecodeNice).
 func (v *videoPipe) decode() {
 	defer close(v.done)
+	if n := v.sess.cfg.DecodeNice; n > 0 {
+		if err := lowerThreadPriority(n); err != nil {
+			v.sess.cfg.Logger.Warn("analysis: decoding at the normal priority", "interview", v.sess.id, "err", err)
+		}
+	}
 	for in := range v.pkts {
 		if !v.sess.failed.Load() {
 			v.packet(in.pkt, in.arrival)
