@@ -136,9 +136,9 @@ func loadgenTable(files []string, stdout io.Writer) error {
 		all = append(all, reps...)
 	}
 	loadgen.BenchTable(stdout, all)
-	// 15 fps in, 6 analysed between challenges (LIVECHECK_ANALYSIS_FPS's default, kept on average),
+	// 15 fps in, 5.5 analysed between challenges (LIVECHECK_ANALYSIS_FPS's default, kept on average),
 	// every frame during one; the bench's challenge schedule keeps about a fifth of the interviews in one.
-	if p, ok := loadgen.Project(all, runtime.NumCPU(), 6, 15, 0.2); ok {
+	if p, ok := loadgen.Project(all, runtime.NumCPU(), 5.5, 15, 0.2); ok {
 		fmt.Fprintln(stdout)
 		p.Print(stdout)
 	}

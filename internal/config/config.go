@@ -124,7 +124,7 @@ var Settings = []Setting{
 	{"LIVECHECK_CASCADE", "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml", "OpenCV face cascade"},
 	{"LIVECHECK_LANDMARK_MODEL", "/usr/share/dlib/shape_predictor_68_face_landmarks.dat", "dlib 68-point landmark model"},
 	{"LIVECHECK_FACE_MODEL", "", "face recogniser converted by scripts/setup.sh (empty: $XDG_CACHE_HOME/livecheck/face/dlib-resnet-128.onnx, ~/.cache when unset)"},
-	{"LIVECHECK_ANALYSIS_FPS", "6", "frames per second analysed outside challenges"},
+	{"LIVECHECK_ANALYSIS_FPS", "5.5", "frames per second analysed outside challenges (on average)"},
 	{"LIVECHECK_DECODE_NICE", "0", "video decoding runs this much nicer than the frames' analysis (Linux threads; 0: same priority)"},
 	{"LIVECHECK_IDENTITY_EVERY", "2s", "one face embedded for the identity checks per this interval outside challenges (4 per second in challenges); each costs about 10-30 ms of CPU"},
 	{"LIVECHECK_CHALLENGES", "5", "liveness challenges per interview (0 disables them)"},
