@@ -3,6 +3,8 @@ package analysis
 import (
 	"testing"
 	"time"
+
+	"github.com/livecheck/livecheck/models"
 )
 
 // dueFrames runs the analysis rate of a session at fps over n frames of a
@@ -105,5 +107,32 @@ func TestRateNoBurst(t *testing.T) {
 	}
 	if len(after) == 0 || after[0] != 47 {
 		t.Fatalf("after the window (last frame 44): frames %v, want the next from 47 (1/6 s later)", after)
+	}
+}
+
+// countingPicture counts the copies the session asks for.
+type countingPicture struct{ copies int }
+
+func (c *countingPicture) CopyPicture(dst *models.Frame) bool {
+	c.copies++
+	dst.Y, dst.U, dst.V = append(dst.Y[:0], 1), dst.U[:0], dst.V[:0]
+	return true
+}
+
+// TestOnlyTakenFramesAreCopied: a live frame's picture is copied out of the
+// decoder only when the analysis rate takes the frame; every frame is
+// counted as decoded.
+func TestOnlyTakenFramesAreCopied(t *testing.T) {
+	s := newSession(Config{AnalysisFPS: 5.5, Logger: quietLogger(), Now: func() time.Time { return FileEpoch }}.withDefaults(), 0, nil, false)
+	pic := &countingPicture{}
+	for i := 0; i < 60; i++ { // 4 s at 15 fps
+		meta := models.Frame{Width: 640, Height: 480, Seq: uint64(i + 1), Capture: FileEpoch.Add(time.Duration(i) * time.Second / 15)}
+		s.framePicture(&meta, pic, meta.Capture)
+	}
+	s.mu.Lock()
+	decoded, skipped := s.decoded, s.rateSkipped
+	s.mu.Unlock()
+	if decoded != 60 || pic.copies != 22 || skipped != 38 {
+		t.Fatalf("decoded %d, copied %d, skipped %d; want 60, 22 (5.5 fps over 4 s), 38", decoded, pic.copies, skipped)
 	}
 }
