@@ -87,7 +87,7 @@ if [ -n "$DOC" ] && [ -f "$DOC" ]; then
     echo "<!-- bench:start (written by scripts/bench.sh) -->"
     echo "Latest run: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($cpu)."
     echo "Window $DUR per run after connect + 3 s warm-up, one challenge per interview every $EVERY (API), $VIEWERS viewer(s);"
-    echo "640x480 VP8 at 15 fps in; LIVECHECK_ANALYSIS_FPS=${LIVECHECK_ANALYSIS_FPS:-6} between challenges. Load average when the runs ended: $(cut -d' ' -f1-3 /proc/loadavg)."
+    echo "640x480 VP8 at 15 fps in; LIVECHECK_ANALYSIS_FPS=${LIVECHECK_ANALYSIS_FPS:-5.5} between challenges. Load average when the runs ended: $(cut -d' ' -f1-3 /proc/loadavg)."
     echo
     cat "$TABLE"
     if [ -s "$OUT/gobench.txt" ]; then

@@ -136,9 +136,9 @@ func loadgenTable(files []string, stdout io.Writer) error {
 		all = append(all, reps...)
 	}
 	loadgen.BenchTable(stdout, all)
-	// 15 fps in, at most 8 analysed between challenges (every second frame), every frame during
-	// one; the bench's challenge schedule keeps about a fifth of the interviews in one.
-	if p, ok := loadgen.Project(all, runtime.NumCPU(), 7.5, 15, 0.2); ok {
+	// 15 fps in, 5.5 analysed between challenges (LIVECHECK_ANALYSIS_FPS's default, kept on average),
+	// every frame during one; the bench's challenge schedule keeps about a fifth of the interviews in one.
+	if p, ok := loadgen.Project(all, runtime.NumCPU(), 5.5, 15, 0.2); ok {
 		fmt.Fprintln(stdout)
 		p.Print(stdout)
 	}

@@ -46,7 +46,7 @@ func BenchmarkAnalysedFrame(b *testing.B) {
 			cpu0 := cpuTime()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				fr.Capture = FileEpoch.Add(time.Duration(i) * time.Second / DefaultFileFPS)
+				fr.Capture = FileEpoch.Add(time.Duration(float64(i) * float64(time.Second) / DefaultFileFPS))
 				s.frameDecoded(&fr)
 				if err := s.observe(an, &fr); err != nil {
 					b.Fatal(err)

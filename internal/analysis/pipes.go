@@ -10,6 +10,7 @@ import (
 	"github.com/livecheck/livecheck/internal/media"
 	"github.com/livecheck/livecheck/internal/metrics"
 	"github.com/livecheck/livecheck/internal/voice"
+	"github.com/livecheck/livecheck/models"
 )
 
 // Track returns the sink that decodes one of the candidate's tracks into the
@@ -71,6 +72,7 @@ type videoPipe struct {
 	pkts            chan rtpIn
 	done            chan struct{}
 	cadence         cadenceTracker
+	meta            models.Frame // the last decoded frame's size, times and number (no planes: DecodeLazy)
 }
 
 func (v *videoPipe) keyframe() {
@@ -90,9 +92,15 @@ func (v *videoPipe) WriteRTP(pkt *rtp.Packet, arrival time.Time) {
 	}
 }
 
-// decode is the track's decoding goroutine.
+// decode is the track's decoding goroutine. With Config.DecodeNice it runs
+// on its own OS thread at that much lower a priority (see DecodeNice).
 func (v *videoPipe) decode() {
 	defer close(v.done)
+	if n := v.sess.cfg.DecodeNice; n > 0 {
+		if err := lowerThreadPriority(n); err != nil {
+			v.sess.cfg.Logger.Warn("analysis: decoding at the normal priority", "interview", v.sess.id, "err", err)
+		}
+	}
 	for in := range v.pkts {
 		if !v.sess.failed.Load() {
 			v.packet(in.pkt, in.arrival)
@@ -113,7 +121,7 @@ func (v *videoPipe) packet(pkt *rtp.Packet, arrival time.Time) {
 		}
 		capture := v.capture(af.RTPTimestamp, af.FirstArrival)
 		t0 := time.Now()
-		f, err := v.dec.Decode(af.Data, capture)
+		err := v.dec.DecodeLazy(af.Data, capture, &v.meta)
 		if errors.Is(err, media.ErrNoFrame) {
 			continue
 		}
@@ -123,12 +131,8 @@ func (v *videoPipe) packet(pkt *rtp.Packet, arrival time.Time) {
 			v.keyframe()
 			continue
 		}
-		if f == nil {
-			continue
-		}
 		metrics.FrameDecoded(t0)
-		v.sess.frame(f, arrival)
-		v.dec.Release(f)
+		v.sess.framePicture(&v.meta, v.dec, arrival) // copies the picture only when the analysis takes it
 	}
 }
 

@@ -54,6 +54,7 @@ type Config struct {
 	FaceModel          string // "" means faceid.DefaultModelPath()
 	IdentityEvery      time.Duration
 	AnalysisFPS        float64
+	DecodeNice         int
 	Challenges         int
 	InterviewLength    time.Duration
 	ChallengeWarmUp    time.Duration
@@ -123,7 +124,8 @@ var Settings = []Setting{
 	{"LIVECHECK_CASCADE", "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml", "OpenCV face cascade"},
 	{"LIVECHECK_LANDMARK_MODEL", "/usr/share/dlib/shape_predictor_68_face_landmarks.dat", "dlib 68-point landmark model"},
 	{"LIVECHECK_FACE_MODEL", "", "face recogniser converted by scripts/setup.sh (empty: $XDG_CACHE_HOME/livecheck/face/dlib-resnet-128.onnx, ~/.cache when unset)"},
-	{"LIVECHECK_ANALYSIS_FPS", "6", "frames per second analysed outside challenges"},
+	{"LIVECHECK_ANALYSIS_FPS", "5.5", "frames per second analysed outside challenges (on average)"},
+	{"LIVECHECK_DECODE_NICE", "0", "video decoding runs this much nicer than the frames' analysis (Linux threads; 0: same priority)"},
 	{"LIVECHECK_IDENTITY_EVERY", "2s", "one face embedded for the identity checks per this interval outside challenges (4 per second in challenges); each costs about 10-30 ms of CPU"},
 	{"LIVECHECK_CHALLENGES", "5", "liveness challenges per interview (0 disables them)"},
 	{"LIVECHECK_CHALLENGE_KINDS", "", "comma-separated challenge kinds allowed (empty: all of turn_head, look, blink, cover_face, move_closer, flash, read_digits)"},
@@ -282,6 +284,11 @@ func Load(getenv func(string) string) (*Config, error) {
 		errs = append(errs, fmt.Errorf("LIVECHECK_ANALYSIS_FPS: want a number in (0, 30], got %q", get("LIVECHECK_ANALYSIS_FPS")))
 	}
 	c.AnalysisFPS = fps
+	if n, err := strconv.Atoi(get("LIVECHECK_DECODE_NICE")); err != nil || n < 0 || n > 19 {
+		errs = append(errs, fmt.Errorf("LIVECHECK_DECODE_NICE: want a whole number in [0, 19], got %q", get("LIVECHECK_DECODE_NICE")))
+	} else {
+		c.DecodeNice = n
+	}
 	for _, p := range list("LIVECHECK_TRUSTED_PROXIES") {
 		if !strings.Contains(p, "/") {
 			if a, err := netip.ParseAddr(p); err == nil {

@@ -74,31 +74,36 @@ type Interview struct {
 
 // Server are the server's figures over the window, from /metrics.
 type Server struct {
-	CPUPercent      float64 `json:"cpu_percent"` // of one core
-	RSSIdleMB       float64 `json:"rss_idle_mb"` // before the first candidate joined
-	RSSPeakMB       float64 `json:"rss_peak_mb"`
-	Goroutines      float64 `json:"goroutines"`
-	ReceivedFPS     float64 `json:"received_fps"` // all interviews
-	DecodedFPS      float64 `json:"decoded_fps"`
-	AnalysedFPS     float64 `json:"analysed_fps"`
-	DroppedMailbox  float64 `json:"dropped_mailbox"` // frames replaced while the analyser was busy
-	DroppedRate     float64 `json:"dropped_rate"`    // skipped above the passive rate, by design
-	DecodeErrors    float64 `json:"decode_errors"`
-	DropPct         float64 `json:"drop_pct"`           // mailbox / (analysed + mailbox)
-	ChalAnalysed    float64 `json:"challenge_analysed"` // frames analysed during challenges
-	ChalDropped     float64 `json:"challenge_dropped"`  // mailbox drops during challenges
-	ChalDropPct     float64 `json:"challenge_drop_pct"`
-	P50Ms           float64 `json:"p50_ms"` // capture → observation
-	P95Ms           float64 `json:"p95_ms"`
-	ChalP95Ms       float64 `json:"challenge_p95_ms"`
-	DecodeP50Ms     float64 `json:"decode_p50_ms"`
-	AnalysisP50Ms   float64 `json:"analysis_p50_ms"`
-	AnalysisP95Ms   float64 `json:"analysis_p95_ms"`
-	DBP95Ms         float64 `json:"db_p95_ms"`
-	VerifyP50S      float64 `json:"challenge_verification_p50_s"`
-	ChallengesDone  float64 `json:"challenges_verified"`
-	KeyframeReqs    float64 `json:"keyframe_requests"`
-	PeersCandidates float64 `json:"peers_candidate"`
+	CPUPercent     float64 `json:"cpu_percent"` // of one core
+	RSSIdleMB      float64 `json:"rss_idle_mb"` // before the first candidate joined
+	RSSPeakMB      float64 `json:"rss_peak_mb"`
+	Goroutines     float64 `json:"goroutines"`
+	ReceivedFPS    float64 `json:"received_fps"` // all interviews
+	DecodedFPS     float64 `json:"decoded_fps"`
+	AnalysedFPS    float64 `json:"analysed_fps"`
+	DroppedMailbox float64 `json:"dropped_mailbox"` // frames replaced while the analyser was busy
+	DroppedRate    float64 `json:"dropped_rate"`    // skipped above the passive rate, by design
+	DecodeErrors   float64 `json:"decode_errors"`
+	DropPct        float64 `json:"drop_pct"`           // mailbox / (analysed + mailbox)
+	ChalAnalysed   float64 `json:"challenge_analysed"` // frames analysed during challenges
+	ChalDropped    float64 `json:"challenge_dropped"`  // mailbox drops during challenges
+	ChalDropPct    float64 `json:"challenge_drop_pct"`
+	P50Ms          float64 `json:"p50_ms"` // capture → observation
+	P95Ms          float64 `json:"p95_ms"`
+	ChalP95Ms      float64 `json:"challenge_p95_ms"`
+	PassiveP95Ms   float64 `json:"passive_p95_ms"` // outside challenges
+	// StagesP95Ms splits the passive frames' capture→observation time by
+	// stage (livecheck_frame_wait_seconds: decoded, queued, slot,
+	// measured), each stage's own p95.
+	StagesP95Ms     map[string]float64 `json:"passive_stages_p95_ms,omitempty"`
+	DecodeP50Ms     float64            `json:"decode_p50_ms"`
+	AnalysisP50Ms   float64            `json:"analysis_p50_ms"`
+	AnalysisP95Ms   float64            `json:"analysis_p95_ms"`
+	DBP95Ms         float64            `json:"db_p95_ms"`
+	VerifyP50S      float64            `json:"challenge_verification_p50_s"`
+	ChallengesDone  float64            `json:"challenges_verified"`
+	KeyframeReqs    float64            `json:"keyframe_requests"`
+	PeersCandidates float64            `json:"peers_candidate"`
 }
 
 // Report is the outcome of a run.
@@ -503,6 +508,15 @@ func serverFigures(idle, before, after metrics.Samples, window time.Duration, pe
 	s.P50Ms = ms(0.5, "livecheck_capture_to_observation_seconds")
 	s.P95Ms = ms(0.95, "livecheck_capture_to_observation_seconds")
 	s.ChalP95Ms = ms(0.95, "livecheck_capture_to_observation_seconds", "challenge", "true")
+	s.PassiveP95Ms = ms(0.95, "livecheck_capture_to_observation_seconds", "challenge", "false")
+	for _, st := range []string{"decoded", "queued", "slot", "measured"} {
+		if v := ms(0.95, "livecheck_frame_wait_seconds", "stage", st, "challenge", "false"); v >= 0 {
+			if s.StagesP95Ms == nil {
+				s.StagesP95Ms = map[string]float64{}
+			}
+			s.StagesP95Ms[st] = v
+		}
+	}
 	s.DecodeP50Ms = ms(0.5, "livecheck_video_decode_seconds")
 	s.AnalysisP50Ms = ms(0.5, "livecheck_video_analysis_seconds")
 	s.AnalysisP95Ms = ms(0.95, "livecheck_video_analysis_seconds")

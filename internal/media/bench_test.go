@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/livecheck/livecheck/models"
 )
 
 // BenchmarkVP8Decode640x480 decodes an ffmpeg/libvpx realtime (cpu-used 8, 800 kbit/s) 640x480
@@ -29,6 +31,25 @@ func BenchmarkVP8Decode640x480(b *testing.B) {
 			b.Fatal(err)
 		}
 		dec.Release(f)
+	}
+}
+
+// BenchmarkVP8DecodeLazy640x480 is BenchmarkVP8Decode640x480 without the copy
+// (DecodeLazy): what a frame the analysis does not take costs live.
+func BenchmarkVP8DecodeLazy640x480(b *testing.B) {
+	fx := loadVP8Fixture(b, 10, 150)
+	dec, err := NewVP8Decoder()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer dec.Close()
+	var meta models.Frame
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := dec.DecodeLazy(fx.frames[i%len(fx.frames)], time.Time{}, &meta); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

@@ -288,3 +288,57 @@ func TestVP8DecodeSizeChange(t *testing.T) {
 		}
 	}
 }
+
+// TestVP8DecodeLazy: DecodeLazy gives Decode's frame without its planes, and
+// CopyPicture copies exactly Decode's planes into a frame of any size, for
+// any frame taken (here every third); after a failed decode there is no
+// picture to copy.
+func TestVP8DecodeLazy(t *testing.T) {
+	fx := loadVP8Fixture(t, 2, 10)
+	full, err := NewVP8Decoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	lazy, err := NewVP8Decoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lazy.Close()
+	if lazy.CopyPicture(&models.Frame{}) {
+		t.Fatal("CopyPicture before any decode reported a picture")
+	}
+	base := time.Unix(1700000000, 0)
+	dst := &models.Frame{Y: make([]byte, 7)} // wrong size: resized
+	for i, data := range fx.frames {
+		capture := base.Add(time.Duration(i) * time.Second / 15)
+		want, err := full.Decode(data, capture)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		var meta models.Frame
+		if err := lazy.DecodeLazy(data, capture, &meta); err != nil {
+			t.Fatalf("frame %d: DecodeLazy: %v", i, err)
+		}
+		if meta.Width != want.Width || meta.Height != want.Height || meta.Seq != want.Seq || meta.Keyframe != want.Keyframe ||
+			!meta.Capture.Equal(capture) || meta.Y != nil {
+			t.Fatalf("frame %d: meta %dx%d seq %d key %v planes %d, want %dx%d seq %d key %v and no planes",
+				i, meta.Width, meta.Height, meta.Seq, meta.Keyframe, len(meta.Y), want.Width, want.Height, want.Seq, want.Keyframe)
+		}
+		if i%3 == 0 {
+			if !lazy.CopyPicture(dst) {
+				t.Fatalf("frame %d: no picture", i)
+			}
+			if !bytes.Equal(dst.Y, want.Y) || !bytes.Equal(dst.U, want.U) || !bytes.Equal(dst.V, want.V) {
+				t.Fatalf("frame %d: CopyPicture differs from Decode's planes", i)
+			}
+		}
+		full.Release(want)
+	}
+	if err := lazy.DecodeLazy([]byte{1, 2, 3}, base, &models.Frame{}); err == nil {
+		t.Fatal("garbage decoded")
+	}
+	if lazy.CopyPicture(dst) {
+		t.Fatal("CopyPicture after a failed decode reported a picture")
+	}
+}

@@ -77,6 +77,11 @@ var (
 		Help:    "From a frame's capture time (RTCP-mapped, anchored to arrival) to its observation being available; challenge=true during a challenge.",
 		Buckets: latencyBuckets,
 	}, []string{"challenge"})
+	frameWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "livecheck_frame_wait_seconds",
+		Help:    "Where an analysed frame's capture→observation time goes, by stage: decoded (capture to the hand-off to analysis: network, assembly, decode), queued (waiting for the session's analysis goroutine), slot (waiting for an analysis slot), measured (the analysis); challenge=true during a challenge.",
+		Buckets: latencyBuckets,
+	}, []string{"stage", "challenge"})
 	challengeVerification = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "livecheck_challenge_verification_seconds",
 		Help:    "From a challenge's response deadline to its verified result (grace window, settling and verification).",
@@ -102,7 +107,7 @@ func init() {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		rtpPackets, framesReceived, framesDecoded, framesAnalysed, framesDropped, keyframeRequests,
-		audioChunks, audioErrors, decodeSeconds, analysisSeconds, captureToObservation,
+		audioChunks, audioErrors, decodeSeconds, analysisSeconds, captureToObservation, frameWait,
 		challengeVerification, challenges, peers, dbSeconds,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "livecheck_interviews_active", Help: "Live interview rooms on this server.",
@@ -124,6 +129,9 @@ func init() {
 	for _, c := range []string{"false", "true"} {
 		framesAnalysed.WithLabelValues(c)
 		captureToObservation.WithLabelValues(c)
+		for _, st := range []string{"decoded", "queued", "slot", "measured"} {
+			frameWait.WithLabelValues(st, c)
+		}
 		for _, st := range []string{"decode_error", "assembler", "mailbox", "rate"} {
 			framesDropped.WithLabelValues(st, c)
 		}
@@ -190,6 +198,18 @@ func FrameObserved(capture, start time.Time, inChallenge bool) {
 	framesAnalysed.WithLabelValues(c).Inc()
 	analysisSeconds.Observe(now.Sub(start).Seconds())
 	captureToObservation.WithLabelValues(c).Observe(now.Sub(capture).Seconds())
+}
+
+// FrameStages records where an analysed frame's time went (FrameObserved has
+// the total): capture→queued (handed to the analysis), queued→taken (the
+// session's analysis goroutine took it), taken→start (an analysis slot was
+// free), start→done (measured).
+func FrameStages(capture, queued, taken, start, done time.Time, inChallenge bool) {
+	c := label(inChallenge)
+	frameWait.WithLabelValues("decoded", c).Observe(queued.Sub(capture).Seconds())
+	frameWait.WithLabelValues("queued", c).Observe(taken.Sub(queued).Seconds())
+	frameWait.WithLabelValues("slot", c).Observe(start.Sub(taken).Seconds())
+	frameWait.WithLabelValues("measured", c).Observe(done.Sub(start).Seconds())
 }
 
 // KeyframeRequest counts one PLI sent to a candidate.
