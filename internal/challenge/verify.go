@@ -45,6 +45,10 @@ const (
 	ReasonFaceVanished     = "face vanished"     // whole face gone instead of half covered
 	ReasonLostAtPeak       = "face lost at peak" // measurement lost mid-movement (beyond tracking range?)
 	ReasonNoAudio          = "no audio"
+	// ReasonLateOnce: a first flash whose light came later than an honest camera shows at its
+	// frame rate but within FlashLagMax; reissued, and the reissue's late light fails
+	// (verify_flash.go: a starved sender or a slow camera once, a swap every time).
+	ReasonLateOnce = "late light, reissued"
 	// ReasonAnalysisBehind: the server's analysis had not reached the window's end
 	// RunnerConfig.MaxBehind after it (CPU starvation); the response was not judged.
 	ReasonAnalysisBehind = "analysis fell behind"

@@ -41,6 +41,8 @@ import (
 // A specific score ≥ FlashMinCorr (FadeMinCorr for fades) at a lag within [FlashLagMin,
 // flashLagLimit] passes; at a longer lag it is "late response", at a shorter one "implausible
 // lag"; otherwise — a replayed or injected face does not follow the colours — "no response".
+// A first issue late by no more than FlashLagMax is inconclusive "late light, reissued"
+// instead: its reissue (attempt 2) passes or fails on the same rule.
 
 // flashLagLimit is the longest lag an honest camera shows, for frames interval apart:
 //
@@ -276,6 +278,11 @@ func (c *vctx) flash() verdict {
 		// Too weak, or not specific to the shown sequence: chance, not light from the screen.
 		vd.outcome, vd.reason = OutcomeFailed, ReasonNoResponse
 		return vd
+	case best.lag > lagMax && best.lag <= c.th.FlashLagMax && c.ch.Attempt < 2:
+		// Later than the camera's physics allow, but not by more than the old 600 ms: a
+		// first issue is given another chance (ShouldReissue). A face swap's processing is
+		// late every time; a sender starved for a few seconds or a one-off slow frame is not.
+		vd.outcome, vd.reason = OutcomeInconclusive, ReasonLateOnce
 	case best.lag > lagMax:
 		vd.outcome, vd.reason = OutcomeFailed, ReasonLate
 	case best.lag < c.th.FlashLagMin:
