@@ -63,9 +63,9 @@ import (
 //
 // So 150 ms + 2 intervals: 217 ms at 30 fps, 283 ms at 15, 417 ms at 7.5 (FlashLagMax caps it
 // below 5 fps). A face swap re-renders every frame after the camera and its processing time
-// comes on top (0.2 s for the quickest tools, REDTEAM.md): at 15 fps it ends at ≥ 350 ms.
-// These are allowances from the physics and the red team's harness (honest 170–210 ms at 15
-// fps, finding NN), not measurements of real webcams. The interval is the analysed frames'
+// comes on top (0.2 s for the quickest tools, REDTEAM.md): 330–380 ms in the red team's
+// harness at 15 fps, where the honest person reads 140–210 ms (finding NN). The allowances are
+// from the physics, not measurements of real webcams (none were measured here). The interval is the analysed frames'
 // median gap: a swap that sends 7.5 fps buys itself 133 ms more (the cost of the rule).
 func flashLagLimit(th Thresholds, interval time.Duration) time.Duration {
 	interval = max(time.Second/30, min(time.Second/5, interval))
