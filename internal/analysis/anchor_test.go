@@ -3,6 +3,8 @@ package analysis
 import (
 	"testing"
 	"time"
+
+	"github.com/livecheck/livecheck/internal/media"
 )
 
 func TestAnchorRemovesSenderClockOffset(t *testing.T) {
@@ -43,5 +45,55 @@ func TestAnchorFollowsAClockJumpWithinTheWindow(t *testing.T) {
 	}
 	if got != 20*time.Millisecond {
 		t.Fatalf("8 s after the jump the anchored capture is %v off, want 20ms", got)
+	}
+}
+
+// trackCaptures runs 15 fps frames through a trackClock whose sender reports (from srAt on,
+// one a second) carry the sender's clock, skew off ours, and returns each frame's anchored
+// capture time minus its true capture time. Delays cycle through delays (ms, minimum 18).
+func trackCaptures(skew, srAt time.Duration, frames int) []time.Duration {
+	base := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	delays := []time.Duration{40, 25, 160, 18, 33, 90, 20, 250}
+	tc := trackClock{clock: media.NewClock(90000), ssrc: 1}
+	var off []time.Duration
+	for i := range frames {
+		at := time.Duration(i) * time.Second / 15
+		trueCapture := base.Add(at)
+		rtpTS := uint32(i * 90000 / 15)
+		if at >= srAt && (at-srAt)%time.Second < time.Second/15 {
+			tc.clock.OnSenderReport(media.TimeToNTP(trueCapture.Add(skew)), rtpTS)
+		}
+		arrival := trueCapture.Add(delays[i%len(delays)] * time.Millisecond)
+		off = append(off, tc.capture(rtpTS, arrival).Sub(trueCapture))
+	}
+	return off
+}
+
+// A sender whose clock runs ahead of ours by more than the one-way delay: the clamped mapping
+// (CaptureTime) made every capture its own arrival, so each frame carried its own delay
+// (18–250 ms here) into the flash lag instead of the least one.
+func TestTrackClockSenderClockAhead(t *testing.T) {
+	for _, skew := range []time.Duration{300 * time.Millisecond, 2 * time.Second} {
+		off := trackCaptures(skew, 0, 90)
+		for i, d := range off[8:] {
+			if d != 18*time.Millisecond {
+				t.Fatalf("skew %v frame %d: anchored capture %v off the true capture, want the least delay 18ms", skew, i+8, d)
+			}
+		}
+	}
+}
+
+// Before the first sender report captures are arrivals; they must not enter the anchor's
+// window, where (zero delays on our clock) they mapped the next seconds' frames of a sender
+// whose clock runs behind ours early by the clock's offset.
+func TestTrackClockFirstReportLate(t *testing.T) {
+	off := trackCaptures(-700*time.Millisecond, 2*time.Second, 15*6)
+	for i, d := range off {
+		switch {
+		case i < 30 && d < 18*time.Millisecond: // arrivals: at least the delay
+			t.Fatalf("frame %d before the first report: capture %v off, want its arrival", i, d)
+		case i >= 30+8 && d != 18*time.Millisecond:
+			t.Fatalf("frame %d after the first report: anchored capture %v off the true capture, want 18ms", i, d)
+		}
 	}
 }

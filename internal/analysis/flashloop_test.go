@@ -99,7 +99,7 @@ func TestFlashOnRealLoop(t *testing.T) {
 			min = th.FadeMinCorr
 		}
 		if r.Metrics["corr"] >= min { // what the verifier without the surrogates said
-			if lag := time.Duration(r.Metrics["lag_ms"]) * time.Millisecond; lag >= th.FlashLagMin && lag <= th.FlashLagMax {
+			if lag := time.Duration(r.Metrics["lag_ms"]) * time.Millisecond; lag >= th.FlashLagMin && lag <= time.Duration(r.Metrics["lag_max_ms"]*float64(time.Millisecond)) {
 				chance++
 			} else {
 				late++
@@ -112,8 +112,10 @@ func TestFlashOnRealLoop(t *testing.T) {
 				r.Outcome, r.Reason, r.Metrics["corr"], r.Metrics["lag_ms"], r.Metrics["null_max"])
 		}
 
-		// An honest face: the same measurements, lit by the screen.
-		lag := time.Duration(100+rng.IntN(400)) * time.Millisecond
+		// An honest face: the same measurements, lit by the screen at a lag a camera at the
+		// loop's frame rate shows (within challenge's 150 ms + 2 frame intervals, less the
+		// lag search's error; REDTEAM.md finding 17).
+		lag := time.Duration(100+rng.IntN(120)) * time.Millisecond
 		gain := 0.02 + 0.03*rng.Float64()
 		in.Observations = litObservations(obs, ch, shown.Add(lag), gain)
 		h := challenge.Verifier{}.Verify(in)

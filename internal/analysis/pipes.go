@@ -44,8 +44,19 @@ type trackClock struct {
 
 func (c *trackClock) WriteRTCP(pkts []rtcp.Packet) { c.clock.HandleRTCP(pkts, c.ssrc) }
 
+// capture is the anchored sender-report capture time; before the first sender report, the
+// arrival, which the anchor does not see. Both choices keep the anchor's minimum a delay of
+// the sender's own clock: fed clamped mappings (a capture never after its arrival) from a
+// sender whose clock runs ahead of ours, or arrivals standing in for captures before the
+// first report, it took zero for the least delay and mapped every frame to its own arrival
+// (each frame's jitter added to its time) or, for a sender whose clock runs behind, mapped
+// frames up to the clock's offset too early for the anchor's window (REDTEAM.md finding 17).
 func (c *trackClock) capture(rtpTS uint32, arrival time.Time) time.Time {
-	return c.anc.capture(c.clock.CaptureTime(rtpTS, arrival), arrival)
+	sr, ok := c.clock.Mapped(rtpTS)
+	if !ok {
+		return arrival
+	}
+	return c.anc.capture(sr, arrival)
 }
 
 // decodeQueue is how many packets wait for a video track's decoder: 2–5 s

@@ -1,6 +1,6 @@
 package analysis
 
-// A measurement, not a detector (docs/REDTEAM.md finding NN): can the server see a virtual
+// A measurement, not a detector (docs/REDTEAM.md finding 16): can the server see a virtual
 // camera that repeats a late swap's last frame, from the decoded frames? Nothing here runs in
 // the product; the measurements below (gated by environment variables) are what was tried.
 

@@ -45,6 +45,10 @@ const (
 	ReasonFaceVanished     = "face vanished"     // whole face gone instead of half covered
 	ReasonLostAtPeak       = "face lost at peak" // measurement lost mid-movement (beyond tracking range?)
 	ReasonNoAudio          = "no audio"
+	// ReasonLateOnce: a first flash whose light came later than an honest camera shows at its
+	// frame rate but within FlashLagMax; reissued, and the reissue's late light fails
+	// (verify_flash.go: a starved sender or a slow camera once, a swap every time).
+	ReasonLateOnce = "late light, reissued"
 	// ReasonAnalysisBehind: the server's analysis had not reached the window's end
 	// RunnerConfig.MaxBehind after it (CPU starvation); the response was not judged.
 	ReasonAnalysisBehind = "analysis fell behind"
@@ -124,8 +128,10 @@ type Thresholds struct {
 
 	FlashMinCorr    float64       // normalized chroma correlation needed (flash)
 	FadeMinCorr     float64       // the same for the slow-fade variant
-	FlashLagMin     time.Duration // plausible camera+encode latency range
-	FlashLagMax     time.Duration
+	FlashLagMin     time.Duration // plausible camera+encode latency range: from this
+	FlashLagFixed   time.Duration // to this (display and pipeline)
+	FlashLagFrames  float64       // plus this many camera frame intervals (flashLagLimit)
+	FlashLagMax     time.Duration // and never beyond this, whatever the frame rate
 	FlashLagSearch  time.Duration // lags searched: 0..this
 	FlashNullMargin float64       // the score must beat every surrogate sequence's by this (verify_flash.go)
 
@@ -154,7 +160,10 @@ type Thresholds struct {
 //     ~0.15 and a hand 0.6–0.9), hold ≥ 1 s for a 2 s request; a coasting box whose chroma
 //     moved > 15 levels from the face's holds something else (skin tones differ by less, a
 //     white wall by ~28).
-//   - Flash: score ≥ 0.5 (fades ≥ 0.4) at a lag of 50–600 ms, searched over 0–1000 ms. On
+//   - Flash lag 50 ms to 150 ms + 2 frame intervals (217 ms at 30 fps, 283 ms at 15, 417 ms
+//     at 7.5; at most 600 ms), searched over 0–1000 ms: the physics of an honest camera, not a
+//     fit to the red team (flashLagLimit in verify_flash.go, REDTEAM.md finding 17).
+//   - Flash: score ≥ 0.5 (fades ≥ 0.4) at a plausible lag. On
 //     synthetic faces that ignore the screen (white noise, or chroma wandering as a random
 //     walk) the highest of 300 scores was 0.43 (fades 0.32); faces following at 2 % of the
 //     screen colour's chroma offset (~±2.5 levels under 0.7 of frame noise) scored ≥ 0.58 in
@@ -206,6 +215,8 @@ func DefaultThresholds() Thresholds {
 		FlashMinCorr:    0.5,
 		FadeMinCorr:     0.4,
 		FlashLagMin:     50 * time.Millisecond,
+		FlashLagFixed:   150 * time.Millisecond,
+		FlashLagFrames:  2,
 		FlashLagMax:     600 * time.Millisecond,
 		FlashLagSearch:  time.Second,
 		FlashNullMargin: 0.15,
@@ -312,6 +323,7 @@ type vctx struct {
 	ch       Challenge
 	issued   time.Time
 	ref      time.Time // display ack, or issue time without one
+	acked    bool      // ref is a display ack
 	deadline time.Time
 	end      time.Time // deadline + grace
 	obs      []models.Observation
@@ -353,7 +365,7 @@ func (v Verifier) Verify(in Input) Result {
 	if dl.IsZero() {
 		dl = v.Deadline(in.Challenge, in.Issued, in.Shown)
 	}
-	c := &vctx{th: th, ch: in.Challenge, issued: in.Issued, ref: ref, deadline: dl, end: dl.Add(th.Grace)}
+	c := &vctx{th: th, ch: in.Challenge, issued: in.Issued, ref: ref, acked: acked, deadline: dl, end: dl.Add(th.Grace)}
 	from := c.baselineStart()
 	for _, o := range in.Observations {
 		if !o.At.Before(from) && !o.At.After(c.end) {

@@ -28,7 +28,7 @@ import (
 // by the pan); noisy adds temporal noise (a sensor's, σ≈4 levels); hd is noisy at 1280×720 and
 // 30 fps (a heavier encode, for CPU pressure); repeat is noisy rendered at 12 fps and padded to
 // 15 by repeating a frame in five (a virtual camera that repeats the swap's last frame;
-// docs/REDTEAM.md finding NN). E2E_MEASURE_HOG starts N busy loops for the call's length (they
+// docs/REDTEAM.md finding 16). E2E_MEASURE_HOG starts N busy loops for the call's length (they
 // inherit the test's niceness, so run the test nice'd: the hogs then compete with Chromium, not
 // with the rest of the machine). It logs the server's signals and Chromium's own outbound-rtp
 // statistics (frames encoded and sent, quality limitation). E2E_MEASURE_STARVE=D (0 < D < 1)

@@ -81,18 +81,30 @@ func (c *Clock) Synced() bool {
 	return c.haveSR
 }
 
-// CaptureTime returns the capture time of the media with RTP timestamp rtpTS that arrived at
-// arrival. RTP timestamps are compared with the sender report's as signed 32-bit differences, so
-// wraparound is handled for timestamps within 2^31 ticks (6.6 hours at 90 kHz) of the report.
-func (c *Clock) CaptureTime(rtpTS uint32, arrival time.Time) time.Time {
+// Mapped returns the sender-report mapping of rtpTS, unclamped: the capture time on the
+// sender's clock, which may be ahead of ours. ok is false before the first sender report.
+// The analysis anchors it to arrival itself (internal/analysis/anchor.go): clamping it to
+// the arrival first, as CaptureTime does, would leave the anchor only zero delays to work
+// with whenever the sender's clock runs ahead of ours by more than the one-way delay.
+func (c *Clock) Mapped(rtpTS uint32) (time.Time, bool) {
 	c.mu.Lock()
 	have, wall, ref := c.haveSR, c.srWall, c.srRTP
 	c.mu.Unlock()
 	if !have {
-		return arrival
+		return time.Time{}, false
 	}
 	ticks := int64(int32(rtpTS - ref))
-	t := wall.Add(time.Duration(ticks * int64(time.Second) / int64(c.rate)))
+	return wall.Add(time.Duration(ticks * int64(time.Second) / int64(c.rate))), true
+}
+
+// CaptureTime returns the capture time of the media with RTP timestamp rtpTS that arrived at
+// arrival. RTP timestamps are compared with the sender report's as signed 32-bit differences, so
+// wraparound is handled for timestamps within 2^31 ticks (6.6 hours at 90 kHz) of the report.
+func (c *Clock) CaptureTime(rtpTS uint32, arrival time.Time) time.Time {
+	t, have := c.Mapped(rtpTS)
+	if !have {
+		return arrival
+	}
 	if !arrival.IsZero() && t.After(arrival) {
 		return arrival
 	}
