@@ -301,3 +301,49 @@ func TestFrameCadenceSignal(t *testing.T) {
 		}
 	}
 }
+
+// TestMotionStallSignal: movement challenges whose moving frames stalled as a virtual camera
+// repeating a fifth of a swap's frames makes them (12-17 % through VP8) send the session to
+// review alone; an honest share (the dev set's genuine recordings: 1.3 %, at most 2 in a clip)
+// and too few stalls or moving frames do not.
+func TestMotionStallSignal(t *testing.T) {
+	ch := func(moving, stalls float64) challenge.Result {
+		return challenge.Result{Kind: challenge.KindTurnHead, Outcome: challenge.OutcomePassed,
+			Metrics: map[string]float64{challenge.MetricStallMoving: moving, challenge.MetricStalls: stalls}}
+	}
+	for _, c := range []struct {
+		name       string
+		rs         []challenge.Result
+		want       float64 // score; -1: no signal
+		wantReview bool
+	}{
+		{"fps_repeat: 7 of 50", []challenge.Result{ch(12, 2), ch(13, 1), ch(10, 2), ch(15, 2)}, 1, true},
+		{"honest: 1 of 60", []challenge.Result{ch(15, 0), ch(15, 1), ch(15, 0), ch(15, 0)}, 0, false},
+		{"2 stalls in 20: too few", []challenge.Result{ch(10, 1), ch(10, 1)}, 0, false},
+		{"4 of 50 (8 %)", []challenge.Result{ch(25, 2), ch(25, 2)}, 0.5, false},
+		{"too few moving frames", []challenge.Result{ch(12, 5)}, -1, false},
+		{"no movement challenge", []challenge.Result{{Kind: challenge.KindBlink, Outcome: challenge.OutcomePassed}}, -1, false},
+	} {
+		r := result(1)
+		r.Challenges = c.rs
+		var sg *models.Signal
+		for _, s := range verdict.Signals(r) {
+			if s.Kind == "motion_stall" {
+				sg = &s
+			}
+		}
+		if c.want < 0 {
+			if sg != nil {
+				t.Errorf("%s: %+v, want no motion_stall", c.name, *sg)
+			}
+			continue
+		}
+		if sg == nil || math.Abs(sg.Score-c.want) > 0.01 {
+			t.Fatalf("%s: motion_stall %+v, want score %v", c.name, sg, c.want)
+		}
+		v := risk.Score([]models.Signal{*sg}, risk.DefaultSettings())
+		if got := v.Score >= risk.DefaultReviewAt; got != c.wantReview {
+			t.Errorf("%s alone: risk %v (%s), want review %v", c.name, v.Score, v.Decision, c.wantReview)
+		}
+	}
+}
