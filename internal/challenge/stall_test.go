@@ -2,6 +2,7 @@ package challenge
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -77,5 +78,47 @@ func TestCountStalls(t *testing.T) {
 	obs[30].LandmarksOK = false
 	if s := CountStalls(obs, 0); s.Stalls != 0 {
 		t.Errorf("a frame without landmarks: %+v, want no stall", s)
+	}
+}
+
+// TestVerifyStallMetrics: a turn_head answered by a steadily turning head carries its moving
+// frames and no stall; the same answer through a virtual camera repeating every fifth frame
+// (the previous observation again, one interval later) carries stalls; a blink carries neither.
+func TestVerifyStallMetrics(t *testing.T) {
+	ch := fixed(KindTurnHead, Params{Dir: DirLeft})
+	for seed := uint64(1); seed <= 3; seed++ {
+		s := newSubject(seed)
+		s.yaw = trapezoid(2, 45, sh(0.6), 1.0, 0.8, 1.0)
+		s.noise = 0.2 // pose noise 0.3° a frame: landmark jitter of a still head about 1 px
+		obs := s.observations()
+		// The helpers' landmark shapes carry far more noise than the turn moves them: place the
+		// landmarks as a camera would see a turning head instead (4 px a degree of yaw).
+		for i := range obs {
+			for k := range obs[i].Landmarks {
+				obs[i].Landmarks[k] = [2]float32{float32(280 + float64(3*(k%17)) + 4*obs[i].Yaw), float32(200 + 4*(k/17))}
+			}
+		}
+		r := Verifier{}.Verify(input(ch, obs, nil))
+		if r.Outcome != OutcomePassed || r.Metrics[MetricStallMoving] < 10 || r.Metrics[MetricStalls] != 0 {
+			t.Fatalf("seed %d honest: %s %q, metrics %v; want passed, ≥ 10 moving frames, no stall", seed, r.Outcome, r.Reason, r.Metrics)
+		}
+		rep := slices.Clone(obs)
+		for i := 1; i < len(rep); i++ {
+			if i%5 == 2 {
+				at := rep[i].At
+				rep[i] = rep[i-1]
+				rep[i].At = at
+			}
+		}
+		r = Verifier{}.Verify(input(ch, rep, nil))
+		if r.Metrics[MetricStalls] < 2 || r.Metrics[MetricStalls] > r.Metrics[MetricStallMoving] {
+			t.Fatalf("seed %d repeating: metrics %v; want ≥ 2 stalls", seed, r.Metrics)
+		}
+	}
+	s := newSubject(1)
+	s.ear = blinks(0.3, sh(1))
+	r := Verifier{}.Verify(input(fixed(KindBlink, Params{}), s.observations(), nil))
+	if _, ok := r.Metrics[MetricStalls]; ok {
+		t.Fatalf("blink: metrics %v, want no stall count", r.Metrics)
 	}
 }

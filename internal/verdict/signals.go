@@ -188,8 +188,8 @@ func challengeSignals(res *analysis.Result) []models.Signal {
 // session's movement challenges; scores 0 with fewer than StallMinCount stalls, else from
 // StallShareFrom to StallShareFrom+StallShareSpan of the moving frames.
 const (
-	StallMinMoving = 20
-	StallMinCount  = 3
+	StallMinMoving = 10
+	StallMinCount  = 2
 	StallShareFrom = 0.06
 	StallShareSpan = 0.04
 )
@@ -200,10 +200,12 @@ const (
 // turning head moves between every pair of frames; a virtual camera behind a late face swap
 // (DeepFaceLive, Deep-Live-Cam into OBS or v4l2loopback) fills the slot with its last frame
 // on time (frame_cadence sees a perfect cadence), and the head stalls, then catches up
-// (docs/REDTEAM.md finding NN). Measured: the red team's swap repeating 20 % of frames 12-17 %
-// of moving frames through VP8, its honest responder 0 %, the dev set's genuine recordings
-// 1.3 % (16 of 1259, at most 2 in a clip). Score 0 below 3 stalls or 6 %, 1 from 10 %;
-// confidence 0.7 from 40 moving frames: alone at full score it is review, never failed.
+// (docs/REDTEAM.md finding NN). Measured offline through VP8 on turn_head: the red team's swap
+// repeating 20 % of frames 11 stalls in 64 moving frames (0-2 a challenge), its honest
+// responder 1 in 101; the dev set's genuine recordings 4 in 371 (at most 1 in a clip). A
+// turn_head gives only 6-17 moving frames, so two stalls are enough: score 0 below 2 stalls or
+// 6 %, 1 from 10 %; confidence 0.7 from 20 moving frames: alone at full score it is review,
+// never failed.
 func motionStalls(rs []challenge.Result) (models.Signal, bool) {
 	var moving, stalls float64
 	for _, r := range rs {
@@ -219,7 +221,7 @@ func motionStalls(rs []challenge.Result) (models.Signal, bool) {
 		score = dsp.Clamp01((share - StallShareFrom) / StallShareSpan)
 	}
 	return models.Signal{Kind: "motion_stall", Value: round3(share), Score: round3(score),
-		Confidence: round3(0.7 * math.Min(1, moving/40)),
+		Confidence: round3(0.7 * math.Min(1, moving/20)),
 		Reason: fmt.Sprintf("the head stood still between two moving frames on %.0f of %.0f moving frames (%.0f %%) of the movement challenges: a source repeating its last frame",
 			stalls, moving, 100*share)}, true
 }
