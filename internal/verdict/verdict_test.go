@@ -303,9 +303,9 @@ func TestFrameCadenceSignal(t *testing.T) {
 }
 
 // TestMotionStallSignal: movement challenges whose moving frames stalled as a virtual camera
-// repeating a fifth of a swap's frames makes them (12-17 % through VP8) send the session to
-// review alone; an honest share (the dev set's genuine recordings: 1.3 %, at most 2 in a clip)
-// and too few stalls or moving frames do not.
+// repeating a fifth of a swap's frames makes them (11 in 64 through VP8) send the session to
+// review alone; an honest share (the dev set's genuine recordings: 4 in 371, at most 1 in a
+// clip), one stall, or too few moving frames do not.
 func TestMotionStallSignal(t *testing.T) {
 	ch := func(moving, stalls float64) challenge.Result {
 		return challenge.Result{Kind: challenge.KindTurnHead, Outcome: challenge.OutcomePassed,
