@@ -22,7 +22,7 @@ import (
 // jumps back and forth instead); a moving frame is a stall when its own displacement is under
 // StallRatio of the mean of its neighbours'.
 const (
-	StallMinMove = 1.5 // px a frame (640×480), above landmark jitter
+	StallMinMove = 1.0 // px a frame (640×480 at 15 fps): above a still head's landmark jitter (0.3-0.8 px on the renderer through VP8)
 	StallRatio   = 0.2
 	StallSameWay = 0.5
 )

@@ -200,9 +200,9 @@ const (
 // turning head moves between every pair of frames; a virtual camera behind a late face swap
 // (DeepFaceLive, Deep-Live-Cam into OBS or v4l2loopback) fills the slot with its last frame
 // on time (frame_cadence sees a perfect cadence), and the head stalls, then catches up
-// (docs/REDTEAM.md finding NN). Measured offline through VP8 on turn_head: the red team's swap
-// repeating 20 % of frames 11 stalls in 64 moving frames (0-2 a challenge), its honest
-// responder 1 in 101; the dev set's genuine recordings 4 in 371 (at most 1 in a clip). A
+// (docs/REDTEAM.md finding 16). Measured offline through VP8 on turn_head: the red team's swap
+// repeating 20 % of frames 11 stalls in 73 moving frames (0-2 a challenge), its honest
+// responder 0 in 103; the dev set's genuine recordings 4 in 418 (at most 1 in a clip). A
 // turn_head gives only 6-17 moving frames, so two stalls are enough: score 0 below 2 stalls or
 // 6 %, 1 from 10 %; confidence 0.7 from 20 moving frames: alone at full score it is review,
 // never failed.
