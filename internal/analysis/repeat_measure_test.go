@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/media"
+	"github.com/livecheck/livecheck/internal/vision"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -342,5 +344,75 @@ func TestDevsetRepeatMeasure(t *testing.T) {
 		r.add(tr.flush())
 		t.Logf("%-34s %-11s %3d of %3d frames repeated (%4.1f %%) in %d windows, %5.1f standard errors above 5 %%",
 			filepath.Base(f[0]), f[2], r.Repeated, r.Compared, 100*r.Share(), r.Windows, r.Excess(0.05))
+	}
+}
+
+// TestDevsetStallMeasure (LIVECHECK_DEVSET=…) counts challenge.CountStalls over every frame of
+// the dev set's recordings (their moving stretches: the measure only judges frames whose
+// neighbours move), and the frames whose luma is identical to the previous one (a transcoding
+// duplicate, a file artefact): docs/REDTEAM.md finding 16's stall measure on real faces.
+func TestDevsetStallMeasure(t *testing.T) {
+	dir := os.Getenv("LIVECHECK_DEVSET")
+	if dir == "" {
+		t.Skip("set LIVECHECK_DEVSET to the devset directory")
+	}
+	fh, err := os.Open(filepath.Join(dir, "manifest.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	an, err := vision.NewAnalyzer(vision.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer an.Close()
+	labels := os.Getenv("LIVECHECK_DEVSET_LABELS") // e.g. genuine,faceswap; default genuine
+	if labels == "" {
+		labels = "genuine"
+	}
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), "\t")
+		if len(f) < 3 || f[1] != "video" || !strings.Contains(labels, f[2]) {
+			continue
+		}
+		src, err := OpenVideo(filepath.Join(dir, f[0]), FileEpoch)
+		if err != nil {
+			t.Errorf("%s: %v", f[0], err)
+			continue
+		}
+		var obs []models.Observation
+		var prev []byte
+		dup, n := 0, 0
+		var ivs []float64
+		for {
+			fr, err := src.Next()
+			if err != nil {
+				break
+			}
+			if prev != nil && slices.Equal(prev, fr.Y) {
+				dup++
+			}
+			prev = append(prev[:0], fr.Y...)
+			ob, err := an.Measure(fr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ob.At = fr.Capture
+			if n > 0 {
+				ivs = append(ivs, fr.Capture.Sub(obs[n-1].At).Seconds())
+			}
+			obs = append(obs, ob)
+			n++
+		}
+		src.Close()
+		iv := time.Second / 15
+		if len(ivs) > 0 {
+			slices.Sort(ivs)
+			iv = time.Duration(ivs[len(ivs)/2] * float64(time.Second))
+		}
+		s := challenge.CountStalls(obs, iv)
+		t.Logf("%-34s %-11s %3d frames (interval %v): %2d of %3d moving frames stalled (%4.1f %%); %d identical to the previous",
+			filepath.Base(f[0]), f[2], n, iv.Round(time.Millisecond), s.Stalls, s.Moving, 100*s.Share(), dup)
 	}
 }

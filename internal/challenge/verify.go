@@ -400,6 +400,11 @@ func (v Verifier) Verify(in Input) Result {
 	if vd.metrics == nil {
 		vd.metrics = map[string]float64{}
 	}
+	switch in.Challenge.Kind {
+	case KindTurnHead, KindLook, KindMoveCloser: // the head moves steadily: stalls show (stall.go)
+		st := CountStalls(c.within(Span{From: in.Issued, To: dl}), 0)
+		vd.metrics[MetricStallMoving], vd.metrics[MetricStalls] = float64(st.Moving), float64(st.Stalls)
+	}
 	res := Result{
 		ID: in.Challenge.ID, Kind: in.Challenge.Kind, Params: in.Challenge.Params,
 		Attempt: in.Challenge.Attempt, Replaces: in.Challenge.Replaces,

@@ -46,6 +46,7 @@ var plainText = map[string][2]string{
 	"face_absent":     {"The face was out of view for long stretches.", "Someone else may have been answering, or the picture hidden."},
 	"camera_off":      {"The camera was off or black for long stretches.", "Nobody can be checked while the camera is off."},
 	"audio_level":     {"No sound was received.", "The voice could not be checked."},
+	"motion_stall":    {"The picture froze for single frames while the head was moving.", "Face-swap software behind a virtual camera repeats its last picture when it falls behind; a camera does not."},
 	"frame_cadence":   {"The candidate's video skipped many frames at irregular times.", "Real-time face-swap software that cannot keep up with the camera does this; a camera does not."},
 
 	"device_virtual_camera": {"The candidate's camera is a virtual camera or a video file.", "It can send any picture instead of the real one."},

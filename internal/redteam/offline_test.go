@@ -4,6 +4,7 @@ import (
 	crand "crypto/rand"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -49,6 +50,10 @@ type offlineOpts struct {
 	keyAt map[int]bool
 	// input, when set, sees the verifier's input (measurements: verify it again otherwise).
 	input func(challenge.Input)
+	// repeat: the share of frames on which a virtual camera sends the previous rendered frame
+	// again, on time (swap/fps_repeat, as run.go's sender); repeated marks them.
+	repeat   float64
+	repeated map[int]bool
 }
 
 // offlineRun is offlineChallenge with a swap's failure mode and, when o.ids is set, the
@@ -102,19 +107,17 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 	var obs []models.Observation
 	var before []keptFrame // cover_face: the last usable faces not embedded
 	active := false
+	rrng := rand.New(rand.NewPCG(seed, 16))
+	swapped := false
 	for at := t0; !at.After(to); at = at.Add(time.Second / 15) {
-		st := a.State(at.Add(-o.delay))
-		swapped := sw.frame(&st)
-		if o.leave {
-			away := st.Hand > 0.3
-			st.Hand = 0
-			r.RenderInto(st, false)
-			if away {
-				fillPlanes(r.out, 112, 128, 128)
-				r.camera()
+		if o.repeat > 0 && len(obs) > 0 && rrng.Float64() < o.repeat {
+			if o.repeated != nil {
+				o.repeated[len(obs)] = true
 			}
 		} else {
-			r.RenderInto(st, swapped && o.swap != nil)
+			st := a.State(at.Add(-o.delay))
+			swapped = sw.frame(&st)
+			o.render(r, st, swapped)
 		}
 		fr := &models.Frame{Width: W, Height: H, Y: r.out.y, U: r.out.u, V: r.out.v, Capture: at}
 		if enc != nil {
@@ -209,6 +212,21 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 		}
 	}
 	return res, obs, ds
+}
+
+// render renders one frame of the actor's state (the person leaving, or the swap's face).
+func (o *offlineOpts) render(r *Renderer, st State, swapped bool) {
+	if o.leave {
+		away := st.Hand > 0.3
+		st.Hand = 0
+		r.RenderInto(st, false)
+		if away {
+			fillPlanes(r.out, 112, 128, 128)
+			r.camera()
+		}
+		return
+	}
+	r.RenderInto(st, swapped && o.swap != nil)
 }
 
 // keptFrame is a frame copy with its observation (offlineRun's cover_face faces before the hand).

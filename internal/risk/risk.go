@@ -54,8 +54,9 @@ import (
 // ScoringVersion names the weights and rules of this package. Change it
 // whenever a weight, a rule or the combination changes, so stored verdicts
 // show which rules made them. risk-2: the identity_ kinds (risk-1 weighed
-// them by DefaultWeight and had reuse_face, which they replace).
-const ScoringVersion = "risk-2"
+// them by DefaultWeight and had reuse_face, which they replace). risk-3: motion_stall weighs
+// 0.5 (a virtual camera repeating a late face swap's frames, REDTEAM.md finding 16).
+const ScoringVersion = "risk-3"
 
 // Decision is the outcome of a verdict.
 type Decision string

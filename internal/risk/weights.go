@@ -42,6 +42,7 @@ var Kinds = []KindInfo{
 	{"face_absent", 0.25, false, "analysis", "long stretches without a face"},
 	{"camera_off", 0.25, false, "analysis", "camera off or black for long stretches"},
 	{"frame_cadence", 0.5, false, "analysis", "the camera source skipped many of its frames at irregular times (a pipeline that cannot keep up: a real-time face swap)"},
+	{"motion_stall", 0.5, false, "analysis", "the head stood still on single frames while it moved steadily on both sides (a virtual camera repeating a late face swap's last frame)"},
 	{"audio_level", 0.15, false, "analysis", "no audio received"},
 	// Face identity (internal/faceid through the analysis's identity stage and internal/verdict).
 	{"identity_change", 0.6, false, "faceid", "the person on camera changed during the session (a person switch, a face swap dropping out)"},

@@ -178,7 +178,52 @@ func challengeSignals(res *analysis.Result) []models.Signal {
 	if sg, ok := slowResponses(res.Challenges); ok {
 		out = append(out, sg)
 	}
+	if sg, ok := motionStalls(res.Challenges); ok {
+		out = append(out, sg)
+	}
 	return out
+}
+
+// Stall thresholds (challenge.CountStalls): judged from StallMinMoving moving frames over the
+// session's movement challenges; scores 0 with fewer than StallMinCount stalls, else from
+// StallShareFrom to StallShareFrom+StallShareSpan of the moving frames.
+const (
+	StallMinMoving = 10
+	StallMinCount  = 2
+	StallShareFrom = 0.06
+	StallShareSpan = 0.04
+)
+
+// motionStalls makes the motion_stall signal: the share of the movement challenges' moving
+// frames on which the head did not move while it moved on both neighbouring frames
+// (challenge.CountStalls). A camera samples the world at every frame time, so a steadily
+// turning head moves between every pair of frames; a virtual camera behind a late face swap
+// (DeepFaceLive, Deep-Live-Cam into OBS or v4l2loopback) fills the slot with its last frame
+// on time (frame_cadence sees a perfect cadence), and the head stalls, then catches up
+// (docs/REDTEAM.md finding 16). Measured offline through VP8 on turn_head: the red team's swap
+// repeating 20 % of frames 11 stalls in 73 moving frames (0-2 a challenge), its honest
+// responder 0 in 103; the dev set's genuine recordings 4 in 418 (at most 1 in a clip). A
+// turn_head gives only 6-17 moving frames, so two stalls are enough: score 0 below 2 stalls or
+// 6 %, 1 from 10 %; confidence 0.7 from 20 moving frames: alone at full score it is review,
+// never failed.
+func motionStalls(rs []challenge.Result) (models.Signal, bool) {
+	var moving, stalls float64
+	for _, r := range rs {
+		moving += r.Metrics[challenge.MetricStallMoving]
+		stalls += r.Metrics[challenge.MetricStalls]
+	}
+	if moving < StallMinMoving {
+		return models.Signal{}, false
+	}
+	share := stalls / moving
+	score := 0.0
+	if stalls >= StallMinCount {
+		score = dsp.Clamp01((share - StallShareFrom) / StallShareSpan)
+	}
+	return models.Signal{Kind: "motion_stall", Value: round3(share), Score: round3(score),
+		Confidence: round3(0.7 * math.Min(1, moving/20)),
+		Reason: fmt.Sprintf("the head stood still between two moving frames on %.0f of %.0f moving frames (%.0f %%) of the movement challenges: a source repeating its last frame",
+			stalls, moving, 100*share)}, true
 }
 
 // Reaction latency of the movement challenges (SlowOnset..SlowOnset+SlowSpan scores 0..1).

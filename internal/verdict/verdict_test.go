@@ -301,3 +301,52 @@ func TestFrameCadenceSignal(t *testing.T) {
 		}
 	}
 }
+
+// TestMotionStallSignal: movement challenges whose moving frames stalled as a virtual camera
+// repeating a fifth of a swap's frames makes them (11 in 64 through VP8) send the session to
+// review alone; an honest share (the dev set's genuine recordings: 4 in 371, at most 1 in a
+// clip), one stall, or too few moving frames do not.
+func TestMotionStallSignal(t *testing.T) {
+	ch := func(moving, stalls float64) challenge.Result {
+		return challenge.Result{Kind: challenge.KindTurnHead, Outcome: challenge.OutcomePassed,
+			Metrics: map[string]float64{challenge.MetricStallMoving: moving, challenge.MetricStalls: stalls}}
+	}
+	for _, c := range []struct {
+		name       string
+		rs         []challenge.Result
+		want       float64 // score; -1: no signal
+		wantReview bool
+	}{
+		{"fps_repeat: 7 of 50", []challenge.Result{ch(12, 2), ch(13, 1), ch(10, 2), ch(15, 2)}, 1, true},
+		{"honest: 1 of 60", []challenge.Result{ch(15, 0), ch(15, 1), ch(15, 0), ch(15, 0)}, 0, false},
+		{"one turn_head, 2 of 8", []challenge.Result{ch(8, 2), ch(12, 0)}, 1, true},
+		{"2 of 12", []challenge.Result{ch(12, 2)}, 1, false}, // confidence 0.42: not review alone
+		{"1 stall in 10: too few", []challenge.Result{ch(10, 1)}, 0, false},
+		{"2 of 40 (5 %)", []challenge.Result{ch(20, 1), ch(20, 1)}, 0, false},
+		{"4 of 50 (8 %)", []challenge.Result{ch(25, 2), ch(25, 2)}, 0.5, false},
+		{"too few moving frames", []challenge.Result{ch(9, 5)}, -1, false},
+		{"no movement challenge", []challenge.Result{{Kind: challenge.KindBlink, Outcome: challenge.OutcomePassed}}, -1, false},
+	} {
+		r := result(1)
+		r.Challenges = c.rs
+		var sg *models.Signal
+		for _, s := range verdict.Signals(r) {
+			if s.Kind == "motion_stall" {
+				sg = &s
+			}
+		}
+		if c.want < 0 {
+			if sg != nil {
+				t.Errorf("%s: %+v, want no motion_stall", c.name, *sg)
+			}
+			continue
+		}
+		if sg == nil || math.Abs(sg.Score-c.want) > 0.01 {
+			t.Fatalf("%s: motion_stall %+v, want score %v", c.name, sg, c.want)
+		}
+		v := risk.Score([]models.Signal{*sg}, risk.DefaultSettings())
+		if got := v.Score >= risk.DefaultReviewAt; got != c.wantReview {
+			t.Errorf("%s alone: risk %v (%s), want review %v", c.name, v.Score, v.Decision, c.wantReview)
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package challenge
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/livecheck/livecheck/models"
+)
+
+// stallSeries is a head moving steadily at speed px a frame (landmark jitter ±0.3 px) at
+// 15 fps; repeat marks frames that show the previous frame's picture again (a virtual camera),
+// drop frames that never arrive (the next frame one interval later than usual).
+func stallSeries(n int, speed float64, repeat, drop func(i int) bool) []models.Observation {
+	rng := rand.New(rand.NewPCG(1, 2))
+	t0 := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	var out []models.Observation
+	var last models.Observation
+	for i := 0; i < n; i++ {
+		if drop(i) {
+			continue
+		}
+		at := t0.Add(time.Duration(i) * time.Second / 15)
+		if repeat(i) && i > 0 {
+			o := last // the same picture: the same landmarks, within a little jitter
+			o.At = at
+			for k := range o.Landmarks {
+				o.Landmarks[k][0] += float32(rng.Float64()*0.2 - 0.1)
+			}
+			out = append(out, o)
+			continue
+		}
+		o := models.Observation{At: at, FacePresent: true, LandmarksOK: true}
+		for k := range o.Landmarks {
+			x := 200 + float64(3*(k%17)) + speed*float64(i) + rng.Float64()*0.6 - 0.3
+			o.Landmarks[k] = [2]float32{float32(x), float32(200 + 4*(k/17))}
+		}
+		out = append(out, o)
+		last = o
+	}
+	return out
+}
+
+func never(int) bool { return false }
+
+func TestCountStalls(t *testing.T) {
+	// A camera: a head turning steadily at 3 px a frame never stalls.
+	if s := CountStalls(stallSeries(60, 3, never, never), 0); s.Stalls != 0 || s.Moving < 50 {
+		t.Errorf("steady motion: %+v, want no stall in ≥ 50 moving frames", s)
+	}
+	// A still head (jitter only) has no moving frames: nothing is judged.
+	if s := CountStalls(stallSeries(60, 0, never, never), 0); s.Moving != 0 {
+		t.Errorf("still head: %+v, want no moving frame", s)
+	}
+	// A virtual camera repeating every fifth frame: each repeat stalls.
+	rep := func(i int) bool { return i%5 == 2 }
+	s := CountStalls(stallSeries(60, 3, rep, never), 0)
+	if s.Stalls < 10 || s.Share() < 0.15 {
+		t.Errorf("every fifth frame repeated: %+v, want ≥ 10 stalls, ≥ 15 %%", s)
+	}
+	// Frames dropped (the next frame arrives two intervals later, the head moved twice as far):
+	// not stalls, and the frames around a gap are not compared (fewer moving frames than the
+	// steady series' 57), with the interval given or taken from the median gap.
+	drop := func(i int) bool { return i%5 == 2 }
+	for _, iv := range []time.Duration{0, time.Second / 15} {
+		if s := CountStalls(stallSeries(60, 3, never, drop), iv); s.Stalls != 0 || s.Moving == 0 || s.Moving > 30 {
+			t.Errorf("every fifth frame dropped, interval %v: %+v, want moving frames and no stall", iv, s)
+		}
+	}
+	// A camera halving its rate in low light (7.5 fps): the median gap is its interval.
+	half := func(i int) bool { return i%2 == 1 }
+	if s := CountStalls(stallSeries(120, 3, never, half), 0); s.Stalls != 0 || s.Moving < 50 {
+		t.Errorf("7.5 fps: %+v, want ≥ 50 moving frames and no stall", s)
+	}
+	// A frame without landmarks (turned away) breaks the series rather than counting as a stall.
+	obs := stallSeries(60, 3, never, never)
+	obs[30].LandmarksOK = false
+	if s := CountStalls(obs, 0); s.Stalls != 0 {
+		t.Errorf("a frame without landmarks: %+v, want no stall", s)
+	}
+}
+
+// TestVerifyStallMetrics: a turn_head answered by a steadily turning head carries its moving
+// frames and no stall; the same answer through a virtual camera repeating every fifth frame
+// (the previous observation again, one interval later) carries stalls; a blink carries neither.
+func TestVerifyStallMetrics(t *testing.T) {
+	ch := fixed(KindTurnHead, Params{Dir: DirLeft})
+	for seed := uint64(1); seed <= 3; seed++ {
+		s := newSubject(seed)
+		s.yaw = trapezoid(2, 45, sh(0.6), 1.0, 0.8, 1.0)
+		s.noise = 0.1 // pose noise 0.15° a frame: the whole field jitters by about 0.6 px, below the 1 px floor
+		obs := s.observations()
+		// The helpers' landmark shapes carry far more noise than the turn moves them: place the
+		// landmarks as a camera would see a turning head instead (4 px a degree of yaw).
+		for i := range obs {
+			for k := range obs[i].Landmarks {
+				obs[i].Landmarks[k] = [2]float32{float32(280 + float64(3*(k%17)) + 4*obs[i].Yaw), float32(200 + 4*(k/17))}
+			}
+		}
+		r := Verifier{}.Verify(input(ch, obs, nil))
+		if r.Outcome != OutcomePassed || r.Metrics[MetricStallMoving] < 10 || r.Metrics[MetricStalls] != 0 {
+			t.Fatalf("seed %d honest: %s %q, metrics %v; want passed, ≥ 10 moving frames, no stall", seed, r.Outcome, r.Reason, r.Metrics)
+		}
+		rep := slices.Clone(obs)
+		for i := 1; i < len(rep); i++ {
+			if i%5 == 2 {
+				at := rep[i].At
+				rep[i] = rep[i-1]
+				rep[i].At = at
+			}
+		}
+		r = Verifier{}.Verify(input(ch, rep, nil))
+		if r.Metrics[MetricStalls] < 2 || r.Metrics[MetricStalls] > r.Metrics[MetricStallMoving] {
+			t.Fatalf("seed %d repeating: metrics %v; want ≥ 2 stalls", seed, r.Metrics)
+		}
+	}
+	s := newSubject(1)
+	s.ear = blinks(0.3, sh(1))
+	r := Verifier{}.Verify(input(fixed(KindBlink, Params{}), s.observations(), nil))
+	if _, ok := r.Metrics[MetricStalls]; ok {
+		t.Fatalf("blink: metrics %v, want no stall count", r.Metrics)
+	}
+}
