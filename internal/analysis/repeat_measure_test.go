@@ -309,21 +309,8 @@ func TestRepeatMeasure(t *testing.T) {
 //
 //	LIVECHECK_DEVSET=/work/shared/devset go test -run TestDevsetRepeatMeasure -v ./internal/analysis
 func TestDevsetRepeatMeasure(t *testing.T) {
-	dir := os.Getenv("LIVECHECK_DEVSET")
-	if dir == "" {
-		t.Skip("set LIVECHECK_DEVSET to the devset directory")
-	}
-	fh, err := os.Open(filepath.Join(dir, "manifest.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	sc := bufio.NewScanner(fh)
-	for sc.Scan() {
-		f := strings.Split(sc.Text(), "\t")
-		if len(f) < 3 || f[1] != "video" {
-			continue
-		}
+	dir, rows := devsetVideos(t)
+	for _, f := range rows {
 		src, err := OpenVideo(filepath.Join(dir, f[0]), FileEpoch)
 		if err != nil {
 			t.Errorf("%s: %v", f[0], err)
@@ -352,15 +339,7 @@ func TestDevsetRepeatMeasure(t *testing.T) {
 // neighbours move), and the frames whose luma is identical to the previous one (a transcoding
 // duplicate, a file artefact): docs/REDTEAM.md finding 16's stall measure on real faces.
 func TestDevsetStallMeasure(t *testing.T) {
-	dir := os.Getenv("LIVECHECK_DEVSET")
-	if dir == "" {
-		t.Skip("set LIVECHECK_DEVSET to the devset directory")
-	}
-	fh, err := os.Open(filepath.Join(dir, "manifest.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
+	dir, rows := devsetVideos(t)
 	an, err := vision.NewAnalyzer(vision.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -370,10 +349,8 @@ func TestDevsetStallMeasure(t *testing.T) {
 	if labels == "" {
 		labels = "genuine"
 	}
-	sc := bufio.NewScanner(fh)
-	for sc.Scan() {
-		f := strings.Split(sc.Text(), "\t")
-		if len(f) < 3 || f[1] != "video" || !strings.Contains(labels, f[2]) {
+	for _, f := range rows {
+		if !strings.Contains(labels, f[2]) {
 			continue
 		}
 		src, err := OpenVideo(filepath.Join(dir, f[0]), FileEpoch)
@@ -415,4 +392,30 @@ func TestDevsetStallMeasure(t *testing.T) {
 		t.Logf("%-34s %-11s %3d frames (interval %v): %2d of %3d moving frames stalled (%4.1f %%); %d identical to the previous",
 			filepath.Base(f[0]), f[2], n, iv.Round(time.Millisecond), s.Stalls, s.Moving, 100*s.Share(), dup)
 	}
+}
+
+// devsetVideos returns the development set's directory (LIVECHECK_DEVSET; the test is skipped
+// without it) and its manifest's video rows (path, "video", label, ...).
+func devsetVideos(t *testing.T) (string, [][]string) {
+	t.Helper()
+	dir := os.Getenv("LIVECHECK_DEVSET")
+	if dir == "" {
+		t.Skip("set LIVECHECK_DEVSET to the devset directory")
+	}
+	fh, err := os.Open(filepath.Join(dir, "manifest.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	var rows [][]string
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		if f := strings.Split(sc.Text(), "\t"); len(f) >= 3 && f[1] == "video" {
+			rows = append(rows, f)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return dir, rows
 }
