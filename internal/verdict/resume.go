@@ -3,6 +3,7 @@ package verdict
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -108,7 +109,7 @@ func measures(rec *store.Checkpoint) (*analysis.Measures, error) {
 	var skipped error
 	for i, b := range rec.Parts {
 		p := &analysis.Measures{}
-		err := json.Unmarshal(b, p)
+		err := jsonProblem(json.Unmarshal(b, p))
 		if err == nil && p.V != analysis.MeasuresVersion {
 			err = fmt.Errorf("version %d, this server reads %d", p.V, analysis.MeasuresVersion)
 		}
@@ -125,4 +126,22 @@ func measures(rec *store.Checkpoint) (*analysis.Measures, error) {
 		return nil, err
 	}
 	return m, skipped
+}
+
+// jsonProblem describes why a stored part's JSON did not decode without quoting it: the
+// decoder's own messages can carry a value from the part ("cannot unmarshal number 31.5"),
+// and the parts hold landmarks and face series, which never go to logs.
+func jsonProblem(err error) error {
+	if err == nil {
+		return nil
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("field %q is not a %s", te.Field, te.Type)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("malformed JSON at byte %d", se.Offset)
+	}
+	return errors.New("unreadable JSON")
 }
