@@ -135,8 +135,17 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan := challenge.PlanConfig{Count: cfg.Challenges, Duration: cfg.InterviewLength, WarmUp: cfg.ChallengeWarmUp,
-		Mix: challenge.DefaultMix()}
+	plan := challenge.PlanConfig{Count: cfg.Challenges, Duration: cfg.InterviewLength, WarmUp: cfg.ChallengeWarmUp}
+	for _, g := range cfg.ChallengeMix {
+		var group []challenge.Kind
+		for _, k := range g {
+			if _, ok := challenge.Lookup(challenge.Kind(k)); !ok {
+				return nil, fmt.Errorf("app: LIVECHECK_CHALLENGE_MIX: unknown kind %q", k)
+			}
+			group = append(group, challenge.Kind(k))
+		}
+		plan.Mix = append(plan.Mix, group)
+	}
 	for _, k := range cfg.ChallengeKinds {
 		if _, ok := challenge.Lookup(challenge.Kind(k)); !ok {
 			return nil, fmt.Errorf("app: LIVECHECK_CHALLENGE_KINDS: unknown kind %q", k)

@@ -43,7 +43,8 @@ type PlanConfig struct {
 	// (a face swap that cannot show a hand over the face, a video that cannot reflect the
 	// screen, a voice pipeline) would pass the other kinds. Kinds not allowed in Kinds are
 	// dropped from the groups, and empty groups are skipped; the later items are drawn as
-	// usual. Nil: no mix (every position uniform). DefaultMix is the server's.
+	// usual. Nil: no mix (every position uniform). DefaultMix is the server's default
+	// (LIVECHECK_CHALLENGE_MIX).
 	Mix [][]Kind
 }
 

@@ -15,11 +15,15 @@ import (
 
 // challengeSettings restricts the plan to the kinds under test; challenges are
 // issued by the recruiter's "challenge now" button, never by the plan's timer.
+// Each kind is its own mix group, so the plan's first challenges cover every kind
+// under test once, in random order (with the kinds drawn freely, a run of 9 could
+// miss one: it did in CI, 9 challenges without a blink).
 func challengeSettings(kinds string) map[string]string {
 	return map[string]string{
 		"LIVECHECK_REJOIN_GRACE":     "30s",
 		"LIVECHECK_CHALLENGES":       "6",
 		"LIVECHECK_CHALLENGE_KINDS":  kinds,
+		"LIVECHECK_CHALLENGE_MIX":    strings.ReplaceAll(kinds, ",", ";"),
 		"LIVECHECK_INTERVIEW_LENGTH": "2h",
 		"LIVECHECK_CHALLENGE_WARMUP": "1h",
 		// The kind of each "challenge now" is drawn at random: never lock here, so that
@@ -29,7 +33,10 @@ func challengeSettings(kinds string) map[string]string {
 }
 
 // runChallenges presses "challenge now" until every wanted kind has a stored
-// result (or the budget of challenges is spent) and returns the last result per kind.
+// conclusive result (or the budget of challenges is spent) and returns the last
+// conclusive result per kind. An inconclusive result (analysis behind on a loaded
+// machine, no baseline yet) is what the product reissues: it is logged, and the
+// next press issues the reissue.
 func runChallenges(t *testing.T, c *callSetup, want []string, budget int) map[string]store.ChallengeRecord {
 	t.Helper()
 	ctx := context.Background()
@@ -62,7 +69,9 @@ func runChallenges(t *testing.T, c *callSetup, want []string, budget int) map[st
 		})
 		last := recs[len(recs)-1]
 		t.Logf("challenge %s %s: %s %q peak %.2f %s latency %v", last.Kind, string(last.Params), last.Outcome, last.Reason, last.Peak, last.Unit, deref(last.OnsetLatencyMs))
-		got[last.Kind] = last
+		if last.Outcome != "inconclusive" {
+			got[last.Kind] = last
+		}
 	}
 	for _, k := range want {
 		if _, ok := got[k]; !ok {
@@ -126,19 +135,30 @@ func TestRepeatedFailuresLockSession(t *testing.T) {
 		s := c.session(t)
 		return s != nil && s.Snapshot().FramesAnalysed > 20, "waiting for analysis"
 	})
-	for i := 1; i <= 2; i++ {
-		pressChallengeNow(t, c.recruiter)
-		apptest.Eventually(t, 45*time.Second, func() (bool, string) {
-			recs, _ := c.env.Store.Challenges(ctx, c.iv.ID)
-			return len(recs) == i, fmt.Sprintf("%d results", len(recs))
-		})
-	}
-	recs, _ := c.env.Store.Challenges(ctx, c.iv.ID)
-	for _, rec := range recs {
-		t.Logf("%s: %s %q", rec.Kind, rec.Outcome, rec.Reason)
-		if rec.Outcome != "failed" {
-			t.Fatalf("a pre-recorded loop must fail every challenge, got %s %s", rec.Kind, rec.Outcome)
+	// Two failures lock; an inconclusive result (analysis behind under load) does not
+	// count and is reissued by the next press. A pass would be the bug.
+	failed, seen := 0, 0
+	for press := 1; failed < 2; press++ {
+		if press > 6 {
+			t.Fatalf("only %d failed results after %d challenges", failed, press-1)
 		}
+		pressChallengeNow(t, c.recruiter)
+		var recs []store.ChallengeRecord
+		apptest.Eventually(t, 45*time.Second, func() (bool, string) {
+			recs, _ = c.env.Store.Challenges(ctx, c.iv.ID)
+			return len(recs) > seen, fmt.Sprintf("%d results", len(recs))
+		})
+		for _, rec := range recs[seen:] {
+			t.Logf("%s: %s %q", rec.Kind, rec.Outcome, rec.Reason)
+			switch rec.Outcome {
+			case "failed":
+				failed++
+			case "inconclusive":
+			default:
+				t.Fatalf("a pre-recorded loop must never pass a challenge, got %s %s", rec.Kind, rec.Outcome)
+			}
+		}
+		seen = len(recs)
 	}
 	r, ok := c.env.App.Rooms.Get(c.iv.ID)
 	if !ok {
