@@ -22,6 +22,16 @@ const DefaultChallengeQueue = 120
 // capture time goes, so a window analysed behind real time is thinned
 // evenly instead of losing a stretch. Every frame that goes is counted and
 // released.
+//
+// Freshness: outside the windows a frame that is due by the analysis rate may
+// have to wait for an analysis slot (the Gate) while the camera sends newer
+// ones. Those newer frames, not due themselves, may take its place (refresh):
+// the one waiting in the mailbox, or the one the analysis goroutine holds
+// while it waits for its slot (kept aside as the spare, taken by fresher once
+// the slot is granted). One frame is analysed per due frame as before, so the
+// session's rate stays what Session.due lets through and the session keeps
+// its place in the Gate's line; only the picture is newer. Window frames are
+// never replaced and never replace by refresh.
 type frameQueue struct {
 	max     int
 	release func(*frameItem)
@@ -31,6 +41,8 @@ type frameQueue struct {
 	mu      sync.Mutex
 	items   []*frameItem // oldest first
 	busy    bool         // the analysis goroutine is measuring a frame it took
+	waiting bool         // the analysis goroutine holds a frame outside the windows and waits for a slot
+	spare   *frameItem   // the newest frame offered to replace that one (refresh), or nil
 	closed  bool
 	dropped uint64
 }
@@ -102,6 +114,7 @@ func (q *frameQueue) get(ctx context.Context) (*frameItem, error) {
 			q.items[0] = nil
 			q.items = q.items[1:]
 			q.busy = true
+			q.waiting = !it.keep
 			q.mu.Unlock()
 			return it, nil
 		}
@@ -115,32 +128,89 @@ func (q *frameQueue) get(ctx context.Context) (*frameItem, error) {
 	}
 }
 
-// fresher takes the next waiting frame in place of it when it is outside
-// the windows (analysis waited for a slot, and a newer picture arrived);
-// it, dropped, is released. A window frame is never replaced.
+// fresher, called once the analysis slot for it is granted, returns the
+// frame to analyse in its place when it is outside the windows: the next
+// waiting frame if one arrived meanwhile (a due frame or a window's first;
+// it is then dropped and counted), else the spare a refresh left (a newer
+// picture of the same due slot, not counted: the rate counted it). The
+// frame replaced, and a spare not taken, are released. A window frame is
+// never replaced.
 func (q *frameQueue) fresher(it *frameItem) *frameItem {
 	if it.keep {
 		return it
 	}
 	q.mu.Lock()
-	if q.closed || len(q.items) == 0 {
+	q.waiting = false
+	spare := q.spare
+	q.spare = nil
+	if q.closed || (len(q.items) == 0 && spare == nil) {
 		q.mu.Unlock()
+		if spare != nil {
+			q.release(spare)
+		}
 		return it
 	}
-	newer := q.items[0]
-	q.items[0] = nil
-	q.items = q.items[1:]
-	q.dropped++
+	var newer *frameItem
+	if len(q.items) > 0 {
+		newer = q.items[0]
+		q.items[0] = nil
+		q.items = q.items[1:]
+		q.dropped++
+		metrics.FrameDropped("mailbox", false)
+	} else {
+		newer, spare = spare, nil
+	}
 	q.mu.Unlock()
-	metrics.FrameDropped("mailbox", false)
 	q.release(it)
+	if spare != nil {
+		q.release(spare)
+	}
 	return newer
+}
+
+// wantsFresh reports whether a frame outside the windows, not due by the
+// rate, could replace one waiting (refresh would take it): the picture is
+// only copied then.
+func (q *frameQueue) wantsFresh() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := len(q.items)
+	return !q.closed && (q.waiting || (n > 0 && !q.items[n-1].keep))
+}
+
+// refresh offers it, a frame outside the windows that the rate did not let
+// through, in place of the frame outside the windows that waits for
+// analysis: the newest in the mailbox, else the one the analysis goroutine
+// holds while it waits for a slot (it becomes the spare). It reports
+// whether it was taken; if not, the caller still owns it. Nothing is
+// counted as dropped: the frame replaced stands for it, which the rate
+// already counted as skipped.
+func (q *frameQueue) refresh(it *frameItem) bool {
+	q.mu.Lock()
+	var out *frameItem
+	switch n := len(q.items); {
+	case q.closed:
+		q.mu.Unlock()
+		return false
+	case n > 0 && !q.items[n-1].keep:
+		out, q.items[n-1] = q.items[n-1], it
+	case n == 0 && q.waiting:
+		out, q.spare = q.spare, it
+	default:
+		q.mu.Unlock()
+		return false
+	}
+	q.mu.Unlock()
+	if out != nil {
+		q.release(out)
+	}
+	return true
 }
 
 // idle marks the end of the frame taken last.
 func (q *frameQueue) idle() {
 	q.mu.Lock()
-	q.busy = false
+	q.busy, q.waiting = false, false
 	q.mu.Unlock()
 }
 
@@ -161,7 +231,10 @@ func (q *frameQueue) close() {
 	}
 	q.closed = true
 	out := q.items
-	q.items = nil
+	if q.spare != nil {
+		out = append(out, q.spare)
+	}
+	q.items, q.spare, q.waiting = nil, nil, false
 	close(q.done)
 	q.mu.Unlock()
 	for _, it := range out {

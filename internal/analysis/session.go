@@ -92,6 +92,7 @@ type frameItem struct {
 	arrival time.Time
 	queued  time.Time // when it was handed to the queue (metrics.FrameStages)
 	keep    bool
+	fresh   bool // not due by the rate: it took the place of an older due frame (frameQueue.refresh)
 }
 
 // windowMargin widens the challenge windows whose frames are all analysed
@@ -361,16 +362,22 @@ func (p planesOf) CopyPicture(dst *models.Frame) bool {
 // sequence number; its planes are not read), and hands it to the analysis
 // goroutine without ever blocking the RTP reader: a frame the analysis rate
 // lets through gets its picture copied from pic (the decoder keeps its
-// buffers) into the queue, others are only counted and never copied.
+// buffers) into the queue; a frame it does not let through is copied only
+// to take the place of an older due frame still waiting for analysis
+// (frameQueue.refresh: the analysis gets the newer picture, at the same
+// rate); others are only counted and never copied.
 func (s *Session) framePicture(meta *models.Frame, pic picture, arrival time.Time) {
 	s.frameDecoded(meta)
 	if s.failed.Load() {
 		return
 	}
 	keep := s.inWindow(meta.Capture)
-	if !s.due(meta.Capture, keep) {
+	due := s.due(meta.Capture, keep)
+	if !due {
 		metrics.FrameDropped("rate", false)
-		return
+		if keep || !s.queue.wantsFresh() {
+			return
+		}
 	}
 	it, _ := s.pool.Get().(*frameItem)
 	if it == nil {
@@ -381,8 +388,12 @@ func (s *Session) framePicture(meta *models.Frame, pic picture, arrival time.Tim
 		s.pool.Put(it)
 		return
 	}
-	it.arrival, it.keep, it.queued = arrival, keep, time.Now()
-	s.queue.put(it)
+	it.arrival, it.keep, it.fresh, it.queued = arrival, keep, !due, time.Now()
+	if due {
+		s.queue.put(it)
+	} else if !s.queue.refresh(it) {
+		s.pool.Put(it)
+	}
 }
 
 // newAnalyzer creates the session's frame analyser (nil without video analysis).
@@ -465,7 +476,15 @@ func (s *Session) analyse() {
 			return
 		}
 		if fr := s.queue.fresher(it); fr != it { // a newer picture arrived while waiting for the slot: analyse that one
-			it, taken = fr, time.Now()
+			// It came after the goroutine began to wait: it waited for the
+			// slot from its hand-off on.
+			it = fr
+			if it.queued.After(taken) {
+				taken = it.queued
+			}
+		}
+		if it.fresh {
+			metrics.FrameRefreshed()
 		}
 		t0 := time.Now()
 		if err := s.observeGated(an, &it.f); err != nil {

@@ -83,6 +83,7 @@ type Server struct {
 	AnalysedFPS    float64 `json:"analysed_fps"`
 	DroppedMailbox float64 `json:"dropped_mailbox"` // frames replaced while the analyser was busy
 	DroppedRate    float64 `json:"dropped_rate"`    // skipped above the passive rate, by design
+	Refreshed      float64 `json:"refreshed"`       // analysed in place of an older due frame that waited (counted in dropped_rate too)
 	DecodeErrors   float64 `json:"decode_errors"`
 	DropPct        float64 `json:"drop_pct"`           // mailbox / (analysed + mailbox)
 	ChalAnalysed   float64 `json:"challenge_analysed"` // frames analysed during challenges
@@ -488,6 +489,7 @@ func serverFigures(idle, before, after metrics.Samples, window time.Duration, pe
 		AnalysedFPS:     d.Sum("livecheck_video_frames_analysed_total") / w,
 		DroppedMailbox:  d.Sum("livecheck_video_frames_dropped_total", "stage", "mailbox"),
 		DroppedRate:     d.Sum("livecheck_video_frames_dropped_total", "stage", "rate"),
+		Refreshed:       d.Get("livecheck_video_frames_refreshed_total"),
 		DecodeErrors:    d.Sum("livecheck_video_frames_dropped_total", "stage", "decode_error"),
 		ChalAnalysed:    d.Get("livecheck_video_frames_analysed_total", "challenge", "true"),
 		ChalDropped:     d.Get("livecheck_video_frames_dropped_total", "stage", "mailbox", "challenge", "true"),

@@ -56,6 +56,10 @@ var (
 		Name: "livecheck_video_frames_dropped_total",
 		Help: "Candidate video frames that did not reach the analyser, by stage (decode_error, assembler, mailbox, rate); challenge=true during a liveness challenge.",
 	}, []string{"stage", "challenge"})
+	framesRefreshed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "livecheck_video_frames_refreshed_total",
+		Help: "Analysed frames outside challenges that were newer than the frame due by the analysis rate: the due frame waited for analysis and a newer one took its place (the rate's count is kept).",
+	})
 	keyframeRequests = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "livecheck_keyframe_requests_total", Help: "PLIs sent to candidates.",
 	})
@@ -106,7 +110,7 @@ func init() {
 	Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		rtpPackets, framesReceived, framesDecoded, framesAnalysed, framesDropped, keyframeRequests,
+		rtpPackets, framesReceived, framesDecoded, framesAnalysed, framesDropped, framesRefreshed, keyframeRequests,
 		audioChunks, audioErrors, decodeSeconds, analysisSeconds, captureToObservation, frameWait,
 		challengeVerification, challenges, peers, dbSeconds,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -182,6 +186,10 @@ func FrameDecoded(start time.Time) {
 func FrameDropped(stage string, inChallenge bool) {
 	framesDropped.WithLabelValues(stage, label(inChallenge)).Inc()
 }
+
+// FrameRefreshed counts one analysed frame that took the place of an older
+// due frame waiting for analysis (outside challenges).
+func FrameRefreshed() { framesRefreshed.Inc() }
 
 // FramesLost counts n frames the assembler gave up on (incomplete or undecodable without a keyframe).
 func FramesLost(n uint64) {
