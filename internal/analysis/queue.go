@@ -8,6 +8,9 @@ import (
 	"github.com/livecheck/livecheck/internal/metrics"
 )
 
+// maxRefreshes bounds the refreshes of one due frame (frameQueue).
+const maxRefreshes = 2
+
 // DefaultChallengeQueue is the most frames a live session holds for analysis
 // at once (Config.ChallengeQueue): 8 s at 15 fps, about 55 MB at 640x480.
 const DefaultChallengeQueue = 120
@@ -31,7 +34,13 @@ const DefaultChallengeQueue = 120
 // the slot is granted). One frame is analysed per due frame as before, so the
 // session's rate stays what Session.due lets through and the session keeps
 // its place in the Gate's line; only the picture is newer. Window frames are
-// never replaced and never replace by refresh.
+// never replaced and never replace by refresh. Each refresh copies a picture
+// (460 KB at 640x480), so a due frame is refreshed at most maxRefreshes
+// times: at 15 fps that covers a wait of 200 ms, longer than the gap between
+// two due frames at the default rate (after which the next due frame takes
+// over), and an overloaded server, where every session waits long, does not
+// copy every frame of every camera (a bench run at load average 10 without
+// the bound spent 5 % of a core on such copies).
 type frameQueue struct {
 	max     int
 	release func(*frameItem)
@@ -43,6 +52,7 @@ type frameQueue struct {
 	busy    bool         // the analysis goroutine is measuring a frame it took
 	waiting bool         // the analysis goroutine holds a frame outside the windows and waits for a slot
 	spare   *frameItem   // the newest frame offered to replace that one (refresh), or nil
+	fresh   int          // refreshes since the last due frame came (put)
 	closed  bool
 	dropped uint64
 }
@@ -67,6 +77,7 @@ func (q *frameQueue) put(it *frameItem) {
 		metrics.FrameDropped("mailbox", false)
 	}
 	q.items = append(q.items, it)
+	q.fresh = 0
 	if len(q.items) > q.max {
 		out = append(out, q.thin())
 		metrics.FrameDropped("queue_full", true)
@@ -175,13 +186,14 @@ func (q *frameQueue) wantsFresh() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := len(q.items)
-	return !q.closed && (q.waiting || (n > 0 && !q.items[n-1].keep))
+	return !q.closed && q.fresh < maxRefreshes && (q.waiting || (n > 0 && !q.items[n-1].keep))
 }
 
 // refresh offers it, a frame outside the windows that the rate did not let
 // through, in place of the frame outside the windows that waits for
 // analysis: the newest in the mailbox, else the one the analysis goroutine
-// holds while it waits for a slot (it becomes the spare). It reports
+// holds while it waits for a slot (it becomes the spare), at most
+// maxRefreshes times per due frame. It reports
 // whether it was taken; if not, the caller still owns it. Nothing is
 // counted as dropped: the frame replaced stands for it, which the rate
 // already counted as skipped.
@@ -189,7 +201,7 @@ func (q *frameQueue) refresh(it *frameItem) bool {
 	q.mu.Lock()
 	var out *frameItem
 	switch n := len(q.items); {
-	case q.closed:
+	case q.closed || q.fresh >= maxRefreshes:
 		q.mu.Unlock()
 		return false
 	case n > 0 && !q.items[n-1].keep:
@@ -200,6 +212,7 @@ func (q *frameQueue) refresh(it *frameItem) bool {
 		q.mu.Unlock()
 		return false
 	}
+	q.fresh++
 	q.mu.Unlock()
 	if out != nil {
 		q.release(out)

@@ -40,12 +40,26 @@ func TestFrameQueueRefresh(t *testing.T) {
 	if held.f.Seq != 3 || !q.wantsFresh() {
 		t.Fatalf("took %d; wants fresh %v while waiting for a slot", held.f.Seq, q.wantsFresh())
 	}
-	if !q.refresh(item(4, false)) || !q.refresh(item(5, false)) || len(released) != 2 || released[1] != 4 {
+	if !q.refresh(item(4, false)) || len(released) != 1 {
+		t.Fatalf("the held frame got no spare: released %v", released)
+	}
+	if q.wantsFresh() || q.refresh(item(5, false)) {
+		t.Fatalf("a due frame was refreshed more than %d times (each is a copy)", maxRefreshes)
+	}
+	if got := q.fresher(held); got.f.Seq != 4 || len(released) != 2 || released[1] != 3 || q.stats() != 0 {
+		t.Fatalf("fresher took %d, released %v, dropped %d; want the spare 4, 3 released, nothing dropped", got.f.Seq, released, q.stats())
+	}
+	q.idle()
+
+	// A spare is replaced by a newer one while the budget lasts.
+	q.put(item(40, false))
+	held = get()
+	if !q.refresh(item(41, false)) || !q.refresh(item(42, false)) || released[2] != 41 {
 		t.Fatalf("the spare was not replaced by the newer one: released %v", released)
 	}
-	got := q.fresher(held) // the slot is granted
-	if got.f.Seq != 5 || len(released) != 3 || released[2] != 3 || q.stats() != 0 {
-		t.Fatalf("fresher took %d, released %v, dropped %d; want the spare 5, 3 released, nothing dropped", got.f.Seq, released, q.stats())
+	released = released[:0]
+	if got := q.fresher(held); got.f.Seq != 42 || len(released) != 1 || released[0] != 40 {
+		t.Fatalf("fresher took %d, released %v; want the newest spare 42, 40 released", got.f.Seq, released)
 	}
 	if q.wantsFresh() || q.refresh(item(6, false)) {
 		t.Fatal("a frame not due was taken while the analysis measures (it would raise the rate)")
