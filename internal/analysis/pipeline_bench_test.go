@@ -19,8 +19,9 @@ import (
 // BENCH_SESSIONS (default 12) live sessions, each fed the 15 fps loadgen-like
 // recording (faceIVF, looped) as RTP packets in real time for BENCH_SECONDS
 // (default 8), decoded on each track's goroutine and analysed at the default
-// rate through one Gate of NumCPU slots, without and with DecodeNice 5 in
-// turn. It reports the passive frames' capture→observation p50 / p95 and the
+// rate through one Gate of NumCPU slots (DecodeNice BENCH_NICE, default 0),
+// without and with the refresh of waiting frames (frameQueue) in turn. It
+// reports the passive frames' capture→observation p50 / p95 and the
 // p95 of each stage (livecheck_frame_wait_seconds), the analysed fps per
 // session and the process's CPU per decoded frame. The arms share the
 // machine's load in turn; compare them within a run (-count).
@@ -35,8 +36,11 @@ func BenchmarkLivePipeline(b *testing.B) {
 	_, newAnalyzer := visionFactory(b)
 	frames := packetizeIVF(b, faceIVF(b))
 	const loopTS = 4 * 90000 // the recording's length in RTP ticks
-	for _, nice := range []int{0, 5} {
-		b.Run("decode_nice="+strconv.Itoa(nice), func(b *testing.B) {
+	nice, _ := strconv.Atoi(os.Getenv("BENCH_NICE"))
+	defer func(l int) { refreshLimit = l }(refreshLimit)
+	for _, refresh := range []int{0, maxRefreshes} {
+		refreshLimit = refresh
+		b.Run("refresh="+strconv.Itoa(refresh), func(b *testing.B) {
 			e := New(Config{NewAnalyzer: newAnalyzer, Detectors: true, Logger: quietLogger(), Gate: NewGate(runtime.NumCPU()),
 				DecodeNice: nice})
 			h0 := gatherHistograms(b)

@@ -11,6 +11,10 @@ import (
 // maxRefreshes bounds the refreshes of one due frame (frameQueue).
 const maxRefreshes = 2
 
+// refreshLimit is maxRefreshes, a variable so that BenchmarkLivePipeline can
+// compare it with none.
+var refreshLimit = maxRefreshes
+
 // DefaultChallengeQueue is the most frames a live session holds for analysis
 // at once (Config.ChallengeQueue): 8 s at 15 fps, about 55 MB at 640x480.
 const DefaultChallengeQueue = 120
@@ -43,6 +47,7 @@ const DefaultChallengeQueue = 120
 // the bound spent 5 % of a core on such copies).
 type frameQueue struct {
 	max     int
+	limit   int // refreshes allowed per due frame (refreshLimit)
 	release func(*frameItem)
 	ready   chan struct{} // holds a token while items may be waiting
 	done    chan struct{} // closed by close
@@ -58,7 +63,7 @@ type frameQueue struct {
 }
 
 func newFrameQueue(bound int, release func(*frameItem)) *frameQueue {
-	return &frameQueue{max: max(3, bound), release: release, ready: make(chan struct{}, 1), done: make(chan struct{})}
+	return &frameQueue{max: max(3, bound), limit: refreshLimit, release: release, ready: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // put adds it: a waiting frame outside the windows (the newest, if any) is
@@ -186,7 +191,7 @@ func (q *frameQueue) wantsFresh() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := len(q.items)
-	return !q.closed && q.fresh < maxRefreshes && (q.waiting || (n > 0 && !q.items[n-1].keep))
+	return !q.closed && q.fresh < q.limit && (q.waiting || (n > 0 && !q.items[n-1].keep))
 }
 
 // refresh offers it, a frame outside the windows that the rate did not let
@@ -201,7 +206,7 @@ func (q *frameQueue) refresh(it *frameItem) bool {
 	q.mu.Lock()
 	var out *frameItem
 	switch n := len(q.items); {
-	case q.closed || q.fresh >= maxRefreshes:
+	case q.closed || q.fresh >= q.limit:
 		q.mu.Unlock()
 		return false
 	case n > 0 && !q.items[n-1].keep:
