@@ -20,8 +20,8 @@ import (
 // recording (faceIVF, looped) as RTP packets in real time for BENCH_SECONDS
 // (default 8), decoded on each track's goroutine and analysed at the default
 // rate through one Gate of NumCPU slots (DecodeNice BENCH_NICE, default 0),
-// without and with the refresh of waiting frames (frameQueue) in turn. It
-// reports the passive frames' capture→observation p50 / p95 and the
+// without and with the refresh of waiting frames (frameQueue) in turn,
+// BENCH_ROUNDS times (default 1). It reports the passive frames' capture→observation p50 / p95 and the
 // p95 of each stage (livecheck_frame_wait_seconds), the analysed fps per
 // session and the process's CPU per decoded frame. The arms share the
 // machine's load in turn; compare them within a run (-count).
@@ -38,7 +38,12 @@ func BenchmarkLivePipeline(b *testing.B) {
 	const loopTS = 4 * 90000 // the recording's length in RTP ticks
 	nice, _ := strconv.Atoi(os.Getenv("BENCH_NICE"))
 	defer func(l int) { refreshLimit = l }(refreshLimit)
-	for _, refresh := range []int{0, maxRefreshes} {
+	rounds := 1
+	if n, err := strconv.Atoi(os.Getenv("BENCH_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	for arm := range 2 * rounds { // the arms alternate, so that a change of the machine's load hits both
+		refresh := maxRefreshes * (arm % 2)
 		refreshLimit = refresh
 		b.Run("refresh="+strconv.Itoa(refresh), func(b *testing.B) {
 			e := New(Config{NewAnalyzer: newAnalyzer, Detectors: true, Logger: quietLogger(), Gate: NewGate(runtime.NumCPU()),
