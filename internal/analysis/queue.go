@@ -43,8 +43,7 @@ const DefaultChallengeQueue = 120
 // times: at 15 fps that covers a wait of 200 ms, longer than the gap between
 // two due frames at the default rate (after which the next due frame takes
 // over), and an overloaded server, where every session waits long, does not
-// copy every frame of every camera (a bench run at load average 10 without
-// the bound spent 5 % of a core on such copies).
+// copy every frame of every camera.
 type frameQueue struct {
 	max     int
 	limit   int // refreshes allowed per due frame (refreshLimit)

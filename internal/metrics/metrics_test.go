@@ -20,6 +20,7 @@ var Names = []string{
 	"livecheck_video_frames_decoded_total",
 	"livecheck_video_frames_analysed_total",
 	"livecheck_video_frames_dropped_total",
+	"livecheck_video_frames_refreshed_total",
 	"livecheck_capture_to_observation_seconds",
 	"livecheck_video_decode_seconds",
 	"livecheck_video_analysis_seconds",
@@ -38,6 +39,7 @@ func TestHandlerServesNamedSeries(t *testing.T) {
 	metrics.ObserveDB("select", time.Now().Add(-2*time.Millisecond))
 	metrics.FrameObserved(time.Now().Add(-30*time.Millisecond), time.Now().Add(-10*time.Millisecond), true)
 	metrics.FrameDropped("mailbox", true)
+	metrics.FrameRefreshed()
 	metrics.PeerJoined("candidate")
 	defer metrics.PeerLeft("candidate")
 
@@ -60,6 +62,9 @@ func TestHandlerServesNamedSeries(t *testing.T) {
 	}
 	if v := s.Get("livecheck_video_frames_dropped_total", "stage", "mailbox", "challenge", "true"); v < 1 {
 		t.Errorf("mailbox drops in challenges %v", v)
+	}
+	if v := s.Get("livecheck_video_frames_refreshed_total"); v < 1 {
+		t.Errorf("refreshed frames %v", v)
 	}
 	h := s.Histogram("livecheck_capture_to_observation_seconds", "challenge", "true")
 	if q := metrics.Quantile(0.5, h); !(q > 0.02 && q <= 0.04) {
