@@ -197,10 +197,9 @@ func (q *frameQueue) wantsFresh() bool {
 // through, in place of the frame outside the windows that waits for
 // analysis: the newest in the mailbox, else the one the analysis goroutine
 // holds while it waits for a slot (it becomes the spare), at most
-// maxRefreshes times per due frame. It reports
-// whether it was taken; if not, the caller still owns it. Nothing is
-// counted as dropped: the frame replaced stands for it, which the rate
-// already counted as skipped.
+// refreshLimit times per due frame. It reports whether it was taken; if
+// not, the caller still owns it. Nothing is counted as dropped: the frame
+// replaced stands for it, which the rate already counted as skipped.
 func (q *frameQueue) refresh(it *frameItem) bool {
 	q.mu.Lock()
 	var out *frameItem
