@@ -59,6 +59,13 @@ func TestCountStalls(t *testing.T) {
 	if s.Stalls < 10 || s.Share() < 0.15 {
 		t.Errorf("every fifth frame repeated: %+v, want ≥ 10 stalls, ≥ 15 %%", s)
 	}
+	// An honest source padded 2:1 by a virtual camera (a 15 fps webcam through OBS at 30 fps):
+	// every repeat is a stall and no catch-up frame moves, so the share is 1. This is why
+	// motion_stall stays at review (docs/REDTEAM.md finding 16): honest virtual cameras repeat.
+	every2 := func(i int) bool { return i%2 == 1 }
+	if s := CountStalls(stallSeries(60, 3, every2, never), 0); s.Moving < 20 || s.Share() < 0.99 {
+		t.Errorf("every other frame repeated: %+v, want ≥ 20 moving frames, all stalls", s)
+	}
 	// Frames dropped (the next frame arrives two intervals later, the head moved twice as far):
 	// not stalls, and the frames around a gap are not compared (fewer moving frames than the
 	// steady series' 57), with the interval given or taken from the median gap.

@@ -45,12 +45,17 @@ func server(t *testing.T, kinds string) *apptest.Env {
 	if kinds != "" {
 		env["LIVECHECK_CHALLENGE_KINDS"] = kinds
 	}
+	// REDTEAM_MIX: the probe's plan mix (LIVECHECK_CHALLENGE_MIX; the in-process server does not
+	// read the process environment), to measure a mix before it becomes the default.
+	if m, ok := os.LookupEnv("REDTEAM_MIX"); ok {
+		env["LIVECHECK_CHALLENGE_MIX"] = m
+	}
 	return apptest.New(t, apptest.Options{Env: env})
 }
 
 // TestRedteamProbe runs the scenarios named in REDTEAM_PROBE (development aid; skipped
-// without it). REDTEAM_KINDS limits the challenge kinds, REDTEAM_CHALLENGES the presses,
-// REDTEAM_RUNS the interviews per scenario setting.
+// without it). REDTEAM_KINDS limits the challenge kinds, REDTEAM_MIX sets the plan mix,
+// REDTEAM_CHALLENGES the presses, REDTEAM_RUNS the interviews per scenario setting.
 func TestRedteamProbe(t *testing.T) {
 	names := os.Getenv("REDTEAM_PROBE")
 	if names == "" {

@@ -186,12 +186,14 @@ func challengeSignals(res *analysis.Result) []models.Signal {
 
 // Stall thresholds (challenge.CountStalls): judged from StallMinMoving moving frames over the
 // session's movement challenges; scores 0 with fewer than StallMinCount stalls, else from
-// StallShareFrom to StallShareFrom+StallShareSpan of the moving frames.
+// StallShareFrom to StallShareFrom+StallShareSpan of the moving frames; confidence
+// StallConfidence once judged.
 const (
-	StallMinMoving = 10
-	StallMinCount  = 2
-	StallShareFrom = 0.06
-	StallShareSpan = 0.04
+	StallMinMoving  = 5
+	StallConfidence = 0.7
+	StallMinCount   = 2
+	StallShareFrom  = 0.06
+	StallShareSpan  = 0.04
 )
 
 // motionStalls makes the motion_stall signal: the share of the movement challenges' moving
@@ -203,9 +205,14 @@ const (
 // (docs/REDTEAM.md finding 16). Measured offline through VP8 on turn_head: the red team's swap
 // repeating 20 % of frames 11 stalls in 73 moving frames (0-2 a challenge), its honest
 // responder 0 in 103; the dev set's genuine recordings 4 in 418 (at most 1 in a clip). A
-// turn_head gives only 6-17 moving frames, so two stalls are enough: score 0 below 2 stalls or
-// 6 %, 1 from 10 %; confidence 0.7 from 20 moving frames: alone at full score it is review,
-// never failed.
+// turn_head gives only 6-17 moving frames (5-8 when a repeat takes its neighbours out), so two
+// stalls are enough: score 0 below 2 stalls or 6 %, 1 from 10 %. The evidence is the count of
+// stalls, not the number of moving frames: for a camera, two chance stalls (at the measured
+// ~1 % a moving frame) are less likely in a few moving frames than in many, and the share
+// keeps a long series from adding chance stalls up; so the confidence is StallConfidence from
+// StallMinMoving moving frames (it rose to 0.7 only at 20 before, and no single-turn_head
+// interview reached review). Alone at full score it is review, never failed: honest sources
+// repeat frames too (an OBS-style virtual camera converting 25 to 30 fps repeats every sixth).
 func motionStalls(rs []challenge.Result) (models.Signal, bool) {
 	var moving, stalls float64
 	for _, r := range rs {
@@ -221,7 +228,7 @@ func motionStalls(rs []challenge.Result) (models.Signal, bool) {
 		score = dsp.Clamp01((share - StallShareFrom) / StallShareSpan)
 	}
 	return models.Signal{Kind: "motion_stall", Value: round3(share), Score: round3(score),
-		Confidence: round3(0.7 * math.Min(1, moving/20)),
+		Confidence: StallConfidence,
 		Reason: fmt.Sprintf("the head stood still between two moving frames on %.0f of %.0f moving frames (%.0f %%) of the movement challenges: a source repeating its last frame",
 			stalls, moving, 100*share)}, true
 }

@@ -320,11 +320,16 @@ func TestMotionStallSignal(t *testing.T) {
 		{"fps_repeat: 7 of 50", []challenge.Result{ch(12, 2), ch(13, 1), ch(10, 2), ch(15, 2)}, 1, true},
 		{"honest: 1 of 60", []challenge.Result{ch(15, 0), ch(15, 1), ch(15, 0), ch(15, 0)}, 0, false},
 		{"one turn_head, 2 of 8", []challenge.Result{ch(8, 2), ch(12, 0)}, 1, true},
-		{"2 of 12", []challenge.Result{ch(12, 2)}, 1, false}, // confidence 0.42: not review alone
+		{"2 of 12", []challenge.Result{ch(12, 2)}, 1, true},
+		// The live probe's single turn_heads of swap/fps_repeat (REDTEAM.md finding 16):
+		// a repeat takes its neighbours out of the moving frames.
+		{"live swap: 2 of 5", []challenge.Result{ch(5, 2)}, 1, true},
+		{"live swap: 1 of 8", []challenge.Result{ch(8, 1)}, 0, false},
 		{"1 stall in 10: too few", []challenge.Result{ch(10, 1)}, 0, false},
 		{"2 of 40 (5 %)", []challenge.Result{ch(20, 1), ch(20, 1)}, 0, false},
+		{"2 chance stalls in 30 (7 %)", []challenge.Result{ch(15, 1), ch(15, 1)}, 0.17, false},
 		{"4 of 50 (8 %)", []challenge.Result{ch(25, 2), ch(25, 2)}, 0.5, false},
-		{"too few moving frames", []challenge.Result{ch(9, 5)}, -1, false},
+		{"too few moving frames", []challenge.Result{ch(4, 2)}, -1, false},
 		{"no movement challenge", []challenge.Result{{Kind: challenge.KindBlink, Outcome: challenge.OutcomePassed}}, -1, false},
 	} {
 		r := result(1)
