@@ -163,6 +163,7 @@ func (c *vctx) holds() []hold {
 	var cur *hold
 	clearRun := 0
 	var lastNonClear time.Time
+	nb := c.notBefore()
 	states, raw := c.coverStates(ref)
 	for i, o := range c.obs {
 		st := states[i]
@@ -177,10 +178,11 @@ func (c *vctx) holds() []hold {
 		}
 		hadClear := clearRun > 0
 		clearRun = 0
-		if cur != nil && hadClear && o.At.Sub(lastNonClear) > c.th.CoverBridge {
+		if cur != nil && o.At.Sub(lastNonClear) > c.th.CoverBridge && (hadClear || c.blipBeforePrompt(*cur, o.At, nb)) {
 			// The clear gap was long, but fewer than two clear frames: close without recovery.
 			// Only a gap with a clear frame in it splits a hold: frames the analysis did not
-			// measure (dropped under load) are not a clear face.
+			// measure (dropped under load) are not a clear face. Except a blip before the
+			// prompt: it does not make a response after the prompt one already under way.
 			out = append(out, *cur)
 			cur = nil
 		}
@@ -208,6 +210,21 @@ func (c *vctx) holds() []hold {
 		out[i].mid = c.coveredNear(out[i], states)
 	}
 	return out
+}
+
+// blipBeforePrompt reports whether the open hold h, started before the earliest response time
+// nb, is a blip that a frame at the response time at (after nb, past a gap of more than
+// CoverBridge with no frame measured in it) must not extend. A starved analysis measures a few
+// frames a second and a late sender delivers bursts of which it keeps the newest, so the gap
+// can hold the prompt's display; a stray non-clear frame before it (a detector miss, a
+// concealed frame in a dim, noisy, low-bitrate picture) is no hand over the face at the display.
+// Joined, it made an honest cover that started after the prompt "response before prompt"
+// (docs/REDTEAM.md, the dim row, 1 of 20). A blip is what cover() discards anyway as landmark
+// noise: non-clear frames spanning less than CoverMin/3. A hand really there at the display
+// is seen for longer, and a hand rising just before it, measured at the full frame rate, has
+// no gap to split at.
+func (c *vctx) blipBeforePrompt(h hold, at, nb time.Time) bool {
+	return h.start.Before(nb) && !at.Before(nb) && h.end.Sub(h.start) < c.th.CoverMin/3
 }
 
 // coveredNear returns the covered frame closest to the middle of h.

@@ -47,6 +47,9 @@ func TestMeasureCover(t *testing.T) {
 				break
 			}
 			b := honestBehaviour([2]time.Duration{lat, lat})
+			if g, err := strconv.ParseFloat(os.Getenv("REDTEAM_FLASH_GAIN"), 64); err == nil {
+				b.FlashGain = g // a skin reflecting less of the screen (darker skin: lower albedo)
+			}
 			look := dim
 			look.Seed = seed + 10
 			kind, dir := challenge.KindCoverFace, ""

@@ -21,10 +21,20 @@ var (
 	kitErr  error
 )
 
+// testKit loads the synthetic person and the swap identity once per test binary:
+// testdata/faces/astronaut.png and obama.jpg, or the stills named by REDTEAM_FACE and
+// REDTEAM_SWAP (paths; development, to see whether the verifiers generalise to other faces).
 func testKit(t *testing.T) *redteam.Kit {
 	t.Helper()
 	kitOnce.Do(func() {
-		kit, kitErr = redteam.NewKit(apptest.Testdata("faces/astronaut.png"), apptest.Testdata("faces/obama.jpg"))
+		face, swap := os.Getenv("REDTEAM_FACE"), os.Getenv("REDTEAM_SWAP")
+		if face == "" {
+			face = apptest.Testdata("faces/astronaut.png")
+		}
+		if swap == "" {
+			swap = apptest.Testdata("faces/obama.jpg")
+		}
+		kit, kitErr = redteam.NewKit(face, swap)
 	})
 	if kitErr != nil {
 		t.Fatal(kitErr)
@@ -55,7 +65,8 @@ func server(t *testing.T, kinds string) *apptest.Env {
 
 // TestRedteamProbe runs the scenarios named in REDTEAM_PROBE (development aid; skipped
 // without it). REDTEAM_KINDS limits the challenge kinds, REDTEAM_MIX sets the plan mix,
-// REDTEAM_CHALLENGES the presses, REDTEAM_RUNS the interviews per scenario setting.
+// REDTEAM_CHALLENGES the presses, REDTEAM_RUNS the interviews per scenario setting,
+// REDTEAM_FACE and REDTEAM_SWAP the stills (paths) of the person and of the swap identity.
 func TestRedteamProbe(t *testing.T) {
 	names := os.Getenv("REDTEAM_PROBE")
 	if names == "" {

@@ -62,10 +62,28 @@ func LoadFace(path string) (*Face, error) {
 	// Fill the frame's width (no flat bars on the sides, which would look like a screen's
 	// border); a portrait still loses its bottom.
 	s := float64(W) / float64(src.Width)
-	blitScaled(f.img, src, 0, -int(0.04*float64(src.Height)*s), s)
+	y0 := -int(0.04 * float64(src.Height) * s)
+	blitScaled(f.img, src, 0, y0, s, false)
 	lm, err := landmarksOf(f.frame())
 	if err != nil {
 		return nil, fmt.Errorf("redteam: %s: %w", path, err)
+	}
+	if fw := math.Hypot(lm[16][0]-lm[0][0], lm[16][1]-lm[0][1]); fw > 1.1*faceFrac*W {
+		// A still framed closer than a webcam at arm's length: fitted to the frame's width,
+		// obama.jpg's face is 171 px wide and biden.jpg's 190 (the astronaut's 116), and the
+		// dim look's 1.25x head then fills the frame's top and a 1.38x lean-in pushes the
+		// forehead out of it: the cascades lose the face (move_closer "insufficient
+		// response" live). Shrink the still about the face's centre to the astronaut's face
+		// width, so that Look.Size means the same head for every still; the frame's edges
+		// the smaller still leaves continue its edge pixels (a flat band would be a screen's
+		// border to the replay detector; a mirrored still would be a second face).
+		k := faceFrac * W / fw
+		c := mean(lm[:])
+		fillPlanes(f.img, 112, 128, 128)
+		blitScaled(f.img, src, int(c[0]*(1-k)), int(c[1]-(c[1]-float64(y0))*k), s*k, true)
+		if lm, err = landmarksOf(f.frame()); err != nil {
+			return nil, fmt.Errorf("redteam: %s (shrunk to a webcam's framing): %w", path, err)
+		}
 	}
 	f.lm = lm
 	f.derive()
@@ -164,12 +182,20 @@ func fillPlanes(p planes, y, u, v byte) {
 	}
 }
 
-// blitScaled draws src scaled by s with its top-left corner at (x0, y0) (bilinear).
-func blitScaled(dst planes, src *models.Frame, x0, y0 int, s float64) {
+// faceFrac is the face width (jaw to jaw) a still is fitted to at most, as a fraction of the
+// frame's width: the astronaut's (116 of 640 px), a webcam's framing at arm's length.
+const faceFrac = 0.182
+
+// blitScaled draws src scaled by s with its top-left corner at (x0, y0) (bilinear). Pixels
+// outside the scaled still are left alone, or with extend continue the still's edge pixels.
+func blitScaled(dst planes, src *models.Frame, x0, y0 int, s float64, extend bool) {
 	sw, sh := src.Width, src.Height
 	for y := 0; y < H; y++ {
 		for x := 0; x < W; x++ {
 			sx, sy := float64(x-x0)/s, float64(y-y0)/s
+			if extend {
+				sx, sy = clampF(sx, 0, float64(sw-1)), clampF(sy, 0, float64(sh-1))
+			}
 			if sx < 0 || sy < 0 || sx > float64(sw-1) || sy > float64(sh-1) {
 				continue
 			}
@@ -180,6 +206,9 @@ func blitScaled(dst planes, src *models.Frame, x0, y0 int, s float64) {
 	for y := 0; y < H/2; y++ {
 		for x := 0; x < W/2; x++ {
 			sx, sy := (float64(x*2-x0)/s)/2, (float64(y*2-y0)/s)/2
+			if extend {
+				sx, sy = clampF(sx, 0, float64(cw-1)), clampF(sy, 0, float64(ch-1))
+			}
 			if sx < 0 || sy < 0 || sx > float64(cw-1) || sy > float64(ch-1) {
 				continue
 			}

@@ -1,6 +1,7 @@
 package redteam
 
 import (
+	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -10,10 +11,16 @@ import (
 	"github.com/livecheck/livecheck/models"
 )
 
+// testdataFace loads the astronaut still, or the still REDTEAM_FACE names (a path; development:
+// does the renderer draw another face's responses so that vision reads them).
 func testdataFace(t testing.TB) *Face {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	f, err := LoadFace(filepath.Join(filepath.Dir(file), "..", "..", "testdata", "faces", "astronaut.png"))
+	path := filepath.Join(filepath.Dir(file), "..", "..", "testdata", "faces", "astronaut.png")
+	if p := os.Getenv("REDTEAM_FACE"); p != "" {
+		path = p
+	}
+	f, err := LoadFace(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,5 +112,35 @@ func BenchmarkRender(b *testing.B) {
 				r.RenderInto(st, false)
 			}
 		})
+	}
+}
+
+// TestLoadFaceFraming: a still framed closer than a webcam (obama.jpg's face fitted to the
+// frame's width is 171 px, biden.jpg's 190) is shrunk to the astronaut's face width, so the
+// looks' head size means the same head for every still. Before, the dim look's 1.25x head
+// filled the top of the frame and a 1.38x lean-in pushed the forehead out of it: the cascades
+// lost the face (coasting, scale unchanged) and an honest move_closer failed live. The
+// astronaut's framing is unchanged.
+func TestLoadFaceFraming(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "testdata", "faces")
+	for _, name := range []string{"astronaut.png", "obama.jpg", "biden.jpg"} {
+		f, err := LoadFace(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.fw < 0.9*faceFrac*W || f.fw > 1.1*faceFrac*W {
+			t.Errorf("%s: face %.0f px wide, want about %.0f", name, f.fw, faceFrac*W)
+		}
+		if name != "obama.jpg" {
+			continue
+		}
+		r := NewRenderer(f, Look{Light: 0.8, Noise: 4, Size: 1.25})
+		rest := measureSeq(t, r, repeat(State{}, 8))
+		closer := measureSeq(t, r, append(repeat(State{}, 4), repeat(State{Scale: 1.38}, 8)...))
+		a, b := rest[len(rest)-1], closer[len(closer)-1]
+		if b.Coasting || !b.LandmarksOK || b.Scale < 1.25*a.Scale {
+			t.Errorf("%s, dim look: lean-in read coasting %v, scale %.3f from %.3f, want ≥ 1.25x", name, b.Coasting, b.Scale, a.Scale)
+		}
 	}
 }
