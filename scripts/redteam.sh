@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make redteam: starts a local server (its own schema of the test database), runs
 # `livecheck redteam` against it and writes the table into docs/REDTEAM.md.
-# Knobs: REDTEAM_SCENARIOS (all), REDTEAM_RUNS (20), REDTEAM_CHALLENGES (4 "challenge now"
+# Knobs: REDTEAM_SCENARIOS (all), REDTEAM_RUNS (20), REDTEAM_CHALLENGES (5 "challenge now"
 # presses per interview), REDTEAM_PARALLEL (1), REDTEAM_DOC (docs/REDTEAM.md; empty: none),
 # REDTEAM_OUT (a temporary directory).
 set -euo pipefail
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/livecheck}
 SCEN=${REDTEAM_SCENARIOS:-all}
 RUNS=${REDTEAM_RUNS:-20}
-CHAL=${REDTEAM_CHALLENGES:-4}
+CHAL=${REDTEAM_CHALLENGES:-5}
 PAR=${REDTEAM_PARALLEL:-1}
 DOC=${REDTEAM_DOC-docs/REDTEAM.md}
 OUT=${REDTEAM_OUT:-$(mktemp -d /tmp/livecheck-redteam.XXXXXX)}

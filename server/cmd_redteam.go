@@ -40,7 +40,7 @@ func cmdRedteam(args []string, stdout, stderr io.Writer, getenv func(string) str
 	token := fs.String("token", getenv("LIVECHECK_API_TOKEN"), "the server's admin API token (default $LIVECHECK_API_TOKEN)")
 	scen := fs.String("scenarios", "all", "comma-separated scenario names (honest, loop, photo, replay, delayed, swap, tts, voiceconv; swap/MODE for one swap failure mode: swap/dropout, swap/MODE_mild for its mildest setting: swap/dropout_mild) or all")
 	runs := fs.Int("runs", 1, "interviews per scenario setting")
-	chal := fs.Int("challenges", 4, "conclusive challenge results per interview (\"challenge now\" is pressed up to twice as often)")
+	chal := fs.Int("challenges", 5, "conclusive challenge results per interview (\"challenge now\" is pressed up to twice as often)")
 	par := fs.Int("parallel", 1, "interviews at once")
 	face := fs.String("face-image", "testdata/faces/astronaut.png", "public-domain face still the synthetic person is drawn from")
 	swapFace := fs.String("swap-image", "testdata/faces/obama.jpg", "public-domain face still of the identity the swap scenarios paste over the person (another person)")

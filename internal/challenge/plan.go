@@ -53,9 +53,11 @@ type PlanConfig struct {
 // (cover_face: swaps paint over or drop out under a hand), a deep profile turn (turn_head:
 // swaps break at large yaw; look is left to the later items, its pitch is measured less
 // reliably), speech (read_digits: a TTS or voice-conversion pipeline adds latency and has no
-// matching mouth).
+// matching mouth), and a second movement (move_closer: a swap behind a virtual camera that
+// repeats frames shows stalls in a moving head, and one turn gives too few moving frames to
+// judge; the scale change also strains a swap's alignment; docs/REDTEAM.md finding 16 (d)).
 func DefaultMix() [][]Kind {
-	return [][]Kind{{KindFlash}, {KindCoverFace}, {KindTurnHead}, {KindReadDigits}}
+	return [][]Kind{{KindFlash}, {KindCoverFace}, {KindTurnHead}, {KindReadDigits}, {KindMoveCloser}}
 }
 
 func (c PlanConfig) withDefaults() PlanConfig {

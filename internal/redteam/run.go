@@ -74,7 +74,7 @@ func NewKit(facePath, swapPath string) (*Kit, error) {
 // Run runs every scenario cfg.Runs times and returns the results in scenario order.
 func Run(ctx context.Context, cfg Config, kit *Kit, scenarios []Scenario) []Result {
 	if cfg.Challenges <= 0 {
-		cfg.Challenges = 4
+		cfg.Challenges = 5
 	}
 	if cfg.Runs <= 0 {
 		cfg.Runs = 1
