@@ -24,7 +24,7 @@ type Config struct {
 	Server     string
 	APIToken   string
 	Face       string // the public-domain face still (testdata/faces/astronaut.png)
-	Challenges int    // "challenge now" presses per interview (default 4)
+	Challenges int    // "challenge now" presses per interview (default 5)
 	Runs       int    // interviews per scenario (default 1)
 	Parallel   int    // interviews at once (default 1)
 	Log        func(format string, args ...any)
