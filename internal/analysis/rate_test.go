@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -120,19 +121,42 @@ func (c *countingPicture) CopyPicture(dst *models.Frame) bool {
 }
 
 // TestOnlyTakenFramesAreCopied: a live frame's picture is copied out of the
-// decoder only when the analysis rate takes the frame; every frame is
-// counted as decoded.
+// decoder only when the analysis rate takes the frame, while the analysis
+// keeps up (here: takes each frame at once); every frame is counted as
+// decoded. When nothing takes the due frames, a skipped frame is copied only
+// to refresh one waiting, at most maxRefreshes times per due frame.
 func TestOnlyTakenFramesAreCopied(t *testing.T) {
-	s := newSession(Config{AnalysisFPS: 5.5, Logger: quietLogger(), Now: func() time.Time { return FileEpoch }}.withDefaults(), 0, nil, false)
-	pic := &countingPicture{}
-	for i := 0; i < 60; i++ { // 4 s at 15 fps
-		meta := models.Frame{Width: 640, Height: 480, Seq: uint64(i + 1), Capture: FileEpoch.Add(time.Duration(i) * time.Second / 15)}
-		s.framePicture(&meta, pic, meta.Capture)
-	}
-	s.mu.Lock()
-	decoded, skipped := s.decoded, s.rateSkipped
-	s.mu.Unlock()
-	if decoded != 60 || pic.copies != 22 || skipped != 38 {
-		t.Fatalf("decoded %d, copied %d, skipped %d; want 60, 22 (5.5 fps over 4 s), 38", decoded, pic.copies, skipped)
+	for _, keepUp := range []bool{true, false} {
+		s := newSession(Config{AnalysisFPS: 5.5, Logger: quietLogger(), Now: func() time.Time { return FileEpoch }}.withDefaults(), 0, nil, false)
+		pic := &countingPicture{}
+		for i := 0; i < 60; i++ { // 4 s at 15 fps
+			meta := models.Frame{Width: 640, Height: 480, Seq: uint64(i + 1), Capture: FileEpoch.Add(time.Duration(i) * time.Second / 15)}
+			s.framePicture(&meta, pic, meta.Capture)
+			if keepUp {
+				s.queue.mu.Lock()
+				n := len(s.queue.items)
+				s.queue.mu.Unlock()
+				if n > 0 {
+					it, err := s.queue.get(context.Background())
+					if err != nil {
+						t.Fatal(err)
+					}
+					s.queue.release(it)
+					s.queue.idle()
+				}
+			}
+		}
+		s.mu.Lock()
+		decoded, skipped := s.decoded, s.rateSkipped
+		s.mu.Unlock()
+		if decoded != 60 || skipped != 38 {
+			t.Fatalf("keep up %v: decoded %d, skipped %d; want 60, 38 (5.5 fps over 4 s)", keepUp, decoded, skipped)
+		}
+		if keepUp && pic.copies != 22 {
+			t.Fatalf("analysis keeping up: copied %d, want the 22 taken", pic.copies)
+		}
+		if !keepUp && (pic.copies <= 22 || pic.copies > 22+maxRefreshes*22) {
+			t.Fatalf("nothing analysed: copied %d, want the 22 taken and up to %d refreshes", pic.copies, maxRefreshes*22)
+		}
 	}
 }
