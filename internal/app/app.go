@@ -137,20 +137,14 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	plan := challenge.PlanConfig{Count: cfg.Challenges, Duration: cfg.InterviewLength, WarmUp: cfg.ChallengeWarmUp}
 	for _, g := range cfg.ChallengeMix {
-		var group []challenge.Kind
-		for _, k := range g {
-			if _, ok := challenge.Lookup(challenge.Kind(k)); !ok {
-				return nil, fmt.Errorf("app: LIVECHECK_CHALLENGE_MIX: unknown kind %q", k)
-			}
-			group = append(group, challenge.Kind(k))
+		group, err := challenge.ParseKinds(g)
+		if err != nil {
+			return nil, fmt.Errorf("app: LIVECHECK_CHALLENGE_MIX: %w", err)
 		}
 		plan.Mix = append(plan.Mix, group)
 	}
-	for _, k := range cfg.ChallengeKinds {
-		if _, ok := challenge.Lookup(challenge.Kind(k)); !ok {
-			return nil, fmt.Errorf("app: LIVECHECK_CHALLENGE_KINDS: unknown kind %q", k)
-		}
-		plan.Kinds = append(plan.Kinds, challenge.Kind(k))
+	if plan.Kinds, err = challenge.ParseKinds(cfg.ChallengeKinds); err != nil {
+		return nil, fmt.Errorf("app: LIVECHECK_CHALLENGE_KINDS: %w", err)
 	}
 	if cfg.Challenges > 0 {
 		if err := plan.Validate(); err != nil {

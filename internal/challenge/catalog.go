@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/livecheck/livecheck/models"
 )
 
 // Kind names one kind of challenge. The string is what the control channel carries.
@@ -107,6 +109,19 @@ func Kinds() []Kind {
 		ks[i] = s.Kind
 	}
 	return ks
+}
+
+// ParseKinds turns kind names (a setting's list) into kinds; an unknown name is an error
+// wrapping models.ErrInvalid that names it.
+func ParseKinds(names []string) ([]Kind, error) {
+	var out []Kind
+	for _, n := range names {
+		if _, ok := Lookup(Kind(n)); !ok {
+			return nil, fmt.Errorf("unknown kind %q: %w", n, models.ErrInvalid)
+		}
+		out = append(out, Kind(n))
+	}
+	return out, nil
 }
 
 // Lookup returns the spec of kind k.

@@ -130,7 +130,7 @@ var Settings = []Setting{
 	{"LIVECHECK_IDENTITY_EVERY", "2s", "one face embedded for the identity checks per this interval outside challenges (4 per second in challenges); each costs about 10-30 ms of CPU"},
 	{"LIVECHECK_CHALLENGES", "5", "liveness challenges per interview (0 disables them)"},
 	{"LIVECHECK_CHALLENGE_KINDS", "", "comma-separated challenge kinds allowed (empty: all of turn_head, look, blink, cover_face, move_closer, flash, read_digits)"},
-	{"LIVECHECK_CHALLENGE_MIX", "flash;cover_face;turn_head;read_digits;move_closer", "groups of kinds (\";\" between groups, \",\" within one) the first challenges of every plan cover, one kind from each group in random order, so that no single weakness passes an interview (empty: no groups)"},
+	{"LIVECHECK_CHALLENGE_MIX", "flash;cover_face;turn_head;read_digits;move_closer", "groups of kinds (\";\" between groups, \",\" within one) the first challenges of every plan cover, one kind from each group in random order, so that no single weakness passes an interview (none: no groups)"},
 	{"LIVECHECK_CHALLENGE_LOCK_AFTER", "3", "failed challenges after which challenges stop and the session is flagged for review (0: never)"},
 	{"LIVECHECK_INTERVIEW_LENGTH", "30m", "expected interview length; planned challenges are spread over it"},
 	{"LIVECHECK_CHALLENGE_WARMUP", "2m", "no planned challenge before this much of the interview has passed"},
@@ -210,8 +210,11 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 		return out
 	}
-	groups := func(key string) [][]string {
+	groups := func(key string) [][]string { // "none": no groups (empty is the default)
 		var out [][]string
+		if strings.EqualFold(get(key), "none") {
+			return nil
+		}
 		for _, g := range strings.Split(get(key), ";") {
 			var kinds []string
 			for _, k := range strings.Split(g, ",") {
