@@ -73,6 +73,9 @@ type subject struct {
 	present, landmarks, coasting      func(t float64) bool
 	identity                          func(t float64) int // landmark template in use
 	noise                             float64             // multiplier on the default noise
+	// boxMax > 0 clips the detector's box at this scale (a face at the picture's edge: the
+	// cascade's window cannot grow beyond it) while the landmarks follow scale.
+	boxMax float64
 }
 
 func newSubject(seed uint64) *subject {
@@ -108,6 +111,10 @@ func (s *subject) observations() []models.Observation {
 			o.FaceConf = 0
 		}
 		o.Scale = s.scale(t) + s.n(0.003)
+		lw := o.Scale * 640 // the face's true width: the landmarks' scale
+		if s.boxMax > 0 && o.Scale > s.boxMax {
+			o.Scale = s.boxMax + s.n(0.003)
+		}
 		w := int(o.Scale * 640)
 		o.Face = models.Rect{X: 320 - w/2, Y: 120, W: w, H: w}
 		o.Yaw, o.Pitch, o.Roll = s.yaw(t)+s.n(1.5), s.pitch(t)+s.n(1.5), s.roll(t)+s.n(1)
@@ -118,7 +125,7 @@ func (s *subject) observations() []models.Observation {
 			o.LandmarksOK, o.PoseOK = true, true
 			o.EAR = math.Max(0.02, s.ear(t)+s.n(0.01))
 			o.Mouth = math.Max(0, s.mouth(t)+s.n(0.015))
-			o.Landmarks = s.shape(s.identity(t), o)
+			o.Landmarks = s.shape(s.identity(t), o, lw)
 		}
 		out = append(out, o)
 	}
@@ -164,12 +171,11 @@ func makeTemplate(identity int) [68][2]float64 {
 	return p
 }
 
-// shape places the identity's template on the face box with the observation's roll and ~0.5 px
-// of landmark noise.
-func (s *subject) shape(identity int, o models.Observation) [68][2]float32 {
+// shape places the identity's template, w pixels wide, on the face box's centre with the
+// observation's roll and ~0.5 px of landmark noise.
+func (s *subject) shape(identity int, o models.Observation, w float64) [68][2]float32 {
 	tp := &templates[identity]
-	w := float64(o.Face.W)
-	cx, cy := float64(o.Face.X)+w/2, float64(o.Face.Y)+0.4*w
+	cx, cy := float64(o.Face.X)+float64(o.Face.W)/2, float64(o.Face.Y)+0.4*w
 	sin, cos := math.Sincos(o.Roll * math.Pi / 180)
 	var out [68][2]float32
 	for i, q := range tp {

@@ -328,6 +328,9 @@ type vctx struct {
 	end      time.Time // deadline + grace
 	obs      []models.Observation
 	audio    []AudioSample
+
+	altNeutral float64 // move_closer: the baseline eye spacing (px), 0 when not measured
+	altFrames  int     // move_closer: the frames measured by the eye spacing
 }
 
 // notBefore is the earliest onset that counts as a response.

@@ -2,6 +2,7 @@ package challenge
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/livecheck/livecheck/internal/dsp"
@@ -13,7 +14,8 @@ import (
 //
 //	turn_head left: +Yaw, right: −Yaw (Yaw > 0 is the candidate's left; never "either way")
 //	look up: +Pitch, down: −Pitch
-//	move_closer: Scale / baseline Scale − 1
+//	move_closer: eye spacing / baseline eye spacing − 1 on frames with landmarks (Scale / baseline
+//	Scale − 1 on the others, or throughout when the baseline has no landmarks)
 //
 // Neutral is the 20th percentile of the oriented signal over the baseline window, so a head
 // that was already turning during part of the baseline does not raise it; for angles it is
@@ -21,6 +23,17 @@ import (
 // 3-point-median-smoothed signal beyond the threshold; its onset is found by walking back from
 // the crossing while the signal keeps falling, down to 20 % of the threshold. The excursion ends
 // when the signal falls back under 40 % of the threshold (hysteresis, and "and back").
+//
+// move_closer measures the face's size by the spacing of the eye centres (landmarks 36–41 and
+// 42–47) rather than by the detector's box. Both grow as 1/distance when a head comes closer, but
+// the box is the cascade's window: it cannot extend beyond the picture, so a face that already
+// fills the picture or sits near its edge — a larger head, a laptop camera looking up at it —
+// reads its growth clipped (docs/REDTEAM.md finding 19: the red team's dim look, head 1.25×, face
+// box from y ≈ 36 of 480, leaning in 1.38×: the box read 1.19–1.22× with its top at the frame's
+// edge, the eye spacing 67.5 → 93 px, 1.38×). The eyes stay inside the picture until the face
+// is twice as close, and their spacing is measured to a pixel rather than in the cascade's
+// scale steps. The requirement is unchanged (CloserRatio), so a photo swaying or a clip zooming
+// slowly must show the same growth either way; the box is kept for frames without landmarks.
 //
 // Only an excursion whose onset is at or after the ack (minus AckSlack) counts; one already
 // under way at display is "response before prompt" unless a later, separate one follows.
@@ -31,6 +44,27 @@ type motionSignal struct {
 	ratio bool    // signal = value/neutral − 1 (scale) instead of value − neutral (angles)
 	thr   float64 // threshold on the signal
 	unit  string
+	// alt, when set (ratios only), is the preferred measure of the same quantity: a frame on
+	// which it is defined is measured by it relative to its own baseline, the others by value
+	// (move_closer: the eye spacing and the face box).
+	alt func(models.Observation) (float64, bool)
+}
+
+// eyeSpacing is the distance in pixels between the eye centres (landmarks 36–41 and 42–47) of
+// a face with landmarks on this frame.
+func eyeSpacing(o models.Observation) (float64, bool) {
+	if !seen(o) || !o.LandmarksOK {
+		return 0, false
+	}
+	var l, r [2]float64
+	for i := 0; i < 6; i++ {
+		l[0] += float64(o.Landmarks[36+i][0]) / 6
+		l[1] += float64(o.Landmarks[36+i][1]) / 6
+		r[0] += float64(o.Landmarks[42+i][0]) / 6
+		r[1] += float64(o.Landmarks[42+i][1]) / 6
+	}
+	d := math.Hypot(l[0]-r[0], l[1]-r[1])
+	return d, d > 0
 }
 
 func angle(sign float64, f func(models.Observation) float64) func(models.Observation) (float64, bool) {
@@ -64,6 +98,7 @@ func (c *vctx) motionSignals() (want motionSignal, opposite *motionSignal) {
 		want = motionSignal{
 			value: func(o models.Observation) (float64, bool) { return o.Scale, seen(o) && o.Scale > 0 },
 			ratio: true, thr: c.th.CloserRatio - 1, unit: "ratio",
+			alt: eyeSpacing,
 		}
 	}
 	return want, opposite
@@ -126,7 +161,42 @@ func (c *vctx) signal(m motionSignal) (s []sample, neutral float64, baseN int, o
 	if !m.ratio {
 		neutral = math.Max(-c.th.NeutralClampDeg, math.Min(c.th.NeutralClampDeg, neutral))
 	}
-	return relative(raw, neutral, m.ratio), neutral, baseN, true
+	s = relative(raw, neutral, m.ratio)
+	if m.alt != nil && m.ratio {
+		s = c.preferAlt(s, m.alt)
+	}
+	return s, neutral, baseN, true
+}
+
+// preferAlt replaces the samples of s (a ratio series) at the frames where alt is defined by
+// alt's own ratio to its baseline neutral (the 20th percentile, as signal's), and adds alt's
+// frames s lacks. Without 3 baseline frames of alt, s is returned as it is.
+func (c *vctx) preferAlt(s []sample, alt func(models.Observation) (float64, bool)) []sample {
+	raw := c.series(alt)
+	base := values(between(raw, c.baselineStart(), c.issued))
+	if len(base) < 3 {
+		return s
+	}
+	c.altNeutral = dsp.Quantile(base, 0.2)
+	byT := make(map[time.Time]float64, len(raw))
+	for _, x := range relative(raw, c.altNeutral, true) {
+		byT[x.t] = x.v
+	}
+	out := make([]sample, 0, len(raw)+len(s))
+	for _, x := range s {
+		if v, ok := byT[x.t]; ok {
+			x.v = v
+			delete(byT, x.t)
+			c.altFrames++
+		}
+		out = append(out, x)
+	}
+	for t, v := range byT {
+		out = append(out, sample{t, v})
+		c.altFrames++
+	}
+	slices.SortStableFunc(out, func(a, b sample) int { return a.t.Compare(b.t) })
+	return out
 }
 
 // relative returns raw relative to neutral: a difference, or a ratio minus one.
@@ -187,6 +257,9 @@ func (c *vctx) motion() verdict {
 		return inconclusive(ReasonNoBaseline)
 	}
 	metrics := map[string]float64{"neutral": neutral, "baseline_frames": float64(baseN), "threshold": want.thr}
+	if c.altNeutral > 0 { // move_closer measured by the eye spacing (px) on altFrames frames
+		metrics["eye_neutral"], metrics["eye_frames"] = c.altNeutral, float64(c.altFrames)
+	}
 	peakOf := func(v float64) float64 {
 		if want.ratio {
 			return 1 + v

@@ -200,6 +200,35 @@ func TestVerifyMoveCloser(t *testing.T) {
 	})
 }
 
+// TestVerifyMoveCloserClippedBox: a face near the picture's edge leans in 1.38× (the red team's
+// dim look, docs/REDTEAM.md finding 19): the detector's box stops growing at 1.2× (its window
+// cannot extend beyond the frame) while the eyes keep spreading. The eye spacing measures it and
+// it passes; without landmarks on the lean the box alone reads too little growth; the eyes
+// spreading less than asked still fail.
+func TestVerifyMoveCloserClippedBox(t *testing.T) {
+	ch := fixed(KindMoveCloser, Params{Scale: 1.3})
+	clipped := func(to, start float64) func(*subject) {
+		return func(s *subject) {
+			s.scale = trapezoid(0.25, to-0.25, sh(start), 0.6, 1, 0.6)
+			s.boxMax = 0.3
+		}
+	}
+	runVerifyCases(t, []verifyCase{
+		{name: "leans in 1.38x, box clipped at 1.2x", ch: ch, script: clipped(0.345, 0.8), want: OutcomePassed,
+			check: func(t *testing.T, r Result) {
+				latency(0.7, 1.1)(t, r)
+				if r.Peak < 1.3 || r.Peak > 1.45 || r.Metrics["eye_frames"] == 0 || r.Metrics["eye_neutral"] < 55 || r.Metrics["eye_neutral"] > 75 {
+					t.Fatalf("peak %v, metrics %v", r.Peak, r.Metrics)
+				}
+			}},
+		{name: "box clipped, no landmarks while leaning", ch: ch, script: func(s *subject) {
+			clipped(0.345, 0.8)(s)
+			s.landmarks = func(x float64) bool { return x < sh(0.6) || x > sh(4) }
+		}, want: OutcomeFailed, reason: ReasonInsufficient},
+		{name: "eyes spread 1.15x, box clipped", ch: ch, script: clipped(0.2875, 0.8), want: OutcomeFailed, reason: ReasonInsufficient},
+	})
+}
+
 // secs converts script seconds to a duration.
 func secs(x float64) time.Duration { return time.Duration(x * float64(time.Second)) }
 
