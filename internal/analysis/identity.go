@@ -426,7 +426,7 @@ func (st *identityStage) challengeMetrics(r *challenge.Result, now time.Time) {
 		r.Metrics[challenge.MetricPoseMax] = round3(pc.Max)
 		r.Metrics[challenge.MetricPoseFar] = float64(pc.Far)
 	}
-	challenge.CheckSamePose(r, pc.Far)
+	challenge.CheckSamePose(r, pc.Far, pc.Apart)
 }
 
 // coverMetrics applies cover_face's transition check (faceid.CoverConfig): the faces embedded

@@ -98,14 +98,35 @@ const (
 	MetricPosePairs = "identity_pose_pairs"
 	MetricPoseMax   = "identity_pose_max"
 	MetricPoseFar   = "identity_pose_far"
+	// MetricPoseLone is 1 when the far pairs all include one face (CheckSamePose).
+	MetricPoseLone = "identity_pose_lone"
 )
 
 // CheckSamePose applies the same-pose check to r: far is the number of same-pose pairs farther
-// than DefaultPairFar. IdentityMinFaces of them fail a passed or inconclusive result as
-// CheckIdentity does (a failed result keeps its reason). It reports whether another person was
-// seen. The caller records the metrics.
-func CheckSamePose(r *Result, far int) bool {
+// than DefaultPairFar and apart the fewest faces those pairs share (faceid.PairCheck.Apart).
+// IdentityMinFaces far pairs fail a passed or inconclusive result as CheckIdentity does (a
+// failed result keeps its reason) when they involve at least IdentityMinFaces faces set apart:
+// like CheckIdentity, the check wants another person on two frames, not two pairs of one frame.
+// A single face set apart from its neighbours (apart 1: every far pair includes it) is one
+// frame's evidence, and an honest stream has such frames: motion-blurred at the turn's fastest
+// (the red team's dim turns: faces moving at 100–400 °/s whose pose estimate lags their eye
+// spacing, the honest pairs' largest distances 0.56–0.61 offline), or decoded with artefacts
+// after a loss at 400 kbit/s; docs/REDTEAM.md finding 20. That leaves the result as the verifier
+// made it and records MetricPoseLone. A swap breaking beyond its angle shows the operator on
+// consecutive frames (4 or 8 in the red team's modes; offline 2–4 of them embedded among the
+// swap's faces), so its far pairs need two faces. It reports whether another person was seen.
+// The caller records the metrics.
+func CheckSamePose(r *Result, far, apart int) bool {
 	if far < IdentityMinFaces {
+		return false
+	}
+	if apart < IdentityMinFaces {
+		m := make(map[string]float64, len(r.Metrics)+1)
+		for k, v := range r.Metrics {
+			m[k] = v
+		}
+		m[MetricPoseLone] = 1
+		r.Metrics = m
 		return false
 	}
 	if r.Outcome == OutcomePassed || r.Outcome == OutcomeInconclusive {

@@ -140,6 +140,12 @@ type PairCheck struct {
 	// Intruders is the number of faces set apart by two same-pose neighbours that are close
 	// to each other (PairConfig.IntruderFar, IntruderMargin); their two pairs count in Far.
 	Intruders int
+	// Apart is the fewest faces that take part in every far pair, counted up to 2: 0 with no
+	// far pair, 1 when one face is in all of them (a star around one face: one frame the
+	// descriptor misread — a decoding artefact, a blurred or mis-fitted face — is set apart
+	// from each of its neighbours, and its pairs alone reach any count), 2 when the far pairs
+	// need two or more faces (another person on more than one frame).
+	Apart int
 }
 
 // Pairs compares the turned faces sampled in [from, to] pairwise: every two within
@@ -203,10 +209,33 @@ func (s *Session) Pairs(from, to time.Time, far float64) PairCheck {
 			}
 		}
 	}
-	for _, f := range farPair {
+	var farPairs [][2]int
+	for k, f := range farPair {
 		if f {
 			r.Far++
+			farPairs = append(farPairs, [2]int{k / n, k % n})
 		}
 	}
+	r.Apart = apart(farPairs, n)
 	return r
+}
+
+// apart is PairCheck.Apart of the far pairs among n faces.
+func apart(far [][2]int, n int) int {
+	if len(far) == 0 {
+		return 0
+	}
+	for x := 0; x < n; x++ {
+		all := true
+		for _, p := range far {
+			if p[0] != x && p[1] != x {
+				all = false
+				break
+			}
+		}
+		if all {
+			return 1
+		}
+	}
+	return 2
 }

@@ -187,6 +187,15 @@ func TestSessionPairs(t *testing.T) {
 			}
 			return a
 		}, turn, false},
+		// One frame misread (a decoding artefact after a loss, a face blurred at the turn's
+		// fastest) as another person: far from each neighbour, its pairs count far, but they all
+		// include that one face (Apart 1: CheckSamePose does not accuse on it).
+		{"one misread face", func(i int) Descriptor {
+			if i == 42 {
+				return between(a, b, 0.95)
+			}
+			return a
+		}, turn, true},
 		{"other person 20° away", func(i int) Descriptor {
 			if turn(i) > 35 {
 				return b
@@ -219,6 +228,17 @@ func TestSessionPairs(t *testing.T) {
 		pc := s.Pairs(t0.Add(time.Second), t0.Add(5*time.Second), 0.7)
 		if (pc.Far >= 2) != c.wantFar || pc.Faces < 10 || pc.Pairs == 0 {
 			t.Errorf("%s: %+v, want far pairs %v", c.name, pc, c.wantFar)
+		}
+		// Apart: the breaking swaps show the operator on more than one frame, the misread face is one.
+		wantApart := 0
+		switch {
+		case c.name == "one misread face":
+			wantApart = 1
+		case c.wantFar:
+			wantApart = 2
+		}
+		if pc.Far > 0 && pc.Apart != wantApart || pc.Far == 0 && pc.Apart != 0 {
+			t.Errorf("%s: %+v, want %d faces apart", c.name, pc, wantApart)
 		}
 		if c.name == "honest" && pc.Max > 0.21 {
 			t.Errorf("honest: same-pose pairs up to %.3f", pc.Max)

@@ -95,7 +95,7 @@ func TestMeasureIdentityDistances(t *testing.T) {
 			challenge.CheckIdentity(&chk, ds, 0)
 			pc := ids.Pairs(res.Issued, res.Issued.Add(time.Hour), challenge.DefaultPairFar)
 			if c.kind == challenge.KindTurnHead { // as the analysis: turn_head only
-				challenge.CheckSamePose(&chk, pc.Far)
+				challenge.CheckSamePose(&chk, pc.Far, pc.Apart)
 			}
 			t.Logf("  same pose: %d turned faces, %d pairs, largest %.3f, %d far (beyond %.2f or an intruder's), %d intruders; with both checks %s %q",
 				pc.Faces, pc.Pairs, pc.Max, pc.Far, challenge.DefaultPairFar, pc.Intruders, chk.Outcome, chk.Reason)
@@ -185,7 +185,7 @@ func TestIdentityDuringChallenges(t *testing.T) {
 		other := challenge.CheckIdentity(&res, ds, 0)
 		pc := ids.Pairs(res.Issued, res.Issued.Add(time.Hour), challenge.DefaultPairFar)
 		if c.kind == challenge.KindTurnHead { // as the analysis: turn_head only
-			other = challenge.CheckSamePose(&res, pc.Far) || other
+			other = challenge.CheckSamePose(&res, pc.Far, pc.Apart) || other
 		}
 		cc := ids.Covers(res.Issued, res.Issued.Add(time.Hour), challenge.DefaultIdentityFar)
 		if c.kind == challenge.KindCoverFace { // cover_face: the faces around the hand's transitions
@@ -199,7 +199,7 @@ func TestIdentityDuringChallenges(t *testing.T) {
 				t.Errorf("%s cover_face: %d transition faces beyond %.2f", c.name, cc.Far, challenge.DefaultIdentityFar)
 			}
 		}
-		t.Logf("  same pose: %d turned faces, %d pairs, largest %.3f, %d far (beyond %.2f or an intruder's), %d intruders", pc.Faces, pc.Pairs, pc.Max, pc.Far, challenge.DefaultPairFar, pc.Intruders)
+		t.Logf("  same pose: %d turned faces, %d pairs, largest %.3f, %d far (beyond %.2f or an intruder's), %d intruders, %d apart", pc.Faces, pc.Pairs, pc.Max, pc.Far, challenge.DefaultPairFar, pc.Intruders, pc.Apart)
 		if c.want == challenge.OutcomePassed && c.kind == challenge.KindTurnHead && pc.Faces < 8 {
 			t.Errorf("%s %s %s: %d turned faces compared at the same pose, want the turn's", c.name, c.kind, c.dir, pc.Faces)
 		}
