@@ -425,8 +425,9 @@ func (st *identityStage) challengeMetrics(r *challenge.Result, now time.Time) {
 		r.Metrics[challenge.MetricPosePairs] = float64(pc.Pairs)
 		r.Metrics[challenge.MetricPoseMax] = round3(pc.Max)
 		r.Metrics[challenge.MetricPoseFar] = float64(pc.Far)
+		r.Metrics[challenge.MetricPoseApart] = float64(pc.Apart)
 	}
-	challenge.CheckSamePose(r, pc.Far, pc.Apart)
+	challenge.CheckSamePose(r, pc.Far)
 }
 
 // coverMetrics applies cover_face's transition check (faceid.CoverConfig): the faces embedded

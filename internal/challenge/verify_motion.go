@@ -28,7 +28,7 @@ import (
 // 42–47) rather than by the detector's box. Both grow as 1/distance when a head comes closer, but
 // the box is the cascade's window: it cannot extend beyond the picture, so a face that already
 // fills the picture or sits near its edge — a larger head, a laptop camera looking up at it —
-// reads its growth clipped (docs/REDTEAM.md finding 19: the red team's dim look, head 1.25×, face
+// reads its growth clipped (docs/REDTEAM.md finding 19 (a): the red team's dim look, head 1.25×, face
 // box from y ≈ 36 of 480, leaning in 1.38×: the box read 1.19–1.22× with its top at the frame's
 // edge, the eye spacing 67.5 → 93 px, 1.38×). The eyes stay inside the picture until the face
 // is twice as close, and their spacing is measured to a pixel rather than in the cascade's

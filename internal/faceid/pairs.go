@@ -142,9 +142,9 @@ type PairCheck struct {
 	Intruders int
 	// Apart is the fewest faces that take part in every far pair, counted up to 2: 0 with no
 	// far pair, 1 when one face is in all of them (a star around one face: one frame the
-	// descriptor misread — a decoding artefact, a blurred or mis-fitted face — is set apart
-	// from each of its neighbours, and its pairs alone reach any count), 2 when the far pairs
-	// need two or more faces (another person on more than one frame).
+	// descriptor misread, or a lone swap face among the operator's), 2 when the far pairs
+	// need two or more faces. A measurement for the challenge's metrics, not a criterion
+	// (challenge.CheckSamePose, docs/REDTEAM.md finding 19 (b)).
 	Apart int
 }
 

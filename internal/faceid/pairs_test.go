@@ -188,8 +188,8 @@ func TestSessionPairs(t *testing.T) {
 			return a
 		}, turn, false},
 		// One frame misread (a decoding artefact after a loss, a face blurred at the turn's
-		// fastest) as another person: far from each neighbour, its pairs count far, but they all
-		// include that one face (Apart 1: CheckSamePose does not accuse on it).
+		// fastest) as another person: far from each neighbour, its pairs count far (and fail the
+		// turn), all through that one face (Apart 1, recorded).
 		{"one misread face", func(i int) Descriptor {
 			if i == 42 {
 				return between(a, b, 0.95)
@@ -229,7 +229,7 @@ func TestSessionPairs(t *testing.T) {
 		if (pc.Far >= 2) != c.wantFar || pc.Faces < 10 || pc.Pairs == 0 {
 			t.Errorf("%s: %+v, want far pairs %v", c.name, pc, c.wantFar)
 		}
-		// Apart: the breaking swaps show the operator on more than one frame, the misread face is one.
+		// Apart: the breaking swaps' operator faces on several frames here, the misread face is one.
 		wantApart := 0
 		switch {
 		case c.name == "one misread face":

@@ -95,7 +95,7 @@ func TestMeasureIdentityDistances(t *testing.T) {
 			challenge.CheckIdentity(&chk, ds, 0)
 			pc := ids.Pairs(res.Issued, res.Issued.Add(time.Hour), challenge.DefaultPairFar)
 			if c.kind == challenge.KindTurnHead { // as the analysis: turn_head only
-				challenge.CheckSamePose(&chk, pc.Far, pc.Apart)
+				challenge.CheckSamePose(&chk, pc.Far)
 			}
 			t.Logf("  same pose: %d turned faces, %d pairs, largest %.3f, %d far (beyond %.2f or an intruder's), %d intruders; with both checks %s %q",
 				pc.Faces, pc.Pairs, pc.Max, pc.Far, challenge.DefaultPairFar, pc.Intruders, chk.Outcome, chk.Reason)
@@ -185,7 +185,7 @@ func TestIdentityDuringChallenges(t *testing.T) {
 		other := challenge.CheckIdentity(&res, ds, 0)
 		pc := ids.Pairs(res.Issued, res.Issued.Add(time.Hour), challenge.DefaultPairFar)
 		if c.kind == challenge.KindTurnHead { // as the analysis: turn_head only
-			other = challenge.CheckSamePose(&res, pc.Far, pc.Apart) || other
+			other = challenge.CheckSamePose(&res, pc.Far) || other
 		}
 		cc := ids.Covers(res.Issued, res.Issued.Add(time.Hour), challenge.DefaultIdentityFar)
 		if c.kind == challenge.KindCoverFace { // cover_face: the faces around the hand's transitions
