@@ -3,6 +3,7 @@ package redteam
 import (
 	"math"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -27,6 +28,7 @@ func TestMeasurePairQuality(t *testing.T) {
 		o     models.Observation
 		speed float64
 		swap  bool
+		key   bool
 	}
 	for _, seed := range measureSeeds() {
 		for _, c := range []struct {
@@ -49,7 +51,13 @@ func TestMeasurePairQuality(t *testing.T) {
 			b.YawLimit = c.sc.Behaviour.YawLimit
 			look := Look{Light: 0.8, Noise: 4, Size: 1.25, Seed: seed + 10}
 			ch := newChallenge(t, challenge.KindTurnHead, c.dir)
-			res, _, _ := offlineRun(t, f, b, offlineOpts{swap: c.swap, sc: c.sc, look: look, kbps: 400, seed: seed,
+			keys := map[int]bool{}
+			if n, _ := strconv.Atoi(os.Getenv("REDTEAM_KEY_EVERY")); n > 0 { // keyframe requests every n frames
+				for i := n; i < 1000; i += n {
+					keys[i] = true
+				}
+			}
+			res, _, _ := offlineRun(t, f, b, offlineOpts{swap: c.swap, sc: c.sc, look: look, kbps: 400, seed: seed, keyAt: keys,
 				each: func(fr *models.Frame, ob *models.Observation, pasted bool) {
 					sp := 0.0
 					if ob.PoseOK && !math.IsNaN(prevYaw) {
@@ -65,7 +73,7 @@ func TestMeasurePairQuality(t *testing.T) {
 					if err != nil || why != "" {
 						return
 					}
-					faces = append(faces, face{smp, *ob, sp, pasted})
+					faces = append(faces, face{smp, *ob, sp, pasted, fr.Keyframe})
 				}, input: func(in challenge.Input) { issued = in.Issued }}, ch)
 			_ = issued
 			n := 0
@@ -78,9 +86,9 @@ func TestMeasurePairQuality(t *testing.T) {
 					d := faceid.Distance(a.s.D, b.s.D)
 					if d > 0.55 {
 						n++
-						t.Logf("seed %d %s %s: pair %.3f  A yaw %5.1f eye %4.1f chipSharp %6.1f faceY %5.1f obsSharp %6.1f speed %5.1f swap %v | B yaw %5.1f eye %4.1f chipSharp %6.1f faceY %5.1f obsSharp %6.1f speed %5.1f swap %v",
-							seed, c.name, c.dir, d, a.s.Yaw, a.s.EyeDistance, a.s.Sharpness, a.o.FaceY, a.o.Sharpness, a.speed, a.swap,
-							b.s.Yaw, b.s.EyeDistance, b.s.Sharpness, b.o.FaceY, b.o.Sharpness, b.speed, b.swap)
+						t.Logf("seed %d %s %s: pair %.3f  A yaw %5.1f eye %4.1f chipSharp %6.1f faceY %5.1f obsSharp %6.1f speed %5.1f swap %v key %v | B yaw %5.1f eye %4.1f chipSharp %6.1f faceY %5.1f obsSharp %6.1f speed %5.1f swap %v key %v",
+							seed, c.name, c.dir, d, a.s.Yaw, a.s.EyeDistance, a.s.Sharpness, a.o.FaceY, a.o.Sharpness, a.speed, a.swap, a.key,
+							b.s.Yaw, b.s.EyeDistance, b.s.Sharpness, b.o.FaceY, b.o.Sharpness, b.speed, b.swap, b.key)
 					}
 				}
 			}
