@@ -153,7 +153,8 @@ type Thresholds struct {
 //   - MaxAckDelay 2 s: a rendered prompt is acked in well under a second.
 //   - MinFPS 5, MinFaceFraction 0.5, MinFaceY 40 (of 255: face barely above black).
 //   - TurnDeg 35 as asked; LookUp/Down 20 (landmark pitch is noisier and the range smaller);
-//     CloserRatio 1.25 for an instruction asking 1.3× (people undershoot slightly).
+//     CloserRatio 1.25 for an instruction asking 1.3× (people undershoot slightly), on the eye
+//     spacing, which the frame's edge does not clip (verify_motion.go).
 //   - Blink: dip 30 % below the open-eye level (0.30 → 0.21, the textbook ~0.2 closed), reopen
 //     within 12 %, closures over 1 s are not blinks, requested blinks within 4 s.
 //   - Cover: occlusion ≥ 0.4 covered, < 0.2 clear (internal/vision reads a clear face below
