@@ -17,7 +17,7 @@ import (
 // stall): the mean displacement of the 68 landmarks (d), and, where the analysis measured it,
 // the face region's change in the decoded picture (Observation.Change, ChangeMeter).
 //
-// The picture decides where it is known (finding 19): a step is a stall when the picture
+// The picture decides where it is known (finding NN): a step is a stall when the picture
 // changed by under StallChangeRatio of the smaller of the two moving steps around it, across at
 // most StallRun-1 other still steps (a virtual camera repeating twice in a row); moving steps
 // change the face region by StallMinChange levels or more (a still face's noise through VP8

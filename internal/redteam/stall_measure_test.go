@@ -81,12 +81,12 @@ func TestMeasureStalls(t *testing.T) {
 					np := challenge.CountStalls(noPix, time.Second/15)
 					tnp[i].Moving += np.Moving
 					tnp[i].Stalls += np.Stalls
-					t.Logf("%-11s %-16s seed %d %-10s %s: %2d of %3d moving frames stalled (%4.1f %%; landmarks only %d of %d; before finding 19 %d of %d); %d of %d window frames repeated; %s%s",
+					t.Logf("%-11s %-16s seed %d %-10s %s: %2d of %3d moving frames stalled (%4.1f %%; landmarks only %d of %d; before finding NN %d of %d); %d of %d window frames repeated; %s%s",
 						lk.name, kd, seed, c.name, res.Outcome, s.Stalls, s.Moving, 100*s.Share(), np.Stalls, np.Moving, old.Stalls, old.Moving, rep, len(win), shifts(win), changes(win, c.o.repeated, obs))
 				}
 			}
 		}
-		t.Logf("%s: honest %d of %d (%.1f %%), fps_repeat %d of %d (%.1f %%); landmarks only: honest %d of %d, fps_repeat %d of %d; before finding 19: honest %d of %d, fps_repeat %d of %d", lk.name,
+		t.Logf("%s: honest %d of %d (%.1f %%), fps_repeat %d of %d (%.1f %%); landmarks only: honest %d of %d, fps_repeat %d of %d; before finding NN: honest %d of %d, fps_repeat %d of %d", lk.name,
 			tot[0].Stalls, tot[0].Moving, 100*tot[0].Share(), tot[1].Stalls, tot[1].Moving, 100*tot[1].Share(),
 			tnp[0].Stalls, tnp[0].Moving, tnp[1].Stalls, tnp[1].Moving, told[0].Stalls, told[0].Moving, told[1].Stalls, told[1].Moving)
 	}
@@ -131,7 +131,7 @@ func changes(win []models.Observation, repeated map[int]bool, all []models.Obser
 	return s
 }
 
-// oldCountStalls is challenge.CountStalls before finding 19 (a stall needed moving frames
+// oldCountStalls is challenge.CountStalls before finding NN (a stall needed moving frames
 // directly on both sides; no picture change), for the comparison in TestMeasureStalls.
 func oldCountStalls(obs []models.Observation, interval time.Duration) challenge.StallCount {
 	var c challenge.StallCount
