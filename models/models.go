@@ -131,6 +131,11 @@ type Observation struct {
 	// Appended by internal/vision:
 	Coasting bool // the detector missed the face on this frame; Face is the last tracked box (covered, turned away or gone), FaceConf is 0 and no landmarks are fitted
 	PoseOK   bool // Yaw/Pitch/Roll were solved from the landmarks on this frame
+	// Set by the analysis (challenge.ChangeMeter): the mean absolute luma change inside the face
+	// box from the previous decoded frame, in levels; ChangeOK when that frame was the direct
+	// predecessor in decode order (not when frames between them were skipped or lost).
+	Change   float64 `json:",omitempty"`
+	ChangeOK bool    `json:",omitempty"`
 }
 
 // Signal is one piece of evidence for the risk engine.

@@ -6,6 +6,7 @@ package analysis
 
 import (
 	"bufio"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -360,6 +361,7 @@ func TestDevsetStallMeasure(t *testing.T) {
 		}
 		var obs []models.Observation
 		var prev []byte
+		var cm challenge.ChangeMeter
 		dup, n := 0, 0
 		var ivs []float64
 		for {
@@ -376,6 +378,7 @@ func TestDevsetStallMeasure(t *testing.T) {
 				t.Fatal(err)
 			}
 			ob.At = fr.Capture
+			ob.Change, ob.ChangeOK = cm.Measure(fr, ob.Face) // as Session.observe
 			if n > 0 {
 				ivs = append(ivs, fr.Capture.Sub(obs[n-1].At).Seconds())
 			}
@@ -388,9 +391,25 @@ func TestDevsetStallMeasure(t *testing.T) {
 			slices.Sort(ivs)
 			iv = time.Duration(ivs[len(ivs)/2] * float64(time.Second))
 		}
+		if os.Getenv("LIVECHECK_STALL_SERIES") != "" && strings.Contains(f[0], os.Getenv("LIVECHECK_STALL_SERIES")) {
+			line := ""
+			for k := 1; k < len(obs); k++ {
+				sh := -1.0
+				if obs[k].LandmarksOK && obs[k-1].LandmarksOK {
+					sh = challenge.LandmarkShift(&obs[k-1], &obs[k])
+				}
+				line += fmt.Sprintf(" %.1f/%.1f", sh, obs[k].Change)
+			}
+			t.Logf("%s landmark step/picture change:%s", f[0], line)
+		}
 		s := challenge.CountStalls(obs, iv)
-		t.Logf("%-34s %-11s %3d frames (interval %v): %2d of %3d moving frames stalled (%4.1f %%); %d identical to the previous",
-			filepath.Base(f[0]), f[2], n, iv.Round(time.Millisecond), s.Stalls, s.Moving, 100*s.Share(), dup)
+		lm := slices.Clone(obs) // finding 16's measure: the landmarks alone
+		for k := range lm {
+			lm[k].ChangeOK = false
+		}
+		l := challenge.CountStalls(lm, iv)
+		t.Logf("%-34s %-11s %3d frames (interval %v): %2d of %3d moving frames stalled (%4.1f %%; landmarks alone %d of %d); %d identical to the previous",
+			filepath.Base(f[0]), f[2], n, iv.Round(time.Millisecond), s.Stalls, s.Moving, 100*s.Share(), l.Stalls, l.Moving, dup)
 	}
 }
 

@@ -122,7 +122,8 @@ type Session struct {
 	ch        *challenges   // nil when challenges are disabled
 	suite     *detect.Suite // passive detectors; nil when disabled
 	stages    []*stageRun
-	identity  *identityStage // nil without Config.Identity
+	identity  *identityStage        // nil without Config.Identity
+	change    challenge.ChangeMeter // the face region's change from the previous decoded frame (analysis goroutine only)
 
 	mu              sync.Mutex
 	decoded         uint64
@@ -521,6 +522,9 @@ func (s *Session) observe(an FrameAnalyzer, f *models.Frame) error {
 		}
 	}
 	o.At = f.Capture
+	// The face region's change from the previous decoded frame, when that one was analysed too
+	// (every frame of a challenge window): a repeated picture barely changes (challenge.CountStalls).
+	o.Change, o.ChangeOK = s.change.Measure(f, o.Face)
 	raw := o // what the challenges see
 	if o.Coasting {
 		o.FacePresent = false

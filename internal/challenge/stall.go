@@ -9,22 +9,38 @@ import (
 )
 
 // Stalls: a camera samples the world at every frame time, so a head that moves steadily moves
-// between every pair of consecutive frames. A virtual camera behind a late face swap sends its
-// last frame again on time (docs/REDTEAM.md finding 16): during steady movement the repeated
-// frame shows ~no motion from the previous one and the next frame ~double (a stall, then a
-// catch-up). The measure: the mean displacement of the 68 landmarks from one frame to the next,
-// compared only across frames exactly one frame interval apart (a dropped or unanalysed frame
-// leaves a gap, which is not a stall). A frame is "moving" when both its neighbouring
-// displacements (the one into the previous frame and the one out to the next) are at least
-// StallMinMove pixels and point the same way (the cosine of the two 136-value displacement
-// fields at least StallSameWay: a steady movement, turn or scale; a landmark fit flipping
-// between two solutions at a deep turn, measured on the red team's renderer at 35-45° yaw,
-// jumps back and forth instead); a moving frame is a stall when its own displacement is under
-// StallRatio of the mean of its neighbours'.
+// between every pair of consecutive frames, and every frame carries fresh sensor noise. A
+// virtual camera behind a late face swap sends its last frame again on time (docs/REDTEAM.md
+// finding 16): during steady movement the repeated frame shows ~no motion from the previous one
+// and the next frame ~double (a stall, then a catch-up). Steps are compared only across frames
+// exactly one frame interval apart (a dropped or unanalysed frame leaves a gap, which is not a
+// stall): the mean displacement of the 68 landmarks (d), and, where the analysis measured it,
+// the face region's change in the decoded picture (Observation.Change, ChangeMeter).
+//
+// The picture decides where it is known (finding 20): a step is a stall when the picture
+// changed by under StallChangeRatio of the smaller of the two moving steps around it, across at
+// most StallRun-1 other still steps (a virtual camera repeating twice in a row); moving steps
+// change the face region by StallMinChange levels or more (a still face's noise through VP8
+// changes it by 1-3.4 on the renderer, and an encoder's near-skip frames by less: a still head
+// has no moving steps, so its near-identical frames are never stalls) and move the landmarks
+// by StallMinMove px or more, not back the way they came (cosine of the two 136-value landmark
+// displacement fields at least StallNotBack: a head reversing at a turn's end halts for real,
+// and a blink closes and opens). A repeat's decoded picture changes only by the encoder's
+// refinement (0.1-1 level against 5-45 for its moving neighbours on the renderer through
+// libvpx), while its landmark fit may even jump (20 px on a repeated frame at a deep turn).
+// Finding 16's landmark rule also counts, confirmed by the picture on one side: a moving frame
+// is one whose neighbouring steps are both at least StallMinMove px and point the same way
+// (cosine at least StallSameWay; a landmark fit flipping between two solutions at a deep turn
+// jumps back and forth instead), a stall when its own step is under StallRatio of the mean of
+// theirs. Without the picture (observations from elsewhere) the landmark rule alone applies.
 const (
-	StallMinMove = 1.0 // px a frame (640×480 at 15 fps): above a still head's landmark jitter (0.3-0.8 px on the renderer through VP8)
-	StallRatio   = 0.2
-	StallSameWay = 0.5
+	StallMinMove     = 1.0 // px a frame (640×480 at 15 fps): above a still head's landmark jitter (0.3-0.8 px on the renderer through VP8)
+	StallRatio       = 0.2
+	StallSameWay     = 0.5
+	StallRun         = 2    // still steps in a row that can each be a stall
+	StallChangeRatio = 0.35 // a stall's face-region change against the smaller of its moving neighbours' (ChangeMeter)
+	StallNotBack     = 0.0  // the picture's rule: the moving steps around a stall must not point back (a reversal halts the head for real)
+	StallMinChange   = 4.0  // levels: a moving step's face-region change, above a still face's noise after VP8 (1-3.4 on the renderer)
 )
 
 // StallCount is a series' moving frames and stalls.
@@ -48,7 +64,7 @@ func CountStalls(obs []models.Observation, interval time.Duration) StallCount {
 	if interval <= 0 {
 		interval = medianGap(obs)
 	}
-	// d[i]: the displacement from obs[i-1] to obs[i], or -1 when they are not comparable.
+	// d[i]: the step from obs[i-1] to obs[i], or -1 when they are not comparable.
 	d := make([]float64, len(obs))
 	for i := range obs {
 		d[i] = -1
@@ -61,17 +77,116 @@ func CountStalls(obs []models.Observation, interval time.Duration) StallCount {
 		}
 		d[i] = LandmarkShift(&obs[i-1], &obs[i])
 	}
-	for i := 2; i+1 < len(obs); i++ {
-		prev, own, next := d[i-1], d[i], d[i+1]
-		if prev < StallMinMove || next < StallMinMove || own < 0 || sameWay(&obs[i-2], &obs[i-1], &obs[i], &obs[i+1]) < StallSameWay {
+	// px[i]: the face region's change from obs[i-1] to obs[i] (ChangeMeter), or -1 when unknown
+	// or not one interval apart.
+	px := make([]float64, len(obs))
+	for i := range obs {
+		px[i] = -1
+		if i > 0 && obs[i].ChangeOK {
+			if gap := obs[i].At.Sub(obs[i-1].At) - interval; gap >= -interval/4 && gap <= interval/4 {
+				px[i] = obs[i].Change
+			}
+		}
+	}
+	moving := func(j int) bool { return j >= 1 && j < len(d) && d[j] >= StallMinMove }
+	pmoving := func(j int) bool { return j >= 1 && j < len(px) && px[j] >= StallMinChange }
+	// same: steps j and k (each the displacement into its frame) point the same way.
+	same := func(j, k int) bool { return sameWay(&obs[j-1], &obs[j], &obs[k-1], &obs[k]) >= StallSameWay }
+	// landmark: finding 16's rule, step j between directly neighbouring moving steps that point
+	// the same way; ok when it applies, stall when j stood still.
+	landmark := func(j int) (ok, stall bool) {
+		if d[j] < 0 || !moving(j-1) || !moving(j+1) || !same(j-1, j+1) {
+			return false, false
+		}
+		return true, d[j] < StallRatio*(d[j-1]+d[j+1])/2
+	}
+	for j := 1; j < len(d); j++ {
+		lok, lstall := landmark(j)
+		if px[j] < 0 { // no picture (observations without ChangeMeter): the landmarks alone
+			if lok {
+				c.Moving++
+				if lstall {
+					c.Stalls++
+				}
+			} else if moving(j) && ((moving(j-1) && same(j-1, j)) || (moving(j+1) && same(j, j+1))) {
+				c.Moving++
+			}
 			continue
 		}
-		c.Moving++
-		if own < StallRatio*(prev+next)/2 {
+		if pmoving(j) {
+			if moving(j) || lok {
+				c.Moving++
+			}
+			continue
+		}
+		// The picture: moving steps on both sides (the landmarks moving, not back the way they
+		// came, and the picture changing by StallMinChange or more), this one still.
+		l, r := j-1, j+1
+		for l > j-StallRun && l >= 1 && px[l] >= 0 && !pmoving(l) {
+			l--
+		}
+		for r < j+StallRun && r < len(px) && px[r] >= 0 && !pmoving(r) {
+			r++
+		}
+		pok := pmoving(l) && pmoving(r) && moving(l) && moving(r) && sameWay(&obs[l-1], &obs[l], &obs[r-1], &obs[r]) >= StallNotBack
+		pstall := pok && px[j] < StallChangeRatio*min(px[l], px[r])
+		// The landmarks' stall, confirmed by the picture on at least one side (a movement's
+		// first or last step can change the picture little).
+		lstall = lstall && px[j-1] >= 0 && px[j+1] >= 0 && px[j] < StallChangeRatio*max(px[j-1], px[j+1])
+		if pok || lok {
+			c.Moving++
+		}
+		if pstall || lstall {
 			c.Stalls++
 		}
 	}
 	return c
+}
+
+// ChangeMeter measures how much a frame's picture changed inside the face box since the
+// previous decoded frame (Observation.Change): the mean absolute luma difference over every
+// second pixel of every second row of the box. It keeps a copy of the last frame's luma; not
+// safe for concurrent use.
+type ChangeMeter struct {
+	prev    []byte
+	w, h    int
+	prevSeq uint64
+	have    bool
+}
+
+// Measure compares f with the frame measured before it inside face and keeps f. ok is false
+// when there is no face box, no previous frame, a different size, or the previous frame was
+// not f's direct predecessor by decode number (models.Frame.Seq; 0, unknown, is never one).
+func (m *ChangeMeter) Measure(f *models.Frame, face models.Rect) (change float64, ok bool) {
+	defer func() {
+		m.prev = append(m.prev[:0], f.Y...)
+		m.w, m.h, m.prevSeq, m.have = f.Width, f.Height, f.Seq, len(f.Y) == f.Width*f.Height
+	}()
+	if !m.have || m.w != f.Width || m.h != f.Height || len(f.Y) != f.Width*f.Height || face.Empty() {
+		return 0, false
+	}
+	if f.Seq == 0 || f.Seq != m.prevSeq+1 {
+		return 0, false
+	}
+	x0, y0 := max(face.X, 0), max(face.Y, 0)
+	x1, y1 := min(face.X+face.W, f.Width), min(face.Y+face.H, f.Height)
+	var sum, n int
+	for y := y0; y < y1; y += 2 {
+		row := y * f.Width
+		for x := x0; x < x1; x += 2 {
+			a, b := int(f.Y[row+x]), int(m.prev[row+x])
+			if a > b {
+				sum += a - b
+			} else {
+				sum += b - a
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, false
+	}
+	return float64(sum) / float64(n), true
 }
 
 // medianGap is the median time between consecutive observations (0 with fewer than two).

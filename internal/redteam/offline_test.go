@@ -109,6 +109,7 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 	active := false
 	rrng := rand.New(rand.NewPCG(seed, 16))
 	swapped := false
+	var change challenge.ChangeMeter
 	for at := t0; !at.After(to); at = at.Add(time.Second / 15) {
 		if o.repeat > 0 && len(obs) > 0 && rrng.Float64() < o.repeat {
 			if o.repeated != nil {
@@ -134,6 +135,7 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 			t.Fatal(err)
 		}
 		ob.At = at
+		ob.Change, ob.ChangeOK = change.Measure(fr, ob.Face) // as analysis.Session.observe
 		obs = append(obs, ob)
 		if o.each != nil {
 			o.each(fr, &ob, swapped && o.swap != nil)

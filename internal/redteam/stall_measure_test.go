@@ -2,7 +2,9 @@ package redteam
 
 import (
 	"fmt"
+	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +41,7 @@ func TestMeasureStalls(t *testing.T) {
 		{"dim 400", Look{Light: 0.8, Noise: 4, Size: 1.25}, 400},
 	}
 	for _, lk := range looks {
-		var tot [2]challenge.StallCount
+		var tot, told, tnp [2]challenge.StallCount
 		for _, kd := range kinds {
 			kind, dir, _ := strings.Cut(kd, "/")
 			for seed := uint64(1); seed <= uint64(seeds); seed++ {
@@ -69,13 +71,24 @@ func TestMeasureStalls(t *testing.T) {
 					s := challenge.CountStalls(win, time.Second/15)
 					tot[i].Moving += s.Moving
 					tot[i].Stalls += s.Stalls
-					t.Logf("%-11s %-16s seed %d %-10s %s: %2d of %3d moving frames stalled (%4.1f %%); %d of %d window frames repeated; %s",
-						lk.name, kd, seed, c.name, res.Outcome, s.Stalls, s.Moving, 100*s.Share(), rep, len(win), shifts(win))
+					old := oldCountStalls(win, time.Second/15)
+					told[i].Moving += old.Moving
+					told[i].Stalls += old.Stalls
+					noPix := slices.Clone(win)
+					for k := range noPix {
+						noPix[k].ChangeOK = false
+					}
+					np := challenge.CountStalls(noPix, time.Second/15)
+					tnp[i].Moving += np.Moving
+					tnp[i].Stalls += np.Stalls
+					t.Logf("%-11s %-16s seed %d %-10s %s: %2d of %3d moving frames stalled (%4.1f %%; landmarks only %d of %d; before finding 20 %d of %d); %d of %d window frames repeated; %s%s",
+						lk.name, kd, seed, c.name, res.Outcome, s.Stalls, s.Moving, 100*s.Share(), np.Stalls, np.Moving, old.Stalls, old.Moving, rep, len(win), shifts(win), changes(win, c.o.repeated, obs))
 				}
 			}
 		}
-		t.Logf("%s: honest %d of %d (%.1f %%), fps_repeat %d of %d (%.1f %%)", lk.name,
-			tot[0].Stalls, tot[0].Moving, 100*tot[0].Share(), tot[1].Stalls, tot[1].Moving, 100*tot[1].Share())
+		t.Logf("%s: honest %d of %d (%.1f %%), fps_repeat %d of %d (%.1f %%); landmarks only: honest %d of %d, fps_repeat %d of %d; before finding 20: honest %d of %d, fps_repeat %d of %d", lk.name,
+			tot[0].Stalls, tot[0].Moving, 100*tot[0].Share(), tot[1].Stalls, tot[1].Moving, 100*tot[1].Share(),
+			tnp[0].Stalls, tnp[0].Moving, tnp[1].Stalls, tnp[1].Moving, told[0].Stalls, told[0].Moving, told[1].Stalls, told[1].Moving)
 	}
 }
 
@@ -94,4 +107,71 @@ func shifts(obs []models.Observation) string {
 		}
 	}
 	return s
+}
+
+// changes lists the face region's change (Observation.Change) of the window's frames,
+// REDTEAM_STALL_SERIES=1 only; a repeated frame is marked with *.
+func changes(win []models.Observation, repeated map[int]bool, all []models.Observation) string {
+	if os.Getenv("REDTEAM_STALL_SERIES") == "" || len(win) == 0 {
+		return ""
+	}
+	first := slices.IndexFunc(all, func(o models.Observation) bool { return o.At.Equal(win[0].At) })
+	s := "\n   change:"
+	for k, o := range win {
+		mark := ""
+		if repeated[first+k] {
+			mark = "*"
+		}
+		if o.ChangeOK {
+			s += fmt.Sprintf(" %.1f%s", o.Change, mark)
+		} else {
+			s += " -" + mark
+		}
+	}
+	return s
+}
+
+// oldCountStalls is challenge.CountStalls before finding 20 (a stall needed moving frames
+// directly on both sides; no picture change), for the comparison in TestMeasureStalls.
+func oldCountStalls(obs []models.Observation, interval time.Duration) challenge.StallCount {
+	var c challenge.StallCount
+	d := make([]float64, len(obs))
+	for i := range obs {
+		d[i] = -1
+		if i == 0 || !obs[i].LandmarksOK || !obs[i-1].LandmarksOK || obs[i].Coasting || obs[i-1].Coasting {
+			continue
+		}
+		gap := obs[i].At.Sub(obs[i-1].At) - interval
+		if gap < -interval/4 || gap > interval/4 {
+			continue
+		}
+		d[i] = challenge.LandmarkShift(&obs[i-1], &obs[i])
+	}
+	for i := 2; i+1 < len(obs); i++ {
+		prev, own, next := d[i-1], d[i], d[i+1]
+		if prev < 1 || next < 1 || own < 0 || fieldCos(&obs[i-2], &obs[i-1], &obs[i], &obs[i+1]) < 0.5 {
+			continue
+		}
+		c.Moving++
+		if own < 0.2*(prev+next)/2 {
+			c.Stalls++
+		}
+	}
+	return c
+}
+
+// fieldCos is the cosine between the landmarks' displacement from a to b and from c to d.
+func fieldCos(a, b, c, d *models.Observation) float64 {
+	var dot, n1, n2 float64
+	for k := range a.Landmarks {
+		for j := 0; j < 2; j++ {
+			u := float64(b.Landmarks[k][j] - a.Landmarks[k][j])
+			v := float64(d.Landmarks[k][j] - c.Landmarks[k][j])
+			dot, n1, n2 = dot+u*v, n1+u*u, n2+v*v
+		}
+	}
+	if n1 == 0 || n2 == 0 {
+		return 0
+	}
+	return dot / math.Sqrt(n1*n2)
 }

@@ -213,6 +213,10 @@ const (
 // StallMinMoving moving frames (it rose to 0.7 only at 20 before, and no single-turn_head
 // interview reached review). Alone at full score it is review, never failed: honest sources
 // repeat frames too (an OBS-style virtual camera converting 25 to 30 fps repeats every sixth).
+// Since finding 20 the stalls are judged on the decoded picture (challenge.ChangeMeter): more
+// moving frames a challenge (about twice finding 16's) and a stall only where the face region's
+// picture stood still; the thresholds are unchanged (6 % is about where two stalls stop being
+// more likely from a source repeating 13 % of its moving frames than from a camera at 1.5 %).
 func motionStalls(rs []challenge.Result) (models.Signal, bool) {
 	var moving, stalls float64
 	for _, r := range rs {
