@@ -189,3 +189,22 @@ func stillFrame(b *testing.B) *models.Frame {
 	defer img.Close()
 	return vision.FrameFromImage(img)
 }
+
+// BenchmarkSessionStart is what opening and ending a live session costs the
+// process, without frames: the session, its detectors and its analysis
+// goroutine's frame analyser (the server's factory: shared landmark model).
+// cpu-ms/op is the process's CPU per session.
+func BenchmarkSessionStart(b *testing.B) {
+	_, newAnalyzer := visionFactory(b)
+	e := New(Config{NewAnalyzer: newAnalyzer, Detectors: true, Logger: quietLogger(), Gate: NewGate(runtime.NumCPU())})
+	e.Open(0, nil).finish(models.EndCompleted, time.Now()) // the first session loads what is shared
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s := e.Open(int64(i+1), nil)
+		s.finish(models.EndCompleted, time.Now())
+		<-s.done // the analysis goroutine made its analyser and ended
+	}
+	b.StopTimer()
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+}

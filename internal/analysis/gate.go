@@ -3,6 +3,7 @@ package analysis
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Gate bounds how many frames are analysed at once across all sessions
@@ -16,12 +17,27 @@ import (
 // same analysed throughput. Waiting sessions keep only their latest frame (the
 // mailbox), and take a fresher one when it arrived meanwhile.
 //
+// Among the waiters of one priority the frame captured first is served
+// first (earliest deadline first: every frame's deadline is its capture time
+// plus the same latency target), not the session that began to wait first:
+// a frame that spent longer in the network, the jitter buffer or its
+// decoder then does not also wait longest for a slot, which is what the
+// capture→observation tail is made of. Each session waits with one frame
+// at a time, so a session is served at most once ahead of a waiter whose
+// frame is newer, and none starves.
+//
 // One Gate is shared by every session of a server (Config.Gate); a nil Gate
 // does not bound anything.
 type Gate struct {
 	mu     sync.Mutex
 	free   int
-	hi, lo []chan struct{}
+	hi, lo []waiter
+}
+
+// waiter is a session waiting for a slot with a frame captured at at.
+type waiter struct {
+	ch chan struct{}
+	at time.Time
 }
 
 // NewGate returns a gate with slots analysis slots (at least one); the
@@ -30,8 +46,9 @@ func NewGate(slots int) *Gate {
 	return &Gate{free: max(1, slots)}
 }
 
-// acquire waits for a slot, high-priority waiters first; false when ctx ended.
-func (g *Gate) acquire(ctx context.Context, high bool) bool {
+// acquire waits for a slot for a frame captured at at: high-priority waiters
+// first, then the earliest capture (see Gate); false when ctx ended.
+func (g *Gate) acquire(ctx context.Context, high bool, at time.Time) bool {
 	if g == nil {
 		return ctx.Err() == nil
 	}
@@ -43,9 +60,9 @@ func (g *Gate) acquire(ctx context.Context, high bool) bool {
 	}
 	ch := make(chan struct{})
 	if high {
-		g.hi = append(g.hi, ch)
+		g.hi = append(g.hi, waiter{ch, at})
 	} else {
-		g.lo = append(g.lo, ch)
+		g.lo = append(g.lo, waiter{ch, at})
 	}
 	g.mu.Unlock()
 	select {
@@ -62,9 +79,9 @@ func (g *Gate) acquire(ctx context.Context, high bool) bool {
 	}
 }
 
-func remove(q *[]chan struct{}, ch chan struct{}) bool {
-	for i, c := range *q {
-		if c == ch {
+func remove(q *[]waiter, ch chan struct{}) bool {
+	for i, w := range *q {
+		if w.ch == ch {
 			*q = append((*q)[:i], (*q)[i+1:]...)
 			return true
 		}
@@ -72,7 +89,9 @@ func remove(q *[]chan struct{}, ch chan struct{}) bool {
 	return false
 }
 
-// release returns a slot, to the first high-priority waiter if any.
+// release returns a slot: to the high-priority waiter with the earliest
+// frame if any, else to the low-priority one with the earliest frame (the
+// first to wait on ties).
 func (g *Gate) release() {
 	if g == nil {
 		return
@@ -81,12 +100,28 @@ func (g *Gate) release() {
 	defer g.mu.Unlock()
 	switch {
 	case len(g.hi) > 0:
-		close(g.hi[0])
-		g.hi = g.hi[1:]
+		serve(&g.hi)
 	case len(g.lo) > 0:
-		close(g.lo[0])
-		g.lo = g.lo[1:]
+		serve(&g.lo)
 	default:
 		g.free++
 	}
+}
+
+// gateOldestFirst is the order of serve, a variable so that
+// BenchmarkLivePipeline can compare it with first come, first served.
+var gateOldestFirst = true
+
+// serve wakes the waiter of q whose frame was captured first and removes
+// it. q is not empty (at most one waiter per session: a linear scan).
+func serve(q *[]waiter) {
+	w := *q
+	best := 0
+	for i := 1; i < len(w) && gateOldestFirst; i++ {
+		if w[i].at.Before(w[best].at) {
+			best = i
+		}
+	}
+	close(w[best].ch)
+	*q = append(w[:best], w[best+1:]...)
 }

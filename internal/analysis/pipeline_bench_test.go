@@ -21,7 +21,9 @@ import (
 // (default 8), decoded on each track's goroutine and analysed at the default
 // rate through one Gate of NumCPU slots (DecodeNice BENCH_NICE, default 0),
 // without and with the refresh of waiting frames (frameQueue) in turn,
-// BENCH_ROUNDS times (default 1). It reports the passive frames' capture→observation p50 / p95 and the
+// BENCH_ROUNDS times (default 1); with BENCH_COMPARE=oldest-first the arms
+// are the Gate's order instead (first come first served, then the oldest
+// frame first; refresh on in both). It reports the passive frames' capture→observation p50 / p95 and the
 // p95 of each stage (livecheck_frame_wait_seconds), the analysed fps per
 // session and the process's CPU per decoded frame. The arms share the
 // machine's load in turn; compare them within a run (-count).
@@ -42,10 +44,19 @@ func BenchmarkLivePipeline(b *testing.B) {
 	if n, err := strconv.Atoi(os.Getenv("BENCH_ROUNDS")); err == nil && n > 0 {
 		rounds = n
 	}
+	defer func(o bool) { gateOldestFirst = o }(gateOldestFirst)
+	edf := os.Getenv("BENCH_COMPARE") == "oldest-first"
 	for arm := range 2 * rounds { // the arms alternate, so that a change of the machine's load hits both
-		refresh := maxRefreshes * (arm % 2)
-		refreshLimit = refresh
-		b.Run("refresh="+strconv.Itoa(refresh), func(b *testing.B) {
+		name := ""
+		if edf { // the Gate's order: first come first served, then the oldest frame first
+			gateOldestFirst = arm%2 == 1
+			name = "oldest-first=" + strconv.FormatBool(gateOldestFirst)
+		} else {
+			refresh := maxRefreshes * (arm % 2)
+			refreshLimit = refresh
+			name = "refresh=" + strconv.Itoa(refresh)
+		}
+		b.Run(name, func(b *testing.B) {
 			e := New(Config{NewAnalyzer: newAnalyzer, Detectors: true, Logger: quietLogger(), Gate: NewGate(runtime.NumCPU()),
 				DecodeNice: nice})
 			h0 := gatherHistograms(b)

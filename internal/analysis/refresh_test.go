@@ -124,7 +124,7 @@ func TestRefreshKeepsRate(t *testing.T) {
 		return grey(8, 8, FileEpoch.Add(time.Duration(i)*time.Second/15), uint64(i))
 	}
 	for k := range rounds {
-		if !gate.acquire(context.Background(), true) { // the machine is busy: the due frame waits
+		if !gate.acquire(context.Background(), true, time.Time{}) { // the machine is busy: the due frame waits
 			t.Fatal("no slot")
 		}
 		s.frame(frame(3*k), time.Now()) // due at 5 fps on 15

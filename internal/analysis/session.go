@@ -472,7 +472,7 @@ func (s *Session) analyse() {
 			return
 		}
 		taken := time.Now()
-		if !s.cfg.Gate.acquire(s.ctx, it.keep) { // an analysis slot; challenge frames first (gate.go)
+		if !s.cfg.Gate.acquire(s.ctx, it.keep, it.f.Capture) { // an analysis slot; challenge frames first, then the oldest (gate.go)
 			s.pool.Put(it)
 			return
 		}

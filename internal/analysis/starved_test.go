@@ -81,7 +81,7 @@ func starvedChallenge(t *testing.T, analyser bool) (s *Session, clock *stepClock
 	}
 	s = New(cfg).Open(1, &recordingOutlet{})
 	t.Cleanup(func() { s.End(models.EndCompleted, clock.Now()) })
-	if !cfg.Gate.acquire(context.Background(), true) { // the machine is busy: no analysis slot
+	if !cfg.Gate.acquire(context.Background(), true, time.Time{}) { // the machine is busy: no analysis slot
 		t.Fatal("no slot")
 	}
 	clock.set(FileEpoch.Add(2500 * time.Millisecond))

@@ -56,7 +56,13 @@ func (p *FFT) Transform(re, im []float64) {
 		half := size / 2
 		step := n / size
 		for start := 0; start < n; start += size {
-			for k := range half {
+			// k = 0: the twiddle is (1, -0); multiplying by it changes
+			// nothing but, at most, the sign of a zero.
+			a, b := start, start+half
+			tr, ti := re[b], im[b]
+			re[b], im[b] = re[a]-tr, im[a]-ti
+			re[a], im[a] = re[a]+tr, im[a]+ti
+			for k := 1; k < half; k++ {
 				wr, wi := p.cos[k*step], p.sin[k*step]
 				a, b := start+k, start+k+half
 				tr := wr*re[b] - wi*im[b]

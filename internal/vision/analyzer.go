@@ -72,9 +72,11 @@ func (c *Config) setDefaults() {
 // Analyzer measures faces on the frames of one video stream and tracks the
 // face from frame to frame. It is not safe for concurrent use.
 type Analyzer struct {
-	cfg Config
-	det *FaceDetector
-	lm  *Landmarker
+	cfg    Config
+	dets   *detectorPool // loaded cascades shared by the process's analysers (face.go)
+	det    *FaceDetector // borrowed from dets while track runs
+	lm     *Landmarker
+	closed bool
 
 	// tracking state
 	have      bool
@@ -111,8 +113,11 @@ type Analyzer struct {
 	pend     pendingLearn  // last frame's reference update, applied by commit
 }
 
-// NewAnalyzer loads the cascades and (shared) landmark model. It fails with a
-// clear error when a model or cascade file is missing.
+// NewAnalyzer loads the (shared) landmark model and checks that the cascades
+// load. The loaded cascades are shared with the process's other analysers
+// of the same DetectorConfig (each borrows one while it detects), so an
+// analyser costs no XML parsing once one of its configuration has run. It
+// fails with a clear error when a model or cascade file is missing.
 func NewAnalyzer(cfg Config) (*Analyzer, error) {
 	cfg.setDefaults()
 	a := &Analyzer{cfg: cfg, typConf: 0.8}
@@ -126,21 +131,19 @@ func NewAnalyzer(cfg Config) (*Analyzer, error) {
 			a.lm = lm
 		}
 	}
-	det, err := NewFaceDetector(cfg.Detector)
+	a.dets = poolFor(cfg.Detector)
+	det, err := a.dets.get() // loads the cascades if none of this configuration is idle
 	if err != nil {
 		return nil, err
 	}
-	a.det = det
+	a.dets.put(det)
 	return a, nil
 }
 
-// Close frees the analyser's OpenCV objects. The shared landmark model stays
+// Close ends the analyser. The shared landmark model and cascades stay
 // loaded. Close is idempotent.
 func (a *Analyzer) Close() error {
-	if a.det != nil {
-		a.det.Close()
-		a.det = nil
-	}
+	a.closed = true
 	return nil
 }
 
@@ -182,7 +185,7 @@ func (a *Analyzer) Measure(f *models.Frame) (models.Observation, error) {
 		return models.Observation{}, err
 	}
 	obs := models.Observation{At: f.Capture}
-	if a.det == nil {
+	if a.closed {
 		return obs, fmt.Errorf("vision: analyzer is closed")
 	}
 	a.frames++
@@ -405,6 +408,15 @@ func (a *Analyzer) resize(w, h int) {
 // ±15° of roll), and coasting on the last box for up to MaxCoast when both
 // miss.
 func (a *Analyzer) track(gray gocv.Mat, at time.Time) (Detection, bool, error) {
+	det, err := a.dets.get()
+	if err != nil {
+		return Detection{}, false, err
+	}
+	a.det = det
+	defer func() {
+		a.det = nil
+		a.dets.put(det)
+	}()
 	var d Detection
 	found := false
 	a.sinceFull++

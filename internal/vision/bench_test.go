@@ -129,3 +129,27 @@ func BenchmarkMeasure(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNewAnalyzer is what opening a session costs the vision stage
+// (the landmark model is shared and loaded before): an analyser for the
+// server's configuration, then closed.
+func BenchmarkNewAnalyzer(b *testing.B) {
+	lm, err := LoadLandmarker("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := Config{Landmarker: lm}
+	if a, err := NewAnalyzer(cfg); err != nil {
+		b.Fatal(err)
+	} else {
+		a.Close()
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		a, err := NewAnalyzer(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		a.Close()
+	}
+}

@@ -84,7 +84,8 @@ type Detection struct {
 // FaceDetector finds faces on a grey (Y plane) image with OpenCV cascades.
 //
 // A FaceDetector is NOT safe for concurrent use (OpenCV cascades keep
-// per-call buffers): use one per goroutine, or the mutex-guarded DetectFaces.
+// per-call buffers): use one per goroutine, or DetectFaces, which takes one
+// from a process-wide pool per call (Analyzers borrow theirs the same way).
 type FaceDetector struct {
 	cfg     DetectorConfig
 	frontal gocv.CascadeClassifier
@@ -422,26 +423,74 @@ func similarRects(a, b image.Rectangle, eps float64) bool {
 		math.Abs(float64(a.Max.Y-b.Max.Y)) <= delta
 }
 
-var (
-	sharedDetMu sync.Mutex
-	sharedDet   *FaceDetector
-)
-
-// DetectFaces runs a process-wide default FaceDetector (frontal Haar alt2 +
-// profile fallback at 320 px width) on a grey image, for detectors that need
-// an occasional face box. It is safe for concurrent use (calls are
-// serialised by a mutex); hot paths should own a FaceDetector.
+// DetectFaces runs a default FaceDetector (frontal Haar alt2 + profile
+// fallback at 320 px width) from the process-wide pool on a grey image, for
+// detectors that need an occasional face box. It is safe for concurrent use.
 func DetectFaces(gray gocv.Mat) ([]Detection, error) {
-	sharedDetMu.Lock()
-	defer sharedDetMu.Unlock()
-	if sharedDet == nil {
-		d, err := NewFaceDetector(DetectorConfig{})
-		if err != nil {
-			return nil, err
-		}
-		sharedDet = d
+	p := poolFor(DetectorConfig{})
+	d, err := p.get()
+	if err != nil {
+		return nil, err
 	}
-	return sharedDet.Detect(gray)
+	defer p.put(d)
+	return d.Detect(gray)
+}
+
+// detectorPool holds loaded FaceDetectors of one configuration for the
+// process. Loading a cascade parses its XML (about 45 ms of CPU for the
+// frontal and profile cascades together, measured in
+// BenchmarkNewAnalyzer), which every session paid when it opened; loaded
+// cascades are read-only between calls but keep per-call buffers, so a
+// detector serves one caller at a time: get takes an idle one (or loads a
+// new one), put gives it back. The pool grows to the most detections that
+// ran at once (the analysis Gate's slots in the server, the workers in
+// eval) and never shrinks; each detector holds about 1 MB.
+type detectorPool struct {
+	cfg     DetectorConfig
+	mu      sync.Mutex
+	idle    []*FaceDetector
+	created int // detectors loaded (for tests)
+}
+
+// detectorPools maps a DetectorConfig (defaults applied) to its pool.
+var detectorPools sync.Map
+
+// poolFor returns the process-wide pool of detectors for cfg.
+func poolFor(cfg DetectorConfig) *detectorPool {
+	cfg.setDefaults()
+	if p, ok := detectorPools.Load(cfg); ok {
+		return p.(*detectorPool)
+	}
+	p, _ := detectorPools.LoadOrStore(cfg, &detectorPool{cfg: cfg})
+	return p.(*detectorPool)
+}
+
+// get returns an idle detector, or loads one; the caller owns it until put.
+func (p *detectorPool) get() (*FaceDetector, error) {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		d := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return d, nil
+	}
+	p.mu.Unlock()
+	d, err := NewFaceDetector(p.cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.created++
+	p.mu.Unlock()
+	return d, nil
+}
+
+// put gives d back for the next get.
+func (p *detectorPool) put(d *FaceDetector) {
+	p.mu.Lock()
+	p.idle = append(p.idle, d)
+	p.mu.Unlock()
 }
 
 // scaleRect multiplies every coordinate of r by s.

@@ -17,15 +17,20 @@ import (
 // Run with: go test -tags matprofile ./internal/vision/
 // gocv then records every Mat created and not yet closed.
 
-// closeSharedDetector frees the process-wide DetectFaces detector (its
-// scratch Mats live as long as the process otherwise).
+// closeSharedDetector frees the process-wide pooled detectors (DetectFaces,
+// analysers; their scratch Mats live as long as the process otherwise).
 func closeSharedDetector() {
-	sharedDetMu.Lock()
-	defer sharedDetMu.Unlock()
-	if sharedDet != nil {
-		sharedDet.Close()
-		sharedDet = nil
-	}
+	detectorPools.Range(func(k, v any) bool {
+		p := v.(*detectorPool)
+		p.mu.Lock()
+		for _, d := range p.idle {
+			d.Close()
+		}
+		p.idle = nil
+		p.mu.Unlock()
+		detectorPools.Delete(k)
+		return true
+	})
 }
 
 func matLeaks() string {

@@ -76,7 +76,13 @@ type Analyzer struct {
 	decBuf  []float64 // scratch: hist followed by the current frame
 	dec     []float64 // decimated signal
 	decBase int       // absolute 16 kHz index of dec[0]
-	yinD    []float64
+	// Decimation is deferred on frames that are not speech (nothing reads
+	// their 16 kHz copy unless the next frame is speech): the last such
+	// frame and the FIR history before it wait in raw and rawHist.
+	raw        []float32
+	rawHist    []float64
+	rawPending bool
+	yinD       []float64
 	// YIN FFT scratch (spectrumSize points)
 	yinRe1, yinIm1, yinRe2, yinIm2 []float64
 
@@ -88,19 +94,20 @@ type Analyzer struct {
 // (the server clock time of the first PCM sample).
 func NewAnalyzer(start time.Time) *Analyzer {
 	a := &Analyzer{
-		start:  start,
-		fft:    dsp.NewFFT(spectrumSize),
-		window: make([]float64, FrameSize),
-		re:     make([]float64, spectrumSize),
-		im:     make([]float64, spectrumSize),
-		power:  make([]float64, spectrumSize/2+1),
-		decimH: lowpassFIR(decimTaps, decimCutoffHz/SampleRate),
-		hist:   make([]float64, decimTaps-1),
-		yinD:   make([]float64, pitchMaxLag+2),
-		yinRe1: make([]float64, spectrumSize),
-		yinIm1: make([]float64, spectrumSize),
-		yinRe2: make([]float64, spectrumSize),
-		yinIm2: make([]float64, spectrumSize),
+		start:   start,
+		fft:     dsp.NewFFT(spectrumSize),
+		window:  make([]float64, FrameSize),
+		re:      make([]float64, spectrumSize),
+		im:      make([]float64, spectrumSize),
+		power:   make([]float64, spectrumSize/2+1),
+		decimH:  lowpassFIR(decimTaps, decimCutoffHz/SampleRate),
+		hist:    make([]float64, decimTaps-1),
+		rawHist: make([]float64, decimTaps-1),
+		yinD:    make([]float64, pitchMaxLag+2),
+		yinRe1:  make([]float64, spectrumSize),
+		yinIm1:  make([]float64, spectrumSize),
+		yinRe2:  make([]float64, spectrumSize),
+		yinIm2:  make([]float64, spectrumSize),
 	}
 	for i := range a.window {
 		a.window[i] = 0.5 - 0.5*math.Cos(2*math.Pi*(float64(i)+0.5)/FrameSize)
@@ -178,9 +185,18 @@ func (a *Analyzer) frame(x []float32) Frame {
 	}
 	f.Speech = f.RMSdB >= absSpeechMinDB && f.RMSdB >= f.NoiseFloordB+margin
 
-	a.decimate(x)
 	a.acc.frames++
-	if !f.Speech {
+	if !eagerDecimate && !f.Speech {
+		a.deferDecimate(x)
+		a.cyc.reset(&a.acc)
+		a.acc.endRun()
+		return f
+	}
+	if a.rawPending {
+		a.catchUp()
+	}
+	a.decimate(x)
+	if !f.Speech { // eagerDecimate
 		a.cyc.reset(&a.acc)
 		a.acc.endRun()
 		return f
@@ -256,6 +272,37 @@ func lowpassFIR(taps int, fc float64) []float64 {
 		h[i] /= sum
 	}
 	return h
+}
+
+// eagerDecimate decimates every frame as before deferDecimate (only the test
+// that compares both sets it).
+var eagerDecimate = false
+
+// deferDecimate stands for decimate on a frame that is not speech. The
+// 16 kHz copy is read only by the pitch (the last two frames) and by the cycle
+// tracker, which restarts after a non-speech frame at the start of the
+// previous frame; so the copy of this frame is needed only if the next frame
+// is speech, and then catchUp makes it. Until then the copy is empty and ends
+// where the eager one would.
+func (a *Analyzer) deferDecimate(x []float32) {
+	copy(a.rawHist, a.hist)
+	a.raw = append(a.raw[:0], x...)
+	nh := len(a.hist)
+	for i := range a.hist {
+		a.hist[i] = float64(x[len(x)-nh+i])
+	}
+	a.decBase += len(a.dec) + pitchFrame
+	a.dec = a.dec[:0]
+	a.rawPending = true
+}
+
+// catchUp decimates the deferred frame (with the FIR history it had), so
+// that the 16 kHz copy ends with it as after decimate.
+func (a *Analyzer) catchUp() {
+	a.decBase -= pitchFrame
+	copy(a.hist, a.rawHist)
+	a.decimate(a.raw)
+	a.rawPending = false
 }
 
 // decimate low-passes the frame at 3 kHz and appends every third sample to the
