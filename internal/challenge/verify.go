@@ -49,6 +49,10 @@ const (
 	// frame rate but within FlashLagMax; reissued, and the reissue's late light fails
 	// (verify_flash.go: a starved sender or a slow camera once, a swap every time).
 	ReasonLateOnce = "late light, reissued"
+	// ReasonWeakFlash: a flash whose reflection could not be told from the skin signal's
+	// noise, where a minimal reflection would not have stood out either (darker skin reflects
+	// less of the screen); reissued as a longer sequence (verify_flash.go).
+	ReasonWeakFlash = "weak reflection"
 	// ReasonAnalysisBehind: the server's analysis had not reached the window's end
 	// RunnerConfig.MaxBehind after it (CPU starvation); the response was not judged.
 	ReasonAnalysisBehind = "analysis fell behind"
@@ -134,6 +138,10 @@ type Thresholds struct {
 	FlashLagMax     time.Duration // and never beyond this, whatever the frame rate
 	FlashLagSearch  time.Duration // lags searched: 0..this
 	FlashNullMargin float64       // the score must beat every surrogate sequence's by this (verify_flash.go)
+	FlashMinZ       float64       // and lie this many surrogate standard deviations above their mean
+	FlashWeakZ      float64       // below this many, there is no evidence of a reflection at all
+	FlashMinGain    float64       // the least reflection (of the screen colour's offset) a real skin shows
+	FlashNoiseRatio float64       // window chroma noise beyond this many times the pre-flash noise is not the skin's
 
 	SpeechAboveFloorDB float64       // speech is this far above the baseline noise floor
 	SpeechMinRMS       float64       // and at least this loud
@@ -220,6 +228,10 @@ func DefaultThresholds() Thresholds {
 		FlashLagMax:     600 * time.Millisecond,
 		FlashLagSearch:  time.Second,
 		FlashNullMargin: 0.15,
+		FlashMinZ:       3.5,
+		FlashWeakZ:      2,
+		FlashMinGain:    0.005,
+		FlashNoiseRatio: 3,
 
 		SpeechAboveFloorDB: 10,
 		SpeechMinRMS:       0.003,

@@ -67,12 +67,17 @@ func TestVerifyFlash(t *testing.T) {
 			}
 		}
 	}
+	reissue := func(in *Input) { in.Challenge.Attempt = 2 }
 	runVerifyCases(t, []verifyCase{
 		{name: "face follows at 200 ms", ch: ch, script: litBy(ch, 200*time.Millisecond, 0.05), want: OutcomePassed,
 			check: lagNear(200 * time.Millisecond)},
 		{name: "weak response", ch: ch, script: litBy(ch, 200*time.Millisecond, 0.02), want: OutcomePassed,
 			check: lagNear(200 * time.Millisecond)},
-		{name: "static loop", ch: ch, want: OutcomeFailed, reason: ReasonNoResponse},
+		// A face ignoring the screen: at the synthetic frames' noise (0.7 levels of chroma a
+		// frame) a tenth of the red team's reflection would not always stand out of a short
+		// sequence, so the first issue may be inconclusive "weak reflection"; its (longer)
+		// reissue shows no evidence and fails (TestFlashNoReflectionFails).
+		{name: "static loop", ch: ch, edit: reissue, want: OutcomeFailed, reason: ReasonNoResponse},
 		// A face turning the opposite colour. Negating a sequence on the colour hexagon can
 		// resemble the sequence a few steps later, which reads as a late response: either way
 		// it must fail. (Not tested on ch: where every neighbour is the complement, a negated
@@ -83,7 +88,7 @@ func TestVerifyFlash(t *testing.T) {
 		{name: "face follows at 0 ms", ch: ch, script: litBy(ch, 0, 0.05), want: OutcomeFailed, reason: ReasonImplausibleLag},
 		{name: "slow fades at 200 ms", ch: fade, script: litBy(fade, 200*time.Millisecond, 0.05), want: OutcomePassed,
 			check: lagNear(200 * time.Millisecond)},
-		{name: "slow fades, static loop", ch: fade, want: OutcomeFailed, reason: ReasonNoResponse},
+		{name: "slow fades, static loop", ch: fade, edit: reissue, want: OutcomeFailed, reason: ReasonNoResponse},
 		{name: "face lost", ch: ch, script: func(s *subject) {
 			litBy(ch, 200*time.Millisecond, 0.05)(s)
 			s.present = func(x float64) bool { return x < sh(0) }
@@ -269,8 +274,8 @@ func TestFlashSpecificity(t *testing.T) {
 			continue
 		}
 		if r.Outcome != OutcomeFailed || r.Reason != ReasonNoResponse {
-			t.Errorf("trial %d (fade %v) %v vs %v: a response to another sequence got %s %q (corr %.2f at %v ms, best surrogate %.2f)",
-				i, fade, shown.Params.Colors, other.Params.Colors, r.Outcome, r.Reason, r.Metrics["corr"], r.Metrics["lag_ms"], r.Metrics["null_max"])
+			t.Errorf("trial %d (fade %v) %v vs %v: a response to another sequence got %s %q (corr %.2f at %v ms, best surrogate %.2f) %v",
+				i, fade, shown.Params.Colors, other.Params.Colors, r.Outcome, r.Reason, r.Metrics["corr"], r.Metrics["lag_ms"], r.Metrics["null_max"], r.Metrics)
 		}
 	}
 	t.Logf("%d of %d responses to another sequence scored above the correlation threshold (pass, late or implausible lag without the surrogates); %d other sequences were the shown one in disguise, of which %d did not fail \"no response\"",
