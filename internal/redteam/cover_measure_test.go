@@ -150,6 +150,7 @@ func measureAttacks(t *testing.T, f *Face, kind challenge.Kind, dim Look, kbps i
 			{"swap/no_flash", func(b *Behaviour) { b.IgnoreFlash = true }, offlineOpts{}},
 			{"delayed 2 s", nil, offlineOpts{delay: 2 * time.Second}},
 			{"swap/latency 1 s", nil, offlineOpts{delay: time.Second}},
+			{"swap/latency 0.2 s", nil, offlineOpts{delay: 200 * time.Millisecond}},
 		}
 	} else {
 		as = []attack{
