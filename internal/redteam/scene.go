@@ -275,6 +275,8 @@ type Renderer struct {
 	out   planes
 	rng   uint64
 	noise []int8
+	// ditherRng dithers the reflection (dither)
+	ditherRng uint64
 
 	// mouthSrc is what the opening mouth samples: the still, or base when an identity is pasted
 	mouthSrc planes
@@ -549,8 +551,11 @@ func (r *Renderer) reflect(rgb [3]byte, gain float64) {
 				continue
 			}
 			j := (y/2)*W/2 + x/2
-			r.canon.u[j] = clampB(float64(r.canon.u[j]) + w*cb)
-			r.canon.v[j] = clampB(float64(r.canon.v[j]) + w*cr)
+			// Dithered: a reflection of less than a level per pixel (a weak or dark skin's)
+			// would round to nothing on every pixel, where a camera's sensor noise keeps it
+			// in the face's mean (finding NN: gain 0.01 read 0.0007 without it).
+			r.canon.u[j] = clampB(float64(r.canon.u[j]) + w*cb + r.dither())
+			r.canon.v[j] = clampB(float64(r.canon.v[j]) + w*cr + r.dither())
 			for dy := 0; dy < 2; dy++ {
 				for dx := 0; dx < 2; dx++ {
 					i := (y+dy)*W + x + dx
@@ -722,6 +727,17 @@ func (r *Renderer) camera() {
 		}
 		r.out.y[i] = clampB(float64(v)*l.Light + l.Offset + n)
 	}
+}
+
+// dither is uniform in [-0.5, 0.5), from its own generator (the camera's noise stays as it was).
+func (r *Renderer) dither() float64 {
+	if r.ditherRng == 0 {
+		r.ditherRng = r.look.Seed*0x9E3779B97F4A7C15 + 7
+	}
+	r.ditherRng ^= r.ditherRng << 13
+	r.ditherRng ^= r.ditherRng >> 7
+	r.ditherRng ^= r.ditherRng << 17
+	return float64(r.ditherRng>>11)/(1<<53) - 0.5
 }
 
 func (r *Renderer) rnd() float64 {
