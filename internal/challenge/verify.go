@@ -183,6 +183,13 @@ type Thresholds struct {
 //     synthetic faces by ≥ 0.21. A response to another random sequence (a replayed earlier
 //     flash) got past it 2 times in 150, both times a sequence resembling the shown one
 //     (TestFlashSpecificity).
+//   - Flash significance (REDTEAM.md finding NN): or z ≥ 3.5 surrogate standard deviations
+//     with the same 0.15 margin; no evidence is z < 2; the least reflection a skin shows,
+//     for the power, 0.005 of the screen colour's offset (a tenth of the red team's 0.05);
+//     chroma changing 3× the pre-flash noise without following the screen is not noise.
+//     Synthetic faces (0.7 levels of chroma noise): at 1 % reflection 17 of 24 short
+//     sequences passed (the rest inconclusive; the old rule failed 9) and 21 of 24 longer
+//     reissues; faces ignoring the screen never passed, every longer reissue failed.
 //   - Speech ≥ 10 dB over the floor and ≥ 0.003 RMS (−50 dBFS) for ≥ 80 ms; pauses > 250 ms
 //     split utterances (gaps inside words and between syllables are shorter); an utterance
 //     starting < 200 ms after display is not a reaction to it (no one reads that fast).

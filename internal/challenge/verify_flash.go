@@ -38,11 +38,22 @@ import (
 // about as well with the surrogates. (Flake finding 1: a slow-moving loop scored 0.53 at
 // 580 ms and passed.)
 //
-// A specific score ≥ FlashMinCorr (FadeMinCorr for fades) at a lag within [FlashLagMin,
-// flashLagLimit] passes; at a longer lag it is "late response", at a shorter one "implausible
-// lag"; otherwise — a replayed or injected face does not follow the colours — "no response".
-// A first issue late by no more than FlashLagMax is inconclusive "late light, reissued"
-// instead: its reissue (attempt 2) passes or fails on the same rule.
+// A response is significant when it beats the best surrogate by FlashNullMargin and either
+// scores ≥ FlashMinCorr (FadeMinCorr for fades) or lies FlashMinZ surrogate standard
+// deviations above the surrogates' mean (z): a correlation is bounded by the reflection's
+// signal-to-noise ratio whatever the sequence's length, so a darker skin's weak reflection
+// never reaches 0.5 under the same noise, while the surrogates' spread — the statistic's own
+// noise on these frames — shrinks with more frames. A significant response at a lag within
+// [FlashLagMin, flashLagLimit] passes; at a longer lag it is "late response", at a shorter one
+// "implausible lag". A first issue late by no more than FlashLagMax is inconclusive "late
+// light, reissued" instead: its reissue (attempt 2) passes or fails on the same rule.
+//
+// A response that is not significant fails "no response" only on contrary evidence: z under
+// FlashWeakZ where a reflection of FlashMinGain (a tenth of the red team's) put into these
+// frames in place of the fitted one would have reached FlashMinZ (the power), z under
+// FlashWeakZ on a reissue, or chroma changing more than FlashNoiseRatio times as much as
+// before the flash without following it (a replayed response to other colours). Otherwise it
+// is inconclusive "weak reflection" and reissued as a sequence twice as long (NewLongFlash).
 
 // flashLagLimit is the longest lag an honest camera shows, for frames interval apart:
 //
