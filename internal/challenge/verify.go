@@ -185,7 +185,8 @@ type Thresholds struct {
 //     (TestFlashSpecificity).
 //   - Flash significance (REDTEAM.md finding NN): or z ≥ 3.5 surrogate standard deviations
 //     with the same 0.15 margin; no evidence is z < 2; the least reflection a skin shows,
-//     for the power, 0.005 of the screen colour's offset (a tenth of the red team's 0.05);
+//     for the power, 0.0025 of the screen colour's offset as measured (a twentieth of the
+//     red team's 0.05; VP8 at 400 kbit/s takes most of a weak chroma change away);
 //     chroma changing 3× the pre-flash noise without following the screen is not noise.
 //     Synthetic faces (0.7 levels of chroma noise): at 1 % reflection 17 of 24 short
 //     sequences passed (the rest inconclusive; the old rule failed 9) and 21 of 24 longer
@@ -237,7 +238,7 @@ func DefaultThresholds() Thresholds {
 		FlashNullMargin: 0.15,
 		FlashMinZ:       3.5,
 		FlashWeakZ:      2,
-		FlashMinGain:    0.005,
+		FlashMinGain:    0.0025,
 		FlashNoiseRatio: 3,
 
 		SpeechAboveFloorDB: 10,
