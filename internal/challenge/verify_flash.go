@@ -309,14 +309,16 @@ func (c *vctx) flash() verdict {
 	if !significant {
 		// Not light from the screen, or too little of it to tell from these frames' noise.
 		// Contrary evidence fails "no response": no evidence at all (z below FlashWeakZ)
-		// where a minimal reflection would have passed (zMin at least FlashMinZ), or on a
-		// reissue (a longer sequence); or the face's chroma changed during the flash several
-		// times more than before it, in a way the shown colours do not explain (quieted: a
-		// replayed response to another sequence, a face turning the opposite colours).
+		// where a minimal reflection would have passed (zMin at least FlashMinZ), or where
+		// the face's chroma changed during the flash several times more than before it in a
+		// way the shown colours do not explain (quieted: a replayed response to another
+		// sequence), or on a reissue (a longer sequence). Quieted alone is not contrary: a
+		// real reflection the linear fit leaves half in the residual (a codec's dead zone)
+		// looks like that too (finding NN: an honest darker face read 0.63 against 0.07).
 		// Otherwise the reflection may be there, too weak for this sequence's length:
 		// inconclusive, reissued as a longer sequence (darker skin reflects less of the
 		// screen; REDTEAM.md finding NN).
-		contrary := quieted || z < c.th.FlashWeakZ && zMin >= c.th.FlashMinZ
+		contrary := z < c.th.FlashWeakZ && (quieted || zMin >= c.th.FlashMinZ)
 		if contrary || (z < c.th.FlashWeakZ && c.ch.Attempt >= 2) {
 			vd.outcome, vd.reason = OutcomeFailed, ReasonNoResponse
 		} else {
