@@ -49,7 +49,7 @@ import (
 // light, reissued" instead: its reissue (attempt 2) passes or fails on the same rule.
 //
 // A response that is not significant fails "no response" only on contrary evidence: z under
-// FlashWeakZ where a reflection of FlashMinGain (a twentieth of the red team's) put into these
+// FlashWeakZ where a reflection of FlashMinGain (a fiftieth of the red team's) put into these
 // frames in place of the fitted one would have reached FlashMinZ (the power), z under
 // FlashWeakZ on a reissue, or chroma changing more than FlashNoiseRatio times as much as
 // before the flash without following it (a replayed response to other colours). Otherwise it
