@@ -50,10 +50,10 @@ import (
 //
 // A response that is not significant fails "no response" only on contrary evidence: z under
 // FlashWeakZ where a reflection of FlashMinGain (a fiftieth of the red team's) put into these
-// frames in place of the fitted one would have reached FlashMinZ (the power), z under
-// FlashWeakZ on a reissue, or chroma changing more than FlashNoiseRatio times as much as
-// before the flash without following it (a replayed response to other colours). Otherwise it
-// is inconclusive "weak reflection" and reissued as a sequence twice as long (NewLongFlash).
+// frames in place of the fitted one would have reached FlashMinZ (the power), or where the
+// chroma changed more than FlashNoiseRatio times as much as before the flash without following
+// it (a replayed response to other colours), or on a reissue. Otherwise it is inconclusive
+// "weak reflection" and reissued as a sequence twice as long (NewLongFlash).
 
 // flashLagLimit is the longest lag an honest camera shows, for frames interval apart:
 //
@@ -267,20 +267,19 @@ func (c *vctx) flash() verdict {
 	}
 	null := flashNull(frames, cols, p, step, expo, k, best.lag, c.th.FlashLagSearch)
 	z := null.z(best.score())
-	// The power: what a face reflecting FlashMinGain of the screen would have scored on
-	// these frames' own noise (the fitted response taken out, the minimal one put in at an
-	// honest lag).
 	lagMax := flashLagLimit(c.th, interval)
 	if !c.acked {
 		// Measured from the issue: the display came some unknown part of the ack's round trip
 		// later, so only the cap can call it late (a pass becomes "no display ack" in Verify).
 		lagMax = c.th.FlashLagMax
 	}
+	// The power: what a face reflecting FlashMinGain of the screen would have scored on
+	// these frames' own noise (the fitted response taken out, the minimal one put in at an
+	// honest lag). The noise is the window's, unless it is far above the skin signal's
+	// before the flash (FlashNoiseRatio): chroma jumping during the flash in a way the shown
+	// colours do not explain (a replayed response to another sequence) is not the skin's
+	// noise, and a minimal reflection is judged against the pre-flash noise instead.
 	nominal := (c.th.FlashLagMin + flashLagLimit(c.th, interval)) / 2
-	// The noise is the window's, unless it is far above the skin signal's before the flash
-	// (FlashNoiseRatio): chroma jumping during the flash in a way the shown colours do not
-	// explain (a replayed response to another sequence) is not the skin's noise, and a
-	// minimal reflection is judged against the pre-flash noise instead.
 	resid := withResponse(frames, cols, step, p.Fade, expo, best.lag, nominal, 0)
 	nw, nb := chromaNoise(resid), chromaNoise(before)
 	quieted := len(before) >= minFlashFrames && nb > 0 && nw > c.th.FlashNoiseRatio*nb
