@@ -63,7 +63,8 @@ func loopObservations(t *testing.T, n int) []models.Observation {
 // correlated with the colour sequence at one of the lags searched. On the
 // real measurements of a slow-moving clip, every random flash and fade
 // sequence, issued anywhere in the loop, must fail "no response" (not pass,
-// not "late response"); the same measurements with the face lit by the
+// not "late response"; at most one in six inconclusive "weak reflection", which is
+// reissued); the same measurements with the face lit by the
 // screen (2–5 % of the colour's offset, 100–500 ms after the ack) must pass.
 func TestFlashOnRealLoop(t *testing.T) {
 	obs := loopObservations(t, 7)
@@ -84,6 +85,7 @@ func TestFlashOnRealLoop(t *testing.T) {
 	}
 	var lm, hm []float64
 	chance, late, worst := 0, 0, 0.0
+	weak := 0
 	for i := range trials {
 		ch, err := challenge.NewChallenge(challenge.KindFlash, i%2 == 1, seq)
 		if err != nil {
@@ -107,7 +109,13 @@ func TestFlashOnRealLoop(t *testing.T) {
 		}
 		worst = max(worst, r.Metrics["corr"]-r.Metrics["null_max"])
 		lm = append(lm, r.Metrics["corr"]-r.Metrics["null_max"])
-		if r.Outcome != challenge.OutcomeFailed || r.Reason != challenge.ReasonNoResponse {
+		// A first issue may be inconclusive "weak reflection" where the loop's own chroma
+		// changes are too large for a minimal reflection to have stood out, or a little
+		// evidence showed by chance (REDTEAM.md finding NN); it is reissued with a fresh,
+		// longer sequence (challenge.TestFlashNoReflectionFails).
+		if r.Outcome == challenge.OutcomeInconclusive && r.Reason == challenge.ReasonWeakFlash {
+			weak++
+		} else if r.Outcome != challenge.OutcomeFailed || r.Reason != challenge.ReasonNoResponse {
 			t.Errorf("trial %d (fade %v): the loop got %s %q (corr %.2f at %v ms, best surrogate %.2f)", i, ch.Params.Fade,
 				r.Outcome, r.Reason, r.Metrics["corr"], r.Metrics["lag_ms"], r.Metrics["null_max"])
 		}
@@ -124,6 +132,10 @@ func TestFlashOnRealLoop(t *testing.T) {
 			t.Errorf("trial %d (fade %v, gain %.3f, lag %v): an honest face got %s %q (corr %.2f, best surrogate %.2f)", i, ch.Params.Fade,
 				gain, lag, h.Outcome, h.Reason, h.Metrics["corr"], h.Metrics["null_max"])
 		}
+	}
+	t.Logf("%d of %d first issues were inconclusive \"weak reflection\" (reissued), the rest failed \"no response\"", weak, trials)
+	if weak > trials/6 {
+		t.Errorf("the loop: %d of %d first issues inconclusive", weak, trials)
 	}
 	sort.Float64s(lm)
 	sort.Float64s(hm)

@@ -68,8 +68,15 @@ var (
 	// flashSteps keep every colour change more than a third of a second after the previous
 	// one: at most MaxFlashChangesPerSecond changes in any second (WCAG 2.3.1 allows three
 	// flashes, i.e. six changes; see flashsafety.go).
-	flashSteps       = []int{350, 400, 450, 500}
-	fadeLengths      = []int{6, 7, 8}
+	flashSteps  = []int{350, 400, 450, 500}
+	fadeLengths = []int{6, 7, 8}
+	// A flash reissued after a weak reflection (verify_flash.go) shows twice as many colours
+	// at the same steps: the chance correlations the reflection must stand out of shrink
+	// with the square root of the frames, the reflection's own correlation does not. The
+	// longest is 20 × 500 ms = 10 s (fades 14 × 1.25 s = 17.5 s; the runner's buffer holds a
+	// window of 34 s at 30 fps).
+	longFlashLengths = []int{12, 14, 16, 18, 20}
+	longFadeLengths  = []int{12, 13, 14}
 	fadeSteps        = []int{1000, 1250} // ≤ 1 change per second: far below the 3 Hz flash limit
 	digitLengths     = []int{4, 5, 6}
 	blinkCounts      = []int{2, 3}

@@ -257,6 +257,45 @@ func Alternative(ch Challenge, rnd io.Reader) (Challenge, error) {
 	return alt, nil
 }
 
+// NewLongFlash draws a flash of twice the usual length (12–20 colours; fades 12–14) at the
+// usual steps: the reissue after a weak reflection (ReasonWeakFlash). The changes per second
+// are those of the short sequences (at most MaxFlashChangesPerSecond).
+func NewLongFlash(photosensitive bool, rnd io.Reader) (Challenge, error) {
+	src := newSource(rnd)
+	ch := Challenge{ID: src.id(), Kind: KindFlash, Attempt: 1}
+	drawFlash(src, &ch.Params, photosensitive, true)
+	ch.Deadline = deadline(KindFlash, ch.Params)
+	if src.err != nil {
+		return Challenge{}, src.err
+	}
+	return ch, nil
+}
+
+// drawFlash draws a flash's colours and step (long: NewLongFlash's lengths).
+func drawFlash(src *source, p *Params, photosensitive, long bool) {
+	lengths, fades := flashLengths, fadeLengths
+	if long {
+		lengths, fades = longFlashLengths, longFadeLengths
+	}
+	n, step := pick(src, lengths), pick(src, flashSteps)
+	if photosensitive { // drawn after the flash's (the order of the draws is kept for seeded tests)
+		n, step = pick(src, fades), pick(src, fadeSteps)
+		p.Fade = true
+	}
+	p.StepMS = step
+	prev := -1
+	for range n {
+		var c int
+		if prev < 0 {
+			c = src.intn(len(Palette))
+		} else if c = src.intn(len(Palette) - 1); c >= prev {
+			c++ // skip the previous colour: a repeat would be an invisible step
+		}
+		prev = c
+		p.Colors = append(p.Colors, Palette[c])
+	}
+}
+
 func drawChallenge(src *source, k Kind, photosensitive bool) Challenge {
 	ch := Challenge{ID: src.id(), Kind: k, Attempt: 1}
 	p := &ch.Params
@@ -272,23 +311,7 @@ func drawChallenge(src *source, k Kind, photosensitive bool) Challenge {
 	case KindMoveCloser:
 		p.Scale = closerScale
 	case KindFlash:
-		n, step := pick(src, flashLengths), pick(src, flashSteps)
-		if photosensitive {
-			n, step = pick(src, fadeLengths), pick(src, fadeSteps)
-			p.Fade = true
-		}
-		p.StepMS = step
-		prev := -1
-		for range n {
-			var c int
-			if prev < 0 {
-				c = src.intn(len(Palette))
-			} else if c = src.intn(len(Palette) - 1); c >= prev {
-				c++ // skip the previous colour: a repeat would be an invisible step
-			}
-			prev = c
-			p.Colors = append(p.Colors, Palette[c])
-		}
+		drawFlash(src, p, photosensitive, false)
 	case KindReadDigits:
 		n := pick(src, digitLengths)
 		ds := make([]string, n)

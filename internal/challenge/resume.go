@@ -66,7 +66,7 @@ func ResumeRunner(p Progress, start, stopped, now time.Time, done []Result, cfg 
 			if !ShouldReissue(res, p.Active.Attempt) {
 				break
 			}
-			if err := r.queueReissue(*p.Active, now); err != nil {
+			if err := r.queueReissue(*p.Active, res.Reason, now); err != nil {
 				return nil, err
 			}
 			break

@@ -354,18 +354,23 @@ func (r *Runner) Poll(now time.Time) []Result {
 		}
 	}
 	if ShouldReissue(res, a.ch.Attempt) {
-		if err := r.queueReissue(a.ch, now); err != nil {
+		if err := r.queueReissue(a.ch, res.Reason, now); err != nil {
 			res.Metrics["reissue_error"] = 1
 		}
 	}
 	return []Result{res}
 }
 
-// queueReissue draws a fresh challenge of ch's kind for the next attempt.
-func (r *Runner) queueReissue(ch Challenge, now time.Time) error {
+// queueReissue draws a fresh challenge of ch's kind for the next attempt; after a flash's
+// weak reflection (reason ReasonWeakFlash), a longer sequence (NewLongFlash).
+func (r *Runner) queueReissue(ch Challenge, reason string, now time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fresh, err := NewChallenge(ch.Kind, r.plan.Photosensitive || ch.Params.Fade, r.cfg.Rand)
+	photosensitive := r.plan.Photosensitive || ch.Params.Fade
+	fresh, err := NewChallenge(ch.Kind, photosensitive, r.cfg.Rand)
+	if ch.Kind == KindFlash && reason == ReasonWeakFlash {
+		fresh, err = NewLongFlash(photosensitive, r.cfg.Rand)
+	}
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,10 @@ const (
 	// frame rate but within FlashLagMax; reissued, and the reissue's late light fails
 	// (verify_flash.go: a starved sender or a slow camera once, a swap every time).
 	ReasonLateOnce = "late light, reissued"
+	// ReasonWeakFlash: a flash whose reflection could not be told from the skin signal's
+	// noise, where a minimal reflection would not have stood out either (darker skin reflects
+	// less of the screen); reissued as a longer sequence (verify_flash.go).
+	ReasonWeakFlash = "weak reflection"
 	// ReasonAnalysisBehind: the server's analysis had not reached the window's end
 	// RunnerConfig.MaxBehind after it (CPU starvation); the response was not judged.
 	ReasonAnalysisBehind = "analysis fell behind"
@@ -134,6 +138,10 @@ type Thresholds struct {
 	FlashLagMax     time.Duration // and never beyond this, whatever the frame rate
 	FlashLagSearch  time.Duration // lags searched: 0..this
 	FlashNullMargin float64       // the score must beat every surrogate sequence's by this (verify_flash.go)
+	FlashMinZ       float64       // and lie this many surrogate standard deviations above their mean
+	FlashWeakZ      float64       // below this many, there is no evidence of a reflection at all
+	FlashMinGain    float64       // the least reflection (of the screen colour's offset) a real skin shows
+	FlashNoiseRatio float64       // window chroma noise beyond this many times the pre-flash noise is not the skin's
 
 	SpeechAboveFloorDB float64       // speech is this far above the baseline noise floor
 	SpeechMinRMS       float64       // and at least this loud
@@ -176,6 +184,15 @@ type Thresholds struct {
 //     synthetic faces by ≥ 0.21. A response to another random sequence (a replayed earlier
 //     flash) got past it 2 times in 150, both times a sequence resembling the shown one
 //     (TestFlashSpecificity).
+//   - Flash significance (REDTEAM.md finding NN): or z ≥ 3.5 surrogate standard deviations
+//     with the same 0.15 margin; no evidence is z < 2; the least reflection a skin shows,
+//     for the power, 0.001 of the screen colour's offset as measured (a fiftieth of the
+//     red team's 0.05: VP8 at 400 kbit/s left 0.0004–0.0011 of a darker skin's 0.01, and
+//     a reflection put in after the codec escapes its dead zone, so the power is optimistic);
+//     chroma changing 3× the pre-flash noise without following the screen is not noise.
+//     Synthetic faces (0.7 levels of chroma noise): at 1 % reflection 17 of 24 short
+//     sequences passed (the rest inconclusive; the old rule failed 9) and 21 of 24 longer
+//     reissues; faces ignoring the screen never passed, every longer reissue failed.
 //   - Speech ≥ 10 dB over the floor and ≥ 0.003 RMS (−50 dBFS) for ≥ 80 ms; pauses > 250 ms
 //     split utterances (gaps inside words and between syllables are shorter); an utterance
 //     starting < 200 ms after display is not a reaction to it (no one reads that fast).
@@ -221,6 +238,10 @@ func DefaultThresholds() Thresholds {
 		FlashLagMax:     600 * time.Millisecond,
 		FlashLagSearch:  time.Second,
 		FlashNullMargin: 0.15,
+		FlashMinZ:       3.5,
+		FlashWeakZ:      2,
+		FlashMinGain:    0.001,
+		FlashNoiseRatio: 3,
 
 		SpeechAboveFloorDB: 10,
 		SpeechMinRMS:       0.003,

@@ -38,11 +38,22 @@ import (
 // about as well with the surrogates. (Flake finding 1: a slow-moving loop scored 0.53 at
 // 580 ms and passed.)
 //
-// A specific score ≥ FlashMinCorr (FadeMinCorr for fades) at a lag within [FlashLagMin,
-// flashLagLimit] passes; at a longer lag it is "late response", at a shorter one "implausible
-// lag"; otherwise — a replayed or injected face does not follow the colours — "no response".
-// A first issue late by no more than FlashLagMax is inconclusive "late light, reissued"
-// instead: its reissue (attempt 2) passes or fails on the same rule.
+// A response is significant when it beats the best surrogate by FlashNullMargin and either
+// scores ≥ FlashMinCorr (FadeMinCorr for fades) or lies FlashMinZ surrogate standard
+// deviations above the surrogates' mean (z): a correlation is bounded by the reflection's
+// signal-to-noise ratio whatever the sequence's length, so a darker skin's weak reflection
+// never reaches 0.5 under the same noise, while the surrogates' spread — the statistic's own
+// noise on these frames — shrinks with more frames. A significant response at a lag within
+// [FlashLagMin, flashLagLimit] passes; at a longer lag it is "late response", at a shorter one
+// "implausible lag". A first issue late by no more than FlashLagMax is inconclusive "late
+// light, reissued" instead: its reissue (attempt 2) passes or fails on the same rule.
+//
+// A response that is not significant fails "no response" only on contrary evidence: z under
+// FlashWeakZ where a reflection of FlashMinGain (a fiftieth of the red team's) put into these
+// frames in place of the fitted one would have reached FlashMinZ (the power), or where the
+// chroma changed more than FlashNoiseRatio times as much as before the flash without following
+// it (a replayed response to other colours), or on a reissue. Otherwise it is inconclusive
+// "weak reflection" and reissued as a sequence twice as long (NewLongFlash).
 
 // flashLagLimit is the longest lag an honest camera shows, for frames interval apart:
 //
@@ -224,10 +235,13 @@ func (c *vctx) flash() verdict {
 	}
 	step := time.Duration(p.StepMS) * time.Millisecond
 	total := time.Duration(len(cols)) * step
-	var frames []flashFrame
+	var frames, before []flashFrame
 	var gaps []float64
 	for _, o := range c.obs {
 		u := o.At.Sub(c.ref)
+		if seen(o) && u < 0 && !o.At.Before(c.baselineStart()) {
+			before = append(before, flashFrame{at: o.At, u: u, y: o.FaceY, cb: o.FaceCb, cr: o.FaceCr})
+		}
 		if !seen(o) || u < 0 || u >= total+c.th.FlashLagSearch {
 			continue
 		}
@@ -251,16 +265,32 @@ func (c *vctx) flash() verdict {
 	if p.Fade {
 		minCorr = c.th.FadeMinCorr // longer series: chance correlations are smaller
 	}
-	var nullMax float64
-	var nullN int
-	if best.score() >= minCorr { // below, it fails whatever the surrogates score
-		nullMax, nullN = flashNull(frames, cols, p, step, expo, k, best.lag, c.th.FlashLagSearch, best.score()-c.th.FlashNullMargin)
-	}
+	null := flashNull(frames, cols, p, step, expo, k, best.lag, c.th.FlashLagSearch)
+	z := null.z(best.score())
 	lagMax := flashLagLimit(c.th, interval)
 	if !c.acked {
 		// Measured from the issue: the display came some unknown part of the ack's round trip
 		// later, so only the cap can call it late (a pass becomes "no display ack" in Verify).
 		lagMax = c.th.FlashLagMax
+	}
+	// The power: what a face reflecting FlashMinGain of the screen would have scored on
+	// these frames' own noise (the fitted response taken out, the minimal one put in at an
+	// honest lag). The noise is the window's, unless it is far above the skin signal's
+	// before the flash (FlashNoiseRatio): chroma jumping during the flash in a way the shown
+	// colours do not explain (a replayed response to another sequence) is not the skin's
+	// noise, and a minimal reflection is judged against the pre-flash noise instead.
+	nominal := (c.th.FlashLagMin + flashLagLimit(c.th, interval)) / 2
+	resid := withResponse(frames, cols, step, p.Fade, expo, best.lag, nominal, 0)
+	nw, nb := chromaNoise(resid), chromaNoise(before)
+	quieted := len(before) >= minFlashFrames && nb > 0 && nw > c.th.FlashNoiseRatio*nb
+	if quieted {
+		resid = beforeNoise(frames, before)
+	}
+	minimal := addResponse(resid, cols, step, p.Fade, expo, nominal, c.th.FlashMinGain)
+	power := bestLag(minimal, cols, step, p.Fade, expo, k, c.th.FlashLagSearch, flashStep)
+	zMin := null.z(power.score())
+	if quieted { // the surrogates' spread on the pre-flash noise, not on the jumping chroma
+		zMin = flashNull(minimal, cols, p, step, expo, k, nominal, c.th.FlashLagSearch).z(power.score())
 	}
 	vd := verdict{
 		peak: best.score(), unit: "corr", peakAt: best.peakAt,
@@ -269,15 +299,33 @@ func (c *vctx) flash() verdict {
 			"corr": best.score(), "corr_level": best.level, "corr_diff": best.diff,
 			"corr_cb": best.cb, "corr_cr": best.cr, "corr_y": best.y,
 			"lag_ms": ms(best.lag), "frames": float64(best.n),
-			"null_max": nullMax, "null_n": float64(nullN),
+			"null_max": null.max, "null_mean": null.mean, "null_sd": null.sd, "null_n": float64(null.n),
+			"z": z, "z_min_gain": zMin, "noise": nw, "noise_before": nb, "gain": fittedGain(frames, cols, step, p.Fade, expo, best.lag),
 			"lag_max_ms": ms(lagMax), "interval_ms": ms(interval),
 		},
 	}
-	switch {
-	case best.score() < minCorr, best.score() < nullMax+c.th.FlashNullMargin:
-		// Too weak, or not specific to the shown sequence: chance, not light from the screen.
-		vd.outcome, vd.reason = OutcomeFailed, ReasonNoResponse
+	significant := best.score() >= null.max+c.th.FlashNullMargin && (best.score() >= minCorr || z >= c.th.FlashMinZ)
+	if !significant {
+		// Not light from the screen, or too little of it to tell from these frames' noise.
+		// Contrary evidence fails "no response": no evidence at all (z below FlashWeakZ)
+		// where a minimal reflection would have passed (zMin at least FlashMinZ), or where
+		// the face's chroma changed during the flash several times more than before it in a
+		// way the shown colours do not explain (quieted: a replayed response to another
+		// sequence), or on a reissue (a longer sequence). Quieted alone is not contrary: a
+		// real reflection the linear fit leaves half in the residual (a codec's dead zone)
+		// looks like that too (finding NN: an honest darker face read 0.63 against 0.07).
+		// Otherwise the reflection may be there, too weak for this sequence's length:
+		// inconclusive, reissued as a longer sequence (darker skin reflects less of the
+		// screen; REDTEAM.md finding NN).
+		contrary := z < c.th.FlashWeakZ && (quieted || zMin >= c.th.FlashMinZ)
+		if contrary || (z < c.th.FlashWeakZ && c.ch.Attempt >= 2) {
+			vd.outcome, vd.reason = OutcomeFailed, ReasonNoResponse
+		} else {
+			vd.outcome, vd.reason = OutcomeInconclusive, ReasonWeakFlash
+		}
 		return vd
+	}
+	switch {
 	case best.lag > lagMax && best.lag <= c.th.FlashLagMax && c.ch.Attempt < 2:
 		// Later than the camera's physics allow, but not by more than the old 600 ms: a
 		// first issue is given another chance (ShouldReissue). A face swap's processing is
@@ -292,6 +340,98 @@ func (c *vctx) flash() verdict {
 	}
 	vd.onset = c.ref.Add(best.lag)
 	return vd
+}
+
+// fittedGain is the least-squares gain of the detrended face chroma on the screen's at lag:
+// how much of the screen colour's offset the face reflects (≈ the red team renderer's Gain).
+func fittedGain(frames []flashFrame, cols []ycc, step time.Duration, fade bool, expo, lag time.Duration) float64 {
+	total := time.Duration(len(cols)) * step
+	var ts, ocb, ocr, ecb, ecr []float64
+	for _, f := range frames {
+		u := f.u - lag
+		if u < 0 || u >= total {
+			continue
+		}
+		e := exposed(cols, step, fade, u, expo)
+		ts = append(ts, seconds(u))
+		ocb, ocr = append(ocb, f.cb), append(ocr, f.cr)
+		ecb, ecr = append(ecb, e.cb), append(ecr, e.cr)
+	}
+	if len(ts) < minFlashFrames {
+		return 0
+	}
+	dsp.Detrend(ts, ocb)
+	dsp.Detrend(ts, ocr)
+	var num, den float64
+	for _, e := range [][2][]float64{{ocb, centred(ecb)}, {ocr, centred(ecr)}} {
+		for j := range e[0] {
+			num += e[0][j] * e[1][j]
+			den += e[1][j] * e[1][j]
+		}
+	}
+	if den == 0 {
+		return 0
+	}
+	return num / den
+}
+
+// withResponse returns the frames with the response fitted at lag (its gain, if positive)
+// taken out and a response of gain put in at lag at: what a face reflecting gain of the screen
+// would have shown with these frames' other changes and noise.
+func withResponse(frames []flashFrame, cols []ycc, step time.Duration, fade bool, expo, lag, at time.Duration, gain float64) []flashFrame {
+	fit := max(0, fittedGain(frames, cols, step, fade, expo, lag))
+	return addResponse(addResponse(frames, cols, step, fade, expo, lag, -fit), cols, step, fade, expo, at, gain)
+}
+
+// addResponse returns the frames with gain of the screen colour's offset added from lag on.
+func addResponse(frames []flashFrame, cols []ycc, step time.Duration, fade bool, expo, lag time.Duration, gain float64) []flashFrame {
+	total := time.Duration(len(cols)) * step
+	out := slices.Clone(frames)
+	for i := range out {
+		if u := out[i].u - lag; u >= 0 && u < total && gain != 0 {
+			e := exposed(cols, step, fade, u, expo)
+			out[i].cb += gain * (e.cb - 128)
+			out[i].cr += gain * (e.cr - 128)
+		}
+	}
+	return out
+}
+
+// beforeNoise returns the frames with their chroma replaced by the pre-flash frames' (each
+// channel detrended, then repeated over the window): the skin signal's own noise.
+func beforeNoise(frames, before []flashFrame) []flashFrame {
+	ts := make([]float64, len(before))
+	cb, cr := make([]float64, len(before)), make([]float64, len(before))
+	for i, f := range before {
+		ts[i], cb[i], cr[i] = seconds(f.u), f.cb, f.cr
+	}
+	dsp.Detrend(ts, cb)
+	dsp.Detrend(ts, cr)
+	out := slices.Clone(frames)
+	for i := range out {
+		out[i].cb, out[i].cr = 128+cb[i%len(cb)], 128+cr[i%len(cr)]
+	}
+	return out
+}
+
+// chromaNoise is the standard deviation of the face chroma (Cb and Cr, each linearly
+// detrended: white balance and lighting drift) about its trend.
+func chromaNoise(frames []flashFrame) float64 {
+	if len(frames) < 3 {
+		return 0
+	}
+	ts := make([]float64, len(frames))
+	cb, cr := make([]float64, len(frames)), make([]float64, len(frames))
+	for i, f := range frames {
+		ts[i], cb[i], cr[i] = seconds(f.u), f.cb, f.cr
+	}
+	dsp.Detrend(ts, cb)
+	dsp.Detrend(ts, cr)
+	var ss float64
+	for i := range cb {
+		ss += cb[i]*cb[i] + cr[i]*cr[i]
+	}
+	return math.Sqrt(ss / float64(2*len(cb)))
 }
 
 // bestLag searches lags 0..search in steps of by for the best score.
@@ -314,17 +454,34 @@ const (
 	flashNullStep       = 20 * time.Millisecond
 )
 
-// flashNull is the best score the observed frames reach on sequences the page did not show:
+// nullStats summarises the surrogate sequences' scores on the observed frames: the measured
+// noise of the statistic, including the lag search's look-elsewhere effect and the frames' own
+// autocorrelated chroma changes.
+type nullStats struct {
+	mean, sd, max float64
+	n             int
+}
+
+// flashMinNullSD keeps z finite when the surrogates happen to agree closely.
+const flashMinNullSD = 0.02
+
+// z is how many surrogate standard deviations s lies above the surrogates' mean.
+func (ns nullStats) z(s float64) float64 {
+	if ns.n == 0 {
+		return 0
+	}
+	return (s - ns.mean) / max(ns.sd, flashMinNullSD)
+}
+
+// flashNull scores the observed frames on sequences the page did not show:
 // drawn as the page's are (same length, Palette, no colour twice in a row), deterministically
 // from the challenge's parameters, each searched over the same lags. Sequences that an ideal
-// response to the shown one (at lag, the best lag found) would also match are not used: they
+// response to the shown one (at any lag of the search) would also match are not used: they
 // are the shown sequence in disguise. A face lit by the screen scores well on the shown
 // sequence only; chroma that changes for any other reason (a replayed clip's own motion and
-// lighting, a head moving) correlates about as well with the surrogates, and for such a face
-// the shown sequence beats all 32 of them one time in 33. Returns the highest surrogate score
-// and how many surrogates were scored; it stops early once one reaches enough (the shown
-// sequence is then not specific, whatever the others score).
-func flashNull(frames []flashFrame, cols []ycc, p Params, step, expo time.Duration, k int, lag, search time.Duration, enough float64) (float64, int) {
+// lighting, a head moving) correlates about as well with the surrogates. Returns the
+// surrogates' mean, standard deviation and highest score, and how many were scored.
+func flashNull(frames []flashFrame, cols []ycc, p Params, step, expo time.Duration, k int, lag, search time.Duration) nullStats {
 	h := fnv.New64a()
 	for _, c := range p.Colors {
 		h.Write([]byte(c))
@@ -334,17 +491,16 @@ func flashNull(frames []flashFrame, cols []ycc, p Params, step, expo time.Durati
 	for i, c := range Palette {
 		palette[i], _ = parseColor(c)
 	}
-	// The ideal response to the shown sequence at the frames' times.
+	// The ideal response to the shown sequence at the frames' times (at lag, the best lag found).
 	ideal := make([]flashFrame, len(frames))
 	for i, f := range frames {
 		e := exposed(cols, step, p.Fade, f.u-lag, expo)
 		ideal[i] = flashFrame{at: f.at, u: f.u, y: e.y, cb: e.cb, cr: e.cr}
 	}
 	sur := make([]ycc, len(cols))
-	var top float64
-	n := 0
+	var scores []float64
 	for range flashCandidates {
-		if n == flashSurrogates {
+		if len(scores) == flashSurrogates {
 			break
 		}
 		prev := -1
@@ -361,12 +517,20 @@ func flashNull(frames []flashFrame, cols []ycc, p Params, step, expo time.Durati
 			continue
 		}
 		if s := bestLag(frames, sur, step, p.Fade, expo, k, search, flashNullStep); s.scored {
-			top = max(top, s.score())
-			n++
-			if top > enough {
-				break
-			}
+			scores = append(scores, s.score())
 		}
 	}
-	return top, n
+	ns := nullStats{n: len(scores)}
+	if ns.n == 0 {
+		return ns
+	}
+	ns.max = slices.Max(scores)
+	for _, s := range scores {
+		ns.mean += s / float64(ns.n)
+	}
+	for _, s := range scores {
+		ns.sd += (s - ns.mean) * (s - ns.mean) / float64(max(1, ns.n-1))
+	}
+	ns.sd = math.Sqrt(ns.sd)
+	return ns
 }

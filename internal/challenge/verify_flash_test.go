@@ -52,8 +52,6 @@ func litBy(ch Challenge, lag time.Duration, gain float64) func(*subject) {
 func TestVerifyFlash(t *testing.T) {
 	ch := fixed(KindFlash, Params{StepMS: 250,
 		Colors: []string{"#ff0000", "#00ffff", "#ffff00", "#0000ff", "#00ff00", "#ff00ff", "#ff0000", "#0000ff"}})
-	hueWalk := fixed(KindFlash, Params{StepMS: 250,
-		Colors: []string{"#ff0000", "#ffff00", "#ff00ff", "#0000ff", "#00ffff", "#00ff00", "#ffff00", "#ff0000"}})
 	fade := fixed(KindFlash, Params{StepMS: 1250, Fade: true,
 		Colors: []string{"#00ff00", "#ff00ff", "#ffff00", "#0000ff", "#ff0000"}})
 	lagNear := func(want time.Duration) func(*testing.T, Result) {
@@ -67,23 +65,22 @@ func TestVerifyFlash(t *testing.T) {
 			}
 		}
 	}
+	reissue := func(in *Input) { in.Challenge.Attempt = 2 }
 	runVerifyCases(t, []verifyCase{
 		{name: "face follows at 200 ms", ch: ch, script: litBy(ch, 200*time.Millisecond, 0.05), want: OutcomePassed,
 			check: lagNear(200 * time.Millisecond)},
 		{name: "weak response", ch: ch, script: litBy(ch, 200*time.Millisecond, 0.02), want: OutcomePassed,
 			check: lagNear(200 * time.Millisecond)},
-		{name: "static loop", ch: ch, want: OutcomeFailed, reason: ReasonNoResponse},
-		// A face turning the opposite colour. Negating a sequence on the colour hexagon can
-		// resemble the sequence a few steps later, which reads as a late response: either way
-		// it must fail. (Not tested on ch: where every neighbour is the complement, a negated
-		// response at lag L IS the response at L+step.)
-		{name: "opposite colours", ch: hueWalk, script: litBy(hueWalk, 200*time.Millisecond, -0.05),
-			want: OutcomeFailed, anyOf: []string{ReasonNoResponse, ReasonLate}},
+		// A face ignoring the screen: at the synthetic frames' noise (0.7 levels of chroma a
+		// frame) a tenth of the red team's reflection would not always stand out of a short
+		// sequence, so the first issue may be inconclusive "weak reflection"; its (longer)
+		// reissue shows no evidence and fails (TestFlashNoReflectionFails).
+		{name: "static loop", ch: ch, edit: reissue, want: OutcomeFailed, reason: ReasonNoResponse},
 		{name: "face follows at 800 ms", ch: ch, script: litBy(ch, 800*time.Millisecond, 0.05), want: OutcomeFailed, reason: ReasonLate},
 		{name: "face follows at 0 ms", ch: ch, script: litBy(ch, 0, 0.05), want: OutcomeFailed, reason: ReasonImplausibleLag},
 		{name: "slow fades at 200 ms", ch: fade, script: litBy(fade, 200*time.Millisecond, 0.05), want: OutcomePassed,
 			check: lagNear(200 * time.Millisecond)},
-		{name: "slow fades, static loop", ch: fade, want: OutcomeFailed, reason: ReasonNoResponse},
+		{name: "slow fades, static loop", ch: fade, edit: reissue, want: OutcomeFailed, reason: ReasonNoResponse},
 		{name: "face lost", ch: ch, script: func(s *subject) {
 			litBy(ch, 200*time.Millisecond, 0.05)(s)
 			s.present = func(x float64) bool { return x < sh(0) }
@@ -96,6 +93,34 @@ func TestVerifyFlash(t *testing.T) {
 		{name: "no ack", ch: ch, script: litBy(ch, 200*time.Millisecond, 0.05),
 			edit: func(in *Input) { in.Shown = time.Time{} }, want: OutcomeInconclusive, reason: ReasonNoAck},
 	})
+}
+
+// TestFlashOppositeColours: a face turning the opposite colour. Negating a sequence on the
+// colour hexagon can resemble the sequence a few steps later, which reads as a late
+// response, or as a little evidence at some lag ("weak reflection", reissued): it must never
+// pass, and with no evidence at all it fails. (Not tested on a sequence where every
+// neighbour is the complement: there a negated response at lag L IS the response at L+step.)
+func TestFlashOppositeColours(t *testing.T) {
+	hueWalk := fixed(KindFlash, Params{StepMS: 250,
+		Colors: []string{"#ff0000", "#ffff00", "#ff00ff", "#0000ff", "#00ffff", "#00ff00", "#ffff00", "#ff0000"}})
+	failed := 0
+	for seed := uint64(1); seed <= 10; seed++ {
+		s := newSubject(seed)
+		litBy(hueWalk, 200*time.Millisecond, -0.05)(s)
+		r := Verifier{}.Verify(input(hueWalk, s.observations(), nil))
+		switch {
+		case r.Outcome == OutcomePassed:
+			t.Errorf("seed %d: the opposite colours passed (%v)", seed, r.Metrics)
+		case r.Outcome == OutcomeFailed:
+			failed++
+		case r.Reason != ReasonWeakFlash && r.Reason != ReasonLateOnce:
+			t.Errorf("seed %d: %s %q", seed, r.Outcome, r.Reason)
+		}
+		if r.Outcome == OutcomeInconclusive && r.Metrics["z"] < DefaultThresholds().FlashWeakZ {
+			t.Errorf("seed %d: no evidence (z %.2f) on chroma jumping %.1f against %.1f before, yet not failed", seed, r.Metrics["z"], r.Metrics["noise"], r.Metrics["noise_before"])
+		}
+	}
+	t.Logf("opposite colours failed %d of 10 first issues, the rest inconclusive (reissued)", failed)
 }
 
 // halfRate keeps every other frame: a camera at 7.5 fps.
@@ -229,7 +254,8 @@ func BenchmarkVerifyFlash(b *testing.B) {
 // a replayed recording of an earlier flash challenge — has strong chroma steps that can
 // correlate with the shown sequence at some lag by chance. The surrogate sequences
 // (flashNull) see that such a score is not specific to the shown sequence: it neither passes
-// nor reads as a late response. Unless the other sequence is the shown one in disguise (an
+// nor reads as a late response (at most 1 in 15 is inconclusive "weak reflection" and
+// reissued). Unless the other sequence is the shown one in disguise (an
 // ideal response to it scores above flashSurrogateMatch on the shown one at some lag: most
 // colours the same or alike, e.g. yellow-cyan-magenta-cyan-magenta-green-magenta against
 // red-cyan-magenta-green-magenta-green-red), which no verifier can tell apart; those are
@@ -238,7 +264,7 @@ func TestFlashSpecificity(t *testing.T) {
 	t.Parallel()
 	const trials = 150
 	seq := mrand.NewChaCha8([32]byte{'r', 'e', 'p', 'l', 'a', 'y'})
-	chance, alike, alikePassed := 0, 0, 0
+	chance, alike, alikePassed, weak := 0, 0, 0, 0
 	for i := range trials {
 		fade := i%3 == 2
 		shown, err := NewChallenge(KindFlash, fade, seq)
@@ -268,13 +294,21 @@ func TestFlashSpecificity(t *testing.T) {
 			}
 			continue
 		}
+		if r.Outcome == OutcomeInconclusive && r.Reason == ReasonWeakFlash {
+			weak++ // a little evidence by chance: reissued as a longer, fresh sequence
+			continue
+		}
 		if r.Outcome != OutcomeFailed || r.Reason != ReasonNoResponse {
-			t.Errorf("trial %d (fade %v) %v vs %v: a response to another sequence got %s %q (corr %.2f at %v ms, best surrogate %.2f)",
-				i, fade, shown.Params.Colors, other.Params.Colors, r.Outcome, r.Reason, r.Metrics["corr"], r.Metrics["lag_ms"], r.Metrics["null_max"])
+			t.Errorf("trial %d (fade %v) %v vs %v: a response to another sequence got %s %q (corr %.2f at %v ms, best surrogate %.2f) %v",
+				i, fade, shown.Params.Colors, other.Params.Colors, r.Outcome, r.Reason, r.Metrics["corr"], r.Metrics["lag_ms"], r.Metrics["null_max"], r.Metrics)
 		}
 	}
 	t.Logf("%d of %d responses to another sequence scored above the correlation threshold (pass, late or implausible lag without the surrogates); %d other sequences were the shown one in disguise, of which %d did not fail \"no response\"",
 		chance, trials, alike, alikePassed)
+	t.Logf("%d of the others were inconclusive \"weak reflection\" (reissued)", weak)
+	if weak > trials/15 {
+		t.Errorf("%d of %d responses to another sequence were inconclusive", weak, trials)
+	}
 }
 
 // similar reports whether an ideal response to other (at lag, 15 fps) scores above

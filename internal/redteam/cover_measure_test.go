@@ -1,6 +1,7 @@
 package redteam
 
 import (
+	crand "crypto/rand"
 	"math"
 	"os"
 	"sort"
@@ -52,17 +53,18 @@ func TestMeasureCover(t *testing.T) {
 			}
 			look := dim
 			look.Seed = seed + 10
+			look.Albedo = measureAlbedo()
 			kind, dir := challenge.KindCoverFace, ""
 			if k := os.Getenv("REDTEAM_KIND"); k != "" { // e.g. turn_head/left, look/up
 				k, d, _ := strings.Cut(k, "/")
 				kind, dir = challenge.Kind(k), d
 			}
-			res, obs, _ := offlineRun(t, f, b, offlineOpts{look: look, kbps: kbps, seed: seed, input: reverify(t, "honest")}, newChallenge(t, kind, dir))
+			res, obs, _ := offlineRun(t, f, b, offlineOpts{look: look, kbps: kbps, seed: seed, input: reverify(t, "honest")}, measureChallenge(t, kind, dir))
 			n++
 			if res.Outcome == challenge.OutcomePassed {
 				pass++
 			}
-			t.Logf("lat %v seed %d: %s %q %v; %s", lat, seed, res.Outcome, res.Reason, res.Metrics, describe(obs, res.Issued, res.Deadline))
+			t.Logf("lat %v seed %d: %s %q (before the significance rule: %s) %v; %s", lat, seed, res.Outcome, res.Reason, oldFlash(res), res.Metrics, describe(obs, res.Issued, res.Deadline))
 			logFrames(t, obs, res)
 		}
 	}
@@ -148,6 +150,7 @@ func measureAttacks(t *testing.T, f *Face, kind challenge.Kind, dim Look, kbps i
 			{"swap/no_flash", func(b *Behaviour) { b.IgnoreFlash = true }, offlineOpts{}},
 			{"delayed 2 s", nil, offlineOpts{delay: 2 * time.Second}},
 			{"swap/latency 1 s", nil, offlineOpts{delay: time.Second}},
+			{"swap/latency 0.2 s", nil, offlineOpts{delay: 200 * time.Millisecond}},
 		}
 	} else {
 		as = []attack{
@@ -172,13 +175,14 @@ func measureAttacks(t *testing.T, f *Face, kind challenge.Kind, dim Look, kbps i
 				o := a.o
 				o.look, o.kbps, o.seed = dim, kbps, seed
 				o.look.Seed = seed + 10
+				o.look.Albedo = measureAlbedo()
 				o.input = reverify(t, a.name)
-				res, _, _ := offlineRun(t, f, b, o, newChallenge(t, kind, ""))
+				res, _, _ := offlineRun(t, f, b, o, measureChallenge(t, kind, ""))
 				n++
 				if res.Outcome == challenge.OutcomeFailed {
 					failed++
 				}
-				t.Logf("%-20s lat %v seed %d: %s %q %v", a.name, lat, seed, res.Outcome, res.Reason, res.Metrics)
+				t.Logf("%-20s lat %v seed %d: %s %q (before the significance rule: %s) %v", a.name, lat, seed, res.Outcome, res.Reason, oldFlash(res), res.Metrics)
 			}
 		}
 		t.Logf("%s: failed %d of %d", a.name, failed, n)
@@ -203,6 +207,56 @@ func reverify(t *testing.T, name string) func(challenge.Input) {
 				res.Metrics["corr"], res.Metrics["corr_level"], res.Metrics["corr_diff"], res.Metrics["lag_ms"], res.Metrics["offset_ms"], res.Metrics["null_max"])
 		}
 	}
+}
+
+// measureAlbedo is REDTEAM_ALBEDO (Look.Albedo: a darker skin; 0: the still's).
+func measureAlbedo() float64 {
+	a, _ := strconv.ParseFloat(os.Getenv("REDTEAM_ALBEDO"), 64)
+	return a
+}
+
+// measureChallenge draws the measured challenge; with REDTEAM_LONG=1 a flash is the longer
+// reissue after a weak reflection (challenge.NewLongFlash, attempt 2).
+func measureChallenge(t *testing.T, k challenge.Kind, dir string) challenge.Challenge {
+	t.Helper()
+	if k == challenge.KindFlash && os.Getenv("REDTEAM_LONG") != "" {
+		ch, err := challenge.NewLongFlash(false, crand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch.Attempt = 2
+		return ch
+	}
+	return newChallenge(t, k, dir)
+}
+
+// oldFlash is a flash result's outcome under the rule before the significance one (finding
+// NN), from the same metrics: a correlation of 0.5 (fades 0.4) beating every surrogate by
+// 0.15 at a lag within [FlashLagMin, lag_max_ms] passes, a first issue up to FlashLagMax is
+// "late light", beyond "late"; else "no response". The correlation, lag and surrogates are
+// computed as before (the surrogates no longer stop early, which only happened on failures).
+func oldFlash(r challenge.Result) string {
+	if r.Kind != challenge.KindFlash || r.Metrics["null_n"] == 0 {
+		return "-"
+	}
+	th := challenge.DefaultThresholds()
+	minCorr := th.FlashMinCorr
+	if r.Params.Fade {
+		minCorr = th.FadeMinCorr
+	}
+	corr, lag := r.Metrics["corr"], time.Duration(r.Metrics["lag_ms"])*time.Millisecond
+	switch {
+	case corr < minCorr || corr < r.Metrics["null_max"]+th.FlashNullMargin:
+		return "no response"
+	case lag > time.Duration(r.Metrics["lag_max_ms"]*float64(time.Millisecond)):
+		if lag <= th.FlashLagMax && r.Attempt < 2 {
+			return "late light, reissued"
+		}
+		return "late"
+	case lag < th.FlashLagMin:
+		return "implausible lag"
+	}
+	return "passed"
 }
 
 func measureLats() []time.Duration {

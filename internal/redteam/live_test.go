@@ -66,7 +66,8 @@ func server(t *testing.T, kinds string) *apptest.Env {
 // TestRedteamProbe runs the scenarios named in REDTEAM_PROBE (development aid; skipped
 // without it). REDTEAM_KINDS limits the challenge kinds, REDTEAM_MIX sets the plan mix,
 // REDTEAM_CHALLENGES the presses, REDTEAM_RUNS the interviews per scenario setting,
-// REDTEAM_FACE and REDTEAM_SWAP the stills (paths) of the person and of the swap identity.
+// REDTEAM_FACE and REDTEAM_SWAP the stills (paths) of the person and of the swap identity,
+// REDTEAM_FLASH_GAIN and REDTEAM_ALBEDO the skin's reflection and albedo.
 func TestRedteamProbe(t *testing.T) {
 	names := os.Getenv("REDTEAM_PROBE")
 	if names == "" {
@@ -78,6 +79,16 @@ func TestRedteamProbe(t *testing.T) {
 	scs, err := redteam.Scenarios(strings.Split(names, ","))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// REDTEAM_FLASH_GAIN and REDTEAM_ALBEDO: a skin reflecting less of the screen, and a
+	// darker skin (redteam.Look.Albedo; finding NN), for every scenario of the probe.
+	for i := range scs {
+		if g, err := strconv.ParseFloat(os.Getenv("REDTEAM_FLASH_GAIN"), 64); err == nil && scs[i].Behaviour.FlashGain > 0 {
+			scs[i].Behaviour.FlashGain = g
+		}
+		if a, err := strconv.ParseFloat(os.Getenv("REDTEAM_ALBEDO"), 64); err == nil {
+			scs[i].Look.Albedo = a
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()

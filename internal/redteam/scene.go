@@ -46,7 +46,8 @@ type Face struct {
 	skinU    byte // typical skin chroma (median of the cheeks)
 	skinV    byte
 	skinY    byte
-	headRect [4]int // x0, y0, x1, y1 of the region warps touch
+	headRect [4]int  // x0, y0, x1, y1 of the region warps touch
+	albedo   float64 // the skin's reflectance relative to the still's (0: as the still)
 }
 
 // LoadFace reads a face still (any format OpenCV reads), fits it into the frame (scaled to the
@@ -255,6 +256,12 @@ type Look struct {
 	Offset float64 // luma offset
 	Noise  float64 // std-dev of sensor noise in luma levels
 	Size   float64 // head size factor of the still (1 = as fitted)
+	// Albedo is the skin's reflectance relative to the still's (1 or 0 = as the still): the
+	// skin (the pixels of the head region whose chroma is near the cheeks') is drawn that
+	// fraction as bright, its RGB scaled (luma and chroma offsets alike), and it reflects that
+	// fraction of the screen's light (State.Gain is the still's skin's). A darker skin than the
+	// astronaut's: about 0.35–0.5 for the darkest skins (finding NN).
+	Albedo float64
 	Seed   uint64
 }
 
@@ -268,6 +275,8 @@ type Renderer struct {
 	out   planes
 	rng   uint64
 	noise []int8
+	// ditherRng dithers the reflection (dither)
+	ditherRng uint64
 
 	// mouthSrc is what the opening mouth samples: the still, or base when an identity is pasted
 	mouthSrc planes
@@ -281,8 +290,45 @@ func NewRenderer(face *Face, look Look) *Renderer {
 	if look.Size == 0 {
 		look.Size = 1
 	}
+	if look.Albedo > 0 && look.Albedo != 1 {
+		face = face.withAlbedo(look.Albedo)
+	}
 	r := &Renderer{face: face, look: look, canon: face.img.clone(), base: face.img.clone(), out: newPlanes(), rng: look.Seed*2654435761 + 1}
 	return r
+}
+
+// withAlbedo returns a copy of the face whose skin reflects a of the light it reflects in the
+// still: the skin's RGB scaled by a, which in YCbCr scales luma and the chroma offsets from
+// neutral alike. Skin is the head region's pixels whose chroma lies near the cheeks' (full
+// weight within 6 levels, none beyond 14: the astronaut's suit, hair and the wall stay), so
+// the neck and ears darken with the face.
+func (f *Face) withAlbedo(a float64) *Face {
+	g := *f
+	g.img = f.img.clone()
+	hr := f.headRect
+	su, sv := float64(f.skinU), float64(f.skinV)
+	for y := hr[1] &^ 1; y < hr[3]; y += 2 {
+		for x := hr[0] &^ 1; x < hr[2]; x += 2 {
+			j := (y/2)*W/2 + x/2
+			u, v := float64(g.img.u[j]), float64(g.img.v[j])
+			w := clampF((14-math.Hypot(u-su, v-sv))/8, 0, 1)
+			if w == 0 {
+				continue
+			}
+			k := 1 - w*(1-a)
+			g.img.u[j] = clampB(128 + (u-128)*k)
+			g.img.v[j] = clampB(128 + (v-128)*k)
+			for dy := 0; dy < 2; dy++ {
+				for dx := 0; dx < 2; dx++ {
+					i := (y+dy)*W + x + dx
+					g.img.y[i] = clampB(float64(g.img.y[i]) * k)
+				}
+			}
+		}
+	}
+	g.derive() // the cheeks' skin colour, as the swap's colour transfer and the hand use it
+	g.albedo = a
+	return &g
 }
 
 // SetSwap pastes identity s over the face (landmark-aligned; nil removes it).
@@ -317,7 +363,11 @@ func (r *Renderer) RenderInto(st State, swapped bool) {
 	r.drawMouth(st.Mouth)
 	r.drawEyes(st.EyesClosed, st.GazeX)
 	if st.Gain > 0 {
-		r.reflect(st.Flash, st.Gain)
+		gain := st.Gain
+		if f.albedo > 0 {
+			gain *= f.albedo // a darker skin reflects less of the screen too
+		}
+		r.reflect(st.Flash, gain)
 	}
 	// 2. The warps: head rotation in the head region, then the whole picture's scale.
 	r.warp(st)
@@ -501,8 +551,11 @@ func (r *Renderer) reflect(rgb [3]byte, gain float64) {
 				continue
 			}
 			j := (y/2)*W/2 + x/2
-			r.canon.u[j] = clampB(float64(r.canon.u[j]) + w*cb)
-			r.canon.v[j] = clampB(float64(r.canon.v[j]) + w*cr)
+			// Dithered: a reflection of less than a level per pixel (a weak or dark skin's)
+			// would round to nothing on every pixel, where a camera's sensor noise keeps it
+			// in the face's mean (finding NN: gain 0.01 read 0.0007 without it).
+			r.canon.u[j] = clampB(float64(r.canon.u[j]) + w*cb + r.dither())
+			r.canon.v[j] = clampB(float64(r.canon.v[j]) + w*cr + r.dither())
 			for dy := 0; dy < 2; dy++ {
 				for dx := 0; dx < 2; dx++ {
 					i := (y+dy)*W + x + dx
@@ -674,6 +727,17 @@ func (r *Renderer) camera() {
 		}
 		r.out.y[i] = clampB(float64(v)*l.Light + l.Offset + n)
 	}
+}
+
+// dither is uniform in [-0.5, 0.5), from its own generator (the camera's noise stays as it was).
+func (r *Renderer) dither() float64 {
+	if r.ditherRng == 0 {
+		r.ditherRng = r.look.Seed*0x9E3779B97F4A7C15 + 7
+	}
+	r.ditherRng ^= r.ditherRng << 13
+	r.ditherRng ^= r.ditherRng >> 7
+	r.ditherRng ^= r.ditherRng << 17
+	return float64(r.ditherRng>>11)/(1<<53) - 0.5
 }
 
 func (r *Renderer) rnd() float64 {

@@ -1,6 +1,7 @@
 package redteam
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -142,5 +143,83 @@ func TestLoadFaceFraming(t *testing.T) {
 		if b.Coasting || !b.LandmarksOK || b.Scale < 1.25*a.Scale {
 			t.Errorf("%s, dim look: lean-in read coasting %v, scale %.3f from %.3f, want ≥ 1.25x", name, b.Coasting, b.Scale, a.Scale)
 		}
+	}
+}
+
+// TestAlbedo: Look.Albedo darkens the skin (luma and chroma offsets by the albedo), leaves
+// what is not skin alone, and the skin reflects the screen that much less; the project's
+// vision still finds the darker face. Without the albedo the reflection under red moves the
+// face's Cr by the same amount for every skin (finding 18).
+func TestAlbedo(t *testing.T) {
+	f := testdataFace(t)
+	an, err := vision.NewAnalyzer(vision.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer an.Close()
+	measure := func(look Look, st State) models.Observation {
+		t.Helper()
+		fr := NewRenderer(f, look).Render(st)
+		var o models.Observation
+		for range 3 {
+			if o, err = an.Measure(fr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !o.FacePresent || !o.LandmarksOK {
+			t.Fatalf("albedo %v: no face found", look.Albedo)
+		}
+		return o
+	}
+	red := State{Flash: [3]byte{255, 0, 0}, Gain: 0.05}
+	light, lightRed := measure(Look{}, State{}), measure(Look{}, red)
+	dark, darkRed := measure(Look{Albedo: 0.4}, State{}), measure(Look{Albedo: 0.4}, red)
+	t.Logf("face Y/Cb/Cr light %.0f/%.1f/%.1f (red +%.1f Cr), albedo 0.4 %.0f/%.1f/%.1f (red +%.1f Cr)",
+		light.FaceY, light.FaceCb, light.FaceCr, lightRed.FaceCr-light.FaceCr, dark.FaceY, dark.FaceCb, dark.FaceCr, darkRed.FaceCr-dark.FaceCr)
+	if r := dark.FaceY / light.FaceY; r < 0.4 || r > 0.75 { // the face box holds some non-skin (eyes, brows)
+		t.Errorf("face luma ratio %.2f at albedo 0.4", r)
+	}
+	if d := math.Abs(dark.FaceCr-128) / math.Abs(light.FaceCr-128); d > 0.75 {
+		t.Errorf("Cr offset ratio %.2f at albedo 0.4: the skin's chroma did not darken", d)
+	}
+	lr, dr := lightRed.FaceCr-light.FaceCr, darkRed.FaceCr-dark.FaceCr
+	if lr < 4 || dr/lr < 0.3 || dr/lr > 0.5 {
+		t.Errorf("reflection under red: +%.1f Cr light, +%.1f at albedo 0.4 (want about 0.4 of it)", lr, dr)
+	}
+	fr := NewRenderer(f, Look{Albedo: 0.4}).Render(State{})
+	base := NewRenderer(f, Look{}).Render(State{})
+	if fr.Y[10*W+10] != base.Y[10*W+10] || fr.Y[470*W+630] != base.Y[470*W+630] {
+		t.Error("the albedo changed the frame's corners (not skin)")
+	}
+}
+
+// TestWeakReflectionSurvives: a reflection of under a level per pixel (gain 0.01: Cr +1.3
+// under red at most, Cb under half a level) is dithered, so the face's mean chroma still moves
+// by about the gain's share — rounded per pixel it read a fifteenth of it (finding NN).
+func TestWeakReflectionSurvives(t *testing.T) {
+	f := testdataFace(t)
+	an, err := vision.NewAnalyzer(vision.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer an.Close()
+	r := NewRenderer(f, Look{})
+	cr := func(st State) float64 {
+		var sum float64
+		for range 8 {
+			o, err := an.Measure(r.Render(st))
+			if err != nil || !o.FacePresent {
+				t.Fatalf("no face: %v", err)
+			}
+			sum += o.FaceCr / 8
+		}
+		return sum
+	}
+	base := cr(State{})
+	strong := cr(State{Flash: [3]byte{255, 0, 0}, Gain: 0.05}) - base
+	weak := cr(State{Flash: [3]byte{255, 0, 0}, Gain: 0.01}) - base
+	t.Logf("Cr under red: +%.2f at gain 0.05, +%.2f at 0.01", strong, weak)
+	if weak < 0.12*strong || weak > 0.28*strong {
+		t.Errorf("gain 0.01 moved Cr by %.2f, gain 0.05 by %.2f: want about a fifth", weak, strong)
 	}
 }
