@@ -111,7 +111,7 @@ func TestFlashOnRealLoop(t *testing.T) {
 		lm = append(lm, r.Metrics["corr"]-r.Metrics["null_max"])
 		// A first issue may be inconclusive "weak reflection" where the loop's own chroma
 		// changes are too large for a minimal reflection to have stood out, or a little
-		// evidence showed by chance (REDTEAM.md finding NN); it is reissued with a fresh,
+		// evidence showed by chance (REDTEAM.md finding 21); it is reissued with a fresh,
 		// longer sequence (challenge.TestFlashNoReflectionFails).
 		if r.Outcome == challenge.OutcomeInconclusive && r.Reason == challenge.ReasonWeakFlash {
 			weak++

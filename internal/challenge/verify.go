@@ -184,7 +184,7 @@ type Thresholds struct {
 //     synthetic faces by ≥ 0.21. A response to another random sequence (a replayed earlier
 //     flash) got past it 2 times in 150, both times a sequence resembling the shown one
 //     (TestFlashSpecificity).
-//   - Flash significance (REDTEAM.md finding NN): or z ≥ 3.5 surrogate standard deviations
+//   - Flash significance (REDTEAM.md finding 21): or z ≥ 3.5 surrogate standard deviations
 //     with the same 0.15 margin; no evidence is z < 2; the least reflection a skin shows,
 //     for the power, 0.001 of the screen colour's offset as measured (a fiftieth of the
 //     red team's 0.05: VP8 at 400 kbit/s left 0.0004–0.0011 of a darker skin's 0.01, and

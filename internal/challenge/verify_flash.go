@@ -313,10 +313,10 @@ func (c *vctx) flash() verdict {
 		// way the shown colours do not explain (quieted: a replayed response to another
 		// sequence), or on a reissue (a longer sequence). Quieted alone is not contrary: a
 		// real reflection the linear fit leaves half in the residual (a codec's dead zone)
-		// looks like that too (finding NN: an honest darker face read 0.63 against 0.07).
+		// looks like that too (finding 21: an honest darker face read 0.63 against 0.07).
 		// Otherwise the reflection may be there, too weak for this sequence's length:
 		// inconclusive, reissued as a longer sequence (darker skin reflects less of the
-		// screen; REDTEAM.md finding NN).
+		// screen; REDTEAM.md finding 21).
 		contrary := z < c.th.FlashWeakZ && (quieted || zMin >= c.th.FlashMinZ)
 		if contrary || (z < c.th.FlashWeakZ && c.ch.Attempt >= 2) {
 			vd.outcome, vd.reason = OutcomeFailed, ReasonNoResponse

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// oldFlashRule is the decision before the significance rule (REDTEAM.md finding NN): a score
+// oldFlashRule is the decision before the significance rule (REDTEAM.md finding 21): a score
 // of at least FlashMinCorr (FadeMinCorr) beating every surrogate by FlashNullMargin.
 func oldFlashRule(r Result) bool {
 	th := DefaultThresholds()

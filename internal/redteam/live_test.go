@@ -81,7 +81,7 @@ func TestRedteamProbe(t *testing.T) {
 		t.Fatal(err)
 	}
 	// REDTEAM_FLASH_GAIN and REDTEAM_ALBEDO: a skin reflecting less of the screen, and a
-	// darker skin (redteam.Look.Albedo; finding NN), for every scenario of the probe.
+	// darker skin (redteam.Look.Albedo; finding 21), for every scenario of the probe.
 	for i := range scs {
 		if g, err := strconv.ParseFloat(os.Getenv("REDTEAM_FLASH_GAIN"), 64); err == nil && scs[i].Behaviour.FlashGain > 0 {
 			scs[i].Behaviour.FlashGain = g

@@ -260,7 +260,7 @@ type Look struct {
 	// skin (the pixels of the head region whose chroma is near the cheeks') is drawn that
 	// fraction as bright, its RGB scaled (luma and chroma offsets alike), and it reflects that
 	// fraction of the screen's light (State.Gain is the still's skin's). A darker skin than the
-	// astronaut's: about 0.35–0.5 for the darkest skins (finding NN).
+	// astronaut's: about 0.35–0.5 for the darkest skins (finding 21).
 	Albedo float64
 	Seed   uint64
 }
@@ -553,7 +553,7 @@ func (r *Renderer) reflect(rgb [3]byte, gain float64) {
 			j := (y/2)*W/2 + x/2
 			// Dithered: a reflection of less than a level per pixel (a weak or dark skin's)
 			// would round to nothing on every pixel, where a camera's sensor noise keeps it
-			// in the face's mean (finding NN: gain 0.01 read 0.0007 without it).
+			// in the face's mean (finding 21: gain 0.01 read 0.0007 without it).
 			r.canon.u[j] = clampB(float64(r.canon.u[j]) + w*cb + r.dither())
 			r.canon.v[j] = clampB(float64(r.canon.v[j]) + w*cr + r.dither())
 			for dy := 0; dy < 2; dy++ {

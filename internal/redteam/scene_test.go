@@ -195,7 +195,7 @@ func TestAlbedo(t *testing.T) {
 
 // TestWeakReflectionSurvives: a reflection of under a level per pixel (gain 0.01: Cr +1.3
 // under red at most, Cb under half a level) is dithered, so the face's mean chroma still moves
-// by about the gain's share — rounded per pixel it read a fifteenth of it (finding NN).
+// by about the gain's share — rounded per pixel it read a fifteenth of it (finding 21).
 func TestWeakReflectionSurvives(t *testing.T) {
 	f := testdataFace(t)
 	an, err := vision.NewAnalyzer(vision.Config{})
