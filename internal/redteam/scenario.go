@@ -27,7 +27,8 @@ type Scenario struct {
 	Swap      string // face swap failure mode: "", paint_over, dropout, yaw_break, no_flash, latency, fps_drop, fps_repeat, mild
 	DropOut   int    // dropout, yaw_break: frames of the operator's real face when the swap fails
 	// Variant names a second setting of the same failure mode ("mild": its mildest setting),
-	// selected as swap/MODE_VARIANT (swap/dropout_mild).
+	// selected as swap/MODE_VARIANT (swap/dropout_mild), or an honest row's look, selected as
+	// honest/VARIANT (honest/dim, honest/darker).
 	Variant  string
 	LoopFile string // loop: the IVF (default: generated from the face still)
 }
@@ -67,14 +68,18 @@ func Scenarios(names []string) ([]Scenario, error) {
 	lat := [2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond}
 	var out []Scenario
 	add := func(s Scenario) {
-		// honest/dim: the honest row with the dim look alone
-		if all || want[s.Name] || (s.Swap != "" && want[s.Name+"/"+s.selector()]) || (s.Look != Look{} && want[s.Name+"/dim"]) {
+		// honest/dim, honest/darker: one honest row alone (its Variant)
+		if all || want[s.Name] || (s.Swap != "" && want[s.Name+"/"+s.selector()]) || (s.Swap == "" && s.Variant != "" && want[s.Name+"/"+s.Variant]) {
 			out = append(out, s)
 		}
 	}
 	add(Scenario{Name: "honest", Params: "latency 0.3-1.2 s", Source: "render", Behaviour: honestBehaviour(lat)})
 	add(Scenario{Name: "honest", Params: "dim, noisy, larger head, 400 kbit/s", Source: "render", Behaviour: honestBehaviour(lat),
-		Look: Look{Light: 0.8, Noise: 4, Size: 1.25}, Bitrate: 400})
+		Look: Look{Light: 0.8, Noise: 4, Size: 1.25}, Bitrate: 400, Variant: "dim"})
+	// A darker skin (finding 21): the skin drawn 0.4 as bright, reflecting 0.4 of the flash's
+	// light — fairness, for the face detector and the flash alike.
+	add(Scenario{Name: "honest", Params: "darker skin (albedo 0.4)", Source: "render", Behaviour: honestBehaviour(lat),
+		Look: Look{Albedo: 0.4}, Variant: "darker"})
 	add(Scenario{Name: "loop", Params: "generated IVF (slow zoom and sway)", Attack: true, Source: "loop"})
 	add(Scenario{Name: "photo", Params: "still, 1° sway", Attack: true, Source: "render", Behaviour: Behaviour{Sway: 1}})
 	add(Scenario{Name: "replay", Params: "screen: moiré, bezel, gamma 0.8", Attack: true, Source: "replay", Behaviour: Behaviour{Alive: true}})

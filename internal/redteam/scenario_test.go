@@ -35,6 +35,15 @@ func TestScenarioSelection(t *testing.T) {
 	if got, _ := Scenarios([]string{"swap/fps_repeat"}); len(got) != 1 || got[0].FPSRepeat != 0.2 || got[0].FPSDrop != 0 {
 		t.Errorf("swap/fps_repeat selected %+v", got)
 	}
+	if got, _ := Scenarios([]string{"honest/darker"}); len(got) != 1 || got[0].Look.Albedo != 0.4 || got[0].Attack {
+		t.Errorf("honest/darker selected %+v", got)
+	}
+	if got, _ := Scenarios([]string{"honest/dim"}); len(got) != 1 || got[0].Bitrate != 400 {
+		t.Errorf("honest/dim selected %+v", got)
+	}
+	if got, _ := Scenarios([]string{"honest"}); len(got) != 3 {
+		t.Errorf("honest selected %d rows, want 3", len(got))
+	}
 	if _, err := Scenarios([]string{"swap/nothing"}); err == nil {
 		t.Error("an unknown scenario was accepted")
 	}
