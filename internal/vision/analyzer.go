@@ -72,11 +72,12 @@ func (c *Config) setDefaults() {
 // Analyzer measures faces on the frames of one video stream and tracks the
 // face from frame to frame. It is not safe for concurrent use.
 type Analyzer struct {
-	cfg    Config
-	dets   *detectorPool // loaded cascades shared by the process's analysers (face.go)
-	det    *FaceDetector // borrowed from dets while track runs
-	lm     *Landmarker
-	closed bool
+	stretch []byte // scratch: a dark face's exposed region (fitIn)
+	cfg     Config
+	dets    *detectorPool // loaded cascades shared by the process's analysers (face.go)
+	det     *FaceDetector // borrowed from dets while track runs
+	lm      *Landmarker
+	closed  bool
 
 	// tracking state
 	have      bool
@@ -613,8 +614,24 @@ func (a *Analyzer) fitLandmarks(f *models.Frame, gray gocv.Mat, box image.Rectan
 
 // fitIn fits the landmarks on a grey image for a cascade-style box, with
 // one refinement pass (see fitLandmarks).
+//
+// A dark face (a darker skin, a dim room) is fitted on a copy of the region around it
+// exposed to LandmarkMinMean (contrast.go); the points are returned in img's coordinates
+// either way.
 func (a *Analyzer) fitIn(img []byte, w, h int, box image.Rectangle) ([NumLandmarks][2]float32, error) {
 	lb := LandmarkBox(box)
+	var off image.Point
+	mean, _ := FaceContrast(img, w, h, lb)
+	if g := landmarkGain(mean); g > 1 {
+		// the box and half its size around it (the refinement's box stays inside)
+		pad := lb.Dx() / 2
+		cr := lb.Inset(-pad).Intersect(image.Rect(0, 0, w, h))
+		if !cr.Empty() {
+			a.stretch = exposeCrop(a.stretch, img, w, cr, g)
+			img, w, h, off = a.stretch, cr.Dx(), cr.Dy(), cr.Min
+			lb = lb.Sub(off)
+		}
+	}
 	pts, err := a.lm.Fit(img, w, h, w, lb)
 	if err != nil {
 		return pts, err
@@ -624,6 +641,10 @@ func (a *Analyzer) fitIn(img []byte, w, h int, box image.Rectangle) ([NumLandmar
 		if p2, err := a.lm.Fit(img, w, h, w, rb); err == nil {
 			pts = p2
 		}
+	}
+	for i := range pts {
+		pts[i][0] += float32(off.X)
+		pts[i][1] += float32(off.Y)
 	}
 	return pts, nil
 }
