@@ -8,7 +8,7 @@ import (
 
 func TestLandmarkGain(t *testing.T) {
 	for _, c := range []struct{ mean, want float64 }{
-		{200, 1}, {LandmarkMinMean, 1}, {64, 2}, {32, LandmarkMaxGain}, {0, 1},
+		{200, 1}, {LandmarkMinMean, 1}, {LandmarkMinMean / 2, 2}, {LandmarkMinMean / 4, LandmarkMaxGain}, {0, 1},
 	} {
 		if got := landmarkGain(c.mean); math.Abs(got-c.want) > 1e-9 {
 			t.Errorf("landmarkGain(%v) = %v, want %v", c.mean, got, c.want)
