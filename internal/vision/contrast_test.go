@@ -16,9 +16,10 @@ func TestLandmarkGain(t *testing.T) {
 	}
 }
 
-// TestFitInDarkFace: the same face with 0.4 of its luma (a darker skin, or less light) is
-// fitted on its exposed region, and its points come back in the frame's coordinates close to
-// the bright face's; the bright face (mean above LandmarkMinMean) is fitted as before.
+// TestFitInDarkFace: the same face with 0.4 of its luma (a darker skin, or less light) has
+// its pose fit on its exposed region, whose points come back in the frame's coordinates close
+// to the bright face's, its other fit plain; the bright face (mean above LandmarkMinMean) is
+// fitted once, as before.
 func TestFitInDarkFace(t *testing.T) {
 	f := loadFrame(t, stills[0], 640, 480)
 	a, err := NewAnalyzer(Config{})
@@ -34,10 +35,14 @@ func TestFitInDarkFace(t *testing.T) {
 	if m, _ := FaceContrast(f.Y, f.Width, f.Height, LandmarkBox(box)); m < LandmarkMinMean {
 		t.Skipf("%s: face mean luma %.0f, not a bright face", stills[0], m)
 	}
-	bright, err := a.fitIn(f.Y, f.Width, f.Height, box)
+	bf, err := a.fitIn(f.Y, f.Width, f.Height, box)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if bf[1] != bf[0] {
+		t.Error("bright face: the pose fit differs from the plain fit")
+	}
+	bright := bf[0]
 	raw, err := a.lm.Fit(f.Y, f.Width, f.Height, f.Width, LandmarkBox(box))
 	if err != nil {
 		t.Fatal(err)
@@ -49,16 +54,20 @@ func TestFitInDarkFace(t *testing.T) {
 	for i, v := range f.Y {
 		dark[i] = byte(math.Round(float64(v) * 0.4))
 	}
-	got, err := a.fitIn(dark, f.Width, f.Height, box)
+	df, err := a.fitIn(dark, f.Width, f.Height, box)
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := df[1]
 	plain, err := a.lm.Fit(dark, f.Width, f.Height, f.Width, LandmarkBox(box))
 	if err != nil {
 		t.Fatal(err)
 	}
 	d, dp := meanDist(&got, &bright), meanDist(&plain, &bright)
 	t.Logf("dark face: exposed fit %.2f px from the bright face's, plain fit %.2f px", d, dp)
+	if dr := meanDist(&df[0], &plain); dr > 1 {
+		t.Errorf("dark face: fits[0] %.2f px from the plain fit, want the plain fit", dr)
+	}
 	if d > 1.5 {
 		t.Errorf("dark face: exposed fit %.2f px from the bright face's points, want ≤ 1.5", d)
 	}
