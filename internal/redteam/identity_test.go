@@ -275,7 +275,8 @@ func TestMeasureIdentitySession(t *testing.T) {
 // (REDTEAM_MEASURE_INTERVIEW=1; REDTEAM_SEEDS; development): turn_head, flash, cover_face and
 // read_digits 14 s apart, each a challenge from its issue to its window's end (as
 // analysis/identity.go samples: every 250 ms, the first frame in and out always), steady
-// samples every 2 s between them.
+// samples every 2 s between them. REDTEAM_DEFAULT_LOOK=1: the default look at 800 kbit/s;
+// REDTEAM_ALBEDO: a darker skin.
 func TestMeasureIdentityInterview(t *testing.T) {
 	if os.Getenv("REDTEAM_MEASURE_INTERVIEW") == "" {
 		t.Skip("REDTEAM_MEASURE_INTERVIEW=1 to measure")
@@ -293,8 +294,13 @@ func TestMeasureIdentityInterview(t *testing.T) {
 	defer an.Close()
 	for _, seed := range measureSeeds() {
 		a := NewActor(honestBehaviour([2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond}), voice, seed)
-		r := NewRenderer(f, Look{Light: 0.8, Noise: 4, Size: 1.25, Seed: seed + 10})
-		enc, err := media.NewVP8Encoder(media.VP8EncoderConfig{Width: W, Height: H, FPS: 15, BitrateKbps: 400})
+		look, kbps := Look{Light: 0.8, Noise: 4, Size: 1.25, Seed: seed + 10}, 400
+		if os.Getenv("REDTEAM_DEFAULT_LOOK") != "" { // the table's default row: a camera's noise, 800 kbit/s
+			look, kbps = Look{Noise: 2.5, Seed: seed + 10}, 800
+		}
+		look.Albedo = measureAlbedo() // REDTEAM_ALBEDO: a darker skin
+		r := NewRenderer(f, look)
+		enc, err := media.NewVP8Encoder(media.VP8EncoderConfig{Width: W, Height: H, FPS: 15, BitrateKbps: kbps})
 		if err != nil {
 			t.Fatal(err)
 		}

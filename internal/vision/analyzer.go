@@ -72,11 +72,12 @@ func (c *Config) setDefaults() {
 // Analyzer measures faces on the frames of one video stream and tracks the
 // face from frame to frame. It is not safe for concurrent use.
 type Analyzer struct {
-	cfg    Config
-	dets   *detectorPool // loaded cascades shared by the process's analysers (face.go)
-	det    *FaceDetector // borrowed from dets while track runs
-	lm     *Landmarker
-	closed bool
+	stretch []byte // scratch: a dark face's exposed region (fitIn)
+	cfg     Config
+	dets    *detectorPool // loaded cascades shared by the process's analysers (face.go)
+	det     *FaceDetector // borrowed from dets while track runs
+	lm      *Landmarker
+	closed  bool
 
 	// tracking state
 	have      bool
@@ -215,8 +216,8 @@ func (a *Analyzer) Measure(f *models.Frame) (models.Observation, error) {
 		if a.rollOK && math.Abs(a.roll) >= 10 {
 			angle = a.roll
 		}
-		if pts, err := a.fitLandmarks(f, gray, a.box, angle); err == nil {
-			r.pts, r.ptsOK = pts, true
+		if fits, err := a.fitLandmarks(f, gray, a.box, angle); err == nil {
+			r.pts, r.posePts, r.ptsOK = fits[0], fits[1], true
 		}
 	}
 	a.measureFace(f, a.box, found, d.Conf, &r)
@@ -229,6 +230,7 @@ func (a *Analyzer) Measure(f *models.Frame) (models.Observation, error) {
 type faceResult struct {
 	obs      models.Observation
 	pts      [NumLandmarks][2]float32
+	posePts  [NumLandmarks][2]float32 // the head pose's fit (fitIn: exposed when the face is dark)
 	ptsOK    bool
 	roll     float64 // full-face roll, when rollOK
 	rollOK   bool
@@ -260,6 +262,11 @@ func (a *Analyzer) measureFace(f *models.Frame, box image.Rectangle, found bool,
 			obs.PoseOK = true
 			obs.Yaw, obs.Pitch, obs.Roll = hp.Yaw, hp.Pitch, hp.Roll
 			r.roll, r.rollOK = hp.Roll, true
+			if r.posePts != *pts { // a dark face: yaw and pitch from its exposed fit
+				if ep, ok := EstimatePose(&r.posePts, f.Width, f.Height); ok {
+					obs.Yaw, obs.Pitch = ep.Yaw, ep.Pitch
+				}
+			}
 		}
 		r.shapeRes = a.lm.shapeResidual(pts)
 		if up, ok := solvePose(pts, f.Width, f.Height, upperPoseModel); ok {
@@ -313,11 +320,11 @@ func (a *Analyzer) measureTracked(f *models.Frame) (models.Observation, bool) {
 	// Fitted from the last box, like a cascade frame (a fit started from the
 	// last points' own box carries their shape over: the photo and jitter
 	// detectors lost separation on the devset with it).
-	pts, err := a.fitIn(f.Y, f.Width, f.Height, a.box)
+	fits, err := a.fitIn(f.Y, f.Width, f.Height, a.box)
 	if err != nil {
 		return models.Observation{}, false
 	}
-	r.pts, r.ptsOK = pts, true
+	r.pts, r.posePts, r.ptsOK = fits[0], fits[1], true
 	box, ok := followBox(a.box, &a.prevPts, &r.pts)
 	if !ok {
 		return models.Observation{}, false
@@ -573,7 +580,7 @@ func (a *Analyzer) update(d Detection, at time.Time) {
 // measured roll, or the angle the detector found it at) is fitted on an
 // upright copy of the region around it: dlib's model was trained on upright
 // faces in axis-aligned boxes.
-func (a *Analyzer) fitLandmarks(f *models.Frame, gray gocv.Mat, box image.Rectangle, angle float64) ([NumLandmarks][2]float32, error) {
+func (a *Analyzer) fitLandmarks(f *models.Frame, gray gocv.Mat, box image.Rectangle, angle float64) ([2][NumLandmarks][2]float32, error) {
 	if math.Abs(angle) < 10 {
 		return a.fitIn(f.Y, f.Width, f.Height, box)
 	}
@@ -593,28 +600,65 @@ func (a *Analyzer) fitLandmarks(f *models.Frame, gray gocv.Mat, box image.Rectan
 	gocv.WarpAffineWithParams(region, &up, m, image.Pt(crop.Dx(), crop.Dy()), gocv.InterpolationLinear, gocv.BorderReplicate, color.RGBA{})
 	buf, err := up.DataPtrUint8()
 	if err != nil {
-		return [NumLandmarks][2]float32{}, err
+		return [2][NumLandmarks][2]float32{}, err
 	}
 	ubox := image.Rect(cc.X-box.Dx()/2, cc.Y-box.Dy()/2, cc.X-box.Dx()/2+box.Dx(), cc.Y-box.Dy()/2+box.Dy())
-	pts, err := a.fitIn(buf, up.Cols(), up.Rows(), ubox)
+	fits, err := a.fitIn(buf, up.Cols(), up.Rows(), ubox)
 	if err != nil {
-		return pts, err
+		return fits, err
 	}
 	// Back to frame coordinates: inverse rotation about cc, then offset.
 	r := angle * math.Pi / 180
 	ca, sa := math.Cos(r), math.Sin(r)
-	for i := range pts {
-		x, y := float64(pts[i][0])-float64(cc.X), float64(pts[i][1])-float64(cc.Y)
-		pts[i][0] = float32(ca*x - sa*y + float64(c.X))
-		pts[i][1] = float32(sa*x + ca*y + float64(c.Y))
+	for k := range fits {
+		pts := &fits[k]
+		for i := range pts {
+			x, y := float64(pts[i][0])-float64(cc.X), float64(pts[i][1])-float64(cc.Y)
+			pts[i][0] = float32(ca*x - sa*y + float64(c.X))
+			pts[i][1] = float32(sa*x + ca*y + float64(c.Y))
+		}
 	}
-	return pts, nil
+	return fits, nil
 }
 
 // fitIn fits the landmarks on a grey image for a cascade-style box, with
-// one refinement pass (see fitLandmarks).
-func (a *Analyzer) fitIn(img []byte, w, h int, box image.Rectangle) ([NumLandmarks][2]float32, error) {
+// one refinement pass (see fitOne): fits[0] on the image as it is, for
+// everything but the head pose; fits[1] for the head pose. A dark face (a
+// darker skin, a dim room) has its pose fitted on a copy of the region around
+// it exposed to LandmarkMinMean (contrast.go); otherwise fits[1] is fits[0].
+// Points are in img's coordinates either way.
+func (a *Analyzer) fitIn(img []byte, w, h int, box image.Rectangle) (fits [2][NumLandmarks][2]float32, err error) {
 	lb := LandmarkBox(box)
+	if fits[0], err = a.fitOne(img, w, h, lb); err != nil {
+		return fits, err
+	}
+	fits[1] = fits[0]
+	mean, _ := FaceContrast(img, w, h, lb)
+	g := landmarkGain(mean)
+	if g <= 1 {
+		return fits, nil
+	}
+	// the box and half its size around it (the refinement's box stays inside)
+	cr := lb.Inset(-lb.Dx() / 2).Intersect(image.Rect(0, 0, w, h))
+	if cr.Empty() {
+		return fits, nil
+	}
+	a.stretch = exposeCrop(a.stretch, img, w, cr, g)
+	pts, err := a.fitOne(a.stretch, cr.Dx(), cr.Dy(), lb.Sub(cr.Min))
+	if err != nil {
+		return fits, nil // the pose from the plain fit
+	}
+	for i := range pts {
+		pts[i][0] += float32(cr.Min.X)
+		pts[i][1] += float32(cr.Min.Y)
+	}
+	fits[1] = pts
+	return fits, nil
+}
+
+// fitOne fits the landmarks for a dlib-style box lb, repeated once on the box
+// the points imply when it clearly differs.
+func (a *Analyzer) fitOne(img []byte, w, h int, lb image.Rectangle) ([NumLandmarks][2]float32, error) {
 	pts, err := a.lm.Fit(img, w, h, w, lb)
 	if err != nil {
 		return pts, err
