@@ -26,7 +26,7 @@ import (
 // for REDTEAM_FRAMES frames (default 450, 30 s) at albedo 1 and 0.4 (REDTEAM_ALBEDO), same
 // seed, through VP8 at 800 kbit/s into an IVF file, analyses it as livecheck analyze does
 // (detectors and identity stage) and prints every signal that scores and the verdict
-// (REDTEAM_MEASURE_DARKER=1; development, finding NN): which passive signal fails a darker skin?
+// (REDTEAM_MEASURE_DARKER=1; development, finding 22): which passive signal fails a darker skin?
 func TestMeasureDarkerPassive(t *testing.T) {
 	if os.Getenv("REDTEAM_MEASURE_DARKER") == "" {
 		t.Skip("REDTEAM_MEASURE_DARKER=1 to measure")
@@ -109,7 +109,7 @@ func renderIVF(t *testing.T, f *Face, look Look, seed uint64, n int, path string
 
 // TestMeasureDarkerChallenges answers turn_head (both ways), cover_face and blink offline
 // through VP8 at 800 kbit/s with the identity stage, at albedo 1 and 0.4 (REDTEAM_ALBEDO),
-// same seeds (REDTEAM_MEASURE_DARKER=1; development, finding NN): the verifier's outcome,
+// same seeds (REDTEAM_MEASURE_DARKER=1; development, finding 22): the verifier's outcome,
 // reason and metrics and the identity stage's changes and largest distances.
 func TestMeasureDarkerChallenges(t *testing.T) {
 	if os.Getenv("REDTEAM_MEASURE_DARKER") == "" {

@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// Landmark exposure normalisation (finding NN). The shape predictor's features are
+// Landmark exposure normalisation (finding 22). The shape predictor's features are
 // differences of two pixels' intensities compared with thresholds learnt on faces of typical
 // brightness; luma is reflectance times light, so a darker skin under the same lamp (albedo
 // 0.4) has 0.4 of the differences and the regression stays nearer its mean (frontal) shape:
