@@ -115,6 +115,12 @@ func TestFlashOnRealLoop(t *testing.T) {
 		// longer sequence (challenge.TestFlashNoReflectionFails).
 		if r.Outcome == challenge.OutcomeInconclusive && r.Reason == challenge.ReasonWeakFlash {
 			weak++
+			// Judged as the reissue, the same light must not pass either.
+			re := in
+			re.Challenge.Attempt = 2
+			if r2 := (challenge.Verifier{}).Verify(re); r2.Outcome == challenge.OutcomePassed {
+				t.Errorf("trial %d (fade %v): the loop passed as a reissue (corr %.2f)", i, ch.Params.Fade, r2.Metrics["corr"])
+			}
 		} else if r.Outcome != challenge.OutcomeFailed || r.Reason != challenge.ReasonNoResponse {
 			t.Errorf("trial %d (fade %v): the loop got %s %q (corr %.2f at %v ms, best surrogate %.2f)", i, ch.Params.Fade,
 				r.Outcome, r.Reason, r.Metrics["corr"], r.Metrics["lag_ms"], r.Metrics["null_max"])
@@ -134,7 +140,11 @@ func TestFlashOnRealLoop(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d first issues were inconclusive \"weak reflection\" (reissued), the rest failed \"no response\"", weak, trials)
-	if weak > trials/6 {
+	// The cost of finding 21's fairness rule: a weak reflection is reissued rather than failed,
+	// and this loop's own chroma changes leave 35 of 60 first issues "weak" (measured
+	// 2026-12-05 with the power's minimal reflection at 0.001; 2-5 of 60 at 0.0025, which
+	// called honest darker faces contrary). It never passes; the bound keeps the cost in view.
+	if weak > trials*2/3 {
 		t.Errorf("the loop: %d of %d first issues inconclusive", weak, trials)
 	}
 	sort.Float64s(lm)
