@@ -179,21 +179,40 @@ func exposed(cols []ycc, step time.Duration, fade bool, u, expo time.Duration) y
 	return e
 }
 
-func flashAt(frames []flashFrame, cols []ycc, step time.Duration, fade bool, lag, expo time.Duration, k int) flashScore {
+// flashWindow is the frames that saw the sequence at one lag, in order: each one's time on
+// the sequence's clock (seconds from the first colour), its capture time, its observed face
+// colour (o*) and the screen colour averaged over its exposure (e*).
+type flashWindow struct {
+	ts           []float64
+	at           []time.Time
+	oy, ocb, ocr []float64
+	ey, ecb, ecr []float64
+}
+
+// alignFlash matches frames to the sequence's display times at lag: a frame at u (since the
+// ack) saw the screen at u−lag; those before the first colour or from the end of the last
+// (u−lag outside [0, len(cols)·step)) are left out.
+func alignFlash(frames []flashFrame, cols []ycc, step time.Duration, fade bool, lag, expo time.Duration) flashWindow {
 	total := time.Duration(len(cols)) * step
-	var ts, oy, ocb, ocr, ey, ecb, ecr []float64
-	var at []time.Time
+	var w flashWindow
 	for _, f := range frames {
 		u := f.u - lag
 		if u < 0 || u >= total {
 			continue
 		}
 		e := exposed(cols, step, fade, u, expo)
-		ts = append(ts, seconds(u))
-		at = append(at, f.at)
-		oy, ocb, ocr = append(oy, f.y), append(ocb, f.cb), append(ocr, f.cr)
-		ey, ecb, ecr = append(ey, e.y), append(ecb, e.cb), append(ecr, e.cr)
+		w.ts = append(w.ts, seconds(u))
+		w.at = append(w.at, f.at)
+		w.oy, w.ocb, w.ocr = append(w.oy, f.y), append(w.ocb, f.cb), append(w.ocr, f.cr)
+		w.ey, w.ecb, w.ecr = append(w.ey, e.y), append(w.ecb, e.cb), append(w.ecr, e.cr)
 	}
+	return w
+}
+
+func flashAt(frames []flashFrame, cols []ycc, step time.Duration, fade bool, lag, expo time.Duration, k int) flashScore {
+	w := alignFlash(frames, cols, step, fade, lag, expo)
+	ts, at := w.ts, w.at
+	oy, ocb, ocr, ey, ecb, ecr := w.oy, w.ocb, w.ocr, w.ey, w.ecb, w.ecr
 	fs := flashScore{lag: lag, n: len(ts)}
 	if len(ts) < minFlashFrames {
 		return fs
@@ -345,18 +364,8 @@ func (c *vctx) flash() verdict {
 // fittedGain is the least-squares gain of the detrended face chroma on the screen's at lag:
 // how much of the screen colour's offset the face reflects (≈ the red team renderer's Gain).
 func fittedGain(frames []flashFrame, cols []ycc, step time.Duration, fade bool, expo, lag time.Duration) float64 {
-	total := time.Duration(len(cols)) * step
-	var ts, ocb, ocr, ecb, ecr []float64
-	for _, f := range frames {
-		u := f.u - lag
-		if u < 0 || u >= total {
-			continue
-		}
-		e := exposed(cols, step, fade, u, expo)
-		ts = append(ts, seconds(u))
-		ocb, ocr = append(ocb, f.cb), append(ocr, f.cr)
-		ecb, ecr = append(ecb, e.cb), append(ecr, e.cr)
-	}
+	w := alignFlash(frames, cols, step, fade, lag, expo)
+	ts, ocb, ocr, ecb, ecr := w.ts, w.ocb, w.ocr, w.ecb, w.ecr
 	if len(ts) < minFlashFrames {
 		return 0
 	}
