@@ -280,9 +280,7 @@ func runRepeats(t *testing.T, src *repeatSource, n, kbps int) Repeats {
 //
 //	LIVECHECK_MEASURE_REPEATS=1 go test -run TestRepeatMeasure -v ./internal/analysis
 func TestRepeatMeasure(t *testing.T) {
-	if os.Getenv("LIVECHECK_MEASURE_REPEATS") == "" {
-		t.Skip("a measurement: set LIVECHECK_MEASURE_REPEATS=1")
-	}
+	measuring(t, "LIVECHECK_MEASURE_REPEATS", "a measurement: set LIVECHECK_MEASURE_REPEATS=1")
 	for _, c := range []struct {
 		name                 string
 		sway, sd, repeat     float64
@@ -417,10 +415,7 @@ func TestDevsetStallMeasure(t *testing.T) {
 // without it) and its manifest's video rows (path, "video", label, ...).
 func devsetVideos(t *testing.T) (string, [][]string) {
 	t.Helper()
-	dir := os.Getenv("LIVECHECK_DEVSET")
-	if dir == "" {
-		t.Skip("set LIVECHECK_DEVSET to the devset directory")
-	}
+	dir := measuring(t, "LIVECHECK_DEVSET", "set LIVECHECK_DEVSET to the devset directory")
 	fh, err := os.Open(filepath.Join(dir, "manifest.tsv"))
 	if err != nil {
 		t.Fatal(err)

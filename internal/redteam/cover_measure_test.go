@@ -28,9 +28,7 @@ import (
 // through VP8 are not exactly repeatable (libvpx's realtime mode adapts to the CPU time it
 // gets): the same latency and seed can give other frames from run to run.
 func TestMeasureCover(t *testing.T) {
-	if os.Getenv("REDTEAM_MEASURE_COVER") == "" {
-		t.Skip("REDTEAM_MEASURE_COVER=1 to measure")
-	}
+	measuring(t, "REDTEAM_MEASURE_COVER")
 	f := testdataFace(t)
 	dim := Look{Light: 0.8, Noise: 4, Size: 1.25}
 	kbps := 400
@@ -287,9 +285,7 @@ func measureSeeds() []uint64 {
 // (REDTEAM_MEASURE_PITCH=1; development): the median of the last 6 of 10 frames held at each
 // tilt after a gradual tilt from rest, against the rest pose's median.
 func TestMeasurePitch(t *testing.T) {
-	if os.Getenv("REDTEAM_MEASURE_PITCH") == "" {
-		t.Skip("REDTEAM_MEASURE_PITCH=1 to measure")
-	}
+	measuring(t, "REDTEAM_MEASURE_PITCH")
 	f := testdataFace(t)
 	for _, look := range []Look{{Noise: 2.5}, {Light: 0.8, Noise: 4, Size: 1.25, Seed: 3}} {
 		r := NewRenderer(f, look)

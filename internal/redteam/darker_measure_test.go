@@ -28,9 +28,7 @@ import (
 // (detectors and identity stage) and prints every signal that scores and the verdict
 // (REDTEAM_MEASURE_DARKER=1; development, finding 22): which passive signal fails a darker skin?
 func TestMeasureDarkerPassive(t *testing.T) {
-	if os.Getenv("REDTEAM_MEASURE_DARKER") == "" {
-		t.Skip("REDTEAM_MEASURE_DARKER=1 to measure")
-	}
+	measuring(t, "REDTEAM_MEASURE_DARKER")
 	f := testdataFace(t)
 	m := facetest.Model(t)
 	n := 450
@@ -112,9 +110,7 @@ func renderIVF(t *testing.T, f *Face, look Look, seed uint64, n int, path string
 // same seeds (REDTEAM_MEASURE_DARKER=1; development, finding 22): the verifier's outcome,
 // reason and metrics and the identity stage's changes and largest distances.
 func TestMeasureDarkerChallenges(t *testing.T) {
-	if os.Getenv("REDTEAM_MEASURE_DARKER") == "" {
-		t.Skip("REDTEAM_MEASURE_DARKER=1 to measure")
-	}
+	measuring(t, "REDTEAM_MEASURE_DARKER")
 	f := testdataFace(t)
 	m := facetest.Model(t)
 	dark := measureAlbedo()
@@ -147,9 +143,7 @@ func TestMeasureDarkerChallenges(t *testing.T) {
 // TestMeasureDarkerContrast prints the luma mean and deviation of the landmark box of the
 // frontal honest face at albedo 1, 0.4 and 0.25 (REDTEAM_MEASURE_DARKER=1; development).
 func TestMeasureDarkerContrast(t *testing.T) {
-	if os.Getenv("REDTEAM_MEASURE_DARKER") == "" {
-		t.Skip("REDTEAM_MEASURE_DARKER=1 to measure")
-	}
+	measuring(t, "REDTEAM_MEASURE_DARKER")
 	f := testdataFace(t)
 	an, err := vision.NewAnalyzer(vision.Config{})
 	if err != nil {

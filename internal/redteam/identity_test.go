@@ -46,13 +46,8 @@ type measureCase struct {
 }
 
 func TestMeasureIdentityDistances(t *testing.T) {
-	if os.Getenv("REDTEAM_MEASURE") == "" {
-		t.Skip("REDTEAM_MEASURE=1 to measure")
-	}
-	f := testdataFace(t)
-	other := testdataStill(t, "obama.jpg")
-	m := facetest.Model(t)
-	only := os.Getenv("REDTEAM_MEASURE")
+	only := measuring(t, "REDTEAM_MEASURE")
+	f, other, m := swapFaces(t)
 	maxYaw, _ := strconv.ParseFloat(os.Getenv("REDTEAM_MAXYAW"), 64) // the challenges' identity yaw limit (0: its default)
 	for _, lat := range []time.Duration{300 * time.Millisecond, 700 * time.Millisecond, 1200 * time.Millisecond} {
 		b := honestBehaviour([2]time.Duration{lat, lat})
@@ -137,9 +132,7 @@ func TestIdentityDuringChallenges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("renders and measures ~500 frames")
 	}
-	f := testdataFace(t)
-	other := testdataStill(t, "obama.jpg")
-	m := facetest.Model(t)
+	f, other, m := swapFaces(t)
 	b := honestBehaviour([2]time.Duration{700 * time.Millisecond, 700 * time.Millisecond})
 	for _, c := range []struct {
 		name string
@@ -230,9 +223,7 @@ func TestIdentityDuringChallenges(t *testing.T) {
 // turn_head/right, flash, cover_face, read_digits) over REDTEAM_SEEDS (REDTEAM_MEASURE_SESSION=1;
 // development): does an honest dim session confirm a change, and where?
 func TestMeasureIdentitySession(t *testing.T) {
-	if os.Getenv("REDTEAM_MEASURE_SESSION") == "" {
-		t.Skip("REDTEAM_MEASURE_SESSION=1 to measure")
-	}
+	measuring(t, "REDTEAM_MEASURE_SESSION")
 	f := testdataFace(t)
 	m := facetest.Model(t)
 	kinds := "turn_head/right,flash,cover_face,read_digits"
@@ -278,9 +269,7 @@ func TestMeasureIdentitySession(t *testing.T) {
 // samples every 2 s between them. REDTEAM_DEFAULT_LOOK=1: the default look at 800 kbit/s;
 // REDTEAM_ALBEDO: a darker skin.
 func TestMeasureIdentityInterview(t *testing.T) {
-	if os.Getenv("REDTEAM_MEASURE_INTERVIEW") == "" {
-		t.Skip("REDTEAM_MEASURE_INTERVIEW=1 to measure")
-	}
+	measuring(t, "REDTEAM_MEASURE_INTERVIEW")
 	f := testdataFace(t)
 	m := facetest.Model(t)
 	voice, err := NewVoice()

@@ -9,7 +9,6 @@ import (
 
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/faceid"
-	"github.com/livecheck/livecheck/internal/faceid/facetest"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -17,12 +16,8 @@ import (
 // honest dim turn through VP8 at 400 kbit/s and the mild yaw-break swap, every same-pose pair
 // farther than 0.55 with the quality of both faces.
 func TestMeasurePairQuality(t *testing.T) {
-	if os.Getenv("REDTEAM_MEASURE_PAIRS") == "" {
-		t.Skip("REDTEAM_MEASURE_PAIRS=1 to measure")
-	}
-	f := testdataFace(t)
-	other := testdataStill(t, "obama.jpg")
-	m := facetest.Model(t)
+	measuring(t, "REDTEAM_MEASURE_PAIRS")
+	f, other, m := swapFaces(t)
 	type face struct {
 		s     faceid.Sample
 		o     models.Observation

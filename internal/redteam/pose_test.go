@@ -11,7 +11,6 @@ import (
 
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/faceid"
-	"github.com/livecheck/livecheck/internal/faceid/facetest"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -40,9 +39,7 @@ func TestMeasurePosePairs(t *testing.T) {
 	if v := os.Getenv("REDTEAM_MEASURE"); v != "1" && v != "pose" {
 		t.Skip("REDTEAM_MEASURE=pose to measure")
 	}
-	f := testdataFace(t)
-	other := testdataStill(t, "obama.jpg")
-	m := facetest.Model(t)
+	f, other, m := swapFaces(t)
 	for _, lat := range []time.Duration{300 * time.Millisecond, 700 * time.Millisecond, 1200 * time.Millisecond} {
 		b := honestBehaviour([2]time.Duration{lat, lat})
 		for _, c := range []measureCase{

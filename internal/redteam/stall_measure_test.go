@@ -19,9 +19,7 @@ import (
 // finding 16's stall measure. REDTEAM_STALL_KINDS (e.g. turn_head/left,move_closer) and
 // REDTEAM_STALL_SEEDS (a count) narrow or widen it.
 func TestMeasureStalls(t *testing.T) {
-	if os.Getenv("REDTEAM_MEASURE_STALLS") == "" {
-		t.Skip("REDTEAM_MEASURE_STALLS=1 to measure")
-	}
+	measuring(t, "REDTEAM_MEASURE_STALLS")
 	f := testdataFace(t)
 	other := testdataStill(t, "obama.jpg")
 	kinds := []string{"turn_head/left", "turn_head/right", "look/up", "look/down", "move_closer/"}

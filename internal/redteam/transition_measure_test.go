@@ -2,14 +2,12 @@ package redteam
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/faceid"
-	"github.com/livecheck/livecheck/internal/faceid/facetest"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -17,12 +15,8 @@ import (
 // pasted face shows, vision's measure and the face's identity distance to the session's
 // identity (every frame the gate admits embedded; REDTEAM_MEASURE_FRAMES=1; development).
 func TestMeasureCoverFrames(t *testing.T) {
-	if os.Getenv("REDTEAM_MEASURE_FRAMES") == "" {
-		t.Skip("REDTEAM_MEASURE_FRAMES=1 to measure")
-	}
-	f := testdataFace(t)
-	other := testdataStill(t, "obama.jpg")
-	m := facetest.Model(t)
+	measuring(t, "REDTEAM_MEASURE_FRAMES")
+	f, other, m := swapFaces(t)
 	type fr struct {
 		at     time.Time
 		pasted bool
@@ -87,13 +81,8 @@ func TestMeasureCoverFrames(t *testing.T) {
 // table's two looks and the dropping swaps, over REDTEAM_LATS and REDTEAM_SEEDS
 // (REDTEAM_MEASURE_TRANSITIONS=1, or a comma-separated list of the cases' names; development).
 func TestMeasureCoverTransitions(t *testing.T) {
-	only := os.Getenv("REDTEAM_MEASURE_TRANSITIONS")
-	if only == "" {
-		t.Skip("REDTEAM_MEASURE_TRANSITIONS=1 to measure")
-	}
-	f := testdataFace(t)
-	other := testdataStill(t, "obama.jpg")
-	m := facetest.Model(t)
+	only := measuring(t, "REDTEAM_MEASURE_TRANSITIONS")
+	f, other, m := swapFaces(t)
 	for _, c := range []struct {
 		name string
 		look Look
