@@ -83,6 +83,20 @@ func TestDeferredDecimation(t *testing.T) {
 func BenchmarkFeatures20msGaps(b *testing.B) {
 	x := gappedSpeech(b)
 	n := len(x) / FrameSize
+	eagerAndDeferred(b, func(b *testing.B) {
+		a := NewAnalyzer(timeZero)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			k := i % n
+			a.Write(x[k*FrameSize : (k+1)*FrameSize])
+		}
+	})
+}
+
+// eagerAndDeferred runs bench as the sub-benchmarks "eager" (eagerDecimate: every frame
+// decimated) and then "deferred" (only the frames the analysis reads), restoring the setting.
+func eagerAndDeferred(b *testing.B, bench func(b *testing.B)) {
 	for _, eager := range []bool{true, false} {
 		name := "deferred"
 		if eager {
@@ -92,13 +106,7 @@ func BenchmarkFeatures20msGaps(b *testing.B) {
 			prev := eagerDecimate
 			eagerDecimate = eager
 			defer func() { eagerDecimate = prev }()
-			a := NewAnalyzer(timeZero)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := range b.N {
-				k := i % n
-				a.Write(x[k*FrameSize : (k+1)*FrameSize])
-			}
+			bench(b)
 		})
 	}
 }

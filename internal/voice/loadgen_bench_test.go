@@ -14,26 +14,17 @@ func BenchmarkLoadgenVoice(b *testing.B) {
 	pcm := loadgen.SyntheticVoice(10 * time.Second)
 	x := Int16ToFloat32(nil, pcm.Samples)
 	n := len(x) / FrameSize
-	for _, eager := range []bool{true, false} {
-		name := "deferred"
-		if eager {
-			name = "eager"
-		}
-		b.Run(name, func(b *testing.B) {
-			prev := eagerDecimate
-			eagerDecimate = eager
-			defer func() { eagerDecimate = prev }()
-			a := NewAnalyzer(timeZero)
-			sp := 0
-			for i := range b.N {
-				k := i % n
-				for _, f := range a.Write(x[k*FrameSize : (k+1)*FrameSize]) {
-					if f.Speech {
-						sp++
-					}
+	eagerAndDeferred(b, func(b *testing.B) {
+		a := NewAnalyzer(timeZero)
+		sp := 0
+		for i := range b.N {
+			k := i % n
+			for _, f := range a.Write(x[k*FrameSize : (k+1)*FrameSize]) {
+				if f.Speech {
+					sp++
 				}
 			}
-			b.ReportMetric(float64(sp)/float64(b.N), "speech/frame")
-		})
-	}
+		}
+		b.ReportMetric(float64(sp)/float64(b.N), "speech/frame")
+	})
 }
