@@ -5,7 +5,12 @@ import "testing"
 // BenchmarkFeatures20ms measures the streaming cost of one 20 ms frame of read
 // speech (VAD, and on speech frames the spectrum, pitch, cycles and envelope).
 func BenchmarkFeatures20ms(b *testing.B) {
-	x := load48(b, ljPath)
+	benchFrames(b, load48(b, ljPath))
+}
+
+// benchFrames writes x's 20 ms frames, one an iteration (from the start again at the end), to
+// one analyser: the streaming cost of a frame.
+func benchFrames(b *testing.B, x []float32) {
 	n := len(x) / FrameSize
 	a := NewAnalyzer(timeZero)
 	b.ReportAllocs()

@@ -82,16 +82,7 @@ func TestDeferredDecimation(t *testing.T) {
 // those the analysis reads (deferred).
 func BenchmarkFeatures20msGaps(b *testing.B) {
 	x := gappedSpeech(b)
-	n := len(x) / FrameSize
-	eagerAndDeferred(b, func(b *testing.B) {
-		a := NewAnalyzer(timeZero)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := range b.N {
-			k := i % n
-			a.Write(x[k*FrameSize : (k+1)*FrameSize])
-		}
-	})
+	eagerAndDeferred(b, func(b *testing.B) { benchFrames(b, x) })
 }
 
 // eagerAndDeferred runs bench as the sub-benchmarks "eager" (eagerDecimate: every frame
