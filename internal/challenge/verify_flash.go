@@ -409,13 +409,7 @@ func addResponse(frames []flashFrame, cols []ycc, step time.Duration, fade bool,
 // beforeNoise returns the frames with their chroma replaced by the pre-flash frames' (each
 // channel detrended, then repeated over the window): the skin signal's own noise.
 func beforeNoise(frames, before []flashFrame) []flashFrame {
-	ts := make([]float64, len(before))
-	cb, cr := make([]float64, len(before)), make([]float64, len(before))
-	for i, f := range before {
-		ts[i], cb[i], cr[i] = seconds(f.u), f.cb, f.cr
-	}
-	dsp.Detrend(ts, cb)
-	dsp.Detrend(ts, cr)
+	cb, cr := detrendedChroma(before)
 	out := slices.Clone(frames)
 	for i := range out {
 		out[i].cb, out[i].cr = 128+cb[i%len(cb)], 128+cr[i%len(cr)]
@@ -429,18 +423,24 @@ func chromaNoise(frames []flashFrame) float64 {
 	if len(frames) < 3 {
 		return 0
 	}
-	ts := make([]float64, len(frames))
-	cb, cr := make([]float64, len(frames)), make([]float64, len(frames))
-	for i, f := range frames {
-		ts[i], cb[i], cr[i] = seconds(f.u), f.cb, f.cr
-	}
-	dsp.Detrend(ts, cb)
-	dsp.Detrend(ts, cr)
+	cb, cr := detrendedChroma(frames)
 	var ss float64
 	for i := range cb {
 		ss += cb[i]*cb[i] + cr[i]*cr[i]
 	}
 	return math.Sqrt(ss / float64(2*len(cb)))
+}
+
+// detrendedChroma is the frames' Cb and Cr, each linearly detrended over the frames' times.
+func detrendedChroma(frames []flashFrame) (cb, cr []float64) {
+	ts := make([]float64, len(frames))
+	cb, cr = make([]float64, len(frames)), make([]float64, len(frames))
+	for i, f := range frames {
+		ts[i], cb[i], cr[i] = seconds(f.u), f.cb, f.cr
+	}
+	dsp.Detrend(ts, cb)
+	dsp.Detrend(ts, cr)
+	return cb, cr
 }
 
 // bestLag searches lags 0..search in steps of by for the best score.
