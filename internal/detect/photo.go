@@ -24,13 +24,14 @@ import (
 //     expression, speech and 3-D head rotation;
 //   - expression: the spread of the mouth opening, the eye aspect ratio and
 //     the brow height over the window;
-//   - blink: the eye aspect ratio dipping below 70 % of its median, or the
-//     eyes' own contrast (see eyeContrast) dipping below photoLidDip of its
-//     median, also on a frame whose face the cascade missed (coasting) right
-//     after a frame with landmarks, when the face did not move across it
-//     (finding NN: on a darker skin the cascade misses the face with its eyes
-//     closed and dlib's lid regresses towards open, so the blinks the EAR
-//     needs are the frames a dark face loses).
+//   - blink: the eye aspect ratio dipping below 70 % of its median, or, on a
+//     frame whose face the cascade missed (coasting, no landmarks) right
+//     after a landmark frame, the eyes' own contrast (eyeContrast, where that
+//     frame's eyes were) dipping below photoLidDip of its median over the
+//     window's landmark frames, when the next landmark frame shows the eyes
+//     where they were (finding NN: on a darker skin the cascade misses the
+//     face with its eyes closed, so the blinks the EAR needs are the frames a
+//     dark face loses).
 //
 // Value: the session's median non-rigidity (‰ IOD).
 type photoDetector struct {
