@@ -1,6 +1,10 @@
 package redteam
 
 import (
+	"fmt"
+	"strings"
+
+	"github.com/livecheck/livecheck/internal/challenge"
 	"math"
 	"os"
 	"strconv"
@@ -242,6 +246,39 @@ func TestDarkerSkinPhotoScore(t *testing.T) {
 		t.Logf("still albedo %.1f: photo %.3f, blink windows %v of %v", alb, sg.Score, fs["blink_windows"], fs["windows"])
 		if sg.Score < 0.85 || fs["blink_windows"] != 0 {
 			t.Errorf("still at albedo %.1f: photo %.3f, %v blink windows: want >= 0.85 and none", alb, sg.Score, fs["blink_windows"])
+		}
+	}
+}
+
+// TestMeasureDarkerPhotoChallenges prints the photo detector's windows over answered
+// challenges (REDTEAM_KINDS, default turn_head/left,move_closer,cover_face; every frame
+// analysed, as in a live challenge window) at albedo 1 and 0.4, through VP8 at 800 kbit/s
+// (REDTEAM_MEASURE_DARKER=1; development, finding NN: the live residual).
+func TestMeasureDarkerPhotoChallenges(t *testing.T) {
+	if os.Getenv("REDTEAM_MEASURE_DARKER") == "" {
+		t.Skip("REDTEAM_MEASURE_DARKER=1 to measure")
+	}
+	f := testdataFace(t)
+	kinds := "turn_head/left,move_closer,cover_face"
+	if k := os.Getenv("REDTEAM_KINDS"); k != "" {
+		kinds = k
+	}
+	b := honestBehaviour([2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond})
+	for _, seed := range measureSeeds() {
+		for _, k := range strings.Split(kinds, ",") {
+			kind, dir, _ := strings.Cut(k, "/")
+			for _, alb := range []float64{1, 0.4} {
+				s := detect.NewSuite(detect.Config{})
+				res, _, _ := offlineRun(t, f, b, offlineOpts{look: Look{Noise: 2.5, Seed: seed, Albedo: alb}, kbps: 800, seed: seed,
+					each: func(fr *models.Frame, ob *models.Observation, _ bool) { s.Add(fr, *ob) }}, newChallenge(t, challenge.Kind(kind), dir))
+				var ws []string
+				for _, w := range s.Windows() {
+					if w.Kind == detect.KindPhoto {
+						ws = append(ws, fmt.Sprintf("%.2f(%.0f‰)", w.Score, w.Value))
+					}
+				}
+				t.Logf("seed %d %-14s albedo %.1f: %s; photo windows %v; %v", seed, k, alb, res.Outcome, ws, s.Features()[detect.KindPhoto])
+			}
 		}
 	}
 }
