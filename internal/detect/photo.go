@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"image"
 	"math"
 	"time"
 
@@ -23,12 +24,34 @@ import (
 //     expression, speech and 3-D head rotation;
 //   - expression: the spread of the mouth opening, the eye aspect ratio and
 //     the brow height over the window;
-//   - blink: the eye aspect ratio dipping below 70 % of its median.
+//   - blink: the eye aspect ratio dipping below 70 % of its median, or, on a
+//     frame whose face the cascade missed (coasting, no landmarks) right
+//     after a landmark frame, the eyes' own contrast (eyeContrast, where that
+//     frame's eyes were) dipping below photoLidDip of its median over the
+//     window's landmark frames, when the next landmark frame shows the eyes
+//     where they were (finding NN: on a darker skin the cascade misses the
+//     face with its eyes closed, so the blinks the EAR needs are the frames a
+//     dark face loses).
 //
 // Value: the session's median non-rigidity (‰ IOD).
 type photoDetector struct {
 	win  []photoSample
 	hist []photoWindow // measures of the closed windows
+	// coast: the window's coasting frames measured at the last landmarks' eyes
+	coast []photoCoast
+	// the last landmark frame's eyes (for a coasting frame after it)
+	lastEyes [2][2]float64
+	lastEW   [2]float64
+	lastIOD  float64
+	lastT    time.Time
+}
+
+// photoCoast is a coasting frame's eye contrast, measured where the last
+// landmark frame's eyes were.
+type photoCoast struct {
+	t    time.Time
+	eyeC float64
+	eyes [2][2]float64 // the eye centres measured at
 }
 
 type photoSample struct {
@@ -38,6 +61,7 @@ type photoSample struct {
 	ear   float64
 	mouth float64
 	brow  float64 // brow height over the eyes / IOD
+	eyeC  float64 // eyeContrast at this frame's eyes (0: not measured)
 }
 
 const (
@@ -51,7 +75,19 @@ func newPhotoDetector() *photoDetector { return &photoDetector{} }
 func (d *photoDetector) kind() string { return KindPhoto }
 
 func (d *photoDetector) add(fc *frameCtx) {
-	if fc.lm == nil || len(d.win) >= photoMaxWin {
+	if len(d.win) >= photoMaxWin {
+		return
+	}
+	if fc.lm == nil {
+		// A coasting frame right after a landmark frame: the eyes' contrast
+		// where they were (finding NN).
+		o := fc.o
+		if o.FacePresent && o.Coasting && !o.Face.Empty() && d.lastIOD > 0 && fc.t.Sub(d.lastT) <= photoCoastGap && len(d.coast) < photoMaxWin {
+			box := image.Rect(o.Face.X, o.Face.Y, o.Face.X+o.Face.W, o.Face.Y+o.Face.H)
+			if c, ok := eyeContrast(fc.f, box, d.lastEyes, d.lastEW); ok {
+				d.coast = append(d.coast, photoCoast{t: fc.t, eyeC: c, eyes: d.lastEyes})
+			}
+		}
 		return
 	}
 	s := photoSample{t: fc.t, iod: fc.iod, ear: fc.o.EAR, mouth: fc.o.Mouth}
@@ -61,7 +97,72 @@ func (d *photoDetector) add(fc *frameCtx) {
 	brow := centroid(fc.lm, 17, 27)
 	eyes := centroid(fc.lm, 36, 48)
 	s.brow = math.Hypot(brow[0]-eyes[0], brow[1]-eyes[1]) / fc.iod
+	var ec [2][2]float64
+	var ew [2]float64
+	for e := 0; e < 2; e++ {
+		ec[e] = centroid(fc.lm, 36+6*e, 42+6*e)
+		a, b := fc.lm[36+6*e], fc.lm[39+6*e]
+		ew[e] = math.Hypot(float64(b[0]-a[0]), float64(b[1]-a[1]))
+	}
+	if c, ok := eyeContrast(fc.f, fc.face, ec, ew); ok {
+		s.eyeC = c
+	}
+	d.lastEyes, d.lastEW, d.lastIOD, d.lastT = ec, ew, fc.iod, fc.t
 	d.win = append(d.win, s)
+}
+
+// eyeContrast is the luma deviation inside the two eyes' patches (each 1.2
+// eye widths across and half an eye width high, about the eye's centre),
+// over the deviation of the face box's central part: the dark iris and the
+// bright sclera against the lid's skin. Closed eyes leave the lid only (and
+// the lashes' line), so the ratio dips in a blink; as a ratio of the same
+// face's contrasts it does not depend on how bright the skin is or how it is
+// exposed, and a blurred or moved picture lowers both parts.
+func eyeContrast(f *models.Frame, box image.Rectangle, eyes [2][2]float64, ew [2]float64) (float64, bool) {
+	b := image.Rect(0, 0, f.Width, f.Height)
+	w, h := float64(box.Dx()), float64(box.Dy())
+	ref := image.Rect(box.Min.X+int(0.2*w), box.Min.Y+int(0.25*h), box.Min.X+int(0.8*w), box.Min.Y+int(0.85*h)).Intersect(b)
+	_, rs, rn := lumaStd(f, ref)
+	if rn < 16 || rs < 1 {
+		return 0, false
+	}
+	var es float64
+	for e := 0; e < 2; e++ {
+		hw, hh := 0.6*ew[e], 0.25*ew[e]
+		if hw < 2 || hh < 1 {
+			return 0, false
+		}
+		r := image.Rect(int(eyes[e][0]-hw), int(eyes[e][1]-hh), int(eyes[e][0]+hw+1), int(eyes[e][1]+hh+1))
+		if !r.In(b) {
+			return 0, false
+		}
+		_, s, n := lumaStd(f, r)
+		if n < 6 {
+			return 0, false
+		}
+		es += s / 2
+	}
+	return es / rs, true
+}
+
+// lumaStd returns the mean and standard deviation of the Y plane in r and
+// the number of pixels.
+func lumaStd(f *models.Frame, r image.Rectangle) (mean, std float64, n int) {
+	var s, s2 float64
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		row := f.Y[y*f.Width : y*f.Width+f.Width]
+		for x := r.Min.X; x < r.Max.X; x++ {
+			v := float64(row[x])
+			s += v
+			s2 += v * v
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, 0, 0
+	}
+	mean = s / float64(n)
+	return mean, math.Sqrt(math.Max(0, s2/float64(n)-mean*mean)), n
 }
 
 // photoWindow holds the raw measures of one window.
@@ -70,6 +171,7 @@ type photoWindow struct {
 	motion   float64 // p90 landmark displacement, ‰ IOD
 	expr     float64 // expression spread (dimensionless)
 	blink    bool
+	lidBlink bool // the blink was seen in the eyes' contrast only (finding NN)
 	span     time.Duration
 	n        int
 }
@@ -102,7 +204,65 @@ func (d *photoDetector) measure() (photoWindow, bool) {
 		pw.blink = dsp.Quantile(ears, 0.0) < 0.7*me
 		pw.expr = dsp.StdDev(ears)/me + dsp.StdDev(mouths)/0.05 + dsp.StdDev(brows)/0.02
 	}
+	if !pw.blink {
+		pw.lidBlink = d.lidBlink()
+		pw.blink = pw.lidBlink
+	}
 	return pw, true
+}
+
+// Lid blinks (finding NN).
+const (
+	photoLidDip   = 0.8                    // eye contrast below this share of the window's landmark frames' median
+	photoCoastGap = 400 * time.Millisecond // a coasting frame at most this long after landmarks
+	photoCoastMov = 0.1                    // eyes moved less than this share of the IOD across it
+)
+
+// lidBlink reports whether the eyes' contrast dipped below photoLidDip of
+// its median over the window's landmark frames: on a landmark frame, or on a
+// coasting frame between two landmark frames that show the eyes within
+// photoCoastMov IOD of where it was measured (a still moved or shaken lowers
+// no blink in: its eyes move away).
+func (d *photoDetector) lidBlink() bool {
+	var cs []float64
+	for _, s := range d.win {
+		if s.eyeC > 0 {
+			cs = append(cs, s.eyeC)
+		}
+	}
+	if len(cs) < 6 {
+		return false
+	}
+	lim := photoLidDip * dsp.Median(cs)
+	for _, c := range d.coast {
+		if c.eyeC >= lim {
+			continue
+		}
+		// the next landmark frame: the eyes where they were measured
+		for i := range d.win {
+			s := &d.win[i]
+			if !s.t.After(c.t) {
+				continue
+			}
+			if s.t.Sub(c.t) > photoCoastGap {
+				break
+			}
+			moved := 0.0
+			for e := 0; e < 2; e++ {
+				var x, y float64
+				for k := 36 + 6*e; k < 42+6*e; k++ {
+					x += s.pts[k-photoFirst][0] / 6
+					y += s.pts[k-photoFirst][1] / 6
+				}
+				moved = math.Max(moved, math.Hypot(x-c.eyes[e][0], y-c.eyes[e][1]))
+			}
+			if moved < photoCoastMov*s.iod {
+				return true
+			}
+			break
+		}
+	}
+	return false
 }
 
 // affineResidual fits an affine map from a to b by least squares and returns
@@ -178,6 +338,7 @@ func (d *photoDetector) reset() {
 		d.hist = append(d.hist, pw)
 	}
 	d.win = d.win[:0]
+	d.coast = d.coast[:0]
 }
 
 func (d *photoDetector) signal(ws []Window) models.Signal {
@@ -211,13 +372,16 @@ func (d *photoDetector) windows() []photoWindow {
 func (d *photoDetector) features() map[string]float64 {
 	ws := d.windows()
 	var nr, mo, ex []float64
-	blinks := 0
+	blinks, lids := 0, 0
 	for _, pw := range ws {
 		nr, mo, ex = append(nr, pw.nonRigid), append(mo, pw.motion), append(ex, pw.expr)
 		if pw.blink {
 			blinks++
 		}
+		if pw.lidBlink {
+			lids++
+		}
 	}
 	return map[string]float64{"windows": float64(len(ws)), "nonrigid": dsp.Median(nr), "nonrigid_min": dsp.Quantile(nr, 0),
-		"motion": dsp.Median(mo), "expr": dsp.Median(ex), "expr_min": dsp.Quantile(ex, 0), "blink_windows": float64(blinks)}
+		"motion": dsp.Median(mo), "expr": dsp.Median(ex), "expr_min": dsp.Quantile(ex, 0), "blink_windows": float64(blinks), "lid_blink_windows": float64(lids)}
 }

@@ -75,3 +75,62 @@ func TestAffineResidual(t *testing.T) {
 		t.Errorf("non-rigid change: residual %g, want > 0.5", r)
 	}
 }
+
+// TestPhotoLidBlinkOnCoastingFrame (finding NN): a blink whose closed-eye
+// frames the cascade missed (coasting, no landmarks: what a darker skin's
+// closed eyes do) is seen in the eyes' own contrast at the last landmarks'
+// eyes; a coasting frame with open eyes is no blink, and neither is a dip
+// where the face has moved away by the next landmark frame (a still shaken).
+func TestPhotoLidBlinkOnCoastingFrame(t *testing.T) {
+	f, o := still(t)
+	iod := math.Hypot(float64(o.Landmarks[45][0]-o.Landmarks[36][0]), float64(o.Landmarks[45][1]-o.Landmarks[36][1]))
+	close := func(c *models.Frame) { // each eye's patch painted with the skin below it
+		for e := 0; e < 2; e++ {
+			ctr := centroid(&o.Landmarks, 36+6*e, 42+6*e)
+			a, b := o.Landmarks[36+6*e], o.Landmarks[39+6*e]
+			ew := math.Hypot(float64(b[0]-a[0]), float64(b[1]-a[1]))
+			skin := c.Y[int(ctr[1]+0.9*ew)*c.Width+int(ctr[0])]
+			for y := int(ctr[1] - 0.4*ew); y <= int(ctr[1]+0.4*ew); y++ {
+				for x := int(ctr[0] - 0.7*ew); x <= int(ctr[0]+0.7*ew); x++ {
+					c.Y[y*c.Width+x] = skin
+				}
+			}
+		}
+	}
+	coast := func(o *models.Observation) {
+		o.Coasting, o.LandmarksOK, o.EAR, o.FaceConf = true, false, 0, 0
+	}
+	for _, tc := range []struct {
+		name         string
+		closed, move bool
+		want         bool
+	}{
+		{"closed eyes on a coasting frame", true, false, true},
+		{"open eyes on a coasting frame", false, false, false},
+		{"a dip where the face then moved away", true, true, false},
+	} {
+		s := NewSuite(Config{})
+		feed(s, f, o, 32, 125*time.Millisecond, func(i int, c *models.Frame, o *models.Observation) {
+			if i == 12 {
+				coast(o)
+				if tc.closed {
+					close(c)
+				}
+			}
+			if tc.move && i > 12 { // the landmarks 0.2 IOD away after the coast
+				for k := range o.Landmarks {
+					o.Landmarks[k][0] += float32(0.2 * iod)
+				}
+			}
+		})
+		sg := signalOf(t, s, KindPhoto)
+		fs := s.Features()[KindPhoto]
+		t.Logf("%s: photo %.3f, blink windows %v, by eye contrast %v", tc.name, sg.Score, fs["blink_windows"], fs["lid_blink_windows"])
+		if got := fs["lid_blink_windows"] > 0; got != tc.want {
+			t.Errorf("%s: lid blink %v, want %v", tc.name, got, tc.want)
+		}
+		if tc.want && sg.Score > 0.45 {
+			t.Errorf("%s: photo %.3f with a blink, want <= 0.45", tc.name, sg.Score)
+		}
+	}
+}

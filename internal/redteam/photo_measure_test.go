@@ -1,0 +1,285 @@
+package redteam
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/livecheck/livecheck/internal/challenge"
+	"math"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/livecheck/livecheck/internal/detect"
+	"github.com/livecheck/livecheck/internal/dsp"
+	"github.com/livecheck/livecheck/internal/media"
+	"github.com/livecheck/livecheck/internal/vision"
+	"github.com/livecheck/livecheck/models"
+)
+
+// photoRun is one rendered honest stream measured as the live path measures it: every frame
+// through VP8 and back, the analysed ones (at fps, the session's rate rule) measured by the
+// vision analyser and fed to a detect.Suite.
+type photoRun struct {
+	suite *detect.Suite
+	obs   []models.Observation
+	truth []State // the actor's state on each analysed frame
+}
+
+// runPhotoStream renders n frames (15 fps) of an actor of behaviour b (no prompt) with look,
+// through VP8 at kbps, analyses them at fps (<= 0: every frame) and returns the suite and the
+// analysed observations.
+func runPhotoStream(t testing.TB, f *Face, b Behaviour, look Look, seed uint64, n int, kbps int, fps float64) photoRun {
+	t.Helper()
+	a := NewActor(b, nil, seed)
+	r := NewRenderer(f, look)
+	enc, err := media.NewVP8Encoder(media.VP8EncoderConfig{Width: W, Height: H, FPS: 15, BitrateKbps: kbps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	dec, err := media.NewVP8Decoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	an, err := vision.NewAnalyzer(vision.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer an.Close()
+	run := photoRun{suite: detect.NewSuite(detect.Config{})}
+	var next time.Time
+	at := a.t0
+	for i := 0; i < n; i, at = i+1, at.Add(time.Second/15) {
+		st := a.State(at)
+		r.RenderInto(st, false)
+		fr := &models.Frame{Width: W, Height: H, Y: r.out.y, U: r.out.u, V: r.out.v, Capture: at}
+		pkt, _, err := enc.Encode(fr, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fr, err = dec.Decode(pkt, at); err != nil {
+			t.Fatal(err)
+		}
+		if fps > 0 { // analysis.Session.due outside challenge windows
+			if !next.IsZero() && at.Before(next.Add(-5*time.Millisecond)) {
+				continue
+			}
+			if next.IsZero() {
+				next = at
+			}
+			next = next.Add(time.Duration(float64(time.Second) / fps))
+			if next.Before(at) {
+				next = at
+			}
+		}
+		ob, err := an.Measure(fr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ob.At = at
+		run.suite.Add(fr, ob)
+		run.obs = append(run.obs, ob)
+		run.truth = append(run.truth, st)
+	}
+	return run
+}
+
+// photoSignal returns the suite's photo signal and features.
+func (p photoRun) photoSignal() (models.Signal, map[string]float64) {
+	for _, s := range p.suite.Signals() {
+		if s.Kind == detect.KindPhoto {
+			return s, p.suite.Features()[detect.KindPhoto]
+		}
+	}
+	return models.Signal{}, nil
+}
+
+// TestMeasureDarkerPhoto prints the photo detector's windows and the per-window sub-features
+// (EAR median and minimum, the blinks the analysed frames caught, the expression spread's
+// parts) of the honest person at albedo 1 and 0.4 (REDTEAM_ALBEDO), same seeds, through VP8 at
+// 800 kbit/s analysed at 5.5 fps (REDTEAM_FPS; the live rate outside challenges)
+// (REDTEAM_MEASURE_DARKER=1; development, finding NN). The photo scenario's still (REDTEAM_STILL=1).
+func TestMeasureDarkerPhoto(t *testing.T) {
+	if os.Getenv("REDTEAM_MEASURE_DARKER") == "" {
+		t.Skip("REDTEAM_MEASURE_DARKER=1 to measure")
+	}
+	f := testdataFace(t)
+	n := 450
+	if v, _ := strconv.Atoi(os.Getenv("REDTEAM_FRAMES")); v > 0 {
+		n = v
+	}
+	fps := 5.5
+	if v, err := strconv.ParseFloat(os.Getenv("REDTEAM_FPS"), 64); err == nil {
+		fps = v
+	}
+	dark := measureAlbedo()
+	if dark == 0 {
+		dark = 0.4
+	}
+	b := honestBehaviour([2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond})
+	if os.Getenv("REDTEAM_STILL") != "" {
+		b = Behaviour{Sway: 1} // the photo scenario
+	}
+	for _, seed := range measureSeeds() {
+		for _, alb := range []float64{1, dark} {
+			run := runPhotoStream(t, f, b, Look{Noise: 2.5, Seed: seed, Albedo: alb}, seed, n, 800, fps)
+			sg, fs := run.photoSignal()
+			t.Logf("seed %d albedo %.2f: photo score %.3f conf %.2f value %.1f; %v", seed, alb, sg.Score, sg.Confidence, sg.Value, fs)
+			var ws []detect.Window
+			for _, w := range run.suite.Windows() {
+				if w.Kind == detect.KindPhoto {
+					ws = append(ws, w)
+				}
+			}
+			for _, w := range ws {
+				var ears, mouths, brows []float64
+				var closedEAR []float64
+				caught := 0
+				for i, ob := range run.obs {
+					if ob.At.Before(w.From) || ob.At.After(w.To) || !ob.LandmarksOK {
+						continue
+					}
+					ears = append(ears, ob.EAR)
+					mouths = append(mouths, ob.Mouth)
+					brows = append(brows, browHeight(&ob.Landmarks))
+					if run.truth[i].EyesClosed > 0.5 {
+						caught++
+						closedEAR = append(closedEAR, ob.EAR)
+					}
+				}
+				me := dsp.Median(ears)
+				mn := dsp.Quantile(ears, 0)
+				t.Logf("   window %5.1f s score %.3f nonrigid %.1f | n %d EAR med %.3f min %.3f (%.2f×) std/med %.3f; closed frames %d EAR %v | mouth std/0.05 %.3f brow std/0.02 %.3f",
+					w.From.Sub(run.obs[0].At).Seconds(), w.Score, w.Value, len(ears), me, mn, mn/me, dsp.StdDev(ears)/me, caught, round2(closedEAR),
+					dsp.StdDev(mouths)/0.05, dsp.StdDev(brows)/0.02)
+			}
+			for i, ob := range run.obs {
+				if run.truth[i].EyesClosed > 0.3 {
+					t.Logf("   closed %.2f at %5.2f s: present %v coasting %v landmarks %v conf %.2f EAR %.3f", run.truth[i].EyesClosed,
+						ob.At.Sub(run.obs[0].At).Seconds(), ob.FacePresent, ob.Coasting, ob.LandmarksOK, ob.FaceConf, ob.EAR)
+				}
+			}
+			m, s := faceLuma(run)
+			t.Logf("   face luma mean %.1f std %.1f", m, s)
+		}
+	}
+}
+
+// browHeight is the photo detector's brow height: brows' centroid over the eyes' / IOD.
+func browHeight(p *[68][2]float32) float64 {
+	c := func(a, b int) [2]float64 {
+		var x, y float64
+		for i := a; i < b; i++ {
+			x += float64(p[i][0])
+			y += float64(p[i][1])
+		}
+		return [2]float64{x / float64(b-a), y / float64(b-a)}
+	}
+	l, r := c(36, 42), c(42, 48)
+	iod := math.Hypot(r[0]-l[0], r[1]-l[1])
+	br, ey := c(17, 27), c(36, 48)
+	return math.Hypot(br[0]-ey[0], br[1]-ey[1]) / iod
+}
+
+func round2(xs []float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = math.Round(x*100) / 100
+	}
+	return out
+}
+
+// faceLuma is the median and spread of the analysed frames' inner-face luma (Observation.FaceY).
+func faceLuma(run photoRun) (float64, float64) {
+	var ys []float64
+	for _, ob := range run.obs {
+		if ob.FacePresent {
+			ys = append(ys, ob.FaceY)
+		}
+	}
+	return dsp.Median(ys), dsp.StdDev(ys)
+}
+
+// TestDarkerSkinPhotoScore is finding NN's regression test: the photo detector must judge the
+// honest person's darker skin (albedo 0.4) as it judges the default skin, and a still (the photo
+// scenario: no blink, no expression, 1° sway) as a photo at both albedos. Rendered streams
+// through VP8 at 800 kbit/s, analysed at the live rate outside challenges (5.5 fps). Before the
+// fix the dark face's closed-eye frames were the ones the cascade missed (coasting, no
+// landmarks), its blinks went unseen and its mean photo score was 0.21 over the default's
+// (0.00, 0.31, 0.31 a seed): this test failed.
+func TestDarkerSkinPhotoScore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders and analyses 8 streams of 30 s")
+	}
+	f := testdataFace(t)
+	honest := honestBehaviour([2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond})
+	const n = 450
+	var sum [2]float64
+	lids := 0
+	for _, seed := range []uint64{1, 2, 3} {
+		for i, alb := range []float64{1, 0.4} {
+			run := runPhotoStream(t, f, honest, Look{Noise: 2.5, Seed: seed, Albedo: alb}, seed, n, 800, 5.5)
+			sg, fs := run.photoSignal()
+			t.Logf("honest seed %d albedo %.1f: photo %.3f, blink windows %v of %v (eye contrast %v)", seed, alb, sg.Score, fs["blink_windows"], fs["windows"], fs["lid_blink_windows"])
+			if sg.Confidence == 0 {
+				t.Fatalf("seed %d albedo %.1f: no photo signal", seed, alb)
+			}
+			sum[i] += sg.Score / 3
+			if alb < 1 {
+				lids += int(fs["lid_blink_windows"])
+			}
+		}
+	}
+	// Blinks fall in 2–6 s gaps and the 5.5 fps sampling catches some: the default skin's
+	// own score varies 0.49–0.62 over these seeds; the two skins' means within 0.06.
+	if d := sum[1] - sum[0]; d > 0.06 {
+		t.Errorf("darker skin's mean photo score %.3f, the default's %.3f: the darker skin looks more like a photo by %.3f", sum[1], sum[0], d)
+	}
+	if lids == 0 {
+		t.Errorf("no blink of the dark face was seen in the eyes' contrast: the test no longer measures the coasting closed eyes")
+	}
+	for _, alb := range []float64{1, 0.4} {
+		run := runPhotoStream(t, f, Behaviour{Sway: 1}, Look{Noise: 2.5, Seed: 1, Albedo: alb}, 1, n, 800, 5.5)
+		sg, fs := run.photoSignal()
+		t.Logf("still albedo %.1f: photo %.3f, blink windows %v of %v", alb, sg.Score, fs["blink_windows"], fs["windows"])
+		if sg.Score < 0.85 || fs["blink_windows"] != 0 {
+			t.Errorf("still at albedo %.1f: photo %.3f, %v blink windows: want >= 0.85 and none", alb, sg.Score, fs["blink_windows"])
+		}
+	}
+}
+
+// TestMeasureDarkerPhotoChallenges prints the photo detector's windows over answered
+// challenges (REDTEAM_KINDS, default turn_head/left,move_closer,cover_face; every frame
+// analysed, as in a live challenge window) at albedo 1 and 0.4, through VP8 at 800 kbit/s
+// (REDTEAM_MEASURE_DARKER=1; development, finding NN: the live residual).
+func TestMeasureDarkerPhotoChallenges(t *testing.T) {
+	if os.Getenv("REDTEAM_MEASURE_DARKER") == "" {
+		t.Skip("REDTEAM_MEASURE_DARKER=1 to measure")
+	}
+	f := testdataFace(t)
+	kinds := "turn_head/left,move_closer,cover_face"
+	if k := os.Getenv("REDTEAM_KINDS"); k != "" {
+		kinds = k
+	}
+	b := honestBehaviour([2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond})
+	for _, seed := range measureSeeds() {
+		for _, k := range strings.Split(kinds, ",") {
+			kind, dir, _ := strings.Cut(k, "/")
+			for _, alb := range []float64{1, 0.4} {
+				s := detect.NewSuite(detect.Config{})
+				res, _, _ := offlineRun(t, f, b, offlineOpts{look: Look{Noise: 2.5, Seed: seed, Albedo: alb}, kbps: 800, seed: seed,
+					each: func(fr *models.Frame, ob *models.Observation, _ bool) { s.Add(fr, *ob) }}, newChallenge(t, challenge.Kind(kind), dir))
+				var ws []string
+				for _, w := range s.Windows() {
+					if w.Kind == detect.KindPhoto {
+						ws = append(ws, fmt.Sprintf("%.2f(%.0f‰)", w.Score, w.Value))
+					}
+				}
+				t.Logf("seed %d %-14s albedo %.1f: %s; photo windows %v; %v", seed, k, alb, res.Outcome, ws, s.Features()[detect.KindPhoto])
+			}
+		}
+	}
+}
