@@ -141,6 +141,7 @@ type Thresholds struct {
 	FlashMinZ       float64       // and lie this many surrogate standard deviations above their mean
 	FlashWeakZ      float64       // below this many, there is no evidence of a reflection at all
 	FlashMinGain    float64       // the least reflection (of the screen colour's offset) a real skin shows
+	FlashGainLuma   float64       // at this face luma or brighter; a darker face's least reflection scales with its luma
 	FlashNoiseRatio float64       // window chroma noise beyond this many times the pre-flash noise is not the skin's
 
 	SpeechAboveFloorDB float64       // speech is this far above the baseline noise floor
@@ -190,6 +191,8 @@ type Thresholds struct {
 //     red team's 0.05: VP8 at 400 kbit/s left 0.0004–0.0011 of a darker skin's 0.01, and
 //     a reflection put in after the codec escapes its dead zone, so the power is optimistic);
 //     chroma changing 3× the pre-flash noise without following the screen is not noise.
+//     The least reflection is for a face of luma ≥ 128; a darker face's is 0.001 × luma/128
+//     (finding 24: the reflection and the face's luma both scale with the skin's albedo).
 //     Synthetic faces (0.7 levels of chroma noise): at 1 % reflection 17 of 24 short
 //     sequences passed (the rest inconclusive; the old rule failed 9) and 21 of 24 longer
 //     reissues; faces ignoring the screen never passed, every longer reissue failed.
@@ -241,6 +244,7 @@ func DefaultThresholds() Thresholds {
 		FlashMinZ:       3.5,
 		FlashWeakZ:      2,
 		FlashMinGain:    0.001,
+		FlashGainLuma:   128,
 		FlashNoiseRatio: 3,
 
 		SpeechAboveFloorDB: 10,

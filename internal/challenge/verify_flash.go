@@ -305,7 +305,8 @@ func (c *vctx) flash() verdict {
 	if quieted {
 		resid = beforeNoise(frames, before)
 	}
-	minimal := addResponse(resid, cols, step, p.Fade, expo, nominal, c.th.FlashMinGain)
+	faceY, minGain := flashMinGain(c.th, frames, before)
+	minimal := addResponse(resid, cols, step, p.Fade, expo, nominal, minGain)
 	power := bestLag(minimal, cols, step, p.Fade, expo, k, c.th.FlashLagSearch, flashStep)
 	zMin := null.z(power.score())
 	if quieted { // the surrogates' spread on the pre-flash noise, not on the jumping chroma
@@ -320,7 +321,7 @@ func (c *vctx) flash() verdict {
 			"lag_ms": ms(best.lag), "frames": float64(best.n),
 			"null_max": null.max, "null_mean": null.mean, "null_sd": null.sd, "null_n": float64(null.n),
 			"z": z, "z_min_gain": zMin, "noise": nw, "noise_before": nb, "gain": fittedGain(frames, cols, step, p.Fade, expo, best.lag),
-			"lag_max_ms": ms(lagMax), "interval_ms": ms(interval),
+			"lag_max_ms": ms(lagMax), "interval_ms": ms(interval), "face_y": faceY, "min_gain": minGain,
 		},
 	}
 	significant := best.score() >= null.max+c.th.FlashNullMargin && (best.score() >= minCorr || z >= c.th.FlashMinZ)
@@ -359,6 +360,37 @@ func (c *vctx) flash() verdict {
 	}
 	vd.onset = c.ref.Add(best.lag)
 	return vd
+}
+
+// flashMinGain returns the face's luma (the median over the flash's and the pre-flash frames)
+// and the least reflection a real skin of that luma shows, for the power test:
+// FlashMinGain at FlashGainLuma or brighter, scaled by luma/FlashGainLuma below it. Light from
+// the screen reaches the face like the room's and is reflected with the same albedo, so the
+// reflected chroma change and the face's own level both scale with the skin's albedo (and
+// with the camera's exposure): a darker skin (albedo 0.4: the red team's face at luma 72
+// instead of 169) shows 0.4 of a light skin's reflection in chroma levels for the same screen
+// and room. An absolute minimum called a dark face's real but weak reflection contrary
+// evidence ("no response") where it called a light face's of the same relative strength only
+// weak (REDTEAM.md finding 24). Brighter faces keep FlashMinGain: the bar is never raised.
+// The decision's other statistics (correlation, z, the surrogates' margin, the noise ratio)
+// are ratios of the face's own chroma changes, unchanged by a scale of them.
+func flashMinGain(th Thresholds, frames, before []flashFrame) (faceY, gain float64) {
+	ys := make([]float64, 0, len(frames)+len(before))
+	for _, f := range before {
+		ys = append(ys, f.y)
+	}
+	for _, f := range frames {
+		ys = append(ys, f.y)
+	}
+	gain = th.FlashMinGain
+	if len(ys) == 0 || th.FlashGainLuma <= 0 {
+		return 0, gain
+	}
+	faceY = dsp.Median(ys)
+	if faceY > 0 && faceY < th.FlashGainLuma {
+		gain *= faceY / th.FlashGainLuma
+	}
+	return faceY, gain
 }
 
 // fittedGain is the least-squares gain of the detrended face chroma on the screen's at lag:

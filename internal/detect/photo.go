@@ -29,7 +29,7 @@ import (
 //     after a landmark frame, the eyes' own contrast (eyeContrast, where that
 //     frame's eyes were) dipping below photoLidDip of its median over the
 //     window's landmark frames, when the next landmark frame shows the eyes
-//     where they were (finding NN: on a darker skin the cascade misses the
+//     where they were (finding 23: on a darker skin the cascade misses the
 //     face with its eyes closed, so the blinks the EAR needs are the frames a
 //     dark face loses).
 //
@@ -80,7 +80,7 @@ func (d *photoDetector) add(fc *frameCtx) {
 	}
 	if fc.lm == nil {
 		// A coasting frame right after a landmark frame: the eyes' contrast
-		// where they were (finding NN).
+		// where they were (finding 23).
 		o := fc.o
 		if o.FacePresent && o.Coasting && !o.Face.Empty() && d.lastIOD > 0 && fc.t.Sub(d.lastT) <= photoCoastGap && len(d.coast) < photoMaxWin {
 			box := image.Rect(o.Face.X, o.Face.Y, o.Face.X+o.Face.W, o.Face.Y+o.Face.H)
@@ -171,7 +171,7 @@ type photoWindow struct {
 	motion   float64 // p90 landmark displacement, ‰ IOD
 	expr     float64 // expression spread (dimensionless)
 	blink    bool
-	lidBlink bool // the blink was seen in the eyes' contrast only (finding NN)
+	lidBlink bool // the blink was seen in the eyes' contrast only (finding 23)
 	span     time.Duration
 	n        int
 }
@@ -211,7 +211,7 @@ func (d *photoDetector) measure() (photoWindow, bool) {
 	return pw, true
 }
 
-// Lid blinks (finding NN).
+// Lid blinks (finding 23).
 const (
 	photoLidDip   = 0.8                    // eye contrast below this share of the window's landmark frames' median
 	photoCoastGap = 400 * time.Millisecond // a coasting frame at most this long after landmarks

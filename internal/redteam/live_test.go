@@ -109,7 +109,7 @@ func TestRedteamProbe(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, c := range recs {
-				t.Logf("   stored %s attempt %d %s %q %v", c.Kind, c.Attempt, c.Outcome, c.Reason, c.Metrics)
+				t.Logf("   stored %s %s attempt %d %s %q peak %.2f %s %v", c.Kind, c.Params, c.Attempt, c.Outcome, c.Reason, c.Peak, c.Unit, c.Metrics)
 			}
 			sigs, err := env.Store.Signals(context.Background(), r.Interview)
 			if err != nil {

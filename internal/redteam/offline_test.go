@@ -436,3 +436,24 @@ func TestOfflineCloserDim(t *testing.T) {
 		}
 	}
 }
+
+// TestOfflineDarkerTurn: the live darker row's person (Look{Albedo: 0.4}, as `honest/darker`)
+// turns left — the side that read short on the dark face (docs/REDTEAM.md findings 22 and NN:
+// live peaks 34.2–37.7° without the exposed fit, 35.3–42.8° with it) — through VP8 at 800
+// kbit/s: turn_head passes (peaks 37.3 and 37.4° against 35 asked; without finding 22's
+// exposure, LandmarkMinMean 0, the same renders read 33.2 and 33.0°, "insufficient response").
+func TestOfflineDarkerTurn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders, encodes and measures ~150 frames a turn")
+	}
+	f := testdataFace(t)
+	for _, seed := range []uint64{1, 2} {
+		b := honestBehaviour([2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond})
+		res, _, _ := offlineRun(t, f, b, offlineOpts{look: Look{Albedo: 0.4, Seed: seed}, seed: seed, kbps: 800},
+			newChallenge(t, challenge.KindTurnHead, challenge.DirLeft))
+		t.Logf("seed %d: %s %q peak %.1f; %v", seed, res.Outcome, res.Reason, res.Peak, res.Metrics)
+		if res.Outcome != challenge.OutcomePassed {
+			t.Errorf("seed %d: the darker skin's left turn got %s %q, peak %.1f°", seed, res.Outcome, res.Reason, res.Peak)
+		}
+	}
+}

@@ -101,7 +101,7 @@ func (p photoRun) photoSignal() (models.Signal, map[string]float64) {
 // (EAR median and minimum, the blinks the analysed frames caught, the expression spread's
 // parts) of the honest person at albedo 1 and 0.4 (REDTEAM_ALBEDO), same seeds, through VP8 at
 // 800 kbit/s analysed at 5.5 fps (REDTEAM_FPS; the live rate outside challenges)
-// (REDTEAM_MEASURE_DARKER=1; development, finding NN). The photo scenario's still (REDTEAM_STILL=1).
+// (REDTEAM_MEASURE_DARKER=1; development, finding 23). The photo scenario's still (REDTEAM_STILL=1).
 func TestMeasureDarkerPhoto(t *testing.T) {
 	if os.Getenv("REDTEAM_MEASURE_DARKER") == "" {
 		t.Skip("REDTEAM_MEASURE_DARKER=1 to measure")
@@ -203,7 +203,7 @@ func faceLuma(run photoRun) (float64, float64) {
 	return dsp.Median(ys), dsp.StdDev(ys)
 }
 
-// TestDarkerSkinPhotoScore is finding NN's regression test: the photo detector must judge the
+// TestDarkerSkinPhotoScore is finding 23's regression test: the photo detector must judge the
 // honest person's darker skin (albedo 0.4) as it judges the default skin, and a still (the photo
 // scenario: no blink, no expression, 1° sway) as a photo at both albedos. Rendered streams
 // through VP8 at 800 kbit/s, analysed at the live rate outside challenges (5.5 fps). Before the
@@ -254,7 +254,7 @@ func TestDarkerSkinPhotoScore(t *testing.T) {
 // TestMeasureDarkerPhotoChallenges prints the photo detector's windows over answered
 // challenges (REDTEAM_KINDS, default turn_head/left,move_closer,cover_face; every frame
 // analysed, as in a live challenge window) at albedo 1 and 0.4, through VP8 at 800 kbit/s
-// (REDTEAM_MEASURE_DARKER=1; development, finding NN: the live residual).
+// (REDTEAM_MEASURE_DARKER=1; development, finding 23: the live residual).
 func TestMeasureDarkerPhotoChallenges(t *testing.T) {
 	if os.Getenv("REDTEAM_MEASURE_DARKER") == "" {
 		t.Skip("REDTEAM_MEASURE_DARKER=1 to measure")
