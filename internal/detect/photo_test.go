@@ -76,7 +76,7 @@ func TestAffineResidual(t *testing.T) {
 	}
 }
 
-// TestPhotoLidBlinkOnCoastingFrame (finding NN): a blink whose closed-eye
+// TestPhotoLidBlinkOnCoastingFrame (finding 23): a blink whose closed-eye
 // frames the cascade missed (coasting, no landmarks: what a darker skin's
 // closed eyes do) is seen in the eyes' own contrast at the last landmarks'
 // eyes; a coasting frame with open eyes is no blink, and neither is a dip
