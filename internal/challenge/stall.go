@@ -41,7 +41,7 @@ import (
 // over six challenges, under the verdict's floor. A camera's every frame carries fresh sensor
 // noise, whatever the head does; a repeated picture carries none. So where neither movement
 // rule applies, a step whose face-region change is under StallFrozenRatio of the smaller of
-// its neighbours' is a stall when both neighbours changed by a steady noise alone
+// its neighbours' and of the window's typical still step is a stall when both neighbours changed by a steady noise alone
 // (StallNoiseFloor to StallMinChange levels, within StallNoiseAgree of each other: a frame
 // next to a movement belongs to the movement rules, and a
 // head halting between two moves is never judged by the noise). A camera that drops frames
@@ -107,6 +107,7 @@ func CountStalls(obs []models.Observation, interval time.Duration) StallCount {
 			}
 		}
 	}
+	noise := noiseLevel(px)
 	moving := func(j int) bool { return j >= 1 && j < len(d) && d[j] >= StallMinMove }
 	pmoving := func(j int) bool { return j >= 1 && j < len(px) && px[j] >= StallMinChange }
 	// same: steps j and k (each the displacement into its frame) point the same way.
@@ -160,7 +161,7 @@ func CountStalls(obs []models.Observation, interval time.Duration) StallCount {
 			continue
 		}
 		// Neither movement rule judged it: the sensor's noise (finding NN).
-		if nok, nstall := frozen(px, j); nok {
+		if nok, nstall := frozen(px, j, noise); nok {
 			c.Moving++
 			if nstall {
 				c.Stalls++
@@ -175,12 +176,13 @@ func CountStalls(obs []models.Observation, interval time.Duration) StallCount {
 // StallNoiseFloor, a virtual camera repeating twice in a row) changed the picture by the
 // sensor's fresh noise, StallNoiseFloor or more but under StallMinChange (no movement: the
 // movement rules judge those), and frozen when j changed it by under StallFrozenRatio of the
-// smaller of the two: a picture sent again carries no fresh noise. The two must agree within
+// smaller of the two and of the series' typical noise (noiseLevel): a picture sent again
+// carries no fresh noise. The two must agree within
 // StallNoiseAgree (a steady noise; a real face's small movements, a talking mouth, change the
 // picture by 0.4-7 levels from frame to frame in the dev set's recordings). The encoder's near-skip
 // frames of a still face at a low bitrate (0.0-0.1 level) are under the floor on both sides,
 // so nothing is judged there.
-func frozen(px []float64, j int) (ok, stall bool) {
+func frozen(px []float64, j int, noise float64) (ok, stall bool) {
 	noisy := func(k int) bool { return k >= 1 && k < len(px) && px[k] >= StallNoiseFloor && px[k] < StallMinChange }
 	l, r := j-1, j+1
 	for l > j-StallRun && l >= 1 && px[l] >= 0 && px[l] < StallNoiseFloor {
@@ -192,7 +194,25 @@ func frozen(px []float64, j int) (ok, stall bool) {
 	if px[j] < 0 || !noisy(l) || !noisy(r) || max(px[l], px[r]) > StallNoiseAgree*min(px[l], px[r]) {
 		return false, false
 	}
-	return true, px[j] < StallFrozenRatio*min(px[l], px[r])
+	return true, px[j] < StallFrozenRatio*min(px[l], px[r], noise)
+}
+
+// noiseLevel is the median of the steps that changed the picture by the noise alone
+// (StallNoiseFloor to StallMinChange levels; 0 without any): the series' typical still frame.
+// A frozen step is judged against it too, so that a still frame between two small movements
+// (a dim face settling: 1.4 levels between 3.4 and 3.1, the window's noise 1.4) is no stall.
+func noiseLevel(px []float64) float64 {
+	var n []float64
+	for _, v := range px {
+		if v >= StallNoiseFloor && v < StallMinChange {
+			n = append(n, v)
+		}
+	}
+	if len(n) == 0 {
+		return 0
+	}
+	slices.Sort(n)
+	return n[len(n)/2]
 }
 
 // ChangeMeter measures how much a frame's picture changed inside the face box since the
