@@ -41,10 +41,10 @@ import (
 // over six challenges, under the verdict's floor. A camera's every frame carries fresh sensor
 // noise, whatever the head does; a repeated picture carries none. So where neither movement
 // rule applies, a step whose face-region change is under StallFrozenRatio of the smaller of
-// its neighbours' and of the window's typical still step is a stall when both neighbours changed by a steady noise alone
-// (StallNoiseFloor to StallMinChange levels, within StallNoiseAgree of each other: a frame
-// next to a movement belongs to the movement rules, and a
-// head halting between two moves is never judged by the noise). A camera that drops frames
+// its neighbours' and of the window's typical still step is a stall when both neighbours
+// changed by a steady noise alone (StallNoiseFloor to StallMinChange levels, within
+// StallNoiseAgree of each other: a frame next to a movement belongs to the movement rules, and
+// a head halting between two moves is never judged by the noise). A camera that drops frames
 // under load leaves a gap (no neighbours, nothing judged), and an encoder that codes no noise
 // on a still face (near-skip frames at a low bitrate, 0.0-0.1 level) leaves both sides under
 // the floor. Moving counts every frame a rule judged (the noise rule's still frames too).
@@ -177,11 +177,10 @@ func CountStalls(obs []models.Observation, interval time.Duration) StallCount {
 // sensor's fresh noise, StallNoiseFloor or more but under StallMinChange (no movement: the
 // movement rules judge those), and frozen when j changed it by under StallFrozenRatio of the
 // smaller of the two and of the series' typical noise (noiseLevel): a picture sent again
-// carries no fresh noise. The two must agree within
-// StallNoiseAgree (a steady noise; a real face's small movements, a talking mouth, change the
-// picture by 0.4-7 levels from frame to frame in the dev set's recordings). The encoder's near-skip
-// frames of a still face at a low bitrate (0.0-0.1 level) are under the floor on both sides,
-// so nothing is judged there.
+// carries no fresh noise. The two must agree within StallNoiseAgree (a steady noise; a real
+// face's small movements, a talking mouth, change the picture by 0.4-7 levels from frame to
+// frame in the dev set's recordings). The encoder's near-skip frames of a still face at a low
+// bitrate (0.0-0.1 level) are under the floor on both sides, so nothing is judged there.
 func frozen(px []float64, j int, noise float64) (ok, stall bool) {
 	noisy := func(k int) bool { return k >= 1 && k < len(px) && px[k] >= StallNoiseFloor && px[k] < StallMinChange }
 	l, r := j-1, j+1
