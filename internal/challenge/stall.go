@@ -33,6 +33,21 @@ import (
 // (cosine at least StallSameWay; a landmark fit flipping between two solutions at a deep turn
 // jumps back and forth instead), a stall when its own step is under StallRatio of the mean of
 // theirs. Without the picture (observations from elsewhere) the landmark rule alone applies.
+//
+// The noise rule (finding 25): the head holds still for most of a challenge window, and the
+// movement rules judge only the few frames of the movement itself (15-20 of a window's 90-105
+// on the renderer), so a 20 % repeat gave only 1-4 stalls a challenge, and an analysis that
+// skipped a quarter of the decoded frames (a loaded server) left 2 stalls in 59 judged frames
+// over six challenges, under the verdict's floor. A camera's every frame carries fresh sensor
+// noise, whatever the head does; a repeated picture carries none. So where neither movement
+// rule applies, a step whose face-region change is under StallFrozenRatio of the smaller of
+// its neighbours' and of the window's typical still step is a stall when both neighbours
+// changed by a steady noise alone (StallNoiseFloor to StallMinChange levels, within
+// StallNoiseAgree of each other: a frame next to a movement belongs to the movement rules, and
+// a head halting between two moves is never judged by the noise). A camera that drops frames
+// under load leaves a gap (no neighbours, nothing judged), and an encoder that codes no noise
+// on a still face (near-skip frames at a low bitrate, 0.0-0.1 level) leaves both sides under
+// the floor. Moving counts every frame a rule judged (the noise rule's still frames too).
 const (
 	StallMinMove     = 1.0 // px a frame (640×480 at 15 fps): above a still head's landmark jitter (0.3-0.8 px on the renderer through VP8)
 	StallRatio       = 0.2
@@ -41,9 +56,13 @@ const (
 	StallChangeRatio = 0.35 // a stall's face-region change against the smaller of its moving neighbours' (ChangeMeter)
 	StallNotBack     = 0.0  // the picture's rule: the moving steps around a stall must not point back (a reversal halts the head for real)
 	StallMinChange   = 4.0  // levels: a moving step's face-region change, above a still face's noise after VP8 (1-3.4 on the renderer)
+	StallNoiseFloor  = 1.0  // levels: a still face's fresh sensor noise after VP8 (1.2-3.4 on the renderer at 800 kbit/s; finding 25)
+	StallFrozenRatio = 0.5  // a frozen step's face-region change against the smaller of its noisy neighbours' (finding 25)
+	StallNoiseAgree  = 2.0  // the noisy neighbours' changes within this factor of each other (a steady noise, not small movements)
 )
 
-// StallCount is a series' moving frames and stalls.
+// StallCount is a series' judged frames (Moving: by a movement rule or, still, by the noise
+// rule) and stalls.
 type StallCount struct {
 	Moving, Stalls int
 }
@@ -88,6 +107,7 @@ func CountStalls(obs []models.Observation, interval time.Duration) StallCount {
 			}
 		}
 	}
+	noise := noiseLevel(px)
 	moving := func(j int) bool { return j >= 1 && j < len(d) && d[j] >= StallMinMove }
 	pmoving := func(j int) bool { return j >= 1 && j < len(px) && px[j] >= StallMinChange }
 	// same: steps j and k (each the displacement into its frame) point the same way.
@@ -135,12 +155,63 @@ func CountStalls(obs []models.Observation, interval time.Duration) StallCount {
 		lstall = lstall && px[j-1] >= 0 && px[j+1] >= 0 && px[j] < StallChangeRatio*max(px[j-1], px[j+1])
 		if pok || lok {
 			c.Moving++
+			if pstall || lstall {
+				c.Stalls++
+			}
+			continue
 		}
-		if pstall || lstall {
-			c.Stalls++
+		// Neither movement rule judged it: the sensor's noise (finding 25).
+		if nok, nstall := frozen(px, j, noise); nok {
+			c.Moving++
+			if nstall {
+				c.Stalls++
+			}
 		}
 	}
 	return c
+}
+
+// frozen is the noise rule (finding 25) for step j of the face region's changes px (-1:
+// unknown): ok when the nearest steps on both sides (across at most StallRun-1 steps under
+// StallNoiseFloor, a virtual camera repeating twice in a row) changed the picture by the
+// sensor's fresh noise, StallNoiseFloor or more but under StallMinChange (no movement: the
+// movement rules judge those), and frozen when j changed it by under StallFrozenRatio of the
+// smaller of the two and of the series' typical noise (noiseLevel): a picture sent again
+// carries no fresh noise. The two must agree within StallNoiseAgree (a steady noise; a real
+// face's small movements, a talking mouth, change the picture by 0.4-7 levels from frame to
+// frame in the dev set's recordings). The encoder's near-skip frames of a still face at a low
+// bitrate (0.0-0.1 level) are under the floor on both sides, so nothing is judged there.
+func frozen(px []float64, j int, noise float64) (ok, stall bool) {
+	noisy := func(k int) bool { return k >= 1 && k < len(px) && px[k] >= StallNoiseFloor && px[k] < StallMinChange }
+	l, r := j-1, j+1
+	for l > j-StallRun && l >= 1 && px[l] >= 0 && px[l] < StallNoiseFloor {
+		l--
+	}
+	for r < j+StallRun && r < len(px) && px[r] >= 0 && px[r] < StallNoiseFloor {
+		r++
+	}
+	if px[j] < 0 || !noisy(l) || !noisy(r) || max(px[l], px[r]) > StallNoiseAgree*min(px[l], px[r]) {
+		return false, false
+	}
+	return true, px[j] < StallFrozenRatio*min(px[l], px[r], noise)
+}
+
+// noiseLevel is the median of the steps that changed the picture by the noise alone
+// (StallNoiseFloor to StallMinChange levels; 0 without any): the series' typical still frame.
+// A frozen step is judged against it too, so that a still frame between two small movements
+// (a dim face settling: 1.4 levels between 3.4 and 3.1, the window's noise 1.4) is no stall.
+func noiseLevel(px []float64) float64 {
+	var n []float64
+	for _, v := range px {
+		if v >= StallNoiseFloor && v < StallMinChange {
+			n = append(n, v)
+		}
+	}
+	if len(n) == 0 {
+		return 0
+	}
+	slices.Sort(n)
+	return n[len(n)/2]
 }
 
 // ChangeMeter measures how much a frame's picture changed inside the face box since the

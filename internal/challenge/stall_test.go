@@ -129,3 +129,72 @@ func TestVerifyStallMetrics(t *testing.T) {
 		t.Fatalf("blink: metrics %v, want no stall count", r.Metrics)
 	}
 }
+
+// withChange gives a series the face region's picture change: fresh sensor noise (noise(i)
+// levels) on a camera's frames, the encoder's refinement (0.2-0.8) on a repeated one.
+func withChange(obs []models.Observation, noise func(i int) float64, repeat func(i int) bool) []models.Observation {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := 1; i < len(obs); i++ {
+		obs[i].Change, obs[i].ChangeOK = noise(i), true
+		if repeat(i) {
+			obs[i].Change = 0.2 + 0.6*rng.Float64()
+		}
+	}
+	return obs
+}
+
+// TestCountStallsStillHead (finding 25): a head holding still between movements is most of a
+// challenge window. A camera's every frame carries fresh sensor noise (1.2-3.4 levels through
+// VP8 on the renderer, steady from frame to frame), a repeated frame none: a virtual camera repeating every fifth frame
+// stalls there too, the camera never does, and where the encoder codes no noise (near-skip
+// frames at a low bitrate, under the floor) or frames are not neighbours (a camera dropping
+// frames, an analysis at a lower rate) nothing is judged.
+func TestCountStallsStillHead(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	noise := func(int) float64 { return 1.4 + rng.Float64() } // the renderer's still face at 800 kbit/s: 1.2-2.4
+	every5 := func(i int) bool { return i%5 == 2 }
+	if s := CountStalls(withChange(stallSeries(60, 0, never, never), noise, never), 0); s.Stalls != 0 || s.Moving < 50 {
+		t.Errorf("a camera, still head: %+v, want ≥ 50 frames judged, no stall", s)
+	}
+	rep := withChange(stallSeries(60, 0, every5, never), noise, every5)
+	if s := CountStalls(rep, 0); s.Stalls < 10 || s.Share() < 0.15 {
+		t.Errorf("still head, every fifth frame repeated (12 repeats): %+v, want ≥ 10 stalls, ≥ 15 %%", s)
+	}
+	// Two repeats in a row (a swap twice late) are both stalls.
+	two := func(i int) bool { return i%6 == 2 || i%6 == 3 }
+	if s := CountStalls(withChange(stallSeries(60, 0, two, never), noise, two), 0); s.Stalls < 16 {
+		t.Errorf("still head, two in six repeated (20 repeats): %+v, want ≥ 16 stalls", s)
+	}
+	skip := func(int) float64 { return 0.05 * rng.Float64() }
+	if s := CountStalls(withChange(stallSeries(60, 0, never, never), skip, never), 0); s.Moving != 0 || s.Stalls != 0 {
+		t.Errorf("near-skip frames (no noise coded): %+v, want nothing judged", s)
+	}
+	// A camera dropping every third frame (the next one interval late): no neighbours, no stall;
+	// and the same for an analysis taking every second frame, with the camera's interval given.
+	drop := func(i int) bool { return i%3 == 1 }
+	if s := CountStalls(withChange(stallSeries(90, 0, never, drop), noise, never), time.Second/15); s.Stalls != 0 || s.Moving != 0 {
+		t.Errorf("every third frame dropped: %+v, want nothing judged", s)
+	}
+	half := func(i int) bool { return i%2 == 1 }
+	if s := CountStalls(withChange(stallSeries(90, 0, every5, half), noise, every5), time.Second/15); s.Stalls != 0 || s.Moving != 0 {
+		t.Errorf("every second frame analysed: %+v, want nothing judged", s)
+	}
+	// A movement's first and last frames (changes of 4 levels and more) are the movement
+	// rules', not the noise's: a head halting between two moves is no frozen frame.
+	halt := withChange(stallSeries(30, 0, never, never), noise, never)
+	for i := 10; i < 20; i++ {
+		halt[i].Change = 20
+	}
+	halt[15].Change = 1.5
+	if s := CountStalls(halt, 0); s.Stalls != 0 {
+		t.Errorf("a halt between two moves: %+v, want no stall", s)
+	}
+	// A still frame between two small movements (the renderer's dim face settling after a turn
+	// at 400 kbit/s: 1.4 levels between 3.4 and 3.1, its noise 1.1-1.7) is no stall: it changed
+	// by the window's usual noise.
+	settle := withChange(stallSeries(40, 0, never, never), func(int) float64 { return 1.1 + 0.6*rng.Float64() }, never)
+	settle[20].Change, settle[21].Change, settle[22].Change = 3.4, 1.4, 3.1
+	if s := CountStalls(settle, 0); s.Stalls != 0 || s.Moving < 30 {
+		t.Errorf("a still frame between two small movements: %+v, want ≥ 30 judged, no stall", s)
+	}
+}

@@ -173,3 +173,80 @@ func fieldCos(a, b, c, d *models.Observation) float64 {
 	}
 	return dot / math.Sqrt(n1*n2)
 }
+
+// TestMeasureStallsLoad (REDTEAM_MEASURE_STALLS_LOAD=1) is TestMeasureStalls under a loaded
+// machine's two effects, offline (finding 25): the sender's encoder at libvpx's fastest speed
+// (a starved encoder speeds up: realtime VP8 with a positive cpu_used picks its speed from the
+// measured encode time) and the server's analysis skipping decoded frames (a queue thinned
+// behind real time); REDTEAM_STALL_VARIANTS narrows them (e.g. base,skip25).
+func TestMeasureStallsLoad(t *testing.T) {
+	if os.Getenv("REDTEAM_MEASURE_STALLS_LOAD") == "" {
+		t.Skip("REDTEAM_MEASURE_STALLS_LOAD=1 to measure")
+	}
+	f := testdataFace(t)
+	other := testdataStill(t, "obama.jpg")
+	kinds := []string{"turn_head/left", "turn_head/right", "move_closer/"}
+	if k := os.Getenv("REDTEAM_STALL_KINDS"); k != "" {
+		kinds = strings.Split(k, ",")
+	}
+	variants := []struct {
+		name string
+		cpu  int
+		skip float64
+		dim  bool // the honest dim look at 400 kbit/s
+	}{
+		{"base", 0, 0, false}, {"fast16", -16, 0, false}, {"skip10", 0, 0.1, false}, {"skip25", 0, 0.25, false},
+		{"fast16+skip25", -16, 0.25, false}, {"dim400", 0, 0, true}, {"dim400+skip25", 0, 0.25, true},
+	}
+	want := map[string]bool{}
+	if v := os.Getenv("REDTEAM_STALL_VARIANTS"); v != "" {
+		for _, n := range strings.Split(v, ",") {
+			want[n] = true
+		}
+	}
+	for _, vr := range variants {
+		if len(want) > 0 && !want[vr.name] {
+			continue
+		}
+		var tot [2]challenge.StallCount
+		var reps [2]int
+		for _, kd := range kinds {
+			kind, dir, _ := strings.Cut(kd, "/")
+			for seed := uint64(1); seed <= 2; seed++ {
+				for i, c := range []struct {
+					name string
+					o    offlineOpts
+				}{
+					{"honest", offlineOpts{}},
+					{"fps_repeat", offlineOpts{swap: other, sc: Scenario{Swap: "fps_repeat"}, repeat: 0.2}},
+				} {
+					c.o.look, c.o.kbps, c.o.seed = Look{Noise: 2.5, Seed: seed + 10}, 800, seed
+					if vr.dim {
+						c.o.look, c.o.kbps = Look{Light: 0.8, Noise: 4, Size: 1.25, Seed: seed + 10}, 400
+					}
+					c.o.cpuUsed, c.o.skip = vr.cpu, vr.skip
+					c.o.repeated = map[int]bool{}
+					b := honestBehaviour([2]time.Duration{600 * time.Millisecond, 600 * time.Millisecond})
+					res, obs, _ := offlineRun(t, f, b, c.o, newChallenge(t, challenge.Kind(kind), dir))
+					var win []models.Observation
+					rep := 0
+					for j, o := range obs {
+						if !o.At.Before(res.Issued) && !o.At.After(res.Deadline) {
+							win = append(win, o)
+							if c.o.repeated[j] {
+								rep++
+							}
+						}
+					}
+					s := challenge.CountStalls(win, 0)
+					tot[i].Moving += s.Moving
+					tot[i].Stalls += s.Stalls
+					reps[i] += rep
+					t.Logf("%-14s %-16s seed %d %-10s %s: %2d of %3d moving frames stalled; %d of %d window frames repeated%s", vr.name, kd, seed, c.name, res.Outcome, s.Stalls, s.Moving, rep, len(win), changes(win, c.o.repeated, obs))
+				}
+			}
+		}
+		t.Logf("%s: honest %d of %d (%.1f %%), fps_repeat %d of %d (%.1f %%; %d analysed frames repeated)", vr.name,
+			tot[0].Stalls, tot[0].Moving, 100*tot[0].Share(), tot[1].Stalls, tot[1].Moving, 100*tot[1].Share(), reps[1])
+	}
+}
