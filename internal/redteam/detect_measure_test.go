@@ -81,7 +81,10 @@ func TestMeasureDarkerDetection(t *testing.T) {
 		if alb == 0 {
 			alb = 1
 		}
-		type agg struct{ hit, n, closedHit, closedN int; conf, closedConf []float64 }
+		type agg struct {
+			hit, n, closedHit, closedN int
+			conf, closedConf           []float64
+		}
 		tot := map[string]*agg{"analyser": {}}
 		for _, v := range variants {
 			tot[v] = &agg{}
