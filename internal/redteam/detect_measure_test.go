@@ -35,7 +35,9 @@ import (
 //	none:  no equalisation
 //
 // and the hit count of the face's cluster (raw hits centred in the previous box; a detection
-// needs 3) is reported as the detector's confidence, 1-exp(-n/11.5).
+// needs 3) is reported as the detector's confidence, 1-exp(-n/11.5). The row "near" is
+// vision.FaceDetector.DetectNear itself at angle 0 on the same box (its hits grouped as the
+// analyser groups them: fewer than the lenient count of "roi").
 func TestMeasureDarkerDetection(t *testing.T) {
 	measuring(t, "REDTEAM_MEASURE_DARKER")
 	f := testdataFace(t)
@@ -75,7 +77,12 @@ func TestMeasureDarkerDetection(t *testing.T) {
 	defer cas.Close()
 	clahe := gocv.NewCLAHEWithParams(2, image.Pt(4, 4))
 	defer clahe.Close()
-	variants := []string{"roi", "face", "clahe", "none"}
+	fd, err := vision.NewFaceDetector(vision.DetectorConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fd.Close()
+	variants := []string{"near", "roi", "face", "clahe", "none"}
 	for _, c := range cfgs {
 		alb := c.look.Albedo
 		if alb == 0 {
@@ -93,7 +100,7 @@ func TestMeasureDarkerDetection(t *testing.T) {
 			look := c.look
 			look.Seed = seed
 			obs, truth, probe := detectStream(t, f, look, seed, n, c.kbps, fps, func(y []byte, prev models.Rect) map[string]int {
-				return probeNear(&cas, &clahe, y, prev)
+				return probeNear(fd, &cas, &clahe, y, prev)
 			})
 			for i, ob := range obs {
 				closed := truth[i].EyesClosed > 0.5
@@ -216,7 +223,7 @@ func detectStream(t *testing.T, f *Face, look Look, seed uint64, n, kbps int, fp
 
 // probeNear runs the frontal cascade on the region around prev as DetectNear does, after each
 // preprocessing, and returns the raw hits of the face's cluster per preprocessing.
-func probeNear(cas *gocv.CascadeClassifier, clahe *gocv.CLAHE, y []byte, prev models.Rect) map[string]int {
+func probeNear(fd *vision.FaceDetector, cas *gocv.CascadeClassifier, clahe *gocv.CLAHE, y []byte, prev models.Rect) map[string]int {
 	pb := image.Rect(prev.X, prev.Y, prev.X+prev.W, prev.Y+prev.H)
 	dx, dy := int(float64(pb.Dx())*0.6), int(float64(pb.Dy())*0.6)
 	roi := image.Rect(pb.Min.X-dx, pb.Min.Y-dy, pb.Max.X+dx, pb.Max.Y+dy).Intersect(image.Rect(0, 0, W, H))
@@ -248,6 +255,9 @@ func probeNear(cas *gocv.CascadeClassifier, clahe *gocv.CLAHE, y []byte, prev mo
 		return k
 	}
 	out := map[string]int{}
+	if d, ok, err := fd.DetectNear(full, pb, 0); err == nil && ok {
+		out["near"] = d.Neighbors
+	}
 	eq := gocv.NewMat()
 	defer eq.Close()
 	gocv.EqualizeHist(small, &eq)
