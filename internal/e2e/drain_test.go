@@ -76,6 +76,14 @@ func TestDrainHandsOver(t *testing.T) {
 		return err == nil && before.node == "drain-a" && len(before.progress.Plan.Items) == 3 && status(iv) == "live",
 			fmt.Sprintf("checkpoint %+v (%v), status %s", before, err, status(iv))
 	})
+	// drain-a has analysed a few seconds before the hand-over: the stored face-presence series
+	// (one point a second) must run from drain-a's part to drain-b's; a SIGTERM 15 ms into the
+	// session left drain-a no point to hand over (a CI failure under load).
+	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
+		var got wire.Interview
+		apiGet(t, a.URL, fmt.Sprintf("/api/interviews/%d", iv), &got)
+		return got.Live != nil && got.Live.FramesAnalysed > 15, fmt.Sprintf("on drain-a: %+v", got.Live)
+	})
 	// The plan's first challenge is asked on drain-a.
 	challengeNow(t, a.URL, iv)
 	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
@@ -152,10 +160,18 @@ func TestDrainHandsOver(t *testing.T) {
 			t.Fatalf("plan item %d changed across the hand-over", i)
 		}
 	}
+	// drain-b decodes and has analysed a few seconds of its own (the face-presence series must
+	// go on past the hand-over), counted from the first figures it reports.
+	var analysedFrom uint64
+	seen := false
 	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
 		var got wire.Interview
 		apiGet(t, b.URL, fmt.Sprintf("/api/interviews/%d", iv), &got)
-		return got.Live != nil && got.Live.FramesDecoded > 30 && got.Status == "live", fmt.Sprintf("on drain-b: %+v", got)
+		if got.Live != nil && !seen {
+			analysedFrom, seen = got.Live.FramesAnalysed, true
+		}
+		return got.Live != nil && got.Live.FramesDecoded > 30 && got.Live.FramesAnalysed > analysedFrom+15 && got.Status == "live",
+			fmt.Sprintf("on drain-b: %+v (analysed from %d)", got, analysedFrom)
 	})
 	apptest.Eventually(t, 30*time.Second, func() (bool, string) {
 		return strings.Contains(b.Output.String(), "session resumed from its checkpoint"), "drain-b's log does not say the session resumed"
