@@ -366,14 +366,18 @@ func groupHits(raw []image.Rectangle, minN, kind int) []Detection {
 			}
 		}
 	}
+	// The groups in the order of their first raw hit: a map's random iteration order made
+	// the candidates' order, and with it the nested-candidate tie below and the callers'
+	// first-of-equals picks, differ from process to process (the same frames gave other
+	// boxes run to run).
 	type acc struct{ x0, y0, x1, y1, n int }
-	sums := map[int]*acc{}
+	sums := make([]acc, n)
+	var roots []int
 	for i, r := range raw {
 		root := find(i)
-		a := sums[root]
-		if a == nil {
-			a = &acc{}
-			sums[root] = a
+		a := &sums[root]
+		if a.n == 0 {
+			roots = append(roots, root)
 		}
 		a.x0 += r.Min.X
 		a.y0 += r.Min.Y
@@ -382,7 +386,8 @@ func groupHits(raw []image.Rectangle, minN, kind int) []Detection {
 		a.n++
 	}
 	var cands []Detection
-	for _, a := range sums {
+	for _, root := range roots {
+		a := &sums[root]
 		if a.n <= minN-1 {
 			continue
 		}

@@ -233,3 +233,26 @@ func measureN(t testing.TB, a *Analyzer, f *models.Frame, n int) models.Observat
 	}
 	return o
 }
+
+// TestGroupHitsOrder: the grouped detections come in the order of their first raw hit, every
+// call. Three groups of equal strength: a map's iteration order made their order (and with it
+// the callers' first-of-equals picks) differ from call to call and process to process.
+func TestGroupHitsOrder(t *testing.T) {
+	var raw []image.Rectangle
+	for _, x := range []int{400, 20, 220} { // far apart: three groups, three hits each
+		for k := range 3 {
+			raw = append(raw, image.Rect(x+k, 50+k, x+k+100, 150+k))
+		}
+	}
+	for i := range 50 {
+		dets := groupHits(raw, 3, Frontal)
+		if len(dets) != 3 {
+			t.Fatalf("call %d: %d groups, want 3", i, len(dets))
+		}
+		for j, want := range []int{401, 21, 221} {
+			if dets[j].Box.Min.X != want || dets[j].Neighbors != 3 {
+				t.Fatalf("call %d: group %d is %v (%d hits), want the one at x=%d first-hit order", i, j, dets[j].Box, dets[j].Neighbors, want)
+			}
+		}
+	}
+}
