@@ -13,7 +13,6 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/livecheck/livecheck/internal/media"
 	"github.com/livecheck/livecheck/internal/vision"
 	"github.com/livecheck/livecheck/models"
 )
@@ -158,21 +157,7 @@ func detectStream(t *testing.T, f *Face, look Look, seed uint64, n, kbps int, fp
 	t.Helper()
 	a := NewActor(honestBehaviour([2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond}), nil, seed)
 	r := NewRenderer(f, look)
-	enc, err := media.NewVP8Encoder(media.VP8EncoderConfig{Width: W, Height: H, FPS: 15, BitrateKbps: kbps})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	dec, err := media.NewVP8Decoder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
-	an, err := vision.NewAnalyzer(vision.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer an.Close()
+	enc, dec, an := vp8Chain(t, kbps)
 	var obs []models.Observation
 	var truth []State
 	var probes []map[string]int

@@ -6,6 +6,8 @@ import (
 
 	"github.com/livecheck/livecheck/internal/faceid"
 	"github.com/livecheck/livecheck/internal/faceid/facetest"
+	"github.com/livecheck/livecheck/internal/media"
+	"github.com/livecheck/livecheck/internal/vision"
 )
 
 // measuring skips t ("<env>=1 to measure") unless the environment variable env is set, and
@@ -26,4 +28,26 @@ func measuring(t *testing.T, env string) string {
 func swapFaces(t *testing.T) (f, other *Face, m *faceid.Model) {
 	t.Helper()
 	return testdataFace(t), testdataStill(t, "obama.jpg"), facetest.Model(t)
+}
+
+// vp8Chain is the live path's media chain for a rendered stream: a VP8 encoder at kbps (W x H,
+// 15 fps), a decoder and a vision analyser, each closed when the test ends.
+func vp8Chain(t testing.TB, kbps int) (*media.VP8Encoder, *media.VP8Decoder, *vision.Analyzer) {
+	t.Helper()
+	enc, err := media.NewVP8Encoder(media.VP8EncoderConfig{Width: W, Height: H, FPS: 15, BitrateKbps: kbps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { enc.Close() })
+	dec, err := media.NewVP8Decoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dec.Close() })
+	an, err := vision.NewAnalyzer(vision.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { an.Close() })
+	return enc, dec, an
 }

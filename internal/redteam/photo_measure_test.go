@@ -13,8 +13,6 @@ import (
 
 	"github.com/livecheck/livecheck/internal/detect"
 	"github.com/livecheck/livecheck/internal/dsp"
-	"github.com/livecheck/livecheck/internal/media"
-	"github.com/livecheck/livecheck/internal/vision"
 	"github.com/livecheck/livecheck/models"
 )
 
@@ -34,21 +32,7 @@ func runPhotoStream(t testing.TB, f *Face, b Behaviour, look Look, seed uint64, 
 	t.Helper()
 	a := NewActor(b, nil, seed)
 	r := NewRenderer(f, look)
-	enc, err := media.NewVP8Encoder(media.VP8EncoderConfig{Width: W, Height: H, FPS: 15, BitrateKbps: kbps})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	dec, err := media.NewVP8Decoder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
-	an, err := vision.NewAnalyzer(vision.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer an.Close()
+	enc, dec, an := vp8Chain(t, kbps)
 	run := photoRun{suite: detect.NewSuite(detect.Config{})}
 	var next time.Time
 	at := a.t0
