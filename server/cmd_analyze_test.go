@@ -41,7 +41,7 @@ func fixtures(t *testing.T) string {
 		src := filepath.Join("..", "testdata", "faces", "astronaut.png")
 		vf := "scale=800:800,zoompan=z='1.0+0.002*on':x='iw/2-(iw/zoom/2)+20*sin(on/10)':y='ih/2-(ih/zoom/2)':d=1:s=640x480:fps=15,format=yuv420p"
 		for _, out := range []struct{ name, codec []string }{
-			{[]string{"face.ivf"}, []string{"-c:v", "libvpx", "-b:v", "600k", "-deadline", "realtime", "-cpu-used", "8"}},
+			{[]string{"face.ivf"}, []string{"-c:v", "libvpx", "-b:v", "600k", "-deadline", "good", "-cpu-used", "5", "-threads", "1"}},
 			{[]string{"face.y4m"}, []string{"-f", "yuv4mpegpipe"}},
 			{[]string{"face.avi"}, []string{"-c:v", "mpeg4", "-q:v", "4"}},
 		} {
@@ -396,7 +396,7 @@ func TestAnalyzeReference(t *testing.T) {
 	if b, err := exec.Command("ffmpeg", "-loglevel", "error", "-y",
 		"-loop", "1", "-t", "2", "-i", filepath.Join(faces, "astronaut.png"), "-loop", "1", "-t", "3", "-i", filepath.Join(faces, "obama.jpg"),
 		"-filter_complex", "[0:v]"+sway+"[a];[1:v]"+sway+"[b];[a][b]concat=n=2:v=1[v]", "-map", "[v]",
-		"-c:v", "libvpx", "-b:v", "600k", "-deadline", "realtime", "-cpu-used", "8", clip).CombinedOutput(); err != nil {
+		"-c:v", "libvpx", "-b:v", "600k", "-deadline", "good", "-cpu-used", "5", "-threads", "1", clip).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v: %s", err, b)
 	}
 	for _, tc := range []struct{ photo, result string }{{"obama.jpg", "match"}, {"biden.jpg", "mismatch"}} {

@@ -230,7 +230,7 @@ func stillClip(t *testing.T, dir, still, name string, secs, crf int) string {
 	out := filepath.Join(dir, name)
 	sway := "fps=15,scale=680:500:force_original_aspect_ratio=decrease,pad=680:500:(ow-iw)/2:(oh-ih)/2,crop=640:480:x='20+20*sin(n/10)':y=10,format=yuv420p"
 	if b, err := exec.Command("ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-t", fmt.Sprint(secs), "-i", filepath.Join("..", "testdata", "faces", still),
-		"-vf", sway, "-c:v", "libvpx", "-crf", fmt.Sprint(crf), "-b:v", "600k", "-deadline", "realtime", "-cpu-used", "8", out).CombinedOutput(); err != nil {
+		"-vf", sway, "-c:v", "libvpx", "-crf", fmt.Sprint(crf), "-b:v", "600k", "-deadline", "good", "-cpu-used", "5", "-threads", "1", out).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v: %s", err, b)
 	}
 	return out

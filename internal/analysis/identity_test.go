@@ -44,7 +44,7 @@ func stillsIVF(t testing.TB, parts ...stillPart) string {
 		cat += fmt.Sprintf("[p%d]", i)
 	}
 	fc += fmt.Sprintf("%sconcat=n=%d:v=1[v]", cat, len(parts))
-	args = append(args, "-filter_complex", fc, "-map", "[v]", "-c:v", "libvpx", "-b:v", "600k", "-deadline", "realtime", "-cpu-used", "8", path)
+	args = append(args, "-filter_complex", fc, "-map", "[v]", "-c:v", "libvpx", "-b:v", "600k", "-deadline", "good", "-cpu-used", "5", "-threads", "1", path)
 	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v: %s", err, out)
 	}

@@ -424,7 +424,7 @@ func TestOfflineCloserDim(t *testing.T) {
 		if c.photo {
 			b = Behaviour{Sway: 1}
 		}
-		res, obs, _ := offlineRun(t, f, b, offlineOpts{look: look, seed: c.seed, kbps: 400}, newChallenge(t, challenge.KindMoveCloser, ""))
+		res, obs, _ := offlineRun(t, f, b, offlineOpts{look: look, seed: c.seed, kbps: 400, cpuUsed: -8}, newChallenge(t, challenge.KindMoveCloser, ""))
 		// the box's own peak after the prompt, 3-frame median as the verifier smooths
 		var box []float64
 		for _, o := range obs {
@@ -459,7 +459,7 @@ func TestOfflineDarkerTurn(t *testing.T) {
 	f := testdataFace(t)
 	for _, seed := range []uint64{1, 2} {
 		b := honestBehaviour([2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond})
-		res, _, _ := offlineRun(t, f, b, offlineOpts{look: Look{Albedo: 0.4, Seed: seed}, seed: seed, kbps: 800},
+		res, _, _ := offlineRun(t, f, b, offlineOpts{look: Look{Albedo: 0.4, Seed: seed}, seed: seed, kbps: 800, cpuUsed: -8},
 			newChallenge(t, challenge.KindTurnHead, challenge.DirLeft))
 		t.Logf("seed %d: %s %q peak %.1f; %v", seed, res.Outcome, res.Reason, res.Peak, res.Metrics)
 		if res.Outcome != challenge.OutcomePassed {
