@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,14 +39,7 @@ import (
 func TestMeasureDarkerDetection(t *testing.T) {
 	measuring(t, "REDTEAM_MEASURE_DARKER")
 	f := testdataFace(t)
-	n := 450
-	if v, _ := strconv.Atoi(os.Getenv("REDTEAM_FRAMES")); v > 0 {
-		n = v
-	}
-	fps := 5.5
-	if v, err := strconv.ParseFloat(os.Getenv("REDTEAM_FPS"), 64); err == nil {
-		fps = v
-	}
+	n, fps := streamLength()
 	type cfg struct {
 		name string
 		look Look
@@ -162,30 +154,14 @@ func detectStream(t *testing.T, f *Face, look Look, seed uint64, n, kbps int, fp
 	var truth []State
 	var probes []map[string]int
 	var prev models.Rect
-	var next time.Time
+	pace := pacer{fps: fps}
 	at := a.t0
 	for i := 0; i < n; i, at = i+1, at.Add(time.Second/15) {
 		st := a.State(at)
 		r.RenderInto(st, false)
-		fr := &models.Frame{Width: W, Height: H, Y: r.out.y, U: r.out.u, V: r.out.v, Capture: at}
-		pkt, _, err := enc.Encode(fr, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fr, err = dec.Decode(pkt, at); err != nil {
-			t.Fatal(err)
-		}
-		if fps > 0 {
-			if !next.IsZero() && at.Before(next.Add(-5*time.Millisecond)) {
-				continue
-			}
-			if next.IsZero() {
-				next = at
-			}
-			next = next.Add(time.Duration(float64(time.Second) / fps))
-			if next.Before(at) {
-				next = at
-			}
+		fr := vp8RoundTrip(t, r, enc, dec, at)
+		if !pace.due(at) {
+			continue
 		}
 		var p map[string]int
 		if prev.W > 0 {

@@ -314,14 +314,7 @@ func TestMeasureIdentityInterview(t *testing.T) {
 		end := a.t0.Add(64 * time.Second)
 		for at := a.t0; at.Before(end); at = at.Add(time.Second / 15) {
 			r.RenderInto(a.State(at), false)
-			fr := &models.Frame{Width: W, Height: H, Y: r.out.y, U: r.out.u, V: r.out.v, Capture: at}
-			pkt, _, err := enc.Encode(fr, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fr, err = dec.Decode(pkt, at); err != nil {
-				t.Fatal(err)
-			}
+			fr := vp8RoundTrip(t, r, enc, dec, at)
 			ob, err := an.Measure(fr)
 			if err != nil {
 				t.Fatal(err)

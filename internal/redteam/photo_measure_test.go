@@ -7,7 +7,6 @@ import (
 	"github.com/livecheck/livecheck/internal/challenge"
 	"math"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -30,34 +29,24 @@ type photoRun struct {
 // analysed observations.
 func runPhotoStream(t testing.TB, f *Face, b Behaviour, look Look, seed uint64, n int, kbps int, fps float64) photoRun {
 	t.Helper()
+	return runPhotoStreamSpeed(t, f, b, look, seed, n, kbps, 0, fps)
+}
+
+// runPhotoStreamSpeed is runPhotoStream with the encoder's libvpx speed (vp8ChainSpeed).
+func runPhotoStreamSpeed(t testing.TB, f *Face, b Behaviour, look Look, seed uint64, n, kbps, cpuUsed int, fps float64) photoRun {
+	t.Helper()
 	a := NewActor(b, nil, seed)
 	r := NewRenderer(f, look)
-	enc, dec, an := vp8Chain(t, kbps)
+	enc, dec, an := vp8ChainSpeed(t, kbps, cpuUsed)
 	run := photoRun{suite: detect.NewSuite(detect.Config{})}
-	var next time.Time
+	pace := pacer{fps: fps} // analysis.Session.due outside challenge windows
 	at := a.t0
 	for i := 0; i < n; i, at = i+1, at.Add(time.Second/15) {
 		st := a.State(at)
 		r.RenderInto(st, false)
-		fr := &models.Frame{Width: W, Height: H, Y: r.out.y, U: r.out.u, V: r.out.v, Capture: at}
-		pkt, _, err := enc.Encode(fr, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fr, err = dec.Decode(pkt, at); err != nil {
-			t.Fatal(err)
-		}
-		if fps > 0 { // analysis.Session.due outside challenge windows
-			if !next.IsZero() && at.Before(next.Add(-5*time.Millisecond)) {
-				continue
-			}
-			if next.IsZero() {
-				next = at
-			}
-			next = next.Add(time.Duration(float64(time.Second) / fps))
-			if next.Before(at) {
-				next = at
-			}
+		fr := vp8RoundTrip(t, r, enc, dec, at)
+		if !pace.due(at) {
+			continue
 		}
 		ob, err := an.Measure(fr)
 		if err != nil {
@@ -91,14 +80,7 @@ func TestMeasureDarkerPhoto(t *testing.T) {
 		t.Skip("REDTEAM_MEASURE_DARKER=1 to measure")
 	}
 	f := testdataFace(t)
-	n := 450
-	if v, _ := strconv.Atoi(os.Getenv("REDTEAM_FRAMES")); v > 0 {
-		n = v
-	}
-	fps := 5.5
-	if v, err := strconv.ParseFloat(os.Getenv("REDTEAM_FPS"), 64); err == nil {
-		fps = v
-	}
+	n, fps := streamLength()
 	dark := measureAlbedo()
 	if dark == 0 {
 		dark = 0.4
@@ -193,7 +175,9 @@ func faceLuma(run photoRun) (float64, float64) {
 // through VP8 at 800 kbit/s, analysed at the live rate outside challenges (5.5 fps). Before the
 // fix the dark face's closed-eye frames were the ones the cascade missed (coasting, no
 // landmarks), its blinks went unseen and its mean photo score was 0.21 over the default's
-// (0.00, 0.31, 0.31 a seed): this test failed.
+// (0.00, 0.31, 0.31 a seed): this test failed. The encoder runs at a fixed libvpx speed (-8):
+// at the browser-like +8 libvpx picks its speed from the encode time, and the bytes, the
+// blinks caught and the means compared below moved with the machine's load.
 func TestDarkerSkinPhotoScore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("renders and analyses 8 streams of 30 s")
@@ -205,7 +189,7 @@ func TestDarkerSkinPhotoScore(t *testing.T) {
 	lids := 0
 	for _, seed := range []uint64{1, 2, 3} {
 		for i, alb := range []float64{1, 0.4} {
-			run := runPhotoStream(t, f, honest, Look{Noise: 2.5, Seed: seed, Albedo: alb}, seed, n, 800, 5.5)
+			run := runPhotoStreamSpeed(t, f, honest, Look{Noise: 2.5, Seed: seed, Albedo: alb}, seed, n, 800, -8, 5.5)
 			sg, fs := run.photoSignal()
 			t.Logf("honest seed %d albedo %.1f: photo %.3f, blink windows %v of %v (eye contrast %v)", seed, alb, sg.Score, fs["blink_windows"], fs["windows"], fs["lid_blink_windows"])
 			if sg.Confidence == 0 {
@@ -226,7 +210,7 @@ func TestDarkerSkinPhotoScore(t *testing.T) {
 		t.Errorf("no blink of the dark face was seen in the eyes' contrast: the test no longer measures the coasting closed eyes")
 	}
 	for _, alb := range []float64{1, 0.4} {
-		run := runPhotoStream(t, f, Behaviour{Sway: 1}, Look{Noise: 2.5, Seed: 1, Albedo: alb}, 1, n, 800, 5.5)
+		run := runPhotoStreamSpeed(t, f, Behaviour{Sway: 1}, Look{Noise: 2.5, Seed: 1, Albedo: alb}, 1, n, 800, -8, 5.5)
 		sg, fs := run.photoSignal()
 		t.Logf("still albedo %.1f: photo %.3f, blink windows %v of %v", alb, sg.Score, fs["blink_windows"], fs["windows"])
 		if sg.Score < 0.85 || fs["blink_windows"] != 0 {

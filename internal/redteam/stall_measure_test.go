@@ -56,16 +56,7 @@ func TestMeasureStalls(t *testing.T) {
 					c.o.repeated = map[int]bool{}
 					b := honestBehaviour([2]time.Duration{600 * time.Millisecond, 600 * time.Millisecond})
 					res, obs, _ := offlineRun(t, f, b, c.o, newChallenge(t, challenge.Kind(kind), dir))
-					var win []models.Observation
-					rep := 0
-					for j, o := range obs {
-						if !o.At.Before(res.Issued) && !o.At.After(res.Deadline) {
-							win = append(win, o)
-							if c.o.repeated[j] {
-								rep++
-							}
-						}
-					}
+					win, rep := challengeWindow(res, obs, c.o.repeated)
 					s := challenge.CountStalls(win, time.Second/15)
 					tot[i].Moving += s.Moving
 					tot[i].Stalls += s.Stalls
@@ -228,16 +219,7 @@ func TestMeasureStallsLoad(t *testing.T) {
 					c.o.repeated = map[int]bool{}
 					b := honestBehaviour([2]time.Duration{600 * time.Millisecond, 600 * time.Millisecond})
 					res, obs, _ := offlineRun(t, f, b, c.o, newChallenge(t, challenge.Kind(kind), dir))
-					var win []models.Observation
-					rep := 0
-					for j, o := range obs {
-						if !o.At.Before(res.Issued) && !o.At.After(res.Deadline) {
-							win = append(win, o)
-							if c.o.repeated[j] {
-								rep++
-							}
-						}
-					}
+					win, rep := challengeWindow(res, obs, c.o.repeated)
 					s := challenge.CountStalls(win, 0)
 					tot[i].Moving += s.Moving
 					tot[i].Stalls += s.Stalls
@@ -249,4 +231,18 @@ func TestMeasureStallsLoad(t *testing.T) {
 		t.Logf("%s: honest %d of %d (%.1f %%), fps_repeat %d of %d (%.1f %%; %d analysed frames repeated)", vr.name,
 			tot[0].Stalls, tot[0].Moving, 100*tot[0].Share(), tot[1].Stalls, tot[1].Moving, 100*tot[1].Share(), reps[1])
 	}
+}
+
+// challengeWindow returns the observations from the challenge's issue to its deadline and how
+// many of them were repeated frames (the indexes in repeated).
+func challengeWindow(res challenge.Result, obs []models.Observation, repeated map[int]bool) (win []models.Observation, rep int) {
+	for j, o := range obs {
+		if !o.At.Before(res.Issued) && !o.At.After(res.Deadline) {
+			win = append(win, o)
+			if repeated[j] {
+				rep++
+			}
+		}
+	}
+	return win, rep
 }
