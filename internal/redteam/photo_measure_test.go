@@ -257,9 +257,9 @@ func TestDarkerSkinPhotoScorePaced(t *testing.T) {
 	const n, fps = 450, 2.2
 	enc := media.VP8EncoderConfig{BitrateKbps: 800, Good: true}
 	seeds := []uint64{1, 2, 3}
-	var sum [2]float64
 	lids := 0
 	for _, seed := range seeds {
+		var sc [2]float64
 		for i, alb := range []float64{1, 0.4} {
 			run := runPhotoStreamConfig(t, f, honest, Look{Noise: 2.5, Seed: seed, Albedo: alb}, seed, n, enc, fps)
 			sg, fs := run.photoSignal()
@@ -267,15 +267,17 @@ func TestDarkerSkinPhotoScorePaced(t *testing.T) {
 			if sg.Confidence == 0 {
 				t.Fatalf("seed %d albedo %.1f: no photo signal", seed, alb)
 			}
-			sum[i] += sg.Score / float64(len(seeds))
+			sc[i] = sg.Score
 			if alb < 1 {
 				lids += int(fs["lid_blink_windows"])
 			}
 		}
-	}
-	t.Logf("mean photo: albedo 1 %.3f, albedo 0.4 %.3f", sum[0], sum[1])
-	if d := sum[1] - sum[0]; d > 0.04 {
-		t.Errorf("darker skin's mean photo score %.3f, the default's %.3f at %.1f fps: the darker skin looks more like a photo by %.3f", sum[1], sum[0], fps, d)
+		// The same actor blinks at the same times at both albedos: a blink window the dark
+		// face loses costs it about 0.07 (one window's 0.45 cap against ~0.93 of 7 windows).
+		// Before the fix seed 1 lost both (0.931 against 0.781); after it, within 0.013.
+		if d := sc[1] - sc[0]; d > 0.06 {
+			t.Errorf("seed %d at %.1f fps: darker skin's photo score %.3f, the default's %.3f: the darker skin looks more like a photo by %.3f", seed, fps, sc[1], sc[0], d)
+		}
 	}
 	if lids == 0 {
 		t.Errorf("no blink of the dark face was seen in the eyes' contrast at %.1f fps", fps)
