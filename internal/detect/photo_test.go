@@ -103,21 +103,31 @@ func TestPhotoLidBlinkOnCoastingFrame(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
 		closed, move bool
+		gap          time.Duration // between analysed frames
 		want         bool
 	}{
-		{"closed eyes on a coasting frame", true, false, true},
-		{"open eyes on a coasting frame", false, false, false},
-		{"a dip where the face then moved away", true, true, false},
+		{"closed eyes on a coasting frame", true, false, 125 * time.Millisecond, true},
+		{"open eyes on a coasting frame", false, false, 125 * time.Millisecond, false},
+		{"a dip where the face then moved away", true, true, 125 * time.Millisecond, false},
+		// finding NN: a loaded live session analyses 2–3 frames a second; the
+		// landmark frames 0.9 s apart around the miss (failed before: 400 ms a side)
+		{"closed eyes on a coasting frame at 2.2 fps", true, false, 450 * time.Millisecond, true},
+		{"open eyes on a coasting frame at 2.2 fps", false, false, 450 * time.Millisecond, false},
+		{"a dip where the face then moved away at 2.2 fps", true, true, 450 * time.Millisecond, false},
+		// a miss longer than photoCoastSpan (landmark frames 1.2 s apart): not a blink's
+		{"closed eyes on a coasting frame at 1.7 fps", true, false, 600 * time.Millisecond, false},
 	} {
 		s := NewSuite(Config{})
-		feed(s, f, o, 32, 125*time.Millisecond, func(i int, c *models.Frame, o *models.Observation) {
-			if i == 12 {
+		n := max(int(4*time.Second/tc.gap), 10) // about one window
+		k := n * 3 / 8                          // the coasting frame
+		feed(s, f, o, n, tc.gap, func(i int, c *models.Frame, o *models.Observation) {
+			if i == k {
 				coast(o)
 				if tc.closed {
 					close(c)
 				}
 			}
-			if tc.move && i > 12 { // the landmarks 0.2 IOD away after the coast
+			if tc.move && i > k { // the landmarks 0.2 IOD away after the coast
 				for k := range o.Landmarks {
 					o.Landmarks[k][0] += float32(0.2 * iod)
 				}

@@ -111,6 +111,10 @@ func TestRedteamProbe(t *testing.T) {
 			for _, c := range recs {
 				t.Logf("   stored %s %s attempt %d %s %q peak %.2f %s %v", c.Kind, c.Params, c.Attempt, c.Outcome, c.Reason, c.Peak, c.Unit, c.Metrics)
 			}
+			if ss, err := env.Store.Session(context.Background(), r.Interview); err == nil {
+				d := ss.EndedAt.Sub(ss.StartedAt).Seconds()
+				t.Logf("   session %.0f s: frames decoded %d analysed %d (%.1f fps over the session, challenge windows included)", d, ss.FramesDecoded, ss.FramesAnalysed, float64(ss.FramesAnalysed)/d)
+			}
 			sigs, err := env.Store.Signals(context.Background(), r.Interview)
 			if err != nil {
 				t.Fatal(err)

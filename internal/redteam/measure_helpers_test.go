@@ -37,7 +37,7 @@ func swapFaces(t *testing.T) (f, other *Face, m *faceid.Model) {
 // 15 fps), a decoder and a vision analyser, each closed when the test ends.
 func vp8Chain(t testing.TB, kbps int) (*media.VP8Encoder, *media.VP8Decoder, *vision.Analyzer) {
 	t.Helper()
-	return vp8ChainSpeed(t, kbps, 0)
+	return vp8ChainConfig(t, media.VP8EncoderConfig{BitrateKbps: kbps})
 }
 
 // vp8ChainSpeed is vp8Chain with the encoder's libvpx speed (media.VP8EncoderConfig.CPUUsed):
@@ -46,7 +46,14 @@ func vp8Chain(t testing.TB, kbps int) (*media.VP8Encoder, *media.VP8Decoder, *vi
 // that count outcomes against bounds.
 func vp8ChainSpeed(t testing.TB, kbps, cpuUsed int) (*media.VP8Encoder, *media.VP8Decoder, *vision.Analyzer) {
 	t.Helper()
-	enc, err := media.NewVP8Encoder(media.VP8EncoderConfig{Width: W, Height: H, FPS: 15, BitrateKbps: kbps, CPUUsed: cpuUsed})
+	return vp8ChainConfig(t, media.VP8EncoderConfig{BitrateKbps: kbps, CPUUsed: cpuUsed})
+}
+
+// vp8ChainConfig is vp8Chain with the encoder's configuration (its size and rate are set here).
+func vp8ChainConfig(t testing.TB, cfg media.VP8EncoderConfig) (*media.VP8Encoder, *media.VP8Decoder, *vision.Analyzer) {
+	t.Helper()
+	cfg.Width, cfg.Height, cfg.FPS = W, H, 15
+	enc, err := media.NewVP8Encoder(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
