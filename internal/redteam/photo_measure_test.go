@@ -2,14 +2,14 @@ package redteam
 
 import (
 	"fmt"
-	"strings"
-
-	"github.com/livecheck/livecheck/internal/challenge"
 	"math"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/detect"
 	"github.com/livecheck/livecheck/internal/dsp"
 	"github.com/livecheck/livecheck/internal/media"
