@@ -212,7 +212,7 @@ func (d *photoDetector) measure() (photoWindow, bool) {
 	return pw, true
 }
 
-// Lid blinks (finding 23; the span, finding NN).
+// Lid blinks (finding 23; the span, finding 27).
 const (
 	photoLidDip = 0.8 // eye contrast below this share of the window's landmark frames' median
 	// photoCoastSpan: the landmark frames on both sides of the coasting
@@ -221,7 +221,7 @@ const (
 	// analyses 2–3 frames a second outside challenges (docs/BENCH.md), whose
 	// gaps (0.3–0.5 s) the 400 ms a side of finding 23 did not span, so a
 	// dark face's blink on a coasting frame went unseen live, and only live
-	// (finding NN). What keeps a moved picture out is the eyes' position on
+	// (finding 27). What keeps a moved picture out is the eyes' position on
 	// the landmark frames on both sides (photoCoastMov).
 	photoCoastSpan = time.Second
 	photoCoastMov  = 0.1 // eyes moved less than this share of the IOD across it

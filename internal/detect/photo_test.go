@@ -109,7 +109,7 @@ func TestPhotoLidBlinkOnCoastingFrame(t *testing.T) {
 		{"closed eyes on a coasting frame", true, false, 125 * time.Millisecond, true},
 		{"open eyes on a coasting frame", false, false, 125 * time.Millisecond, false},
 		{"a dip where the face then moved away", true, true, 125 * time.Millisecond, false},
-		// finding NN: a loaded live session analyses 2–3 frames a second; the
+		// finding 27: a loaded live session analyses 2–3 frames a second; the
 		// landmark frames 0.9 s apart around the miss (failed before: 400 ms a side)
 		{"closed eyes on a coasting frame at 2.2 fps", true, false, 450 * time.Millisecond, true},
 		{"open eyes on a coasting frame at 2.2 fps", false, false, 450 * time.Millisecond, false},

@@ -229,7 +229,7 @@ func measureChallenge(t *testing.T, k challenge.Kind, dir string) challenge.Chal
 }
 
 // oldFlash is a flash result's outcome under the rule before the significance one (finding
-// NN), from the same metrics: a correlation of 0.5 (fades 0.4) beating every surrogate by
+// 21), from the same metrics: a correlation of 0.5 (fades 0.4) beating every surrogate by
 // 0.15 at a lag within [FlashLagMin, lag_max_ms] passes, a first issue up to FlashLagMax is
 // "late light", beyond "late"; else "no response". The correlation, lag and surrogates are
 // computed as before (the surrogates no longer stop early, which only happened on failures).

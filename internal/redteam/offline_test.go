@@ -448,7 +448,7 @@ func TestOfflineCloserDim(t *testing.T) {
 }
 
 // TestOfflineDarkerTurn: the live darker row's person (Look{Albedo: 0.4}, as `honest/darker`)
-// turns left — the side that read short on the dark face (docs/REDTEAM.md findings 22 and NN:
+// turns left — the side that read short on the dark face (docs/REDTEAM.md findings 22 and 24:
 // live peaks 34.2–37.7° without the exposed fit, 35.3–42.8° with it) — through VP8 at 800
 // kbit/s: turn_head passes (peaks 37.3 and 37.4° against 35 asked; without finding 22's
 // exposure, LandmarkMinMean 0, the same renders read 33.2 and 33.0°, "insufficient response").

@@ -227,7 +227,7 @@ func TestDarkerSkinPhotoScore(t *testing.T) {
 	}
 }
 
-// TestDarkerSkinPhotoScorePaced is finding NN's regression test: TestDarkerSkinPhotoScore at
+// TestDarkerSkinPhotoScorePaced is finding 27's regression test: TestDarkerSkinPhotoScore at
 // the analysis rate of a loaded live session (2.2 fps outside challenges; docs/BENCH.md measured
 // 1.5–3.1 on this machine under load), through VP8 with the good deadline (the same frames
 // every run). At that rate the landmark frames around a dark face's coasting closed-eye frame
@@ -313,7 +313,7 @@ func TestMeasureDarkerPhotoChallenges(t *testing.T) {
 // TestMeasureDarkerPaced prints, per analysis rate (REDTEAM_FPS_LIST, default 5.5,4,3), the
 // photo score of the honest person at albedo 1 and 0.4 and, for every analysed frame with the
 // eyes closed, whether it had landmarks and how far the neighbouring landmark frames were
-// (REDTEAM_MEASURE_DARKER=1; development, finding NN: the live residual).
+// (REDTEAM_MEASURE_DARKER=1; development, finding 27: the live residual).
 func TestMeasureDarkerPaced(t *testing.T) {
 	if os.Getenv("REDTEAM_MEASURE_DARKER") == "" {
 		t.Skip("REDTEAM_MEASURE_DARKER=1 to measure")
