@@ -14,9 +14,10 @@ typedef struct {
 	unsigned char *out; // last packet's bytes, copied
 	size_t out_len, out_cap;
 	int key;
+	unsigned long deadline; // VPX_DL_REALTIME or VPX_DL_GOOD_QUALITY
 } lc_vp8enc;
 
-static lc_vp8enc *lc_vp8enc_new(int w, int h, int fps, int kbps, int kfmax, int cpu, int *err) {
+static lc_vp8enc *lc_vp8enc_new(int w, int h, int fps, int kbps, int kfmax, int cpu, int good, int *err) {
 	lc_vp8enc *e = calloc(1, sizeof(lc_vp8enc));
 	if (e == NULL) {
 		*err = VPX_CODEC_MEM_ERROR;
@@ -57,6 +58,7 @@ static lc_vp8enc *lc_vp8enc_new(int w, int h, int fps, int kbps, int kfmax, int 
 		return NULL;
 	}
 	vpx_img_wrap(&e->img, VPX_IMG_FMT_I420, w, h, 1, e->buf);
+	e->deadline = good ? VPX_DL_GOOD_QUALITY : VPX_DL_REALTIME;
 	return e;
 }
 
@@ -72,7 +74,7 @@ static void lc_vp8enc_free(lc_vp8enc *e) {
 static int lc_vp8enc_encode(lc_vp8enc *e, long pts, int force_key) {
 	e->out_len = 0;
 	e->key = 0;
-	vpx_codec_err_t r = vpx_codec_encode(&e->ctx, &e->img, pts, 1, force_key ? VPX_EFLAG_FORCE_KF : 0, VPX_DL_REALTIME);
+	vpx_codec_err_t r = vpx_codec_encode(&e->ctx, &e->img, pts, 1, force_key ? VPX_EFLAG_FORCE_KF : 0, e->deadline);
 	if (r != VPX_CODEC_OK) {
 		return (int)r;
 	}
@@ -127,6 +129,11 @@ type VP8EncoderConfig struct {
 	BitrateKbps   int // target bitrate; default 800 (a browser's camera at 640x480)
 	KeyframeMax   int // at most this many frames between keyframes; default 150
 	CPUUsed       int // libvpx speed (-16..16); default 8, the realtime setting browsers use
+	// Good encodes with libvpx's good deadline instead of the realtime one: the realtime
+	// deadline adapts its effort to the time it gets, so its bytes differ run to run and under
+	// load; the good deadline on one thread gives the same bytes every run (tests that count
+	// outcomes).
+	Good bool
 }
 
 // VP8Encoder encodes I420 frames to VP8 with libvpx (one thread, realtime deadline, CBR, no
@@ -163,7 +170,7 @@ func NewVP8Encoder(cfg VP8EncoderConfig) (*VP8Encoder, error) {
 	}
 	var cerr C.int
 	ctx := C.lc_vp8enc_new(C.int(cfg.Width), C.int(cfg.Height), C.int(cfg.FPS), C.int(cfg.BitrateKbps),
-		C.int(cfg.KeyframeMax), C.int(cfg.CPUUsed), &cerr)
+		C.int(cfg.KeyframeMax), C.int(cfg.CPUUsed), C.int(b2i(cfg.Good)), &cerr)
 	if ctx == nil {
 		return nil, fmt.Errorf("media: vp8 encoder init: %s", C.GoString(C.vpx_codec_err_to_string(C.vpx_codec_err_t(cerr))))
 	}
@@ -229,4 +236,11 @@ func (e *VP8Encoder) Close() error {
 		e.ctx = nil
 	}
 	return nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
