@@ -164,25 +164,45 @@ func makeTemplate(identity int) [68][2]float64 {
 	}
 	eye(36, -0.2)
 	eye(42, 0.2)
-	for i := 48; i <= 67; i++ { // mouth ring
-		a := 2 * math.Pi * float64(i-48) / 20
-		p[i] = [2]float64{0.18 * math.Cos(a), 0.38 + 0.05*math.Sin(a)}
+	// the mouth in dlib's order: the outer lips from the left corner (48) over the top (49–53)
+	// to the right corner (54) and back along the bottom (55–59), then the inner contour (60–67)
+	for k := range 12 {
+		x := []float64{-0.18, -0.12, -0.06, 0, 0.06, 0.12, 0.18, 0.12, 0.06, 0, -0.06, -0.12}[k]
+		y := []float64{0.38, 0.35, 0.34, 0.34, 0.34, 0.35, 0.38, 0.41, 0.42, 0.42, 0.42, 0.41}[k]
+		p[48+k] = [2]float64{x, y}
+	}
+	for k := range 8 {
+		x := []float64{-0.14, -0.06, 0, 0.06, 0.14, 0.06, 0, -0.06}[k]
+		y := []float64{0.38, 0.375, 0.375, 0.375, 0.38, 0.385, 0.385, 0.385}[k]
+		p[60+k] = [2]float64{x, y}
 	}
 	return p
 }
 
 // shape places the identity's template, w pixels wide, on the face box's centre with the
-// observation's roll and ~0.5 px of landmark noise.
+// observation's roll and ~0.5 px of landmark noise; the lower lip drops by the observation's
+// mouth opening (o.Mouth, noise included) times the mouth's width, and the outer gaps' lower
+// points (56–58) share their upper points' noise, so the outer lips' gap lip sync measures
+// (lipOpening, finding 29) carries the same signal and noise as o.Mouth.
 func (s *subject) shape(identity int, o models.Observation, w float64) [68][2]float32 {
 	tp := &templates[identity]
 	cx, cy := float64(o.Face.X)+float64(o.Face.W)/2, float64(o.Face.Y)+0.4*w
 	sin, cos := math.Sincos(o.Roll * math.Pi / 180)
 	var out [68][2]float32
+	mw := (tp[54][0] - tp[48][0]) * w // the mouth's width
+	var ns [68][2]float64
 	for i, q := range tp {
 		x, y := q[0]*w, q[1]*w
+		ns[i] = [2]float64{s.n(0.5), s.n(0.5)}
+		if i >= 56 && i <= 58 { // the outer gaps' lower ends move with their upper ends
+			ns[i] = ns[108-i]
+		}
+		if (i >= 55 && i <= 59) || i >= 65 { // the lower lip drops by the opening
+			y += o.Mouth * mw
+		}
 		out[i] = [2]float32{
-			float32(cx + x*cos - y*sin + s.n(0.5)),
-			float32(cy + x*sin + y*cos + s.n(0.5)),
+			float32(cx + x*cos - y*sin + ns[i][0]),
+			float32(cy + x*sin + y*cos + ns[i][1]),
 		}
 	}
 	return out

@@ -129,9 +129,10 @@ type VP8EncoderConfig struct {
 	BitrateKbps   int // target bitrate; default 800 (a browser's camera at 640x480)
 	KeyframeMax   int // at most this many frames between keyframes; default 150
 	CPUUsed       int // libvpx speed (-16..16); default 8, the realtime setting browsers use
-	// Good encodes with libvpx's good-quality deadline instead of the realtime one: the
-	// realtime deadline adapts the encoder's speed to the machine's load, so the same frames
-	// encode differently per run; tests that count outcomes set Good.
+	// Good encodes with libvpx's good deadline instead of the realtime one: the realtime
+	// deadline adapts its effort to the time it gets, so its bytes differ run to run and under
+	// load; the good deadline on one thread gives the same bytes every run (tests that count
+	// outcomes).
 	Good bool
 }
 

@@ -35,6 +35,10 @@ type offlineOpts struct {
 	// each, when set, sees every rendered frame with its observation and whether the swap's
 	// pasted face shows on it (measurements).
 	each func(fr *models.Frame, ob *models.Observation, pasted bool)
+	// state, when set, sees every measured frame's observation with the actor's state it
+	// rendered, before the verifier does (measurements: the true mouth opening, another
+	// measure of it).
+	state func(st State, ob *models.Observation)
 	// kbps > 0: every frame goes through VP8 (libvpx, realtime CBR at this bitrate, as the
 	// live sender) and back before it is measured.
 	kbps int
@@ -56,6 +60,8 @@ type offlineOpts struct {
 	repeated map[int]bool
 	// cpuUsed: the encoder's libvpx speed (media.VP8EncoderConfig.CPUUsed; 0: its default).
 	cpuUsed int
+	// good: libvpx's good deadline (media.VP8EncoderConfig.Good): the same bytes every run.
+	good bool
 	// skip: the share of decoded frames the analysis never sees (a loaded server thinning its
 	// queue; finding 25): they are decoded, not measured, and break the ChangeMeter's chain.
 	skip float64
@@ -94,7 +100,7 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 	var enc *media.VP8Encoder
 	var dec *media.VP8Decoder
 	if o.kbps > 0 {
-		if enc, err = media.NewVP8Encoder(media.VP8EncoderConfig{Width: W, Height: H, FPS: 15, BitrateKbps: o.kbps, CPUUsed: o.cpuUsed}); err != nil {
+		if enc, err = media.NewVP8Encoder(media.VP8EncoderConfig{Width: W, Height: H, FPS: 15, BitrateKbps: o.kbps, CPUUsed: o.cpuUsed, Good: o.good}); err != nil {
 			t.Fatal(err)
 		}
 		defer enc.Close()
@@ -116,13 +122,14 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 	swapped := false
 	var change challenge.ChangeMeter
 	srng := rand.New(rand.NewPCG(seed, 17))
+	var st State
 	for at := t0; !at.After(to); at = at.Add(time.Second / 15) {
 		if o.repeat > 0 && len(obs) > 0 && rrng.Float64() < o.repeat {
 			if o.repeated != nil {
 				o.repeated[len(obs)] = true
 			}
 		} else {
-			st := a.State(at.Add(-o.delay))
+			st = a.State(at.Add(-o.delay))
 			swapped = sw.frame(&st)
 			o.render(r, st, swapped)
 		}
@@ -146,6 +153,9 @@ func offlineRun(t *testing.T, f *Face, b Behaviour, o offlineOpts, ch challenge.
 		}
 		ob.At = at
 		ob.Change, ob.ChangeOK = change.Measure(fr, ob.Face) // as analysis.Session.observe
+		if o.state != nil {
+			o.state(st, &ob)
+		}
 		obs = append(obs, ob)
 		if o.each != nil {
 			o.each(fr, &ob, swapped && o.swap != nil)
