@@ -67,14 +67,7 @@ func TestMeasureDarkerIdentity(t *testing.T) {
 			kinds := map[time.Time]string{}
 			for at := a.t0; at.Before(end); at = at.Add(time.Second / 15) {
 				r.RenderInto(a.State(at), false)
-				fr := &models.Frame{Width: W, Height: H, Y: r.out.y, U: r.out.u, V: r.out.v, Capture: at}
-				pkt, _, err := enc.Encode(fr, false)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if fr, err = dec.Decode(pkt, at); err != nil {
-					t.Fatal(err)
-				}
+				fr := vp8RoundTrip(t, r, enc, dec, at)
 				ob, err := an.Measure(fr)
 				if err != nil {
 					t.Fatal(err)

@@ -84,9 +84,7 @@ func (p photoRun) photoSignal() (models.Signal, map[string]float64) {
 // 800 kbit/s analysed at 5.5 fps (REDTEAM_FPS; the live rate outside challenges)
 // (REDTEAM_MEASURE_DARKER=1; development, finding 23). The photo scenario's still (REDTEAM_STILL=1).
 func TestMeasureDarkerPhoto(t *testing.T) {
-	if os.Getenv("REDTEAM_MEASURE_DARKER") == "" {
-		t.Skip("REDTEAM_MEASURE_DARKER=1 to measure")
-	}
+	measuring(t, "REDTEAM_MEASURE_DARKER")
 	f := testdataFace(t)
 	n, fps := streamLength()
 	dark := measureAlbedo()
@@ -282,9 +280,7 @@ func TestDarkerSkinPhotoScorePaced(t *testing.T) {
 // analysed, as in a live challenge window) at albedo 1 and 0.4, through VP8 at 800 kbit/s
 // (REDTEAM_MEASURE_DARKER=1; development, finding 23: the live residual).
 func TestMeasureDarkerPhotoChallenges(t *testing.T) {
-	if os.Getenv("REDTEAM_MEASURE_DARKER") == "" {
-		t.Skip("REDTEAM_MEASURE_DARKER=1 to measure")
-	}
+	measuring(t, "REDTEAM_MEASURE_DARKER")
 	f := testdataFace(t)
 	kinds := "turn_head/left,move_closer,cover_face"
 	if k := os.Getenv("REDTEAM_KINDS"); k != "" {
@@ -315,9 +311,7 @@ func TestMeasureDarkerPhotoChallenges(t *testing.T) {
 // eyes closed, whether it had landmarks and how far the neighbouring landmark frames were
 // (REDTEAM_MEASURE_DARKER=1; development, finding 27: the live residual).
 func TestMeasureDarkerPaced(t *testing.T) {
-	if os.Getenv("REDTEAM_MEASURE_DARKER") == "" {
-		t.Skip("REDTEAM_MEASURE_DARKER=1 to measure")
-	}
+	measuring(t, "REDTEAM_MEASURE_DARKER")
 	f := testdataFace(t)
 	fl := "5.5,4,3"
 	if v := os.Getenv("REDTEAM_FPS_LIST"); v != "" {
