@@ -1,0 +1,157 @@
+package media
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/livecheck/livecheck/models"
+)
+
+// encodeLayered encodes the fixture's first n frames with temporal layers (a keyframe forced at
+// forceKey, -1 for none) and returns the frames with their TIDs.
+func encodeLayered(t *testing.T, fx *vp8Fixture, layers, n, forceKey int) (frames [][]byte, tids []uint8) {
+	t.Helper()
+	enc, err := NewVP8Encoder(VP8EncoderConfig{Width: 640, Height: 480, FPS: 15, BitrateKbps: 800, TemporalLayers: layers, Good: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	for i := 0; i < n; i++ {
+		y, u, v := fx.refFrame(i)
+		data, _, err := enc.Encode(&models.Frame{Width: 640, Height: 480, Y: y, U: u, V: v}, i == forceKey)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		tid, _ := enc.LastLayer()
+		frames = append(frames, data)
+		tids = append(tids, tid)
+	}
+	return frames, tids
+}
+
+// TestVP8TemporalLayersSkipNoDrift encodes L1T2 and L1T3 streams with libvpx (a keyframe forced
+// in the middle of the pattern), checks that the frame header's refresh flags say what the
+// encoder was told (top layer: droppable; TL0/TL1: not), and decodes the stream twice with the
+// real decoder: every frame, and skipping the frames whose header says droppable. The frames
+// decoded both ways must be bit-identical (no drift), and the skipped share is the top layer's.
+// A stream without layers has no droppable frame.
+func TestVP8TemporalLayersSkipNoDrift(t *testing.T) {
+	fx := loadVP8Fixture(t, 2, 10)
+	const n = 40
+	for _, layers := range []int{1, 2, 3} {
+		frames, tids := encodeLayered(t, fx, layers, n, 21)
+		top := uint8(layers - 1)
+		all, err := NewVP8Decoder()
+		if err != nil {
+			t.Fatal(err)
+		}
+		skip, err := NewVP8Decoder()
+		if err != nil {
+			t.Fatal(err)
+		}
+		skipped, compared := 0, 0
+		for i, data := range frames {
+			r, err := ParseVP8Refresh(data)
+			if err != nil {
+				t.Fatalf("L1T%d frame %d: %v", layers, i, err)
+			}
+			wantDrop := layers > 1 && tids[i] == top && !r.Keyframe
+			if r.Droppable() != wantDrop {
+				t.Errorf("L1T%d frame %d (TID %d): header %+v droppable %v, want %v", layers, i, tids[i], r, r.Droppable(), wantDrop)
+			}
+			if layers == 3 && tids[i] == 1 && (!r.Golden || r.Last) {
+				t.Errorf("L1T3 frame %d: TL1 should refresh golden only: %+v", i, r)
+			}
+			fa, err := all.Decode(data, time.Time{})
+			if err != nil {
+				t.Fatalf("L1T%d frame %d: decode: %v", layers, i, err)
+			}
+			if r.Droppable() {
+				skipped++
+				all.Release(fa)
+				continue
+			}
+			fs, err := skip.Decode(data, time.Time{})
+			if err != nil {
+				t.Fatalf("L1T%d frame %d: decode after skipping: %v", layers, i, err)
+			}
+			if !bytes.Equal(fa.Y, fs.Y) || !bytes.Equal(fa.U, fs.U) || !bytes.Equal(fa.V, fs.V) {
+				t.Fatalf("L1T%d frame %d: skipping the droppable frames changed the picture (drift)", layers, i)
+			}
+			compared++
+			all.Release(fa)
+			skip.Release(fs)
+		}
+		all.Close()
+		skip.Close()
+		t.Logf("L1T%d: %d frames, %d skipped, %d compared bit-identical", layers, n, skipped, compared)
+		switch layers {
+		case 1:
+			if skipped != 0 {
+				t.Errorf("L1T1: %d frames droppable, want 0", skipped)
+			}
+		default: // every second frame, less the one the forced keyframe took
+			if skipped < n/2-2 || skipped > n/2 {
+				t.Errorf("L1T%d: %d of %d frames droppable, want about half", layers, skipped, n)
+			}
+		}
+	}
+}
+
+// TestVP8RefreshHeaderBeatsDescriptor: a sender that marks every frame of a stream without
+// layers as the top layer, non-reference (TID 2, N=1) in the payload descriptor, cannot make the
+// header check call a reference frame droppable — and skipping by the descriptor alone would
+// have drifted, which the test also shows with the real decoder.
+func TestVP8RefreshHeaderBeatsDescriptor(t *testing.T) {
+	fx := loadVP8Fixture(t, 2, 10)
+	frames, _ := encodeLayered(t, fx, 1, 20, -1)
+	asm := NewVP8Assembler(VP8AssemblerConfig{})
+	var pz VP8Packetizer
+	all, _ := NewVP8Decoder()
+	byDesc, _ := NewVP8Decoder()
+	defer all.Close()
+	defer byDesc.Close()
+	seq, differ := uint16(100), false
+	for i, data := range frames {
+		var got []AssembledFrame
+		pls := pz.Payloads(data, 2, true, true) // the lie
+		for j, pl := range pls {
+			d, err := ParseVP8Descriptor(pl)
+			if err != nil || !d.HasTID || d.TID != 2 || !d.NonReference {
+				t.Fatalf("frame %d: descriptor %+v %v", i, d, err)
+			}
+			p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(i) * 6000, Marker: j == len(pls)-1}, Payload: pl}
+			seq++
+			fs, _ := asm.Push(p, time.Now())
+			got = append(got, fs...)
+		}
+		if len(got) != 1 || !bytes.Equal(got[0].Data, data) {
+			t.Fatalf("frame %d: assembled %d frames", i, len(got))
+		}
+		r, err := ParseVP8Refresh(got[0].Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Droppable() {
+			t.Fatalf("frame %d: header of a reference frame read as droppable: %+v", i, r)
+		}
+		fa, err := all.Decode(data, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 { // what trusting the descriptor's TID 2 would do to every second frame
+			fb, err := byDesc.Decode(data, time.Time{})
+			if err == nil {
+				differ = differ || !bytes.Equal(fa.Y, fb.Y)
+				byDesc.Release(fb)
+			}
+		}
+		all.Release(fa)
+	}
+	if !differ {
+		t.Errorf("skipping reference frames by the descriptor gave the same pictures: the test does not show drift")
+	}
+}
