@@ -8,13 +8,15 @@
 // Frame stages, in pipeline order (livecheck_video_frames_*_total):
 //
 //	received  complete VP8 frames assembled from RTP
-//	decoded   frames decoded by libvpx (every frame is decoded)
+//	decoded   frames decoded by libvpx (every frame, except the droppable ones skipped between challenges)
 //	analysed  frames measured by the vision analyser (or, with LIVECHECK_ANALYSIS=decode, handed to the no-op analyser)
 //	dropped   frames that did not reach the analyser, by stage:
 //	          decode_error  libvpx refused the frame
 //	          assembler     incomplete frames given up by the RTP assembler (counted when the track ends)
 //	          mailbox       a newer frame replaced it before the analyser was free (analysis behind)
 //	          rate          skipped above the passive analysis rate (by design, never during a challenge)
+//	          nonref        not decoded: its VP8 header says no later frame depends on it (a sender's
+//	                        top temporal layer), outside challenge windows (LIVECHECK_DECODE_SKIP)
 //
 // The label challenge="true" marks frames analysed or dropped while a liveness
 // challenge was in progress, when every frame must be analysed.
