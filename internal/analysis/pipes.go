@@ -83,6 +83,7 @@ type videoPipe struct {
 	pkts            chan rtpIn
 	done            chan struct{}
 	cadence         cadenceTracker
+	drop            media.VP8DropTracker // the decoder's state that droppable frames may restate
 	meta            models.Frame // the last decoded frame's size, times and number (no planes: DecodeLazy)
 }
 
@@ -131,13 +132,17 @@ func (v *videoPipe) packet(pkt *rtp.Packet, arrival time.Time) {
 			v.sess.addCadence(c)
 		}
 		capture := v.capture(af.RTPTimestamp, af.FirstArrival)
-		if v.skippable(af.Data, capture) {
+		ref, refErr := media.ParseVP8Refresh(af.Data)
+		if v.skippable(ref, refErr, capture) {
 			v.sess.frameSkipped(capture)
 			metrics.FrameDropped("nonref", false)
 			continue
 		}
 		t0 := time.Now()
 		err := v.dec.DecodeLazy(af.Data, capture, &v.meta)
+		if err == nil || errors.Is(err, media.ErrNoFrame) {
+			v.drop.Decoded(ref, refErr)
+		}
 		if errors.Is(err, media.ErrNoFrame) {
 			continue
 		}
@@ -156,19 +161,15 @@ func (v *videoPipe) packet(pkt *rtp.Packet, arrival time.Time) {
 // challenge windows (and decodeAllMargin around them), a frame whose own VP8
 // header says it refreshes no reference buffer, copies none and keeps the
 // probabilities, segmentation and loop-filter deltas (the top layer of a
-// sender's L1T2 or L1T3 temporal layers: media.VP8Refresh.Droppable). Its
+// sender's L1T2 or L1T3 temporal layers: media.VP8DropTracker). Its
 // successors decode to the same pictures without it (no drift: libvpx obeys
 // the same header), so only the frames the analysis could take are lost, and
 // 7.5 of 15 fps remain for the 5.5 it takes. The RTP descriptor's TID and N
 // bit are the sender's claims and are not used; a header that does not parse
 // means decode. While the decoder waits for a keyframe it refuses inter
 // frames anyway.
-func (v *videoPipe) skippable(frame []byte, capture time.Time) bool {
-	if v.sess.cfg.DecodeAll || v.dec.NeedKeyframe() {
-		return false
-	}
-	r, err := media.ParseVP8Refresh(frame)
-	if err != nil || !r.Droppable() {
+func (v *videoPipe) skippable(r media.VP8Refresh, err error, capture time.Time) bool {
+	if v.sess.cfg.DecodeAll || v.dec.NeedKeyframe() || err != nil || !v.drop.Droppable(r) {
 		return false
 	}
 	return !v.sess.decodeAllAt(capture)

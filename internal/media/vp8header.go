@@ -59,6 +59,11 @@ type VP8Refresh struct {
 	Entropy      bool  // refresh_entropy_probs: this frame's probability updates persist
 	Segmentation bool  // update_mb_segmentation_map or update_segment_feature_data: persists
 	LFDeltas     bool  // mode_ref_lf_delta_update: the loop filter deltas persist
+	// LFDeltaSet has bit i (ref_frame deltas 0-3, mb_mode deltas 4-7) set when the frame
+	// writes delta i, and LFDelta the values written. libvpx in error-resilient mode (WebRTC's)
+	// writes all of them in every frame, usually unchanged: VP8DropTracker compares.
+	LFDeltaSet uint8
+	LFDelta    [8]int8
 }
 
 // Droppable reports whether decoding the frame changes nothing a later frame depends on: an
@@ -117,7 +122,10 @@ func ParseVP8Refresh(frame []byte) (VP8Refresh, error) {
 		if bd.flag() { // mode_ref_lf_delta_update
 			r.LFDeltas = true
 			for i := 0; i < 8; i++ {
-				bd.signed(6)
+				if v, ok := bd.signedValue(6); ok {
+					r.LFDeltaSet |= 1 << i
+					r.LFDelta[i] = int8(v)
+				}
 			}
 		}
 	}
@@ -216,9 +224,58 @@ func (d *boolDecoder) literal(n int) int {
 }
 
 // signed reads an optional signed value: a presence flag, n bits of magnitude and a sign.
-func (d *boolDecoder) signed(n int) {
+func (d *boolDecoder) signed(n int) { d.signedValue(n) }
+
+func (d *boolDecoder) signedValue(n int) (int, bool) {
+	if !d.flag() {
+		return 0, false
+	}
+	v := d.literal(n)
 	if d.flag() {
-		d.literal(n)
-		d.flag()
+		v = -v
+	}
+	return v, true
+}
+
+// VP8DropTracker decides which frames of a stream may be skipped, keeping the one piece of
+// decoder state a frame header may rewrite to the same value: the loop-filter deltas
+// (VP8Refresh.LFDeltaSet). Tell it every frame the decoder decoded (Decoded), in order; a frame
+// is Droppable when VP8Refresh.Droppable holds apart from the deltas and the deltas it writes
+// equal the decoder's. After a decoded frame whose header did not parse it allows no skipping
+// until the next keyframe. Use it from one goroutine.
+type VP8DropTracker struct {
+	lf    [8]int8
+	known bool // lf mirrors the decoder's (since a keyframe)
+}
+
+// Droppable reports whether the frame with header r may be skipped without drift.
+func (t *VP8DropTracker) Droppable(r VP8Refresh) bool {
+	if !t.known {
+		return false
+	}
+	if r.LFDeltas {
+		for i := 0; i < 8; i++ {
+			if r.LFDeltaSet&(1<<i) != 0 && r.LFDelta[i] != t.lf[i] {
+				return false
+			}
+		}
+		r.LFDeltas, r.LFDeltaSet = false, 0
+	}
+	return r.Droppable()
+}
+
+// Decoded records a frame the decoder decoded; err is ParseVP8Refresh's for it.
+func (t *VP8DropTracker) Decoded(r VP8Refresh, err error) {
+	if err != nil {
+		t.known = false
+		return
+	}
+	if r.Keyframe { // libvpx zeroes the deltas on a keyframe, before its header
+		t.lf, t.known = [8]int8{}, true
+	}
+	for i := 0; i < 8; i++ {
+		if r.LFDeltaSet&(1<<i) != 0 {
+			t.lf[i] = r.LFDelta[i]
+		}
 	}
 }

@@ -20,7 +20,7 @@ func encodeLayered(t *testing.T, fx *vp8Fixture, layers, n, forceKey int) (frame
 	}
 	defer enc.Close()
 	for i := 0; i < n; i++ {
-		y, u, v := fx.refFrame(i)
+		y, u, v := fx.refFrame(i % len(fx.frames)) // looped: a jump back is a scene cut, no matter
 		data, _, err := enc.Encode(&models.Frame{Width: 640, Height: 480, Y: y, U: u, V: v}, i == forceKey)
 		if err != nil {
 			t.Fatalf("frame %d: %v", i, err)
@@ -53,14 +53,16 @@ func TestVP8TemporalLayersSkipNoDrift(t *testing.T) {
 			t.Fatal(err)
 		}
 		skipped, compared := 0, 0
+		var tr VP8DropTracker
 		for i, data := range frames {
 			r, err := ParseVP8Refresh(data)
 			if err != nil {
 				t.Fatalf("L1T%d frame %d: %v", layers, i, err)
 			}
 			wantDrop := layers > 1 && tids[i] == top && !r.Keyframe
-			if r.Droppable() != wantDrop {
-				t.Errorf("L1T%d frame %d (TID %d): header %+v droppable %v, want %v", layers, i, tids[i], r, r.Droppable(), wantDrop)
+			drop := tr.Droppable(r)
+			if drop != wantDrop {
+				t.Errorf("L1T%d frame %d (TID %d): header %+v droppable %v, want %v", layers, i, tids[i], r, drop, wantDrop)
 			}
 			if layers == 3 && tids[i] == 1 && (!r.Golden || r.Last) {
 				t.Errorf("L1T3 frame %d: TL1 should refresh golden only: %+v", i, r)
@@ -69,11 +71,12 @@ func TestVP8TemporalLayersSkipNoDrift(t *testing.T) {
 			if err != nil {
 				t.Fatalf("L1T%d frame %d: decode: %v", layers, i, err)
 			}
-			if r.Droppable() {
+			if drop {
 				skipped++
 				all.Release(fa)
 				continue
 			}
+			tr.Decoded(r, nil)
 			fs, err := skip.Decode(data, time.Time{})
 			if err != nil {
 				t.Fatalf("L1T%d frame %d: decode after skipping: %v", layers, i, err)
@@ -115,6 +118,7 @@ func TestVP8RefreshHeaderBeatsDescriptor(t *testing.T) {
 	defer all.Close()
 	defer byDesc.Close()
 	seq, differ := uint16(100), false
+	var tr VP8DropTracker
 	for i, data := range frames {
 		var got []AssembledFrame
 		pls := pz.Payloads(data, 2, true, true) // the lie
@@ -135,9 +139,10 @@ func TestVP8RefreshHeaderBeatsDescriptor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Droppable() {
+		if tr.Droppable(r) {
 			t.Fatalf("frame %d: header of a reference frame read as droppable: %+v", i, r)
 		}
+		tr.Decoded(r, nil)
 		fa, err := all.Decode(data, time.Time{})
 		if err != nil {
 			t.Fatal(err)
