@@ -36,6 +36,7 @@ func layeredFrames(t *testing.T) (frames []rtpFrame, droppable []bool) {
 	defer dec.Close()
 	var enc *media.VP8Encoder
 	var pz media.VP8Packetizer
+	var tr media.VP8DropTracker
 	var seq uint16
 	for i := 0; ; i++ {
 		data, _, err := r.NextFrame()
@@ -65,12 +66,16 @@ func layeredFrames(t *testing.T) (frames []rtpFrame, droppable []bool) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		droppable = append(droppable, rf.Droppable())
-		if rf.Droppable() != (tid == 2 && !key) {
+		drop := tr.Droppable(rf)
+		if !drop {
+			tr.Decoded(rf, nil)
+		}
+		droppable = append(droppable, drop)
+		if drop != (tid == 2 && !key) {
 			t.Fatalf("frame %d: TID %d keyframe %v, header %+v", i, tid, key, rf)
 		}
 		fr := rtpFrame{arrival: FileEpoch.Add(time.Duration(i) * time.Second / 15)}
-		pls := pz.Payloads(out, tid, sync, rf.Droppable())
+		pls := pz.Payloads(out, tid, sync, drop)
 		for j, pl := range pls {
 			fr.pkts = append(fr.pkts, &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq,
 				Timestamp: uint32(i) * 6000, SSRC: 0x1234, Marker: j == len(pls)-1}, Payload: pl})
@@ -82,9 +87,10 @@ func layeredFrames(t *testing.T) (frames []rtpFrame, droppable []bool) {
 }
 
 // TestLayeredStreamSkipsOnlyOutsideWindows feeds a live session with a challenge (issued at
-// 2.5 s, shown 300 ms later) an L1T3 stream through its real video pipe (assembler, header
-// check, libvpx): every frame within decodeAllMargin of the challenge's window is decoded, and
-// outside it exactly the frames whose header says droppable (the top layer) are skipped — their
+// 10 s, shown 300 ms later) an L1T3 stream through its real video pipe (assembler, header
+// check, libvpx), until 1 s after the prompt: every frame from decodeAllMargin before the
+// challenge's window on is decoded, and before it exactly the frames whose header says
+// droppable (the top layer) are skipped — their
 // capture times still reach the camera-off gaps (none here). With LIVECHECK_DECODE_SKIP=off
 // (Config.DecodeAll) every frame is decoded.
 func TestLayeredStreamSkipsOnlyOutsideWindows(t *testing.T) {
@@ -93,9 +99,9 @@ func TestLayeredStreamSkipsOnlyOutsideWindows(t *testing.T) {
 		clock := &stepClock{now: FileEpoch}
 		cfg := Config{AnalysisFPS: 5.5, Logger: quietLogger(), Now: clock.Now, Gate: NewGate(1), DecodeAll: decodeAll,
 			Challenges: ChallengeConfig{Enabled: true, Plan: challenge.PlanConfig{Count: 1, Duration: 2 * time.Hour, WarmUp: time.Hour,
-				Kinds: []challenge.Kind{challenge.KindLook}}}}
+				Kinds: []challenge.Kind{challenge.KindTurnHead, challenge.KindLook}}}}
 		s := New(cfg).Open(1, &recordingOutlet{})
-		clock.set(FileEpoch.Add(2500 * time.Millisecond))
+		clock.set(FileEpoch.Add(10 * time.Second))
 		if err := s.ChallengeNow(); err != nil {
 			t.Fatal(err)
 		}
@@ -109,8 +115,13 @@ func TestLayeredStreamSkipsOnlyOutsideWindows(t *testing.T) {
 			t.Fatal(err)
 		}
 		const period = 4 * time.Second // the fixture: 60 frames
-		loops := int(to.Add(2*decodeAllMargin).Sub(FileEpoch)/period) + 1
-		frames := loopFrames(one, period, loops)
+		// Up to 1 s after the prompt: the challenge is not verified meanwhile (its window
+		// goes on), so the runner's window stays what it is while the frames are fed.
+		end := shown.Add(time.Second)
+		frames := loopFrames(one, period, int(end.Sub(FileEpoch)/period)+1)
+		for len(frames) > 0 && frames[len(frames)-1].arrival.After(end) {
+			frames = frames[:len(frames)-1]
+		}
 		inWindow, skippedOut, droppableOut := 0, 0, 0
 		for i, fr := range frames {
 			s.mu.Lock()
@@ -127,9 +138,15 @@ func TestLayeredStreamSkipsOnlyOutsideWindows(t *testing.T) {
 				return s.decoded+s.skipped == uint64(i+1)
 			})
 			drop := droppable[i%len(one)]
-			window := !fr.arrival.Before(from.Add(-decodeAllMargin)) && !fr.arrival.After(to.Add(decodeAllMargin))
+			// The window as the test computes it, and as the runner keeps it (Runner.NeedsFrame:
+			// until the challenge is verified, to the latest deadline it can become).
+			window := !fr.arrival.Before(from.Add(-decodeAllMargin)) && !fr.arrival.After(shown.Add(time.Second))
+			runnerWindow := s.decodeAllAt(fr.arrival)
+			if window && !runnerWindow {
+				t.Fatalf("frame %d at %v: in the challenge's window but not in the runner's", i, fr.arrival.Sub(FileEpoch))
+			}
 			switch {
-			case window || decodeAll:
+			case runnerWindow || decodeAll:
 				if !decoded {
 					t.Fatalf("decodeAll=%v: frame %d at %v (window %v..%v) was not decoded", decodeAll, i, fr.arrival.Sub(FileEpoch), from.Sub(FileEpoch), to.Sub(FileEpoch))
 				}
@@ -137,7 +154,10 @@ func TestLayeredStreamSkipsOnlyOutsideWindows(t *testing.T) {
 			case decoded == drop:
 				t.Fatalf("frame %d at %v outside the window: decoded %v, droppable %v", i, fr.arrival.Sub(FileEpoch), decoded, drop)
 			}
-			if !window && drop {
+			if !decodeAll && fr.arrival.Before(from.Add(-decodeAllMargin)) && drop && decoded {
+				t.Fatalf("frame %d at %v, before the window: a droppable frame decoded", i, fr.arrival.Sub(FileEpoch))
+			}
+			if !runnerWindow && drop {
 				droppableOut++
 				if !decoded {
 					skippedOut++

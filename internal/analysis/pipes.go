@@ -84,7 +84,7 @@ type videoPipe struct {
 	done            chan struct{}
 	cadence         cadenceTracker
 	drop            media.VP8DropTracker // the decoder's state that droppable frames may restate
-	meta            models.Frame // the last decoded frame's size, times and number (no planes: DecodeLazy)
+	meta            models.Frame         // the last decoded frame's size, times and number (no planes: DecodeLazy)
 }
 
 func (v *videoPipe) keyframe() {
