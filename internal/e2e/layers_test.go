@@ -35,7 +35,7 @@ func TestBrowserSendsTemporalLayers(t *testing.T) {
 		t.Fatalf("Chromium did not take L1T3: %q", mode)
 	}
 	apptest.Eventually(t, 60*time.Second, func() (bool, string) {
-		s, err := metrics.Scrape(t.Context(), srv.Client(), srv.URL)
+		s, err := metrics.Scrape(t.Context(), srv.Client(), srv.URL+"/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +43,7 @@ func TestBrowserSendsTemporalLayers(t *testing.T) {
 		decoded := s.Get("livecheck_video_frames_decoded_total")
 		return skipped >= 20 && decoded >= 20, fmt.Sprintf("%.0f frames skipped as non-reference, %.0f decoded", skipped, decoded)
 	})
-	s, _ := metrics.Scrape(t.Context(), srv.Client(), srv.URL)
+	s, _ := metrics.Scrape(t.Context(), srv.Client(), srv.URL+"/metrics")
 	t.Logf("server: %.0f frames received, %.0f decoded, %.0f skipped as non-reference", s.Get("livecheck_video_frames_received_total"),
 		s.Get("livecheck_video_frames_decoded_total"), s.Sum("livecheck_video_frames_dropped_total", "stage", "nonref"))
 }
