@@ -192,6 +192,7 @@ func (m *Media) loadIVF(path string) error {
 // but not the last is TL1 (L1T3), every other (keyframes too) TL0.
 func (m *Media) setLayers() error {
 	nonRef := 0
+	var tr media.VP8DropTracker
 	for i := range m.Video {
 		f := &m.Video[i]
 		r, err := media.ParseVP8Refresh(f.Data)
@@ -199,12 +200,14 @@ func (m *Media) setLayers() error {
 			return fmt.Errorf("loadgen: video frame %d: %w", i, err)
 		}
 		switch {
-		case r.Droppable():
+		case tr.Droppable(r):
 			f.TID, f.NonRef = uint8(m.Layers-1), true
 			nonRef++
+			continue
 		case m.Layers == 3 && r.Golden && !r.Last:
 			f.TID = 1
 		}
+		tr.Decoded(r, nil)
 	}
 	if nonRef == 0 {
 		return fmt.Errorf("loadgen: video %s has no frame of a top temporal layer (encode it with layers)", m.VideoPath)
