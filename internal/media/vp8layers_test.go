@@ -160,3 +160,56 @@ func TestVP8RefreshHeaderBeatsDescriptor(t *testing.T) {
 		t.Errorf("skipping reference frames by the descriptor gave the same pictures: the test does not show drift")
 	}
 }
+
+// BenchmarkVP8DecodeLayered decodes a libvpx L1T3 640x480 stream (realtime, 800 kbit/s, the
+// loadgen's --layers 3) per frame received: "all" decodes every frame (DecodeLazy), "skip" parses
+// every header and decodes only the frames VP8DropTracker keeps. ns/op is per frame received.
+func BenchmarkVP8DecodeLayered(b *testing.B) {
+	fx := loadVP8Fixture(b, 10, 150)
+	enc, err := NewVP8Encoder(VP8EncoderConfig{Width: 640, Height: 480, FPS: 15, BitrateKbps: 800, TemporalLayers: 3, KeyframeMax: 75})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var frames [][]byte
+	for i := range fx.frames {
+		y, u, v := fx.refFrame(i)
+		data, _, err := enc.Encode(&models.Frame{Width: 640, Height: 480, Y: y, U: u, V: v}, i%75 == 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		frames = append(frames, data)
+	}
+	enc.Close()
+	for _, skip := range []bool{false, true} {
+		name := "all"
+		if skip {
+			name = "skip"
+		}
+		b.Run(name, func(b *testing.B) {
+			dec, err := NewVP8Decoder()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer dec.Close()
+			var meta models.Frame
+			var tr VP8DropTracker
+			decoded := 0
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				data := frames[i%len(frames)]
+				if skip {
+					r, rerr := ParseVP8Refresh(data)
+					if rerr == nil && !dec.NeedKeyframe() && tr.Droppable(r) {
+						continue
+					}
+					tr.Decoded(r, rerr)
+				}
+				if err := dec.DecodeLazy(data, time.Time{}, &meta); err != nil {
+					b.Fatal(err)
+				}
+				decoded++
+			}
+			b.ReportMetric(float64(decoded)/float64(b.N), "decoded/frame")
+		})
+	}
+}
