@@ -213,3 +213,48 @@ func BenchmarkVP8DecodeLayered(b *testing.B) {
 		})
 	}
 }
+
+// TestVP8DropTrackerState: a top-layer frame that restates the loop-filter deltas the decoder
+// has is droppable; one that changes any of them, or that refreshes or copies anything, is not;
+// before a keyframe, and after a decoded frame whose header did not parse, nothing is.
+func TestVP8DropTrackerState(t *testing.T) {
+	var tr VP8DropTracker
+	top := VP8Refresh{LFDeltas: true, LFDeltaSet: 0xff, LFDelta: [8]int8{2, 0, -2, -2, 4, -2, 2, 4}}
+	if tr.Droppable(top) {
+		t.Fatal("droppable before any keyframe")
+	}
+	key := VP8Refresh{Keyframe: true, Last: true, Golden: true, AltRef: true, LFDeltas: true, LFDeltaSet: 0xff, LFDelta: top.LFDelta}
+	if tr.Droppable(key) {
+		t.Fatal("a keyframe droppable")
+	}
+	tr.Decoded(key, nil)
+	if !tr.Droppable(top) {
+		t.Fatal("a top-layer frame restating the deltas is not droppable")
+	}
+	changed := top
+	changed.LFDelta[5] = 0
+	if tr.Droppable(changed) {
+		t.Error("a frame changing a loop-filter delta is droppable")
+	}
+	for name, r := range map[string]VP8Refresh{
+		"last": {Last: true}, "golden": {Golden: true}, "altref": {AltRef: true}, "copy to golden": {CopyToGolden: 1},
+		"copy to altref": {CopyToAltRef: 2}, "entropy": {Entropy: true}, "segmentation": {Segmentation: true},
+	} {
+		if tr.Droppable(r) {
+			t.Errorf("a frame updating %s is droppable", name)
+		}
+	}
+	partial := VP8Refresh{LFDeltas: true, LFDeltaSet: 1 << 5, LFDelta: [8]int8{5: 7}}
+	tr.Decoded(partial, nil) // a decoded frame sets delta 5 only
+	if tr.Droppable(top) {
+		t.Error("the tracker did not follow a decoded frame's delta update")
+	}
+	tr.Decoded(VP8Refresh{}, ErrCorrupt)
+	if tr.Droppable(VP8Refresh{}) {
+		t.Error("droppable after a decoded frame whose header did not parse")
+	}
+	tr.Decoded(key, nil)
+	if !tr.Droppable(VP8Refresh{}) {
+		t.Error("a frame changing nothing is not droppable after a keyframe")
+	}
+}
