@@ -133,7 +133,13 @@ func (v *videoPipe) packet(pkt *rtp.Packet, arrival time.Time) {
 		}
 		capture := v.capture(af.RTPTimestamp, af.FirstArrival)
 		ref, refErr := media.ParseVP8Refresh(af.Data)
-		if v.skippable(ref, refErr, capture) {
+		tid := -1
+		if af.Layer.HasTID {
+			tid = int(af.Layer.TID)
+		}
+		skip := v.skippable(ref, refErr, capture)
+		metrics.FrameLayer(tid, refErr == nil && v.drop.Droppable(ref))
+		if skip {
 			v.sess.frameSkipped(capture)
 			metrics.FrameDropped("nonref", false)
 			continue

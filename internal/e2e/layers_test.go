@@ -46,4 +46,20 @@ func TestBrowserSendsTemporalLayers(t *testing.T) {
 	s, _ := metrics.Scrape(t.Context(), srv.Client(), srv.URL+"/metrics")
 	t.Logf("server: %.0f frames received, %.0f decoded, %.0f skipped as non-reference", s.Get("livecheck_video_frames_received_total"),
 		s.Get("livecheck_video_frames_decoded_total"), s.Sum("livecheck_video_frames_dropped_total", "stage", "nonref"))
+	// What Chromium's descriptors claim against what its frames' headers do.
+	var claims string
+	for _, tid := range []string{"none", "0", "1", "2", "3"} {
+		for _, d := range []string{"true", "false"} {
+			if n := s.Get("livecheck_video_frames_layer_total", "tid", tid, "droppable", d); n > 0 {
+				claims += fmt.Sprintf(" tid %s droppable %s: %.0f;", tid, d, n)
+			}
+		}
+	}
+	t.Logf("descriptor TID vs header:%s", claims)
+	if s.Get("livecheck_video_frames_layer_total", "tid", "2", "droppable", "true") == 0 {
+		t.Error("no frame claimed TID 2 and was droppable: Chromium's descriptor does not carry the layers")
+	}
+	if n := s.Get("livecheck_video_frames_layer_total", "tid", "0", "droppable", "true"); n > 0 {
+		t.Errorf("%.0f frames claimed TL0 and refresh nothing", n)
+	}
 }

@@ -48,6 +48,9 @@ var (
 	framesReceived = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "livecheck_video_frames_received_total", Help: "Complete VP8 frames assembled from the candidates' RTP.",
 	})
+	framesLayer = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "livecheck_video_frames_layer_total", Help: "Candidate video frames by the temporal layer their RTP descriptor claims (tid 0-3, or none) and whether the frame's own header makes it droppable (refreshes nothing).",
+	}, []string{"tid", "droppable"})
 	framesDecoded = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "livecheck_video_frames_decoded_total", Help: "Candidate video frames decoded.",
 	})
@@ -112,7 +115,7 @@ func init() {
 	Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		rtpPackets, framesReceived, framesDecoded, framesAnalysed, framesDropped, framesRefreshed, keyframeRequests,
+		rtpPackets, framesReceived, framesLayer, framesDecoded, framesAnalysed, framesDropped, framesRefreshed, keyframeRequests,
 		audioChunks, audioErrors, decodeSeconds, analysisSeconds, captureToObservation, frameWait,
 		challengeVerification, challenges, peers, dbSeconds,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -176,6 +179,17 @@ func FramesReceived(n int) {
 	if n > 0 {
 		framesReceived.Add(float64(n))
 	}
+}
+
+// FrameLayer counts one received frame by its descriptor's claimed temporal layer (tid < 0:
+// none) and its header's verdict. A sender whose top-layer frames are not droppable, or whose
+// TL0 frames are, claims what its frames do not do (REDTEAM.md finding 30).
+func FrameLayer(tid int, droppable bool) {
+	t := "none"
+	if tid >= 0 && tid <= 3 {
+		t = string(rune('0' + tid))
+	}
+	framesLayer.WithLabelValues(t, label(droppable)).Inc()
 }
 
 // FrameDecoded counts one decoded frame whose decode started at start.
