@@ -13,6 +13,10 @@
 #   BENCH_VIEWERS=0             receive-only viewers per interview
 #   BENCH_GO=1                  run the Go benchmarks (0: skip)
 #   BENCH_FLOOR=1               also run the decode-only floor (0: skip)
+#   BENCH_LAYERS=0              VP8 temporal layers of the senders: 2 (L1T2) or 3 (L1T3) (libvpx, with the
+#                               descriptor's TID; the server then skips the top layer between challenges);
+#                               0: the ffmpeg video without layers, as before. The floor stays the same
+#                               measurement (LIVECHECK_ANALYSIS=decode: every frame the server decodes, no vision)
 #   BENCH_PROFILE=0             1: save a 10 s CPU profile of every full run (go tool pprof)
 #   BENCH_DOC=docs/BENCH.md     where the table goes ("" : nowhere)
 #   BENCH_OUT=<temp dir>        run reports, logs and profiles
@@ -24,6 +28,7 @@ GO=${GO:-go}
 BIN=${BIN:-bin/livecheck}
 NS=${BENCH_N:-"1 5 10 20 30 40"}
 DUR=${BENCH_DURATION:-20s}
+LAYERS=${BENCH_LAYERS:-0}
 EVERY=${BENCH_CHALLENGE_EVERY:-40s}
 VIEWERS=${BENCH_VIEWERS:-0}
 DOC=${BENCH_DOC-docs/BENCH.md}
@@ -55,7 +60,7 @@ RUNS="$OUT/runs.jsonl"
 : >"$RUNS"
 modes="full"
 [ "${BENCH_FLOOR:-1}" = 1 ] && modes="full decode"
-log "capacity runs: N in [$NS], window $DUR, challenge every $EVERY, $VIEWERS viewer(s); reports in $OUT"
+log "capacity runs: N in [$NS], window $DUR, challenge every $EVERY, $VIEWERS viewer(s), $LAYERS temporal layer(s); reports in $OUT"
 for n in $NS; do
   for mode in $modes; do
     log "N=$n $mode (load average $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -65,7 +70,7 @@ for n in $NS; do
       (sleep 8; curl -fs "http://127.0.0.1:$MPORT/debug/pprof/profile?seconds=10" -o "$OUT/cpu-$n.pprof") &
     fi
     if ! "$BIN" loadgen --server "http://127.0.0.1:$PORT" --token "$TOKEN" --interviews "$n" --duration "$DUR" \
-        --challenge-every "$EVERY" --viewers "$VIEWERS" --metrics "http://127.0.0.1:$MPORT/metrics" \
+        --challenge-every "$EVERY" --viewers "$VIEWERS" --layers "$LAYERS" --metrics "http://127.0.0.1:$MPORT/metrics" \
         --label "$mode" --json "$RUNS" >"$OUT/loadgen-$n-$mode.txt"; then
       log "loadgen N=$n $mode reported a failure (see $OUT/loadgen-$n-$mode.txt); continuing"
     fi
@@ -87,7 +92,7 @@ if [ -n "$DOC" ] && [ -f "$DOC" ]; then
     echo "<!-- bench:start (written by scripts/bench.sh) -->"
     echo "Latest run: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($cpu)."
     echo "Window $DUR per run after connect + 3 s warm-up, one challenge per interview every $EVERY (API), $VIEWERS viewer(s);"
-    echo "640x480 VP8 at 15 fps in; LIVECHECK_ANALYSIS_FPS=${LIVECHECK_ANALYSIS_FPS:-5.5} between challenges. Load average when the runs ended: $(cut -d' ' -f1-3 /proc/loadavg)."
+    echo "640x480 VP8 at 15 fps in (temporal layers: ${LAYERS}); LIVECHECK_ANALYSIS_FPS=${LIVECHECK_ANALYSIS_FPS:-5.5} between challenges. Load average when the runs ended: $(cut -d' ' -f1-3 /proc/loadavg)."
     echo
     cat "$TABLE"
     if [ -s "$OUT/gobench.txt" ]; then

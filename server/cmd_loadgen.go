@@ -52,6 +52,7 @@ func cmdLoadgen(args []string, stdout, stderr io.Writer, getenv func(string) str
 	video := fs.String("video", "", "VP8 IVF file the candidates send, looped (default: generated with ffmpeg)")
 	audio := fs.String("audio", "", "WAV file the candidates send as Opus, looped (default: a synthetic voice-like signal)")
 	face := fs.String("face-image", "testdata/faces/astronaut.png", "image the default video is generated from")
+	layers := fs.Int("layers", 0, "VP8 temporal layers of the candidates' video: 2 (L1T2) or 3 (L1T3), encoded with libvpx and sent with the descriptor's TID, as a browser asked for scalabilityMode; 0: none (ffmpeg's video)")
 	viewers := fs.Int("viewers", 0, "receive-only staff viewers per interview (API-token staff sockets)")
 	mode := fs.String("viewer-mode", "observe", "viewer role: observe or host")
 	every := fs.Duration("challenge-every", 0, "issue a liveness challenge in every interview this often through the API (0: none)")
@@ -73,7 +74,7 @@ func cmdLoadgen(args []string, stdout, stderr io.Writer, getenv func(string) str
 	if *mode != "observe" && *mode != "host" {
 		return errors.New("loadgen: --viewer-mode must be observe or host")
 	}
-	m, err := loadgen.LoadMedia(*video, *audio, *face)
+	m, err := loadgen.LoadMediaLayers(*video, *audio, *face, *layers)
 	if err != nil {
 		return err
 	}

@@ -120,6 +120,10 @@ type Config struct {
 	// frame's measurement take about twice its CPU time (docs/BENCH.md).
 	// 0: the process's priority.
 	DecodeNice int
+	// DecodeAll decodes every video frame, also those no later frame depends
+	// on, which are otherwise skipped outside challenge windows
+	// (videoPipe.skippable; LIVECHECK_DECODE_SKIP=off).
+	DecodeAll bool
 	// ChallengeQueue bounds the frames a live session holds for analysis
 	// (challenge-window frames wait in order; see frameQueue). Default
 	// DefaultChallengeQueue.

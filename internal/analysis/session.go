@@ -127,6 +127,7 @@ type Session struct {
 
 	mu              sync.Mutex
 	decoded         uint64
+	skipped         uint64 // droppable frames not decoded (videoPipe.skippable)
 	analysed        uint64
 	rateSkipped     uint64
 	decodeErrors    uint64
@@ -256,6 +257,18 @@ func (s *Session) inWindow(t time.Time) bool {
 	return s.ch != nil && !s.ch.isLocked() && s.ch.runner.NeedsFrame(t, windowMargin)
 }
 
+// decodeAllMargin widens the challenge windows (Runner.NeedsFrame) in which
+// every video frame is decoded, also the droppable ones (videoPipe.skippable):
+// wider than windowMargin, so that the frames a window's analysis may take
+// are all there.
+const decodeAllMargin = windowMargin + time.Second
+
+// decodeAllAt reports whether a frame captured at t is in a challenge window
+// widened by decodeAllMargin (or the challenges' state is unknown).
+func (s *Session) decodeAllAt(t time.Time) bool {
+	return s.ch != nil && !s.ch.isLocked() && s.ch.runner.NeedsFrame(t, decodeAllMargin)
+}
+
 // challengeActive reports whether a challenge is running now (the identity
 // stage samples faster then).
 func (s *Session) challengeActive() bool { return s.ch != nil && s.ch.runner.Active() }
@@ -333,6 +346,27 @@ func (s *Session) frameDecoded(f *models.Frame) {
 	s.mu.Unlock()
 	if s.suite != nil {
 		s.suite.AddFrameTime(f.Capture)
+	}
+}
+
+// frameSkipped records a frame that was not decoded because no later frame
+// depends on it (videoPipe.skippable): its capture time still counts for the
+// camera-off gaps and the frame-interval regularity (detect's AddFrameTime),
+// which see the camera's cadence as if it had been decoded.
+func (s *Session) frameSkipped(capture time.Time) {
+	s.mu.Lock()
+	s.skipped++
+	if s.failed.Load() {
+		s.mu.Unlock()
+		return
+	}
+	if !s.lastFrame.IsZero() && capture.Sub(s.lastFrame) > time.Second {
+		s.cameraOff = append(s.cameraOff, models.Interval{From: s.ms(s.lastFrame), To: s.ms(capture)})
+	}
+	s.lastFrame = capture
+	s.mu.Unlock()
+	if s.suite != nil {
+		s.suite.AddFrameTime(capture)
 	}
 }
 

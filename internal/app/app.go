@@ -179,7 +179,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		NewAnalyzer: newAnalyzer, Detectors: newAnalyzer != nil, Detect: detect.Config{LiveCapture: true},
 		EncodeEvidence: func(f *models.Frame, r models.Rect) ([]byte, error) { return vision.EncodeFaceJPEG(f, r, 85) },
 		Challenges:     analysis.ChallengeConfig{Enabled: cfg.Challenges > 0, Plan: plan, LockAfter: cfg.ChallengeLockAfter},
-		Gate:           analysis.NewGate(runtime.NumCPU()), DecodeNice: cfg.DecodeNice, Writes: a.Writes, Store: stored, Identity: identity})
+		Gate:           analysis.NewGate(runtime.NumCPU()), DecodeNice: cfg.DecodeNice, DecodeAll: cfg.DecodeAll, Writes: a.Writes, Store: stored, Identity: identity})
 	a.Rooms = room.NewManager(room.Config{API: api, ICEServers: iceServers, Grace: cfg.RejoinGrace, Logger: o.Logger, Now: o.Now,
 		NewAnalysis: func(id int64, out room.Outlet) room.Analysis { return a.Analysis.Open(id, out) },
 		Challenges:  a.Analysis.ChallengeState(),

@@ -55,6 +55,7 @@ type Config struct {
 	IdentityEvery      time.Duration
 	AnalysisFPS        float64
 	DecodeNice         int
+	DecodeAll          bool // LIVECHECK_DECODE_SKIP=off
 	Challenges         int
 	InterviewLength    time.Duration
 	ChallengeWarmUp    time.Duration
@@ -126,6 +127,7 @@ var Settings = []Setting{
 	{"LIVECHECK_LANDMARK_MODEL", "/usr/share/dlib/shape_predictor_68_face_landmarks.dat", "dlib 68-point landmark model"},
 	{"LIVECHECK_FACE_MODEL", "", "face recogniser converted by scripts/setup.sh (empty: $XDG_CACHE_HOME/livecheck/face/dlib-resnet-128.onnx, ~/.cache when unset)"},
 	{"LIVECHECK_ANALYSIS_FPS", "5.5", "frames per second analysed outside challenges (on average)"},
+	{"LIVECHECK_DECODE_SKIP", "on", "on: outside challenge windows, skip decoding the video frames whose VP8 header says no later frame depends on them (a sender's top temporal layer); off: decode every frame"},
 	{"LIVECHECK_DECODE_NICE", "0", "video decoding runs this much nicer than the frames' analysis (Linux threads; 0: same priority)"},
 	{"LIVECHECK_IDENTITY_EVERY", "2s", "one face embedded for the identity checks per this interval outside challenges (4 per second in challenges); each costs about 10-30 ms of CPU"},
 	{"LIVECHECK_CHALLENGES", "5", "liveness challenges per interview (0 disables them)"},
@@ -309,6 +311,13 @@ func Load(getenv func(string) string) (*Config, error) {
 		errs = append(errs, fmt.Errorf("LIVECHECK_DECODE_NICE: want a whole number in [0, 19], got %q", get("LIVECHECK_DECODE_NICE")))
 	} else {
 		c.DecodeNice = n
+	}
+	switch get("LIVECHECK_DECODE_SKIP") {
+	case "on":
+	case "off":
+		c.DecodeAll = true
+	default:
+		errs = append(errs, fmt.Errorf("LIVECHECK_DECODE_SKIP: want on or off, got %q", get("LIVECHECK_DECODE_SKIP")))
 	}
 	for _, p := range list("LIVECHECK_TRUSTED_PROXIES") {
 		if !strings.Contains(p, "/") {

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -94,6 +95,9 @@ func (c *Candidate) LastError() string { return c.cd.lastError() }
 
 // WriteVideo sends one encoded VP8 frame lasting d.
 func (c *Candidate) WriteVideo(frame []byte, d time.Duration) error {
+	if c.cd.video == nil {
+		return errors.New("loadgen: WriteVideo: the candidate sends layered video (Media.Layers)")
+	}
 	return c.cd.video.WriteSample(pmedia.Sample{Data: frame, Duration: d})
 }
 

@@ -22,6 +22,8 @@ type VideoFrame struct {
 	Data     []byte
 	Keyframe bool
 	Duration time.Duration // until the next frame
+	TID      uint8         // temporal layer (with Media.Layers > 1), from the frame's refresh flags
+	NonRef   bool          // the frame refreshes nothing (the top layer)
 }
 
 // Media is what every simulated candidate sends: encoded once, shared read-only.
@@ -33,6 +35,10 @@ type Media struct {
 	Audio     [][]byte // Opus packets of 20 ms each
 	VideoPath string
 	AudioPath string
+	// Layers is the number of VP8 temporal layers the video was encoded with (0 or 1: none;
+	// 2: L1T2; 3: L1T3). With layers the candidates write the RTP payload descriptor's
+	// PictureID, TL0PICIDX and TID themselves (pion's payloader writes no TID).
+	Layers int
 }
 
 // FPS is the video's mean frame rate.
@@ -61,15 +67,38 @@ func (m *Media) keyframeAtOrBefore(i int) int {
 // (640x480, 15 fps, 10 s, libvpx realtime, a keyframe every 5 s), the audio as
 // a synthetic voice-like signal (no external tool).
 func LoadMedia(videoPath, audioPath, faceImage string) (*Media, error) {
+	return LoadMediaLayers(videoPath, audioPath, faceImage, 0)
+}
+
+// LoadMediaLayers is LoadMedia with VP8 temporal layers (2: L1T2, 3: L1T3; 0
+// or 1: none, as LoadMedia): the default video is then encoded with the
+// project's libvpx encoder (GenerateLayeredVideo), and each frame's layer is
+// read from its header's refresh flags (a given file should have been encoded
+// with as many layers).
+func LoadMediaLayers(videoPath, audioPath, faceImage string, layers int) (*Media, error) {
+	if layers < 0 || layers > 3 {
+		return nil, fmt.Errorf("loadgen: %d temporal layers: want 0, 1, 2 or 3", layers)
+	}
 	var err error
 	if videoPath == "" {
-		if videoPath, err = GenerateVideo(faceImage); err != nil {
+		if layers > 1 {
+			videoPath, err = GenerateLayeredVideo(faceImage, layers)
+		} else {
+			videoPath, err = GenerateVideo(faceImage)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
 	m := &Media{VideoPath: videoPath, AudioPath: audioPath}
 	if err := m.loadIVF(videoPath); err != nil {
 		return nil, err
+	}
+	if layers > 1 {
+		m.Layers = layers
+		if err := m.setLayers(); err != nil {
+			return nil, err
+		}
 	}
 	var pcm *media.PCM
 	if audioPath == "" {
@@ -156,6 +185,110 @@ func (m *Media) loadIVF(path string) error {
 		m.Video[i].Duration = d
 	}
 	return nil
+}
+
+// setLayers sets each frame's temporal layer from its header: a frame that
+// refreshes nothing is the top layer, one that refreshes the golden buffer
+// but not the last is TL1 (L1T3), every other (keyframes too) TL0.
+func (m *Media) setLayers() error {
+	nonRef := 0
+	var tr media.VP8DropTracker
+	for i := range m.Video {
+		f := &m.Video[i]
+		r, err := media.ParseVP8Refresh(f.Data)
+		if err != nil {
+			return fmt.Errorf("loadgen: video frame %d: %w", i, err)
+		}
+		switch {
+		case tr.Droppable(r):
+			f.TID, f.NonRef = uint8(m.Layers-1), true
+			nonRef++
+			continue
+		case m.Layers == 3 && r.Golden && !r.Last:
+			f.TID = 1
+		}
+		tr.Decoded(r, nil)
+	}
+	if nonRef == 0 {
+		return fmt.Errorf("loadgen: video %s has no frame of a top temporal layer (encode it with layers)", m.VideoPath)
+	}
+	return nil
+}
+
+// GenerateLayeredVideo makes (once, cached) the default video like
+// GenerateVideo, encoded by the project's libvpx encoder with temporal layers
+// (media.VP8EncoderConfig.TemporalLayers; realtime, ~800 kbit/s, a keyframe
+// every 75 frames).
+func GenerateLayeredVideo(faceImage string, layers int) (string, error) {
+	if faceImage == "" {
+		faceImage = "testdata/faces/astronaut.png"
+	}
+	if _, err := os.Stat(faceImage); err != nil {
+		return "", fmt.Errorf("loadgen: the face image for generating the video is missing (%v); pass --video FILE.ivf or --face-image", err)
+	}
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		return "", errors.New("loadgen: no --video given and ffmpeg is not installed to generate one")
+	}
+	abs, _ := filepath.Abs(faceImage)
+	vf := "scale=800:800,zoompan=z='1.0+0.002*on':x='iw/2-(iw/zoom/2)+20*sin(on/10)':y='ih/2-(ih/zoom/2)':d=1:s=640x480:fps=15,format=yuv420p"
+	args := []string{"-hide_banner", "-loglevel", "error", "-y", "-loop", "1", "-i", abs, "-t", "10", "-r", "15", "-vf", vf, "-f", "yuv4mpegpipe", "-"}
+	st, _ := os.Stat(abs)
+	sum := sha256.Sum256([]byte(fmt.Sprintf("loadgen-video-layers-v1|%d|%s|%d|%v", layers, abs, st.Size(), args)))
+	dir := filepath.Join(os.TempDir(), "livecheck-loadgen")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, hex.EncodeToString(sum[:8])+".ivf")
+	if st, err := os.Stat(out); err == nil && st.Size() > 0 {
+		return out, nil
+	}
+	raw, err := exec.Command("ffmpeg", args...).Output()
+	if err != nil {
+		return "", fmt.Errorf("loadgen: ffmpeg: %v", err)
+	}
+	yr, err := media.NewY4MReader(bytes.NewReader(raw))
+	if err != nil {
+		return "", fmt.Errorf("loadgen: ffmpeg's y4m: %w", err)
+	}
+	h := yr.Header()
+	enc, err := media.NewVP8Encoder(media.VP8EncoderConfig{Width: h.Width, Height: h.Height, FPS: 15, BitrateKbps: 800,
+		KeyframeMax: 75, TemporalLayers: layers})
+	if err != nil {
+		return "", err
+	}
+	defer enc.Close()
+	var buf bytes.Buffer
+	iw, err := media.NewIVFWriter(&buf, media.IVFHeader{FourCC: "VP80", Width: uint16(h.Width), Height: uint16(h.Height), TimebaseDen: 15, TimebaseNum: 1})
+	if err != nil {
+		return "", err
+	}
+	for i := 0; ; i++ {
+		f, err := yr.NextFrame()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("loadgen: ffmpeg's y4m: %w", err)
+		}
+		data, _, err := enc.Encode(f, i%75 == 0)
+		if err != nil {
+			return "", err
+		}
+		if err := iw.WriteFrame(data, uint64(i)); err != nil {
+			return "", err
+		}
+	}
+	if err := iw.Close(); err != nil {
+		return "", err
+	}
+	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		return "", err
+	}
+	return out, nil
 }
 
 // encodeOpus encodes mono 48 kHz 20 ms packets (resampling and down-mixing as needed).

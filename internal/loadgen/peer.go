@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,9 +22,11 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v3"
 	pmedia "github.com/pion/webrtc/v3/pkg/media"
 
+	"github.com/livecheck/livecheck/internal/media"
 	"github.com/livecheck/livecheck/internal/rtc"
 	"github.com/livecheck/livecheck/internal/signal"
 	"github.com/livecheck/livecheck/internal/wire"
@@ -293,8 +296,11 @@ type candidate struct {
 	wantKey atomic.Bool
 	video   *webrtc.TrackLocalStaticSample
 	audio   *webrtc.TrackLocalStaticSample
-	joined  time.Time
-	connAt  time.Duration // join → ICE/DTLS connected
+	// videoRTP replaces video with temporal layers (Media.Layers > 1): the
+	// candidate packetises VP8 itself to write the descriptor's TID.
+	videoRTP *webrtc.TrackLocalStaticRTP
+	joined   time.Time
+	connAt   time.Duration // join → ICE/DTLS connected
 	// onPrompt, when set, sees every prompt message (after its "shown" ack) with its arrival
 	// time: the red team's responders react to it (see Candidate).
 	onPrompt func(msg []byte, at time.Time)
@@ -423,18 +429,27 @@ func (b *browser) connect(ctx context.Context, api *webrtc.API, m *Media, c *cou
 // page does) and the control-channel handler.
 func (cd *candidate) setupPC(pc *webrtc.PeerConnection) error {
 	var err error
-	if cd.video, err = webrtc.NewTrackLocalStaticSample(rtc.VP8Codec.RTPCodecCapability, "video", "loadgen"); err != nil {
-		return err
+	var video webrtc.TrackLocal
+	if cd.m.Layers > 1 {
+		if cd.videoRTP, err = webrtc.NewTrackLocalStaticRTP(rtc.VP8Codec.RTPCodecCapability, "video", "loadgen"); err != nil {
+			return err
+		}
+		video = cd.videoRTP
+	} else {
+		if cd.video, err = webrtc.NewTrackLocalStaticSample(rtc.VP8Codec.RTPCodecCapability, "video", "loadgen"); err != nil {
+			return err
+		}
+		video = cd.video
 	}
 	if cd.audio, err = webrtc.NewTrackLocalStaticSample(rtc.OpusCodec.RTPCodecCapability, "audio", "loadgen"); err != nil {
 		return err
 	}
-	for _, tr := range []*webrtc.TrackLocalStaticSample{cd.video, cd.audio} {
+	for _, tr := range []webrtc.TrackLocal{video, cd.audio} {
 		sender, err := pc.AddTrack(tr)
 		if err != nil {
 			return err
 		}
-		go cd.readRTCP(sender, tr == cd.video)
+		go cd.readRTCP(sender, tr == video)
 	}
 	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
 		if dc.Label() != "control" {
@@ -559,13 +574,23 @@ func (cd *candidate) loopVideo(ctx context.Context, m *Media, phase time.Duratio
 	<-t.C
 	next := time.Now().Add(phase)
 	i := 0
+	var lw *layeredWriter
+	if cd.videoRTP != nil {
+		lw = newLayeredWriter(cd.videoRTP)
+	}
 	for Pace(ctx, t, &next) {
 		if cd.wantKey.Swap(false) {
 			i = m.keyframeAtOrBefore(i)
 			cd.c.keyframesSent.Add(1)
 		}
 		f := m.Video[i]
-		if err := cd.video.WriteSample(pmedia.Sample{Data: f.Data, Duration: f.Duration}); err != nil {
+		var err error
+		if lw != nil {
+			err = lw.write(f)
+		} else {
+			err = cd.video.WriteSample(pmedia.Sample{Data: f.Data, Duration: f.Duration})
+		}
+		if err != nil {
 			cd.c.sendErrors.Add(1)
 		} else {
 			cd.c.videoFrames.Add(1)
@@ -575,6 +600,37 @@ func (cd *candidate) loopVideo(ctx context.Context, m *Media, phase time.Duratio
 			i = 0 // the file starts with a keyframe
 		}
 	}
+}
+
+// layeredWriter packetises a layered VP8 video with the descriptor's
+// PictureID, TL0PICIDX and TID (media.VP8Packetizer), as a browser sending
+// L1T2/L1T3 does; RTP timestamps at 90 kHz from the frames' durations.
+type layeredWriter struct {
+	tr  *webrtc.TrackLocalStaticRTP
+	pz  media.VP8Packetizer
+	seq uint16
+	ts  uint32
+}
+
+func newLayeredWriter(tr *webrtc.TrackLocalStaticRTP) *layeredWriter {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return &layeredWriter{tr: tr, seq: uint16(b[0])<<8 | uint16(b[1]), ts: uint32(b[2])<<24 | uint32(b[3])<<16 | uint32(b[4])<<8 | uint32(b[5]),
+		pz: media.VP8Packetizer{PictureID: (uint16(b[6])<<8 | uint16(b[7])) & 0x7fff}}
+}
+
+func (w *layeredWriter) write(f VideoFrame) error {
+	pls := w.pz.Payloads(f.Data, f.TID, f.TID > 0, f.NonRef)
+	var err error
+	for j, pl := range pls {
+		p := &rtp.Packet{Header: rtp.Header{Version: 2, Marker: j == len(pls)-1, SequenceNumber: w.seq, Timestamp: w.ts}, Payload: pl}
+		w.seq++
+		if e := w.tr.WriteRTP(p); e != nil && err == nil {
+			err = e
+		}
+	}
+	w.ts += uint32(f.Duration * 90000 / time.Second)
+	return err
 }
 
 func (cd *candidate) pumpAudio(ctx context.Context, phase time.Duration) {

@@ -31,6 +31,10 @@ type AssembledFrame struct {
 	// the sender sent no other frame in between (none was lost on the network or dropped here),
 	// so a gap between their RTP timestamps is a frame the source never produced.
 	Follows bool
+	// Layer is the payload descriptor of the frame's first packet: the sender's claims about
+	// its temporal layer (HasTID, TID, LayerSync) and NonReference (the N bit). Unverified:
+	// ParseVP8Refresh reads what the frame itself does.
+	Layer VP8Descriptor
 }
 
 // AssemblerStats counts what a VP8Assembler did.
@@ -79,6 +83,7 @@ type asmFrame struct {
 	keyframe     bool
 	overflow     bool
 	firstArrival time.Time
+	layer        VP8Descriptor // of the start packet
 }
 
 func (f *asmFrame) complete() bool {
@@ -287,6 +292,7 @@ func (a *VP8Assembler) addPacket(f *asmFrame, seq int64, pkt *rtp.Packet, desc V
 	if desc.FrameStart() && (!f.hasStart || seq < f.start) {
 		f.hasStart, f.start = true, seq
 		f.keyframe = data[0]&1 == 0
+		f.layer = desc
 	}
 	if pkt.Marker && (!f.hasEnd || seq > f.end) {
 		f.hasEnd, f.end = true, seq
@@ -408,7 +414,7 @@ func (a *VP8Assembler) emit() AssembledFrame {
 		}
 	}
 	af := AssembledFrame{Data: data, RTPTimestamp: uint32(f.ts), Keyframe: f.keyframe,
-		FirstArrival: f.firstArrival, Packets: n, Follows: !a.gap && a.continuous(f)}
+		FirstArrival: f.firstArrival, Packets: n, Follows: !a.gap && a.continuous(f), Layer: f.layer}
 	a.gap = false
 	a.stats.FramesEmitted++
 	if f.keyframe {

@@ -139,7 +139,13 @@ func FuzzVP8Descriptor(f *testing.F) {
 			d.Start != (pv.S == 1) || d.PartitionID != pv.PID || (d.HasPictureID && d.PictureID != pv.PictureID) {
 			t.Fatalf("ours %+v, pion %+v", d, pv)
 		}
+		if (d.HasTID && (d.TID != pv.TID || d.LayerSync != (pv.Y == 1))) || (d.HasTL0PicIdx && d.TL0PicIdx != pv.TL0PICIDX) {
+			t.Fatalf("layers: ours %+v, pion %+v", d, pv)
+		}
 		_, _ = ParseVP8FrameHeader(data[d.Size:])
+		if r, err := ParseVP8Refresh(data[d.Size:]); err == nil && r.Keyframe && r.Droppable() {
+			t.Fatalf("a keyframe read as droppable: %+v", r)
+		}
 	})
 }
 
@@ -266,6 +272,7 @@ func FuzzVP8Decode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, key, inter []byte) {
 		for _, b := range [][]byte{key, inter} {
+			_, _ = ParseVP8Refresh(b) // must not panic on any bytes
 			fr, err := dec.Decode(b, time.Time{})
 			if err != nil {
 				if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrEmpty) && !errors.Is(err, ErrNeedKeyframe) &&

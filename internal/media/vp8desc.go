@@ -88,3 +88,56 @@ func ParseVP8Descriptor(payload []byte) (VP8Descriptor, error) {
 	d.Size = i
 	return d, nil
 }
+
+// VP8Packetizer splits VP8 frames into RTP payloads with the payload descriptor's extension
+// (RFC 7741 section 4.2): a 15-bit PictureID, TL0PICIDX and TID/Y, which pion's VP8 payloader
+// does not write (it writes the PictureID only). Use it from one goroutine.
+type VP8Packetizer struct {
+	MTU       int    // payload bytes per packet, descriptor included; default 1100
+	PictureID uint16 // of the next frame (15 bits)
+	TL0PicIdx uint8  // of the last TL0 frame; incremented on each TL0 frame
+	started   bool
+}
+
+// Payloads returns the RTP payloads of one frame in order (the last one carries the marker).
+// tid and sync are the frame's temporal layer and layer-sync bit, nonRef the N bit (the frame
+// updates no reference); without temporal layers use tid 0 (a receiver may ignore them).
+func (p *VP8Packetizer) Payloads(frame []byte, tid uint8, sync, nonRef bool) [][]byte {
+	mtu := p.MTU
+	if mtu <= 0 {
+		mtu = 1100
+	}
+	if tid == 0 && p.started {
+		p.TL0PicIdx++
+	}
+	p.started = true
+	const size = 6 // X|N|S|PID, I|L|T|K, 2 bytes of PictureID, TL0PICIDX, TID|Y|KEYIDX
+	var out [][]byte
+	for off := 0; off < len(frame) || off == 0; {
+		n := min(len(frame)-off, mtu-size)
+		b := make([]byte, size+n)
+		b[0] = 0x80 // X
+		if off == 0 {
+			b[0] |= 0x10 // S, PID 0
+		}
+		if nonRef {
+			b[0] |= 0x20 // N (a sender's claim; the server trusts only the frame header)
+		}
+		b[1] = 0x80 | 0x40 | 0x20 // I, L, T
+		b[2] = 0x80 | byte(p.PictureID>>8&0x7f)
+		b[3] = byte(p.PictureID)
+		b[4] = p.TL0PicIdx
+		b[5] = tid << 6
+		if sync {
+			b[5] |= 0x20
+		}
+		copy(b[size:], frame[off:off+n])
+		out = append(out, b)
+		off += n
+		if n == 0 {
+			break
+		}
+	}
+	p.PictureID = (p.PictureID + 1) & 0x7fff
+	return out
+}

@@ -17,7 +17,7 @@ typedef struct {
 	unsigned long deadline; // VPX_DL_REALTIME or VPX_DL_GOOD_QUALITY
 } lc_vp8enc;
 
-static lc_vp8enc *lc_vp8enc_new(int w, int h, int fps, int kbps, int kfmax, int cpu, int good, int *err) {
+static lc_vp8enc *lc_vp8enc_new(int w, int h, int fps, int kbps, int kfmax, int cpu, int good, int layers, int *err) {
 	lc_vp8enc *e = calloc(1, sizeof(lc_vp8enc));
 	if (e == NULL) {
 		*err = VPX_CODEC_MEM_ERROR;
@@ -42,6 +42,21 @@ static lc_vp8enc *lc_vp8enc_new(int w, int h, int fps, int kbps, int kfmax, int 
 	cfg.kf_mode = VPX_KF_AUTO;
 	cfg.kf_max_dist = kfmax;
 	cfg.rc_dropframe_thresh = 0;
+	if (layers == 2) {
+		// L1T2: TL0 at half the frame rate, TL1 in between (60 % / 100 % of the bitrate).
+		cfg.ts_number_layers = 2;
+		cfg.ts_periodicity = 2;
+		cfg.ts_layer_id[0] = 0; cfg.ts_layer_id[1] = 1;
+		cfg.ts_rate_decimator[0] = 2; cfg.ts_rate_decimator[1] = 1;
+		cfg.ts_target_bitrate[0] = kbps * 6 / 10; cfg.ts_target_bitrate[1] = kbps;
+	} else if (layers == 3) {
+		// L1T3: TL0 at a quarter, TL1 at half, TL2 at the full rate (40 / 60 / 100 %), as WebRTC.
+		cfg.ts_number_layers = 3;
+		cfg.ts_periodicity = 4;
+		cfg.ts_layer_id[0] = 0; cfg.ts_layer_id[1] = 2; cfg.ts_layer_id[2] = 1; cfg.ts_layer_id[3] = 2;
+		cfg.ts_rate_decimator[0] = 4; cfg.ts_rate_decimator[1] = 2; cfg.ts_rate_decimator[2] = 1;
+		cfg.ts_target_bitrate[0] = kbps * 4 / 10; cfg.ts_target_bitrate[1] = kbps * 6 / 10; cfg.ts_target_bitrate[2] = kbps;
+	}
 	r = vpx_codec_enc_init(&e->ctx, vpx_codec_vp8_cx(), &cfg, 0);
 	if (r != VPX_CODEC_OK) {
 		free(e);
@@ -71,10 +86,18 @@ static void lc_vp8enc_free(lc_vp8enc *e) {
 
 // lc_vp8enc_encode encodes the image in e->buf; the packet is in e->out/e->out_len (0 when the
 // encoder produced none).
-static int lc_vp8enc_encode(lc_vp8enc *e, long pts, int force_key) {
+// With temporal layers, layer is the frame's layer (-1: none) and flags its VP8_EFLAG_* reference flags.
+static int lc_vp8enc_encode(lc_vp8enc *e, long pts, int force_key, int layer, long flags) {
 	e->out_len = 0;
 	e->key = 0;
-	vpx_codec_err_t r = vpx_codec_encode(&e->ctx, &e->img, pts, 1, force_key ? VPX_EFLAG_FORCE_KF : 0, e->deadline);
+	if (layer >= 0) {
+		vpx_codec_control(&e->ctx, VP8E_SET_TEMPORAL_LAYER_ID, layer);
+	}
+	vpx_enc_frame_flags_t fl = (vpx_enc_frame_flags_t)flags;
+	if (force_key) {
+		fl = VPX_EFLAG_FORCE_KF;
+	}
+	vpx_codec_err_t r = vpx_codec_encode(&e->ctx, &e->img, pts, 1, fl, e->deadline);
 	if (r != VPX_CODEC_OK) {
 		return (int)r;
 	}
@@ -108,6 +131,14 @@ static int lc_vp8enc_set_bitrate(lc_vp8enc *e, int kbps) {
 	return (int)vpx_codec_enc_config_set(&e->ctx, &cfg);
 }
 
+// Reference flags of the temporal-layer patterns (libvpx's vp8_multi_resolution / WebRTC's).
+#define LC_TS_TL0 (VP8_EFLAG_NO_REF_GF | VP8_EFLAG_NO_REF_ARF | VP8_EFLAG_NO_UPD_GF | VP8_EFLAG_NO_UPD_ARF)
+#define LC_TS_TL1_GOLDEN (VP8_EFLAG_NO_REF_GF | VP8_EFLAG_NO_REF_ARF | VP8_EFLAG_NO_UPD_LAST | VP8_EFLAG_NO_UPD_ARF)
+#define LC_TS_TOP_SYNC (VP8_EFLAG_NO_REF_GF | VP8_EFLAG_NO_REF_ARF | VP8_EFLAG_NO_UPD_LAST | VP8_EFLAG_NO_UPD_GF | \
+	VP8_EFLAG_NO_UPD_ARF | VP8_EFLAG_NO_UPD_ENTROPY)
+#define LC_TS_TOP (VP8_EFLAG_NO_REF_ARF | VP8_EFLAG_NO_UPD_LAST | VP8_EFLAG_NO_UPD_GF | VP8_EFLAG_NO_UPD_ARF | \
+	VP8_EFLAG_NO_UPD_ENTROPY)
+
 static const char *lc_vp8enc_detail(lc_vp8enc *e) {
 	const char *s = vpx_codec_error_detail(&e->ctx);
 	return s ? s : "";
@@ -129,6 +160,10 @@ type VP8EncoderConfig struct {
 	BitrateKbps   int // target bitrate; default 800 (a browser's camera at 640x480)
 	KeyframeMax   int // at most this many frames between keyframes; default 150
 	CPUUsed       int // libvpx speed (-16..16); default 8, the realtime setting browsers use
+	// TemporalLayers (0 or 1: none; 2: L1T2; 3: L1T3) encodes WebRTC-style temporal layers:
+	// the top layer's frames (every second frame) update no reference buffer and no
+	// probabilities, so a receiver may skip decoding them. LastLayer tells each frame's layer.
+	TemporalLayers int
 	// Good encodes with libvpx's good deadline instead of the realtime one: the realtime
 	// deadline adapts its effort to the time it gets, so its bytes differ run to run and under
 	// load; the good deadline on one thread gives the same bytes every run (tests that count
@@ -140,14 +175,17 @@ type VP8EncoderConfig struct {
 // lag): what a browser's camera sends. It is used by test and measurement tools (the red team);
 // the server only decodes. Encode and Close must be called from one goroutine.
 type VP8Encoder struct {
-	ctx  *C.lc_vp8enc
-	cfg  VP8EncoderConfig
-	pts  int64
-	ySz  int
-	cSz  int
-	cw   int
-	ch   int
-	outs int
+	ctx      *C.lc_vp8enc
+	cfg      VP8EncoderConfig
+	pts      int64
+	ySz      int
+	cSz      int
+	cw       int
+	ch       int
+	outs     int
+	tsIdx    int   // position in the temporal-layer pattern of the next frame
+	lastTID  uint8 // temporal layer of the last frame encoded
+	lastSync bool  // the last frame references only TL0 (a layer sync)
 }
 
 // NewVP8Encoder creates an encoder. Close it when done.
@@ -168,9 +206,12 @@ func NewVP8Encoder(cfg VP8EncoderConfig) (*VP8Encoder, error) {
 	if cfg.CPUUsed == 0 {
 		cfg.CPUUsed = 8
 	}
+	if cfg.TemporalLayers < 0 || cfg.TemporalLayers > 3 {
+		return nil, fmt.Errorf("media: vp8 encoder: %d temporal layers (want 1, 2 or 3): %w", cfg.TemporalLayers, ErrUnsupported)
+	}
 	var cerr C.int
 	ctx := C.lc_vp8enc_new(C.int(cfg.Width), C.int(cfg.Height), C.int(cfg.FPS), C.int(cfg.BitrateKbps),
-		C.int(cfg.KeyframeMax), C.int(cfg.CPUUsed), C.int(b2i(cfg.Good)), &cerr)
+		C.int(cfg.KeyframeMax), C.int(cfg.CPUUsed), C.int(b2i(cfg.Good)), C.int(cfg.TemporalLayers), &cerr)
 	if ctx == nil {
 		return nil, fmt.Errorf("media: vp8 encoder init: %s", C.GoString(C.vpx_codec_err_to_string(C.vpx_codec_err_t(cerr))))
 	}
@@ -197,7 +238,11 @@ func (e *VP8Encoder) Encode(f *models.Frame, forceKey bool) ([]byte, bool, error
 	if forceKey {
 		fk = 1
 	}
-	rc := C.lc_vp8enc_encode(e.ctx, C.long(e.pts), fk)
+	if forceKey || e.pts == 0 {
+		e.tsIdx = 0
+	}
+	layer, flags, sync := e.layerFlags()
+	rc := C.lc_vp8enc_encode(e.ctx, C.long(e.pts), fk, C.int(layer), flags)
 	e.pts++
 	if rc != 0 {
 		msg := C.GoString(C.vpx_codec_err_to_string(C.vpx_codec_err_t(rc)))
@@ -211,8 +256,46 @@ func (e *VP8Encoder) Encode(f *models.Frame, forceKey bool) ([]byte, bool, error
 	}
 	e.outs++
 	out := C.GoBytes(unsafe.Pointer(e.ctx.out), C.int(e.ctx.out_len))
-	return out, e.ctx.key != 0, nil
+	key := e.ctx.key != 0
+	e.lastTID, e.lastSync = 0, false
+	if layer > 0 && !key {
+		e.lastTID, e.lastSync = uint8(layer), sync
+	}
+	if key {
+		e.tsIdx = 1 // a keyframe is the pattern's TL0 frame
+	} else {
+		e.tsIdx++
+	}
+	return out, key, nil
 }
+
+// layerFlags returns the temporal layer (-1 without layers), the libvpx reference flags and
+// the layer-sync bit of the frame at e.tsIdx in the pattern.
+func (e *VP8Encoder) layerFlags() (int, C.long, bool) {
+	switch e.cfg.TemporalLayers {
+	case 2:
+		if e.tsIdx%2 == 0 {
+			return 0, C.LC_TS_TL0, false
+		}
+		return 1, C.LC_TS_TOP_SYNC, true
+	case 3:
+		switch e.tsIdx % 4 {
+		case 0:
+			return 0, C.LC_TS_TL0, false
+		case 1:
+			return 2, C.LC_TS_TOP_SYNC, true
+		case 2:
+			return 1, C.LC_TS_TL1_GOLDEN, true
+		default:
+			return 2, C.LC_TS_TOP, false
+		}
+	}
+	return -1, 0, false
+}
+
+// LastLayer returns the temporal layer (TID) of the last frame Encode returned and whether it
+// is a layer sync (it references only TL0 frames). Without temporal layers: 0, false.
+func (e *VP8Encoder) LastLayer() (tid uint8, sync bool) { return e.lastTID, e.lastSync }
 
 // SetBitrate changes the target bitrate (kbit/s) from the next frame on.
 func (e *VP8Encoder) SetBitrate(kbps int) error {

@@ -8,13 +8,15 @@
 // Frame stages, in pipeline order (livecheck_video_frames_*_total):
 //
 //	received  complete VP8 frames assembled from RTP
-//	decoded   frames decoded by libvpx (every frame is decoded)
+//	decoded   frames decoded by libvpx (every frame, except the droppable ones skipped between challenges)
 //	analysed  frames measured by the vision analyser (or, with LIVECHECK_ANALYSIS=decode, handed to the no-op analyser)
 //	dropped   frames that did not reach the analyser, by stage:
 //	          decode_error  libvpx refused the frame
 //	          assembler     incomplete frames given up by the RTP assembler (counted when the track ends)
 //	          mailbox       a newer frame replaced it before the analyser was free (analysis behind)
 //	          rate          skipped above the passive analysis rate (by design, never during a challenge)
+//	          nonref        not decoded: its VP8 header says no later frame depends on it (a sender's
+//	                        top temporal layer), outside challenge windows (LIVECHECK_DECODE_SKIP)
 //
 // The label challenge="true" marks frames analysed or dropped while a liveness
 // challenge was in progress, when every frame must be analysed.
@@ -46,6 +48,9 @@ var (
 	framesReceived = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "livecheck_video_frames_received_total", Help: "Complete VP8 frames assembled from the candidates' RTP.",
 	})
+	framesLayer = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "livecheck_video_frames_layer_total", Help: "Candidate video frames by the temporal layer their RTP descriptor claims (tid 0-3, or none) and whether the frame's own header makes it droppable (refreshes nothing).",
+	}, []string{"tid", "droppable"})
 	framesDecoded = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "livecheck_video_frames_decoded_total", Help: "Candidate video frames decoded.",
 	})
@@ -110,7 +115,7 @@ func init() {
 	Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		rtpPackets, framesReceived, framesDecoded, framesAnalysed, framesDropped, framesRefreshed, keyframeRequests,
+		rtpPackets, framesReceived, framesLayer, framesDecoded, framesAnalysed, framesDropped, framesRefreshed, keyframeRequests,
 		audioChunks, audioErrors, decodeSeconds, analysisSeconds, captureToObservation, frameWait,
 		challengeVerification, challenges, peers, dbSeconds,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -174,6 +179,17 @@ func FramesReceived(n int) {
 	if n > 0 {
 		framesReceived.Add(float64(n))
 	}
+}
+
+// FrameLayer counts one received frame by its descriptor's claimed temporal layer (tid < 0:
+// none) and its header's verdict. A sender whose top-layer frames are not droppable, or whose
+// TL0 frames are, claims what its frames do not do (REDTEAM.md finding 30).
+func FrameLayer(tid int, droppable bool) {
+	t := "none"
+	if tid >= 0 && tid <= 3 {
+		t = string(rune('0' + tid))
+	}
+	framesLayer.WithLabelValues(t, label(droppable)).Inc()
 }
 
 // FrameDecoded counts one decoded frame whose decode started at start.

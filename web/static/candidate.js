@@ -176,6 +176,7 @@ async function candidateCall(root) {
     ws: root.dataset.ws,
     route: root.dataset.route,
     stream,
+    scalabilityMode: "L1T3", // temporal layers: the server decodes fewer frames between challenges
     onTrack: (ev) => {
       remoteStream.addTrack(ev.track);
       // Attached only once media exists: an empty stream keeps the page loading.

@@ -66,6 +66,7 @@ class LiveCall {
         const answer = await this.pc.createAnswer();
         await this.pc.setLocalDescription(answer);
         this.send({ t: "answer", sdp: answer.sdp });
+        if (this.opts.scalabilityMode) this.setScalability(this.opts.scalabilityMode);
         break;
       case "candidate":
         if (!this.pc || !this.pc.remoteDescription) { this.pendingCandidates.push(m.candidate); break; }
@@ -73,6 +74,31 @@ class LiveCall {
         break;
       default:
         if (this.opts.onMessage) this.opts.onMessage(m);
+    }
+  }
+
+  // setScalability asks the browser to encode the camera with VP8 temporal
+  // layers (e.g. "L1T3"): the server skips decoding the top layer's frames,
+  // which no other frame references, between liveness challenges
+  // (docs/BENCH.md). Feature-detected; a browser that refuses keeps sending as
+  // before. The outcome is kept in this.scalability for the diagnostics.
+  async setScalability(mode) {
+    this.scalability = "unsupported";
+    try {
+      const caps = window.RTCRtpSender && RTCRtpSender.getCapabilities ? RTCRtpSender.getCapabilities("video") : null;
+      const vp8 = caps && caps.codecs ? caps.codecs.filter((c) => /vp8/i.test(c.mimeType)) : [];
+      if (vp8.length && vp8.some((c) => Array.isArray(c.scalabilityModes)) && !vp8.some((c) => (c.scalabilityModes || []).includes(mode))) return;
+      for (const sender of this.pc.getSenders()) {
+        if (!sender.track || sender.track.kind !== "video" || !sender.getParameters || !sender.setParameters) continue;
+        const params = sender.getParameters();
+        if (!params.encodings || !params.encodings.length) continue;
+        params.encodings[0].scalabilityMode = mode;
+        await sender.setParameters(params);
+        const now = sender.getParameters().encodings[0].scalabilityMode;
+        this.scalability = now === mode ? mode : "ignored";
+      }
+    } catch (e) {
+      this.scalability = "refused";
     }
   }
 
