@@ -158,8 +158,12 @@ func TestRedteamDirection(t *testing.T) {
 	}{
 		{"cover_face,turn_head", []redteam.Scenario{pick("honest", "latency"), pick("photo", ""), pick("loop", ""),
 			pick("replay", ""), pick("swap", "paints over")}},
-		{"flash,turn_head", []redteam.Scenario{pick("delayed", ""), pick("swap", "drops 40 %")}},
-		{"read_digits,turn_head", []redteam.Scenario{pick("tts", "espeak-ng digits +1.5 s, no mouth"), pick("voiceconv", "")}},
+		// The voice converter that delays its video to match passes lip sync by construction: the
+		// flash's lag limit is what catches it (finding NN).
+		{"flash,turn_head", []redteam.Scenario{pick("delayed", ""), pick("swap", "drops 40 %"),
+			pick("voiceconv", "pitch +18 %, voice and video 0.6 s late")}},
+		{"read_digits,turn_head", []redteam.Scenario{pick("tts", "espeak-ng digits +1.5 s, no mouth"),
+			pick("voiceconv", "pitch +18 %, voice 0.6 s after the mouth")}},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
