@@ -181,7 +181,8 @@ func TestRedteamDirection(t *testing.T) {
 			}
 			switch {
 			case r.Attack && r.Verified:
-				t.Errorf("attack %s (%s) was verified: challenges %v, signals %v", r.Scenario, r.Params, r.Challenges, r.Signals)
+				// sender late: a starved sender's late video re-aligns a late voice (finding NN)
+				t.Errorf("attack %s (%s) was verified: challenges %v, signals %v, sender late p50/p90 %v s", r.Scenario, r.Params, r.Challenges, r.Signals, r.SenderLate)
 			case !r.Attack && !r.Verified:
 				again := redteam.RunOne(ctx, cfg, k, pick("honest", "latency"), 99)
 				t.Logf("honest not verified (%v, signals %v); second interview: %s %v %s", r.Challenges, r.Signals, again.Status, again.Challenges, again.Error)
