@@ -38,7 +38,7 @@ func cmdRedteam(args []string, stdout, stderr io.Writer, getenv func(string) str
 	fs.SetOutput(stderr)
 	server := fs.String("server", "http://127.0.0.1:8080", "base URL of the livecheck server")
 	token := fs.String("token", getenv("LIVECHECK_API_TOKEN"), "the server's admin API token (default $LIVECHECK_API_TOKEN)")
-	scen := fs.String("scenarios", "all", "comma-separated scenario names (honest, loop, photo, replay, delayed, swap, tts, voiceconv; swap/MODE for one swap failure mode: swap/dropout, swap/MODE_mild for its mildest setting: swap/dropout_mild) or all")
+	scen := fs.String("scenarios", "all", "comma-separated scenario names (honest, loop, photo, replay, delayed, swap, tts, voiceconv; swap/MODE for one swap failure mode: swap/dropout, swap/MODE_mild for its mildest setting: swap/dropout_mild; honest/dim, honest/darker; voiceconv/lagged, voiceconv/synced for one voice conversion) or all")
 	runs := fs.Int("runs", 1, "interviews per scenario setting")
 	chal := fs.Int("challenges", 5, "conclusive challenge results per interview (\"challenge now\" is pressed up to twice as often)")
 	par := fs.Int("parallel", 1, "interviews at once")

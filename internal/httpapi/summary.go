@@ -65,6 +65,8 @@ var plainText = map[string][2]string{
 	"challenges_locked":     {"Challenges stopped after repeated failures.", "So that nobody can retry until one passes: a reviewer decides."},
 	"challenge_none_passed": {"No challenge could be confirmed: every one was inconclusive.", "Without one confirmed response nothing shows a live person: a reviewer decides."},
 	"challenge_latency":     {"The candidate started the movement challenges unusually late.", "Video relayed through a face-swap or a delay pipeline arrives late; a slow reader can too."},
+	"challenge_delay_unmeasured": {"The camera's delay could not be measured: the screen-colour check was inconclusive every time.",
+		"That check is the only one that shows the video comes straight from a camera; software that alters the voice or face and delays the video to match passes the others. Some cameras and skin tones show the colours too faintly: a reviewer decides."},
 
 	"identity_change":    {"The person on camera changed during the interview.", "Someone else may have taken over, or a face swap slipped and showed the real face: the security team compares the two faces."},
 	"identity_reuse":     {"The same face was seen in another candidate's interview.", "One person may be interviewing under several names: the security team checks the match."},

@@ -62,7 +62,7 @@ func TestPlainSummary(t *testing.T) {
 
 // The session-wide challenge signals have their own sentences, not "did not do the … challenge".
 func TestPlainSessionChallengeSignals(t *testing.T) {
-	for _, k := range []string{"challenge_none_passed", "challenge_latency"} {
+	for _, k := range []string{"challenge_none_passed", "challenge_latency", "challenge_delay_unmeasured"} {
 		seen, why := plainReasonText(models.Signal{Kind: k, Score: 1, Confidence: 0.6, Reason: "x: y"})
 		if seen == "" || why == "" || strings.Contains(seen, "did not") {
 			t.Errorf("%s: %q / %q", k, seen, why)

@@ -158,8 +158,12 @@ func TestRedteamDirection(t *testing.T) {
 	}{
 		{"cover_face,turn_head", []redteam.Scenario{pick("honest", "latency"), pick("photo", ""), pick("loop", ""),
 			pick("replay", ""), pick("swap", "paints over")}},
-		{"flash,turn_head", []redteam.Scenario{pick("delayed", ""), pick("swap", "drops 40 %")}},
-		{"read_digits,turn_head", []redteam.Scenario{pick("tts", "espeak-ng digits +1.5 s, no mouth"), pick("voiceconv", "")}},
+		// The voice converter that delays its video to match passes lip sync by construction: the
+		// flash's lag limit is what catches it (finding 31).
+		{"flash,turn_head", []redteam.Scenario{pick("delayed", ""), pick("swap", "drops 40 %"),
+			pick("voiceconv", "pitch +18 %, voice and video 0.6 s late")}},
+		{"read_digits,turn_head", []redteam.Scenario{pick("tts", "espeak-ng digits +1.5 s, no mouth"),
+			pick("voiceconv", "pitch +18 %, voice 0.6 s after the mouth")}},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -177,7 +181,8 @@ func TestRedteamDirection(t *testing.T) {
 			}
 			switch {
 			case r.Attack && r.Verified:
-				t.Errorf("attack %s (%s) was verified: challenges %v, signals %v", r.Scenario, r.Params, r.Challenges, r.Signals)
+				// sender late: a starved sender's late video re-aligns a late voice (finding 31)
+				t.Errorf("attack %s (%s) was verified: challenges %v, signals %v, sender late p50/p90 %v s", r.Scenario, r.Params, r.Challenges, r.Signals, r.SenderLate)
 			case !r.Attack && !r.Verified:
 				again := redteam.RunOne(ctx, cfg, k, pick("honest", "latency"), 99)
 				t.Logf("honest not verified (%v, signals %v); second interview: %s %v %s", r.Challenges, r.Signals, again.Status, again.Challenges, again.Error)

@@ -422,7 +422,7 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 		// A virtual camera behind a late swap sends its last frame again, on time: the slot
 		// is filled, with the previous picture (noise and all).
 		if repeat := sc.FPSRepeat > 0 && f.Y != nil && rng.Float64() < sc.FPSRepeat; !repeat {
-			st := actor.State(capture.Add(-sc.Delay))
+			st := actor.State(sc.performed(capture))
 			swapped := sw.frame(&st)
 			r.RenderInto(st, swapped)
 			if sc.Source == "replay" {
@@ -443,6 +443,11 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 	}
 }
 
+// performed is when the person did what the media captured at capture shows: the whole stream
+// (video and audio alike) Scenario.Delay late, so a delay keeps the mouth and the voice
+// aligned; only Behaviour.VoiceDelay (and MouthDelay) moves one against the other.
+func (sc Scenario) performed(capture time.Time) time.Time { return capture.Add(-sc.Delay) }
+
 // pumpAudio sends 20 ms Opus packets of what the actor says.
 func pumpAudio(ctx context.Context, cand *loadgen.Candidate, sc Scenario, actor *Actor) {
 	enc, err := media.NewOpusEncoder(media.OpusSampleRate, 1)
@@ -458,7 +463,7 @@ func pumpAudio(ctx context.Context, cand *loadgen.Candidate, sc Scenario, actor 
 	next := time.Now()
 	for loadgen.Pace(ctx, t, &next) {
 		capture := next
-		at := next.Add(-sc.Delay)
+		at := sc.performed(next)
 		next = next.Add(20 * time.Millisecond)
 		actor.Audio(at, buf) // room noise, and speech when the actor answers digits
 		p, err := enc.Encode(buf)

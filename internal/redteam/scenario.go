@@ -28,7 +28,8 @@ type Scenario struct {
 	DropOut   int    // dropout, yaw_break: frames of the operator's real face when the swap fails
 	// Variant names a second setting of the same failure mode ("mild": its mildest setting),
 	// selected as swap/MODE_VARIANT (swap/dropout_mild), or an honest row's look, selected as
-	// honest/VARIANT (honest/dim, honest/darker).
+	// honest/VARIANT (honest/dim, honest/darker), or a voice conversion's timing
+	// (voiceconv/lagged, voiceconv/synced).
 	Variant  string
 	LoopFile string // loop: the IVF (default: generated from the face still)
 }
@@ -68,7 +69,7 @@ func Scenarios(names []string) ([]Scenario, error) {
 	lat := [2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond}
 	var out []Scenario
 	add := func(s Scenario) {
-		// honest/dim, honest/darker: one honest row alone (its Variant)
+		// honest/dim, honest/darker, voiceconv/synced: one row of a scenario without Swap alone (its Variant)
 		if all || want[s.Name] || (s.Swap != "" && want[s.Name+"/"+s.selector()]) || (s.Swap == "" && s.Variant != "" && want[s.Name+"/"+s.Variant]) {
 			out = append(out, s)
 		}
@@ -113,9 +114,22 @@ func Scenarios(names []string) ([]Scenario, error) {
 	tts2 := honestBehaviour(lat)
 	tts2.Mouth, tts2.MouthDelay, tts2.TTSLatency = "delayed", 500*time.Millisecond, 1500*time.Millisecond
 	add(Scenario{Name: "tts", Params: "espeak-ng digits +1.5 s, mouth 0.5 s late", Attack: true, Source: "render", Behaviour: tts2})
+	// Voice conversion (selector voiceconv: both rows; voiceconv/lagged, voiceconv/synced: one).
+	// lagged: the converter's 0.6 s processing delay on the voice alone (the video goes
+	// straight from the camera), so the voice comes after the mouth.
 	vc := honestBehaviour(lat)
 	vc.Voice, vc.VoiceDelay = "pitch", 600*time.Millisecond
-	add(Scenario{Name: "voiceconv", Params: "pitch +18 %, voice 0.6 s after the mouth", Attack: true, Source: "render", Behaviour: vc})
+	add(Scenario{Name: "voiceconv", Params: "pitch +18 %, voice 0.6 s after the mouth", Attack: true, Source: "render", Behaviour: vc,
+		Variant: "lagged"})
+	// synced: the converter delays its video by the same 0.6 s (any streaming tool's A/V offset
+	// setting does it), so the whole stream is late and the mouth and the voice stay aligned
+	// (Delay shifts the video's State and the audio alike; VoiceDelay is 0): like delayed with a
+	// pitch-shifted voice. Lip sync passes by construction; the flash's lag limit is what is left
+	// (REDTEAM.md finding 31).
+	vcs := honestBehaviour(lat)
+	vcs.Voice = "pitch"
+	add(Scenario{Name: "voiceconv", Params: "pitch +18 %, voice and video 0.6 s late (converter delays its video to match)", Attack: true,
+		Source: "render", Behaviour: vcs, Delay: 600 * time.Millisecond, Variant: "synced"})
 	if len(out) == 0 {
 		return nil, fmt.Errorf("redteam: no scenario matches %v", names)
 	}

@@ -3,6 +3,7 @@ package verdict
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/livecheck/livecheck/internal/analysis"
@@ -172,7 +173,10 @@ func challengeSignals(res *analysis.Result) []models.Signal {
 		}
 		out = append(out, sg)
 	}
-	if sg, ok := noneConclusive(res.Challenges); ok {
+	none, noneOK := noneConclusive(res.Challenges)
+	if noneOK {
+		out = append(out, none)
+	} else if sg, ok := delayUnmeasured(res.Challenges); ok {
 		out = append(out, sg)
 	}
 	if sg, ok := slowResponses(res.Challenges); ok {
@@ -298,4 +302,68 @@ func noneConclusive(rs []challenge.Result) (models.Signal, bool) {
 	}
 	return models.Signal{Kind: "challenge_none_passed", Value: float64(n), Score: 1, Confidence: 0.6,
 		Reason: fmt.Sprintf("no challenge was passed: %d issued, every one inconclusive", n)}, true
+}
+
+// KindDelayUnmeasured is the signal of a session whose flashes were all inconclusive: the video
+// pipeline's delay was never measured (delayUnmeasured).
+const KindDelayUnmeasured = "challenge_delay_unmeasured"
+
+// DelayUnmeasuredConfidence is delayUnmeasured's confidence: at score 1 under the challenge_
+// weight (0.8) it gives 40 points alone, review (30) with a margin and far from failed (70).
+const DelayUnmeasuredConfidence = 0.5
+
+// delayUnmeasured makes the challenge_delay_unmeasured signal: flashes were issued (the slow
+// fade and the reissues included) and every one was inconclusive, so nothing measured how late
+// the video is. The flash is the only challenge whose response time is bounded by physics:
+// light from the screen reaches the face at once, so a flash's lag beyond the camera's
+// allowance (flashLagLimit: 150 ms + 2 frame intervals) is a processing delay, and a stream
+// 0.2 s late fails it (docs/REDTEAM.md finding 17). Every other challenge's timing is a human
+// reaction (0.3-1.2 s), which a 0.6 s pipeline hides in; and a voice converter that delays its
+// video by its own processing time keeps the mouth with the voice, so lip sync passes by
+// construction (finding 31: the red team's voice conversion verified once in 20 after both its
+// flashes came out "weak reflection"). Score 1, confidence DelayUnmeasuredConfidence: alone it
+// is review, never failed; a reviewer decides. No signal when no flash was issued (a plan or
+// an accommodation without one), when a flash was passed or failed (measured; a failure is its
+// own signal), or when every challenge was inconclusive (challenge_none_passed covers that and
+// the two together would fail the session on what is one absence of evidence).
+func delayUnmeasured(rs []challenge.Result) (models.Signal, bool) {
+	n, fades := 0, 0
+	reasons := map[string]int{}
+	var order []string
+	for _, r := range rs {
+		if r.Kind != challenge.KindFlash {
+			continue
+		}
+		switch r.Outcome {
+		case challenge.OutcomePassed, challenge.OutcomeFailed:
+			return models.Signal{}, false
+		}
+		n++
+		if r.Params.Fade {
+			fades++
+		}
+		if reasons[r.Reason] == 0 {
+			order = append(order, r.Reason)
+		}
+		reasons[r.Reason]++
+	}
+	if n == 0 {
+		return models.Signal{}, false
+	}
+	var parts []string
+	for _, k := range order {
+		if k == "" {
+			k = "no reason"
+		}
+		parts = append(parts, fmt.Sprintf("%s ×%d", k, reasons[k]))
+	}
+	what := fmt.Sprintf("%d flash(es)", n)
+	if fades > 0 {
+		what = fmt.Sprintf("%d flash(es), %d of them slow fades", n, fades)
+	}
+	return models.Signal{Kind: KindDelayUnmeasured, Value: float64(n), Score: 1, Confidence: DelayUnmeasuredConfidence,
+		Reason: fmt.Sprintf("the video's delay was not measured: %s issued, every one inconclusive (%s); "+
+			"the other challenges' timing is a human reaction, which hides a processing delay of under a second "+
+			"(a voice converter or face swap that delays its video to match the voice passes lip sync)",
+			what, strings.Join(parts, ", "))}, true
 }

@@ -355,3 +355,78 @@ func TestMotionStallSignal(t *testing.T) {
 		}
 	}
 }
+
+// TestDelayUnmeasured: a session whose flashes (the slow fade and the reissue included) were
+// all inconclusive never measured its video's delay: challenge_delay_unmeasured sends it to
+// review, never to failed on its own or with the inconclusive flashes' own weak signals. A
+// flash passed or failed measured it; no flash issued, or every challenge inconclusive
+// (challenge_none_passed), makes no such signal.
+func TestDelayUnmeasured(t *testing.T) {
+	flash := func(id string, out challenge.Outcome, reason string, attempt int, fade bool) challenge.Result {
+		return challenge.Result{ID: id, Kind: challenge.KindFlash, Outcome: out, Reason: reason, Attempt: attempt,
+			Params: challenge.Params{Fade: fade, Colors: []string{"#ff0000", "#00ff00"}, StepMS: 400}, Issued: t0.Add(time.Duration(attempt) * 20 * time.Second)}
+	}
+	passed := func(k challenge.Kind, i int) challenge.Result {
+		is := t0.Add(time.Duration(60+20*i) * time.Second)
+		return challenge.Result{ID: string(k), Kind: k, Outcome: challenge.OutcomePassed, Issued: is, Onset: is.Add(800 * time.Millisecond), OnsetLatency: 800 * time.Millisecond}
+	}
+	others := []challenge.Result{passed(challenge.KindCoverFace, 0), passed(challenge.KindTurnHead, 1), passed(challenge.KindReadDigits, 2), passed(challenge.KindMoveCloser, 3)}
+	weak, late := challenge.ReasonWeakFlash, challenge.ReasonLate
+	inc, pass, fail := challenge.OutcomeInconclusive, challenge.OutcomePassed, challenge.OutcomeFailed
+	for _, c := range []struct {
+		name   string
+		rs     []challenge.Result
+		want   bool   // the signal is made
+		reason string // in its reason
+	}{
+		{"weak reflection, reissued weak (voiceconv's verified interview)", append([]challenge.Result{flash("f1", inc, weak, 1, false), flash("f2", inc, weak, 2, false)}, others...), true, "weak reflection ×2"},
+		{"slow fades, weak then no video", append([]challenge.Result{flash("f1", inc, weak, 1, true), flash("f2", inc, challenge.ReasonNoVideo, 2, true)}, others...), true, "2 of them slow fades"},
+		{"weak, the reissue passed", append([]challenge.Result{flash("f1", inc, weak, 1, false), flash("f2", pass, "", 2, false)}, others...), false, ""},
+		{"late, the reissue failed late", append([]challenge.Result{flash("f1", inc, challenge.ReasonLateOnce, 1, false), flash("f2", fail, late, 2, false)}, others...), false, ""},
+		{"passed at once", append([]challenge.Result{flash("f1", pass, "", 1, false)}, others...), false, ""},
+		{"no flash issued", others, false, ""},
+		{"every challenge inconclusive", []challenge.Result{flash("f1", inc, weak, 1, false), flash("f2", inc, weak, 2, false),
+			{ID: "b", Kind: challenge.KindBlink, Outcome: inc, Reason: challenge.ReasonNoVideo}}, false, ""},
+	} {
+		// A clean session (verified without challenges: TestFailedAnalysisGoesToReview's).
+		r := &analysis.Result{InterviewID: 1, Reason: models.EndCompleted, StartedAt: t0, EndedAt: t0.Add(3 * time.Minute), Video: true, Audio: true,
+			FramesAnalysed: 300, FacePresence: make([]models.Point, 300), AudioLevel: []models.Point{{V: -20}}, Challenges: c.rs}
+		for i := range r.FacePresence {
+			r.FacePresence[i] = models.Point{T: int64(i) * 100, V: 1}
+		}
+		sigs, v := verdict.Of(r, risk.DefaultSettings())
+		sg, ok := find(sigs, verdict.KindDelayUnmeasured)
+		if ok != c.want {
+			t.Errorf("%s: challenge_delay_unmeasured %v (%+v), want %v", c.name, ok, sg, c.want)
+			continue
+		}
+		if !c.want {
+			// A flash measured on time, or none issued, with the rest passed: verified.
+			if (c.name == "passed at once" || c.name == "no flash issued") && v.Decision != risk.Verified {
+				t.Errorf("%s: %s (%.1f), want verified", c.name, v.Decision, v.Score)
+			}
+			continue
+		}
+		if sg.Score != 1 || sg.Value != 2 || !strings.Contains(sg.Reason, c.reason) || !strings.Contains(sg.Reason, "delay was not measured") {
+			t.Errorf("%s: %+v, want score 1, value 2, reason with %q", c.name, sg, c.reason)
+		}
+		// Review, not failed: with the two inconclusive flashes' weak signals and every other
+		// challenge passed (risk 1 − 0.6·(1 − 0.8·(1 − 0.94²)) ≈ 45.6).
+		if v.Decision != risk.Review {
+			t.Errorf("%s: %s (%.1f), want review", c.name, v.Decision, v.Score)
+		}
+		if alone := risk.Score([]models.Signal{sg}, risk.DefaultSettings()); alone.Decision != risk.Review {
+			t.Errorf("%s alone: %s (%.1f), want review", c.name, alone.Decision, alone.Score)
+		}
+	}
+	// The honest flash outcomes keep an honest session verified.
+	r := &analysis.Result{InterviewID: 1, Reason: models.EndCompleted, StartedAt: t0, EndedAt: t0.Add(3 * time.Minute), Video: true, Audio: true,
+		FramesAnalysed: 300, FacePresence: make([]models.Point, 300), AudioLevel: []models.Point{{V: -20}},
+		Challenges: append([]challenge.Result{flash("f1", inc, weak, 1, false), flash("f2", pass, "", 2, false)}, others...)}
+	for i := range r.FacePresence {
+		r.FacePresence[i] = models.Point{T: int64(i) * 100, V: 1}
+	}
+	if _, v := verdict.Of(r, risk.DefaultSettings()); v.Decision != risk.Verified {
+		t.Errorf("a weak flash whose long reissue passed: %s (%.1f), want verified", v.Decision, v.Score)
+	}
+}
