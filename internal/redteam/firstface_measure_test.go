@@ -9,7 +9,6 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/livecheck/livecheck/internal/faceid"
-	"github.com/livecheck/livecheck/internal/media"
 	"github.com/livecheck/livecheck/internal/vision"
 	"github.com/livecheck/livecheck/models"
 )
@@ -72,5 +71,3 @@ func fullDetections(t *testing.T, fr *models.Frame) string {
 	}
 	return strings.Join(parts, ",")
 }
-
-var _ = media.VP8EncoderConfig{}
