@@ -131,12 +131,22 @@ type Observation struct {
 	// Appended by internal/vision:
 	Coasting bool // the detector missed the face on this frame; Face is the last tracked box (covered, turned away or gone), FaceConf is 0 and no landmarks are fitted
 	PoseOK   bool // Yaw/Pitch/Roll were solved from the landmarks on this frame
+	// Found is how vision found the face on this frame (models.Found*): a full-frame detection,
+	// a re-detection around the last box, or the landmarks alone; "" when coasting or no face.
+	Found string `json:",omitempty"`
 	// Set by the analysis (challenge.ChangeMeter): the mean absolute luma change inside the face
 	// box from the previous decoded frame, in levels; ChangeOK when that frame was the direct
 	// predecessor in decode order (not when frames between them were skipped or lost).
 	Change   float64 `json:",omitempty"`
 	ChangeOK bool    `json:",omitempty"`
 }
+
+// How vision found the face on a frame (Observation.Found).
+const (
+	FoundFull    = "full"    // a full-frame cascade detection
+	FoundNear    = "near"    // the cascade re-run around the last box
+	FoundTracked = "tracked" // followed by its landmarks alone (no cascade)
+)
 
 // Signal is one piece of evidence for the risk engine.
 type Signal struct {
@@ -157,6 +167,11 @@ type Frame struct {
 	Capture       time.Time // capture time on the server clock (RTCP SR mapped, or arrival)
 	Keyframe      bool
 	Seq           uint64 // decode order, starting at 1
+	// Quant is the frame's VP8 base quantiser index plus one (1..128: libvpx's
+	// VPXD_GET_LAST_QUANTIZER, 0..127, where 127 is the coarsest), 0 when
+	// unknown (not decoded by media.VP8Decoder). A measure of the sender's
+	// compression, not of the picture.
+	Quant int
 }
 
 // Why a live session ended (stored as the session's reason).

@@ -3,6 +3,7 @@ package analysis
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/livecheck/livecheck/internal/challenge"
@@ -190,7 +191,9 @@ func (st *identityStage) Frame(f *models.Frame, o models.Observation) {
 func (st *identityStage) take(p faceid.Taken, f *models.Frame, o *models.Observation) {
 	if st.pool == nil {
 		smp, why, err := st.ids.Describe(p, f, o)
+		n := st.ids.Embedded()
 		_, changed, err := st.ids.Fold(p, smp, why, err)
+		st.trace(n, p, f, o, smp)
 		if err != nil {
 			st.errs++ // a failing model: the session goes on without this face
 		} else {
@@ -225,7 +228,7 @@ func (st *identityStage) queue(j *embedJob) {
 }
 
 func (j *embedJob) copyFrom(f *models.Frame, o *models.Observation) {
-	j.f.Width, j.f.Height, j.f.Capture, j.f.Keyframe, j.f.Seq = f.Width, f.Height, f.Capture, f.Keyframe, f.Seq
+	j.f.Width, j.f.Height, j.f.Capture, j.f.Keyframe, j.f.Seq, j.f.Quant = f.Width, f.Height, f.Capture, f.Keyframe, f.Seq, f.Quant
 	j.f.Y = append(j.f.Y[:0], f.Y...)
 	j.f.U = append(j.f.U[:0], f.U...)
 	j.f.V = append(j.f.V[:0], f.V...)
@@ -298,7 +301,10 @@ func (st *identityStage) runOne() (more bool) {
 	st.jobs[0] = nil
 	st.jobs = st.jobs[1:]
 	if ok {
-		if _, changed, err := st.ids.Fold(j.taken, smp, why, err); err != nil {
+		n := st.ids.Embedded()
+		_, changed, err := st.ids.Fold(j.taken, smp, why, err)
+		st.trace(n, j.taken, &j.f, &j.o, smp)
+		if err != nil {
 			st.errs++
 		} else {
 			st.foldedFace(changed)
@@ -444,3 +450,56 @@ func (st *identityStage) coverMetrics(r *challenge.Result, now time.Time) {
 }
 
 func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
+
+// IdentityFace is one face the identity stage folded into a session's track, with the
+// conditions it was taken under: what SetIdentityTrace's function gets (development only).
+// Sample carries the face's descriptor, which is biometric: a tracer keeps it in memory and
+// never logs or stores it.
+type IdentityFace struct {
+	Interview int64
+	Started   time.Time // the session's start (Sample.At is the frame's capture time)
+	Sample    faceid.Sample
+	// Distance is the face's distance to the identity current when it came (faceid.Point);
+	// HasDistance is false for the session's first face, which starts the first identity.
+	Distance    float64
+	HasDistance bool
+	Challenge   bool // taken while a challenge ran
+	// What vision and the decoder reported for the frame: how the face was found
+	// (models.Observation.Found), the detector's confidence, the box's width in pixels, the
+	// frame's VP8 quantiser (models.Frame.Quant, 0 unknown), keyframe flag and decode number.
+	Found    string
+	Conf     float64
+	BoxW     int
+	Quant    int
+	Keyframe bool
+	Seq      uint64
+}
+
+var identityTrace atomic.Pointer[func(IdentityFace)]
+
+// SetIdentityTrace calls f with every face any session's identity stage folds into its track
+// from now on (nil: none); f runs under the stage's lock and must be quick. For development
+// measurements in the same process (the red team's probe, REDTEAM_IDTRACE): never set by the
+// server.
+func SetIdentityTrace(f func(IdentityFace)) {
+	if f == nil {
+		identityTrace.Store(nil)
+		return
+	}
+	identityTrace.Store(&f)
+}
+
+// trace reports a folded face to the identity trace, when one is set and the face joined the
+// track (the tracker counted it: embedded before was n). st.mu is held.
+func (st *identityStage) trace(n int, p faceid.Taken, f *models.Frame, o *models.Observation, smp faceid.Sample) {
+	fn := identityTrace.Load()
+	if fn == nil || st.ids.Embedded() != n+1 {
+		return
+	}
+	face := IdentityFace{Interview: st.s.id, Started: st.s.started, Sample: smp, Challenge: p.Challenge(),
+		Found: o.Found, Conf: o.FaceConf, BoxW: o.Face.W, Quant: f.Quant, Keyframe: f.Keyframe, Seq: f.Seq}
+	if h := st.ids.History(); len(h) > 0 && h[len(h)-1].At.Equal(smp.At) && n > 0 {
+		face.Distance, face.HasDistance = h[len(h)-1].Distance, true
+	}
+	(*fn)(face)
+}

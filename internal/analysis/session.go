@@ -418,7 +418,7 @@ func (s *Session) framePicture(meta *models.Frame, pic picture, arrival time.Tim
 	if it == nil {
 		it = &frameItem{}
 	}
-	it.f.Width, it.f.Height, it.f.Capture, it.f.Keyframe, it.f.Seq = meta.Width, meta.Height, meta.Capture, meta.Keyframe, meta.Seq
+	it.f.Width, it.f.Height, it.f.Capture, it.f.Keyframe, it.f.Seq, it.f.Quant = meta.Width, meta.Height, meta.Capture, meta.Keyframe, meta.Seq, meta.Quant
 	if !pic.CopyPicture(&it.f) {
 		s.pool.Put(it)
 		return

@@ -116,6 +116,9 @@ type Taken struct {
 	coverOnly bool // taken by TakeCover: for the transition comparison only
 }
 
+// Challenge reports whether a challenge ran when the frame was taken.
+func (p Taken) Challenge() bool { return p.challenge }
+
 // Take is Observe's first step, for a caller that describes the face
 // elsewhere (a worker, so that the analysis does not wait for the
 // network): it resets the Due clock to at and notes whether a challenge

@@ -11,6 +11,7 @@ typedef struct {
 	vpx_codec_ctx_t ctx;
 	vpx_image_t *img; // last decoded image, valid until the next decode
 	int corrupt;      // VP8D_GET_FRAME_CORRUPTED of the last decode
+	int quant;        // VPXD_GET_LAST_QUANTIZER of the last decode (base q index 0..127), -1 unknown
 } lc_vp8;
 
 static lc_vp8 *lc_vp8_new(int *err) {
@@ -46,6 +47,10 @@ static int lc_vp8_decode(lc_vp8 *d, const uint8_t *data, unsigned int n) {
 		return (int)e;
 	}
 	vpx_codec_control(&d->ctx, VP8D_GET_FRAME_CORRUPTED, &d->corrupt);
+	d->quant = -1;
+	if (vpx_codec_control(&d->ctx, VPXD_GET_LAST_QUANTIZER, &d->quant) != VPX_CODEC_OK) {
+		d->quant = -1;
+	}
 	vpx_codec_iter_t it = NULL;
 	d->img = vpx_codec_get_frame(&d->ctx, &it);
 	return 0;
@@ -122,7 +127,7 @@ func (d *VP8Decoder) Decode(frame []byte, capture time.Time) (*models.Frame, err
 		return nil, err
 	}
 	f := d.pool.get(meta.Width, meta.Height)
-	f.Capture, f.Keyframe, f.Seq = meta.Capture, meta.Keyframe, meta.Seq
+	f.Capture, f.Keyframe, f.Seq, f.Quant = meta.Capture, meta.Keyframe, meta.Seq, meta.Quant
 	d.CopyPicture(f)
 	return f, nil
 }
@@ -197,6 +202,7 @@ func (d *VP8Decoder) DecodeLazy(frame []byte, capture time.Time, meta *models.Fr
 	meta.Capture = capture
 	meta.Keyframe = info.Keyframe
 	meta.Seq = d.seq
+	meta.Quant = int(d.ctx.quant) + 1 // models.Frame.Quant: 0 unknown
 	return nil
 }
 
@@ -323,7 +329,7 @@ func (p *framePool) put(f *models.Frame) {
 		}
 	}
 	if len(p.free) < maxPooledFrames {
-		f.Capture, f.Keyframe, f.Seq = time.Time{}, false, 0
+		f.Capture, f.Keyframe, f.Seq, f.Quant = time.Time{}, false, 0, 0
 		p.free = append(p.free, f)
 	}
 }

@@ -15,14 +15,16 @@ import (
 
 // recEmbedder records every sample the session embeds (test only: descriptors stay in memory).
 type recEmbedder struct {
-	m   *faceid.Model
-	out []faceid.Sample
+	m    *faceid.Model
+	out  []faceid.Sample
+	meta []string // per sample: how vision found the face, its confidence, box width, the frame's quantiser
 }
 
 func (r *recEmbedder) Describe(f *models.Frame, o *models.Observation, g faceid.Gate) (faceid.Sample, string, error) {
 	s, why, err := r.m.Describe(f, o, g)
 	if why == "" && err == nil {
 		r.out = append(r.out, s)
+		r.meta = append(r.meta, fmt.Sprintf("%-7s conf %.2f box %3d q %3d", o.Found, o.FaceConf, o.Face.W, f.Quant-1))
 	}
 	return s, why, err
 }
@@ -103,8 +105,8 @@ func TestMeasureDarkerIdentity(t *testing.T) {
 				hist[p.At] = p.Distance
 			}
 			var parts []string
-			for _, s := range rec.out {
-				parts = append(parts, fmt.Sprintf("%.2fs %s cur %.2f ref %.2f sh %.0f yaw %.0f eye %.0f", s.At.Sub(a.t0).Seconds(), kinds[s.At], hist[s.At], faceid.Distance(s.D, ref), s.Sharpness, s.Yaw, s.EyeDistance))
+			for i, s := range rec.out {
+				parts = append(parts, fmt.Sprintf("%.2fs %s cur %.2f ref %.2f sh %.0f yaw %.0f eye %.0f %s", s.At.Sub(a.t0).Seconds(), kinds[s.At], hist[s.At], faceid.Distance(s.D, ref), s.Sharpness, s.Yaw, s.EyeDistance, rec.meta[i]))
 			}
 			t.Logf("albedo %.1f seed %d: %d samples, %d changes, rejected %v\n  %s", albedo, seed, ids.Embedded(), len(ids.Changes()), ids.Rejected(), strings.Join(parts, "\n  "))
 			for _, c := range ids.Changes() {

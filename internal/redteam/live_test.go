@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/apptest"
 	"github.com/livecheck/livecheck/internal/redteam"
 )
@@ -90,6 +91,14 @@ func TestRedteamProbe(t *testing.T) {
 			scs[i].Look.Albedo = a
 		}
 	}
+	// REDTEAM_IDTRACE: every face the identity stage folds in, with its frame's conditions
+	// (finding NN); the descriptors stay in memory, only distances are printed.
+	var tr *idTrace
+	if os.Getenv("REDTEAM_IDTRACE") != "" {
+		tr = &idTrace{faces: map[int64][]analysis.IdentityFace{}}
+		analysis.SetIdentityTrace(tr.add)
+		t.Cleanup(func() { analysis.SetIdentityTrace(nil) })
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	par, _ := strconv.Atoi(os.Getenv("REDTEAM_PARALLEL"))
@@ -102,6 +111,10 @@ func TestRedteamProbe(t *testing.T) {
 		t.Logf("%s %s: %s (%.1f; server %s %.1f) signals %v %v; sender late p50/p90 %v s", r.Scenario, r.Params, r.Status, r.BehaviourScore, r.Decision, r.Score, r.Signals, r.Reasons, r.SenderLate)
 		for _, c := range r.Challenges {
 			t.Logf("   %s %s %s", c.Kind, c.Outcome, c.Reason)
+		}
+		if tr != nil {
+			t.Logf("   keyframes sent in the first 10 s (s, bytes): %v", r.Keyframes)
+			tr.print(t, r.Interview)
 		}
 		if os.Getenv("REDTEAM_METRICS") != "" { // the stored metrics and signals (development)
 			recs, err := env.Store.Challenges(context.Background(), r.Interview)

@@ -195,6 +195,7 @@ func runOne(ctx context.Context, cfg Config, kit *Kit, sc Scenario, seed uint64,
 	wg.Add(2)
 	var late senderLate
 	go func() { defer wg.Done(); pumpVideo(runCtx, cand, kit, sc, actor, seed, &late) }()
+	defer func() { res.Keyframes = late.keys }()
 	go func() { defer wg.Done(); pumpAudio(runCtx, cand, sc, actor) }()
 	defer wg.Wait()
 	defer stop()
@@ -355,7 +356,10 @@ const frameDur = time.Second / 15
 
 // senderLate is how late the video sender rendered its frames after their capture slots
 // (a loaded machine): the median and the 90th percentile, in seconds.
-type senderLate struct{ p50, p90 float64 }
+type senderLate struct {
+	p50, p90 float64
+	keys     [][2]float64 // keyframes in the first 10 s: seconds since the first frame, bytes
+}
 
 // pumpVideo renders, encodes and sends 15 frames a second (or loops the
 // scenario's recording) until ctx ends.
@@ -430,9 +434,12 @@ func pumpVideo(ctx context.Context, cand *loadgen.Candidate, kit *Kit, sc Scenar
 			}
 		}
 		f.Y, f.U, f.V = r.out.y, r.out.u, r.out.v
-		data, _, err := enc.Encode(f, cand.KeyframeRequested())
+		data, key, err := enc.Encode(f, cand.KeyframeRequested())
 		if err != nil {
 			continue
+		}
+		if since := float64(slot-1) * frameDur.Seconds(); key && since < 10 {
+			late.keys = append(late.keys, [2]float64{math.Round(since*1000) / 1000, float64(len(data))})
 		}
 		d := frameDur
 		if lastSlot >= 0 {

@@ -214,8 +214,12 @@ type Result struct {
 	// median and 90th percentile in seconds: a loaded machine's (the frames still carry their
 	// capture times, REDTEAM.md finding 14).
 	SenderLate [2]float64 `json:"sender_late_s"`
-	Error      string     `json:"error,omitempty"`
-	Seconds    float64    `json:"seconds"`
+	// Keyframes are the sent video's keyframes in its first 10 s: seconds since the first frame
+	// and size in bytes (the first is the encoder's own; later ones answer the server's
+	// keyframe requests, which cost the rate control its budget).
+	Keyframes [][2]float64 `json:"keyframes,omitempty"`
+	Error     string       `json:"error,omitempty"`
+	Seconds   float64      `json:"seconds"`
 }
 
 // ChallengeResult is one stored challenge result.
