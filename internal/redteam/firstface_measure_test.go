@@ -17,7 +17,7 @@ import (
 // frame), what a fresh analyser makes of a stream's first frame (a fresh renderer and encoder:
 // the keyframe the live sender sends first) at albedo 0.4 and 1: how the face was found, the
 // detector's confidence, the box width and the landmarks' eye distance, and every full-frame
-// detection (kind, raw hits, width) when the box is under 100 px (finding NN;
+// detection (kind, raw hits, width) when the box is under 100 px (finding 32;
 // REDTEAM_MEASURE_FIRSTFACE=1, REDTEAM_SEEDS).
 func TestMeasureFirstFace(t *testing.T) {
 	measuring(t, "REDTEAM_MEASURE_FIRSTFACE")

@@ -9,7 +9,7 @@ import (
 	"github.com/livecheck/livecheck/models"
 )
 
-// TestDarkerFirstFace is finding NN's regression test: the darker skin (albedo 0.4, seed 1) whose
+// TestDarkerFirstFace is finding 32's regression test: the darker skin (albedo 0.4, seed 1) whose
 // stream starts at the actor's 1.1 s, where the first frame (the sender's keyframe, VP8 through
 // libvpx) has no frontal hit and one profile hit of 3 raw hits on a 78 px part of the face
 // (TestMeasureFirstFace). Before the fix the track started on that box (landmarks 24 px

@@ -12,7 +12,7 @@ import (
 )
 
 // idTrace collects the faces the identity stage folds in, per interview (REDTEAM_IDTRACE,
-// finding NN). The descriptors stay in memory: print shows distances only.
+// finding 32). The descriptors stay in memory: print shows distances only.
 type idTrace struct {
 	mu    sync.Mutex
 	faces map[int64][]analysis.IdentityFace

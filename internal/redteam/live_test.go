@@ -92,7 +92,7 @@ func TestRedteamProbe(t *testing.T) {
 		}
 	}
 	// REDTEAM_IDTRACE: every face the identity stage folds in, with its frame's conditions
-	// (finding NN); the descriptors stay in memory, only distances are printed.
+	// (finding 32); the descriptors stay in memory, only distances are printed.
 	var tr *idTrace
 	if os.Getenv("REDTEAM_IDTRACE") != "" {
 		tr = &idTrace{faces: map[int64][]analysis.IdentityFace{}}

@@ -469,7 +469,7 @@ func (a *Analyzer) track(gray gocv.Mat, at time.Time) (Detection, bool, error) {
 			// width, whose landmarks put the eyes 24 px apart instead of 54. The re-detection
 			// around that box cannot grow to the face (at most 1.6× the box), so the track
 			// stayed on it until the full re-check 5 s later, and the identity stage enrolled
-			// its faces (0.73 from the person: finding NN). A face that is really turned gives
+			// its faces (0.73 from the person: finding 32). A face that is really turned gives
 			// the profile cascade more hits, and a frontal face is found by the frontal
 			// cascade on one of the next frames.
 			found = false
