@@ -215,22 +215,34 @@ func (m *Media) setLayers() error {
 	return nil
 }
 
+// videoSource checks what generating the default video needs and returns the
+// face image's absolute path and the ffmpeg filter that animates it (a slow
+// zoom and sway, 640x480 at 15 fps): GenerateVideo and GenerateLayeredVideo
+// render the same pictures.
+func videoSource(faceImage string) (abs, vf string, err error) {
+	if faceImage == "" {
+		faceImage = "testdata/faces/astronaut.png"
+	}
+	if _, err := os.Stat(faceImage); err != nil {
+		return "", "", fmt.Errorf("loadgen: no --video given and the face image for generating one is missing (%v); pass --video FILE.ivf or --face-image", err)
+	}
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		return "", "", errors.New("loadgen: no --video given and ffmpeg is not installed to generate one")
+	}
+	abs, _ = filepath.Abs(faceImage)
+	vf = "scale=800:800,zoompan=z='1.0+0.002*on':x='iw/2-(iw/zoom/2)+20*sin(on/10)':y='ih/2-(ih/zoom/2)':d=1:s=640x480:fps=15,format=yuv420p"
+	return abs, vf, nil
+}
+
 // GenerateLayeredVideo makes (once, cached) the default video like
 // GenerateVideo, encoded by the project's libvpx encoder with temporal layers
 // (media.VP8EncoderConfig.TemporalLayers; realtime, ~800 kbit/s, a keyframe
 // every 75 frames).
 func GenerateLayeredVideo(faceImage string, layers int) (string, error) {
-	if faceImage == "" {
-		faceImage = "testdata/faces/astronaut.png"
+	abs, vf, err := videoSource(faceImage)
+	if err != nil {
+		return "", err
 	}
-	if _, err := os.Stat(faceImage); err != nil {
-		return "", fmt.Errorf("loadgen: the face image for generating the video is missing (%v); pass --video FILE.ivf or --face-image", err)
-	}
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		return "", errors.New("loadgen: no --video given and ffmpeg is not installed to generate one")
-	}
-	abs, _ := filepath.Abs(faceImage)
-	vf := "scale=800:800,zoompan=z='1.0+0.002*on':x='iw/2-(iw/zoom/2)+20*sin(on/10)':y='ih/2-(ih/zoom/2)':d=1:s=640x480:fps=15,format=yuv420p"
 	args := []string{"-hide_banner", "-loglevel", "error", "-y", "-loop", "1", "-i", abs, "-t", "10", "-r", "15", "-vf", vf, "-f", "yuv4mpegpipe", "-"}
 	st, _ := os.Stat(abs)
 	sum := sha256.Sum256([]byte(fmt.Sprintf("loadgen-video-layers-v1|%d|%s|%d|%v", layers, abs, st.Size(), args)))
@@ -346,17 +358,10 @@ func SyntheticVoice(d time.Duration) *media.PCM {
 // like a browser would (libvpx realtime, ~800 kbit/s) with a keyframe every 5 s
 // so that a keyframe request can be answered within the file.
 func GenerateVideo(faceImage string) (string, error) {
-	if faceImage == "" {
-		faceImage = "testdata/faces/astronaut.png"
+	abs, vf, err := videoSource(faceImage)
+	if err != nil {
+		return "", err
 	}
-	if _, err := os.Stat(faceImage); err != nil {
-		return "", fmt.Errorf("loadgen: no --video given and the face image for generating one is missing (%v); pass --video FILE.ivf or --face-image", err)
-	}
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		return "", errors.New("loadgen: no --video given and ffmpeg is not installed to generate one")
-	}
-	abs, _ := filepath.Abs(faceImage)
-	vf := "scale=800:800,zoompan=z='1.0+0.002*on':x='iw/2-(iw/zoom/2)+20*sin(on/10)':y='ih/2-(ih/zoom/2)':d=1:s=640x480:fps=15,format=yuv420p"
 	args := []string{"-hide_banner", "-loglevel", "error", "-y", "-loop", "1", "-i", abs, "-t", "10", "-r", "15", "-vf", vf,
 		"-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "800k", "-g", "75", "-keyint_min", "75", "-auto-alt-ref", "0", "-f", "ivf"}
 	st, _ := os.Stat(abs)
