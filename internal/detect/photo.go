@@ -89,15 +89,21 @@ func (d *photoDetector) add(fc *frameCtx) {
 	d.nFrames++
 	if fc.lm == nil {
 		switch {
-		case !fc.o.FacePresent:
-			d.nNoFace++
 		case fc.o.Coasting:
 			d.nCoast++
+		case !fc.o.FacePresent:
+			d.nNoFace++
 		}
 		// A coasting frame right after a landmark frame: the eyes' contrast
 		// where they were (finding 23).
+		// A live session (analysis.Session.observe) hands the detectors a
+		// coasting frame with FacePresent cleared (no face for them), its
+		// box and Coasting kept: the coast is told by Coasting alone. Asking
+		// for FacePresent too kept the rule off every live and file session,
+		// and on only in the measurements that fed the analyser's own
+		// observations (finding NN).
 		o := fc.o
-		if o.FacePresent && o.Coasting && !o.Face.Empty() && d.lastIOD > 0 && fc.t.Sub(d.lastT) < photoCoastSpan && len(d.coast) < photoMaxWin {
+		if o.Coasting && !o.Face.Empty() && d.lastIOD > 0 && fc.t.Sub(d.lastT) < photoCoastSpan && len(d.coast) < photoMaxWin {
 			box := image.Rect(o.Face.X, o.Face.Y, o.Face.X+o.Face.W, o.Face.Y+o.Face.H)
 			if c, ok := eyeContrast(fc.f, box, d.lastEyes, d.lastEW); ok {
 				d.coast = append(d.coast, photoCoast{t: fc.t, from: d.lastT, eyeC: c, eyes: d.lastEyes})
