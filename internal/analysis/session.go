@@ -840,6 +840,10 @@ func (s *Session) finish(reason string, now time.Time) *Result {
 	if s.suite != nil {
 		s.safely("passive detectors", func() {
 			r.DetectorSignals, r.Windows = carrySignals(s.suite.Signals(), s.carried), s.suite.Windows()
+			if fn := photoTrace.Load(); fn != nil {
+				m, sh := s.suite.PhotoWindows()
+				(*fn)(s.id, s.started, m, sh)
+			}
 		})
 	}
 	if s.ch != nil {
@@ -912,4 +916,18 @@ func (s *Session) CandidateLeft(at time.Time) {
 	s.mu.Lock()
 	s.leftAt = at
 	s.mu.Unlock()
+}
+
+var photoTrace atomic.Pointer[func(interview int64, started time.Time, measured, short []detect.PhotoWindow)]
+
+// SetPhotoTrace calls f with the photo detector's windows (counts and ratios, nothing
+// biometric) of every session that ends from now on (nil: none). For development
+// measurements in the same process (the red team's probe, REDTEAM_METRICS): never set by the
+// server.
+func SetPhotoTrace(f func(interview int64, started time.Time, measured, short []detect.PhotoWindow)) {
+	if f == nil {
+		photoTrace.Store(nil)
+		return
+	}
+	photoTrace.Store(&f)
 }

@@ -44,6 +44,10 @@ type photoDetector struct {
 	lastEW   [2]float64
 	lastIOD  float64
 	lastT    time.Time
+	// the window's frame counts (diagnostics, PhotoWindows)
+	nFrames, nCoast, nNoFace int
+	firstT                   time.Time
+	dropped                  []PhotoWindow // windows too short to measure (Score -1)
 }
 
 // photoCoast is a coasting frame's eye contrast, measured where the last
@@ -79,11 +83,27 @@ func (d *photoDetector) add(fc *frameCtx) {
 	if len(d.win) >= photoMaxWin {
 		return
 	}
+	if d.nFrames == 0 {
+		d.firstT = fc.t
+	}
+	d.nFrames++
 	if fc.lm == nil {
+		switch {
+		case fc.o.Coasting:
+			d.nCoast++
+		case !fc.o.FacePresent:
+			d.nNoFace++
+		}
 		// A coasting frame right after a landmark frame: the eyes' contrast
 		// where they were (finding 23).
+		// A live session (analysis.Session.observe) hands the detectors a
+		// coasting frame with FacePresent cleared (no face for them), its
+		// box and Coasting kept: the coast is told by Coasting alone. Asking
+		// for FacePresent too kept the rule off every live and file session,
+		// and on only in the measurements that fed the analyser's own
+		// observations (finding NN).
 		o := fc.o
-		if o.FacePresent && o.Coasting && !o.Face.Empty() && d.lastIOD > 0 && fc.t.Sub(d.lastT) < photoCoastSpan && len(d.coast) < photoMaxWin {
+		if o.Coasting && !o.Face.Empty() && d.lastIOD > 0 && fc.t.Sub(d.lastT) < photoCoastSpan && len(d.coast) < photoMaxWin {
 			box := image.Rect(o.Face.X, o.Face.Y, o.Face.X+o.Face.W, o.Face.Y+o.Face.H)
 			if c, ok := eyeContrast(fc.f, box, d.lastEyes, d.lastEW); ok {
 				d.coast = append(d.coast, photoCoast{t: fc.t, from: d.lastT, eyeC: c, eyes: d.lastEyes})
@@ -175,6 +195,32 @@ type photoWindow struct {
 	lidBlink bool // the blink was seen in the eyes' contrast only (finding 23)
 	span     time.Duration
 	n        int
+	diag     PhotoWindow
+}
+
+// PhotoWindow describes one window of the photo detector by counts and
+// ratios only (nothing biometric): for development measurements of why two
+// kinds of session score differently (Suite.PhotoWindows).
+type PhotoWindow struct {
+	From     time.Time // the window's first analysed frame
+	Span     float64   // seconds between the first and last landmark frame
+	Frames   int       // analysed frames
+	Landmark int       // frames with landmarks
+	Coast    int       // coasting frames (face missed, box kept)
+	NoFace   int       // frames without a face
+	NonRigid float64   // ‰ IOD, p90
+	Motion   float64   // ‰ IOD, p90
+	Expr     float64
+	EARDip   float64 // the window's lowest EAR over its median (a blink: < 0.7)
+	EyeCDip  float64 // lowest eye contrast on landmark frames over the median (0: too few)
+	// coasting frames measured for the eyes' contrast, their lowest over the
+	// landmark frames' median, those under photoLidDip, and why a dip was not
+	// taken: no landmark frame after it in the window within photoCoastSpan,
+	// or the eyes moved.
+	CoastMeasured, CoastDips, DipNoNext, DipMoved int
+	CoastDip                                      float64
+	Blink, LidBlink                               bool
+	Score                                         float64
 }
 
 func (d *photoDetector) measure() (photoWindow, bool) {
@@ -209,7 +255,68 @@ func (d *photoDetector) measure() (photoWindow, bool) {
 		pw.lidBlink = d.lidBlink()
 		pw.blink = pw.lidBlink
 	}
+	pw.diag = d.diagnose(pw, me, ears)
 	return pw, true
+}
+
+// diagnose fills a window's PhotoWindow.
+func (d *photoDetector) diagnose(pw photoWindow, me float64, ears []float64) PhotoWindow {
+	g := PhotoWindow{From: d.firstT, Span: pw.span.Seconds(), Frames: d.nFrames, Landmark: len(d.win), Coast: d.nCoast, NoFace: d.nNoFace,
+		NonRigid: pw.nonRigid, Motion: pw.motion, Expr: pw.expr, Blink: pw.blink, LidBlink: pw.lidBlink, Score: pw.score()}
+	if me > 0 {
+		g.EARDip = dsp.Quantile(ears, 0) / me
+	}
+	var cs []float64
+	for _, s := range d.win {
+		if s.eyeC > 0 {
+			cs = append(cs, s.eyeC)
+		}
+	}
+	if len(cs) >= 6 {
+		m := dsp.Median(cs)
+		g.EyeCDip = dsp.Quantile(cs, 0) / m
+		g.CoastMeasured = len(d.coast)
+		g.CoastDip = 9
+		for _, c := range d.coast {
+			g.CoastDip = math.Min(g.CoastDip, c.eyeC/m)
+			if c.eyeC >= photoLidDip*m {
+				continue
+			}
+			g.CoastDips++
+			next := false
+			for i := range d.win {
+				s := &d.win[i]
+				if !s.t.After(c.t) {
+					continue
+				}
+				if s.t.Sub(c.from) <= photoCoastSpan {
+					next = true
+					moved := 0.0
+					for e := 0; e < 2; e++ {
+						var x, y float64
+						for k := 36 + 6*e; k < 42+6*e; k++ {
+							x += s.pts[k-photoFirst][0] / 6
+							y += s.pts[k-photoFirst][1] / 6
+						}
+						moved = math.Max(moved, math.Hypot(x-c.eyes[e][0], y-c.eyes[e][1]))
+					}
+					if moved >= photoCoastMov*s.iod {
+						g.DipMoved++
+					}
+				}
+				break
+			}
+			if !next {
+				g.DipNoNext++
+			}
+		}
+		if g.CoastDip == 9 {
+			g.CoastDip = 0
+		}
+	} else {
+		g.CoastMeasured = -len(d.coast)
+	}
+	return g
 }
 
 // Lid blinks (finding 23; the span, finding 27).
@@ -328,6 +435,12 @@ func (d *photoDetector) score() (windowScore, bool) {
 	if !ok {
 		return windowScore{}, false
 	}
+	conf := 0.8 * saturate(pw.span.Seconds(), 1) * saturate(float64(pw.n), 6)
+	return windowScore{Score: pw.score(), Confidence: conf, Value: pw.nonRigid}, true
+}
+
+// score is the window's photo score.
+func (pw photoWindow) score() float64 {
 	rigid := sigmoid(-pw.nonRigid, -photoRigidMid, photoRigidWidth)
 	frozen := sigmoid(-pw.expr, -photoExprMid, photoExprWidth)
 	noBlink := 1.0
@@ -338,16 +451,22 @@ func (d *photoDetector) score() (windowScore, bool) {
 	if pw.blink {
 		score = math.Min(score, 0.45) // a blink is hard for a photo to fake
 	}
-	conf := 0.8 * saturate(pw.span.Seconds(), 1) * saturate(float64(pw.n), 6)
-	return windowScore{Score: score, Confidence: conf, Value: pw.nonRigid}, true
+	return score
 }
 
 func (d *photoDetector) reset() {
 	if pw, ok := d.measure(); ok && len(d.hist) < maxSessionSamples {
 		d.hist = append(d.hist, pw)
+	} else if !ok && d.nFrames > 0 && len(d.dropped) < maxSessionSamples {
+		var span float64
+		if len(d.win) > 1 {
+			span = d.win[len(d.win)-1].t.Sub(d.win[0].t).Seconds()
+		}
+		d.dropped = append(d.dropped, PhotoWindow{From: d.firstT, Span: span, Frames: d.nFrames, Landmark: len(d.win), Coast: d.nCoast, NoFace: d.nNoFace})
 	}
 	d.win = d.win[:0]
 	d.coast = d.coast[:0]
+	d.nFrames, d.nCoast, d.nNoFace = 0, 0, 0
 }
 
 func (d *photoDetector) signal(ws []Window) models.Signal {
@@ -393,4 +512,17 @@ func (d *photoDetector) features() map[string]float64 {
 	}
 	return map[string]float64{"windows": float64(len(ws)), "nonrigid": dsp.Median(nr), "nonrigid_min": dsp.Quantile(nr, 0),
 		"motion": dsp.Median(mo), "expr": dsp.Median(ex), "expr_min": dsp.Quantile(ex, 0), "blink_windows": float64(blinks), "lid_blink_windows": float64(lids)}
+}
+
+// diagWindows returns every window's PhotoWindow, measured ones and those too
+// short to measure (Score -1), in the order they closed, the current one last.
+func (d *photoDetector) diagWindows() (measured, short []PhotoWindow) {
+	for _, pw := range d.windows() {
+		measured = append(measured, pw.diag)
+	}
+	for _, g := range d.dropped {
+		g.Score = -1
+		short = append(short, g)
+	}
+	return measured, short
 }

@@ -105,17 +105,23 @@ func TestPhotoLidBlinkOnCoastingFrame(t *testing.T) {
 		closed, move bool
 		gap          time.Duration // between analysed frames
 		want         bool
+		session      bool // FacePresent cleared, as analysis.Session hands a coasting frame on
 	}{
-		{"closed eyes on a coasting frame", true, false, 125 * time.Millisecond, true},
-		{"open eyes on a coasting frame", false, false, 125 * time.Millisecond, false},
-		{"a dip where the face then moved away", true, true, 125 * time.Millisecond, false},
+		{"closed eyes on a coasting frame", true, false, 125 * time.Millisecond, true, false},
+		{"open eyes on a coasting frame", false, false, 125 * time.Millisecond, false, false},
+		{"a dip where the face then moved away", true, true, 125 * time.Millisecond, false, false},
 		// finding 27: a loaded live session analyses 2–3 frames a second; the
 		// landmark frames 0.9 s apart around the miss (failed before: 400 ms a side)
-		{"closed eyes on a coasting frame at 2.2 fps", true, false, 450 * time.Millisecond, true},
-		{"open eyes on a coasting frame at 2.2 fps", false, false, 450 * time.Millisecond, false},
-		{"a dip where the face then moved away at 2.2 fps", true, true, 450 * time.Millisecond, false},
+		{"closed eyes on a coasting frame at 2.2 fps", true, false, 450 * time.Millisecond, true, false},
+		{"open eyes on a coasting frame at 2.2 fps", false, false, 450 * time.Millisecond, false, false},
+		{"a dip where the face then moved away at 2.2 fps", true, true, 450 * time.Millisecond, false, false},
 		// a miss longer than photoCoastSpan (landmark frames 1.2 s apart): not a blink's
-		{"closed eyes on a coasting frame at 1.7 fps", true, false, 600 * time.Millisecond, false},
+		{"closed eyes on a coasting frame at 1.7 fps", true, false, 600 * time.Millisecond, false, false},
+		// finding NN: the live and file sessions clear FacePresent on a coasting frame (failed
+		// before: the rule asked for FacePresent)
+		{"closed eyes on a session's coasting frame", true, false, 450 * time.Millisecond, true, true},
+		{"open eyes on a session's coasting frame", false, false, 450 * time.Millisecond, false, true},
+		{"a dip where the face then moved away, session", true, true, 450 * time.Millisecond, false, true},
 	} {
 		s := NewSuite(Config{})
 		n := max(int(4*time.Second/tc.gap), 10) // about one window
@@ -123,6 +129,9 @@ func TestPhotoLidBlinkOnCoastingFrame(t *testing.T) {
 		feed(s, f, o, n, tc.gap, func(i int, c *models.Frame, o *models.Observation) {
 			if i == k {
 				coast(o)
+				if tc.session {
+					o.FacePresent = false
+				}
 				if tc.closed {
 					close(c)
 				}

@@ -281,6 +281,20 @@ func (s *Suite) Features() map[string]map[string]float64 {
 	return out
 }
 
+// PhotoWindows returns the photo detector's windows (development
+// measurements; counts and ratios only): the measured ones, and those too
+// short to measure. Nil when the detector is disabled.
+func (s *Suite) PhotoWindows() (measured, short []PhotoWindow) {
+	s.vmu.Lock()
+	defer s.vmu.Unlock()
+	for _, d := range s.dets {
+		if p, ok := d.(*photoDetector); ok {
+			return p.diagWindows()
+		}
+	}
+	return nil, nil
+}
+
 // Stats describes the work a Suite did.
 type Stats struct {
 	// Frames is the number of analysed frames added.

@@ -99,6 +99,13 @@ func TestRedteamProbe(t *testing.T) {
 		analysis.SetIdentityTrace(tr.add)
 		t.Cleanup(func() { analysis.SetIdentityTrace(nil) })
 	}
+	// REDTEAM_METRICS: also the photo detector's windows (issue 16's darker photo score).
+	var ptr *photoTrace
+	if os.Getenv("REDTEAM_METRICS") != "" {
+		ptr = &photoTrace{ws: map[int64]photoSession{}}
+		analysis.SetPhotoTrace(ptr.add)
+		t.Cleanup(func() { analysis.SetPhotoTrace(nil) })
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	par, _ := strconv.Atoi(os.Getenv("REDTEAM_PARALLEL"))
@@ -128,6 +135,7 @@ func TestRedteamProbe(t *testing.T) {
 				d := ss.EndedAt.Sub(ss.StartedAt).Seconds()
 				t.Logf("   session %.0f s: frames decoded %d analysed %d (%.1f fps over the session, challenge windows included)", d, ss.FramesDecoded, ss.FramesAnalysed, float64(ss.FramesAnalysed)/d)
 			}
+			ptr.print(t, r.Interview, recs)
 			sigs, err := env.Store.Signals(context.Background(), r.Interview)
 			if err != nil {
 				t.Fatal(err)

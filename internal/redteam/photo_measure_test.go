@@ -1,14 +1,17 @@
 package redteam
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/livecheck/livecheck/internal/analysis"
 	"github.com/livecheck/livecheck/internal/challenge"
 	"github.com/livecheck/livecheck/internal/detect"
 	"github.com/livecheck/livecheck/internal/dsp"
@@ -355,5 +358,101 @@ func TestMeasureDarkerPaced(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestDarkerSkinPhotoScoreSession is TestDarkerSkinPhotoScorePaced through the analysis
+// session, as the live room and `livecheck analyze` run it (analysis.AnalyzeFile at 2.2 fps:
+// the session's rate rule, its observe step and the detectors; finding NN). The session hands
+// the detectors a coasting frame with FacePresent cleared, which kept finding 23's eye-contrast
+// blink off in every session while the measurements that fed the Suite the analyser's own
+// observations saw it: before the fix no darker blink was seen there and seed 1's darker score
+// was 0.15 over the default's. Rendered with the good deadline, so the same frames every run.
+func TestDarkerSkinPhotoScoreSession(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders and analyses 6 streams of 30 s")
+	}
+	f := testdataFace(t)
+	enc := media.VP8EncoderConfig{BitrateKbps: 800, Good: true}
+	const n, fps = 450, 2.2
+	photo := func(b Behaviour, look Look, seed uint64) (models.Signal, map[string]float64) {
+		path := filepath.Join(t.TempDir(), "s.ivf")
+		renderIVFConfig(t, f, b, look, seed, n, enc, path)
+		res, err := analysis.AnalyzeFile(context.Background(), analysis.FileOptions{Video: path, FPS: fps})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range res.Result.DetectorSignals {
+			if s.Kind == detect.KindPhoto {
+				return s, res.Features[detect.KindPhoto]
+			}
+		}
+		t.Fatalf("seed %d albedo %.1f: no photo signal", seed, look.Albedo)
+		return models.Signal{}, nil
+	}
+	honest := honestBehaviour([2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond})
+	lids := 0
+	for _, seed := range []uint64{1, 2} {
+		var sc [2]float64
+		for i, alb := range []float64{1, 0.4} {
+			sg, fs := photo(honest, Look{Noise: 2.5, Seed: seed, Albedo: alb}, seed)
+			t.Logf("honest seed %d albedo %.1f: photo %.3f, blink windows %v of %v (eye contrast %v)", seed, alb, sg.Score, fs["blink_windows"], fs["windows"], fs["lid_blink_windows"])
+			sc[i] = sg.Score
+			if alb < 1 {
+				lids += int(fs["lid_blink_windows"])
+			}
+		}
+		if d := sc[1] - sc[0]; d > 0.06 {
+			t.Errorf("seed %d, analysis session at %.1f fps: darker skin's photo score %.3f, the default's %.3f: the darker skin looks more like a photo by %.3f", seed, fps, sc[1], sc[0], d)
+		}
+	}
+	if lids == 0 {
+		t.Errorf("no blink of the dark face was seen in the eyes' contrast through the analysis session")
+	}
+	for _, alb := range []float64{1, 0.4} {
+		sg, fs := photo(Behaviour{Sway: 1}, Look{Noise: 2.5, Seed: 1, Albedo: alb}, 1)
+		t.Logf("still albedo %.1f: photo %.3f, blink windows %v of %v", alb, sg.Score, fs["blink_windows"], fs["windows"])
+		if sg.Score < 0.85 || fs["blink_windows"] != 0 {
+			t.Errorf("still at albedo %.1f through the session: photo %.3f, %v blink windows: want >= 0.85 and none", alb, sg.Score, fs["blink_windows"])
+		}
+	}
+}
+
+// renderIVFConfig writes n frames of the actor b at 15 fps through the VP8 encoder enc (its
+// size and rate set here) to path.
+func renderIVFConfig(t *testing.T, f *Face, b Behaviour, look Look, seed uint64, n int, enc media.VP8EncoderConfig, path string) {
+	t.Helper()
+	a := NewActor(b, nil, seed)
+	r := NewRenderer(f, look)
+	enc.Width, enc.Height, enc.FPS = W, H, 15
+	e, err := media.NewVP8Encoder(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	iw, err := media.NewIVFWriter(out, media.IVFHeader{FourCC: "VP80", Width: W, Height: H, TimebaseDen: 15, TimebaseNum: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := a.t0
+	for i := 0; i < n; i++ {
+		r.RenderInto(a.State(at), false)
+		fr := &models.Frame{Width: W, Height: H, Y: r.out.y, U: r.out.u, V: r.out.v, Capture: at}
+		pkt, _, err := e.Encode(fr, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := iw.WriteFrame(pkt, uint64(i)); err != nil {
+			t.Fatal(err)
+		}
+		at = at.Add(time.Second / 15)
+	}
+	if err := iw.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
