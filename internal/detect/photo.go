@@ -101,7 +101,7 @@ func (d *photoDetector) add(fc *frameCtx) {
 		// box and Coasting kept: the coast is told by Coasting alone. Asking
 		// for FacePresent too kept the rule off every live and file session,
 		// and on only in the measurements that fed the analyser's own
-		// observations (finding NN).
+		// observations (finding 33).
 		o := fc.o
 		if o.Coasting && !o.Face.Empty() && d.lastIOD > 0 && fc.t.Sub(d.lastT) < photoCoastSpan && len(d.coast) < photoMaxWin {
 			box := image.Rect(o.Face.X, o.Face.Y, o.Face.X+o.Face.W, o.Face.Y+o.Face.H)

@@ -117,7 +117,7 @@ func TestPhotoLidBlinkOnCoastingFrame(t *testing.T) {
 		{"a dip where the face then moved away at 2.2 fps", true, true, 450 * time.Millisecond, false, false},
 		// a miss longer than photoCoastSpan (landmark frames 1.2 s apart): not a blink's
 		{"closed eyes on a coasting frame at 1.7 fps", true, false, 600 * time.Millisecond, false, false},
-		// finding NN: the live and file sessions clear FacePresent on a coasting frame (failed
+		// finding 33: the live and file sessions clear FacePresent on a coasting frame (failed
 		// before: the rule asked for FacePresent)
 		{"closed eyes on a session's coasting frame", true, false, 450 * time.Millisecond, true, true},
 		{"open eyes on a session's coasting frame", false, false, 450 * time.Millisecond, false, true},

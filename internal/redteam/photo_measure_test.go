@@ -363,7 +363,7 @@ func TestMeasureDarkerPaced(t *testing.T) {
 
 // TestDarkerSkinPhotoScoreSession is TestDarkerSkinPhotoScorePaced through the analysis
 // session, as the live room and `livecheck analyze` run it (analysis.AnalyzeFile at 2.2 fps:
-// the session's rate rule, its observe step and the detectors; finding NN). The session hands
+// the session's rate rule, its observe step and the detectors; finding 33). The session hands
 // the detectors a coasting frame with FacePresent cleared, which kept finding 23's eye-contrast
 // blink off in every session while the measurements that fed the Suite the analyser's own
 // observations saw it: before the fix no darker blink was seen there and seed 1's darker score
