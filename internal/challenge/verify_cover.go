@@ -176,13 +176,20 @@ func (c *vctx) holds() []hold {
 			}
 			continue
 		}
-		hadClear := clearRun > 0
+		clears := clearRun
 		clearRun = 0
-		if cur != nil && o.At.Sub(lastNonClear) > c.th.CoverBridge && (hadClear || c.blipBeforePrompt(*cur, o.At, nb)) {
-			// The clear gap was long, but fewer than two clear frames: close without recovery.
-			// Only a gap with a clear frame in it splits a hold: frames the analysis did not
-			// measure (dropped under load) are not a clear face. Except a blip before the
-			// prompt: it does not make a response after the prompt one already under way.
+		if cur != nil && o.At.Sub(lastNonClear) > c.th.CoverBridge && (clears > 0 || c.blipBeforePrompt(*cur, o.At, nb)) {
+			// The clear gap was long enough to end the hold. Two or more clear frames in it
+			// are the recovery, as above: the same gap, measured to this frame instead of to
+			// the last clear one. Without this, three clear frames at 15 fps (200 ms after
+			// the hand, under the bridge) then one missed detection (267 ms) ended the hold
+			// unrecovered: "hand not removed" with the face clear for the rest of the window
+			// (the darker skin, docs/REDTEAM.md finding 34). Fewer than two clear frames:
+			// close without recovery. Only a gap with a clear frame in it splits a hold:
+			// frames the analysis did not measure (dropped under load) are not a clear face.
+			// Except a blip before the prompt: it does not make a response after the prompt
+			// one already under way.
+			cur.recovered = clears >= 2
 			out = append(out, *cur)
 			cur = nil
 		}
