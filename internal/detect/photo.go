@@ -59,6 +59,21 @@ type photoCoast struct {
 	eyes [2][2]float64 // the eye centres measured at
 }
 
+// eyesMoved is how far (pixels) the eye centres of landmark frame s lie from
+// where the coasting frame's contrast was measured, the farther of the two eyes.
+func (c photoCoast) eyesMoved(s *photoSample) float64 {
+	moved := 0.0
+	for e := 0; e < 2; e++ {
+		var x, y float64
+		for k := 36 + 6*e; k < 42+6*e; k++ {
+			x += s.pts[k-photoFirst][0] / 6
+			y += s.pts[k-photoFirst][1] / 6
+		}
+		moved = math.Max(moved, math.Hypot(x-c.eyes[e][0], y-c.eyes[e][1]))
+	}
+	return moved
+}
+
 type photoSample struct {
 	t     time.Time
 	pts   [photoPoints][2]float64 // inner landmarks 17..67, in pixels
@@ -291,15 +306,7 @@ func (d *photoDetector) diagnose(pw photoWindow, me float64, ears []float64) Pho
 				}
 				if s.t.Sub(c.from) <= photoCoastSpan {
 					next = true
-					moved := 0.0
-					for e := 0; e < 2; e++ {
-						var x, y float64
-						for k := 36 + 6*e; k < 42+6*e; k++ {
-							x += s.pts[k-photoFirst][0] / 6
-							y += s.pts[k-photoFirst][1] / 6
-						}
-						moved = math.Max(moved, math.Hypot(x-c.eyes[e][0], y-c.eyes[e][1]))
-					}
+					moved := c.eyesMoved(s)
 					if moved >= photoCoastMov*s.iod {
 						g.DipMoved++
 					}
@@ -363,15 +370,7 @@ func (d *photoDetector) lidBlink() bool {
 			if s.t.Sub(c.from) > photoCoastSpan {
 				break
 			}
-			moved := 0.0
-			for e := 0; e < 2; e++ {
-				var x, y float64
-				for k := 36 + 6*e; k < 42+6*e; k++ {
-					x += s.pts[k-photoFirst][0] / 6
-					y += s.pts[k-photoFirst][1] / 6
-				}
-				moved = math.Max(moved, math.Hypot(x-c.eyes[e][0], y-c.eyes[e][1]))
-			}
+			moved := c.eyesMoved(s)
 			if moved < photoCoastMov*s.iod {
 				return true
 			}
