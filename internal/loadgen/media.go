@@ -234,6 +234,26 @@ func videoSource(faceImage string) (abs, vf string, err error) {
 	return abs, vf, nil
 }
 
+// videoCache names the cached file of a generated video by its recipe (a
+// version tag, the face image's path and size, the ffmpeg arguments) and
+// reports whether it is there already.
+func videoCache(tag, abs string, args []string) (out string, cached bool, err error) {
+	st, err := os.Stat(abs)
+	if err != nil {
+		return "", false, err
+	}
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s|%s|%d|%v", tag, abs, st.Size(), args)))
+	dir := filepath.Join(os.TempDir(), "livecheck-loadgen")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", false, err
+	}
+	out = filepath.Join(dir, hex.EncodeToString(sum[:8])+".ivf")
+	if st, err := os.Stat(out); err == nil && st.Size() > 0 {
+		return out, true, nil
+	}
+	return out, false, nil
+}
+
 // GenerateLayeredVideo makes (once, cached) the default video like
 // GenerateVideo, encoded by the project's libvpx encoder with temporal layers
 // (media.VP8EncoderConfig.TemporalLayers; realtime, ~800 kbit/s, a keyframe
@@ -244,15 +264,9 @@ func GenerateLayeredVideo(faceImage string, layers int) (string, error) {
 		return "", err
 	}
 	args := []string{"-hide_banner", "-loglevel", "error", "-y", "-loop", "1", "-i", abs, "-t", "10", "-r", "15", "-vf", vf, "-f", "yuv4mpegpipe", "-"}
-	st, _ := os.Stat(abs)
-	sum := sha256.Sum256([]byte(fmt.Sprintf("loadgen-video-layers-v1|%d|%s|%d|%v", layers, abs, st.Size(), args)))
-	dir := filepath.Join(os.TempDir(), "livecheck-loadgen")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, hex.EncodeToString(sum[:8])+".ivf")
-	if st, err := os.Stat(out); err == nil && st.Size() > 0 {
-		return out, nil
+	out, cached, err := videoCache(fmt.Sprintf("loadgen-video-layers-v1|%d", layers), abs, args)
+	if err != nil || cached {
+		return out, err
 	}
 	raw, err := exec.Command("ffmpeg", args...).Output()
 	if err != nil {
@@ -364,15 +378,9 @@ func GenerateVideo(faceImage string) (string, error) {
 	}
 	args := []string{"-hide_banner", "-loglevel", "error", "-y", "-loop", "1", "-i", abs, "-t", "10", "-r", "15", "-vf", vf,
 		"-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "800k", "-g", "75", "-keyint_min", "75", "-auto-alt-ref", "0", "-f", "ivf"}
-	st, _ := os.Stat(abs)
-	sum := sha256.Sum256([]byte(fmt.Sprintf("loadgen-video-v1|%s|%d|%v", abs, st.Size(), args)))
-	dir := filepath.Join(os.TempDir(), "livecheck-loadgen")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, hex.EncodeToString(sum[:8])+".ivf")
-	if st, err := os.Stat(out); err == nil && st.Size() > 0 {
-		return out, nil
+	out, cached, err := videoCache("loadgen-video-v1", abs, args)
+	if err != nil || cached {
+		return out, err
 	}
 	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
 	cmd := exec.Command("ffmpeg", append(args, tmp)...)

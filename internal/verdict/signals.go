@@ -352,10 +352,11 @@ func delayUnmeasured(rs []challenge.Result) (models.Signal, bool) {
 	}
 	var parts []string
 	for _, k := range order {
-		if k == "" {
-			k = "no reason"
+		label := k
+		if label == "" {
+			label = "no reason"
 		}
-		parts = append(parts, fmt.Sprintf("%s ×%d", k, reasons[k]))
+		parts = append(parts, fmt.Sprintf("%s ×%d", label, reasons[k]))
 	}
 	what := fmt.Sprintf("%d flash(es)", n)
 	if fades > 0 {
